@@ -1,0 +1,1 @@
+"""The four complaint services: intake, evidence, escalation and notify."""

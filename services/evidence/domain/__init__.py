@@ -1,0 +1,1 @@
+"""Pure domain rules of the evidence service: no broker, store or HTTP imports."""

@@ -1,0 +1,1 @@
+"""Shared kernel: wire contracts, envelope, telemetry, settings helpers, outbox and consumer ledger."""
