@@ -1,1 +1,1 @@
-"""Pure domain rules of the notify service: no broker, store or HTTP imports."""
+"""Notify service domain: what to say, to whom, and the outbound adapters; no broker or store imports."""

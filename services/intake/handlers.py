@@ -1,0 +1,58 @@
+"""Intake's subscribers: fold the other services' events into the complaint's timeline."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from services.intake import service
+from shared.app import ServiceRuntime
+from shared.contracts.escalation import CaseOpened, ComplaintStatusChanged
+from shared.contracts.evidence import EvidenceFileOpened
+from shared.contracts.notify import NotificationSent
+
+
+async def on_evidence_file_opened(event: EvidenceFileOpened) -> None:
+    """Evidence opened its file for the case."""
+    await asyncio.to_thread(
+        service.record_step, event=event, service="evidence", step="evidence_file_opened",
+        detail={"required_kinds": list(event.required_kinds)},
+    )
+
+
+async def on_case_opened(event: CaseOpened) -> None:
+    """Escalation opened the case at its first tier."""
+    detail: dict[str, Any] = {"tier": event.tier, "clocks": list(event.clocks)}
+    await asyncio.to_thread(
+        service.record_step, event=event, service="escalation", step="case_opened",
+        detail=detail, tier=event.tier,
+    )
+
+
+async def on_status_changed(event: ComplaintStatusChanged) -> None:
+    """The case changed state: the complaint's status follows."""
+    await asyncio.to_thread(
+        service.record_step, event=event, service="escalation", step=f"status_{event.to_state}",
+        detail={"from": event.from_state, "to": event.to_state, "reason": event.reason},
+        status=event.to_state, tier=event.tier,
+    )
+
+
+async def on_notification_sent(event: NotificationSent) -> None:
+    """Notify told someone about the complaint."""
+    await asyncio.to_thread(
+        service.record_step, event=event, service="notify",
+        step=f"notified_{event.recipient_role}",
+        detail={"channel": event.channel, "about": event.about_event_type},
+    )
+
+
+def register(runtime: ServiceRuntime) -> None:
+    """Subscribe intake to the topics it folds into the timeline."""
+    topics = runtime.settings.topics
+    runtime.subscribe(topics.evidence_events, {EvidenceFileOpened: on_evidence_file_opened})
+    runtime.subscribe(
+        topics.escalation_events,
+        {CaseOpened: on_case_opened, ComplaintStatusChanged: on_status_changed},
+    )
+    runtime.subscribe(topics.notify_events, {NotificationSent: on_notification_sent})

@@ -1,0 +1,191 @@
+"""One service process: connections with retry, the outbox relay, health, readiness, AsyncAPI."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from faststream.specification import AsyncAPI
+from mongoengine import Document
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
+
+from shared import store
+from shared.envelope import Message
+from shared.ledger import ProcessedEvent
+from shared.messaging import Consumer, Handler, create_broker, make_publish
+from shared.outbox import OutboxEntry, OutboxRelay
+from shared.settings import ServiceSettings
+from shared.telemetry import create_tracer_provider
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_S = 5
+
+
+class ServiceRuntime:
+    """Owns the broker, the store connection, the relay and the readiness of one service."""
+
+    def __init__(self, *, settings: ServiceSettings, documents: list[type[Document]]) -> None:
+        self.settings = settings
+        self.documents = [OutboxEntry, ProcessedEvent, *documents]
+        self.tracer_provider = create_tracer_provider(
+            service_name=settings.service_name,
+            otlp_endpoint=settings.otel_exporter_otlp_endpoint,
+            mongodb_uri=settings.mongodb_uri,
+            telemetry_db=settings.telemetry_db,
+            timeout_ms=settings.mongodb_timeout_ms,
+            export_delay_ms=settings.span_export_delay_ms,
+        )
+        self.tracer = self.tracer_provider.get_tracer(settings.service_name)
+        self.broker = create_broker(settings=settings, tracer_provider=self.tracer_provider)
+        self.relay = OutboxRelay(
+            publish=make_publish(self.broker),
+            batch_size=settings.outbox_batch_size,
+            poll_interval_s=settings.outbox_poll_interval_s,
+            max_attempts=settings.outbox_max_attempts,
+        )
+        self.consumers: list[Consumer] = []
+        self.store_ready = False
+        self.broker_ready = False
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.background: list[Callable[[], Any]] = []
+
+    def subscribe(self, topic: str, handlers: Mapping[type[Message], Handler]) -> Consumer:
+        """Consume a topic with handlers by message type (register before start)."""
+        consumer = Consumer(
+            broker=self.broker, settings=self.settings, topic=topic, handlers=handlers,
+            ready=lambda: self.store_ready,
+        )
+        consumer.register()
+        self.consumers.append(consumer)
+        return consumer
+
+    async def start(self) -> None:
+        """Connect in the background; the HTTP server answers at once, ready or not."""
+        store.connect(
+            uri=self.settings.mongodb_uri, db=self.settings.mongodb_db,
+            timeout_ms=self.settings.mongodb_timeout_ms,
+        )
+        self._tasks.append(asyncio.create_task(self._connect(), name="connect"))
+
+    async def _connect(self) -> None:
+        await _with_backoff("store", self._connect_store)
+        self.store_ready = True
+        await _with_backoff("broker", self._start_broker)
+        self.broker_ready = True
+        self._tasks.append(
+            asyncio.create_task(self.relay.run(ready=lambda: self.store_ready), name="relay")
+        )
+        for factory in self.background:
+            self._tasks.append(asyncio.create_task(factory()))
+        log.info("%s ready", self.settings.service_name)
+
+    async def _connect_store(self) -> None:
+        await asyncio.to_thread(store.ping)
+        await asyncio.to_thread(store.ensure_indexes, *self.documents)
+
+    async def _start_broker(self) -> None:
+        try:
+            await self.broker.start()
+        except Exception:
+            with contextlib.suppress(Exception):
+                await self.broker.stop()
+            raise
+
+    async def stop(self) -> None:
+        """Stop background work, leave the consumer group, flush spans."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self.broker.stop()
+        self.tracer_provider.shutdown()
+
+    async def readiness(self) -> dict[str, bool]:
+        """Whether the store and the broker answer right now."""
+        store_ok = False
+        if self.store_ready:
+            try:
+                await asyncio.wait_for(asyncio.to_thread(store.ping), timeout=2)
+                store_ok = True
+            except (TimeoutError, *store.STORE_UNAVAILABLE):
+                store_ok = False
+        broker_ok = self.broker_ready and await self.broker.ping(timeout=2)
+        return {"store": store_ok, "broker": bool(broker_ok)}
+
+
+async def _with_backoff(what: str, step: Callable[[], Any]) -> None:
+    """Retry a connection step with capped exponential backoff until it succeeds."""
+    delay = 0.2
+    while True:
+        try:
+            await step()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # every connection failure is retried; the reason is logged
+            log.warning("%s not available yet (%s); retrying in %.1fs", what, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def create_service_app(
+    *, runtime: ServiceRuntime, title: str, description: str, routers: list[Any],
+    openapi_tags: list[dict[str, str]] | None = None,
+) -> FastAPI:
+    """A FastAPI app around a runtime: lifespan, /healthz, /readyz, /asyncapi.json, 503 on store loss."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan,
+                  openapi_tags=openapi_tags)
+    app.state.runtime = runtime
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": runtime.settings.service_name}
+
+    @app.get("/readyz", tags=["operations"], summary="Readiness: store and broker connections are up",
+             responses={503: {"description": "Not ready"}})
+    async def readyz() -> JSONResponse:
+        checks = await runtime.readiness()
+        ready = all(checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503,
+                            headers={} if ready else {"Retry-After": str(RETRY_AFTER_S)})
+
+    @app.get("/asyncapi.json", tags=["operations"], summary="AsyncAPI document of this service's topics")
+    async def asyncapi() -> JSONResponse:
+        spec = AsyncAPI(runtime.broker, title=f"{title} events", version="1.0.0",
+                        description=description)
+        return JSONResponse(spec.to_specification().to_jsonable())
+
+    async def store_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("store unavailable: %s", exc)
+        return JSONResponse(
+            {"detail": "the document store is unavailable; retry later",
+             "detail_zh": "数据存储暂时不可用，请稍后重试"},
+            status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+
+    for error in store.STORE_UNAVAILABLE:
+        app.add_exception_handler(error, store_unavailable)
+    for router in routers:
+        app.include_router(router)
+    FastAPIInstrumentor.instrument_app(app, tracer_provider=runtime.tracer_provider,
+                                       excluded_urls="healthz,readyz")
+    instrumentor = PymongoInstrumentor()
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.instrument(tracer_provider=runtime.tracer_provider)
+    return app

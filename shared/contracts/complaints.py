@@ -1,0 +1,115 @@
+"""Intake's contracts: the FileComplaint command, its replies, and the complaint events."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared.envelope import Event, Message
+from shared.money import Money
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Party(_Part):
+    """A merchant or platform as named in a complaint."""
+
+    id: str = Field(title="Identifier on the platform", max_length=128)
+    name: str = Field("", title="Display name", max_length=200)
+
+
+class Complainant(_Part):
+    """Who filed; contact travels only on internal topics, never on public ones."""
+
+    id: str = Field(title="Complainant id", max_length=128)
+    display_name: str = Field("", title="Display name", max_length=200)
+    phone: str | None = Field(None, title="Phone number (internal topics only)")
+    email: str | None = Field(None, title="Email address (internal topics only)")
+    language: Literal["zh-CN", "en"] = Field("zh-CN", title="Preferred language")
+
+
+class OrderSummary(_Part):
+    """The order a complaint is about."""
+
+    order_number: str = Field(title="Order number on the platform", max_length=64)
+    item: str = Field("", title="What was bought, e.g. 100 CNY game point card", max_length=200)
+    amount: Money = Field(title="Amount paid")
+    paid_at: AwareDatetime | None = Field(None, title="When it was paid (UTC)")
+    payment_channel: str = Field("other", title="alipay, wechat, bank_card, paypal, visa, …")
+    payment_transaction_id: str | None = Field(None, title="The channel's transaction id", max_length=128)
+
+
+class ComplaintFiled(Event):
+    """A complaint was accepted and numbered."""
+
+    type: Literal["ComplaintFiled"] = "ComplaintFiled"
+    platform: str = Field(title="Platform (marketplace) id", max_length=128)
+    merchant: Party = Field(title="Merchant complained about")
+    complainant: Complainant = Field(title="Who filed")
+    category: str = Field(title="One of the ten complaint categories")
+    category_inferred: bool = Field(False, title="True when intake inferred the category from text")
+    priority: Literal["urgent", "high", "normal"] = Field("normal", title="Priority")
+    order: OrderSummary = Field(title="The order")
+    demand: dict[str, Any] = Field(title="The one concrete demand, e.g. {type: refund, …}")
+    filed_at: AwareDatetime = Field(title="When intake accepted it (UTC)")
+
+
+class ComplaintUpdated(Event):
+    """Something on the complaint changed (a statement, a corrected category)."""
+
+    type: Literal["ComplaintUpdated"] = "ComplaintUpdated"
+    change: str = Field(title="What changed, e.g. statement_added, category_corrected")
+    detail: dict[str, Any] = Field(default_factory=dict, title="Non-secret details of the change")
+
+
+class ComplaintWithdrawn(Event):
+    """The complainant withdrew the complaint."""
+
+    type: Literal["ComplaintWithdrawn"] = "ComplaintWithdrawn"
+    reason: str = Field("", title="Why, in the complainant's words", max_length=2000)
+
+
+class AccountFreezeRequested(Event):
+    """An urgent request to freeze the account or payment instrument (unauthorized charges)."""
+
+    type: Literal["AccountFreezeRequested"] = "AccountFreezeRequested"
+    platform: str = Field(title="Platform id")
+    payment_channel: str = Field(title="Channel to ask for the freeze")
+    reason: str = Field(title="Why the freeze is requested")
+
+
+class FileComplaint(Message):
+    """A platform asks intake to file a complaint; answers go to the reply topic by reference."""
+
+    type: Literal["FileComplaint"] = "FileComplaint"
+    platform_reference: str = Field(title="The platform's own reference for this filing", max_length=128)
+    complaint: dict[str, Any] = Field(title="The complaint body, as POST /v1/complaints takes it")
+
+    def key(self) -> str:
+        return self.platform_reference
+
+
+class ComplaintAccepted(Message):
+    """Answer to FileComplaint: filed (or already filed) under this ticket."""
+
+    type: Literal["ComplaintAccepted"] = "ComplaintAccepted"
+    platform_reference: str = Field(title="The platform's reference from the command")
+    ticket: str = Field(title="Ticket number")
+    already_existed: bool = Field(False, title="True when the complaint had been filed before")
+
+    def key(self) -> str:
+        return self.platform_reference
+
+
+class ComplaintRejected(Message):
+    """Answer to FileComplaint: refused, with the field errors."""
+
+    type: Literal["ComplaintRejected"] = "ComplaintRejected"
+    platform_reference: str = Field(title="The platform's reference from the command")
+    errors: list[dict[str, str]] = Field(title="Each error: field, rule, message")
+
+    def key(self) -> str:
+        return self.platform_reference

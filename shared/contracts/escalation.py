@@ -1,0 +1,76 @@
+"""Escalation's contracts: the case, its status, tiers, clocks and resolutions."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, Field
+
+from shared.envelope import Event
+
+
+class CaseOpened(Event):
+    """A case was opened at its first tier with its clocks running."""
+
+    type: Literal["CaseOpened"] = "CaseOpened"
+    tier: str = Field(title="First tier, e.g. internal")
+    state: str = Field(title="State after opening")
+    clocks: list[dict[str, Any]] = Field(default_factory=list, title="Clocks started: name, due_at")
+
+
+class ComplaintStatusChanged(Event):
+    """The case moved from one state to another (the partner-facing status comes from this)."""
+
+    type: Literal["ComplaintStatusChanged"] = "ComplaintStatusChanged"
+    from_state: str = Field(title="State before")
+    to_state: str = Field(title="State after")
+    tier: str = Field(title="Tier after the change")
+    reason: str = Field("", title="Why, as a short code or text")
+    actor_role: str = Field("system", title="Role of whoever caused it")
+
+
+class ComplaintEscalated(Event):
+    """The case moved to another tier."""
+
+    type: Literal["ComplaintEscalated"] = "ComplaintEscalated"
+    from_tier: str = Field(title="Tier before")
+    to_tier: str = Field(title="Tier after")
+    reason: str = Field(title="Why")
+
+
+class SlaWarning(Event):
+    """A clock has used up its warning share."""
+
+    type: Literal["SlaWarning"] = "SlaWarning"
+    clock: str = Field(title="Clock name, e.g. first_response")
+    due_at: AwareDatetime = Field(title="When it breaches")
+
+
+class SlaBreached(Event):
+    """A clock ran out."""
+
+    type: Literal["SlaBreached"] = "SlaBreached"
+    clock: str = Field(title="Clock name")
+    due_at: AwareDatetime = Field(title="When it was due")
+
+
+class ResolutionProposed(Event):
+    """An offer was made to the complainant."""
+
+    type: Literal["ResolutionProposed"] = "ResolutionProposed"
+    outcome: str = Field(title="refund, partial_refund, reissue, compensation, unfreeze, rejected")
+    detail: dict[str, Any] = Field(default_factory=dict, title="Amounts, counts, reason")
+
+
+class ResolutionAccepted(Event):
+    """The complainant accepted the offer."""
+
+    type: Literal["ResolutionAccepted"] = "ResolutionAccepted"
+    outcome: str = Field(title="The accepted outcome")
+
+
+class ResolutionRejected(Event):
+    """The complainant rejected the offer."""
+
+    type: Literal["ResolutionRejected"] = "ResolutionRejected"
+    reason: str = Field("", title="Why")

@@ -1,0 +1,60 @@
+"""Masking of secrets and personal data: card keys, card numbers, passwords and phone numbers."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+# Phone numbers: mainland mobiles (1[3-9] + 9 digits) and international forms (+ and 8–15 digits).
+_PHONE = re.compile(r"(?<![\w])(\+?\d{1,3}[- ]?)?(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+# Card numbers: 13–19 digits, bare or in groups of four; not runs inside ids like CP-20261123-000001.
+_CARD = re.compile(r"(?<![\d-])(?:\d{4}[ -]){3}\d{1,7}(?![\d-])|(?<![\d-])\d{13,19}(?![\d-])")
+# Card keys: long runs of letters and digits with at least one digit, often dash-grouped.
+_KEY = re.compile(r"\b(?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9]{4,}(?:-[A-Za-z0-9]{4,}){2,}\b")
+_SECRET_FIELD = re.compile(r"(?i)((?:password|passwd|pwd|card_?key|cvv|secret|密码|卡密)\s*[\"':=：]+\s*)(\"?)[^\s\",}]+")
+_EMAIL = re.compile(r"\b([A-Za-z0-9])[A-Za-z0-9._%+-]*(@[A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """138****5678: keep the first three and the last four digits."""
+    if not phone:
+        return phone
+    digits = re.sub(r"\D", "", phone)
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
+
+
+def mask_email(email: str | None) -> str | None:
+    """a***@example.com: keep the first character and the domain."""
+    if not email or "@" not in email:
+        return email
+    local, domain = email.split("@", 1)
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_card_number(number: str) -> str:
+    """Keep the last four digits of a card number."""
+    digits = re.sub(r"\D", "", number)
+    return f"****{digits[-4:]}"
+
+
+def scrub(text: str) -> str:
+    """Mask every card key, card number, password and phone number found in free text."""
+    text = _SECRET_FIELD.sub(lambda m: f"{m.group(1)}{m.group(2)}****", text)
+    text = _KEY.sub(lambda m: f"****{m.group(0)[-4:]}", text)
+    text = _CARD.sub(lambda m: mask_card_number(m.group(0)), text)
+    text = _PHONE.sub(lambda m: f"{m.group(2)}****{m.group(4)}", text)
+    return text
+
+
+class ScrubbingFilter(logging.Filter):
+    """A logging filter that masks secrets in every record's rendered message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True
+        record.msg, record.args = scrub(message), None
+        return True

@@ -1,0 +1,181 @@
+"""The transactional outbox: events written with the state change, published by a relay."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from mongoengine import DateTimeField, DictField, Document, IntField, StringField
+from opentelemetry import propagate
+from opentelemetry.context import Context
+
+from shared.envelope import Message, new_id, utcnow
+from shared.store import STORE_UNAVAILABLE, Tx, database
+
+log = logging.getLogger(__name__)
+
+PENDING, PUBLISHED, FAILED = "pending", "published", "failed"
+
+
+class OutboxEntry(Document):
+    """One outgoing message, pending until the relay has handed it to the broker."""
+
+    meta = {
+        "collection": "outbox",
+        "indexes": [("state", "lease_until"), {"fields": ["published_at"], "sparse": True}],
+    }
+
+    id = StringField(primary_key=True)
+    topic = StringField(required=True)
+    key = StringField(required=True)
+    message_type = StringField(required=True)
+    payload = StringField(required=True)
+    headers = DictField()
+    state = StringField(required=True, choices=(PENDING, PUBLISHED, FAILED))
+    attempts = IntField(default=0)
+    last_error = StringField()
+    created_at = DateTimeField(required=True)
+    lease_until = DateTimeField(required=True)
+    lease_token = StringField()
+    published_at = DateTimeField()
+
+
+def outbox_entry(*, topic: str, message: Message) -> OutboxEntry:
+    """An outbox entry for a message, carrying the current trace context in its headers."""
+    headers: dict[str, str] = {}
+    propagate.inject(headers)
+    now = utcnow()
+    return OutboxEntry(
+        id=message.event_id,
+        topic=topic,
+        key=message.key(),
+        message_type=message.type,
+        payload=message.model_dump_json(),
+        headers=headers,
+        state=PENDING,
+        created_at=now,
+        lease_until=now,
+    )
+
+
+def emit(tx: Tx, *, topic: str, messages: list[Message]) -> None:
+    """Write messages to the outbox inside the caller's transaction."""
+    tx.insert_many([outbox_entry(topic=topic, message=m) for m in messages])
+
+
+Publish = Callable[[OutboxEntry], Awaitable[None]]
+
+
+class OutboxRelay:
+    """Publishes pending entries in batches; several instances share the work through leases."""
+
+    def __init__(
+        self,
+        *,
+        publish: Publish,
+        batch_size: int,
+        poll_interval_s: float,
+        max_attempts: int,
+        lease_s: float = 30.0,
+    ) -> None:
+        self._publish = publish
+        self._batch_size = batch_size
+        self._poll = poll_interval_s
+        self._max_attempts = max_attempts
+        self._lease = timedelta(seconds=lease_s)
+        self._wakeup = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.published_total = 0
+
+    def wake(self) -> None:
+        """Ask the relay to look now (safe from worker threads)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wakeup.set)
+
+    def _claim(self) -> list[OutboxEntry]:
+        coll = database()[OutboxEntry._get_collection_name()]
+        now = utcnow()
+        due = {"state": PENDING, "lease_until": {"$lte": now}}
+        ids = [d["_id"] for d in coll.find(due, {"_id": 1}).sort("lease_until", 1).limit(self._batch_size)]
+        if not ids:
+            return []
+        token = new_id()
+        coll.update_many(
+            {**due, "_id": {"$in": ids}},
+            {"$set": {"lease_until": now + self._lease, "lease_token": token}},
+        )
+        docs = coll.find({"_id": {"$in": ids}, "lease_token": token})
+        return sorted((OutboxEntry._from_son(d) for d in docs), key=lambda e: e.created_at)
+
+    def _settle(self, done: list[str], failed: list[tuple[OutboxEntry, str]]) -> None:
+        coll = database()[OutboxEntry._get_collection_name()]
+        now = utcnow()
+        if done:
+            coll.update_many(
+                {"_id": {"$in": done}},
+                {"$set": {"state": PUBLISHED, "published_at": now}, "$inc": {"attempts": 1}},
+            )
+        for entry, error in failed:
+            attempts = entry.attempts + 1
+            state = FAILED if attempts >= self._max_attempts else PENDING
+            backoff = min(60.0, 0.5 * 2 ** min(attempts, 7)) * random.uniform(0.5, 1.0)
+            coll.update_one(
+                {"_id": entry.id},
+                {
+                    "$set": {
+                        "state": state,
+                        "attempts": attempts,
+                        "last_error": error[:500],
+                        "lease_until": now + timedelta(seconds=backoff),
+                    }
+                },
+            )
+
+    async def run_once(self) -> int:
+        """Claim one batch, publish it in order, record the outcome; return how many went out."""
+        entries = await asyncio.to_thread(self._claim)
+        done: list[str] = []
+        failed: list[tuple[OutboxEntry, str]] = []
+        for entry in entries:
+            try:
+                await self._publish(entry)
+                done.append(entry.id)
+            except Exception as exc:  # the broker can fail in many ways; each is retried later
+                log.warning("outbox publish of %s failed: %s", entry.id, exc)
+                failed.append((entry, f"{type(exc).__name__}: {exc}"))
+        if entries:
+            await asyncio.to_thread(self._settle, done, failed)
+        self.published_total += len(done)
+        return len(entries)
+
+    async def run(self, *, ready: Callable[[], bool]) -> None:
+        """Loop until cancelled: publish whenever woken or every poll interval."""
+        self._loop = asyncio.get_running_loop()
+        while True:
+            handled = 0
+            # Clear before working so a wake-up that arrives mid-batch is not lost.
+            self._wakeup.clear()
+            if ready():
+                try:
+                    handled = await self.run_once()
+                except STORE_UNAVAILABLE as exc:
+                    log.warning("outbox relay waiting for the store: %s", exc)
+            if handled >= self._batch_size:
+                continue
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll)
+            except TimeoutError:
+                pass
+
+
+def trace_parent(entry: OutboxEntry) -> Context:
+    """The trace context the entry was written in."""
+    return propagate.extract(entry.headers or {})
+
+
+def pending_count() -> int:
+    """How many entries wait to be published."""
+    return database()[OutboxEntry._get_collection_name()].count_documents({"state": PENDING})

