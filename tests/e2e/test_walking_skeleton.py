@@ -1,0 +1,159 @@
+"""The walking skeleton end to end: four service processes over the real broker and store."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.runtime.supervisor import ServiceProcess
+from shared.topics import TopicSettings
+from tests.support import kafka
+from tests.support.suite import create_topics, running_suite
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.e2e
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.fixture(scope="module")
+def topics(service_env: dict[str, str]) -> TopicSettings:
+    return create_topics(env=service_env)
+
+
+@pytest.fixture(scope="module")
+def suite(service_env: dict[str, str], topics: TopicSettings,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ServiceProcess]]:
+    with running_suite(env=service_env, log_dir=tmp_path_factory.mktemp("logs")) as services:
+        yield services
+
+
+def complaint_body() -> dict[str, Any]:
+    return json.loads((DATA / "complaint_invalid_key_zh.json").read_text(encoding="utf-8"))
+
+
+def file_complaint(suite: dict[str, ServiceProcess], body: dict[str, Any]) -> dict[str, Any]:
+    response = httpx.post(f"{suite['intake'].url}/v1/complaints", json=body, timeout=10)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def complaint(suite: dict[str, ServiceProcess], ticket: str) -> dict[str, Any]:
+    return httpx.get(f"{suite['intake'].url}/v1/complaints/{ticket}", timeout=10).json()
+
+
+def fully_processed(suite: dict[str, ServiceProcess], ticket: str) -> dict[str, Any] | None:
+    current = complaint(suite, ticket)
+    steps = {(e["service"], e["step"]) for e in current["timeline"]}
+    wanted = {("intake", "filed"), ("evidence", "evidence_file_opened"),
+              ("escalation", "case_opened"), ("notify", "notified_complainant")}
+    return current if wanted <= steps and current["status"] == "acknowledged" else None
+
+
+@pytest.fixture(scope="module")
+def filed(suite: dict[str, ServiceProcess]) -> dict[str, Any]:
+    created = file_complaint(suite, complaint_body())
+    wait_until(lambda: fully_processed(suite, created["ticket"]), timeout=60,
+               what="all four services to take their step")
+    return created
+
+
+def test_filing_answers_with_a_ticket_and_masks_the_phone(filed: dict[str, Any]) -> None:
+    assert filed["ticket"].startswith("CP-")
+    assert filed["status"] == "filed"
+    assert filed["complainant"]["phone"] == "138****5678"
+    assert filed["order"]["item"] == "100元游戏点卡"
+
+
+def test_every_service_takes_its_step_on_the_timeline(suite: dict[str, ServiceProcess],
+                                                      filed: dict[str, Any]) -> None:
+    current = complaint(suite, filed["ticket"])
+    assert current["status"] == "acknowledged"
+    assert current["tier"] == "internal"
+    services = [e["service"] for e in current["timeline"]]
+    assert services[0] == "intake"
+    assert {"evidence", "escalation", "notify"} <= set(services)
+    case = httpx.get(f"{suite['escalation'].url}/v1/cases/{filed['ticket']}", timeout=10).json()
+    assert case["state"] == "acknowledged"
+    inbox = httpx.get(f"{suite['notify'].url}/v1/inbox",
+                      params={"recipient_id": "u-2001"}, timeout=10).json()["items"]
+    assert [n["ticket"] for n in inbox].count(filed["ticket"]) == 1
+    assert filed["ticket"] in inbox[0]["body"]
+
+
+def test_one_trace_spans_all_four_processes(suite: dict[str, ServiceProcess],
+                                            filed: dict[str, Any]) -> None:
+    url = f"{suite['intake'].url}/v1/complaints/{filed['ticket']}/trace"
+
+    def all_four() -> dict[str, Any] | None:
+        trace = httpx.get(url, timeout=10).json()
+        return trace if trace["services"] == ["escalation", "evidence", "intake", "notify"] else None
+
+    trace = wait_until(all_four, timeout=30, what="spans of all four services")
+    assert {s["trace_id"] for s in trace["spans"]} == {filed["trace_id"]}
+    consumer_spans = [s for s in trace["spans"] if s["kind"] == "CONSUMER"]
+    assert {s["service"] for s in consumer_spans} == {"evidence", "escalation", "notify", "intake"}
+    assert "13812345678" not in json.dumps(trace)
+
+
+def test_a_message_delivered_twice_adds_nothing(suite: dict[str, ServiceProcess],
+                                                filed: dict[str, Any], topics: TopicSettings,
+                                                service_env: dict[str, str]) -> None:
+    bootstrap = service_env["KAFKA_BOOTSTRAP_SERVERS"]
+    before = complaint(suite, filed["ticket"])
+    ticket = filed["ticket"].encode()
+
+    async def redeliver() -> None:
+        for topic, type_name, groups in (
+            (topics.intake_events, b"ComplaintFiled", ("evidence", "escalation", "notify")),
+            (topics.escalation_events, b"CaseOpened", ("intake",)),
+            (topics.notify_events, b"NotificationSent", ("intake",)),
+        ):
+            record = await kafka.read_until(
+                bootstrap=bootstrap, topic=topic,
+                match=lambda r, t=type_name: ticket in r.value and t in r.value)
+            partition, offset = await kafka.resend(bootstrap=bootstrap, record=record)
+            for group in groups:
+                await kafka.committed_past(bootstrap=bootstrap, group=service_env[f"{group.upper()}_CONSUMER_GROUP"],
+                                           topic=topic, partition=partition, offset=offset)
+
+    asyncio.run(redeliver())
+    after = complaint(suite, filed["ticket"])
+    assert after["timeline"] == before["timeline"]
+    inbox = httpx.get(f"{suite['notify'].url}/v1/inbox",
+                      params={"recipient_id": "u-2001"}, timeout=10).json()["items"]
+    assert [n["ticket"] for n in inbox].count(filed["ticket"]) == 1
+
+
+def test_poison_messages_are_parked_and_the_consumers_go_on(
+    suite: dict[str, ServiceProcess], topics: TopicSettings, service_env: dict[str, str]
+) -> None:
+    bootstrap = service_env["KAFKA_BOOTSTRAP_SERVERS"]
+    poisons = {
+        b"{not json": "invalid JSON",
+        json.dumps({"type": "ComplaintFiled", "complaint_id": "x"}).encode(): "schema violation",
+        json.dumps({"type": "ComplaintFiled", "schema_version": 99}).encode(): "unsupported schema_version",
+        json.dumps({"type": "NoSuchEvent"}).encode(): "unknown message type",
+    }
+
+    async def send_poison() -> None:
+        for value in poisons:
+            await kafka.send(bootstrap=bootstrap, topic=topics.intake_events, value=value, key=b"poison")
+
+    asyncio.run(send_poison())
+    dlq = topics.dead_letter(topics.intake_events)
+    for value, reason in poisons.items():
+        record = asyncio.run(kafka.read_until(bootstrap=bootstrap, topic=dlq,
+                                              match=lambda r, v=value: r.value == v))
+        headers = {k: v.decode() for k, v in record.headers}
+        assert reason in headers["dlq-reason"]
+        assert headers["dlq-original-topic"] == topics.intake_events
+    created = file_complaint(suite, complaint_body() | {"order": complaint_body()["order"] | {"order_number": "202611230002"}})
+    wait_until(lambda: fully_processed(suite, created["ticket"]), timeout=60,
+               what="a good complaint after the poison to be processed")

@@ -1,0 +1,1 @@
+"""Test helpers: real servers, service processes, waiting on conditions."""

@@ -1,0 +1,34 @@
+"""The four services as separate processes against the test servers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from shared.runtime import embedded, supervisor
+from shared.topics import TopicSettings
+
+
+def create_topics(*, env: dict[str, str]) -> TopicSettings:
+    """Create the suite's topics under the test namespace."""
+    topics = TopicSettings(prefix=env["COMPLAINTS_TOPIC_PREFIX"])
+    asyncio.run(embedded.create_topics(bootstrap=env["KAFKA_BOOTSTRAP_SERVERS"],
+                                       topics=topics.all_topics(), partitions=topics.partitions))
+    return topics
+
+
+@contextmanager
+def running_suite(*, env: dict[str, str], log_dir: Path,
+                  names: tuple[str, ...] = supervisor.SERVICES) -> Iterator[dict[str, supervisor.ServiceProcess]]:
+    """Start the services as processes, wait for readiness, stop them all afterwards."""
+    full_env = {**os.environ, **env}
+    services = [supervisor.start_service(name=name, port=embedded.free_port(), env=full_env,
+                                         log_dir=log_dir) for name in names]
+    try:
+        supervisor.wait_ready(services, timeout=90)
+        yield {s.name: s for s in services}
+    finally:
+        supervisor.stop_all([s.child for s in services])
