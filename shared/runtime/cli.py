@@ -93,3 +93,7 @@ def topics(partitions: int = typer.Option(4, min=1, help="Partitions of each new
 def main() -> None:
     """Console entry point."""
     app()
+
+
+if __name__ == "__main__":
+    main()

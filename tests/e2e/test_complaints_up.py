@@ -1,0 +1,114 @@
+"""`complaints up`: one command starts everything, Ctrl-C leaves nothing, data survives a restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.runtime.embedded import free_port
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.e2e
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def _four_free_ports() -> int:
+    for _ in range(50):
+        base = free_port()
+        try:
+            for port in range(base, base + 4):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no four consecutive free ports")
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below pid, from /proc (parent links)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@contextmanager
+def complaints_up(data_dir: Path, first_port: int) -> Iterator[subprocess.Popen[bytes]]:
+    env = {k: v for k, v in os.environ.items() if k not in {"KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URI"}}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shared.runtime.cli", "up", "--data-dir", str(data_dir),
+         "--first-port", str(first_port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=open(data_dir.parent / "up.log", "ab"),  # noqa: SIM115
+    )
+    try:
+        wait_until(lambda: _ready(first_port) or process.poll() is not None, timeout=120,
+                   interval=0.5, what="complaints up to report the services ready")
+        assert process.poll() is None, (data_dir.parent / "up.log").read_text()
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def _ready(first_port: int) -> bool:
+    try:
+        return all(httpx.get(f"http://127.0.0.1:{p}/readyz", timeout=1).status_code == 200
+                   for p in range(first_port, first_port + 4))
+    except httpx.HTTPError:
+        return False
+
+
+def test_up_runs_the_suite_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    port = _four_free_ports()
+    body = json.loads((DATA / "complaint_invalid_key_zh.json").read_text(encoding="utf-8"))
+    with complaints_up(data_dir, port) as process:
+        filed = httpx.post(f"http://127.0.0.1:{port}/v1/complaints", json=body, timeout=10).json()
+        ticket = filed["ticket"]
+        wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/v1/complaints/{ticket}",
+                                     timeout=5).json()["status"] == "acknowledged",
+                   timeout=60, what="the complaint to be acknowledged")
+        children = _descendants(process.pid)
+        assert len(children) >= 6  # broker, store, four services
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+        wait_until(lambda: not any(_alive(pid) for pid in children), timeout=10,
+                   what="every child process to be gone")
+
+    with complaints_up(data_dir, port) as process:
+        again = httpx.get(f"http://127.0.0.1:{port}/v1/complaints/{ticket}", timeout=10)
+        assert again.status_code == 200
+        assert again.json()["status"] == "acknowledged"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
