@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,6 +21,16 @@ class TopicSettings(BaseSettings):
     public_status: str = Field("complaints.public.status", title="Partner-facing complaint status changes (CloudEvents)")
     dead_letter_suffix: str = Field(".dlq", title="Suffix of each consumed topic's dead-letter topic")
     partitions: int = Field(4, title="Partitions of each topic the suite creates", ge=1)
+    prefix: str = Field("", title="Prepended to every topic name (isolates tenants or test runs)")
+
+    @model_validator(mode="after")
+    def _apply_prefix(self) -> TopicSettings:
+        if self.prefix:
+            for name in _NAME_FIELDS:
+                value = getattr(self, name)
+                if not value.startswith(self.prefix):
+                    object.__setattr__(self, name, f"{self.prefix}{value}")
+        return self
 
     def dead_letter(self, topic: str) -> str:
         """The dead-letter topic of a consumed topic."""
@@ -42,3 +52,9 @@ class TopicSettings(BaseSettings):
         produced_only = [self.intake_replies, self.public_status]
         consumed = self.consumed()
         return consumed + produced_only + [self.dead_letter(t) for t in consumed]
+
+
+_NAME_FIELDS = (
+    "intake_commands", "intake_replies", "intake_events", "evidence_events", "payment_records",
+    "escalation_events", "notify_events", "public_status",
+)
