@@ -1,0 +1,147 @@
+"""Bearer tokens (HS256 JWTs) with roles, and the scope each role may see."""
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import jwt
+
+ALGORITHM = "HS256"
+DEFAULT_ISSUER = "complaints-intake"
+DEFAULT_AUDIENCE = "complaints"
+DEFAULT_TTL = timedelta(hours=1)
+MIN_SECRET_BYTES = 32  # RFC 7518: an HS256 key must be at least as long as the hash
+
+
+class Role(StrEnum):
+    """Who the caller is: a buyer, a seller, platform staff or a platform integration."""
+
+    COMPLAINANT = "complainant"
+    MERCHANT = "merchant"
+    AGENT = "agent"
+    PARTNER = "partner"
+
+
+class TokenError(Exception):
+    """A bearer token was refused; `reason` is expired, invalid_signature, malformed or invalid_claims."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The verified caller."""
+
+    subject: str
+    role: Role
+    platform: str | None = None
+    merchant_id: str | None = None
+    token_id: str | None = None
+
+
+def _check_roles(role: Role, platform: Any, merchant_id: Any) -> None:
+    if role in (Role.MERCHANT, Role.AGENT, Role.PARTNER) and not platform:
+        raise ValueError(f"role {role.value} needs a platform")
+    if role is Role.MERCHANT and not merchant_id:
+        raise ValueError("role merchant needs a merchant_id")
+    for name, value in (("platform", platform), ("merchant_id", merchant_id)):
+        if value is not None and not (isinstance(value, str) and value and not value.startswith("$")):
+            raise ValueError(f"{name} must be a plain non-empty string")
+
+
+def _secret_bytes(secret: str | bytes) -> bytes:
+    key = secret.encode() if isinstance(secret, str) else secret
+    if len(key) < MIN_SECRET_BYTES:
+        raise ValueError(f"the signing secret must be at least {MIN_SECRET_BYTES} bytes")
+    return key
+
+
+def mint_token(
+    *, secret: str | bytes, subject: str, role: Role | str, platform: str | None = None,
+    merchant_id: str | None = None, ttl: timedelta = DEFAULT_TTL, now: datetime | None = None,
+    issuer: str = DEFAULT_ISSUER, audience: str = DEFAULT_AUDIENCE,
+) -> str:
+    """Sign a token for `subject` in `role`; ValueError when the role lacks its platform or merchant."""
+    role = Role(role)
+    if not subject or subject.startswith("$"):
+        raise ValueError("subject must be a plain non-empty string")
+    _check_roles(role, platform, merchant_id)
+    issued = (now or datetime.now(UTC)).astimezone(UTC)
+    claims: dict[str, Any] = {
+        "sub": subject, "role": role.value, "iss": issuer, "aud": audience, "jti": uuid.uuid4().hex,
+        "iat": int(issued.timestamp()), "exp": int((issued + ttl).timestamp()),
+    }
+    claims.update({k: v for k, v in (("platform", platform), ("merchant_id", merchant_id)) if v})
+    return jwt.encode(claims, _secret_bytes(secret), algorithm=ALGORITHM)
+
+
+def verify_token(
+    *, secret: str | bytes, token: str, issuer: str = DEFAULT_ISSUER, audience: str = DEFAULT_AUDIENCE,
+    leeway: timedelta = timedelta(seconds=30),
+) -> Principal:
+    """Check signature, expiry, issuer and audience and return the caller; TokenError otherwise."""
+    try:
+        claims = jwt.decode(
+            token, _secret_bytes(secret), algorithms=[ALGORITHM], issuer=issuer, audience=audience,
+            leeway=leeway, options={"require": ["sub", "role", "exp", "iat", "iss", "aud"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise TokenError("expired", "The token has expired") from exc
+    except jwt.InvalidSignatureError as exc:
+        raise TokenError("invalid_signature", "The token signature is not valid") from exc
+    except jwt.DecodeError as exc:
+        raise TokenError("malformed", "The token is not a well-formed JWT") from exc
+    except jwt.InvalidTokenError as exc:
+        raise TokenError("invalid_claims", f"The token claims are not acceptable: {exc}") from exc
+    try:
+        role = Role(claims["role"])
+        if not isinstance(claims["sub"], str) or not claims["sub"]:
+            raise ValueError("sub must be a non-empty string")
+        _check_roles(role, claims.get("platform"), claims.get("merchant_id"))
+    except ValueError as exc:
+        raise TokenError("invalid_claims", f"The token claims are not acceptable: {exc}") from exc
+    return Principal(subject=claims["sub"], role=role, platform=claims.get("platform"),
+                     merchant_id=claims.get("merchant_id"), token_id=claims.get("jti"))
+
+
+def scope_filter(*, principal: Principal) -> dict[str, str]:
+    """Plain-equality store filter limiting a listing to what `principal` may see."""
+    if principal.role is Role.COMPLAINANT:
+        scope = {"complainant.id": principal.subject}
+        # A complainant id is only unique within its platform.
+        return scope | ({"platform": principal.platform} if principal.platform else {})
+    if principal.role is Role.MERCHANT:
+        return {"platform": str(principal.platform), "merchant.id": str(principal.merchant_id)}
+    return {"platform": str(principal.platform)}
+
+
+def _lookup(document: Mapping[str, Any], dotted: str) -> Any:
+    value: Any = document
+    for part in dotted.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def can_see(*, principal: Principal, complaint: Mapping[str, Any]) -> bool:
+    """Tell whether `complaint` is in scope; callers answer 404, not 403, when it is not."""
+    return all(_lookup(complaint, key) == value for key, value in scope_filter(principal=principal).items())
+
+
+def can_file(*, principal: Principal, complainant_id: str, platform: str) -> bool:
+    """Tell whether `principal` may file for this complainant on this platform."""
+    if principal.role is Role.COMPLAINANT:
+        return principal.subject == complainant_id and principal.platform in (None, platform)
+    # Agents file on a caller's behalf and partners relay their platform's complaints.
+    return principal.role in (Role.AGENT, Role.PARTNER) and principal.platform == platform
+
+
+def sees_contact(*, principal: Principal, complaint: Mapping[str, Any]) -> bool:
+    """Tell whether `principal` may see the complainant's contact unmasked (only the complainant)."""
+    return principal.role is Role.COMPLAINANT and can_see(principal=principal, complaint=complaint)
