@@ -1,0 +1,133 @@
+"""Render notifications from Jinja2 templates, falling back to a plain message on any failure."""
+
+import html
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from .labels import evidence_label, state_label, tier_label
+from .notice import SHANGHAI, Language, Notice, Role, check_time_zone
+from .scrub import scrub
+
+TEMPLATES = {
+    "ComplaintFiled": "complaint_filed",
+    "ComplaintStatusChanged": "status_changed",
+    "EvidenceAssessed": "evidence_assessed",
+    "SlaWarning": "sla_warning",
+    "SlaBreached": "sla_breached",
+    "ResolutionProposed": "resolution_proposed",
+    "ComplaintEscalated": "complaint_escalated",
+}
+_MINOR_DIGITS = {"JPY": 0, "KRW": 0, "VND": 0, "BHD": 3, "KWD": 3}
+_LOADER = FileSystemLoader(Path(__file__).parent / "templates")
+_OPTIONS = {"undefined": StrictUndefined, "trim_blocks": True, "lstrip_blocks": True}
+_TEXT = Environment(loader=_LOADER, autoescape=False, **_OPTIONS)
+_HTML = Environment(loader=_LOADER, autoescape=True, **_OPTIONS)
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """Subject, plain text, HTML and SMS bodies; fallback is True when the template failed."""
+
+    subject: str
+    text: str
+    html: str
+    sms: str
+    template: str
+    fallback: bool = False
+    error: str | None = None
+
+
+def format_deadline(*, deadline: datetime, time_zone: str) -> dict[str, str | None]:
+    """Deadline in Beijing time, plus the reader's local time when their zone differs."""
+    shanghai = deadline.astimezone(ZoneInfo(SHANGHAI)).strftime("%Y-%m-%d %H:%M")
+    if time_zone == SHANGHAI:
+        return {"shanghai": shanghai, "local": None, "zone": SHANGHAI}
+    local = deadline.astimezone(ZoneInfo(time_zone)).strftime("%Y-%m-%d %H:%M %Z")
+    return {"shanghai": shanghai, "local": local, "zone": time_zone}
+
+
+def format_money(*, amount_minor: int, currency: str) -> str:
+    """Integer minor units as a decimal amount with its ISO 4217 code."""
+    digits = _MINOR_DIGITS.get(currency, 2)
+    sign = "-" if amount_minor < 0 else ""
+    whole, part = divmod(abs(amount_minor), 10**digits)
+    return f"{sign}{whole}.{part:0{digits}d} {currency}" if digits else f"{sign}{whole} {currency}"
+
+
+def _context(notice: Notice, role: Role, language: Language, time_zone: str) -> dict[str, object]:
+    has_amount = notice.amount_minor is not None and notice.currency is not None
+    return {
+        "role": role.value,
+        "ticket": notice.ticket,
+        "event_type": notice.event_type,
+        "order_no": notice.order_no,
+        "reason": notice.reason,
+        "from_state": state_label(code=notice.from_state, language=language),
+        "to_state": state_label(code=notice.to_state, language=language),
+        "tier": tier_label(code=notice.tier, language=language),
+        "missing": [evidence_label(code=code, language=language) for code in notice.missing_evidence],
+        "amount": format_money(amount_minor=notice.amount_minor, currency=notice.currency) if has_amount else None,
+        "proposal": notice.details.get("proposal"),
+        "details": dict(notice.details),
+        "deadline": format_deadline(deadline=notice.deadline, time_zone=time_zone) if notice.deadline else None,
+    }
+
+
+def _render(name: str, language: Language, context: dict[str, object]) -> tuple[str, str, str, str]:
+    text_template = _TEXT.get_template(name)
+    subject_parts = text_template.blocks["subject"](text_template.new_context(context))
+    # One line only: a newline in a subject would let text leak into mail headers.
+    subject = " ".join("".join(subject_parts).split())
+    text = text_template.render(context, layout=f"{language}/layout.text.j2")
+    sms = " ".join(text_template.render(context, layout=f"{language}/layout.sms.j2").split())
+    body = _HTML.get_template(name).render(context, layout=f"{language}/layout.html.j2")
+    return subject, text, body, sms
+
+
+_PLAIN = {
+    Language.ZH_CN: ("[{ticket}] 投诉进展更新",
+                     "投诉单 {ticket} 有新进展（{event}），请登录平台查看详情并按要求处理。",
+                     "\n截止时间：{shanghai}（北京时间）", " / {local}（{zone}）"),
+    Language.EN: ("[{ticket}] Complaint update",
+                  "Complaint {ticket} has an update ({event}). Please sign in to see the details and any action required.",
+                  "\nDeadline: {shanghai} Beijing time", " / {local} ({zone})"),
+}
+
+
+def _plain(notice: Notice, language: Language, time_zone: str) -> tuple[str, str, str, str]:
+    subject, text, due, local = _PLAIN[language]
+    subject = subject.format(ticket=notice.ticket)
+    text = text.format(ticket=notice.ticket, event=notice.event_type)
+    if notice.deadline:
+        when = format_deadline(deadline=notice.deadline, time_zone=time_zone)
+        text += due.format(**when) + (local.format(**when) if when["local"] else "")
+    body = "<p>" + html.escape(text).replace("\n", "<br>") + "</p>"
+    return subject, text + "\n", body, " ".join(text.split())
+
+
+def render_notice(*, notice: Notice, role: Role, language: Language, time_zone: str = SHANGHAI) -> Rendered:
+    """Render one notice for one reader; never raises, sets fallback and error instead."""
+    name = f"{language}/{TEMPLATES.get(notice.event_type, 'generic')}.j2"
+    problems: list[str] = []
+    try:
+        check_time_zone(time_zone)
+    except ValueError as exc:
+        # A bad stored preference must not cost the reader the message; Beijing time is always shown.
+        problems.append(str(exc))
+        time_zone = SHANGHAI
+    fallback = False
+    try:
+        parts = _render(name, language, _context(notice, role, language, time_zone))
+    # Templates are data edited outside code review; any failure must degrade, not drop the message.
+    except Exception as exc:  # noqa: BLE001
+        problems.append(f"{type(exc).__name__}: {exc}"[:300])
+        parts, fallback = _plain(notice, language, time_zone), True
+    keep = (notice.ticket, notice.complaint_id, notice.order_no or "")
+    masked = role in (Role.MERCHANT, Role.PARTNER)
+    clean = [scrub(part, mask_contacts=masked, keep=keep) for part in parts]
+    error = scrub("; ".join(problems), mask_contacts=True, keep=keep) if problems else None
+    return Rendered(*clean, template=name, fallback=fallback, error=error)

@@ -1,0 +1,59 @@
+"""Remove secrets (card keys, card numbers, passwords) and mask contacts in outgoing text."""
+
+import re
+from collections.abc import Iterable
+
+_LABELLED_SECRET = re.compile(
+    r"(?P<label>(?<![A-Za-z])(?:password|passwd|pwd|passcode|pin|card[ _-]?key|card[ _-]?secret|cvv|cvc"
+    r"|密码|卡密|口令|支付密码|激活码)\s*(?:[:：=]|\bis\b)\s*)(?P<value>[^\s,;，；。<]+)",
+    re.IGNORECASE,
+)
+_DIGIT_RUN = re.compile(r"(?<![\w+])\d(?:[ -]?\d){12,18}(?![\w])")
+# Card keys come as long mixed tokens (X7K9P2M4Q8R1T5W3) or dashed groups (ABCD-1234-EFGH-5678).
+_KEY_TOKEN = re.compile(r"(?<![\w-])(?:[A-Za-z0-9]{4,6}(?:-[A-Za-z0-9]{4,6}){2,}|[A-Za-z0-9]{16,})(?![\w-])")
+_MOBILE = re.compile(r"(?<!\d)(?P<cc>\+?86[ -]?)?(?P<head>1[3-9]\d)(?P<mid>\d{4})(?P<tail>\d{4})(?!\d)")
+_EMAIL = re.compile(r"(?P<first>[A-Za-z0-9])[A-Za-z0-9._%+-]*@(?P<domain>[A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+HIDDEN = "****"
+
+
+def luhn_ok(digits: str) -> bool:
+    """True when the digit string passes the Luhn check used by payment cards."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char)
+        if position % 2:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def _card_number(match: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", match.group())
+    if 13 <= len(digits) <= 19 and luhn_ok(digits):
+        return HIDDEN + digits[-4:]
+    return match.group()
+
+
+def _card_key(match: re.Match[str]) -> str:
+    token = match.group()
+    # Pure letters are words or names, pure digits were judged as card numbers already.
+    has_letter = any(c.isalpha() for c in token)
+    has_digit = any(c.isdigit() for c in token)
+    return HIDDEN if has_letter and has_digit else token
+
+
+def scrub(text: str, *, mask_contacts: bool = False, keep: Iterable[str] = ()) -> str:
+    """Return text with secrets hidden; phone and email masked when mask_contacts is set."""
+    kept = sorted({k for k in keep if k}, key=len, reverse=True)
+    # Ticket and order numbers look like keys; shield them so readers can still quote them.
+    for index, token in enumerate(kept):
+        text = text.replace(token, f"\ue000{index}\ue001")
+    text = _LABELLED_SECRET.sub(lambda m: m.group("label") + HIDDEN, text)
+    text = _DIGIT_RUN.sub(_card_number, text)
+    text = _KEY_TOKEN.sub(_card_key, text)
+    if mask_contacts:
+        text = _MOBILE.sub(lambda m: f"{m.group('cc') or ''}{m.group('head')}****{m.group('tail')}", text)
+        text = _EMAIL.sub(lambda m: f"{m.group('first')}***@{m.group('domain')}", text)
+    for index, token in enumerate(kept):
+        text = text.replace(f"\ue000{index}\ue001", token)
+    return text
