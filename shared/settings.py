@@ -76,6 +76,12 @@ class ServiceSettings(BaseSettings):
     max_event_bytes: int = Field(
         262_144, title="Largest event a consumer accepts; bigger ones are dead-lettered", ge=1024
     )
+    auth_secret: str = Field(
+        "local-development-secret-change-me-0123456789",
+        title="HS256 secret that signs bearer tokens (at least 32 bytes); set it in production",
+        min_length=32,
+        validation_alias=_env("COMPLAINTS_AUTH_SECRET"),
+    )
     log_level: str = Field("INFO", title="Log level", validation_alias=_env("COMPLAINTS_LOG_LEVEL"))
     topics: TopicSettings = Field(default_factory=TopicSettings, title="Topic names")
 

@@ -90,6 +90,29 @@ def topics(partitions: int = typer.Option(4, min=1, help="Partitions of each new
         console.print(f"{'created' if name in created else 'exists '} {name}")
 
 
+@app.command()
+def token(
+    subject: str = typer.Argument(..., help="Who the token is for (complainant id, merchant user, agent, integration)"),
+    role: str = typer.Option(..., help="complainant, merchant, agent or partner"),
+    platform: str | None = typer.Option(None, help="Platform the caller belongs to (required but for complainants)"),
+    merchant_id: str | None = typer.Option(None, help="Merchant id (role merchant)"),
+    hours: float = typer.Option(12.0, min=0.01, help="Lifetime in hours"),
+) -> None:
+    """Mint a bearer token signed with COMPLAINTS_AUTH_SECRET (the local default when unset)."""
+    from datetime import timedelta
+
+    from shared.auth import mint_token
+    from shared.settings import ServiceSettings
+
+    try:
+        minted = mint_token(secret=ServiceSettings().auth_secret, subject=subject, role=role,
+                            platform=platform, merchant_id=merchant_id, ttl=timedelta(hours=hours))
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    typer.echo(minted)
+
+
 def main() -> None:
     """Console entry point."""
     app()

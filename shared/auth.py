@@ -145,3 +145,13 @@ def can_file(*, principal: Principal, complainant_id: str, platform: str) -> boo
 def sees_contact(*, principal: Principal, complaint: Mapping[str, Any]) -> bool:
     """Tell whether `principal` may see the complainant's contact unmasked (only the complainant)."""
     return principal.role is Role.COMPLAINANT and can_see(principal=principal, complaint=complaint)
+
+
+def bearer_token(*, authorization: str | None) -> str:
+    """The token of an `Authorization: Bearer …` header; TokenError when absent or not bearer."""
+    if not authorization:
+        raise TokenError("missing", "An Authorization: Bearer token is required")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise TokenError("malformed", "The Authorization header must be 'Bearer <token>'")
+    return token.strip()

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from services.intake.domain.auth import (
+from shared.auth import (
     Principal, Role, TokenError, can_file, can_see, mint_token, scope_filter, sees_contact, verify_token,
 )
 
