@@ -1,0 +1,48 @@
+"""What a breached clock leads to under the policy: whom to notify and where to escalate."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from services.escalation.domain.clocks import Clock
+from services.escalation.domain.guards import TierCheck, check_tier
+from services.escalation.domain.policy_schema import Policy
+from services.escalation.domain.routing import Route, next_tier
+from services.escalation.domain.states import ACTIVE, CaseStatus
+from services.escalation.domain.terms import BreachAction, Party, Tier
+
+_NOTIFY = {
+    BreachAction.NOTIFY_AGENT: Party.AGENT,
+    BreachAction.NOTIFY_COMPLAINANT: Party.COMPLAINANT,
+    BreachAction.NOTIFY_MERCHANT: Party.MERCHANT,
+}
+
+
+class BreachPlan(BaseModel):
+    """The consequences of one breach; ``blocked`` explains an escalation the guard refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    clock: str
+    reason: str
+    notify: tuple[Party, ...] = ()
+    escalate_to: Tier | None = None
+    blocked: TierCheck | None = None
+
+
+def plan_breach(
+    *, clock: Clock, status: CaseStatus, route: Route, policy: Policy, refusal_record: bool = False,
+    closed_ticket: bool = False, breached_clocks: frozenset[str] = frozenset(),
+) -> BreachPlan:
+    """Turn a breached clock into notifications and, if the policy says so, an escalation target."""
+    reason = f"{clock.name} breached (due {clock.due_at:%Y-%m-%dT%H:%MZ})"
+    notify = tuple(_NOTIFY[a] for a in clock.on_breach if a in _NOTIFY)
+    if BreachAction.ESCALATE not in clock.on_breach or status.state not in ACTIVE:
+        return BreachPlan(clock=clock.name, reason=reason, notify=notify)
+    target = next_tier(route=route, current=status.tier)
+    if target is None:
+        return BreachPlan(clock=clock.name, reason=reason, notify=notify)
+    check = check_tier(policy=policy, route=route, tier=target, refusal_record=refusal_record,
+                       closed_ticket=closed_ticket, breached_clocks=breached_clocks | {clock.name})
+    if not check.allowed:
+        return BreachPlan(clock=clock.name, reason=reason, notify=notify, blocked=check)
+    return BreachPlan(clock=clock.name, reason=reason, notify=notify, escalate_to=target)

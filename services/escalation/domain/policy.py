@@ -1,0 +1,71 @@
+"""Loading the routing policy file, with errors that name the YAML path and the broken rule."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from services.escalation.domain.policy_schema import FAILURE_PROOFS, ClockSpec, Policy
+
+DEFAULT_POLICY = Path(__file__).with_name("policy.yaml")
+__all__ = ["DEFAULT_POLICY", "ClockSpec", "Policy", "PolicyError", "load_policy", "parse_policy"]
+
+
+class PolicyError(ValueError):
+    """The policy file cannot be used; ``problems`` lists each as 'yaml.path: rule'."""
+
+    def __init__(self, *, source: str, problems: list[str]) -> None:
+        self.source, self.problems = source, problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+
+def load_policy(*, path: Path = DEFAULT_POLICY) -> Policy:
+    """Read and validate a policy file; raises PolicyError listing every problem by path."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, ValueError) as exc:
+        raise PolicyError(source=path.name, problems=[f"(file): cannot read: {exc}"]) from exc
+    return parse_policy(raw=raw, source=path.name)
+
+
+def parse_policy(*, raw: object, source: str = "policy") -> Policy:
+    """Validate already-parsed YAML; raises PolicyError listing every problem by path."""
+    try:
+        policy = Policy.model_validate(raw)
+    except ValidationError as exc:
+        problems = [f"{_path(e['loc'])}: {e['msg']}{_got(e)}" for e in exc.errors()]
+        raise PolicyError(source=source, problems=problems) from exc
+    problems = list(_unknown_clocks(policy))
+    problems += [f"external.requires_any_of: unknown proof {p!r}; known: {', '.join(FAILURE_PROOFS)}"
+                 for p in policy.external.requires_any_of if p not in FAILURE_PROOFS]
+    if problems:
+        raise PolicyError(source=source, problems=problems)
+    return policy
+
+
+def _unknown_clocks(policy: Policy) -> Iterator[str]:
+    refs = [("routing.default.clocks", policy.routing.default.clocks),
+            ("external.breached_clocks", policy.external.breached_clocks)]
+    for i, rule in enumerate(policy.routing.rules):
+        refs += [(f"routing.rules[{i}].then.clocks", rule.then.clocks or ()),
+                 (f"routing.rules[{i}].then.add_clocks", rule.then.add_clocks)]
+    known = ", ".join(policy.clocks)
+    for where, names in refs:
+        for j, name in enumerate(names):
+            if name not in policy.clocks:
+                yield f"{where}[{j}]: unknown clock {name!r}; defined clocks: {known}"
+
+
+def _path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top)"
+
+
+def _got(error: dict) -> str:
+    value = error.get("input")
+    return f" (got {value!r})" if isinstance(value, str | int | float) else ""

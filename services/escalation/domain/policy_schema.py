@@ -1,0 +1,116 @@
+"""The routing policy's schema: clocks, the external gate, and routing rules (see policy.yaml)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.escalation.domain.terms import Basis, BreachAction, Category, Party, Priority, Tier
+from shared.money import Money
+
+FAILURE_PROOFS = ("refusal_record", "closed_ticket", "breached_clock")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ClockSpec(_Strict):
+    """One clock: what it counts, how long, who owes the action and what a breach does."""
+
+    basis: Basis
+    duration: int | None = Field(None, gt=0, title="Hours or days, by basis")
+    by_channel: dict[str, int] = Field({}, title="Days per payment channel (days_from_payment)")
+    owner: Party
+    pauses: bool = Field(False, title="Stops while the case waits on the complainant")
+    warn_share: float | None = Field(None, gt=0, lt=1)
+    on_breach: tuple[BreachAction, ...] = ()
+
+    @model_validator(mode="after")
+    def _has_length(self) -> ClockSpec:
+        if self.duration is None and not (self.basis is Basis.DAYS_FROM_PAYMENT and self.by_channel):
+            raise ValueError("duration is required (by_channel alone is only for days_from_payment)")
+        if any(days <= 0 for days in self.by_channel.values()):
+            raise ValueError("by_channel days must be positive")
+        return self
+
+    def length_for(self, *, channel: str | None) -> int | None:
+        """The clock's length for a payment channel, or None when it does not apply there."""
+        return self.by_channel.get(channel or "", self.duration)
+
+
+class ExternalGate(_Strict):
+    """What proves internal handling failed before a case may go to 12315 and the like."""
+
+    requires_any_of: tuple[str, ...] = FAILURE_PROOFS
+    breached_clocks: tuple[str, ...] = ()
+
+
+class Condition(_Strict):
+    """When a rule applies; every given condition must hold."""
+
+    categories: tuple[Category, ...] = ()
+    priorities: tuple[Priority, ...] = ()
+    channels: tuple[str, ...] = ()
+    amount_over: Money | None = None
+    merchant_open_complaints_at_least: int | None = Field(None, ge=1)
+    merchant_breached_clocks_at_least: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Condition:
+        if not any(getattr(self, name) for name in type(self).model_fields):
+            raise ValueError("a rule needs at least one condition")
+        return self
+
+
+class Effect(_Strict):
+    """What a matching rule changes; list fields replace, add_* fields append."""
+
+    priority: Priority | None = Field(None, title="Raises priority; never lowers it")
+    first_tier: Tier | None = None
+    parallel_tiers: tuple[Tier, ...] | None = None
+    next_tiers: tuple[Tier, ...] | None = None
+    add_next_tiers: tuple[Tier, ...] = ()
+    clocks: tuple[str, ...] | None = None
+    add_clocks: tuple[str, ...] = ()
+    request_account_freeze: bool | None = None
+
+
+class Rule(_Strict):
+    """A named routing rule."""
+
+    name: str = Field(min_length=1)
+    when: Condition
+    then: Effect
+
+
+class Defaults(_Strict):
+    """The route before any rule applies."""
+
+    priority: Priority = Priority.NORMAL
+    first_tier: Tier = Tier.INTERNAL
+    parallel_tiers: tuple[Tier, ...] = ()
+    next_tiers: tuple[Tier, ...] = ()
+    clocks: tuple[str, ...] = ()
+    request_account_freeze: bool = False
+
+
+class Routing(_Strict):
+    """Defaults plus rules applied in file order."""
+
+    default: Defaults
+    rules: tuple[Rule, ...] = ()
+
+
+class Policy(_Strict):
+    """The whole policy file."""
+
+    version: int = Field(ge=1)
+    warn_share: float = Field(0.8, gt=0, lt=1)
+    reopen_window_days: int = Field(15, ge=1)
+    clocks: dict[str, ClockSpec]
+    external: ExternalGate = ExternalGate()
+    routing: Routing
+
+    def clock_warn_share(self, *, name: str) -> float:
+        """The warning share for a clock: its own, else the policy default."""
+        return self.clocks[name].warn_share or self.warn_share

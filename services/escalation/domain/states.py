@@ -1,0 +1,134 @@
+"""Case lifecycle states, the resolution a case ends with, and which moves between states exist."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from services.escalation.domain.terms import Tier
+from shared.money import Money
+
+DEFAULT_REOPEN_WINDOW = timedelta(days=15)
+
+
+class State(StrEnum):
+    """Where a case is in its life."""
+
+    FILED = "filed"
+    ACKNOWLEDGED = "acknowledged"
+    AWAITING_EVIDENCE = "awaiting_evidence"
+    IN_REVIEW = "in_review"
+    AWAITING_MERCHANT = "awaiting_merchant"
+    RESOLUTION_PROPOSED = "resolution_proposed"
+    PLATFORM_ARBITRATION = "platform_arbitration"
+    PAYMENT_CHANNEL_DISPUTE = "payment_channel_dispute"
+    EXTERNAL = "external"
+    LEGAL = "legal"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+
+
+class Outcome(StrEnum):
+    """How a case was settled."""
+
+    REFUND = "refund"
+    PARTIAL_REFUND = "partial_refund"
+    REISSUE = "reissue"
+    COMPENSATION = "compensation"
+    UNFREEZE = "unfreeze"
+    REJECTED = "rejected"
+
+
+FINISHED = frozenset({State.RESOLVED, State.CLOSED, State.WITHDRAWN})
+ACTIVE = frozenset(State) - FINISHED
+# The complainant holds the ball here, so the platform's and merchant's clocks stop running.
+WAITING_ON_COMPLAINANT = frozenset({State.AWAITING_EVIDENCE, State.RESOLUTION_PROPOSED})
+TIER_STATES = {
+    Tier.PLATFORM: State.PLATFORM_ARBITRATION,
+    Tier.PAYMENT_CHANNEL: State.PAYMENT_CHANNEL_DISPUTE,
+    Tier.EXTERNAL: State.EXTERNAL,
+    Tier.LEGAL: State.LEGAL,
+}
+_STATE_TIERS = {state: tier for tier, state in TIER_STATES.items()}
+_FORWARD = {
+    State.FILED: {State.ACKNOWLEDGED, State.IN_REVIEW, State.AWAITING_MERCHANT},
+    State.ACKNOWLEDGED: {State.IN_REVIEW, State.AWAITING_MERCHANT, State.AWAITING_EVIDENCE},
+    State.IN_REVIEW: {State.AWAITING_MERCHANT, State.AWAITING_EVIDENCE},
+    State.AWAITING_MERCHANT: {State.IN_REVIEW, State.AWAITING_EVIDENCE},
+}
+
+
+class Resolution(BaseModel):
+    """An outcome with what it takes: an amount for money outcomes, a reason for a rejection."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    outcome: Outcome
+    amount: Money | None = Field(None, title="Required for partial_refund and compensation")
+    keys: int | None = Field(None, ge=1, title="Number of card keys to reissue")
+    reason: str = Field("", max_length=2000, title="Required for rejected")
+
+    @model_validator(mode="after")
+    def _complete(self) -> Resolution:
+        needs_amount = {Outcome.PARTIAL_REFUND, Outcome.COMPENSATION}
+        if self.outcome in needs_amount and self.amount is None:
+            raise ValueError(f"amount is required when outcome is {self.outcome}")
+        if self.outcome is Outcome.REJECTED and not self.reason.strip():
+            raise ValueError("reason is required when outcome is rejected")
+        return self
+
+
+class CaseStatus(BaseModel):
+    """The lifecycle part of a case: its state and what the state machine must remember."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    state: State = State.FILED
+    return_to: State | None = Field(None, title="State to go back to after a complainant wait")
+    requested_evidence: tuple[str, ...] = ()
+    offer: Resolution | None = None
+    outcome: Resolution | None = None
+    resolved_at: AwareDatetime | None = None
+    external_references: tuple[str, ...] = ()
+
+    @property
+    def handling_state(self) -> State:
+        """The state work resumes in once the complainant has answered."""
+        if self.state in WAITING_ON_COMPLAINANT:
+            return self.return_to or State.IN_REVIEW
+        return self.state
+
+    @property
+    def tier(self) -> Tier:
+        """The escalation tier the case is at."""
+        return _STATE_TIERS.get(self.handling_state, Tier.INTERNAL)
+
+
+def reopen_deadline(*, status: CaseStatus, window: timedelta = DEFAULT_REOPEN_WINDOW) -> datetime | None:
+    """Last instant a finished case may be reopened, or None when it cannot be."""
+    if status.state not in {State.RESOLVED, State.CLOSED} or status.resolved_at is None:
+        return None
+    return status.resolved_at + window
+
+
+def allowed_targets(
+    *, status: CaseStatus, at: datetime | None = None, reopen_window: timedelta = DEFAULT_REOPEN_WINDOW
+) -> tuple[State, ...]:
+    """States the case may move to next (what a 409 lists), in lifecycle order."""
+    state, targets = status.state, set()
+    if state in ACTIVE:
+        targets |= _FORWARD.get(state, set()) | {State.RESOLVED, State.WITHDRAWN}
+        targets |= {State.RESOLUTION_PROPOSED}
+        targets |= {s for t, s in TIER_STATES.items() if t.rank > status.tier.rank}
+        if state in WAITING_ON_COMPLAINANT:
+            targets.add(status.handling_state)
+        elif state in TIER_STATES.values():
+            targets.add(State.AWAITING_EVIDENCE)
+    if state is State.RESOLVED:
+        targets.add(State.CLOSED)
+    deadline = reopen_deadline(status=status, window=reopen_window)
+    if deadline is not None and (at is None or at <= deadline):
+        targets.add(State.IN_REVIEW)
+    targets.discard(state)
+    return tuple(s for s in State if s in targets)

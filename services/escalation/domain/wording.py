@@ -1,0 +1,63 @@
+"""English and zh-CN wording for evidence, outcomes and deadlines shown to the parties."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from services.escalation.domain.calendar import SHANGHAI
+from services.escalation.domain.states import Outcome, Resolution
+
+EVIDENCE = {
+    "payment_proof": ("the payment proof (debit record or payment page with the order number)",
+                      "支付凭证（扣款记录或带订单号的支付页面）"),
+    "channel_closing_notice": ("the payment channel's closing notice", "支付渠道的交易关闭通知"),
+    "order_record": ("the order record", "订单记录"),
+    "key_failure_prompt": ("the failure message shown when the card key was used",
+                           "卡密使用时的失败提示"),
+    "communication_log": ("the chat or ticket log with customer service",
+                          "与客服的聊天或工单记录"),
+    "listing_snapshot": ("a snapshot of the product listing", "商品页面截图"),
+    "merchant_identity": ("the merchant's business registration", "商家的工商登记信息"),
+}
+
+
+def evidence_list(*, items: tuple[str, ...]) -> tuple[str, str]:
+    """Requested evidence as an English and a Chinese phrase; unknown codes appear as given."""
+    pairs = [EVIDENCE.get(i, (i, i)) for i in items]
+    return " and ".join(en for en, _ in pairs), "、".join(zh for _, zh in pairs)
+
+
+def describe(*, resolution: Resolution | None) -> tuple[str, str]:
+    """A resolution as an English and a Chinese phrase."""
+    if resolution is None:
+        return "", ""
+    r = resolution
+    money, amount = (f" of {r.amount}", f" {r.amount}") if r.amount else ("", "")
+    keys = r.keys or 1
+    return {
+        Outcome.REFUND: (f"a full refund{money}", f"全额退款{amount}"),
+        Outcome.PARTIAL_REFUND: (f"a partial refund{money}", f"部分退款{amount}"),
+        Outcome.COMPENSATION: (f"compensation{money}", f"赔偿{amount}"),
+        Outcome.REISSUE: (f"{keys} valid card key(s)", f"{keys}个有效卡密"),
+        Outcome.UNFREEZE: ("lifting the account restriction", "解除账户限制"),
+        Outcome.REJECTED: (f"no remedy, because: {r.reason}", f"不予支持，理由：{r.reason}"),
+    }[r.outcome]
+
+
+def deadline(*, due: datetime) -> str:
+    """A deadline in Beijing time; midnight reads as 24:00 of the day before."""
+    local = due.astimezone(SHANGHAI)
+    # Chinese notices write the end of a day as 24:00, so a working-day deadline reads naturally.
+    if local.time() == time(0):
+        return f"{(local - timedelta(days=1)):%Y-%m-%d} 24:00"
+    return f"{local:%Y-%m-%d %H:%M}"
+
+
+def sentence_en(*, text: str, due: datetime | None) -> str:
+    """An English instruction with its deadline."""
+    return f"{text} by {deadline(due=due)} (Beijing time)." if due else f"{text} as soon as possible."
+
+
+def sentence_zh(*, text: str, due: datetime | None) -> str:
+    """A Chinese instruction with its deadline."""
+    return f"请在{deadline(due=due)}（北京时间）前{text}。" if due else f"请尽快{text}。"
