@@ -66,7 +66,8 @@ def make_publish(broker: KafkaBroker) -> Callable[[OutboxEntry], Awaitable[None]
                 entry.payload.encode(),
                 entry.topic,
                 key=entry.key.encode(),
-                headers={"content-type": "application/json", "message-type": entry.message_type},
+                headers=dict(entry.kafka_headers) if entry.kafka_headers else {
+                    "content-type": "application/json", "message-type": entry.message_type},
             )
         finally:
             otel_context.detach(token)

@@ -34,6 +34,8 @@ class OutboxEntry(Document):
     message_type = StringField(required=True)
     payload = StringField(required=True)
     headers = DictField()
+    # Kafka headers of this entry; set for raw entries (e.g. CloudEvents), empty for messages.
+    kafka_headers = DictField()
     state = StringField(required=True, choices=(PENDING, PUBLISHED, FAILED))
     attempts = IntField(default=0)
     last_error = StringField()
@@ -64,6 +66,17 @@ def outbox_entry(*, topic: str, message: Message) -> OutboxEntry:
 def emit(tx: Tx, *, topic: str, messages: list[Message]) -> None:
     """Write messages to the outbox inside the caller's transaction."""
     tx.insert_many([outbox_entry(topic=topic, message=m) for m in messages])
+
+
+def emit_raw(tx: Tx, *, topic: str, entry_id: str, key: str, payload: str, message_type: str,
+             kafka_headers: dict[str, str]) -> None:
+    """Write an already-encoded payload with its own Kafka headers to the outbox in the caller's transaction."""
+    headers: dict[str, str] = {}
+    propagate.inject(headers)
+    now = utcnow()
+    tx.insert(OutboxEntry(id=entry_id, topic=topic, key=key, message_type=message_type, payload=payload,
+                          headers=headers, kafka_headers=kafka_headers, state=PENDING,
+                          created_at=now, lease_until=now))
 
 
 Publish = Callable[[OutboxEntry], Awaitable[None]]
