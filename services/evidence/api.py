@@ -1,21 +1,105 @@
-"""Evidence's HTTP routes."""
+"""Evidence's HTTP routes: the file, submitting, listing and downloading evidence."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
+from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, StreamingResponse
 
-from services.evidence import service
+from services.evidence import access, custody_log, storage
+from services.evidence.api_errors import not_found, refusal
+from services.evidence.domain.custody import CustodyAction
+from services.evidence.domain.errors import EvidenceRuleError
+from services.evidence.models import EvidenceItem
+from services.evidence.service import EvidenceNotFound, find_file
+from services.evidence.submissions import Limits, submit
+from services.evidence.views import item_view
+from shared.http_auth import CurrentPrincipal
+from shared.store import transaction
 
 router = APIRouter(prefix="/v1/complaints", tags=["evidence"])
 
 
 @router.get("/{ticket}/evidence-file", summary="The complaint's evidence file")
-def get_evidence_file(ticket: str) -> dict[str, Any]:
-    evidence_file = service.get_file(ticket=ticket)
-    if evidence_file is None:
-        raise HTTPException(status_code=404, detail=f"no evidence file for {ticket}")
+def get_evidence_file(ticket: str, principal: CurrentPrincipal) -> dict[str, Any]:
+    try:
+        evidence_file = find_file(principal=principal, ticket=ticket)
+    except EvidenceNotFound as exc:
+        raise not_found(exc) from None
     return {"ticket": evidence_file.ticket, "status": evidence_file.status,
             "category": evidence_file.category, "required_kinds": evidence_file.required_kinds,
             "opened_at": evidence_file.opened_at}
+
+
+@router.post("/{ticket}/evidence", status_code=201, summary="Submit one piece of evidence",
+             responses={200: {"description": "Same content already in this complaint: linked"},
+                        409: {"description": "Complaint closed or withdrawn"},
+                        413: {"description": "File or complaint too large"},
+                        415: {"description": "File type not allowed (by magic bytes)"}})
+def create_evidence(ticket: str, principal: CurrentPrincipal, request: Request,
+                    file: Annotated[UploadFile, File(description="The evidence file")],
+                    kind: Annotated[str, Form(description="payment_proof, order_record, …")],
+                    fields: Annotated[str, Form(description="JSON object of the kind's "
+                                                            "structured fields")] = "{}",
+                    ) -> JSONResponse:
+    settings = request.app.state.runtime.settings
+    limits = Limits(max_file_bytes=settings.max_file_bytes,
+                    max_complaint_bytes=settings.max_complaint_bytes,
+                    window=timedelta(hours=settings.relevance_window_hours))
+    try:
+        item, created = submit(principal=principal, ticket=ticket, kind=kind,
+                               fields_text=fields, filename=file.filename or "",
+                               source=file.file, limits=limits,
+                               topic=settings.topics.evidence_events)
+    except EvidenceNotFound as exc:
+        raise not_found(exc) from None
+    except EvidenceRuleError as exc:
+        raise refusal(exc) from None
+    if created:
+        request.app.state.runtime.relay.wake()
+    body = item_view(item=item) | {"linked": not created}
+    return JSONResponse(jsonable_encoder(body), status_code=201 if created else 200)
+
+
+@router.get("/{ticket}/evidence", summary="The complaint's evidence, numbered 证据1, 证据2 …")
+def list_evidence(ticket: str, principal: CurrentPrincipal) -> dict[str, Any]:
+    try:
+        evidence_file = find_file(principal=principal, ticket=ticket)
+    except EvidenceNotFound as exc:
+        raise not_found(exc) from None
+    items = access.visible(principal=principal, items=EvidenceItem.objects(
+        complaint_id=evidence_file.id).order_by("number"))
+    if items:
+        transaction(lambda tx: custody_log.append_to_chains(
+            tx, item_ids=[i.id for i in items], action=CustodyAction.VIEWED,
+            actor=custody_log.actor_of(principal=principal)))
+    return {"ticket": ticket, "status": evidence_file.status,
+            "items": [item_view(item=i) for i in items]}
+
+
+@router.get("/{ticket}/evidence/{evidence_id}/content", summary="Download one item's file",
+            response_class=StreamingResponse)
+def get_evidence_content(ticket: str, evidence_id: str,
+                         principal: CurrentPrincipal) -> StreamingResponse:
+    try:
+        evidence_file = find_file(principal=principal, ticket=ticket)
+        found = access.visible(principal=principal, items=EvidenceItem.objects(
+            id=evidence_id, complaint_id=evidence_file.id))
+        stream = storage.open_content(gridfs_id=found[0].gridfs_id) if found else None
+        if stream is None:
+            raise EvidenceNotFound(evidence_id)
+    except EvidenceNotFound as exc:
+        raise not_found(exc) from None
+    item = found[0]
+    transaction(lambda tx: custody_log.append_to_chains(
+        tx, item_ids=[item.id], action=CustodyAction.DOWNLOADED,
+        actor=custody_log.actor_of(principal=principal)))
+    name = f"证据{item.number}-{item.name}"
+    return StreamingResponse(storage.iter_content(stream=stream), media_type=item.mime, headers={
+        "X-Content-Type-Options": "nosniff", "Content-Length": str(item.size),
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+        "X-Evidence-SHA256": item.sha256})

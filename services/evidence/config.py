@@ -5,7 +5,11 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.evidence.domain.hashing import DEFAULT_MAX_COMPLAINT_BYTES, DEFAULT_MAX_FILE_BYTES
 from shared.settings import ServiceSettings
+
+# A fixed key so local runs work out of the box; production sets EVIDENCE_CARD_KEY_FERNET_KEYS.
+LOCAL_FERNET_KEY = "bG9jYWwtZGV2ZWxvcG1lbnQta2V5LWNoYW5nZS1tZSE="
 
 
 class EvidenceSettings(ServiceSettings):
@@ -17,3 +21,18 @@ class EvidenceSettings(ServiceSettings):
     http_port: int = Field(8002, title="HTTP port", ge=0, le=65535)
     mongodb_db: str = Field("complaints_evidence", title="Database owned by evidence")
     consumer_group: str = Field("complaints-evidence", title="Consumer group")
+    max_file_bytes: int = Field(DEFAULT_MAX_FILE_BYTES, title="Largest evidence file", ge=1)
+    max_complaint_bytes: int = Field(DEFAULT_MAX_COMPLAINT_BYTES,
+                                     title="Total evidence bytes one complaint may hold", ge=1)
+    relevance_window_hours: float = Field(24.0, title="How far an item's time may be from the "
+                                                      "order's before it is listed as a mismatch",
+                                          gt=0)
+    card_key_issuer_url: str | None = Field(None, title="Base URL of the card-key issuer; "
+                                                        "unset disables re-validation")
+    card_key_timeout_s: float = Field(5.0, title="Timeout of one issuer call", gt=0)
+    card_key_retries: int = Field(2, title="Retries after a failed issuer call", ge=0, le=10)
+    card_key_backoff_s: float = Field(0.5, title="First retry delay (doubles)", ge=0)
+    card_key_fernet_keys: list[str] = Field(
+        default_factory=lambda: [LOCAL_FERNET_KEY], min_length=1,
+        title="Fernet keys encrypting card keys at rest (JSON list; the first encrypts, all "
+              "decrypt); set it in production")

@@ -1,22 +1,56 @@
-"""Evidence's subscribers: open an evidence file for every filed complaint."""
+"""Evidence's subscribers: filed, corrected, withdrawn and closed complaints; payment records."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
-from services.evidence import service
+from services.evidence import channel, service
+from services.evidence.config import EvidenceSettings
 from shared.app import ServiceRuntime
-from shared.contracts.complaints import ComplaintFiled
+from shared.contracts.complaints import ComplaintFiled, ComplaintUpdated, ComplaintWithdrawn
+from shared.contracts.escalation import ComplaintStatusChanged
+from shared.contracts.evidence import PaymentRecordPublished
 
 
 def register(runtime: ServiceRuntime) -> None:
-    """Subscribe evidence to intake's events."""
-    settings = runtime.settings
+    """Subscribe evidence to intake's and escalation's events and to the payment records."""
+    settings: EvidenceSettings = runtime.settings  # type: ignore[assignment]
+    window = timedelta(hours=settings.relevance_window_hours)
+    events_topic, consumer = settings.topics.evidence_events, settings.service_name
 
     async def on_complaint_filed(event: ComplaintFiled) -> None:
-        await asyncio.to_thread(service.open_file, event=event,
-                                topic=settings.topics.evidence_events,
-                                consumer=settings.service_name)
+        await asyncio.to_thread(service.open_file, event=event, topic=events_topic,
+                                consumer=consumer)
         runtime.relay.wake()
 
-    runtime.subscribe(settings.topics.intake_events, {ComplaintFiled: on_complaint_filed})
+    async def on_complaint_updated(event: ComplaintUpdated) -> None:
+        await asyncio.to_thread(service.correct_category, event=event, topic=events_topic,
+                                consumer=consumer, window=window)
+        runtime.relay.wake()
+
+    async def on_withdrawn(event: ComplaintWithdrawn) -> None:
+        await asyncio.to_thread(service.set_status, event=event, status="withdrawn",
+                                consumer=consumer)
+
+    async def on_status_changed(event: ComplaintStatusChanged) -> None:
+        if event.to_state in service.CLOSED_STATES:
+            status = event.to_state
+        elif event.from_state in service.CLOSED_STATES:
+            status = "open"  # reopened
+        else:
+            return
+        await asyncio.to_thread(service.set_status, event=event, status=status,
+                                consumer=consumer)
+
+    async def on_payment_record(message: PaymentRecordPublished) -> None:
+        await asyncio.to_thread(channel.apply_record, message=message, topic=events_topic,
+                                consumer=consumer, window=window)
+        runtime.relay.wake()
+
+    runtime.subscribe(settings.topics.intake_events, {
+        ComplaintFiled: on_complaint_filed, ComplaintUpdated: on_complaint_updated,
+        ComplaintWithdrawn: on_withdrawn})
+    runtime.subscribe(settings.topics.escalation_events,
+                      {ComplaintStatusChanged: on_status_changed})
+    runtime.subscribe(settings.topics.payment_records, {PaymentRecordPublished: on_payment_record})

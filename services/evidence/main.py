@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.evidence import api, handlers
+from services.evidence import api, api_checks, handlers
 from services.evidence.config import EvidenceSettings
-from services.evidence.models import EvidenceFile
+from services.evidence.models import (ComplaintClosure, CustodyRecord, EvidenceFile,
+                                      EvidenceItem, PaymentRecordDoc, StoredCardKey)
 from shared.app import ServiceRuntime, create_service_app
-from shared.contracts.evidence import EvidenceFileOpened
+from shared.contracts.evidence import (CardKeyChecked, EvidenceAssessed, EvidenceFileOpened,
+                                       EvidenceSubmitted, PaymentRecordMatched,
+                                       PaymentRecordMismatched)
 from shared.messaging import document_publisher
 from shared.runtime.serve import serve
 
@@ -16,15 +19,19 @@ from shared.runtime.serve import serve
 def create_app(settings: EvidenceSettings | None = None) -> FastAPI:
     """Build the evidence service: runtime, subscribers, documented publishers, routes."""
     settings = settings or EvidenceSettings()
-    runtime = ServiceRuntime(settings=settings, documents=[EvidenceFile])
+    runtime = ServiceRuntime(settings=settings, documents=[
+        EvidenceFile, ComplaintClosure, EvidenceItem, CustodyRecord, PaymentRecordDoc,
+        StoredCardKey])
     handlers.register(runtime)
     document_publisher(runtime.broker, topic=settings.topics.evidence_events,
-                       messages=[EvidenceFileOpened],
-                       description="Evidence facts, keyed by complaint id")
+                       messages=[EvidenceFileOpened, EvidenceSubmitted, EvidenceAssessed,
+                                 PaymentRecordMatched, PaymentRecordMismatched, CardKeyChecked],
+                       description="Evidence facts, keyed by complaint id (card keys: last 4 "
+                                   "characters only)")
     return create_service_app(
         runtime=runtime, title="Complaint evidence",
         description="Stores evidence (证据链), proves it unaltered and judges it.",
-        routers=[api.router],
+        routers=[api_checks.router, api.router],
     )
 
 

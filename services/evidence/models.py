@@ -1,8 +1,8 @@
-"""Evidence's documents: one evidence file per complaint."""
+"""Evidence's documents: the file per complaint, its items, custody logs and channel records."""
 
 from __future__ import annotations
 
-from mongoengine import DateTimeField, DictField, Document, ListField, StringField
+from mongoengine import DateTimeField, DictField, Document, IntField, ListField, StringField
 
 
 class EvidenceFile(Document):
@@ -16,7 +16,92 @@ class EvidenceFile(Document):
     complainant_id = StringField(required=True)
     platform = StringField(required=True)
     merchant_id = StringField(required=True)
+    merchant_name = StringField(default="")
     order = DictField(required=True)
+    demand = DictField()
+    filed_at = DateTimeField()
     required_kinds = ListField(StringField())
     status = StringField(required=True, default="open")
     opened_at = DateTimeField(required=True)
+    next_number = IntField(default=1)
+    used_bytes = IntField(default=0)
+    assessment = DictField()
+
+
+class ComplaintClosure(Document):
+    """A complaint closed or withdrawn, possibly before its evidence file was opened."""
+
+    meta = {"collection": "complaint_closures"}
+
+    id = StringField(primary_key=True)  # the complaint id
+    status = StringField(required=True)
+    at = DateTimeField(required=True)
+
+
+class EvidenceItem(Document):
+    """One stored piece of evidence; `custody_head` is the last custody hash, kept apart."""
+
+    meta = {"collection": "evidence_items", "indexes": [
+        {"fields": ["complaint_id", "sha256"], "unique": True},
+        {"fields": ["complaint_id", "number"], "unique": True},
+        "structured.transaction_id"]}
+
+    id = StringField(primary_key=True)
+    complaint_id = StringField(required=True)
+    ticket = StringField(required=True)
+    number = IntField(required=True)
+    kind = StringField(required=True)
+    structured = DictField()  # the parsed structured fields of its kind
+    name = StringField(required=True)
+    mime = StringField(required=True)
+    extension = StringField(required=True)
+    size = IntField(required=True)
+    sha256 = StringField(required=True)
+    gridfs_id = StringField(required=True)
+    submitted_by = DictField(required=True)  # subject, role, merchant_id
+    submitted_at = DateTimeField(required=True)
+    flags = ListField(DictField())
+    channel_check = DictField()
+    card_key_check = DictField()
+    custody_head = StringField(required=True)
+
+
+class CustodyRecord(Document):
+    """One stored entry of an item's custody hash chain."""
+
+    meta = {"collection": "custody_log",
+            "indexes": [{"fields": ["item_id", "sequence"], "unique": True}]}
+
+    item_id = StringField(required=True)
+    sequence = IntField(required=True)
+    action = StringField(required=True)
+    actor = StringField(required=True)
+    at = DateTimeField(required=True)
+    details = DictField()
+    prev_hash = StringField(required=True)
+    entry_hash = StringField(required=True)
+
+
+class PaymentRecordDoc(Document):
+    """The latest record a channel published for one transaction."""
+
+    meta = {"collection": "payment_records",
+            "indexes": [{"fields": ["transaction_id"], "unique": True}]}
+
+    transaction_id = StringField(required=True)
+    record = DictField(required=True)
+    received_at = DateTimeField(required=True)
+
+
+class StoredCardKey(Document):
+    """A full card key, encrypted; only its last 4 characters are kept in the clear."""
+
+    meta = {"collection": "card_keys", "indexes": ["item_id"]}
+
+    id = StringField(primary_key=True)
+    item_id = StringField(required=True)
+    issuer_ref = StringField(default="")
+    token = StringField(required=True)
+    last4 = StringField(required=True)
+    status = StringField(required=True)
+    checked_at = DateTimeField(required=True)

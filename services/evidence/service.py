@@ -1,36 +1,47 @@
-"""Evidence's logic: opening a complaint's evidence file."""
+"""Evidence's logic: opening, finding, closing and re-categorising a complaint's evidence file."""
 
 from __future__ import annotations
 
-from services.evidence.models import EvidenceFile
-from shared.contracts.complaints import ComplaintFiled
+from datetime import timedelta
+
+from services.evidence import access
+from services.evidence.assessing import reassess
+from services.evidence.domain.errors import ComplaintClosedError
+from services.evidence.models import ComplaintClosure, EvidenceFile
+from shared.auth import Principal
+from shared.contracts.complaints import ComplaintFiled, ComplaintUpdated
 from shared.contracts.evidence import EvidenceFileOpened
-from shared.envelope import utcnow
+from shared.envelope import Event, utcnow
 from shared.ledger import apply_once
 from shared.outbox import emit
 from shared.store import Tx
 
 #: The kinds each category needs before it can be judged complete (DOMAIN.md, 证据链).
 BASE_REQUIRED = ["order_record", "payment_proof"]
+CLOSED_STATES = frozenset({"closed", "withdrawn"})
+
+
+class EvidenceNotFound(LookupError):
+    """No complaint by that ticket in the caller's scope (answered 404, never 403)."""
 
 
 def open_file(*, event: ComplaintFiled, topic: str, consumer: str) -> EvidenceFile:
     """Open the evidence file of a newly filed complaint, once."""
     evidence_file = EvidenceFile(
-        id=event.complaint_id,
-        ticket=event.ticket,
-        category=event.category,
-        complainant_id=event.complainant.id,
-        platform=event.platform,
-        merchant_id=event.merchant.id,
-        order=event.order.model_dump(mode="json"),
-        required_kinds=list(BASE_REQUIRED),
-        opened_at=utcnow(),
+        id=event.complaint_id, ticket=event.ticket, category=event.category,
+        complainant_id=event.complainant.id, platform=event.platform,
+        merchant_id=event.merchant.id, merchant_name=event.merchant.name,
+        order=event.order.model_dump(mode="json"), demand=event.demand, filed_at=event.filed_at,
+        required_kinds=list(BASE_REQUIRED), opened_at=utcnow(),
     )
     opened = EvidenceFileOpened(complaint_id=event.complaint_id, ticket=event.ticket,
                                 required_kinds=evidence_file.required_kinds)
 
     def work(tx: Tx) -> EvidenceFile:
+        closure = tx.collection(ComplaintClosure).find_one({"_id": event.complaint_id},
+                                                           session=tx.session)
+        if closure is not None:  # the closing event overtook the filing on another topic
+            evidence_file.status = closure["status"]
         tx.insert(evidence_file)
         emit(tx, topic=topic, messages=[opened])
         return evidence_file
@@ -38,6 +49,54 @@ def open_file(*, event: ComplaintFiled, topic: str, consumer: str) -> EvidenceFi
     return apply_once(consumer=consumer, event=event, work=work)
 
 
+def set_status(*, event: Event, status: str, consumer: str) -> None:
+    """Record that a complaint was closed, withdrawn or reopened, once."""
+
+    def work(tx: Tx) -> None:
+        tx.collection(ComplaintClosure).update_one(
+            {"_id": event.complaint_id}, {"$set": {"status": status, "at": event.occurred_at}},
+            upsert=True, session=tx.session)
+        tx.collection(EvidenceFile).update_one({"_id": event.complaint_id},
+                                               {"$set": {"status": status}}, session=tx.session)
+
+    apply_once(consumer=consumer, event=event, work=work)
+
+
+def correct_category(*, event: ComplaintUpdated, topic: str, consumer: str,
+                     window: timedelta) -> None:
+    """Take a corrected category and judge the evidence again against it."""
+    category = event.detail.get("category") or event.detail.get("to")
+    if event.change != "category_corrected" or not isinstance(category, str):
+        return
+
+    def work(tx: Tx) -> None:
+        tx.collection(EvidenceFile).update_one({"_id": event.complaint_id},
+                                               {"$set": {"category": category}},
+                                               session=tx.session)
+        assessed = reassess(tx, complaint_id=event.complaint_id, window=window)
+        if assessed is not None:
+            emit(tx, topic=topic, messages=[assessed])
+
+    apply_once(consumer=consumer, event=event, work=work)
+
+
 def get_file(*, ticket: str) -> EvidenceFile | None:
     """The evidence file of a ticket, or None."""
     return EvidenceFile.objects(ticket=ticket).first()
+
+
+def find_file(*, principal: Principal, ticket: str) -> EvidenceFile:
+    """The evidence file of a ticket the caller may see, else EvidenceNotFound."""
+    evidence_file = get_file(ticket=ticket)
+    if evidence_file is None or not access.in_scope(principal=principal,
+                                                    evidence_file=evidence_file):
+        raise EvidenceNotFound(ticket)
+    return evidence_file
+
+
+def closed_error(*, status: str) -> ComplaintClosedError:
+    """The refusal for evidence on a complaint that is no longer open."""
+    zh = "已撤回" if status == "withdrawn" else "已关闭"
+    return ComplaintClosedError(field="ticket", rule="complaint_open",
+                                message=f"the complaint is {status}; no evidence can be added",
+                                message_zh=f"该投诉{zh}，不能再提交证据")

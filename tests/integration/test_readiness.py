@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from services.evidence.config import EvidenceSettings
 from services.evidence.main import create_app
+from shared.auth import mint_token
 from shared.runtime import embedded
 from tests.support.servers import Servers
 from tests.support.waiting import wait_until
@@ -28,17 +29,19 @@ def test_store_down_at_startup_keeps_the_service_unready_until_it_comes(
         consumer_group=f"{namespace}-evidence",
         telemetry_db=f"{namespace}_telemetry",
     )
+    agent = {"Authorization": "Bearer " + mint_token(secret=settings.auth_secret, subject="agent-1",
+                                                     role="agent", platform="kamen-1")}
     with TestClient(create_app(settings)) as client:
         assert client.get("/healthz").status_code == 200
         unready = client.get("/readyz")
         assert unready.status_code == 503
         assert unready.headers["Retry-After"]
         assert unready.json()["checks"]["store"] is False
-        assert client.get("/v1/complaints/CP-20261123-000001/evidence-file").status_code == 503
+        assert client.get("/v1/complaints/CP-20261123-000001/evidence-file", headers=agent).status_code == 503
         store, _ = embedded.start_mongodb(port=port, data_dir=tmp_path / "db", log_dir=tmp_path)
         try:
             wait_until(lambda: client.get("/readyz").status_code == 200, timeout=60,
                        what="readiness once the store is up")
-            assert client.get("/v1/complaints/CP-20261123-000001/evidence-file").status_code == 404
+            assert client.get("/v1/complaints/CP-20261123-000001/evidence-file", headers=agent).status_code == 404
         finally:
             store.stop()

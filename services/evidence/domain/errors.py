@@ -90,3 +90,11 @@ def fields_error_from(*, error: object, prefix: str = "") -> FieldsError:
         problems.append(EvidenceRuleError(field=prefix + field, rule=rule, message=message,
                                           message_zh=zh))
     return FieldsError(problems=problems)
+
+
+class ComplaintClosedError(EvidenceRuleError):
+    """Evidence cannot be added to a closed or withdrawn complaint."""
+
+
+class NotAllowedError(EvidenceRuleError):
+    """The caller may see the complaint but not do this to it."""

@@ -1,0 +1,89 @@
+"""Payment-channel cross-check: records from partners against the payment proofs submitted."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from services.evidence.assessing import reassess
+from services.evidence.domain.kinds import EvidenceKind, PaymentProofFields, parse_fields
+from services.evidence.domain.payments import PaymentRecord, cross_check
+from services.evidence.models import EvidenceItem, PaymentRecordDoc
+from shared.contracts.evidence import (PaymentRecordMatched, PaymentRecordMismatched,
+                                       PaymentRecordPublished)
+from shared.envelope import Event, utcnow
+from shared.ledger import apply_once
+from shared.outbox import emit
+from shared.store import Tx
+
+CONFIRMED_LABEL = {"en": "confirmed by channel", "zh": "支付渠道已确认"}
+
+
+def record_of(*, message: PaymentRecordPublished) -> PaymentRecord:
+    """The domain's view of a published record."""
+    return PaymentRecord(channel=message.source, transaction_id=message.transaction_id,
+                         order_number=message.order_number,
+                         amount_minor=message.amount.amount_minor,
+                         currency=message.amount.currency, status=message.status,
+                         occurred_at=message.at)
+
+
+def check_item(tx: Tx, *, item: Mapping[str, Any], record: PaymentRecord) -> Event | None:
+    """Cross-check one payment proof; store and return an event only when the outcome changed."""
+    proof = parse_fields(kind=item["kind"], fields=item.get("structured"))
+    if not isinstance(proof, PaymentProofFields):
+        return None
+    check = cross_check(proof=proof, record=record)
+    stored = {"outcome": check.outcome.value, "source": record.channel,
+              "transaction_id": record.transaction_id, "record_status": record.status.value,
+              "differences": [d.model_dump() for d in check.differences]}
+    if {k: v for k, v in (item.get("channel_check") or {}).items() if k != "checked_at"} == stored:
+        return None
+    tx.collection(EvidenceItem).update_one(
+        {"_id": item["_id"]}, {"$set": {"channel_check": stored | {"checked_at": utcnow()}}},
+        session=tx.session)
+    base = {"complaint_id": item["complaint_id"], "ticket": item["ticket"],
+            "evidence_id": item["_id"], "transaction_id": record.transaction_id}
+    if check.differences:
+        return PaymentRecordMismatched(**base, fields=[d.field for d in check.differences])
+    return PaymentRecordMatched(**base)
+
+
+def stored_record(tx: Tx, *, transaction_id: str) -> PaymentRecord | None:
+    """The latest record a channel published for a transaction, if any."""
+    doc = tx.collection(PaymentRecordDoc).find_one({"transaction_id": transaction_id},
+                                                   session=tx.session)
+    return PaymentRecord.model_validate(doc["record"]) if doc else None
+
+
+def apply_record(*, message: PaymentRecordPublished, topic: str, consumer: str,
+                 window: timedelta) -> int:
+    """Store a record (latest status wins), check every proof naming it; return proofs checked."""
+    record = record_of(message=message)
+
+    def work(tx: Tx) -> int:
+        records = tx.collection(PaymentRecordDoc)
+        current = records.find_one({"transaction_id": record.transaction_id}, session=tx.session)
+        if current and PaymentRecord.model_validate(current["record"]).occurred_at \
+                > record.occurred_at:
+            return 0  # an older status arriving late changes nothing
+        records.update_one({"transaction_id": record.transaction_id},
+                           {"$set": {"record": record.model_dump(mode="json"),
+                                     "received_at": utcnow()}},
+                           upsert=True, session=tx.session)
+        proofs = list(tx.collection(EvidenceItem).find(
+            {"kind": EvidenceKind.PAYMENT_PROOF.value,
+             "structured.transaction_id": record.transaction_id}, session=tx.session))
+        events: list[Event] = []
+        for item in proofs:
+            event = check_item(tx, item=item, record=record)
+            if event is not None:
+                events.append(event)
+                assessed = reassess(tx, complaint_id=item["complaint_id"], window=window)
+                events += [assessed] if assessed else []
+        if events:
+            emit(tx, topic=topic, messages=events)
+        return len(proofs)
+
+    return apply_once(consumer=consumer, event=message, work=work)

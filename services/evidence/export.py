@@ -1,0 +1,110 @@
+"""The escalation dossier: verify, log the export, and pack manifest, files and texts in a ZIP."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from typing import IO, Any
+
+from services.evidence import access, custody_log, storage
+from services.evidence.domain.custody import CustodyAction
+from services.evidence.domain.dossier import DossierFile, render_all, write_dossier
+from services.evidence.domain.errors import EvidenceRuleError
+from services.evidence.models import EvidenceFile, EvidenceItem
+from services.evidence.service import find_file
+from services.evidence.verification import verify_items
+from shared.auth import Principal
+from shared.store import transaction
+
+_SPOOL_BYTES = 8 * 1024 * 1024  # bigger dossiers go to a temporary file, not memory
+
+
+def _amount(value: Any, order: Mapping[str, Any]) -> tuple[int, str] | None:
+    if isinstance(value, Mapping) and "amount_minor" in value:
+        return int(value["amount_minor"]), str(value["currency"])
+    if isinstance(value, int):
+        return value, order["amount"]["currency"]
+    return None
+
+
+def demand_for_text(*, demand: Mapping[str, Any], order: Mapping[str, Any]) -> dict[str, Any]:
+    """Intake's demand in the shape the complaint text renders (refund, reissue, unfreeze, custom)."""
+    kind = demand.get("type")
+    amount = _amount(demand.get("amount"), order)
+    if kind == "refund":
+        minor, currency = amount or (order["amount"]["amount_minor"], order["amount"]["currency"])
+        return {"type": "refund", "amount_minor": minor,
+                "currency": demand.get("currency") or currency}
+    if kind == "reissue":
+        return {"type": "reissue", "count": demand.get("count", 1),
+                "item": order.get("item") or demand.get("item", "")}
+    if kind == "compensation" and amount:
+        return {"type": "custom", "text": f"Compensation {amount[0] / 100:.2f} {amount[1]} "
+                                          f"({demand.get('basis', 'other')})"}
+    if kind == "other":
+        return {"type": "custom", "text": str(demand.get("text", ""))}
+    return dict(demand)
+
+
+def _texts(evidence_file: EvidenceFile, items: list[EvidenceItem]) -> dict[str, str]:
+    order = evidence_file.order
+    complaint = {"occurred_at": order.get("paid_at") or evidence_file.filed_at,
+                 "platform": evidence_file.platform,
+                 "merchant": evidence_file.merchant_name or evidence_file.merchant_id,
+                 "order_number": order["order_number"],
+                 "amount_minor": order["amount"]["amount_minor"],
+                 "currency": order["amount"]["currency"], "event": order.get("item", "")}
+    evidence = [{"number": i.number, "kind": i.kind, "sha256": i.sha256,
+                 "description": i.name} for i in items]
+    try:
+        return render_all(complaint=complaint, evidence=evidence,
+                          demand=demand_for_text(demand=evidence_file.demand, order=order))
+    except EvidenceRuleError:  # a demand the text cannot state: say so rather than invent one
+        fallback = {"type": "custom", "text": "See the complaint record for the demand."}
+        return render_all(complaint=complaint, evidence=evidence, demand=fallback)
+
+
+def _manifest(evidence_file: EvidenceFile, items: list[EvidenceItem],
+              results: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "complaint": {"ticket": evidence_file.ticket, "complaint_id": evidence_file.id,
+                      "category": evidence_file.category, "platform": evidence_file.platform,
+                      "merchant_id": evidence_file.merchant_id, "order": evidence_file.order,
+                      "demand": evidence_file.demand, "filed_at": evidence_file.filed_at,
+                      "status": evidence_file.status},
+        "evidence": [{"number": i.number, "label": f"证据{i.number}", "evidence_id": i.id,
+                      "kind": i.kind, "name": i.name, "mime": i.mime, "size": i.size,
+                      "sha256": i.sha256, "fields": i.structured,
+                      "channel_check": i.channel_check, "flags": i.flags} for i in items],
+        "assessment": evidence_file.assessment,
+        "verification": results,
+        "custody": {str(i.number): custody_log.describe(
+            entries=custody_log.list_chain(item_id=i.id)) for i in items},
+    }
+
+
+def export_dossier(*, principal: Principal, ticket: str) -> tuple[IO[bytes], str]:
+    """Build the dossier ZIP in a spooled file (rewound) and return it with its file name."""
+    evidence_file = find_file(principal=principal, ticket=ticket)
+    access.check_staff_or_owner(principal=principal, action="export a dossier")
+    items = list(EvidenceItem.objects(complaint_id=evidence_file.id).order_by("number"))
+    actor = custody_log.actor_of(principal=principal)
+    results = verify_items(items=items, actor=actor)
+    if items:
+        transaction(lambda tx: custody_log.append_to_chains(
+            tx, item_ids=[i.id for i in items], action=CustodyAction.EXPORTED, actor=actor,
+            details={"dossier": evidence_file.ticket}))
+    target = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115
+    streams = [(i, storage.open_content(gridfs_id=i.gridfs_id)) for i in items]
+    try:
+        write_dossier(target=target, manifest=_manifest(evidence_file, items, results),
+                      texts=_texts(evidence_file, items),
+                      files=[DossierFile(number=i.number, kind=i.kind, name=i.name,
+                                         extension=i.extension, sha256=i.sha256, stream=s)
+                             for i, s in streams if s is not None])
+    finally:
+        for _, stream in streams:
+            if stream is not None:
+                stream.close()
+    target.seek(0)
+    return target, f"dossier-{evidence_file.ticket}.zip"

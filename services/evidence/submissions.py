@@ -1,0 +1,152 @@
+"""Submitting evidence: check the caller and the input, stream the content, record the item."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, BinaryIO
+
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from services.evidence import access, custody_log, storage
+from services.evidence.assessing import authenticity_flags, reassess
+from services.evidence.channel import check_item, stored_record
+from services.evidence.domain.custody import CustodyAction
+from services.evidence.domain.errors import ComplaintClosedError, EvidenceRuleError, FieldsError
+from services.evidence.domain.filetypes import sanitise_filename
+from services.evidence.domain.hashing import check_complaint_budget
+from services.evidence.domain.kinds import EvidenceKind, parse_fields, parse_kind
+from services.evidence.models import EvidenceFile, EvidenceItem
+from services.evidence.service import closed_error, find_file
+from shared.auth import Principal
+from shared.contracts.evidence import EvidenceSubmitted
+from shared.envelope import Message, new_id, utcnow
+from shared.outbox import emit
+from shared.store import Tx, transaction
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Size limits and the relevance window, from settings."""
+
+    max_file_bytes: int
+    max_complaint_bytes: int
+    window: timedelta
+
+
+def parse_structured(*, kind: EvidenceKind, text: str | None) -> dict[str, Any]:
+    """Parse the JSON structured fields of a kind into their stored, JSON-ready form."""
+    try:
+        raw = json.loads(text) if text and text.strip() else {}
+    except ValueError:
+        raise FieldsError(problems=[EvidenceRuleError(
+            field="fields", rule="json", message="must be a JSON object of named fields",
+            message_zh="结构化字段必须是 JSON 对象")]) from None
+    fields = parse_fields(kind=kind.value, fields=raw)
+    return fields.model_dump(mode="json", exclude_none=True)
+
+
+def submit(*, principal: Principal, ticket: str, kind: str, fields_text: str | None,
+           filename: str, source: BinaryIO, limits: Limits,
+           topic: str) -> tuple[EvidenceItem, bool]:
+    """Store one item (or recognise its content as already stored); True when it is new."""
+    evidence_file = find_file(principal=principal, ticket=ticket)
+    if evidence_file.status != "open":
+        raise closed_error(status=evidence_file.status)
+    parsed_kind = parse_kind(kind=kind)
+    access.check_submit(principal=principal, kind=parsed_kind)
+    structured = parse_structured(kind=parsed_kind, text=fields_text)
+    name = sanitise_filename(name=filename or "", strict=True)
+    budget = max(0, limits.max_complaint_bytes - evidence_file.used_bytes)
+    pending = storage.upload(source=source, stored_name=name, max_bytes=limits.max_file_bytes,
+                             budget_left=budget)
+    existing = EvidenceItem.objects(complaint_id=evidence_file.id,
+                                    sha256=pending.scanned.sha256).first()
+    if existing is not None:
+        pending.discard()
+        _record_repeat(item_id=existing.id, principal=principal, name=name)
+        return existing, False
+    gridfs_id = pending.keep()
+    try:
+        item_id = _record(evidence_file=evidence_file, principal=principal, kind=parsed_kind,
+                          structured=structured, name=name, scanned=pending.scanned,
+                          gridfs_id=gridfs_id, limits=limits, topic=topic)
+    except DuplicateKeyError:  # the same content won a race from another request
+        storage.delete(gridfs_id=gridfs_id)
+        existing = EvidenceItem.objects(complaint_id=evidence_file.id,
+                                        sha256=pending.scanned.sha256).first()
+        if existing is None:
+            raise
+        return existing, False
+    except BaseException:
+        storage.delete(gridfs_id=gridfs_id)
+        raise
+    return EvidenceItem.objects.get(id=item_id), True
+
+
+def _record_repeat(*, item_id: str, principal: Principal, name: str) -> None:
+    transaction(lambda tx: custody_log.append_to_chains(
+        tx, item_ids=[item_id], action=CustodyAction.UPLOADED,
+        actor=custody_log.actor_of(principal=principal),
+        details={"repeat": True, "name": name}))
+
+
+def _reserve(tx: Tx, *, evidence_file: EvidenceFile, size: int, limits: Limits) -> dict:
+    files = tx.collection(EvidenceFile)
+    claimed = files.find_one_and_update(
+        {"_id": evidence_file.id, "status": "open",
+         "used_bytes": {"$lte": limits.max_complaint_bytes - size}},
+        {"$inc": {"next_number": 1, "used_bytes": size}},
+        return_document=ReturnDocument.BEFORE, session=tx.session)
+    if claimed is not None:
+        return claimed
+    now = files.find_one({"_id": evidence_file.id}, session=tx.session) or {}
+    if now.get("status", "open") != "open":
+        raise closed_error(status=now["status"])
+    check_complaint_budget(used_bytes=now.get("used_bytes", 0), incoming_bytes=size,
+                           max_bytes=limits.max_complaint_bytes)
+    raise RuntimeError("evidence file could not be reserved")
+
+
+def _record(*, evidence_file: EvidenceFile, principal: Principal, kind: EvidenceKind,
+            structured: dict[str, Any], name: str, scanned: Any, gridfs_id: str,
+            limits: Limits, topic: str) -> str:
+    item_id = new_id()
+    flags = authenticity_flags(gridfs_id=gridfs_id, mime=scanned.mime,
+                               filed_at=evidence_file.filed_at or evidence_file.opened_at)
+
+    def work(tx: Tx) -> str:
+        claimed = _reserve(tx, evidence_file=evidence_file, size=scanned.size, limits=limits)
+        number = claimed.get("next_number", 1)
+        head = custody_log.start_chain(tx, item_id=item_id,
+                                       actor=custody_log.actor_of(principal=principal),
+                                       details={"sha256": scanned.sha256, "size": scanned.size,
+                                                "name": name})
+        item = EvidenceItem(
+            id=item_id, complaint_id=evidence_file.id, ticket=evidence_file.ticket,
+            number=number, kind=kind.value, structured=structured, name=name, mime=scanned.mime,
+            extension=scanned.extension, size=scanned.size, sha256=scanned.sha256,
+            gridfs_id=gridfs_id, submitted_at=utcnow(), flags=flags, custody_head=head,
+            submitted_by={"subject": principal.subject, "role": principal.role.value,
+                          "merchant_id": principal.merchant_id})
+        tx.insert(item)
+        events: list[Message] = [EvidenceSubmitted(
+            complaint_id=evidence_file.id, ticket=evidence_file.ticket, evidence_id=item_id,
+            number=number, kind=kind.value, sha256=scanned.sha256, size=scanned.size)]
+        transaction_id = structured.get("transaction_id")
+        record = stored_record(tx, transaction_id=transaction_id) if transaction_id else None
+        if record is not None and kind is EvidenceKind.PAYMENT_PROOF:
+            doc = tx.collection(EvidenceItem).find_one({"_id": item_id}, session=tx.session)
+            checked = check_item(tx, item=doc, record=record)
+            events += [checked] if checked else []
+        assessed = reassess(tx, complaint_id=evidence_file.id, window=limits.window)
+        events += [assessed] if assessed else []
+        emit(tx, topic=topic, messages=events)
+        return item_id
+
+    return transaction(work)
+
+
+__all__ = ["ComplaintClosedError", "Limits", "submit"]

@@ -1,0 +1,176 @@
+"""Storing evidence on the real store: numbering, download, dedup, and every refusal leaves nothing."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from shared.contracts.complaints import ComplaintWithdrawn
+from shared.contracts.escalation import ComplaintStatusChanged
+from tests.support.evidence_harness import (MERCHANT, chunk_count, file_complaint,
+                                            image_bytes, publish, read_event, running_evidence,
+                                            store, token, topics_of, upload)
+from tests.support.servers import Servers
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.integration
+
+MAX_FILE = 400_000  # above one GridFS chunk (255 KiB), so a refusal comes after chunks were written
+ORDER_FIELDS = {"order_number": "202611230001", "status": "success", "item": "100元游戏点卡",
+                "ordered_at": "2026-11-23T01:00:00Z"}
+
+
+@pytest.fixture(scope="module")
+def client(servers: Servers, namespace: str, service_env: dict[str, str]) -> Iterator[TestClient]:
+    with running_evidence(servers=servers, namespace=namespace, service_env=service_env,
+                          max_file_bytes=MAX_FILE, max_complaint_bytes=1_000_000) as running:
+        yield running
+
+
+def test_items_are_numbered_listed_and_downloaded_with_their_type(client: TestClient) -> None:
+    ticket = file_complaint(client).ticket
+    first, second = image_bytes(seed=1), b"[10:02] \xe5\xae\xa2\xe6\x9c\x8d: 24h\n"
+    made = upload(client, ticket, content=first, kind="order_record", name="订单.png",
+                  fields=ORDER_FIELDS)
+    assert made.status_code == 201, made.text
+    chat = upload(client, ticket, content=second, kind="communication_log", name="chat.txt",
+                  fields={"contacted_at": "2026-11-23T02:00:00Z", "agent_id": "kf-07"})
+    assert chat.status_code == 201, chat.text
+    listed = client.get(f"/v1/complaints/{ticket}/evidence", headers=token(client)).json()
+    assert [(i["label"], i["kind"], i["mime"]) for i in listed["items"]] == [
+        ("证据1", "order_record", "image/png"), ("证据2", "communication_log", "text/plain")]
+    got = client.get(f"/v1/complaints/{ticket}/evidence/{made.json()['evidence_id']}/content",
+                     headers=token(client, role="agent", subject="agent-1"))
+    assert got.status_code == 200
+    assert got.content == first
+    assert got.headers["content-type"] == "image/png"
+    assert got.headers["x-content-type-options"] == "nosniff"
+    event = read_event(client, match=lambda e: e["type"] == "EvidenceSubmitted"
+                       and e["ticket"] == ticket and e["number"] == 2)
+    assert event["kind"] == "communication_log" and event["size"] == len(second)
+
+
+def test_identical_content_is_linked_not_stored_twice(client: TestClient) -> None:
+    ticket = file_complaint(client).ticket
+    content = image_bytes(seed=2) + b"\x00" * 300_000  # two GridFS chunks
+    made = upload(client, ticket, content=content, kind="order_record", fields=ORDER_FIELDS)
+    chunks = chunk_count(client)
+    again = upload(client, ticket, content=content, kind="other", name="copy.png")
+    assert again.status_code == 200
+    assert again.json()["linked"] is True
+    assert again.json()["evidence_id"] == made.json()["evidence_id"]
+    assert chunk_count(client) == chunks
+    listed = client.get(f"/v1/complaints/{ticket}/evidence", headers=token(client)).json()
+    assert len(listed["items"]) == 1
+
+
+def _refused(client: TestClient, ticket: str, status: int, field: str, rule: str,
+             **kwargs: object) -> dict:
+    chunks = chunk_count(client)
+    answer = upload(client, ticket, **kwargs)  # type: ignore[arg-type]
+    assert answer.status_code == status, answer.text
+    detail = answer.json()["detail"]
+    assert (detail["field"], detail["rule"]) == (field, rule)
+    assert detail["message"] and detail["message_zh"]
+    assert chunk_count(client) == chunks
+    return detail
+
+
+@pytest.mark.parametrize(("kwargs", "status", "field", "rule"), [
+    ({"content": b"\x89PNG\r\n\x1a\n" + b"\x00" * (MAX_FILE + 1), "kind": "other"},
+     413, "file", "max_file_size"),
+    ({"content": b"MZ\x90\x00" + os.urandom(300_000), "kind": "other", "name": "a.png"},
+     415, "file", "allowed_type"),
+    ({"content": b"PK\x03\x04" + b"\x00" * 2000, "kind": "other", "name": "chat.txt"},
+     415, "file", "allowed_type"),
+    ({"content": b"", "kind": "other", "name": "a.txt"}, 422, "file", "non_empty"),
+    ({"content": b"hello", "kind": "other", "name": "../../etc/passwd"},
+     422, "filename", "no_traversal_or_control"),
+    ({"content": b"hello", "kind": "other", "name": "a\x07b.txt"},
+     422, "filename", "no_traversal_or_control"),
+    ({"content": b"hello", "kind": "screenshot"}, 422, "kind", "known_kind"),
+    ({"content": b"hello", "kind": "problem_proof",
+      "fields": {"subtype": "key_screenshot", "card_key_last4": "ABCD-EFGH-IJKL-MNOP"}},
+     422, "card_key_last4", "card_key_last4_only"),
+    ({"content": b"hello", "kind": "payment_proof", "fields": "{not json"},
+     422, "fields", "json"),
+], ids=["oversized", "executable", "zip-named-txt", "empty", "traversal", "control-char",
+        "unknown-kind", "full-card-key", "bad-json"])
+def test_bad_input_is_refused_and_nothing_is_stored(client: TestClient, kwargs: dict,
+                                                   status: int, field: str, rule: str) -> None:
+    ticket = file_complaint(client).ticket
+    _refused(client, ticket, status, field, rule, **kwargs)
+    listed = client.get(f"/v1/complaints/{ticket}/evidence", headers=token(client)).json()
+    assert listed["items"] == []
+
+
+def test_the_complaint_budget_is_enforced(client: TestClient) -> None:
+    ticket = file_complaint(client).ticket
+    for seed in range(2):
+        big = image_bytes(seed=10 + seed) + bytes([seed]) * 390_000
+        assert upload(client, ticket, content=big, kind="other").status_code == 201
+    last = image_bytes(seed=12) + b"\x01" * 390_000
+    detail = _refused(client, ticket, 413, "file", "max_complaint_size", content=last,
+                      kind="other")
+    assert "1 MB" in detail["message"] or "0.95 MB" in detail["message"]
+
+
+def test_foreign_or_unauthenticated_callers_learn_nothing(client: TestClient) -> None:
+    ticket = file_complaint(client).ticket
+    chunks = chunk_count(client)
+    stranger = token(client, subject="u-9999")
+    other_shop = token(client, role="merchant", subject="shop", merchant_id="m-other")
+    for headers in (stranger, other_shop,
+                    token(client, role="agent", subject="a", platform="other-platform")):
+        answer = upload(client, ticket, content=b"hello", kind="other", headers=headers)
+        assert answer.status_code == 404, answer.text
+        assert client.get(f"/v1/complaints/{ticket}/evidence",
+                          headers=headers).status_code == 404
+    answer = client.post(f"/v1/complaints/{ticket}/evidence", files={"file": ("a.txt", b"x")},
+                         data={"kind": "other"})
+    assert answer.status_code == 401
+    assert chunk_count(client) == chunks
+
+
+def test_a_merchant_contests_with_its_own_kinds_and_sees_only_its_own(client: TestClient) -> None:
+    ticket = file_complaint(client).ticket
+    shop = token(client, role="merchant", subject="shop-staff", merchant_id=MERCHANT)
+    assert upload(client, ticket, content=image_bytes(seed=20), kind="order_record",
+                  fields=ORDER_FIELDS).status_code == 201
+    refused = upload(client, ticket, content=image_bytes(seed=21), kind="payment_proof",
+                     headers=shop, fields={})
+    assert refused.status_code == 403
+    assert refused.json()["detail"]["rule"] == "merchant_kinds"
+    mine = upload(client, ticket, content=b"shop chat export: delivered 01:02", headers=shop,
+                  kind="communication_log", name="shop.txt",
+                  fields={"contacted_at": "2026-11-23T01:30:00Z"})
+    assert mine.status_code == 201, mine.text
+    seen = client.get(f"/v1/complaints/{ticket}/evidence", headers=shop).json()["items"]
+    assert [i["label"] for i in seen] == ["证据2"]
+    everything = client.get(f"/v1/complaints/{ticket}/evidence", headers=token(client)).json()
+    assert [i["submitted_by_role"] for i in everything["items"]] == ["complainant", "merchant"]
+
+
+@pytest.mark.parametrize("how", ["withdrawn", "closed"])
+def test_evidence_on_a_closed_or_withdrawn_complaint_is_refused(client: TestClient,
+                                                                how: str) -> None:
+    filed = file_complaint(client)
+    topics = topics_of(client)
+    if how == "withdrawn":
+        publish(client, topic=topics.intake_events, message=ComplaintWithdrawn(
+            complaint_id=filed.complaint_id, ticket=filed.ticket, reason="已解决"))
+    else:
+        publish(client, topic=topics.escalation_events, message=ComplaintStatusChanged(
+            complaint_id=filed.complaint_id, ticket=filed.ticket, from_state="resolved",
+            to_state="closed", tier="internal"))
+    wait_until(lambda: client.get(f"/v1/complaints/{filed.ticket}/evidence-file",
+                                  headers=token(client)).json()["status"] == how,
+               timeout=30, what=f"the file to be {how}")
+    detail = _refused(client, filed.ticket, 409, "ticket", "complaint_open",
+                      content=image_bytes(seed=30), kind="other")
+    assert ("撤回" if how == "withdrawn" else "关闭") in detail["message_zh"]
+    assert store(client)["evidence_items"].count_documents(
+        {"complaint_id": filed.complaint_id}) == 0
