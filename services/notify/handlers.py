@@ -1,22 +1,55 @@
-"""Notify's subscribers: acknowledge every filed complaint to its complainant."""
+"""Notify's subscribers: every event of intake, evidence and escalation that someone must hear about."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from typing import Any
 
-from services.notify import service
+from services.notify import reminders, service
+from services.notify.worker import DeliveryWorker
 from shared.app import ServiceRuntime
-from shared.contracts.complaints import ComplaintFiled
+from shared.contracts import escalation
+from shared.contracts.complaints import ComplaintFiled, ComplaintWithdrawn
+from shared.contracts.escalation import (ComplaintEscalated, ComplaintStatusChanged, ResolutionProposed,
+                                         SlaBreached, SlaWarning)
+from shared.contracts.evidence import EvidenceAssessed
+from shared.envelope import Event
+from shared.store import STORE_UNAVAILABLE
+
+log = logging.getLogger(__name__)
+ESCALATION_EVENTS: list[Any] = [ComplaintStatusChanged, ComplaintEscalated, SlaWarning, SlaBreached,
+                                ResolutionProposed]
+# Until escalation publishes CaseAssigned, agents are simply not known to notify.
+if getattr(escalation, "CaseAssigned", None) is not None:
+    ESCALATION_EVENTS.append(escalation.CaseAssigned)
 
 
-def register(runtime: ServiceRuntime) -> None:
-    """Subscribe notify to intake's events."""
+def register(runtime: ServiceRuntime, *, worker: DeliveryWorker) -> None:
+    """Subscribe notify to the three event topics and start the worker and the reminder sweeper."""
     settings = runtime.settings
 
-    async def on_complaint_filed(event: ComplaintFiled) -> None:
-        await asyncio.to_thread(service.acknowledge, event=event,
-                                topic=settings.topics.notify_events,
-                                consumer=settings.service_name)
+    async def on_event(event: Event) -> None:
+        recorded = await asyncio.to_thread(service.handle_event, event=event, settings=settings)
         runtime.relay.wake()
+        if recorded:
+            worker.wake()
 
-    runtime.subscribe(settings.topics.intake_events, {ComplaintFiled: on_complaint_filed})
+    topics = settings.topics
+    runtime.subscribe(topics.intake_events, {ComplaintFiled: on_event, ComplaintWithdrawn: on_event})
+    runtime.subscribe(topics.evidence_events, {EvidenceAssessed: on_event})
+    runtime.subscribe(topics.escalation_events, dict.fromkeys(ESCALATION_EVENTS, on_event))
+
+    async def sweep() -> None:
+        while True:
+            try:
+                fired = await asyncio.to_thread(reminders.fire_due, settings=settings)
+                fired += await asyncio.to_thread(service.sweep_parked, settings=settings)
+                if fired:
+                    runtime.relay.wake()
+                    worker.wake()
+            except STORE_UNAVAILABLE as exc:
+                log.warning("reminder sweep waiting for the store: %s", exc)
+            await asyncio.sleep(settings.reminder_poll_s)
+
+    runtime.background.extend([worker.run, sweep])

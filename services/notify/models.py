@@ -1,29 +1,148 @@
-"""Notify's documents: one notification per (event, recipient, channel)."""
+"""Notify's documents: recipients, deliveries with their attempts, subscriptions and reminders."""
 
 from __future__ import annotations
 
-from mongoengine import DateTimeField, Document, StringField
+from mongoengine import (BooleanField, DateTimeField, DictField, Document, IntField, ListField,
+                         StringField)
+
+STATES = ("pending", "delivered", "failed")
+
+
+class ComplaintRecipients(Document):
+    """Who may be told about one complaint: the complainant's contact, the merchant, the agent."""
+
+    meta = {"collection": "complaint_recipients"}
+
+    id = StringField(primary_key=True)  # complaint id
+    ticket = StringField(required=True)
+    platform = StringField(required=True)
+    complainant_id = StringField(required=True)
+    complainant_email = StringField()
+    complainant_phone = StringField()
+    language = StringField(required=True)
+    merchant_id = StringField(required=True)
+    agent_id = StringField()
+    order_no = StringField()
+    created_at = DateTimeField(required=True)
+
+
+class RecipientProfile(Document):
+    """A merchant's, agent's or complainant's own contact and preferences (directory entry)."""
+
+    meta = {"collection": "recipient_profiles"}
+
+    id = StringField(primary_key=True)  # platform:role:id
+    platform = StringField(required=True)
+    role = StringField(required=True)
+    recipient_id = StringField(required=True)
+    email = StringField()
+    phone = StringField()
+    channels = ListField(StringField(), default=None, null=True)
+    language = StringField(required=True)
+    time_zone = StringField(required=True)
+    updated_at = DateTimeField(required=True)
+
+
+class ParkedEvent(Document):
+    """An event that arrived before its complaint's ComplaintFiled; planned when that arrives."""
+
+    meta = {"collection": "parked_events", "indexes": ["complaint_id"]}
+
+    id = StringField(primary_key=True)  # event id
+    complaint_id = StringField(required=True)
+    payload = StringField(required=True)
+    parked_at = DateTimeField(required=True)
 
 
 class Notification(Document):
-    """What one recipient is told about one event on one channel; the id is the delivery key."""
+    """One (event, recipient, channel) delivery: the intent with its content, then its outcome."""
 
     meta = {
         "collection": "notifications",
-        "indexes": [("recipient_id", "created_at"), ("state", "created_at"), "ticket"],
+        "indexes": [("recipient_role", "recipient_id", "created_at"),
+                    ("channel", "state", "next_attempt_at"), "ticket", "subscription_id"],
     }
 
-    id = StringField(primary_key=True)  # event_id:recipient_id:channel
+    id = StringField(primary_key=True)  # DeliveryIntent.delivery_id
     event_id = StringField(required=True)
     event_type = StringField(required=True)
-    ticket = StringField(required=True)
+    complaint_id = StringField()
+    ticket = StringField()
+    platform = StringField()
+    recipient_key = StringField(required=True)
     recipient_id = StringField(required=True)
     recipient_role = StringField(required=True)
     channel = StringField(required=True)
     language = StringField(required=True)
+    address = StringField()
+    subscription_id = StringField()
     subject = StringField(required=True)
     body = StringField(required=True)
-    state = StringField(required=True, choices=("pending", "sending", "delivered", "failed"))
+    html = StringField()
+    sms = StringField()
+    payload = StringField()
+    template = StringField()
+    render_fallback = BooleanField(default=False)
+    render_error = StringField()
+    state = StringField(required=True, choices=STATES)
+    attempts = IntField(default=0)
+    first_attempt_at = DateTimeField()
+    next_attempt_at = DateTimeField(required=True)
+    lease_until = DateTimeField(required=True)
+    lease_token = StringField()
+    last_error = StringField()
     created_at = DateTimeField(required=True)
     delivered_at = DateTimeField()
     read_at = DateTimeField()
+
+
+class DeliveryAttempt(Document):
+    """One try of one delivery, as shown in the delivery log."""
+
+    meta = {"collection": "delivery_attempts", "indexes": [("delivery_id", "number")]}
+
+    delivery_id = StringField(required=True)
+    number = IntField(required=True)
+    channel = StringField(required=True)
+    started_at = DateTimeField(required=True)
+    status_code = IntField()
+    latency_ms = IntField(required=True)
+    error = StringField()
+    ok = BooleanField(required=True)
+
+
+class Subscription(Document):
+    """A partner's webhook endpoint on its platform, with signing secrets and health."""
+
+    meta = {"collection": "subscriptions", "indexes": [("platform", "deleted_at")]}
+
+    id = StringField(primary_key=True)
+    platform = StringField(required=True)
+    owner = StringField(required=True)
+    url = StringField(required=True)
+    event_types = ListField(StringField())
+    description = StringField()
+    secrets = ListField(DictField())
+    health = DictField()
+    paused_at = DateTimeField()
+    created_at = DateTimeField(required=True)
+    deleted_at = DateTimeField()
+
+
+class Reminder(Document):
+    """A durable scheduled job: due_at says when, state says whether it still has to run."""
+
+    meta = {"collection": "reminders", "indexes": [("state", "due_at")]}
+
+    id = StringField(primary_key=True)
+    kind = StringField(required=True, choices=("evidence_missing", "breach_digest"))
+    complaint_id = StringField()
+    platform = StringField()
+    agent_id = StringField()
+    tickets = ListField(StringField())
+    missing = ListField(StringField())
+    state = StringField(required=True, choices=("pending", "done", "cancelled"))
+    due_at = DateTimeField(required=True)
+    basis_at = DateTimeField()
+    lease_until = DateTimeField()
+    done_at = DateTimeField()

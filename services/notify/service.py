@@ -1,46 +1,133 @@
-"""Notify's logic: acknowledging a filed complaint to the complainant in the in-app inbox."""
+"""Notify's logic: each event once — recipients kept, intents recorded before any send, status published."""
 
 from __future__ import annotations
 
-from services.notify.models import Notification
+import logging
+from datetime import timedelta
+from typing import Any
+
+from services.notify import reminders
+from services.notify.config import NotifySettings
+from services.notify.domain.notice import Role
+from services.notify.domain.recipients import AUDIENCE, DEFAULT_AUDIENCE
+from services.notify.domain.status_event import EVENT_TYPE, build_status_event, to_kafka_message
+from services.notify.models import ComplaintRecipients, Notification, ParkedEvent
+from services.notify.notices import create_notice, status_change, webhook_payload
+from services.notify.planning import About, get_recipients, record_intents
+from shared.contracts import escalation
 from shared.contracts.complaints import ComplaintFiled
-from shared.contracts.notify import NotificationSent
-from shared.envelope import utcnow
+from shared.contracts.escalation import ComplaintStatusChanged
+from shared.envelope import Event, decode, utcnow
 from shared.ledger import apply_once
-from shared.outbox import emit
-from shared.store import Tx
+from shared.outbox import emit_raw
+from shared.store import Tx, transaction
 
-_ACK = {
-    "zh-CN": ("投诉已受理：{ticket}", "您的投诉已受理，受理编号 {ticket}。我们会在 24 小时内给出首次答复。"),
-    "en": ("Complaint received: {ticket}", "Your complaint was received under ticket {ticket}. "
-           "You will get a first answer within 24 hours."),
-}
-
-
-def acknowledge(*, event: ComplaintFiled, topic: str, consumer: str) -> Notification:
-    """Record the acknowledgement in the complainant's inbox, once per event."""
-    language = event.complainant.language
-    subject, body = (t.format(ticket=event.ticket) for t in _ACK[language])
-    now = utcnow()
-    notification = Notification(
-        id=f"{event.event_id}:{event.complainant.id}:in_app", event_id=event.event_id,
-        event_type=event.type, ticket=event.ticket, recipient_id=event.complainant.id,
-        recipient_role="complainant", channel="in_app", language=language, subject=subject,
-        body=body, state="delivered", created_at=now, delivered_at=now,
-    )
-    sent = NotificationSent(complaint_id=event.complaint_id, ticket=event.ticket,
-                            about_event_id=event.event_id, about_event_type=event.type,
-                            recipient_role="complainant", channel="in_app")
-
-    def work(tx: Tx) -> Notification:
-        tx.insert(notification)
-        emit(tx, topic=topic, messages=[sent])
-        return notification
-
-    return apply_once(consumer=consumer, event=event, work=work)
+log = logging.getLogger(__name__)
+CaseAssigned: Any = getattr(escalation, "CaseAssigned", None)
+#: States whose change is not told to people (the filing acknowledgement already said it).
+QUIET_STATES = frozenset({"acknowledged"})
 
 
-def list_inbox(*, recipient_id: str, limit: int = 50) -> list[Notification]:
-    """A recipient's in-app notifications, newest first."""
-    return list(Notification.objects(recipient_id=recipient_id, channel="in_app")
-                .order_by("-created_at").limit(limit))
+def handle_event(*, event: Event, settings: NotifySettings) -> int:
+    """Apply one event once; returns how many deliveries it recorded (AlreadyProcessed on a repeat)."""
+    return apply_once(consumer=settings.service_name, event=event,
+                      work=lambda tx: _apply(tx, event=event, settings=settings))
+
+
+def _apply(tx: Tx, *, event: Event, settings: NotifySettings) -> int:
+    if isinstance(event, ComplaintStatusChanged):
+        publish_status(tx, event=event, settings=settings)
+    records = tx.collection(ComplaintRecipients)
+    if isinstance(event, ComplaintFiled):
+        record = _record_of(event)
+        records.update_one({"_id": record.id}, {"$setOnInsert": record.to_mongo().to_dict()},
+                           upsert=True, session=tx.session)
+        count = _apply_known(tx, event=event, record=record, settings=settings)
+        return count + replay_parked(tx, record=record, settings=settings)
+    doc = records.find_one({"_id": event.complaint_id}, session=tx.session)
+    if doc is None:
+        # Its ComplaintFiled is still on the way (another topic): plan it once that arrives.
+        tx.insert(ParkedEvent(id=event.event_id, complaint_id=event.complaint_id,
+                              payload=event.model_dump_json(), parked_at=utcnow()))
+        return 0
+    return _apply_known(tx, event=event, record=ComplaintRecipients._from_son(doc), settings=settings)
+
+
+def _record_of(event: ComplaintFiled) -> ComplaintRecipients:
+    c = event.complainant
+    return ComplaintRecipients(id=event.complaint_id, ticket=event.ticket, platform=event.platform,
+                               complainant_id=c.id, complainant_email=c.email, complainant_phone=c.phone,
+                               language=c.language, merchant_id=event.merchant.id,
+                               order_no=event.order.order_number, created_at=utcnow())
+
+
+def _apply_known(tx: Tx, *, event: Event, record: ComplaintRecipients, settings: NotifySettings) -> int:
+    if CaseAssigned is not None and isinstance(event, CaseAssigned):
+        tx.collection(ComplaintRecipients).update_one(
+            {"_id": record.id}, {"$set": {"agent_id": event.agent_id}}, session=tx.session)
+        record.agent_id = event.agent_id
+        return 0
+    evidence_due = reminders.on_event(tx, event=event, record=record, settings=settings)
+    notice = create_notice(event=event, order_no=record.order_no, evidence_due=evidence_due)
+    about = About(event_id=event.event_id, event_type=event.type, complaint_id=event.complaint_id,
+                  ticket=event.ticket, platform=record.platform, notice=notice,
+                  payload=lambda summary: webhook_payload(event=event, summary=summary))
+    roles = set(AUDIENCE.get(event.type, DEFAULT_AUDIENCE))
+    if isinstance(event, ComplaintStatusChanged) and event.to_state in QUIET_STATES:
+        roles &= {Role.PARTNER}  # people already got the acknowledgement of ComplaintFiled
+    return record_intents(tx, about=about, recipients=get_recipients(record=record, roles=roles),
+                          settings=settings)
+
+
+def replay_parked(tx: Tx, *, record: ComplaintRecipients, settings: NotifySettings) -> int:
+    """Plan the events that arrived before their complaint's ComplaintFiled."""
+    parked = tx.collection(ParkedEvent)
+    count = 0
+    for doc in parked.find({"complaint_id": record.id}, session=tx.session).sort("parked_at", 1):
+        event = decode(doc["payload"].encode())
+        count += _apply_known(tx, event=event, record=record, settings=settings)  # type: ignore[arg-type]
+        parked.delete_one({"_id": doc["_id"]}, session=tx.session)
+    return count
+
+
+def sweep_parked(*, settings: NotifySettings, older_than: timedelta = timedelta(seconds=5)) -> int:
+    """Replay parked events whose complaint is known by now (closes the race with ComplaintFiled)."""
+    count = 0
+    ids = ParkedEvent.objects(parked_at__lte=utcnow() - older_than).distinct("complaint_id")
+    for record in ComplaintRecipients.objects(id__in=ids):
+        count += transaction(lambda tx, r=record: replay_parked(tx, record=r, settings=settings))
+    return count
+
+
+def publish_status(tx: Tx, *, event: ComplaintStatusChanged, settings: NotifySettings) -> None:
+    """Write the partner-facing CloudEvent to the outbox, keyed by complaint id, in this transaction."""
+    cloud_event = build_status_event(change=status_change(event=event))
+    message = to_kafka_message(event=cloud_event)
+    headers = {name: value.decode() if isinstance(value, bytes) else str(value)
+               for name, value in message.headers.items()}
+    emit_raw(tx, topic=settings.topics.public_status, entry_id=f"ce-{cloud_event.get_id()}",
+             key=event.complaint_id, payload=message.value.decode("utf-8"), message_type=EVENT_TYPE,
+             kafka_headers=headers or {"content-type": "application/cloudevents+json; charset=utf-8"})
+
+
+def list_inbox(*, role: Role, recipient_id: str, platform: str | None, unread_only: bool = False,
+               limit: int = 50) -> list[Notification]:
+    """A reader's in-app notifications, newest first."""
+    query: dict[str, Any] = {"recipient_role": role.value, "recipient_id": recipient_id, "channel": "in_app"}
+    if platform:
+        query["platform"] = platform
+    if unread_only:
+        query["read_at"] = None
+    return list(Notification.objects(**query).order_by("-created_at").limit(limit))
+
+
+def mark_read(*, notification_id: str, role: Role, recipient_id: str, platform: str | None) -> Notification | None:
+    """Mark one of the reader's notifications read (idempotent); None when it is not theirs."""
+    query: dict[str, Any] = {"id": notification_id, "recipient_role": role.value,
+                             "recipient_id": recipient_id, "channel": "in_app"}
+    if platform:
+        query["platform"] = platform
+    Notification.objects(read_at=None, **query).update_one(set__read_at=utcnow())
+    return Notification.objects(**query).first()
+
+

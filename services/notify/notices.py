@@ -1,0 +1,70 @@
+"""What notify tells about each event: the Notice for the templates and the partner payload."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.notify.domain.notice import Notice
+from services.notify.domain.status_event import StatusChange, public_reason_code, status_data
+from shared.contracts.complaints import ComplaintFiled
+from shared.contracts.escalation import (ComplaintEscalated, ComplaintStatusChanged, ResolutionProposed,
+                                         SlaBreached, SlaWarning)
+from shared.contracts.evidence import EvidenceAssessed
+from shared.envelope import Event
+
+FIRST_ANSWER = timedelta(hours=24)
+_TIERS = {"automatic", "internal", "platform", "payment_channel", "external", "legal"}
+
+
+def _money(detail: dict[str, Any]) -> tuple[int | None, str | None]:
+    amount = detail.get("amount")
+    if isinstance(amount, dict) and isinstance(amount.get("amount_minor"), int):
+        return amount["amount_minor"], amount.get("currency")
+    return None, None
+
+
+def create_notice(*, event: Event, order_no: str | None = None,
+                  evidence_due: datetime | None = None) -> Notice:
+    """The template facts of one event; free text is never copied, only codes and numbers."""
+    fields: dict[str, Any] = {"event_id": event.event_id, "event_type": event.type,
+                              "complaint_id": event.complaint_id, "ticket": event.ticket,
+                              "occurred_at": event.occurred_at, "order_no": order_no}
+    if isinstance(event, ComplaintFiled):
+        amount = event.order.amount
+        fields |= {"order_no": event.order.order_number, "deadline": event.filed_at + FIRST_ANSWER,
+                   "amount_minor": amount.amount_minor, "currency": amount.currency}
+    elif isinstance(event, ComplaintStatusChanged):
+        fields |= {"from_state": event.from_state, "to_state": event.to_state, "tier": event.tier,
+                   "reason": public_reason_code(reason=event.reason)}
+    elif isinstance(event, ComplaintEscalated):
+        fields |= {"tier": event.to_tier, "reason": public_reason_code(reason=event.reason)}
+    elif isinstance(event, EvidenceAssessed):
+        fields |= {"missing_evidence": tuple(event.missing),
+                   "deadline": evidence_due if event.missing else None}
+    elif isinstance(event, SlaWarning | SlaBreached):
+        fields |= {"deadline": event.due_at, "reason": event.clock}
+    elif isinstance(event, ResolutionProposed):
+        minor, currency = _money(event.detail)
+        fields |= {"details": {"proposal": event.outcome}, "amount_minor": minor,
+                   "currency": currency if minor is not None else None}
+    return Notice(**fields)
+
+
+def status_change(*, event: ComplaintStatusChanged) -> StatusChange:
+    """The partner-facing view of a ComplaintStatusChanged: codes only."""
+    return StatusChange(source_event_id=event.event_id, complaint_id=event.complaint_id,
+                        ticket=event.ticket, from_state=event.from_state or None,
+                        to_state=event.to_state, tier=event.tier if event.tier in _TIERS else None,
+                        occurred_at=event.occurred_at, reason_code=public_reason_code(reason=event.reason))
+
+
+def webhook_payload(*, event: Event, summary: str) -> str:
+    """The JSON a partner's endpoint receives: type, timestamp and data (no contacts, no secrets)."""
+    data: dict[str, Any] = {"complaint_id": event.complaint_id, "ticket": event.ticket,
+                            "event_id": event.event_id, "summary": summary}
+    if isinstance(event, ComplaintStatusChanged):
+        data |= status_data(change=status_change(event=event))
+    return json.dumps({"type": event.type, "timestamp": event.occurred_at.isoformat(), "data": data},
+                      ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,138 @@
+"""Who hears about an event and what they read: recipients, intents, rendered content."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from services.notify.config import NotifySettings
+from services.notify.domain.notice import Channel, Language, Notice, Role
+from services.notify.domain.recipients import Preferences, Recipient, plan_deliveries
+from services.notify.domain.render import Rendered, render_notice
+from services.notify.models import ComplaintRecipients, Notification, RecipientProfile, Subscription
+from shared.contracts.notify import NotificationSent
+from shared.envelope import utcnow
+from shared.outbox import emit
+from shared.store import Tx
+
+log = logging.getLogger(__name__)
+
+
+def recipient_key(*, platform: str, role: str, recipient_id: str) -> str:
+    """The directory key of a recipient: ids are unique per platform and role only."""
+    return f"{platform}:{role}:{recipient_id}"
+
+
+@dataclass(frozen=True)
+class About:
+    """What a batch of intents tells: the event (or reminder) and its rendering inputs."""
+
+    event_id: str
+    event_type: str
+    complaint_id: str | None
+    ticket: str
+    platform: str
+    notice: Notice
+    payload: Callable[[str], str] | None = None
+
+
+def _preferences(profile: RecipientProfile | None, language: str = "zh-CN") -> Preferences:
+    if profile is None:
+        return Preferences(language=Language(language))
+    channels = tuple(Channel(c) for c in profile.channels) if profile.channels is not None else None
+    return Preferences(channels=channels, language=Language(profile.language), time_zone=profile.time_zone)
+
+
+def get_recipients(*, record: ComplaintRecipients, roles: set[Role]) -> list[Recipient]:
+    """The complaint's parties (and its platform's partner subscriptions) with their contacts."""
+    platform = record.platform
+    people = {Role.COMPLAINANT: record.complainant_id, Role.MERCHANT: record.merchant_id,
+              Role.AGENT: record.agent_id}
+    keys = {role: recipient_key(platform=platform, role=role.value, recipient_id=rid)
+            for role, rid in people.items() if rid and role in roles}
+    profiles = {p.id: p for p in RecipientProfile.objects(id__in=list(keys.values()))}
+    found: list[Recipient] = []
+    for role, key in keys.items():
+        profile = profiles.get(key)
+        email = profile.email if profile and profile.email else None
+        phone = profile.phone if profile and profile.phone else None
+        language = record.language if role is Role.COMPLAINANT else "zh-CN"
+        if role is Role.COMPLAINANT:
+            email, phone = email or record.complainant_email, phone or record.complainant_phone
+        found.append(Recipient(id=key, role=role, email=email, phone=phone,
+                               preferences=_preferences(profile, language)))
+    if Role.PARTNER in roles:
+        for sub in Subscription.objects(platform=platform, deleted_at=None):
+            found.append(Recipient(id=recipient_key(platform=platform, role="partner", recipient_id=sub.id),
+                                   role=Role.PARTNER, webhook_url=sub.url,
+                                   event_types=frozenset(sub.event_types or ())))
+    return found
+
+
+def _enabled(channel: Channel, settings: NotifySettings) -> bool:
+    return {Channel.EMAIL: bool(settings.smtp_host), Channel.SMS: bool(settings.sms_url)}.get(channel, True)
+
+
+def create_notifications(*, about: About, recipients: list[Recipient], settings: NotifySettings,
+                         now: datetime) -> list[Notification]:
+    """One rendered, not yet saved Notification per (recipient, channel) the event reaches."""
+    intents = plan_deliveries(event_id=about.event_id, event_type=about.notice.event_type, recipients=recipients)
+    renders: dict[tuple[Role, Language, str], Rendered] = {}
+    made: list[Notification] = []
+    for intent in intents:
+        if not _enabled(intent.channel, settings):
+            continue
+        look = (intent.role, intent.language, intent.time_zone)
+        if look not in renders:
+            renders[look] = render_notice(notice=about.notice, role=intent.role, language=intent.language,
+                                          time_zone=intent.time_zone)
+        rendered = renders[look]
+        if rendered.fallback:
+            # Never dropped: the plain message goes out and the delivery carries the flag.
+            log.warning("template %s failed for %s, sent the plain message: %s",
+                        rendered.template, about.event_type, rendered.error)
+        platform, _role, raw_id = intent.recipient_id.split(":", 2)
+        in_app = intent.channel is Channel.IN_APP
+        made.append(Notification(
+            id=intent.delivery_id, event_id=about.event_id, event_type=about.event_type,
+            complaint_id=about.complaint_id, ticket=about.ticket, platform=platform,
+            recipient_key=intent.recipient_id, recipient_id=raw_id, recipient_role=intent.role.value,
+            channel=intent.channel.value, language=intent.language.value, address=intent.address,
+            subscription_id=raw_id if intent.channel is Channel.WEBHOOK else None,
+            subject=rendered.subject, body=rendered.text, html=rendered.html, sms=rendered.sms,
+            payload=about.payload(rendered.sms) if about.payload and intent.channel is Channel.WEBHOOK else None,
+            template=rendered.template, render_fallback=rendered.fallback, render_error=rendered.error,
+            state="delivered" if in_app else "pending", attempts=0, next_attempt_at=now,
+            lease_until=now - timedelta(seconds=1), created_at=now, delivered_at=now if in_app else None,
+        ))
+    return made
+
+
+def record_intents(tx: Tx, *, about: About, recipients: list, settings: NotifySettings,
+                   now: datetime | None = None) -> int:
+    """Record every delivery intent (unique by key) before anything is sent; in-app ones are delivered here."""
+    now = now or utcnow()
+    coll = tx.collection(Notification)
+    sent: list[NotificationSent] = []
+    created = 0
+    for doc in create_notifications(about=about, recipients=recipients, settings=settings, now=now):
+        doc.validate()
+        result = coll.update_one({"_id": doc.id}, {"$setOnInsert": doc.to_mongo().to_dict()},
+                                 upsert=True, session=tx.session)
+        if result.upserted_id is None:
+            continue  # recorded before: the key makes a second intent impossible
+        created += 1
+        if doc.state == "delivered" and doc.complaint_id:
+            sent.append(notification_sent(doc))
+    if sent:
+        emit(tx, topic=settings.topics.notify_events, messages=sent)
+    return created
+
+
+def notification_sent(doc: Notification) -> NotificationSent:
+    """The fact that one delivery reached its recipient."""
+    return NotificationSent(complaint_id=doc.complaint_id, ticket=doc.ticket, about_event_id=doc.event_id,
+                            about_event_type=doc.event_type, recipient_role=doc.recipient_role,
+                            channel=doc.channel)

@@ -1,0 +1,110 @@
+"""Durable reminders: missing evidence nudges and the daily breach digest, as documents with due times."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from pymongo import ReturnDocument
+
+from services.notify.config import NotifySettings
+from services.notify.domain.notice import SHANGHAI, Notice, Role
+from services.notify.models import ComplaintRecipients, Reminder
+from services.notify.planning import About, get_recipients, record_intents
+from shared.contracts.complaints import ComplaintWithdrawn
+from shared.contracts.escalation import SlaBreached
+from shared.contracts.evidence import EvidenceAssessed
+from shared.envelope import Event, utcnow
+from shared.store import Tx, database, transaction
+
+log = logging.getLogger(__name__)
+
+
+def next_digest_at(*, now: datetime, time_of_day: str) -> datetime:
+    """The next daily digest moment (HH:MM Beijing time) strictly after now, in UTC."""
+    hour, minute = (int(part) for part in time_of_day.split(":"))
+    local = now.astimezone(ZoneInfo(SHANGHAI))
+    due = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if due <= local:
+        due += timedelta(days=1)
+    return due.astimezone(now.tzinfo)
+
+
+def on_event(tx: Tx, *, event: Event, record: ComplaintRecipients, settings: NotifySettings) -> datetime | None:
+    """Schedule or cancel what an event implies; returns the evidence deadline it set, if any."""
+    coll = tx.collection(Reminder)
+    evidence_id = f"evidence:{record.id}"
+    if isinstance(event, EvidenceAssessed):
+        due = event.occurred_at + timedelta(seconds=settings.evidence_reminder_after_s)
+        # Only a later assessment decides: an older one delivered late changes nothing.
+        newer = {"_id": evidence_id, "basis_at": {"$gt": event.occurred_at}}
+        if coll.find_one(newer, session=tx.session) is None:
+            state = "pending" if event.missing else "cancelled"
+            coll.replace_one({"_id": evidence_id}, {
+                "kind": "evidence_missing", "complaint_id": record.id, "platform": record.platform,
+                "missing": list(event.missing), "state": state, "due_at": due, "basis_at": event.occurred_at,
+                "tickets": [record.ticket]}, upsert=True, session=tx.session)
+        return due if event.missing else None
+    if isinstance(event, ComplaintWithdrawn):
+        coll.update_one({"_id": evidence_id, "state": "pending"}, {"$set": {"state": "cancelled"}},
+                        session=tx.session)
+    if isinstance(event, SlaBreached):
+        if not record.agent_id:
+            log.info("breach of %s has no assigned agent yet; not in any digest", record.ticket)
+            return None
+        due = next_digest_at(now=utcnow(), time_of_day=settings.digest_time_shanghai)
+        digest_id = f"digest:{record.platform}:{record.agent_id}:{due:%Y%m%dT%H%M}"
+        coll.update_one({"_id": digest_id}, {
+            "$setOnInsert": {"kind": "breach_digest", "platform": record.platform, "agent_id": record.agent_id,
+                             "state": "pending", "due_at": due},
+            "$addToSet": {"tickets": record.ticket}}, upsert=True, session=tx.session)
+    return None
+
+
+def _claim(now: datetime, lease: timedelta) -> Reminder | None:
+    doc = database()[Reminder._get_collection_name()].find_one_and_update(
+        {"state": "pending", "due_at": {"$lte": now},
+         "$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}]},
+        {"$set": {"lease_until": now + lease}}, return_document=ReturnDocument.AFTER)
+    return Reminder._from_son(doc) if doc else None
+
+
+def _about(reminder: Reminder, now: datetime) -> About:
+    ticket = "、".join(reminder.tickets[:20]) or "-"
+    if reminder.kind == "evidence_missing":
+        notice = Notice(event_id=reminder.id, event_type="EvidenceAssessed", complaint_id=reminder.complaint_id,
+                        ticket=ticket, occurred_at=now, missing_evidence=tuple(reminder.missing))
+        return About(event_id=f"{reminder.id}@{reminder.due_at:%Y%m%dT%H%M%S}", event_type="EvidenceReminder",
+                     complaint_id=reminder.complaint_id, ticket=ticket, platform=reminder.platform, notice=notice)
+    notice = Notice(event_id=reminder.id, event_type="SlaBreached", complaint_id="digest", ticket=ticket,
+                    occurred_at=now, reason=f"{len(reminder.tickets)} breached / 超时 {len(reminder.tickets)}")
+    return About(event_id=reminder.id, event_type="SlaBreachDigest", complaint_id=None, ticket=ticket,
+                 platform=reminder.platform, notice=notice)
+
+
+def fire_due(*, settings: NotifySettings, now: datetime | None = None) -> int:
+    """Turn every due reminder into delivery intents, each exactly once; returns how many fired."""
+    now = now or utcnow()
+    fired = 0
+    while (reminder := _claim(now, timedelta(seconds=settings.delivery_lease_s))) is not None:
+        if reminder.kind == "evidence_missing":
+            record = ComplaintRecipients.objects(id=reminder.complaint_id).first()
+            roles = {Role.COMPLAINANT}
+        else:
+            record = ComplaintRecipients(id="digest", ticket="-", platform=reminder.platform, complainant_id="",
+                                         merchant_id="", agent_id=reminder.agent_id, language="zh-CN")
+            roles = {Role.AGENT}
+        recipients = get_recipients(record=record, roles=roles) if record else []
+        about = _about(reminder, now)
+
+        def work(tx: Tx, r: Reminder = reminder, about: About = about, recipients: list = recipients) -> None:
+            done = tx.collection(Reminder).update_one({"_id": r.id, "state": "pending"},
+                                                      {"$set": {"state": "done", "done_at": now}},
+                                                      session=tx.session)
+            if done.modified_count:
+                record_intents(tx, about=about, recipients=recipients, settings=settings, now=now)
+
+        transaction(work)
+        fired += 1
+    return fired

@@ -1,0 +1,80 @@
+"""Partner webhook subscriptions: create, list, delete, rotate secrets, resume, delivery log, redelivery."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from services.notify.domain.notice import Role
+from services.notify.domain.recipients import AUDIENCE
+from services.notify.domain.webhook_secrets import SigningSecret, create_secret, rotate_secrets
+from services.notify.models import DeliveryAttempt, Notification, Subscription
+from shared.envelope import new_id, utcnow
+
+#: Event types a partner can receive (the filter accepts only these).
+PARTNER_EVENTS = sorted(t for t, roles in AUDIENCE.items() if Role.PARTNER in roles)
+
+
+def create_subscription(*, platform: str, owner: str, url: str, event_types: list[str],
+                        description: str) -> tuple[Subscription, str]:
+    """Store a subscription with a fresh secret; the secret is returned once and never shown again."""
+    now = utcnow()
+    secret = create_secret()
+    subscription = Subscription(id=f"sub_{new_id()[:20]}", platform=platform, owner=owner, url=url,
+                                event_types=sorted(set(event_types)), description=description,
+                                secrets=[SigningSecret(value=secret, created_at=now).model_dump()],
+                                health={}, created_at=now)
+    subscription.save(force_insert=True)
+    return subscription, secret
+
+
+def list_subscriptions(*, platform: str) -> list[Subscription]:
+    """The platform's live subscriptions, oldest first."""
+    return list(Subscription.objects(platform=platform, deleted_at=None).order_by("created_at"))
+
+
+def get_subscription(*, platform: str, subscription_id: str) -> Subscription | None:
+    """One live subscription of the platform, or None (other platforms' ones do not exist for the caller)."""
+    return Subscription.objects(id=subscription_id, platform=platform, deleted_at=None).first()
+
+
+def delete_subscription(*, subscription: Subscription) -> None:
+    """Stop deliveries to it; pending ones fail with the reason on their next turn."""
+    Subscription.objects(id=subscription.id).update_one(set__deleted_at=utcnow())
+
+
+def rotate_secret(*, subscription: Subscription, grace: timedelta) -> str:
+    """Add a new signing secret; the old ones keep signing for the grace period."""
+    now = utcnow()
+    current = [SigningSecret(**s) for s in subscription.secrets]
+    rotated = rotate_secrets(secrets=current, now=now, grace=grace)
+    Subscription.objects(id=subscription.id).update_one(set__secrets=[s.model_dump() for s in rotated])
+    return rotated[0].value
+
+
+def resume_subscription(*, subscription: Subscription) -> None:
+    """Clear the pause and the failure count; held deliveries go out again."""
+    Subscription.objects(id=subscription.id).update_one(set__health={}, set__paused_at=None)
+
+
+def list_deliveries(*, subscription: Subscription, limit: int = 100) -> list[dict[str, Any]]:
+    """The delivery log: each delivery, newest first, with every attempt (status, latency, error)."""
+    docs = list(Notification.objects(subscription_id=subscription.id, channel="webhook")
+                .order_by("-created_at").limit(limit))
+    attempts: dict[str, list[dict[str, Any]]] = {d.id: [] for d in docs}
+    for a in DeliveryAttempt.objects(delivery_id__in=list(attempts)).order_by("number"):
+        attempts[a.delivery_id].append({"number": a.number, "started_at": a.started_at, "ok": a.ok,
+                                        "status_code": a.status_code, "latency_ms": a.latency_ms,
+                                        "error": a.error})
+    return [{"id": d.id, "event_id": d.event_id, "event_type": d.event_type, "ticket": d.ticket,
+             "state": d.state, "attempts": attempts[d.id], "next_attempt_at": d.next_attempt_at
+             if d.state == "pending" else None, "delivered_at": d.delivered_at, "created_at": d.created_at}
+            for d in docs]
+
+
+def redeliver(*, subscription: Subscription, delivery_id: str) -> bool:
+    """Queue one delivery again at once (same webhook-id, so the partner can drop a copy it has)."""
+    now = utcnow()
+    changed = Notification.objects(id=delivery_id, subscription_id=subscription.id).update_one(
+        set__state="pending", set__next_attempt_at=now, set__lease_until=now, set__first_attempt_at=None)
+    return bool(changed)

@@ -1,0 +1,108 @@
+"""The delivery worker: claims due intents under a lease, sends them concurrently per channel, records outcomes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from pymongo import ReturnDocument
+
+from services.notify import outcomes
+from services.notify.config import NotifySettings
+from services.notify.models import Notification, Subscription
+from services.notify.senders import Senders
+from shared.envelope import new_id, utcnow
+from shared.store import STORE_UNAVAILABLE, database
+
+log = logging.getLogger(__name__)
+CHANNELS = ("email", "sms", "webhook")
+
+
+def claim(*, channel: str, lease: timedelta, busy: list[str], now: datetime | None = None) -> Notification | None:
+    """Lease the next due pending delivery of a channel, skipping paused, backed-off and busy endpoints."""
+    now = now or utcnow()
+    query: dict = {"channel": channel, "state": "pending", "next_attempt_at": {"$lte": now},
+                   "lease_until": {"$lte": now}}
+    if channel == "webhook":
+        held = Subscription.objects(__raw__={"$or": [{"paused_at": {"$ne": None}},
+                                                     {"health.backoff_until": {"$gt": now}}]}).distinct("id")
+        query["subscription_id"] = {"$nin": [*held, *busy]}
+    doc = database()[Notification._get_collection_name()].find_one_and_update(
+        query, {"$set": {"lease_until": now + lease, "lease_token": new_id()}},
+        sort=[("next_attempt_at", 1)], return_document=ReturnDocument.AFTER)
+    return Notification._from_son(doc) if doc else None
+
+
+class DeliveryWorker:
+    """One loop per channel; a slow or failing endpoint only ever holds its own share of the slots."""
+
+    def __init__(self, *, settings: NotifySettings, on_delivered: Callable[[], None]) -> None:
+        self._settings = settings
+        self._on_delivered = on_delivered
+        self._wakeups = {channel: asyncio.Event() for channel in CHANNELS}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.sent = Counter[str]()
+
+    def wake(self) -> None:
+        """Look for due deliveries now (safe from worker threads)."""
+        if self._loop is not None:
+            for event in self._wakeups.values():
+                self._loop.call_soon_threadsafe(event.set)
+
+    async def run(self) -> None:
+        """Serve every channel until cancelled."""
+        self._loop = asyncio.get_running_loop()
+        senders = Senders(settings=self._settings)
+        limits = {"email": self._settings.concurrency_email, "sms": self._settings.concurrency_sms,
+                  "webhook": self._settings.concurrency_webhook}
+        try:
+            await asyncio.gather(*(self._serve(c, limits[c], senders) for c in CHANNELS))
+        finally:
+            await senders.close()
+
+    async def _serve(self, channel: str, limit: int, senders: Senders) -> None:
+        in_flight: dict[asyncio.Task[None], str] = {}
+        lease = timedelta(seconds=self._settings.delivery_lease_s)
+        wakeup = self._wakeups[channel]
+        try:
+            while True:
+                wakeup.clear()
+                per_endpoint = Counter(in_flight.values())
+                busy = [k for k, n in per_endpoint.items() if n >= self._settings.concurrency_per_endpoint]
+                doc = None
+                if len(in_flight) < limit:
+                    try:
+                        doc = await asyncio.to_thread(claim, channel=channel, lease=lease, busy=busy)
+                    except STORE_UNAVAILABLE as exc:
+                        log.warning("delivery worker waiting for the store: %s", exc)
+                if doc is not None:
+                    task = asyncio.create_task(self._deliver(doc, senders))
+                    in_flight[task] = doc.subscription_id or channel
+                    task.add_done_callback(lambda t: (in_flight.pop(t, None), wakeup.set()))
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wakeup.wait(), timeout=self._settings.delivery_poll_s)
+        finally:
+            for task in list(in_flight):
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def _deliver(self, doc: Notification, senders: Senders) -> None:
+        try:
+            subscription = None
+            if doc.subscription_id:
+                subscription = await asyncio.to_thread(lambda: Subscription.objects(id=doc.subscription_id).first())
+            outcome = await senders.send(doc=doc, subscription=subscription)
+            delivered = await asyncio.to_thread(outcomes.record_outcome, doc=doc, subscription=subscription,
+                                                outcome=outcome, settings=self._settings)
+            if delivered:
+                self.sent[doc.channel] += 1
+                self._on_delivered()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # one broken delivery must not stop the channel; its lease brings it back
+            log.exception("delivery %s failed unexpectedly; it will be retried after its lease", doc.id)
