@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from services.notify.config import NotifySettings
+from shared.auth import mint_token
 from shared.runtime.supervisor import ServiceProcess
 from shared.topics import TopicSettings
 from tests.support import kafka
@@ -81,8 +83,8 @@ def test_every_service_takes_its_step_on_the_timeline(suite: dict[str, ServicePr
     assert {"evidence", "escalation", "notify"} <= set(services)
     case = httpx.get(f"{suite['escalation'].url}/v1/cases/{filed['ticket']}", timeout=10).json()
     assert case["state"] == "acknowledged"
-    inbox = httpx.get(f"{suite['notify'].url}/v1/inbox",
-                      params={"recipient_id": "u-2001"}, timeout=10).json()["items"]
+    inbox = httpx.get(f"{suite['notify'].url}/v1/inbox", timeout=10, headers={
+        "Authorization": f"Bearer {mint_token(secret=NotifySettings().auth_secret, subject='u-2001', role='complainant', platform='kamen-1')}"}).json()["items"]
     assert [n["ticket"] for n in inbox].count(filed["ticket"]) == 1
     assert filed["ticket"] in inbox[0]["body"]
 
@@ -126,8 +128,8 @@ def test_a_message_delivered_twice_adds_nothing(suite: dict[str, ServiceProcess]
     asyncio.run(redeliver())
     after = complaint(suite, filed["ticket"])
     assert after["timeline"] == before["timeline"]
-    inbox = httpx.get(f"{suite['notify'].url}/v1/inbox",
-                      params={"recipient_id": "u-2001"}, timeout=10).json()["items"]
+    inbox = httpx.get(f"{suite['notify'].url}/v1/inbox", timeout=10, headers={
+        "Authorization": f"Bearer {mint_token(secret=NotifySettings().auth_secret, subject='u-2001', role='complainant', platform='kamen-1')}"}).json()["items"]
     assert [n["ticket"] for n in inbox].count(filed["ticket"]) == 1
 
 
