@@ -65,7 +65,11 @@ def outbox_entry(*, topic: str, message: Message) -> OutboxEntry:
 
 def emit(tx: Tx, *, topic: str, messages: list[Message]) -> None:
     """Write messages to the outbox inside the caller's transaction."""
-    tx.insert_many([outbox_entry(topic=topic, message=m) for m in messages])
+    entries = [outbox_entry(topic=topic, message=m) for m in messages]
+    # The store keeps milliseconds and the relay publishes by created_at: keep the given order.
+    for i, entry in enumerate(entries):
+        entry.created_at = entry.created_at + timedelta(milliseconds=i)
+    tx.insert_many(entries)
 
 
 def emit_raw(tx: Tx, *, topic: str, entry_id: str, key: str, payload: str, message_type: str,

@@ -1,23 +1,55 @@
-"""Escalation's subscribers: open a case for every filed complaint."""
+"""Escalation's subscribers: open cases, follow withdrawals, corrections and submitted evidence."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
-from services.escalation import service
+from services.escalation.domain.actions import Action
+from services.escalation.domain.states import State
+from services.escalation.service import acting, opening
+from services.escalation.service.rules import Rules
 from shared.app import ServiceRuntime
-from shared.contracts.complaints import ComplaintFiled
+from shared.contracts.complaints import ComplaintFiled, ComplaintUpdated, ComplaintWithdrawn
+from shared.contracts.evidence import EvidenceSubmitted
+
+_AWAITING_EVIDENCE = frozenset({State.AWAITING_EVIDENCE.value})
 
 
-def register(runtime: ServiceRuntime) -> None:
-    """Subscribe escalation to intake's events."""
+def register(runtime: ServiceRuntime, *, rules: Rules, wake_timers: Callable[[], None]) -> None:
+    """Subscribe escalation to intake's and evidence's events."""
     settings = runtime.settings
+    common = dict(rules=rules, topic=settings.topics.escalation_events, consumer=settings.service_name)
+
+    async def done() -> None:
+        runtime.relay.wake()
+        wake_timers()
 
     async def on_complaint_filed(event: ComplaintFiled) -> None:
-        await asyncio.to_thread(service.open_case, event=event,
-                                topic=settings.topics.escalation_events,
-                                consumer=settings.service_name,
-                                first_response_hours=settings.first_response_hours)
-        runtime.relay.wake()
+        await asyncio.to_thread(opening.open_case, event=event, **common)
+        await done()
 
-    runtime.subscribe(settings.topics.intake_events, {ComplaintFiled: on_complaint_filed})
+    async def on_complaint_withdrawn(event: ComplaintWithdrawn) -> None:
+        await asyncio.to_thread(acting.apply_party_event, event=event, action=Action.WITHDRAW,
+                                only_in=None, request=acting.ActionRequest(reason=event.reason),
+                                actor_id="intake", **common)
+        await done()
+
+    async def on_complaint_updated(event: ComplaintUpdated) -> None:
+        if event.change != "category_corrected":
+            return
+        await asyncio.to_thread(opening.correct_category, event=event, **common)
+        await done()
+
+    async def on_evidence_submitted(event: EvidenceSubmitted) -> None:
+        # Evidence arriving while the case waits for it lets the case (and its clocks) go on.
+        await asyncio.to_thread(acting.apply_party_event, event=event, action=Action.PROVIDE_EVIDENCE,
+                                only_in=_AWAITING_EVIDENCE,
+                                request=acting.ActionRequest(reason=f"evidence {event.number}: {event.kind}"),
+                                actor_id="evidence", **common)
+        await done()
+
+    runtime.subscribe(settings.topics.intake_events, {
+        ComplaintFiled: on_complaint_filed, ComplaintWithdrawn: on_complaint_withdrawn,
+        ComplaintUpdated: on_complaint_updated})
+    runtime.subscribe(settings.topics.evidence_events, {EvidenceSubmitted: on_evidence_submitted})

@@ -2,28 +2,52 @@
 
 from __future__ import annotations
 
-from mongoengine import DateTimeField, DictField, Document, IntField, StringField
+from mongoengine import (
+    BooleanField, DateTimeField, DictField, Document, IntField, ListField, StringField,
+)
 
 
 class Case(Document):
-    """One complaint's case: its state, tier and routing facts."""
+    """One complaint's case: lifecycle status, route, clocks and the facts analytics group by."""
 
     meta = {
         "collection": "cases",
-        "indexes": [{"fields": ["ticket"], "unique": True}, ("state", "opened_at")],
+        "indexes": [
+            {"fields": ["ticket"], "unique": True},
+            ("state", "opened_at"),
+            ("platform", "opened_at"),
+            ("platform", "merchant_id", "state"),
+            ("platform", "resolved_at"),
+        ],
     }
 
     id = StringField(primary_key=True)  # the complaint id
     ticket = StringField(required=True)
     state = StringField(required=True)
     tier = StringField(required=True)
-    category = StringField(required=True)
+    category = StringField(required=True)  # the domain's category (underscore form)
     priority = StringField(required=True)
     platform = StringField(required=True)
     merchant_id = StringField(required=True)
+    complainant_id = StringField(required=True)
+    product = StringField(default="")
     amount = DictField(required=True)
+    channel = StringField(default="other")
+    paid_at = DateTimeField()
     opened_at = DateTimeField(required=True)
     updated_at = DateTimeField(required=True)
+    resolved_at = DateTimeField()
+    outcome = StringField()
+    status = DictField(required=True)  # the domain CaseStatus, JSON form
+    route = DictField(required=True)  # the domain Route, JSON form
+    clocks = ListField(DictField())  # [{name, clock: Clock JSON, warned, breached}]
+    breached_clocks = ListField(StringField())
+    breach_count = IntField(default=0)
+    refusal_record = BooleanField(default=False)
+    closed_ticket = BooleanField(default=False)
+    freeze_requested = BooleanField(default=False)
+    assigned_agent = StringField()
+    history = ListField(DictField())  # every action: at, actor, action, from, to, reason
     version = IntField(required=True, default=0)
 
 
@@ -32,14 +56,21 @@ class Timer(Document):
 
     meta = {
         "collection": "timers",
-        "indexes": [("state", "due_at"), {"fields": ["complaint_id", "clock", "kind"], "unique": True}],
+        "indexes": [("state", "due_at"), ("state", "lease_until"),
+                    {"fields": ["complaint_id", "clock", "kind"], "unique": True}],
     }
 
-    id = StringField(primary_key=True)
+    id = StringField(primary_key=True)  # complaint_id:clock:kind
     complaint_id = StringField(required=True)
     ticket = StringField(required=True)
     clock = StringField(required=True)
     kind = StringField(required=True, choices=("warning", "breach"))
     due_at = DateTimeField(required=True)
-    state = StringField(required=True, choices=("scheduled", "fired", "cancelled", "paused"))
+    generation = StringField(default="")  # the clock's start instant: a restarted clock fires anew
+    state = StringField(required=True, choices=("scheduled", "firing", "fired", "cancelled", "paused"))
+    owner = StringField()
+    lease_token = StringField()
+    lease_until = DateTimeField()
+    fired_at = DateTimeField()
+    fired_by = StringField()
     trace = DictField()

@@ -27,6 +27,8 @@ class ComplaintStatusChanged(Event):
     tier: str = Field(title="Tier after the change")
     reason: str = Field("", title="Why, as a short code or text")
     actor_role: str = Field("system", title="Role of whoever caused it")
+    action: str = Field("", title="The action that caused it, e.g. request_evidence")
+    actor_id: str = Field("", title="Subject of whoever caused it, empty for the system")
 
 
 class ComplaintEscalated(Event):
@@ -52,6 +54,8 @@ class SlaBreached(Event):
     type: Literal["SlaBreached"] = "SlaBreached"
     clock: str = Field(title="Clock name")
     due_at: AwareDatetime = Field(title="When it was due")
+    escalated_to: str = Field("", title="Tier the breach escalated to, empty when it did not")
+    blocked: list[str] = Field(default_factory=list, title="What the tier guard found missing")
 
 
 class ResolutionProposed(Event):
@@ -74,3 +78,11 @@ class ResolutionRejected(Event):
 
     type: Literal["ResolutionRejected"] = "ResolutionRejected"
     reason: str = Field("", title="Why")
+
+
+class CaseAssigned(Event):
+    """An agent took the case."""
+
+    type: Literal["CaseAssigned"] = "CaseAssigned"
+    agent_id: str = Field(title="The assigned agent")
+    assigned_by: str = Field("", title="Who assigned it (subject), empty for the system")

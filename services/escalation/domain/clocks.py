@@ -46,7 +46,7 @@ class Clock(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     name: str
     basis: Basis
-    length: int
+    length: int | float
     owner: Party
     pausable: bool
     warn_share: float
@@ -118,12 +118,12 @@ def start_clock(
                  warn_at=due - (due - anchor) * (1 - share))
 
 
-def _due(basis: Basis, length: int, anchor: datetime, pauses: tuple[Pause, ...],
+def _due(basis: Basis, length: int | float, anchor: datetime, pauses: tuple[Pause, ...],
          calendar: WorkingCalendar) -> datetime:
     if basis is Basis.WORKING_DAYS:
         back = sum(calendar.working_days_between(start=p.start, end=p.end) for p in pauses)
-        return calendar.add_working_days(start=anchor, days=length + back)
+        return calendar.add_working_days(start=anchor, days=int(length) + back)
     paused = sum((p.end - p.start for p in pauses), timedelta())
     if basis is Basis.CALENDAR_HOURS:
         return (anchor + timedelta(hours=length) + paused).astimezone(UTC)
-    return add_calendar_days(start=anchor, days=length) + paused
+    return add_calendar_days(start=anchor, days=int(length)) + paused

@@ -18,7 +18,7 @@ class ClockSpec(_Strict):
     """One clock: what it counts, how long, who owes the action and what a breach does."""
 
     basis: Basis
-    duration: int | None = Field(None, gt=0, title="Hours or days, by basis")
+    duration: int | float | None = Field(None, gt=0, title="Hours (fractions allowed) or whole days, by basis")
     by_channel: dict[str, int] = Field({}, title="Days per payment channel (days_from_payment)")
     owner: Party
     pauses: bool = Field(False, title="Stops while the case waits on the complainant")
@@ -31,9 +31,13 @@ class ClockSpec(_Strict):
             raise ValueError("duration is required (by_channel alone is only for days_from_payment)")
         if any(days <= 0 for days in self.by_channel.values()):
             raise ValueError("by_channel days must be positive")
+        # Fractions of an hour give tests and drills clocks of seconds; days stay whole.
+        if self.basis is not Basis.CALENDAR_HOURS and self.duration is not None \
+                and self.duration != int(self.duration):
+            raise ValueError(f"duration must be a whole number of days for basis {self.basis}")
         return self
 
-    def length_for(self, *, channel: str | None) -> int | None:
+    def length_for(self, *, channel: str | None) -> int | float | None:
         """The clock's length for a payment channel, or None when it does not apply there."""
         return self.by_channel.get(channel or "", self.duration)
 

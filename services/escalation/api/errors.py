@@ -1,0 +1,38 @@
+"""How the domain's refusals answer over HTTP: 403, 404, 409 and 422 with bilingual messages."""
+
+from __future__ import annotations
+
+from fastapi import HTTPException
+
+from services.escalation.domain.actions import ActionInvalid, ActionNotPermitted, IllegalTransition
+from services.escalation.service.acting import TierRefused
+
+
+def not_found(ticket: str) -> HTTPException:
+    """No such case in the caller's scope."""
+    return HTTPException(status_code=404, detail={
+        "message": f"no case {ticket}", "message_zh": f"未找到投诉案件 {ticket}"})
+
+
+def refusal(exc: Exception) -> HTTPException:
+    """The HTTP answer for a domain refusal."""
+    if isinstance(exc, ActionNotPermitted):
+        return HTTPException(status_code=403, detail={
+            "rule": "not_permitted", "action": exc.action.value, "actor": exc.actor.value,
+            "permitted": [p.value for p in exc.permitted], "message": str(exc),
+            "message_zh": "您无权对该案件执行此操作"})
+    if isinstance(exc, IllegalTransition):
+        return HTTPException(status_code=409, detail={
+            "rule": "illegal_transition", "state": exc.state.value, "action": exc.action.value,
+            "allowed": [s.value for s in exc.allowed], "message": str(exc),
+            "message_zh": f"案件当前状态（{exc.state.value}）不允许此操作"})
+    if isinstance(exc, TierRefused):
+        c = exc.check
+        return HTTPException(status_code=409, detail={
+            "rule": "tier_guard", "tier": c.tier.value, "missing": list(c.missing),
+            "message": c.text_en, "message_zh": c.text_zh})
+    if isinstance(exc, ActionInvalid):
+        return HTTPException(status_code=422, detail={
+            "field": exc.field, "rule": exc.rule, "message": str(exc),
+            "message_zh": f"字段 {exc.field} 不符合要求：{exc.rule}"})
+    raise exc

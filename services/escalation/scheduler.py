@@ -1,0 +1,57 @@
+"""The timer loop: fire what is due, then sleep until the next due time or a short poll."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from services.escalation.config import EscalationSettings
+from services.escalation.service import firing
+from services.escalation.service.rules import Rules
+from shared.app import ServiceRuntime
+from shared.envelope import utcnow
+from shared.store import STORE_UNAVAILABLE
+
+log = logging.getLogger(__name__)
+
+
+class TimerLoop:
+    """Runs as a background task of the service; several instances share timers through leases."""
+
+    def __init__(self, *, runtime: ServiceRuntime, rules: Rules) -> None:
+        self._runtime, self._rules = runtime, rules
+        self._settings: EscalationSettings = runtime.settings  # type: ignore[assignment]
+        self._wakeup = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.claimed_total = 0
+
+    def wake(self) -> None:
+        """Look for due timers now (safe from worker threads)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wakeup.set)
+
+    async def run(self) -> None:
+        """Loop until cancelled."""
+        self._loop = asyncio.get_running_loop()
+        s = self._settings
+        while True:
+            self._wakeup.clear()
+            claimed, delay = 0, s.timer_poll_interval_s
+            try:
+                claimed = await asyncio.to_thread(
+                    firing.fire_due, owner=s.instance_id, lease_s=s.timer_lease_s,
+                    limit=s.timer_batch_size, rules=self._rules, topic=s.topics.escalation_events)
+                due = await asyncio.to_thread(firing.next_due)
+                if due is not None:
+                    delay = min(delay, max((due - utcnow()).total_seconds(), 0.0))
+            except STORE_UNAVAILABLE as exc:
+                log.warning("timer loop waiting for the store: %s", exc)
+            if claimed:
+                self.claimed_total += claimed
+                self._runtime.relay.wake()
+            if claimed >= s.timer_batch_size:
+                continue
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout=delay)
+            except TimeoutError:
+                pass

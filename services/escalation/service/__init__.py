@@ -1,0 +1,1 @@
+"""Escalation's logic: cases, their lifecycle steps, durable timers and analytics."""

@@ -1,0 +1,154 @@
+"""Opening a case on its policy route, and re-routing it when intake corrects the category."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.escalation.domain.actions import Action, ActionInvalid, IllegalTransition
+from services.escalation.domain.effects import ClockChanges, apply_clock_changes, open_clocks, opening_clocks
+from services.escalation.domain.routing import MerchantHistory, Route, route
+from services.escalation.domain.states import ACTIVE, TIER_STATES, CaseStatus, State
+from services.escalation.domain.terms import Category, Party, Priority, Tier
+from services.escalation.domain.transitions import perform
+from services.escalation.models import Case
+from services.escalation.service.rules import Rules, to_category
+from services.escalation.service.steps import (
+    clock_entries, clocks_of, route_of, save_step, status_of, write_case,
+)
+from services.escalation.service.timer_docs import sync_timers
+from shared.contracts.complaints import AccountFreezeRequested, ComplaintFiled, ComplaintUpdated
+from shared.contracts.escalation import CaseOpened, ComplaintEscalated, ComplaintStatusChanged
+from shared.envelope import Event, utcnow
+from shared.ledger import apply_once
+from shared.messaging import Rejected
+from shared.money import Money
+from shared.outbox import emit
+from shared.store import Tx, database
+
+_FREEZE_REASON = "unauthorized charge: freeze the account or card before anything else"
+
+
+def merchant_history(*, platform: str, merchant_id: str) -> MerchantHistory:
+    """The merchant's open complaints and breached clocks so far (one indexed aggregation)."""
+    rows = list(database()[Case._get_collection_name()].aggregate([
+        {"$match": {"platform": platform, "merchant_id": merchant_id}},
+        {"$group": {"_id": None, "breached": {"$sum": "$breach_count"},
+                    "open": {"$sum": {"$cond": [{"$in": ["$state", [s.value for s in ACTIVE]]}, 1, 0]}}}},
+    ]))
+    row = rows[0] if rows else {}
+    return MerchantHistory(open_complaints=row.get("open", 0), breached_clocks=row.get("breached", 0))
+
+
+def route_complaint(*, rules: Rules, category: Category, event: ComplaintFiled,
+                    history: MerchantHistory) -> Route:
+    """The policy route of a filed complaint."""
+    return route(policy=rules.policy, category=category, priority=Priority(event.priority),
+                 amount=Money.model_validate(event.order.amount.model_dump()),
+                 channel=event.order.payment_channel, merchant=history)
+
+
+def open_case(*, event: ComplaintFiled, rules: Rules, topic: str, consumer: str) -> Case | None:
+    """Open the case of a filed complaint on its route, start its clocks and timers, tell the others."""
+    category = to_category(raw=event.category)
+    if category is None:
+        raise Rejected(f"category: unknown complaint category {event.category!r}")
+    history = merchant_history(platform=event.platform, merchant_id=event.merchant.id)
+    r = route_complaint(rules=rules, category=category, event=event, history=history)
+    # A complaint on the internal tier is acknowledged on receipt; higher tiers open in their state.
+    first = r.first_state if r.first_state is not State.FILED else State.ACKNOWLEDGED
+    status = CaseStatus(state=first)
+    opened = event.filed_at
+    clocks = open_clocks(policy=rules.policy, route=r, opened_at=opened, paid_at=event.order.paid_at,
+                         channel=event.order.payment_channel, calendar=rules.calendar)
+    case = Case(
+        id=event.complaint_id, ticket=event.ticket, state=status.state.value, tier=status.tier.value,
+        category=category.value, priority=r.priority.value, platform=event.platform,
+        merchant_id=event.merchant.id, complainant_id=event.complainant.id, product=event.order.item,
+        amount=event.order.amount.model_dump(), channel=event.order.payment_channel,
+        paid_at=event.order.paid_at, opened_at=opened, updated_at=utcnow(),
+        status=status.model_dump(mode="json"), route=r.model_dump(mode="json"),
+        clocks=clock_entries(clocks=clocks, previous=[]), freeze_requested=r.request_account_freeze,
+        history=[{"at": opened, "actor": "system", "action": "open", "from_state": "filed",
+                  "to_state": status.state.value, "reason": ", ".join(r.matched_rules)}],
+    )
+    ids = {"complaint_id": case.id, "ticket": case.ticket}
+    messages: list[Event] = [
+        CaseOpened(**ids, tier=case.tier, state=case.state,
+                   clocks=[{"name": n, "due_at": c.due_at.isoformat()} for n, c in clocks.items()]),
+        ComplaintStatusChanged(**ids, from_state="filed", to_state=case.state, tier=case.tier,
+                               reason="case_opened", action="open"),
+    ]
+    messages += _opening_extras(ids=ids, route=r, status=status, event=event)
+
+    def work(tx: Tx) -> Case:
+        tx.insert(case)
+        sync_timers(tx, complaint_id=case.id, ticket=case.ticket, clocks=clocks)
+        emit(tx, topic=topic, messages=messages)
+        return case
+
+    return apply_once(consumer=consumer, event=event, work=work)
+
+
+def _opening_extras(*, ids: dict[str, str], route: Route, status: CaseStatus,
+                    event: ComplaintFiled) -> list[Event]:
+    out: list[Event] = []
+    if status.tier.rank > Tier.INTERNAL.rank:
+        out.append(ComplaintEscalated(**ids, from_tier="internal", to_tier=status.tier,
+                                      reason="routing: " + ", ".join(route.matched_rules)))
+    if route.request_account_freeze:
+        out.append(AccountFreezeRequested(**ids, platform=event.platform,
+                                          payment_channel=event.order.payment_channel,
+                                          reason=_FREEZE_REASON))
+    return out
+
+
+def correct_category(*, event: ComplaintUpdated, rules: Rules, topic: str, consumer: str) -> None:
+    """Re-route a case whose category intake corrected: new clocks, freeze, a higher first tier."""
+    detail = event.detail
+    raw = next((str(detail[k]) for k in ("category", "to", "new_category", "corrected_to")
+                if detail.get(k)), "")
+    category = to_category(raw=raw)
+    if category is None:
+        raise Rejected(f"detail.category: unknown complaint category {raw!r}")
+
+    def work(tx: Tx) -> None:
+        doc = tx.collection(Case).find_one({"_id": event.complaint_id}, session=tx.session)
+        if doc is None:
+            raise Rejected(f"no case for complaint {event.complaint_id}")
+        old = route_of(doc)
+        new = route(policy=rules.policy, category=category, priority=Priority(doc["priority"]),
+                    amount=Money.model_validate(doc["amount"]), channel=doc.get("channel"),
+                    merchant=merchant_history(platform=doc["platform"], merchant_id=doc["merchant_id"]))
+        status, now = status_of(doc), utcnow()
+        clocks = clocks_of(doc)
+        if status.state in ACTIVE:
+            missing = tuple(n for n in opening_clocks(route=new) if n not in clocks)
+            clocks = apply_clock_changes(clocks=clocks, changes=ClockChanges(start=missing), at=now,
+                                         policy=rules.policy, paid_at=doc.get("paid_at"),
+                                         channel=doc.get("channel"), calendar=rules.calendar)
+        fields = {"category": category.value, "route": new.model_dump(mode="json"),
+                  "priority": new.priority.value, "updated_at": now,
+                  "clocks": clock_entries(clocks=clocks, previous=doc.get("clocks", [])),
+                  "freeze_requested": doc.get("freeze_requested") or new.request_account_freeze}
+        extras: list[Event] = []
+        ids = {"complaint_id": doc["_id"], "ticket": doc["ticket"]}
+        if new.request_account_freeze and not old.request_account_freeze and not doc.get("freeze_requested"):
+            extras.append(AccountFreezeRequested(**ids, platform=doc["platform"],
+                                                 payment_channel=doc.get("channel", "other"),
+                                                 reason=_FREEZE_REASON))
+        write_case(tx, doc=doc, fields=fields)
+        sync_timers(tx, complaint_id=doc["_id"], ticket=doc["ticket"], clocks=clocks)
+        doc = {**doc, **fields, "version": doc["version"] + 1}
+        target = new.first_tier
+        if status.state in ACTIVE and target in TIER_STATES and target.rank > status.tier.rank:
+            try:
+                step = perform(status=status, action=Action.ESCALATE, actor=Party.SYSTEM, at=now,
+                               target=target, reason=f"category corrected to {category.value}")
+            except (IllegalTransition, ActionInvalid):
+                step = None
+            if step is not None:
+                save_step(tx, doc=doc, step=step, rules=rules, topic=topic, after=extras)
+                return
+        emit(tx, topic=topic, messages=extras)
+
+    apply_once(consumer=consumer, event=event, work=work)

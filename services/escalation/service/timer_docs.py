@@ -1,0 +1,62 @@
+"""Keeping a case's Timer documents in line with its clocks, inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from opentelemetry import propagate
+
+from services.escalation.domain.clocks import Clock
+from services.escalation.models import Timer
+from shared.store import Tx
+
+KINDS = ("warning", "breach")
+_SAME = timedelta(milliseconds=2)  # the store keeps milliseconds
+
+
+def timer_id(*, complaint_id: str, clock: str, kind: str) -> str:
+    """The id of a clock's warning or breach timer."""
+    return f"{complaint_id}:{clock}:{kind}"
+
+
+def generation(*, clock: Clock) -> str:
+    """A clock's start instant: a restarted clock fires its timers again, a resumed one does not."""
+    return clock.started_at.isoformat()
+
+
+def same_instant(a: datetime, b: datetime) -> bool:
+    """Equal up to the store's millisecond precision."""
+    return abs(a - b) < _SAME
+
+
+def sync_timers(tx: Tx, *, complaint_id: str, ticket: str, clocks: Mapping[str, Clock]) -> None:
+    """Schedule, move, pause or cancel the case's timers so they match its clocks."""
+    coll = tx.collection(Timer)
+    existing = {d["_id"]: d for d in coll.find({"complaint_id": complaint_id}, session=tx.session)}
+    trace: dict[str, str] = {}
+    propagate.inject(trace)
+    for name, clock in clocks.items():
+        wanted, gen = dict(clock.timers()), generation(clock=clock)
+        for kind in KINDS:
+            tid = timer_id(complaint_id=complaint_id, clock=name, kind=kind)
+            old = existing.get(tid)
+            if kind not in wanted:
+                if old is not None and old["state"] in {"scheduled", "firing"}:
+                    state = "paused" if clock.paused_at is not None else "cancelled"
+                    coll.update_one({"_id": tid}, {"$set": {"state": state, "lease_token": None}},
+                                    session=tx.session)
+                continue
+            due = wanted[kind]
+            if old is None:
+                tx.insert(Timer(id=tid, complaint_id=complaint_id, ticket=ticket, clock=name, kind=kind,
+                                due_at=due, generation=gen, state="scheduled", trace=trace))
+            elif old.get("generation") == gen and (
+                old["state"] == "fired"
+                or old["state"] in {"scheduled", "firing"} and same_instant(old["due_at"], due)):
+                continue  # already given for this run of the clock, or already right
+            else:
+                coll.update_one({"_id": tid}, {"$set": {
+                    "state": "scheduled", "due_at": due, "generation": gen, "owner": None,
+                    "lease_token": None, "lease_until": None, "fired_at": None, "fired_by": None,
+                    "trace": trace}}, session=tx.session)

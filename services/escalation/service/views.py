@@ -1,0 +1,54 @@
+"""What a caller sees of a case: state, tier, clocks, who must act now and what may come next."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from services.escalation.domain.duties import duties
+from services.escalation.domain.states import allowed_targets
+from services.escalation.models import Case
+from services.escalation.service.rules import Rules, in_scope
+from services.escalation.service.steps import clocks_of, route_of, status_of
+from shared.auth import Principal
+from shared.envelope import utcnow
+from shared.store import database
+
+
+def find_case(*, ticket: str, principal: Principal) -> dict[str, Any] | None:
+    """The stored case of a ticket if the caller may see it, else None."""
+    doc = database()[Case._get_collection_name()].find_one({"ticket": ticket})
+    return doc if doc is not None and in_scope(principal=principal, case=doc) else None
+
+
+def case_view(*, doc: dict[str, Any], rules: Rules, at: datetime | None = None) -> dict[str, Any]:
+    """The case as the API shows it."""
+    at = at or utcnow()
+    status, route, clocks = status_of(doc), route_of(doc), clocks_of(doc)
+    marks = {e["name"]: e for e in doc.get("clocks", [])}
+    return {
+        "ticket": doc["ticket"], "complaint_id": doc["_id"], "state": status.state.value,
+        "tier": status.tier.value, "category": doc["category"], "priority": doc["priority"],
+        "platform": doc["platform"], "merchant_id": doc["merchant_id"], "opened_at": doc["opened_at"],
+        "assigned_agent": doc.get("assigned_agent"),
+        "route": {"first_tier": route.first_tier, "parallel_tiers": list(route.parallel_tiers),
+                  "next_tiers": list(route.next_tiers), "tiers": list(route.tiers),
+                  "matched_rules": list(route.matched_rules)},
+        "account_freeze_requested": bool(doc.get("freeze_requested")),
+        "offer": status.offer.model_dump(mode="json") if status.offer else None,
+        "outcome": status.outcome.model_dump(mode="json") if status.outcome else None,
+        "requested_evidence": list(status.requested_evidence),
+        "external_references": list(status.external_references),
+        "breached_clocks": list(doc.get("breached_clocks", [])),
+        "clocks": [{"name": c.name, "status": c.status(at=at).value, "owner": c.owner.value,
+                    "basis": c.basis.value, "started_at": c.started_at, "due_at": c.due_at,
+                    "warn_at": c.warn_at, "paused_at": c.paused_at, "stopped_at": c.stopped_at,
+                    "warned": marks[c.name].get("warned", False),
+                    "breached": marks[c.name].get("breached", False)} for c in clocks.values()],
+        "must_act_now": [{"party": d.party.value, "action": d.action, "due_at": d.due_at,
+                          "clock": d.clock, "overdue": d.overdue, "text_en": d.text_en,
+                          "text_zh": d.text_zh} for d in duties(status=status, clocks=clocks.values(), at=at)],
+        "allowed_next_states": list(allowed_targets(status=status, at=at, reopen_window=rules.reopen_window)),
+        "history": [{k: v for k, v in h.items()} for h in doc.get("history", [])],
+        "version": doc["version"],
+    }

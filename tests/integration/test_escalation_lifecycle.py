@@ -1,0 +1,147 @@
+"""Case lifecycle over HTTP and Kafka: fraud routing and freeze, the 12315 guard, refusals, offers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from shared.contracts.complaints import ComplaintWithdrawn
+from shared.topics import TopicSettings
+from tests.support.escalation_cases import (
+    escalation_client, filed, of, read_all, send, token, wait_case,
+)
+from tests.support.suite import create_topics
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.integration
+
+AGENT = token(role="agent")
+BUYER = token(role="complainant", subject="u-2001")
+MERCHANT = token(role="merchant", subject="shop-1", merchant_id="m-1001")
+
+
+@pytest.fixture(scope="module")
+def topics(service_env: dict[str, str]) -> TopicSettings:
+    return create_topics(env=service_env)
+
+
+@pytest.fixture(scope="module")
+def client(service_env: dict[str, str], topics: TopicSettings) -> Iterator[TestClient]:
+    with escalation_client(env=service_env) as running:
+        yield running
+
+
+def open_case(client: TestClient, env: dict[str, str], topics: TopicSettings, **kw: object) -> dict:
+    event = filed(**kw)
+    send(bootstrap=env["KAFKA_BOOTSTRAP_SERVERS"], topic=topics.intake_events, events=[event])
+    return wait_case(client, event.ticket, headers=AGENT)
+
+
+def events(env: dict[str, str], topics: TopicSettings, cid: str, type_: str, n: int = 1) -> list[dict]:
+    def check() -> list[dict] | None:
+        found = of(read_all(bootstrap=env["KAFKA_BOOTSTRAP_SERVERS"], topic=topics.escalation_events),
+                   complaint_id=cid, type_=type_)
+        return found if len(found) >= n else None
+    return wait_until(check, timeout=30, interval=0.3, what=f"{n} {type_} for {cid}")
+
+
+def act(client: TestClient, ticket: str, action: str, headers: dict, **body: object):
+    return client.post(f"/v1/cases/{ticket}/actions/{action}", json=body, headers=headers)
+
+
+def test_an_unauthorized_charge_goes_to_the_payment_channel_in_parallel_and_asks_for_a_freeze(
+        client: TestClient, service_env: dict[str, str], topics: TopicSettings) -> None:
+    case = open_case(client, service_env, topics, category="unauthorized-charge", channel="visa")
+    assert (case["state"], case["tier"], case["priority"]) == ("payment_channel_dispute", "payment_channel", "urgent")
+    assert case["route"]["parallel_tiers"] == ["internal"]
+    assert case["account_freeze_requested"] is True
+    assert {"chargeback", "first_response"} <= {c["name"] for c in case["clocks"]}
+    duties = {(d["party"], d["action"]) for d in case["must_act_now"]}
+    assert ("complainant", "file_channel_dispute") in duties
+    buyer_duty = next(d for d in case["must_act_now"] if d["party"] == "complainant")
+    assert buyer_duty["due_at"] and "北京时间" in buyer_duty["text_zh"]
+    freeze = events(service_env, topics, case["complaint_id"], "AccountFreezeRequested")[0]
+    assert (freeze["payment_channel"], freeze["platform"]) == ("visa", "kamen-1")
+    escalated = events(service_env, topics, case["complaint_id"], "ComplaintEscalated")[0]
+    assert escalated["to_tier"] == "payment_channel"
+
+
+def test_the_12315_guard_names_what_is_missing_then_allows_after_a_refusal(
+        client: TestClient, service_env: dict[str, str], topics: TopicSettings) -> None:
+    ticket = open_case(client, service_env, topics, category="invalid-card-key")["ticket"]
+    refused = act(client, ticket, "record_external_filing", BUYER, reference="12315-2026-000123")
+    assert refused.status_code == 409, refused.text
+    detail = refused.json()["detail"]
+    assert detail["rule"] == "tier_guard"
+    assert detail["missing"] == ["refusal_record", "closed_ticket", "breached_clock"]
+    assert "12315" in detail["message_zh"]
+    assert act(client, ticket, "respond", AGENT).status_code == 200
+    assert act(client, ticket, "forward_to_merchant", AGENT).json()["state"] == "awaiting_merchant"
+    contested = act(client, ticket, "merchant_response", MERCHANT, decision="contest",
+                    reason="the key was delivered and redeemed, see the log")
+    assert contested.status_code == 200, contested.text
+    allowed = act(client, ticket, "record_external_filing", BUYER, reference="12315-2026-000123")
+    assert allowed.status_code == 200, allowed.text
+    body = allowed.json()
+    assert (body["state"], body["tier"]) == ("external", "external")
+    assert body["external_references"] == ["12315-2026-000123"]
+    assert [h["action"] for h in body["history"]][-3:] == ["forward_to_merchant", "merchant_response",
+                                                          "record_external_filing"]
+
+
+def test_refusals_answer_403_409_and_422_naming_the_rule(
+        client: TestClient, service_env: dict[str, str], topics: TopicSettings) -> None:
+    ticket = open_case(client, service_env, topics, category="not-delivered")["ticket"]
+    forbidden = act(client, ticket, "resolve", MERCHANT, resolution={"outcome": "refund"})
+    assert forbidden.status_code == 403
+    assert forbidden.json()["detail"]["permitted"] == ["agent", "system"]
+    illegal = act(client, ticket, "accept_resolution", BUYER)
+    assert illegal.status_code == 409
+    assert "in_review" in illegal.json()["detail"]["allowed"]
+    invalid = act(client, ticket, "request_evidence", AGENT, items=[])
+    assert invalid.status_code == 422
+    assert invalid.json()["detail"]["field"] == "items"
+    bad_body = act(client, ticket, "propose_resolution", AGENT, resolution={"outcome": "compensation"})
+    assert bad_body.status_code == 422
+    assert "amount" in bad_body.text
+    other_buyer = token(role="complainant", subject="u-9999")
+    assert client.get(f"/v1/cases/{ticket}", headers=other_buyer).status_code == 404
+    assert client.get(f"/v1/cases/{ticket}").status_code == 401
+
+
+def test_an_offer_accepted_resolves_and_a_reopen_comes_back_to_review(
+        client: TestClient, service_env: dict[str, str], topics: TopicSettings) -> None:
+    case = open_case(client, service_env, topics, category="wrong-delivery")
+    ticket, cid = case["ticket"], case["complaint_id"]
+    assigned = act(client, ticket, "assign", AGENT, agent_id="agent-42")
+    assert assigned.json()["assigned_agent"] == "agent-42"
+    offer = act(client, ticket, "propose_resolution", AGENT, reason="reissue the right card",
+                resolution={"outcome": "reissue", "keys": 1})
+    assert offer.json()["state"] == "resolution_proposed"
+    waiting = next(d for d in offer.json()["must_act_now"] if d["party"] == "complainant")
+    assert waiting["action"] == "answer_offer" and "卡密" in waiting["text_zh"]
+    paused = {c["name"]: c["status"] for c in offer.json()["clocks"]}
+    assert paused["first_response"] == "paused"
+    accepted = act(client, ticket, "accept_resolution", BUYER)
+    assert (accepted.json()["state"], accepted.json()["outcome"]["outcome"]) == ("resolved", "reissue")
+    assert act(client, ticket, "close", AGENT).json()["state"] == "closed"
+    assert act(client, ticket, "reopen", BUYER, reason="the new key fails too").json()["state"] == "in_review"
+    assert events(service_env, topics, cid, "CaseAssigned")[0]["agent_id"] == "agent-42"
+    assert events(service_env, topics, cid, "ResolutionProposed")[0]["outcome"] == "reissue"
+    assert events(service_env, topics, cid, "ResolutionAccepted")[0]["outcome"] == "reissue"
+    changes = events(service_env, topics, cid, "ComplaintStatusChanged", n=6)
+    assert [c["action"] for c in changes][-4:] == ["propose_resolution", "accept_resolution", "close", "reopen"]
+    assert changes[-1]["actor_role"] == "complainant" and changes[-1]["actor_id"] == "u-2001"
+
+
+def test_a_withdrawal_from_intake_finishes_the_case(
+        client: TestClient, service_env: dict[str, str], topics: TopicSettings) -> None:
+    case = open_case(client, service_env, topics, category="refund-refused")
+    send(bootstrap=service_env["KAFKA_BOOTSTRAP_SERVERS"], topic=topics.intake_events,
+         events=[ComplaintWithdrawn(complaint_id=case["complaint_id"], ticket=case["ticket"],
+                                    reason="已收到退款")])
+    done = wait_case(client, case["ticket"], headers=AGENT, state="withdrawn")
+    assert all(c["status"] == "stopped" for c in done["clocks"])
+    assert done["must_act_now"] == []
