@@ -16,6 +16,7 @@ from shared.auth import mint_token
 from shared.runtime.supervisor import ServiceProcess
 from shared.topics import TopicSettings
 from tests.support import kafka
+from tests.support.escalation_cases import token as case_token
 from tests.support.suite import create_topics, running_suite
 from tests.support.waiting import wait_until
 
@@ -81,7 +82,8 @@ def test_every_service_takes_its_step_on_the_timeline(suite: dict[str, ServicePr
     services = [e["service"] for e in current["timeline"]]
     assert services[0] == "intake"
     assert {"evidence", "escalation", "notify"} <= set(services)
-    case = httpx.get(f"{suite['escalation'].url}/v1/cases/{filed['ticket']}", timeout=10).json()
+    case = httpx.get(f"{suite['escalation'].url}/v1/cases/{filed['ticket']}", timeout=10,
+                     headers=case_token(role="agent")).json()
     assert case["state"] == "acknowledged"
     inbox = httpx.get(f"{suite['notify'].url}/v1/inbox", timeout=10, headers={
         "Authorization": f"Bearer {mint_token(secret=NotifySettings().auth_secret, subject='u-2001', role='complainant', platform='kamen-1')}"}).json()["items"]
