@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,10 +13,13 @@ from services.evidence.domain.errors import EvidenceRuleError
 from services.evidence.domain.kinds import EvidenceKind, parse_fields
 from services.evidence.domain.relevant import ComplaintOrder
 from services.evidence.models import EvidenceFile, EvidenceItem
-from services.evidence.storage import open_content
+from services.evidence.storage import read_head
 from shared.contracts.evidence import EvidenceAssessed
 from shared.envelope import utcnow
 from shared.store import Tx
+
+# EXIF and editor tags sit in the first segments; reading only these keeps memory flat.
+_METADATA_BYTES = 1024 * 1024
 
 
 def complaint_order(*, evidence_file: Mapping[str, Any]) -> ComplaintOrder:
@@ -33,12 +37,9 @@ def authenticity_flags(*, gridfs_id: str, mime: str, filed_at: datetime) -> list
     """Image metadata flags of stored content (flags for an agent, never refusals)."""
     if not mime.startswith("image/"):
         return []
-    stream = open_content(gridfs_id=gridfs_id)
-    if stream is None:
-        return []
-    with stream:
-        return [f.model_dump() for f in check_authenticity(stream=stream, mime=mime,
-                                                          filed_at=filed_at)]
+    head = io.BytesIO(read_head(gridfs_id=gridfs_id, max_bytes=_METADATA_BYTES))
+    return [f.model_dump() for f in check_authenticity(stream=head, mime=mime,
+                                                      filed_at=filed_at)]
 
 
 def _channel_flags(item: Mapping[str, Any]) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
 from services.evidence import access, custody_log, storage
@@ -83,6 +83,17 @@ def _manifest(evidence_file: EvidenceFile, items: list[EvidenceItem],
     }
 
 
+def _packed(items: list[EvidenceItem]) -> Iterator[DossierFile]:
+    # One stored file open at a time; content that is gone is named by the verification instead.
+    for item in items:
+        stream = storage.open_content(gridfs_id=item.gridfs_id)
+        if stream is None:
+            continue
+        with stream:
+            yield DossierFile(number=item.number, kind=item.kind, name=item.name,
+                              extension=item.extension, sha256=item.sha256, stream=stream)
+
+
 def export_dossier(*, principal: Principal, ticket: str) -> tuple[IO[bytes], str]:
     """Build the dossier ZIP in a spooled file (rewound) and return it with its file name."""
     evidence_file = find_file(principal=principal, ticket=ticket)
@@ -95,16 +106,7 @@ def export_dossier(*, principal: Principal, ticket: str) -> tuple[IO[bytes], str
             tx, item_ids=[i.id for i in items], action=CustodyAction.EXPORTED, actor=actor,
             details={"dossier": evidence_file.ticket}))
     target = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115
-    streams = [(i, storage.open_content(gridfs_id=i.gridfs_id)) for i in items]
-    try:
-        write_dossier(target=target, manifest=_manifest(evidence_file, items, results),
-                      texts=_texts(evidence_file, items),
-                      files=[DossierFile(number=i.number, kind=i.kind, name=i.name,
-                                         extension=i.extension, sha256=i.sha256, stream=s)
-                             for i, s in streams if s is not None])
-    finally:
-        for _, stream in streams:
-            if stream is not None:
-                stream.close()
+    write_dossier(target=target, manifest=_manifest(evidence_file, items, results),
+                  texts=_texts(evidence_file, items), files=_packed(items))
     target.seek(0)
     return target, f"dossier-{evidence_file.ticket}.zip"

@@ -3,21 +3,77 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO, Any, BinaryIO
 
 from bson import ObjectId
 from gridfs import GridFSBucket, NoFile
-from gridfs.synchronous.grid_file import GridIn, GridOut
 
 from services.evidence.domain.hashing import CHUNK_BYTES
 from services.evidence.domain.upload import ScannedFile, UploadScanner
+from shared.envelope import utcnow
 from shared.store import database
+
+CHUNK_SIZE = 255 * 1024  # GridFS's default chunk size
+
+_BATCH = 4  # chunk documents per round-trip: about 1 MB in memory at a time
 
 
 def _bucket() -> GridFSBucket:
     return GridFSBucket(database())
+
+
+class _ChunkWriter:
+    """Writes GridFS chunk documents as each one fills, so memory holds one chunk at most.
+
+    pymongo's GridIn buffers up to 32 MB of chunks before inserting them, which would keep a
+    20 MB upload whole in memory; this writer follows the same GridFS layout without that.
+    """
+
+    def __init__(self, *, stored_name: str) -> None:
+        self.files_id = ObjectId()
+        self._name = stored_name
+        self._buffer = bytearray()
+        self._n = 0
+        self._length = 0
+        self._chunks = database()["fs.chunks"]
+        _ensure_indexes()
+
+    def write(self, data: bytes) -> None:
+        self._buffer += data
+        while len(self._buffer) >= CHUNK_SIZE:
+            self._flush(bytes(self._buffer[:CHUNK_SIZE]))
+            del self._buffer[:CHUNK_SIZE]
+
+    def _flush(self, data: bytes) -> None:
+        self._chunks.insert_one({"files_id": self.files_id, "n": self._n, "data": data})
+        self._n += 1
+        self._length += len(data)
+
+    def close(self) -> None:
+        if self._buffer:
+            self._flush(bytes(self._buffer))
+            self._buffer.clear()
+        database()["fs.files"].insert_one({
+            "_id": self.files_id, "length": self._length, "chunkSize": CHUNK_SIZE,
+            "uploadDate": utcnow(), "filename": self._name})
+
+    def abort(self) -> None:
+        self._chunks.delete_many({"files_id": self.files_id})
+
+
+_INDEXED: set[str] = set()
+
+
+def _ensure_indexes() -> None:
+    db = database()
+    if db.name in _INDEXED:
+        return
+    db["fs.chunks"].create_index([("files_id", 1), ("n", 1)], unique=True)
+    db["fs.files"].create_index([("filename", 1), ("uploadDate", 1)])
+    _INDEXED.add(db.name)
 
 
 @dataclass
@@ -25,32 +81,32 @@ class PendingUpload:
     """Content written chunk by chunk but not yet committed: keep it or discard it."""
 
     scanned: ScannedFile
-    _grid_in: GridIn
+    _writer: _ChunkWriter
 
     def keep(self) -> str:
         """Write the file document; the content is now stored under the returned id."""
-        self._grid_in.close()
-        return str(self._grid_in._id)
+        self._writer.close()
+        return str(self._writer.files_id)
 
     def discard(self) -> None:
         """Remove every chunk written so far: nothing is left behind."""
-        self._grid_in.abort()
+        self._writer.abort()
 
 
 def upload(*, source: BinaryIO, stored_name: str, max_bytes: int,
            budget_left: int) -> PendingUpload:
     """Stream `source` into GridFS while scanning it; any refusal removes the written chunks."""
     scanner = UploadScanner(max_bytes=max_bytes, budget_left=budget_left)
-    grid_in = _bucket().open_upload_stream(stored_name)
+    writer = _ChunkWriter(stored_name=stored_name)
     try:
         while chunk := source.read(CHUNK_BYTES):
             scanner.update(chunk)
-            grid_in.write(chunk)
+            writer.write(chunk)
         scanned = scanner.finish()
     except BaseException:
-        grid_in.abort()
+        writer.abort()
         raise
-    return PendingUpload(scanned=scanned, _grid_in=grid_in)
+    return PendingUpload(scanned=scanned, _writer=writer)
 
 
 def delete(*, gridfs_id: str) -> None:
@@ -61,16 +117,57 @@ def delete(*, gridfs_id: str) -> None:
         pass
 
 
-def open_content(*, gridfs_id: str) -> GridOut | None:
-    """A readable, seekable stream of stored content, or None when it is gone."""
-    try:
-        return _bucket().open_download_stream(ObjectId(gridfs_id))
-    except NoFile:
-        return None
+class StoredContent(io.RawIOBase):
+    """Stored content read chunk document by chunk document, a few at a time (bounded memory)."""
+
+    def __init__(self, *, files_id: ObjectId, size: int) -> None:
+        super().__init__()
+        self.size = size
+        # GridOut's cursor takes server-sized batches (up to 16 MB); a small batch keeps memory flat.
+        self._cursor = database()["fs.chunks"].find({"files_id": files_id},
+                                                   sort=[("n", 1)]).batch_size(_BATCH)
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            doc = next(self._cursor, None)
+            if doc is None:
+                return 0
+            self._pending = bytes(doc["data"])
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+    def close(self) -> None:
+        self._cursor.close()
+        super().close()
 
 
-def iter_content(*, stream: GridOut) -> Iterator[bytes]:
-    """Yield stored content chunk by chunk and close the stream."""
+def open_content(*, gridfs_id: str) -> StoredContent | None:
+    """A readable stream of stored content, or None when its file document is gone."""
+    files_id = ObjectId(gridfs_id)
+    stored = database()["fs.files"].find_one({"_id": files_id}, {"length": 1})
+    return None if stored is None else StoredContent(files_id=files_id, size=stored["length"])
+
+
+def read_head(*, gridfs_id: str, max_bytes: int) -> bytes:
+    """The first bytes of stored content (where image metadata lives)."""
+    stream = open_content(gridfs_id=gridfs_id)
+    if stream is None:
+        return b""
+    head = bytearray()
+    with stream:
+        while len(head) < max_bytes and (piece := stream.read(max_bytes - len(head))):
+            head += piece
+    return bytes(head)
+
+
+def iter_content(*, stream: IO[bytes]) -> Iterator[bytes]:
+    """Yield a stream chunk by chunk and close it."""
     try:
         while chunk := stream.read(CHUNK_BYTES):
             yield chunk

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from gridfs.errors import CorruptGridFile
-
 from services.evidence import custody_log, storage
 from services.evidence.domain.custody import CustodyAction, verify_chain
 from services.evidence.models import EvidenceItem
@@ -14,11 +12,7 @@ from shared.store import transaction
 
 
 def _file_result(item: EvidenceItem) -> dict[str, Any]:
-    try:
-        now = storage.hash_content(gridfs_id=item.gridfs_id)
-    except CorruptGridFile as exc:
-        return {"intact": False, "problem": "unreadable",
-                "message": f"the stored content cannot be read whole: {exc}"}
+    now = storage.hash_content(gridfs_id=item.gridfs_id)
     if now is None:
         return {"intact": False, "problem": "missing", "message": "the stored content is gone"}
     sha256, size = now
