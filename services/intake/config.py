@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
+
+# Rough CNY prices of one major unit; only used to compare an amount with the "high" threshold.
+DEFAULT_RATES = {"USD": Decimal("7.1"), "EUR": Decimal("7.7"), "GBP": Decimal("9.0"),
+                 "HKD": Decimal("0.91"), "TWD": Decimal("0.22"), "JPY": Decimal("0.047"),
+                 "KRW": Decimal("0.0051"), "SGD": Decimal("5.3"), "MYR": Decimal("1.6")}
 
 
 class IntakeSettings(ServiceSettings):
@@ -18,3 +25,11 @@ class IntakeSettings(ServiceSettings):
     mongodb_db: str = Field("complaints_intake", title="Database owned by intake")
     consumer_group: str = Field("complaints-intake", title="Consumer group")
     ticket_prefix: str = Field("CP", title="Prefix of ticket numbers", pattern=r"^[A-Z]{1,6}$")
+    high_amount_minor: int = Field(500_000, title="Amounts above this (minor units) are high priority", ge=1)
+    high_amount_currency: str = Field("CNY", title="Currency of the high-amount threshold", pattern=r"^[A-Z]{3}$")
+    exchange_rates: dict[str, Decimal] = Field(
+        default_factory=lambda: dict(DEFAULT_RATES),
+        title="Price of one major unit of each currency in the threshold currency (JSON object)",
+    )
+    merchant_open_limit: int = Field(10, title="A merchant with this many open complaints makes new ones high", ge=1)
+    page_size_max: int = Field(100, title="Largest page of GET /v1/complaints", ge=1, le=1000)

@@ -1,4 +1,4 @@
-"""Intake's subscribers: fold the other services' events into the complaint's timeline."""
+"""Intake's subscribers: platforms' FileComplaint commands, and other services' steps on the timeline."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from services.intake import service
 from shared.app import ServiceRuntime
+from shared.contracts.complaints import FileComplaint
 from shared.contracts.escalation import CaseOpened, ComplaintStatusChanged
 from shared.contracts.evidence import EvidenceFileOpened
 from shared.contracts.notify import NotificationSent
@@ -47,9 +48,20 @@ async def on_notification_sent(event: NotificationSent) -> None:
     )
 
 
+def command_handler(runtime: ServiceRuntime) -> Any:
+    """The FileComplaint handler: the command carries no token, so it acts as its platform's partner."""
+
+    async def on_file_complaint(command: FileComplaint) -> None:
+        await asyncio.to_thread(service.handle_file_complaint, command=command, settings=runtime.settings)
+        runtime.relay.wake()
+
+    return on_file_complaint
+
+
 def register(runtime: ServiceRuntime) -> None:
-    """Subscribe intake to the topics it folds into the timeline."""
+    """Subscribe intake to platforms' commands and to the topics it folds into the timeline."""
     topics = runtime.settings.topics
+    runtime.subscribe(topics.intake_commands, {FileComplaint: command_handler(runtime)})
     runtime.subscribe(topics.evidence_events, {EvidenceFileOpened: on_evidence_file_opened})
     runtime.subscribe(
         topics.escalation_events,

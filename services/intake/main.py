@@ -6,9 +6,16 @@ from fastapi import FastAPI
 
 from services.intake import api, handlers
 from services.intake.config import IntakeSettings
-from services.intake.models import Complaint, TicketSequence
+from services.intake.models import CommandReply, Complaint, IdempotentResponse, OpenComplaint, TicketSequence
 from shared.app import ServiceRuntime, create_service_app
-from shared.contracts.complaints import AccountFreezeRequested, ComplaintFiled
+from shared.contracts.complaints import (
+    AccountFreezeRequested,
+    ComplaintAccepted,
+    ComplaintFiled,
+    ComplaintRejected,
+    ComplaintUpdated,
+    ComplaintWithdrawn,
+)
 from shared.messaging import document_publisher
 from shared.runtime.serve import serve
 
@@ -16,16 +23,23 @@ from shared.runtime.serve import serve
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     """Build the intake service: runtime, subscribers, documented publishers, routes."""
     settings = settings or IntakeSettings()
-    runtime = ServiceRuntime(settings=settings, documents=[Complaint, TicketSequence])
+    runtime = ServiceRuntime(settings=settings, documents=[
+        Complaint, TicketSequence, OpenComplaint, IdempotentResponse, CommandReply])
     handlers.register(runtime)
     document_publisher(runtime.broker, topic=settings.topics.intake_events,
-                       messages=[ComplaintFiled, AccountFreezeRequested],
+                       messages=[ComplaintFiled, ComplaintUpdated, ComplaintWithdrawn, AccountFreezeRequested],
                        description="Complaint facts from intake, keyed by complaint id")
-    return create_service_app(
+    document_publisher(runtime.broker, topic=settings.topics.intake_replies,
+                       messages=[ComplaintAccepted, ComplaintRejected],
+                       description="Answers to FileComplaint commands, keyed by the platform's reference")
+    app = create_service_app(
         runtime=runtime, title="Complaint intake",
-        description="Files complaints (受理), numbers them and shows their status and timeline.",
+        description="Files complaints (受理) by HTTP and Kafka, numbers, classifies and deduplicates them, "
+                    "and shows their status and timeline to callers in scope (bearer tokens).",
         routers=[api.router],
     )
+    api.errors.install(app)
+    return app
 
 
 def run() -> None:

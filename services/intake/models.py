@@ -1,4 +1,4 @@
-"""Intake's documents: the complaint with its timeline, and the ticket sequence."""
+"""Intake's documents: complaints with their timeline, the ticket sequence, and the uniqueness guards."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from mongoengine import (
     EmbeddedDocumentListField,
     FloatField,
     IntField,
+    ListField,
     StringField,
 )
 
@@ -32,10 +33,10 @@ class Complaint(Document):
         "collection": "complaints",
         "indexes": [
             {"fields": ["ticket"], "unique": True},
-            ("status", "filed_at"),
-            ("platform", "filed_at"),
-            ("merchant.id", "status"),
-            ("complainant.id", "filed_at"),
+            ("platform", "-filed_at", "-_id"),
+            ("platform", "merchant.id", "status"),
+            ("complainant.id", "-filed_at", "-_id"),
+            ("status", "-filed_at"),
         ],
     }
 
@@ -46,13 +47,21 @@ class Complaint(Document):
     category = StringField(required=True)
     category_inferred = BooleanField(default=False)
     category_confidence = FloatField()
+    category_keywords = ListField(StringField())
     priority = StringField(required=True)
+    priority_reasons = ListField(StringField())
     platform = StringField(required=True)
     merchant = DictField(required=True)
     complainant = DictField(required=True)
     order = DictField(required=True)
     description = DictField()
     demand = DictField(required=True)
+    statements = ListField(DictField())
+    withdrawal = DictField()
+    dedup_digest = StringField()
+    source = StringField(default="http")
+    platform_reference = StringField()
+    filed_by = DictField()
     filed_at = DateTimeField(required=True)
     updated_at = DateTimeField(required=True)
     trace_id = StringField()
@@ -66,3 +75,42 @@ class TicketSequence(Document):
 
     id = StringField(primary_key=True)
     value = IntField(required=True, default=0)
+
+
+class OpenComplaint(Document):
+    """One row per open complaint, keyed by its dedup digest: a second open twin cannot be inserted."""
+
+    meta = {"collection": "open_complaints"}
+
+    id = StringField(primary_key=True)
+    complaint_id = StringField(required=True)
+    ticket = StringField(required=True)
+
+
+class IdempotentResponse(Document):
+    """The first answer to a POST with an Idempotency-Key, replayed to retries for a day."""
+
+    meta = {
+        "collection": "idempotent_responses",
+        "indexes": [{"fields": ["created_at"], "expireAfterSeconds": 86_400}],
+    }
+
+    id = StringField(primary_key=True)
+    fingerprint = StringField(required=True)
+    status_code = IntField(required=True)
+    body = StringField(required=True)
+    created_at = DateTimeField(required=True)
+
+
+class CommandReply(Document):
+    """The answer given to a platform's FileComplaint, by (platform, platform reference)."""
+
+    meta = {"collection": "command_replies"}
+
+    id = StringField(primary_key=True)
+    platform = StringField(required=True)
+    platform_reference = StringField(required=True)
+    fingerprint = StringField(required=True)
+    message_type = StringField(required=True)
+    payload = StringField(required=True)
+    created_at = DateTimeField(required=True)

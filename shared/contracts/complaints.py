@@ -40,6 +40,8 @@ class OrderSummary(_Part):
     paid_at: AwareDatetime | None = Field(None, title="When it was paid (UTC)")
     payment_channel: str = Field("other", title="alipay, wechat, bank_card, paypal, visa, …")
     payment_transaction_id: str | None = Field(None, title="The channel's transaction id", max_length=128)
+    denomination: str | None = Field(None, title="Face value or variant, e.g. 100元", max_length=64)
+    quantity: int = Field(1, title="How many were bought", ge=1)
 
 
 class ComplaintFiled(Event):
@@ -55,6 +57,12 @@ class ComplaintFiled(Event):
     order: OrderSummary = Field(title="The order")
     demand: dict[str, Any] = Field(title="The one concrete demand, e.g. {type: refund, …}")
     filed_at: AwareDatetime = Field(title="When intake accepted it (UTC)")
+    category_confidence: float | None = Field(None, title="0..1; 1 when the filer chose the category", ge=0, le=1)
+    description: str = Field("", title="What happened, secrets masked", max_length=5000)
+    incident_at: AwareDatetime | None = Field(None, title="When the problem happened (UTC)")
+    priority_reasons: list[str] = Field(default_factory=list, title="Why the priority is above normal")
+    source: Literal["http", "kafka"] = Field("http", title="How the complaint came in")
+    platform_reference: str | None = Field(None, title="The platform's reference (Kafka filings)", max_length=128)
 
 
 class ComplaintUpdated(Event):

@@ -15,7 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from shared.auth import mint_token
 from shared.runtime.embedded import free_port
+from shared.settings import ServiceSettings
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -93,11 +95,13 @@ def test_up_runs_the_suite_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
     data_dir.mkdir()
     port = _four_free_ports()
     body = json.loads((DATA / "complaint_invalid_key_zh.json").read_text(encoding="utf-8"))
+    auth = {"Authorization": "Bearer " + mint_token(secret=ServiceSettings().auth_secret, subject="u-2001",
+                                                    role="complainant", platform="kamen-1")}
     with complaints_up(data_dir, port) as process:
-        filed = httpx.post(f"http://127.0.0.1:{port}/v1/complaints", json=body, timeout=10).json()
+        filed = httpx.post(f"http://127.0.0.1:{port}/v1/complaints", json=body, timeout=10, headers=auth).json()
         ticket = filed["ticket"]
         wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/v1/complaints/{ticket}",
-                                     timeout=5).json()["status"] == "acknowledged",
+                                     timeout=5, headers=auth).json()["status"] == "acknowledged",
                    timeout=60, what="the complaint to be acknowledged")
         children = _descendants(process.pid)
         assert len(children) >= 6  # broker, store, four services
@@ -107,7 +111,7 @@ def test_up_runs_the_suite_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
                    what="every child process to be gone")
 
     with complaints_up(data_dir, port) as process:
-        again = httpx.get(f"http://127.0.0.1:{port}/v1/complaints/{ticket}", timeout=10)
+        again = httpx.get(f"http://127.0.0.1:{port}/v1/complaints/{ticket}", timeout=10, headers=auth)
         assert again.status_code == 200
         assert again.json()["status"] == "acknowledged"
         process.send_signal(signal.SIGTERM)

@@ -14,6 +14,7 @@ import pytest
 from services.notify.config import NotifySettings
 from shared.auth import mint_token
 from shared.runtime.supervisor import ServiceProcess
+from shared.settings import ServiceSettings
 from shared.topics import TopicSettings
 from tests.support import kafka
 from tests.support.escalation_cases import token as case_token
@@ -41,14 +42,21 @@ def complaint_body() -> dict[str, Any]:
     return json.loads((DATA / "complaint_invalid_key_zh.json").read_text(encoding="utf-8"))
 
 
+def intake_auth() -> dict[str, str]:
+    """The platform's integration (partner) files and reads: it sees the buyer's contact masked."""
+    token = mint_token(secret=ServiceSettings().auth_secret, subject="kamen-1-integration", role="partner",
+                       platform="kamen-1")
+    return {"Authorization": f"Bearer {token}"}
+
+
 def file_complaint(suite: dict[str, ServiceProcess], body: dict[str, Any]) -> dict[str, Any]:
-    response = httpx.post(f"{suite['intake'].url}/v1/complaints", json=body, timeout=10)
+    response = httpx.post(f"{suite['intake'].url}/v1/complaints", json=body, timeout=10, headers=intake_auth())
     assert response.status_code == 201, response.text
     return response.json()
 
 
 def complaint(suite: dict[str, ServiceProcess], ticket: str) -> dict[str, Any]:
-    return httpx.get(f"{suite['intake'].url}/v1/complaints/{ticket}", timeout=10).json()
+    return httpx.get(f"{suite['intake'].url}/v1/complaints/{ticket}", timeout=10, headers=intake_auth()).json()
 
 
 def fully_processed(suite: dict[str, ServiceProcess], ticket: str) -> dict[str, Any] | None:
@@ -70,7 +78,7 @@ def filed(suite: dict[str, ServiceProcess]) -> dict[str, Any]:
 def test_filing_answers_with_a_ticket_and_masks_the_phone(filed: dict[str, Any]) -> None:
     assert filed["ticket"].startswith("CP-")
     assert filed["status"] == "filed"
-    assert filed["complainant"]["phone"] == "138****5678"
+    assert filed["complainant"]["contact"]["phone"] == "138****5678"
     assert filed["order"]["item"] == "100元游戏点卡"
 
 
@@ -96,7 +104,7 @@ def test_one_trace_spans_all_four_processes(suite: dict[str, ServiceProcess],
     url = f"{suite['intake'].url}/v1/complaints/{filed['ticket']}/trace"
 
     def all_four() -> dict[str, Any] | None:
-        trace = httpx.get(url, timeout=10).json()
+        trace = httpx.get(url, timeout=10, headers=intake_auth()).json()
         return trace if trace["services"] == ["escalation", "evidence", "intake", "notify"] else None
 
     trace = wait_until(all_four, timeout=30, what="spans of all four services")
@@ -158,6 +166,6 @@ def test_poison_messages_are_parked_and_the_consumers_go_on(
         headers = {k: v.decode() for k, v in record.headers}
         assert reason in headers["dlq-reason"]
         assert headers["dlq-original-topic"] == topics.intake_events
-    created = file_complaint(suite, complaint_body() | {"order": complaint_body()["order"] | {"order_number": "202611230002"}})
+    created = file_complaint(suite, complaint_body() | {"order": complaint_body()["order"] | {"number": "202611230002"}})
     wait_until(lambda: fully_processed(suite, created["ticket"]), timeout=60,
                what="a good complaint after the poison to be processed")

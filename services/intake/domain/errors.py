@@ -37,7 +37,7 @@ _REQUEST_PARTS = frozenset({"body", "query", "path", "header", "cookie"})
 def _field(loc: tuple[Any, ...], error_type: str, ctx: Mapping[str, Any]) -> str:
     parts: list[str] = []
     for index, part in enumerate(loc):
-        if index == 0 and part in _REQUEST_PARTS and len(loc) > 1:
+        if index == 0 and part in _REQUEST_PARTS:
             continue
         if part in DEMAND_TYPES and parts and parts[-1] == "demand":
             continue  # the union tag pydantic inserts after "demand" is not a field

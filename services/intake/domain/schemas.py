@@ -2,7 +2,7 @@
 
 import re
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -86,6 +86,11 @@ class Complainant(RequestModel):
     display_name: ShortText = Field(max_length=64, title="称呼 / Display name", description="显示名称。Name shown to staff.",
                                     examples=["张小明", "Alex Chen"])
     contact: Contact = Field(title="联系方式 / Contact", description="手机号和/或邮箱。Phone and/or email.")
+    language: Literal["zh-CN", "en"] | None = Field(
+        default=None, title="语言 / Language",
+        description="通知所用语言；省略时按描述文字判断。Language of notices; guessed from the description when left out.",
+        examples=["zh-CN", "en"],
+    )
 
 
 class Merchant(RequestModel):
@@ -223,5 +228,14 @@ class Withdrawal(RequestModel):
                                  description="原因分类。Reason category.", examples=["resolved-by-merchant"])
 
 
-__all__ = ["Category", "Complainant", "Contact", "Description", "Merchant", "NewComplaint", "NewStatement",
-           "Order", "PaymentChannel", "WithdrawReason", "Withdrawal"]
+class CategoryCorrection(RequestModel):
+    """An agent's correction of a complaint's category."""
+
+    category: Category = Field(title="投诉类型 / Category", description="正确的投诉类型。The right category.",
+                               examples=["unauthorized-charge", "not-delivered"])
+    note: ShortText | None = Field(default=None, max_length=500, title="备注 / Note",
+                                   description="更正原因。Why it was corrected.", examples=["用户补充说明为盗刷"])
+
+
+__all__ = ["Category", "CategoryCorrection", "Complainant", "Contact", "Description", "Merchant", "NewComplaint",
+           "NewStatement", "Order", "PaymentChannel", "WithdrawReason", "Withdrawal"]

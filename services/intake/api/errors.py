@@ -1,0 +1,41 @@
+"""Error answers of intake's routes: 422 with field errors, and the reasons for 403, 404 and 409."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from services.intake.domain.errors import validation_errors
+
+
+class FieldErrors(Exception):
+    """Bad input the framework could not check by itself (a header, a cursor, a reused key)."""
+
+    def __init__(self, *, field: str, rule: str, en: str, zh: str) -> None:
+        super().__init__(f"{field}: {rule}")
+        self.entries = [{"field": field, "rule": rule, "message_en": en, "message_zh": zh}]
+
+
+async def _validation_failed(_: Request, exc: Exception) -> JSONResponse:
+    # Input values are never echoed: they may hold phone numbers or card keys.
+    entries = exc.entries if isinstance(exc, FieldErrors) else validation_errors(exc=exc)
+    return JSONResponse({"errors": entries}, status_code=422)
+
+
+def install(app: FastAPI) -> None:
+    """Answer every bad input to intake's routes with 422 {"errors": [...]}."""
+    app.add_exception_handler(RequestValidationError, _validation_failed)
+    app.add_exception_handler(FieldErrors, _validation_failed)
+
+
+def refuse(status_code: int, *, reason: str, en: str, zh: str) -> NoReturn:
+    """Answer with a reason and a bilingual message."""
+    raise HTTPException(status_code=status_code, detail={"reason": reason, "message": en, "message_zh": zh})
+
+
+def not_found(ticket: str) -> NoReturn:
+    """404: no such complaint, or not in the caller's scope (never 403, so nothing leaks)."""
+    refuse(404, reason="not_found", en=f"no complaint {ticket}", zh=f"未找到投诉 {ticket}")

@@ -1,0 +1,67 @@
+"""OpenAPI examples in Chinese and English for every intake endpoint, requests and answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.intake.domain.examples import COMPLAINT_EN, COMPLAINT_ZH
+
+
+def _pair(zh: tuple[str, Any], en: tuple[str, Any]) -> dict[str, dict[str, Any]]:
+    return {"zh": {"summary": zh[0], "value": zh[1]}, "en": {"summary": en[0], "value": en[1]}}
+
+
+def _view(body: dict[str, Any], *, ticket: str, category: str, priority: str) -> dict[str, Any]:
+    contact = {"phone": "138****5678"} if "phone" in body["complainant"]["contact"] else {"email": "a***@example.com"}
+    return {
+        "ticket": ticket, "status": "filed", "tier": None, "category": category,
+        "category_inferred": "category" not in body, "category_confidence": 0.8 if "category" not in body else 1.0,
+        "priority": priority, "priority_reasons": [], "platform": body["platform"], "merchant": body["merchant"],
+        "complainant": {**body["complainant"], "contact": contact}, "order": body["order"],
+        "description": body["description"], "demand": body["demand"], "statements": [], "withdrawal": None,
+        "source": "http", "filed_at": "2026-11-23T02:00:00Z", "updated_at": "2026-11-23T02:00:00Z",
+        "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "already_existed": False,
+        "timeline": [{"at": "2026-11-23T02:00:00Z", "service": "intake", "step": "filed", "detail": {}}],
+    }
+
+
+VIEW_ZH = _view(COMPLAINT_ZH, ticket="CP-20261123-000123", category="invalid-card-key", priority="normal")
+VIEW_EN = _view(COMPLAINT_EN, ticket="CP-20261123-000124", category="merchant-fraud", priority="normal")
+
+NEW_COMPLAINT = _pair(("卡密已被使用，要求补发（类型由系统推断）", COMPLAINT_ZH),
+                      ("Pirated licence, triple compensation", COMPLAINT_EN))
+STATEMENT = _pair(("补充陈述", {"text": "商家承诺24小时内补发，但至今未收到。"}),
+                  ("Further statement", {"text": "The merchant promised a new key within 24 h; none came."}))
+WITHDRAWAL = _pair(("商家已退款，撤诉", {"reason": "商家已全额退款", "code": "resolved-by-merchant"}),
+                   ("Resolved elsewhere", {"reason": "PayPal refunded me.", "code": "resolved-elsewhere"}))
+CORRECTION = _pair(("更正为盗刷", {"category": "unauthorized-charge", "note": "用户补充说明为盗刷"}),
+                   ("Correct to not delivered", {"category": "not-delivered", "note": "Nothing was ever delivered"}))
+
+
+def answer(description: str, zh: tuple[str, Any], en: tuple[str, Any]) -> dict[str, Any]:
+    """An OpenAPI response entry with a zh and an en example."""
+    return {"description": description, "content": {"application/json": {"examples": _pair(zh, en)}}}
+
+
+def errors_answer() -> dict[str, Any]:
+    """The 422 answer: every field error with its rule, in English and Chinese."""
+    zh = {"errors": [{"field": "order.amount", "rule": "gt", "message_en": "Input should be greater than 0",
+                      "message_zh": "必须大于 0"}]}
+    en = {"errors": [{"field": "order.currency", "rule": "iso4217",
+                      "message_en": "'RMB' is not an ISO 4217 currency code (e.g. CNY, USD)",
+                      "message_zh": "“RMB”不是 ISO 4217 货币代码（如 CNY、USD）"}]}
+    return answer("Field errors: field, rule, message_en, message_zh", ("金额必须大于 0", zh), ("Unknown currency", en))
+
+
+def not_found() -> dict[str, Any]:
+    """The 404 answer for a complaint that does not exist or is outside the caller's scope."""
+    body = {"detail": {"reason": "not_found", "message": "no complaint CP-20261123-000999",
+                       "message_zh": "未找到投诉 CP-20261123-000999"}}
+    return answer("No such complaint in your scope", ("未找到", body), ("Not found", body))
+
+
+PAGE_ZH = {"items": [{k: VIEW_ZH[k] for k in ("ticket", "status", "category", "priority", "platform", "merchant",
+                                               "filed_at", "updated_at")}], "next_cursor": None}
+PAGE_EN = {"items": [{k: VIEW_EN[k] for k in ("ticket", "status", "category", "priority", "platform", "merchant",
+                                               "filed_at", "updated_at")}], "next_cursor": "eyJ0IjoiMjAyNi0xMS0yMyJ9"}
+TRACE = {"ticket": "CP-20261123-000123", "trace_id": VIEW_ZH["trace_id"], "services": ["intake"], "spans": []}

@@ -1,0 +1,60 @@
+"""What callers see of a complaint: contact masked for everyone but the complainant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.intake.models import Complaint
+from shared.auth import Principal, can_see, sees_contact
+from shared.masking import mask_email, mask_phone
+
+
+def scope_document(complaint: Complaint) -> dict[str, Any]:
+    """The parts of a complaint the role scopes are decided on."""
+    return {"platform": complaint.platform, "merchant": complaint.merchant, "complainant": complaint.complainant}
+
+
+def visible(*, principal: Principal, complaint: Complaint | None) -> bool:
+    """Tell whether the caller may see the complaint (callers answer 404 otherwise)."""
+    return complaint is not None and can_see(principal=principal, complaint=scope_document(complaint))
+
+
+def filed_by(principal: Principal) -> dict[str, Any]:
+    """Who filed, as recorded on the complaint."""
+    return {"subject": principal.subject, "role": principal.role.value, "platform": principal.platform,
+            "merchant_id": principal.merchant_id}
+
+
+def complaint_view(complaint: Complaint, *, principal: Principal) -> dict[str, Any]:
+    """The complaint for this caller: status, timeline, statements; contact masked unless theirs."""
+    person = dict(complaint.complainant)
+    contact = dict(person.get("contact") or {})
+    if not sees_contact(principal=principal, complaint=scope_document(complaint)):
+        contact = {"phone": mask_phone(contact.get("phone")), "email": mask_email(contact.get("email"))}
+    person["contact"] = {k: v for k, v in contact.items() if v is not None}
+    return {
+        "ticket": complaint.ticket, "status": complaint.status, "tier": complaint.tier,
+        "category": complaint.category, "category_inferred": complaint.category_inferred,
+        "category_confidence": complaint.category_confidence, "priority": complaint.priority,
+        "priority_reasons": list(complaint.priority_reasons), "platform": complaint.platform,
+        "merchant": complaint.merchant, "complainant": person, "order": complaint.order,
+        "description": {k: v for k, v in complaint.description.items() if v is not None},
+        "demand": complaint.demand,
+        "statements": [{k: s.get(k) for k in ("number", "text", "occurred_at", "added_at")}
+                       for s in complaint.statements],
+        "withdrawal": complaint.withdrawal or None, "source": complaint.source,
+        "filed_at": complaint.filed_at, "updated_at": complaint.updated_at, "trace_id": complaint.trace_id,
+        "timeline": [{"at": e.at, "service": e.service, "step": e.step, "detail": e.detail}
+                     for e in sorted(complaint.timeline, key=lambda e: e.at)],
+    }
+
+
+def summary_view(complaint: Complaint) -> dict[str, Any]:
+    """One line of a listing (no contact details at all)."""
+    return {
+        "ticket": complaint.ticket, "status": complaint.status, "category": complaint.category,
+        "priority": complaint.priority, "platform": complaint.platform, "merchant": complaint.merchant,
+        "complainant": {"id": complaint.complainant["id"], "display_name": complaint.complainant["display_name"]},
+        "order": {k: complaint.order.get(k) for k in ("number", "item", "amount", "currency")},
+        "filed_at": complaint.filed_at, "updated_at": complaint.updated_at,
+    }

@@ -1,0 +1,13 @@
+"""Intake's logic: filing, reading and changing complaints, platform commands, other services' steps."""
+
+from services.intake.service.changes import NotOpen, OpenTwin, add_statement, correct_category, withdraw_complaint
+from services.intake.service.commands import handle_file_complaint
+from services.intake.service.filing import AnswerExists, Filing, file_complaint, next_ticket
+from services.intake.service.reading import get_complaint, list_complaints
+from services.intake.service.timeline import record_step
+
+__all__ = [
+    "AnswerExists", "Filing", "NotOpen", "OpenTwin", "add_statement", "correct_category", "file_complaint",
+    "get_complaint", "handle_file_complaint", "list_complaints", "next_ticket", "record_step",
+    "withdraw_complaint",
+]

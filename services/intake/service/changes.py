@@ -1,0 +1,117 @@
+"""Changes to a filed complaint: a further statement, a withdrawal, an agent's category correction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from services.intake.domain.dedup import dedup_key
+from services.intake.domain.priority import URGENT_CATEGORIES, requires_account_freeze
+from services.intake.domain.schemas import Category, NewStatement, Withdrawal
+from services.intake.models import Complaint, OpenComplaint, TimelineEntry
+from services.intake.domain.status import FINISHED
+from services.intake.service.records import freeze_event
+from shared.contracts.complaints import ComplaintUpdated, ComplaintWithdrawn
+from shared.envelope import Message, new_id, utcnow
+from shared.masking import scrub
+from shared.outbox import emit
+from shared.store import Tx, transaction
+
+
+class NotOpen(Exception):
+    """The complaint is finished (withdrawn, resolved or closed) or changed under us."""
+
+
+class OpenTwin(Exception):
+    """Another open complaint already has the same complainant, order and category."""
+
+    def __init__(self, ticket: str) -> None:
+        super().__init__(ticket)
+        self.ticket = ticket
+
+
+def _apply(tx: Tx, complaint: Complaint, *, guard: dict[str, Any], changes: dict[str, Any], step: str,
+           detail: dict[str, Any], topic: str, events: list[Message]) -> None:
+    now = utcnow()
+    entry = TimelineEntry(event_id=new_id(), at=now, service="intake", step=step, detail=detail)
+    changes.setdefault("$set", {})["updated_at"] = now
+    changes.setdefault("$push", {})["timeline"] = entry.to_mongo().to_dict()
+    result = tx.collection(Complaint).update_one(
+        {"_id": complaint.id, "status": {"$nin": list(FINISHED)}, **guard}, changes, session=tx.session)
+    if result.modified_count != 1:
+        raise NotOpen(complaint.ticket)
+    emit(tx, topic=topic, messages=events)
+
+
+def add_statement(*, complaint: Complaint, statement: NewStatement, by: str, topic: str) -> int:
+    """Append the complainant's statement; returns its number. NotOpen when finished."""
+    for _ in range(5):
+        try:
+            return _add_statement(complaint=complaint, statement=statement, by=by, topic=topic)
+        except NotOpen:
+            complaint = Complaint.objects(id=complaint.id).get()
+            if complaint.status in FINISHED:
+                raise
+    raise NotOpen(complaint.ticket)
+
+
+def _add_statement(*, complaint: Complaint, statement: NewStatement, by: str, topic: str) -> int:
+    number = len(complaint.statements) + 1
+    record = {"number": number, "text": statement.text, "occurred_at": statement.occurred_at,
+              "added_at": utcnow(), "by": by}
+    event = ComplaintUpdated(complaint_id=complaint.id, ticket=complaint.ticket, change="statement_added",
+                             detail={"number": number, "text": scrub(statement.text)})
+    # The size guard makes two concurrent statements take different numbers (one retries).
+    transaction(lambda tx: _apply(
+        tx, complaint, guard={"statements": {"$size": number - 1}}, changes={"$push": {"statements": record}},
+        step="statement_added", detail={"number": number}, topic=topic, events=[event]))
+    return number
+
+
+def withdraw_complaint(*, complaint: Complaint, withdrawal: Withdrawal, topic: str) -> None:
+    """Withdraw an open complaint and release its dedup slot. NotOpen when already finished."""
+    reason = scrub(withdrawal.reason)
+    event = ComplaintWithdrawn(complaint_id=complaint.id, ticket=complaint.ticket, reason=reason)
+
+    def work(tx: Tx) -> None:
+        _apply(tx, complaint, guard={}, topic=topic, events=[event], step="withdrawn",
+               detail={"code": withdrawal.code.value},
+               changes={"$set": {"status": "withdrawn", "withdrawal": {
+                   "reason": withdrawal.reason, "code": withdrawal.code.value, "at": utcnow()}}})
+        tx.collection(OpenComplaint).delete_many({"complaint_id": complaint.id}, session=tx.session)
+
+    transaction(work)
+
+
+def correct_category(*, complaint: Complaint, category: Category, by: str, topic: str) -> None:
+    """An agent sets the category; the dedup slot moves with it. OpenTwin if that slot is taken."""
+    old = complaint.category
+    digest = dedup_key(complainant_id=complaint.complainant["id"], platform=complaint.platform,
+                       order_number=complaint.order["number"], category=category.value).digest()
+    urgent = category in URGENT_CATEGORIES
+    updated = ComplaintUpdated(complaint_id=complaint.id, ticket=complaint.ticket, change="category_corrected",
+                               detail={"from": old, "to": category.value, "by": by,
+                                       "priority": "urgent" if urgent else complaint.priority})
+    events: list[Message] = [updated]
+    if requires_account_freeze(category=category) and not requires_account_freeze(category=old):
+        events.append(freeze_event(complaint))
+    changes = {"$set": {"category": category.value, "category_inferred": False, "category_confidence": 1.0,
+                        "dedup_digest": digest, **({"priority": "urgent"} if urgent else {})}}
+
+    def work(tx: Tx) -> None:
+        _apply(tx, complaint, guard={"category": old}, changes=changes, step="category_corrected",
+               detail={"from": old, "to": category.value, "by": by}, topic=topic, events=events)
+        opens = tx.collection(OpenComplaint)
+        opens.delete_many({"complaint_id": complaint.id}, session=tx.session)
+        try:
+            opens.insert_one({"_id": digest, "complaint_id": complaint.id, "ticket": complaint.ticket},
+                             session=tx.session)
+        except DuplicateKeyError as exc:
+            raise OpenTwin(ticket="") from exc
+
+    try:
+        transaction(work)
+    except OpenTwin as exc:
+        twin = OpenComplaint.objects(id=digest).first()
+        raise OpenTwin(ticket=twin.ticket if twin else "") from exc

@@ -1,0 +1,87 @@
+"""FileComplaint commands from platforms: file, answer on the reply topic, answer repeats the same way."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from pydantic import ValidationError
+from pymongo.errors import DuplicateKeyError
+
+from services.intake.config import IntakeSettings
+from services.intake.domain.errors import validation_errors
+from services.intake.domain.idempotency import fingerprint
+from services.intake.domain.schemas import NewComplaint
+from services.intake.models import CommandReply
+from services.intake.service.filing import AnswerExists, Filing, file_complaint
+from shared.contracts.complaints import ComplaintAccepted, ComplaintRejected, FileComplaint
+from shared.envelope import Message, new_id, utcnow
+from shared.outbox import emit
+from shared.store import Tx, transaction
+
+_REPLIES: dict[str, type[Message]] = {"ComplaintAccepted": ComplaintAccepted, "ComplaintRejected": ComplaintRejected}
+ROUTE = "kafka:FileComplaint"
+
+
+def _reply_id(platform: str, reference: str) -> str:
+    return hashlib.sha256(f"{platform}\x1f{reference}".encode()).hexdigest()
+
+
+def _platform(command: FileComplaint) -> str:
+    value = command.complaint.get("platform")
+    return value if isinstance(value, str) else ""
+
+
+def _store_and_emit(tx: Tx, *, command: FileComplaint, reply: Message, topic: str) -> None:
+    tx.insert(CommandReply(
+        id=_reply_id(_platform(command), command.platform_reference), platform=_platform(command),
+        platform_reference=command.platform_reference, fingerprint=fingerprint(body=command.complaint, route=ROUTE),
+        message_type=reply.type, payload=reply.model_dump_json(), created_at=utcnow()))
+    emit(tx, topic=topic, messages=[reply])
+
+
+def _answer_again(*, command: FileComplaint, topic: str) -> Message:
+    stored = CommandReply.objects(id=_reply_id(_platform(command), command.platform_reference)).get()
+    if stored.fingerprint != fingerprint(body=command.complaint, route=ROUTE):
+        reply: Message = ComplaintRejected(platform_reference=command.platform_reference, errors=[{
+            "field": "platform_reference", "rule": "reference_reused",
+            "message_en": "This platform reference was already used for a different complaint",
+            "message_zh": "该平台参考号已用于另一条不同的投诉"}])
+    else:
+        previous = _REPLIES[stored.message_type].model_validate_json(stored.payload)
+        reply = previous.model_copy(update={"event_id": new_id(), "occurred_at": utcnow()})
+    transaction(lambda tx: emit(tx, topic=topic, messages=[reply]))
+    return reply
+
+
+def handle_file_complaint(*, command: FileComplaint, settings: IntakeSettings) -> Message:
+    """File the command's complaint as its platform's partner and answer; a repeat gets the first answer."""
+    topic = settings.topics.intake_replies
+    reference = command.platform_reference
+    if CommandReply.objects(id=_reply_id(_platform(command), reference)).first() is not None:
+        return _answer_again(command=command, topic=topic)
+    try:
+        request = NewComplaint.model_validate(command.complaint)
+    except ValidationError as exc:
+        rejected = ComplaintRejected(platform_reference=reference, errors=validation_errors(exc=exc))
+        try:
+            transaction(lambda tx: _store_and_emit(tx, command=command, reply=rejected, topic=topic))
+        except DuplicateKeyError:
+            return _answer_again(command=command, topic=topic)
+        return rejected
+    replies: list[Message] = []
+
+    def answer(tx: Tx, filing: Filing) -> None:
+        accepted = ComplaintAccepted(platform_reference=reference, ticket=filing.complaint.ticket,
+                                     already_existed=filing.already_existed)
+        _store_and_emit(tx, command=command, reply=accepted, topic=topic)
+        replies.append(accepted)
+
+    filed_by: dict[str, Any] = {"subject": f"platform:{request.platform}", "role": "partner",
+                                "platform": request.platform}
+    try:
+        file_complaint(request=request, settings=settings, filed_by=filed_by, source="kafka",
+                       platform_reference=reference, answer=answer)
+    except AnswerExists:
+        return _answer_again(command=command, topic=topic)
+    return replies[-1]

@@ -1,0 +1,129 @@
+"""Filing a complaint: classify, prioritise, number, deduplicate; one transaction with its events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from services.intake.config import IntakeSettings
+from services.intake.domain.classify import resolve_category
+from services.intake.domain.dedup import dedup_key
+from services.intake.domain.priority import assess_priority, requires_account_freeze
+from services.intake.domain.schemas import NewComplaint
+from services.intake.models import Complaint, OpenComplaint, TicketSequence
+from services.intake.domain.status import FINISHED
+from services.intake.service.records import build_complaint, filed_event, freeze_event
+from shared.envelope import utcnow
+from shared.outbox import emit
+from shared.store import Tx, database, transaction
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Filing:
+    """The complaint a filing ended with, and whether it had been filed before."""
+
+    complaint: Complaint
+    already_existed: bool
+
+
+#: Stores the answer to the request in the filing's transaction; a DuplicateKeyError means
+#: another copy of the same request answered first.
+Answer = Callable[[Tx, Filing], None]
+
+
+class AnswerExists(Exception):
+    """Another copy of the request (same Idempotency-Key or platform reference) was answered first."""
+
+
+def next_ticket(*, prefix: str, now: datetime) -> str:
+    """Allocate the next ticket number of the day (Asia/Shanghai), atomically across instances."""
+    day = now.astimezone(SHANGHAI).strftime("%Y%m%d")
+    for _ in range(ATTEMPTS):
+        try:
+            doc = database()[TicketSequence._get_collection_name()].find_one_and_update(
+                {"_id": f"{prefix}-{day}"}, {"$inc": {"value": 1}}, upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:
+            continue  # two first-of-the-day upserts raced; the counter exists now
+        # Racing first-of-the-day upserts can also come back empty: skipping a number is fine,
+        # reusing one is not (the unique ticket index would refuse it anyway).
+        if doc is not None:
+            return f"{prefix}-{day}-{doc['value']:06d}"
+    raise RuntimeError(f"could not allocate a ticket number after {ATTEMPTS} attempts")
+
+
+def count_open_for_merchant(*, platform: str, merchant_id: str) -> int:
+    """How many complaints against the merchant are still open."""
+    return Complaint.objects(platform=platform, merchant__id=merchant_id, status__nin=list(FINISHED)).count()
+
+
+def _open_twin(digest: str) -> Complaint | None:
+    row = database()[OpenComplaint._get_collection_name()].find_one({"_id": digest})
+    return Complaint.objects(id=row["complaint_id"]).first() if row else None
+
+
+def _record_answer(tx: Tx, answer: Answer | None, filing: Filing) -> None:
+    if answer is None:
+        return
+    try:
+        answer(tx, filing)
+    except DuplicateKeyError as exc:
+        raise AnswerExists() from exc
+
+
+def file_complaint(
+    *, request: NewComplaint, settings: IntakeSettings, filed_by: dict[str, Any], source: str = "http",
+    platform_reference: str | None = None, answer: Answer | None = None,
+) -> Filing:
+    """File once: an open twin (same complainant, platform, order, category) is returned instead."""
+    category = resolve_category(complaint=request)
+    digest = dedup_key(complainant_id=request.complainant.id, platform=request.platform,
+                       order_number=request.order.number, category=category.category.value).digest()
+    topic = settings.topics.intake_events
+    for _ in range(ATTEMPTS):
+        twin = _open_twin(digest)
+        if twin is not None:
+            filing = Filing(complaint=twin, already_existed=True)
+            transaction(lambda tx, f=filing: _record_answer(tx, answer, f))
+            return filing
+        priority = assess_priority(
+            category=category.category, amount=request.order.amount, currency=request.order.currency,
+            merchant_open_complaints=count_open_for_merchant(platform=request.platform,
+                                                             merchant_id=request.merchant.id),
+            high_amount=settings.high_amount_minor, high_amount_currency=settings.high_amount_currency,
+            rates=settings.exchange_rates, merchant_open_limit=settings.merchant_open_limit,
+        )
+        now = utcnow()
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what the store keeps
+        complaint = build_complaint(
+            request=request, ticket=next_ticket(prefix=settings.ticket_prefix, now=now), now=now,
+            category=category, priority=priority, digest=digest, filed_by=filed_by, source=source,
+            platform_reference=platform_reference,
+        )
+        filing = Filing(complaint=complaint, already_existed=False)
+        events = [filed_event(complaint)]
+        if requires_account_freeze(category=complaint.category):
+            events.insert(0, freeze_event(complaint))
+
+        def work(tx: Tx, filing: Filing = filing, events: list[Any] = events) -> None:
+            _record_answer(tx, answer, filing)
+            tx.insert(OpenComplaint(id=digest, complaint_id=filing.complaint.id, ticket=filing.complaint.ticket))
+            tx.insert(filing.complaint)
+            emit(tx, topic=topic, messages=events)
+
+        try:
+            transaction(work)
+            return filing
+        except DuplicateKeyError:
+            continue  # an open twin was filed meanwhile: the next round returns it
+    raise RuntimeError(f"could not file after {ATTEMPTS} attempts: an open twin keeps changing")

@@ -1,0 +1,180 @@
+"""Filing by HTTP: numbered, classified, prioritised, Unicode intact, and the events it emits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.topics import TopicSettings
+from tests.support.intake_calls import body, complainant_of, running_intake, token, topic_messages
+from tests.support.suite import create_topics
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def topics(service_env: dict[str, str]) -> TopicSettings:
+    return create_topics(env=service_env)
+
+
+@pytest.fixture(scope="module")
+def intake(service_env: dict[str, str], topics: TopicSettings,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    with running_intake(env=service_env, log_dir=tmp_path_factory.mktemp("logs"),
+                        extra={"INTAKE_MERCHANT_OPEN_LIMIT": "3"}) as client:
+        yield client
+
+
+def file(intake: httpx.Client, complaint: dict[str, Any], expect: int = 201) -> dict[str, Any]:
+    response = intake.post("/v1/complaints", json=complaint, headers=complainant_of(complaint))
+    assert response.status_code == expect, response.text
+    return response.json()
+
+
+def event_of(service_env: dict[str, str], topic: str, ticket: str, kind: str) -> dict[str, Any]:
+    def find() -> dict[str, Any] | None:
+        return next((m for m in topic_messages(bootstrap=service_env["KAFKA_BOOTSTRAP_SERVERS"], topic=topic)
+                     if m.get("ticket") == ticket and m["type"] == kind), None)
+
+    return wait_until(find, timeout=30, what=f"{kind} of {ticket} on {topic}")
+
+
+def test_a_filed_complaint_gets_a_ticket_and_keeps_chinese_and_emoji(intake: httpx.Client) -> None:
+    sent = body(**{"order.number": "KM-UNICODE-1"})
+    filed = file(intake, sent)
+    assert filed["ticket"].startswith("CP-") and len(filed["ticket"]) == len("CP-20261123-000001")
+    again = intake.get(f"/v1/complaints/{filed['ticket']}", headers=complainant_of(sent)).json()
+    for view in (filed, again):
+        assert view["complainant"]["display_name"] == "张小明😀"
+        assert view["merchant"]["name"] == "星辰点卡专营店🎮"
+        assert view["description"]["what_happened"] == sent["description"]["what_happened"]
+        assert view["complainant"]["contact"]["phone"] == "13812345678"  # the complainant's own view
+
+
+def test_complaint_filed_carries_the_order_in_the_shared_contract(
+    intake: httpx.Client, service_env: dict[str, str], topics: TopicSettings
+) -> None:
+    filed = file(intake, body(**{"order.number": "KM-CONTRACT-1"}))
+    event = event_of(service_env, topics.intake_events, filed["ticket"], "ComplaintFiled")
+    assert event["order"]["order_number"] == "KM-CONTRACT-1"
+    assert event["order"]["amount"] == {"amount_minor": 19600, "currency": "CNY"}
+    assert event["order"]["payment_channel"] == "alipay"
+    assert event["complainant"]["id"] == "u-10086" and event["complainant"]["language"] == "zh-CN"
+    assert event["merchant"] == {"id": "m-2048", "name": "星辰点卡专营店🎮"}
+    assert event["demand"] == {"type": "reissue", "count": 2, "note": None}
+    assert event["_key"] == event["complaint_id"]
+
+
+def test_category_is_inferred_from_chinese_text(intake: httpx.Client) -> None:
+    filed = file(intake, body(**{"order.number": "KM-INFER-ZH", "category": ...,
+                                 "description.what_happened": "付款成功后点券一直没到账，客服说在处理，已经两天了。"}))
+    assert filed["category"] == "not-delivered"
+    assert filed["category_inferred"] is True
+    assert 0 < filed["category_confidence"] < 1
+
+
+def test_category_is_inferred_from_english_text(intake: httpx.Client) -> None:
+    filed = file(intake, body("complaint_en.json", **{"order.number": "KS-INFER-EN", "category": ...,
+                 "description.what_happened": "Someone used my stolen card: I never made these payments "
+                                              "and there are unknown charges on my statement."}))
+    assert filed["category"] == "unauthorized-charge"
+    assert filed["category_inferred"] is True
+    assert filed["complainant"]["language"] == "en"
+
+
+def test_a_given_category_is_kept_with_full_confidence(intake: httpx.Client) -> None:
+    filed = file(intake, body("complaint_en.json", **{"order.number": "KS-GIVEN-1"}))
+    assert (filed["category"], filed["category_inferred"], filed["category_confidence"]) == (
+        "merchant-fraud", False, 1.0)
+
+
+def test_an_unauthorized_charge_is_urgent_and_asks_for_a_freeze_at_once(
+    intake: httpx.Client, service_env: dict[str, str], topics: TopicSettings
+) -> None:
+    filed = file(intake, body(**{"order.number": "KM-STOLEN-1", "category": "unauthorized-charge"}))
+    assert filed["priority"] == "urgent"
+    freeze = event_of(service_env, topics.intake_events, filed["ticket"], "AccountFreezeRequested")
+    assert freeze["payment_channel"] == "alipay" and freeze["platform"] == "kameng-example"
+    assert "13812345678" not in str(freeze)
+
+
+def test_a_large_amount_is_high_priority(intake: httpx.Client) -> None:
+    filed = file(intake, body(**{"order.number": "KM-BIG-1", "order.amount": 600_000,
+                                 "demand": {"type": "refund", "mode": "full"}}))
+    assert filed["priority"] == "high"
+    assert any("exceeds" in reason for reason in filed["priority_reasons"])
+
+
+def test_a_merchant_with_many_open_complaints_makes_new_ones_high(intake: httpx.Client) -> None:
+    def against_busy_shop(n: int) -> dict[str, Any]:
+        return file(intake, body(**{"order.number": f"KM-BUSY-{n}", "merchant.id": "m-busy"}))
+
+    firsts = [against_busy_shop(n)["priority"] for n in range(3)]
+    assert firsts == ["normal", "normal", "normal"]
+    assert against_busy_shop(3)["priority"] == "high"
+
+
+def test_statement_withdrawal_and_correction_reach_the_topic(
+    intake: httpx.Client, service_env: dict[str, str], topics: TopicSettings
+) -> None:
+    sent = body(**{"order.number": "KM-CHANGES-1"})
+    ticket = file(intake, sent)["ticket"]
+    agent = token("agent-7", "agent", platform="kameng-example")
+    corrected = intake.put(f"/v1/complaints/{ticket}/category", json={"category": "unauthorized-charge"},
+                           headers=agent)
+    assert corrected.status_code == 200, corrected.text
+    assert (corrected.json()["category"], corrected.json()["priority"]) == ("unauthorized-charge", "urgent")
+    added = intake.post(f"/v1/complaints/{ticket}/statements", headers=complainant_of(sent),
+                        json={"text": "商家说卡密 ABCD-EFGH-1234-5678 是好的 👀"})
+    assert added.status_code == 201 and added.json()["statement"] == 1
+    gone = intake.post(f"/v1/complaints/{ticket}/withdraw", headers=complainant_of(sent),
+                       json={"reason": "商家已退款", "code": "resolved-by-merchant"})
+    assert gone.json()["status"] == "withdrawn"
+    assert intake.post(f"/v1/complaints/{ticket}/withdraw", headers=complainant_of(sent),
+                       json={"reason": "again"}).status_code == 409
+    correction = event_of(service_env, topics.intake_events, ticket, "ComplaintUpdated")
+    assert correction["change"] == "category_corrected"
+    assert event_of(service_env, topics.intake_events, ticket, "AccountFreezeRequested")
+    withdrawn = event_of(service_env, topics.intake_events, ticket, "ComplaintWithdrawn")
+    assert withdrawn["reason"] == "商家已退款"
+    statements = [m for m in topic_messages(bootstrap=service_env["KAFKA_BOOTSTRAP_SERVERS"],
+                                            topic=topics.intake_events)
+                  if m.get("ticket") == ticket and m.get("change") == "statement_added"]
+    assert len(statements) == 1 and "ABCD-EFGH-1234-5678" not in str(statements)
+
+
+def _examples(operation: dict[str, Any]) -> list[dict[str, Any]]:
+    found = [operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("examples", {})]
+    found += [answer.get("content", {}).get("application/json", {}).get("examples", {})
+              for answer in operation.get("responses", {}).values()]
+    return [examples for examples in found if examples]
+
+
+def test_openapi_lists_every_endpoint_with_chinese_and_english_examples(intake: httpx.Client) -> None:
+    paths = intake.get("/openapi.json").json()["paths"]
+    operations = {(method.upper(), path): op for path, item in paths.items() if path.startswith("/v1/complaints")
+                  for method, op in item.items()}
+    assert set(operations) == {
+        ("POST", "/v1/complaints"), ("GET", "/v1/complaints"), ("GET", "/v1/complaints/{ticket}"),
+        ("GET", "/v1/complaints/{ticket}/trace"), ("POST", "/v1/complaints/{ticket}/statements"),
+        ("POST", "/v1/complaints/{ticket}/withdraw"), ("PUT", "/v1/complaints/{ticket}/category"),
+    }
+    for key, operation in operations.items():
+        sets = _examples(operation)
+        assert sets, key
+        for examples in sets:
+            assert {"zh", "en"} <= set(examples), key
+    post = operations[("POST", "/v1/complaints")]["requestBody"]["content"]["application/json"]["examples"]
+    assert post["zh"]["value"]["complainant"]["display_name"] == "张小明"
+    assert post["en"]["value"]["complainant"]["display_name"] == "Alex Chen"
+
+
+def test_asyncapi_lists_every_event_intake_publishes_and_the_command_it_takes(intake: httpx.Client) -> None:
+    document = intake.get("/asyncapi.json").text
+    for name in ("ComplaintFiled", "ComplaintUpdated", "ComplaintWithdrawn", "AccountFreezeRequested",
+                 "ComplaintAccepted", "ComplaintRejected", "FileComplaint"):
+        assert name in document, name

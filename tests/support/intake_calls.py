@@ -1,0 +1,87 @@
+"""Helpers for intake tests: the service as a process, bearer tokens, complaint bodies."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from services.intake.config import IntakeSettings
+from shared.auth import mint_token
+from tests.support.suite import running_suite
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "intake"
+
+
+def token(subject: str, role: str, *, platform: str | None = None, merchant_id: str | None = None,
+          **extra: Any) -> dict[str, str]:
+    """Authorization header with a token signed by the default local secret."""
+    minted = mint_token(secret=IntakeSettings().auth_secret, subject=subject, role=role, platform=platform,
+                        merchant_id=merchant_id, **extra)
+    return {"Authorization": f"Bearer {minted}"}
+
+
+def body(name: str = "complaint_zh.json", **changes: Any) -> dict[str, Any]:
+    """A complaint body from tests/data/intake with dotted-path changes, e.g. {"order.number": "X"}."""
+    loaded = json.loads((DATA / name).read_text(encoding="utf-8"))
+    for dotted, value in changes.items():
+        put(loaded, dotted.replace("__", "."), value)
+    return loaded
+
+
+def put(target: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set (or with value ... delete) a dotted path inside a nested dict."""
+    *parents, last = dotted.split(".")
+    for part in parents:
+        target = target.setdefault(part, {})
+    if value is ...:
+        target.pop(last, None)
+    else:
+        target[last] = copy.deepcopy(value)
+
+
+def complainant_of(complaint: dict[str, Any]) -> dict[str, str]:
+    """The token of the complaint's own complainant."""
+    return token(complaint["complainant"]["id"], "complainant", platform=complaint["platform"])
+
+
+@contextmanager
+def running_intake(*, env: dict[str, str], log_dir: Path, extra: dict[str, str] | None = None) -> Iterator[httpx.Client]:
+    """Intake alone as a process on the real servers; yields an HTTP client bound to it."""
+    with running_suite(env={**env, **(extra or {})}, log_dir=log_dir, names=("intake",)) as services:
+        with httpx.Client(base_url=services["intake"].url, timeout=15) as client:
+            yield client
+
+
+async def _records(bootstrap: str, topic: str) -> list[dict[str, Any]]:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
+        if not partitions:
+            await consumer._client.force_metadata_update()  # noqa: SLF001 - fresh topic, metadata not cached yet
+            partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        found: list[dict[str, Any]] = []
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+            for batch in (await consumer.getmany(timeout_ms=500)).values():
+                found.extend(json.loads(r.value) | {"_key": (r.key or b"").decode()} for r in batch)
+        return found
+    finally:
+        await consumer.stop()
+
+
+def topic_messages(*, bootstrap: str, topic: str) -> list[dict[str, Any]]:
+    """Every message now on a topic, decoded, with its key under `_key`."""
+    import asyncio
+
+    return asyncio.run(_records(bootstrap, topic))
