@@ -36,3 +36,7 @@ class EvidenceSettings(ServiceSettings):
         default_factory=lambda: [LOCAL_FERNET_KEY], min_length=1,
         title="Fernet keys encrypting card keys at rest (JSON list; the first encrypts, all "
               "decrypt); set it in production")
+    orphan_sweep_interval_s: float = Field(600.0, title="How often content left by crashed "
+                                                        "uploads is looked for", gt=0)
+    orphan_age_s: float = Field(3600.0, title="Age after which unowned content is removed",
+                                gt=0)

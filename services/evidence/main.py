@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
 from services.evidence import api, api_checks, handlers
+from services.evidence.body_limit import UploadSizeGuard
 from services.evidence.config import EvidenceSettings
 from services.evidence.models import (ComplaintClosure, CustodyRecord, EvidenceFile,
                                       EvidenceItem, PaymentRecordDoc, StoredCardKey)
+from services.evidence.sweeper import sweeper
 from shared.app import ServiceRuntime, create_service_app
 from shared.contracts.evidence import (CardKeyChecked, EvidenceAssessed, EvidenceFileOpened,
                                        EvidenceSubmitted, PaymentRecordMatched,
@@ -23,16 +27,21 @@ def create_app(settings: EvidenceSettings | None = None) -> FastAPI:
         EvidenceFile, ComplaintClosure, EvidenceItem, CustodyRecord, PaymentRecordDoc,
         StoredCardKey])
     handlers.register(runtime)
+    runtime.background.append(sweeper(interval_s=settings.orphan_sweep_interval_s,
+                                      older_than=timedelta(seconds=settings.orphan_age_s),
+                                      ready=lambda: runtime.store_ready))
     document_publisher(runtime.broker, topic=settings.topics.evidence_events,
                        messages=[EvidenceFileOpened, EvidenceSubmitted, EvidenceAssessed,
                                  PaymentRecordMatched, PaymentRecordMismatched, CardKeyChecked],
                        description="Evidence facts, keyed by complaint id (card keys: last 4 "
                                    "characters only)")
-    return create_service_app(
+    app = create_service_app(
         runtime=runtime, title="Complaint evidence",
         description="Stores evidence (证据链), proves it unaltered and judges it.",
         routers=[api_checks.router, api.router],
     )
+    app.add_middleware(UploadSizeGuard, max_file_bytes=settings.max_file_bytes)
+    return app
 
 
 def run() -> None:

@@ -185,3 +185,4 @@ def hash_content(*, gridfs_id: str) -> tuple[str, int] | None:
         sha.update(chunk)
         size += len(chunk)
     return sha.hexdigest(), size
+

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from bson import ObjectId
 from fastapi.testclient import TestClient
 
 from shared.contracts.complaints import ComplaintWithdrawn
@@ -26,7 +28,8 @@ ORDER_FIELDS = {"order_number": "202611230001", "status": "success", "item": "10
 @pytest.fixture(scope="module")
 def client(servers: Servers, namespace: str, service_env: dict[str, str]) -> Iterator[TestClient]:
     with running_evidence(servers=servers, namespace=namespace, service_env=service_env,
-                          max_file_bytes=MAX_FILE, max_complaint_bytes=1_000_000) as running:
+                          max_file_bytes=MAX_FILE, max_complaint_bytes=1_000_000,
+                          orphan_sweep_interval_s=0.5) as running:
         yield running
 
 
@@ -174,3 +177,35 @@ def test_evidence_on_a_closed_or_withdrawn_complaint_is_refused(client: TestClie
     assert ("撤回" if how == "withdrawn" else "关闭") in detail["message_zh"]
     assert store(client)["evidence_items"].count_documents(
         {"complaint_id": filed.complaint_id}) == 0
+
+
+def test_a_body_declared_far_too_large_is_refused_before_it_is_read(client: TestClient) -> None:
+    ticket = file_complaint(client).ticket
+    chunks = chunk_count(client)
+    headers = {**token(client), "Content-Type": "multipart/form-data; boundary=x",
+               "Content-Length": str(50 * 1024 * 1024)}
+    answer = client.post(f"/v1/complaints/{ticket}/evidence", headers=headers,
+                         content=b"--x\r\n")
+    assert answer.status_code == 413
+    assert answer.json()["detail"]["rule"] == "max_file_size"
+    assert answer.json()["detail"]["message_zh"]
+    assert chunk_count(client) == chunks
+
+
+def test_content_left_by_a_crashed_upload_is_swept_away(client: TestClient) -> None:
+    ticket = file_complaint(client).ticket
+    kept = upload(client, ticket, content=image_bytes(seed=40), kind="other").json()
+    db = store(client)
+    two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
+    cut_short = ObjectId.from_datetime(two_hours_ago)  # chunks written, no file document
+    db["fs.chunks"].insert_one({"files_id": cut_short, "n": 0, "data": b"partial"})
+    unowned = ObjectId.from_datetime(two_hours_ago - timedelta(minutes=1))  # file, no item
+    db["fs.files"].insert_one({"_id": unowned, "length": 4, "chunkSize": 261120,
+                               "uploadDate": two_hours_ago, "filename": "x"})
+    db["fs.chunks"].insert_one({"files_id": unowned, "n": 0, "data": b"data"})
+    wait_until(lambda: db["fs.chunks"].count_documents(
+        {"files_id": {"$in": [cut_short, unowned]}}) == 0, timeout=30, what="the sweep")
+    assert db["fs.files"].count_documents({"_id": unowned}) == 0
+    content = client.get(f"/v1/complaints/{ticket}/evidence/{kept['evidence_id']}/content",
+                         headers=token(client))
+    assert content.content == image_bytes(seed=40)

@@ -27,6 +27,13 @@ def _mb(size: int) -> str:
     return f"{value:.0f} MB" if value.is_integer() else f"{value:.2f} MB"
 
 
+def too_large(*, max_bytes: int) -> FileTooLargeError:
+    """The refusal of a file over the per-file limit."""
+    return FileTooLargeError(field="file", rule="max_file_size",
+                             message=f"larger than the {_mb(max_bytes)} limit per file",
+                             message_zh=f"文件超过每个文件 {_mb(max_bytes)} 的上限")
+
+
 class StreamingHasher:
     """Hashes chunks as they arrive and stops at the first byte past a limit."""
 
@@ -46,10 +53,7 @@ class StreamingHasher:
         """Add a chunk; raise FileTooLargeError or ComplaintBudgetError once a limit is passed."""
         self._size += len(chunk)
         if self._size > self._max:
-            raise FileTooLargeError(
-                field="file", rule="max_file_size",
-                message=f"larger than the {_mb(self._max)} limit per file",
-                message_zh=f"文件超过每个文件 {_mb(self._max)} 的上限")
+            raise too_large(max_bytes=self._max)
         if self._budget_left is not None and self._size > self._budget_left:
             raise ComplaintBudgetError(
                 field="file", rule="max_complaint_size",
