@@ -124,8 +124,8 @@ def test_statement_withdrawal_and_correction_reach_the_topic(
     sent = body(**{"order.number": "KM-CHANGES-1"})
     ticket = file(intake, sent)["ticket"]
     agent = token("agent-7", "agent", platform="kameng-example")
-    corrected = intake.put(f"/v1/complaints/{ticket}/category", json={"category": "unauthorized-charge"},
-                           headers=agent)
+    corrected = intake.put(f"/v1/complaints/{ticket}/category", headers=agent,
+                           json={"category": "unauthorized-charge", "note": "用户来电说明是盗刷"})
     assert corrected.status_code == 200, corrected.text
     assert (corrected.json()["category"], corrected.json()["priority"]) == ("unauthorized-charge", "urgent")
     added = intake.post(f"/v1/complaints/{ticket}/statements", headers=complainant_of(sent),
@@ -138,6 +138,7 @@ def test_statement_withdrawal_and_correction_reach_the_topic(
                        json={"reason": "again"}).status_code == 409
     correction = event_of(service_env, topics.intake_events, ticket, "ComplaintUpdated")
     assert correction["change"] == "category_corrected"
+    assert correction["detail"]["note"] == "用户来电说明是盗刷" and correction["detail"]["to"] == "unauthorized-charge"
     assert event_of(service_env, topics.intake_events, ticket, "AccountFreezeRequested")
     withdrawn = event_of(service_env, topics.intake_events, ticket, "ComplaintWithdrawn")
     assert withdrawn["reason"] == "商家已退款"

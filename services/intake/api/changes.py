@@ -82,7 +82,7 @@ def correct_category(ticket: Ticket, body: Annotated[CategoryCorrection, Body(op
     runtime = request.app.state.runtime
     try:
         service.correct_category(complaint=complaint, category=body.category, by=principal.subject,
-                                 topic=runtime.settings.topics.intake_events)
+                                 note=body.note, topic=runtime.settings.topics.intake_events)
     except service.NotOpen:
         _closed(ticket)
     except service.OpenTwin as twin:

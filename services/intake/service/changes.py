@@ -84,14 +84,16 @@ def withdraw_complaint(*, complaint: Complaint, withdrawal: Withdrawal, topic: s
     transaction(work)
 
 
-def correct_category(*, complaint: Complaint, category: Category, by: str, topic: str) -> None:
+def correct_category(
+    *, complaint: Complaint, category: Category, by: str, topic: str, note: str | None = None
+) -> None:
     """An agent sets the category; the dedup slot moves with it. OpenTwin if that slot is taken."""
     old = complaint.category
     digest = dedup_key(complainant_id=complaint.complainant["id"], platform=complaint.platform,
                        order_number=complaint.order["number"], category=category.value).digest()
     urgent = category in URGENT_CATEGORIES
     updated = ComplaintUpdated(complaint_id=complaint.id, ticket=complaint.ticket, change="category_corrected",
-                               detail={"from": old, "to": category.value, "by": by,
+                               detail={"from": old, "to": category.value, "by": by, "note": scrub(note or ""),
                                        "priority": "urgent" if urgent else complaint.priority})
     events: list[Message] = [updated]
     if requires_account_freeze(category=category) and not requires_account_freeze(category=old):
@@ -101,7 +103,7 @@ def correct_category(*, complaint: Complaint, category: Category, by: str, topic
 
     def work(tx: Tx) -> None:
         _apply(tx, complaint, guard={"category": old}, changes=changes, step="category_corrected",
-               detail={"from": old, "to": category.value, "by": by}, topic=topic, events=events)
+               detail={"from": old, "to": category.value, "by": by, "note": note or ""}, topic=topic, events=events)
         opens = tx.collection(OpenComplaint)
         opens.delete_many({"complaint_id": complaint.id}, session=tx.session)
         try:

@@ -94,7 +94,8 @@ def file_complaint(
         twin = _open_twin(digest)
         if twin is not None:
             filing = Filing(complaint=twin, already_existed=True)
-            transaction(lambda tx, f=filing: _record_answer(tx, answer, f))
+            if answer is not None:
+                transaction(lambda tx, f=filing: _record_answer(tx, answer, f))
             return filing
         priority = assess_priority(
             category=category.category, amount=request.order.amount, currency=request.order.currency,
