@@ -1,0 +1,140 @@
+"""Filing over HTTP: saturation rate and latency at half of it, against a bare FastAPI raw insert.
+
+Also the same figures with many complaints already stored (--stored 10000,1000000).
+Run: .venv/bin/python -m bench.filing [--duration 10] [--stored 10000,1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pymongo import MongoClient
+
+from bench.harness import closed_loop, console, embedded_stack, open_loop, percentiles, write_results
+from shared.auth import mint_token
+from shared.runtime import embedded, supervisor
+from shared.settings import ServiceSettings
+from shared.topics import TopicSettings
+
+BODY = Path(__file__).resolve().parents[1] / "tests" / "data" / "complaint_invalid_key_zh.json"
+NAMESPACE = "bench"
+
+
+def complaint(i: int, run: str) -> dict[str, Any]:
+    """A valid complaint with its own order number (so deduplication never merges them)."""
+    body = json.loads(BODY.read_text(encoding="utf-8"))
+    body["order"]["number"] = f"B{run}{i:09d}"
+    return body
+
+
+async def measure(*, label: str, url: str, make: Any, headers: dict[str, str], duration: float,
+                  concurrency: int) -> dict[str, Any]:
+    """Saturation (closed loop), then latency at half the saturated rate (open loop)."""
+    limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
+    async with httpx.AsyncClient(timeout=30, limits=limits, headers=headers) as client:
+        async def send(i: int) -> None:
+            response = await client.post(url, json=make(i))
+            if response.status_code not in (200, 201):
+                raise RuntimeError(f"{response.status_code}: {response.text[:200]}")
+
+        rate, saturated = await closed_loop(label=label, send=send, concurrency=concurrency, duration=duration)
+        half = max(1.0, rate / 2)
+        latencies = await open_loop(label=f"{label} at half", send=lambda i: send(10**8 + i),
+                                    rate=half, duration=duration)
+    return {"saturation_per_s": round(rate, 1), "at_saturation_ms": percentiles(saturated),
+            "half_rate_per_s": round(half, 1), "at_half_rate_ms": percentiles(latencies)}
+
+
+def seed(*, uri: str, db: str, count: int) -> None:
+    """Store `count` more complaints shaped like a filed one, in batches."""
+    collection = MongoClient(uri, tz_aware=True)[db]["complaints"]
+    template = collection.find_one()
+    if template is None:
+        raise RuntimeError("no complaint stored to copy")
+    have = collection.estimated_document_count()
+    batch: list[dict[str, Any]] = []
+    for i in range(have, have + count):
+        doc = copy.deepcopy(template)
+        doc["_id"] = f"seed{i:010d}"
+        doc["ticket"] = f"SEED-{i:010d}"
+        doc.get("order", {})["number"] = f"S{i:010d}"
+        batch.append(doc)
+        if len(batch) == 5000:
+            collection.insert_many(batch, ordered=False)
+            batch.clear()
+            console.print(f"seeded {i + 1 - have}/{count}", end="\r")
+    if batch:
+        collection.insert_many(batch, ordered=False)
+    console.print(f"seeded {count} complaints")
+
+
+def main() -> None:
+    """Run the filing benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--stored", default="", help="comma-separated stored-complaint counts, e.g. 10000,1000000")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-filing-"))
+    with embedded_stack(workdir=workdir) as (bootstrap, uri):
+        topics = TopicSettings(prefix=f"{NAMESPACE}.")
+        asyncio.run(embedded.create_topics(bootstrap=bootstrap, topics=topics.all_topics(),
+                                           partitions=topics.partitions))
+        env = supervisor.service_env(base=dict(os.environ), bootstrap=bootstrap, mongodb_uri=uri, extra={
+            "COMPLAINTS_TOPIC_PREFIX": f"{NAMESPACE}.", "INTAKE_MONGODB_DB": f"{NAMESPACE}_intake",
+            "COMPLAINTS_LOG_LEVEL": "WARNING", "RAW_DB": f"{NAMESPACE}_raw"})
+        intake = supervisor.start_service(name="intake", port=embedded.free_port(), env=env, log_dir=workdir)
+        raw_port = embedded.free_port()
+        raw = embedded.spawn("raw", [sys.executable, "-m", "uvicorn", "bench.raw_insert_app:create_app",
+                                     "--factory", "--port", str(raw_port), "--log-level", "warning"],
+                             env=env, log_path=workdir / "raw.log", cwd=Path(__file__).resolve().parents[1])
+        try:
+            supervisor.wait_ready([intake], timeout=90)
+            embedded.wait_for_port(host="127.0.0.1", port=raw_port, timeout=30, child=raw)
+            token = mint_token(secret=ServiceSettings().auth_secret, subject="bench-partner",
+                               role="partner", platform=complaint(0, "x")["platform"])
+            auth = {"authorization": f"Bearer {token}"}
+            figures: dict[str, Any] = {"duration_s": args.duration, "concurrency": args.concurrency, "runs": {}}
+            counts = [0] + [int(c) for c in args.stored.split(",") if c]
+            for stored in counts:
+                if stored:
+                    seed(uri=uri, db=f"{NAMESPACE}_intake", count=stored - MongoClient(uri)[f"{NAMESPACE}_intake"]["complaints"].estimated_document_count())
+                run = f"{stored}"
+                raw_fig = asyncio.run(measure(label=f"raw insert ({stored} stored)", url=f"http://127.0.0.1:{raw_port}/raw",
+                                              make=lambda i, r=run: complaint(i, r), headers={},
+                                              duration=args.duration, concurrency=args.concurrency))
+                suite_fig = asyncio.run(measure(label=f"intake ({stored} stored)", url=f"{intake.url}/v1/complaints",
+                                                make=lambda i, r=run: complaint(i, r), headers=auth,
+                                                duration=args.duration, concurrency=args.concurrency))
+                figures["runs"][str(stored)] = {
+                    "raw": raw_fig, "intake": suite_fig,
+                    "intake_vs_raw_saturation": round(suite_fig["saturation_per_s"] / raw_fig["saturation_per_s"], 3),
+                }
+            base = figures["runs"]["0"]["intake"]["saturation_per_s"]
+            figures["rate_change_vs_empty"] = {
+                k: round(v["intake"]["saturation_per_s"] / base - 1, 3) for k, v in figures["runs"].items()}
+
+            def plot(ax: Any) -> None:
+                labels = list(figures["runs"])
+                ax.bar([f"raw\n{k}" for k in labels], [figures["runs"][k]["raw"]["saturation_per_s"] for k in labels])
+                ax.bar([f"intake\n{k}" for k in labels], [figures["runs"][k]["intake"]["saturation_per_s"] for k in labels])
+                ax.set_ylabel("filings per second at saturation")
+                ax.set_title("Filing over HTTP vs a bare insert (stored complaints below)")
+
+            write_results(name="filing", figures=figures, plot=plot)
+        finally:
+            raw.stop()
+            intake.child.stop()
+
+
+if __name__ == "__main__":
+    main()

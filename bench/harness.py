@@ -1,0 +1,135 @@
+"""Bench harness: the embedded stack, load loops, percentiles, progress and result files."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from shared.runtime import embedded
+
+OUT = Path(__file__).resolve().parent / "out"
+console = Console(stderr=True)
+
+Send = Callable[[int], Awaitable[None]]
+
+
+@contextmanager
+def embedded_stack(*, workdir: Path) -> Iterator[tuple[str, str]]:
+    """A broker and a store: the configured ones, or fresh embedded servers for this run."""
+    started: list[embedded.Child] = []
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    uri = os.environ.get("MONGODB_URI")
+    try:
+        if not bootstrap:
+            child, bootstrap = embedded.start_kafka(log_dir=workdir)
+            started.append(child)
+        if not uri:
+            child, uri = embedded.start_mongodb(data_dir=workdir / "mongodb", log_dir=workdir)
+            started.append(child)
+        yield bootstrap, uri
+    finally:
+        for child in reversed(started):
+            child.stop()
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    """p50, p90, p99 and max of latencies in milliseconds."""
+    if not values:
+        return {"count": 0}
+    ordered = sorted(values)
+
+    def at(share: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 2)
+
+    return {"count": len(ordered), "p50": at(0.50), "p90": at(0.90), "p99": at(0.99),
+            "max": round(ordered[-1], 2), "mean": round(statistics.fmean(ordered), 2)}
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f}"),
+                    TimeRemainingColumn(), console=console, transient=True)
+
+
+async def closed_loop(*, label: str, send: Send, concurrency: int, duration: float) -> tuple[float, list[float]]:
+    """As many requests as `concurrency` workers can do in `duration` s: (rate/s, latencies ms)."""
+    latencies: list[float] = []
+    errors = 0
+    counter = iter(range(10**9))
+    deadline = time.monotonic() + duration
+
+    async def worker() -> None:
+        nonlocal errors
+        while time.monotonic() < deadline:
+            start = time.perf_counter()
+            try:
+                await send(next(counter))
+                latencies.append((time.perf_counter() - start) * 1000)
+            except Exception:  # a failed request counts as an error, not a latency
+                errors += 1
+
+    with _progress() as progress:
+        task = progress.add_task(f"{label}: saturating", total=duration)
+        began = time.monotonic()
+        workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
+        while not all(w.done() for w in workers):
+            progress.update(task, completed=min(duration, time.monotonic() - began))
+            await asyncio.sleep(0.2)
+    if errors:
+        console.print(f"[yellow]{label}: {errors} failed requests[/]")
+    return len(latencies) / duration, latencies
+
+
+async def open_loop(*, label: str, send: Send, rate: float, duration: float) -> list[float]:
+    """Requests arriving at a fixed rate whatever the answers do: latencies in ms."""
+    latencies: list[float] = []
+    total = int(rate * duration)
+    tasks: list[asyncio.Task[None]] = []
+
+    async def one(i: int) -> None:
+        start = time.perf_counter()
+        await send(i)
+        latencies.append((time.perf_counter() - start) * 1000)
+
+    with _progress() as progress:
+        task = progress.add_task(f"{label}: {rate:.0f}/s", total=total)
+        began = time.perf_counter()
+        for i in range(total):
+            delay = began + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i)))
+            progress.update(task, completed=i + 1)
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return latencies
+
+
+def write_results(*, name: str, figures: dict[str, Any],
+                  plot: Callable[[Any], None] | None = None) -> Path:
+    """Print the figures, write them as JSON and, when asked, a PNG plot under bench/out/."""
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"{name}.json"
+    path.write_text(json.dumps(figures, indent=2, ensure_ascii=False, default=str))
+    console.print_json(json.dumps(figures, default=str))
+    if plot is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        plot(ax)
+        fig.tight_layout()
+        fig.savefig(OUT / f"{name}.png", dpi=110)
+        plt.close(fig)
+    console.print(f"written {path}")
+    return path
