@@ -61,7 +61,11 @@ def create_evidence(ticket: str, principal: CurrentPrincipal, request: Request,
         raise refusal(exc) from None
     if created:
         request.app.state.runtime.relay.wake()
-    body = item_view(item=item) | {"linked": not created}
+    if access.visible(principal=principal, items=[item]):
+        body = item_view(item=item) | {"linked": not created}
+    else:  # the other side's item: the caller learns only that this content is already in
+        body = {"number": item.number, "label": f"证据{item.number}", "sha256": item.sha256,
+                "linked": True}
     return JSONResponse(jsonable_encoder(body), status_code=201 if created else 200)
 
 

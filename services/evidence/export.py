@@ -53,7 +53,11 @@ def _texts(evidence_file: EvidenceFile, items: list[EvidenceItem]) -> dict[str, 
                  "merchant": evidence_file.merchant_name or evidence_file.merchant_id,
                  "order_number": order["order_number"],
                  "amount_minor": order["amount"]["amount_minor"],
-                 "currency": order["amount"]["currency"], "event": order.get("item", "")}
+                 "currency": order["amount"]["currency"],
+                 "event": {"zh-CN": f"所购商品：{order.get('item') or '—'}；投诉类别："
+                                    f"{evidence_file.category}；受理编号 {evidence_file.ticket}。",
+                           "en": f"Item: {order.get('item') or '—'}; complaint category: "
+                                 f"{evidence_file.category}; ticket {evidence_file.ticket}."}}
     evidence = [{"number": i.number, "kind": i.kind, "sha256": i.sha256,
                  "description": i.name} for i in items]
     try:

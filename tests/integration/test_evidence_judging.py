@@ -89,7 +89,7 @@ def test_a_corrected_category_is_judged_again(client: TestClient) -> None:
     upload(client, filed.ticket, content=image_bytes(seed=6), kind="payment_proof", fields=PAID)
     publish(client, topic=topics_of(client).intake_events, message=ComplaintUpdated(
         complaint_id=filed.complaint_id, ticket=filed.ticket, change="category_corrected",
-        detail={"category": "charged-no-order"}))
+        detail={"from": "invalid-card-key", "to": "charged-no-order", "by": "agent-1"}))
     verdict = wait_until(lambda: (v := _assessment(client, filed.ticket))["category"]
                          == "charged-no-order" and v, timeout=30, what="the new category")
     assert [m["code"] for m in verdict["missing"]] == ["channel_notice", "order_record"]

@@ -128,6 +128,7 @@ def test_the_dossier_round_trips(client: TestClient) -> None:
     assert ["一、事情经过", "二、证据清单", "三、诉求"] == [
         line for line in zh.splitlines() if line[:2] in ("一、", "二、", "三、")]
     assert "证据1：支付凭证" in zh and "202611230001" in zh and "请退款 100.00 CNY" in zh
+    assert f"ticket {ticket}" in en and f"受理编号 {ticket}" in zh
     assert "Evidence 3: Communication log" in en and "Refund 100.00 CNY." in en
     assert items[0]["sha256"][:12] in en
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -153,6 +155,10 @@ def test_a_merchant_contests_with_its_own_kinds_and_sees_only_its_own(client: Te
     assert mine.status_code == 201, mine.text
     seen = client.get(f"/v1/complaints/{ticket}/evidence", headers=shop).json()["items"]
     assert [i["label"] for i in seen] == ["证据2"]
+    same = upload(client, ticket, content=image_bytes(seed=20), kind="other", headers=shop)
+    assert same.status_code == 200
+    assert same.json() == {"number": 1, "label": "证据1", "linked": True,
+                           "sha256": hashlib.sha256(image_bytes(seed=20)).hexdigest()}
     everything = client.get(f"/v1/complaints/{ticket}/evidence", headers=token(client)).json()
     assert [i["submitted_by_role"] for i in everything["items"]] == ["complainant", "merchant"]
 
@@ -209,3 +215,10 @@ def test_content_left_by_a_crashed_upload_is_swept_away(client: TestClient) -> N
     content = client.get(f"/v1/complaints/{ticket}/evidence/{kept['evidence_id']}/content",
                          headers=token(client))
     assert content.content == image_bytes(seed=40)
+
+
+def test_the_asyncapi_document_declares_every_evidence_event(client: TestClient) -> None:
+    document = json.dumps(client.get("/asyncapi.json").json())
+    for name in ("EvidenceSubmitted", "EvidenceAssessed", "PaymentRecordMatched",
+                 "PaymentRecordMismatched", "CardKeyChecked", "PaymentRecordPublished"):
+        assert name in document
