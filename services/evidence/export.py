@@ -48,15 +48,17 @@ def demand_for_text(*, demand: Mapping[str, Any], order: Mapping[str, Any]) -> d
 
 def _texts(evidence_file: EvidenceFile, items: list[EvidenceItem]) -> dict[str, str]:
     order = evidence_file.order
-    complaint = {"occurred_at": order.get("paid_at") or evidence_file.filed_at,
+    told = f"{evidence_file.description.strip()} " if evidence_file.description.strip() else ""
+    complaint = {"occurred_at": (evidence_file.incident_at or order.get("paid_at")
+                                 or evidence_file.filed_at),
                  "platform": evidence_file.platform,
                  "merchant": evidence_file.merchant_name or evidence_file.merchant_id,
                  "order_number": order["order_number"],
                  "amount_minor": order["amount"]["amount_minor"],
                  "currency": order["amount"]["currency"],
-                 "event": {"zh-CN": f"所购商品：{order.get('item') or '—'}；投诉类别："
+                 "event": {"zh-CN": f"{told}所购商品：{order.get('item') or '—'}；投诉类别："
                                     f"{evidence_file.category}；受理编号 {evidence_file.ticket}。",
-                           "en": f"Item: {order.get('item') or '—'}; complaint category: "
+                           "en": f"{told}Item: {order.get('item') or '—'}; complaint category: "
                                  f"{evidence_file.category}; ticket {evidence_file.ticket}."}}
     evidence = [{"number": i.number, "kind": i.kind, "sha256": i.sha256,
                  "description": i.name} for i in items]
@@ -72,6 +74,8 @@ def _manifest(evidence_file: EvidenceFile, items: list[EvidenceItem],
               results: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "complaint": {"ticket": evidence_file.ticket, "complaint_id": evidence_file.id,
+                      "description": evidence_file.description,
+                      "incident_at": evidence_file.incident_at,
                       "category": evidence_file.category, "platform": evidence_file.platform,
                       "merchant_id": evidence_file.merchant_id, "order": evidence_file.order,
                       "demand": evidence_file.demand, "filed_at": evidence_file.filed_at,

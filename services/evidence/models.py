@@ -20,6 +20,8 @@ class EvidenceFile(Document):
     order = DictField(required=True)
     demand = DictField()
     filed_at = DateTimeField()
+    incident_at = DateTimeField()
+    description = StringField(default="")  # intake masks secrets before it travels
     required_kinds = ListField(StringField())
     status = StringField(required=True, default="open")
     opened_at = DateTimeField(required=True)

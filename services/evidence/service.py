@@ -32,6 +32,7 @@ def open_file(*, event: ComplaintFiled, topic: str, consumer: str) -> EvidenceFi
         complainant_id=event.complainant.id, platform=event.platform,
         merchant_id=event.merchant.id, merchant_name=event.merchant.name,
         order=event.order.model_dump(mode="json"), demand=event.demand, filed_at=event.filed_at,
+        incident_at=event.incident_at, description=event.description,
         required_kinds=list(BASE_REQUIRED), opened_at=utcnow(),
     )
     opened = EvidenceFileOpened(complaint_id=event.complaint_id, ticket=event.ticket,

@@ -129,6 +129,8 @@ def test_the_dossier_round_trips(client: TestClient) -> None:
         line for line in zh.splitlines() if line[:2] in ("一、", "二、", "三、")]
     assert "证据1：支付凭证" in zh and "202611230001" in zh and "请退款 100.00 CNY" in zh
     assert f"ticket {ticket}" in en and f"受理编号 {ticket}" in zh
+    assert "2026-11-23 09:05 (UTC+8)，我在“kamen-1”向商家“星辰卡铺”下单" in zh
+    assert "卡密提示已被使用。 所购商品：100元游戏点卡" in zh
     assert "Evidence 3: Communication log" in en and "Refund 100.00 CNY." in en
     assert items[0]["sha256"][:12] in en
 

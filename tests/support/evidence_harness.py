@@ -77,7 +77,8 @@ def file_complaint(client: TestClient, *, category: str = "invalid-card-key",
                            amount=Money(amount_minor=amount_minor, currency="CNY"),
                            paid_at=datetime(2026, 11, 23, 1, 0, tzinfo=UTC),
                            payment_channel="alipay", payment_transaction_id=transaction_id),
-        demand={"type": "refund", "mode": "full"},
+        demand={"type": "refund", "mode": "full"}, description="卡密提示已被使用。",
+        incident_at=datetime(2026, 11, 23, 1, 5, tzinfo=UTC),
         filed_at=datetime(2026, 11, 23, 3, 0, tzinfo=UTC))
     publish(client, topic=settings_of(client).topics.intake_events, message=event)
     wait_until(lambda: client.get(f"/v1/complaints/{event.ticket}/evidence-file",
