@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Request
 
 from services.intake import service
 from services.intake.api import examples
-from services.intake.api.errors import not_found, refuse
+from services.intake.api.errors import UNAUTHORIZED, not_found, refuse
 from services.intake.api.reading import Ticket
 from services.intake.api.views import complaint_view, visible
 from services.intake.domain.schemas import CategoryCorrection, NewStatement, Withdrawal
@@ -16,7 +16,7 @@ from services.intake.models import Complaint
 from shared.auth import Principal, Role
 from shared.http_auth import CurrentPrincipal
 
-router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
+router = APIRouter(prefix="/v1/complaints", tags=["complaints"], responses=UNAUTHORIZED)
 _CLOSED = {409: {"description": "The complaint is withdrawn, resolved or closed"}}
 
 

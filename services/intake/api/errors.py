@@ -39,3 +39,8 @@ def refuse(status_code: int, *, reason: str, en: str, zh: str) -> NoReturn:
 def not_found(ticket: str) -> NoReturn:
     """404: no such complaint, or not in the caller's scope (never 403, so nothing leaks)."""
     refuse(404, reason="not_found", en=f"no complaint {ticket}", zh=f"未找到投诉 {ticket}")
+
+
+#: Documented on every route: what a missing, expired or forged bearer token gets.
+UNAUTHORIZED = {401: {"description": "No valid bearer token: reason missing, expired, invalid_signature, "
+                                     "malformed or invalid_claims"}}

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from services.intake import service
 from services.intake.api import examples
-from services.intake.api.errors import FieldErrors, refuse
+from services.intake.api.errors import UNAUTHORIZED, FieldErrors, refuse
 from services.intake.api.views import complaint_view, filed_by
 from services.intake.domain.idempotency import IdempotencyKeyError, check_key, fingerprint
 from services.intake.domain.schemas import NewComplaint
@@ -18,7 +18,7 @@ from services.intake.service.replays import StoredAnswer, answer_recorder, find_
 from shared.auth import Principal, can_file
 from shared.http_auth import CurrentPrincipal
 
-router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
+router = APIRouter(prefix="/v1/complaints", tags=["complaints"], responses=UNAUTHORIZED)
 ROUTE = "POST /v1/complaints"
 EXISTED_HEADER = "Complaint-Already-Existed"
 

@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.intake import service
 from services.intake.api import examples
-from services.intake.api.errors import FieldErrors, not_found
+from services.intake.api.errors import UNAUTHORIZED, FieldErrors, not_found
 from services.intake.api.views import complaint_view, summary_view, visible
 from services.intake.domain.cursor import InvalidCursor, decode_cursor, encode_cursor
 from services.intake.domain.priority import Priority
@@ -19,7 +19,7 @@ from shared.auth import scope_filter
 from shared.http_auth import CurrentPrincipal
 from shared.telemetry import read_trace
 
-router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
+router = APIRouter(prefix="/v1/complaints", tags=["complaints"], responses=UNAUTHORIZED)
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$"
 Ticket = Annotated[str, Path(pattern=r"^[A-Z]{1,6}-\d{8}-\d{6,}$", max_length=40,
                              description="受理编号。Ticket number.", examples=["CP-20261123-000123"])]
