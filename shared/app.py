@@ -162,7 +162,10 @@ def create_service_app(
     async def readyz() -> JSONResponse:
         checks = await runtime.readiness()
         ready = all(checks.values())
-        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503,
+        consumers = [c.stats() for c in runtime.consumers] if runtime.broker_ready else []
+        return JSONResponse({"ready": ready, "checks": checks, "consumers": consumers,
+                             "outbox_published": runtime.relay.published_total},
+                            status_code=200 if ready else 503,
                             headers={} if ready else {"Retry-After": str(RETRY_AFTER_S)})
 
     @app.get("/asyncapi.json", tags=["operations"], summary="AsyncAPI document of this service's topics")

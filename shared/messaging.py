@@ -95,6 +95,7 @@ class Consumer:
         self._ready = ready
         self.processed = 0
         self.dead_lettered = 0
+        self._subscriber: Any = None
 
     def register(self) -> None:
         """Attach the subscriber to the broker (before the broker starts)."""
@@ -111,6 +112,14 @@ class Consumer:
             description=f"{self._settings.service_name} handles: {names}",
         )
         subscriber(self._on_message)
+        self._subscriber = subscriber
+
+    def stats(self) -> dict[str, Any]:
+        """What this member consumes now: its partitions and what it applied or parked."""
+        client = getattr(self._subscriber, "consumer", None)
+        assigned = sorted(tp.partition for tp in client.assignment()) if client is not None else []
+        return {"topic": self._topic, "partitions": assigned, "processed": self.processed,
+                "dead_lettered": self.dead_lettered}
 
     async def _on_message(self, body: bytes, message: KafkaMessage) -> None:
         await self.dispatch(body, headers=dict(message.headers), raw=message)
