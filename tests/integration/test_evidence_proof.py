@@ -107,6 +107,16 @@ def test_entries_cut_off_the_end_are_detected(client: TestClient) -> None:
     assert "head_mismatch" in {p["problem"] for p in report["items"][2]["custody"]["problems"]}
 
 
+def test_stored_content_that_vanished_is_named(client: TestClient) -> None:
+    ticket, items, _ = _three_items(client)
+    db = store(client)
+    gridfs_id = db["evidence_items"].find_one({"_id": items[2]["evidence_id"]})["gridfs_id"]
+    db["fs.files"].delete_one({"_id": ObjectId(gridfs_id)})
+    report = _verify(client, ticket)
+    assert report["tampered"] == ["证据3"]
+    assert report["items"][2]["file"]["problem"] == "missing"
+
+
 def test_the_dossier_round_trips(client: TestClient) -> None:
     ticket, items, contents = _three_items(client)
     answer = client.get(f"/v1/complaints/{ticket}/dossier", headers=token(client))

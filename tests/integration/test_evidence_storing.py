@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -222,3 +223,27 @@ def test_the_asyncapi_document_declares_every_evidence_event(client: TestClient)
     for name in ("EvidenceSubmitted", "EvidenceAssessed", "PaymentRecordMatched",
                  "PaymentRecordMismatched", "CardKeyChecked", "PaymentRecordPublished"):
         assert name in document
+
+
+def test_concurrent_uploads_are_numbered_without_gaps_or_repeats(client: TestClient) -> None:
+    ticket = file_complaint(client).ticket
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda seed: upload(client, ticket, kind="other",
+                                                    content=image_bytes(seed=50 + seed)),
+                                range(6)))
+    assert [a.status_code for a in answers] == [201] * 6, [a.text for a in answers]
+    assert sorted(a.json()["number"] for a in answers) == [1, 2, 3, 4, 5, 6]
+    listed = client.get(f"/v1/complaints/{ticket}/evidence", headers=token(client)).json()
+    assert [i["label"] for i in listed["items"]] == [f"证据{n}" for n in range(1, 7)]
+
+
+def test_the_same_content_sent_at_once_is_stored_once(client: TestClient) -> None:
+    ticket = file_complaint(client).ticket
+    content = image_bytes(seed=60) + b"\x02" * 300_000  # two GridFS chunks
+    chunks = chunk_count(client)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: upload(client, ticket, kind="other", content=content),
+                                range(4)))
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 201]
+    assert {a.json()["evidence_id"] for a in answers} == {answers[0].json()["evidence_id"]}
+    assert chunk_count(client) == chunks + 2
