@@ -109,3 +109,31 @@ def test_after_a_withdrawal_the_same_order_can_be_filed_again(intake: httpx.Clie
     assert withdrawn.status_code == 200
     again = intake.post("/v1/complaints", json=complaint, headers=complainant_of(complaint))
     assert again.status_code == 201 and again.json()["ticket"] != first["ticket"]
+
+
+def at_once(count: int, call: Any) -> list[httpx.Response]:
+    start = threading.Barrier(count)
+
+    def one(_: int) -> httpx.Response:
+        start.wait()
+        return call()
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def test_statements_sent_together_get_distinct_numbers_and_a_keyed_retry_adds_nothing(
+    intake: httpx.Client,
+) -> None:
+    complaint = body(**{"order.number": "KM-STATEMENTS-1"})
+    owner = complainant_of(complaint)
+    ticket = intake.post("/v1/complaints", json=complaint, headers=owner).json()["ticket"]
+    url = f"/v1/complaints/{ticket}/statements"
+    distinct = at_once(5, lambda: intake.post(url, json={"text": "又联系了客服，仍无结果"}, headers=owner))
+    assert sorted(r.json()["statement"] for r in distinct) == [1, 2, 3, 4, 5]
+    keyed = owner | {"Idempotency-Key": "statement-retry-1"}
+    retries = at_once(10, lambda: intake.post(url, json={"text": "商家承诺明天补发 ✅"}, headers=keyed))
+    assert {(r.status_code, r.json()["statement"]) for r in retries} == {(201, 6)}
+    statements = intake.get(f"/v1/complaints/{ticket}", headers=owner).json()["statements"]
+    assert [s["number"] for s in statements] == [1, 2, 3, 4, 5, 6]
+    assert statements[-1]["text"] == "商家承诺明天补发 ✅"

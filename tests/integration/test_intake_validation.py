@@ -65,13 +65,14 @@ def test_a_vague_demand_is_refused_with_guidance_in_both_languages(intake: httpx
 @pytest.mark.parametrize(("params", "field", "rule"), [
     ({"status": '{"$ne": null}'}, "status", "enum"),
     ({"status[$ne]": "withdrawn"}, "status[$ne]", "unknown_field"),
+    ({"$where": "sleep(1000)"}, "$where", "unknown_field"),
     ({"platform": "$where"}, "platform", "pattern"),
     ({"merchant": '{"$gt": ""}'}, "merchant", "pattern"),
     ({"category": "bad-vibes"}, "category", "enum"),
     ({"filed_from": "2026-11-20T00:00:00"}, "filed_from", "timezone_aware"),
     ({"cursor": "eyIkd2hlcmUiOiAiMSJ9"}, "cursor", "cursor"),
     ({"limit": "0"}, "limit", "ge"),
-], ids=["operator-in-status", "operator-in-name", "where-in-platform", "operator-in-merchant",
+], ids=["operator-in-status", "operator-in-name", "where-parameter", "where-in-platform", "operator-in-merchant",
         "unknown-category", "naive-date", "forged-cursor", "limit-zero"])
 def test_query_parameters_cannot_smuggle_operators(intake: httpx.Client, params: dict[str, str],
                                                    field: str, rule: str) -> None:

@@ -5,18 +5,21 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
+from fastapi.responses import JSONResponse
 
 from services.intake import service
 from services.intake.api import examples
-from services.intake.api.errors import UNAUTHORIZED, not_found, refuse
+from services.intake.api.errors import ERROR_ANSWERS, not_found, refuse
+from services.intake.api.idempotency import IdempotencyKey, first_answer, keyed
 from services.intake.api.reading import Ticket
 from services.intake.api.views import complaint_view, visible
 from services.intake.domain.schemas import CategoryCorrection, NewStatement, Withdrawal
 from services.intake.models import Complaint
+from services.intake.service.replays import StoredAnswer, answer_recorder
 from shared.auth import Principal, Role
 from shared.http_auth import CurrentPrincipal
 
-router = APIRouter(prefix="/v1/complaints", tags=["complaints"], responses=UNAUTHORIZED)
+router = APIRouter(prefix="/v1/complaints", tags=["complaints"], responses=ERROR_ANSWERS)
 _CLOSED = {409: {"description": "The complaint is withdrawn, resolved or closed"}}
 
 
@@ -31,6 +34,11 @@ def _load(ticket: str, principal: Principal, *, role: Role) -> Complaint:
     return complaint
 
 
+def _replayed(stored: StoredAnswer | None) -> JSONResponse:
+    assert stored is not None
+    return JSONResponse(stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"})
+
+
 def _closed(ticket: str) -> None:
     refuse(409, reason="not_open", en=f"complaint {ticket} is no longer open", zh=f"投诉 {ticket} 已结束，不能再修改")
 
@@ -39,25 +47,35 @@ def _closed(ticket: str) -> None:
              responses={201: examples.answer("The statement's number", ("已添加", {"ticket": "CP-20261123-000123",
                                              "statement": 1}), ("Added", {"ticket": "CP-20261123-000124",
                                                                            "statement": 1})),
-                        404: examples.not_found(), 422: examples.errors_answer(), **_CLOSED})
+                        404: examples.not_found(), **_CLOSED})
 def add_statement(ticket: Ticket, body: Annotated[NewStatement, Body(openapi_examples=examples.STATEMENT)],
-                  principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
-    """The complainant adds a further statement to an open complaint."""
+                  principal: CurrentPrincipal, request: Request,
+                  idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """The complainant adds a further statement to an open complaint; a keyed retry adds nothing."""
     complaint = _load(ticket, principal, role=Role.COMPLAINANT)
     runtime = request.app.state.runtime
+    retry = keyed(principal=principal, header=idempotency_key, body=body, route=f"POST statements {ticket}")
+    stored = first_answer(retry) if retry is not None else None
+    if stored is not None:
+        return _replayed(stored)
+    answer = None if retry is None else answer_recorder(
+        key=retry.key, fingerprint=retry.fingerprint, render=lambda n: (201, {"ticket": ticket, "statement": n}))
     try:
         number = service.add_statement(complaint=complaint, statement=body, by=principal.subject,
-                                       topic=runtime.settings.topics.intake_events)
+                                       topic=runtime.settings.topics.intake_events, answer=answer)
     except service.NotOpen:
         _closed(ticket)
+    except service.AnswerExists:
+        assert retry is not None  # a copy of this request won the race: give its answer
+        return _replayed(first_answer(retry))
     runtime.relay.wake()
-    return {"ticket": ticket, "statement": number}
+    return JSONResponse({"ticket": ticket, "statement": number}, status_code=201)
 
 
 @router.post("/{ticket}/withdraw", summary="Withdraw a complaint (撤诉)",
              responses={200: examples.answer("The withdrawn complaint", ("已撤诉", examples.VIEW_ZH | {
                  "status": "withdrawn"}), ("Withdrawn", examples.VIEW_EN | {"status": "withdrawn"})),
-                 404: examples.not_found(), 422: examples.errors_answer(), **_CLOSED})
+                 404: examples.not_found(), **_CLOSED})
 def withdraw(ticket: Ticket, body: Annotated[Withdrawal, Body(openapi_examples=examples.WITHDRAWAL)],
              principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
     """The complainant withdraws an open complaint."""
@@ -74,7 +92,7 @@ def withdraw(ticket: Ticket, body: Annotated[Withdrawal, Body(openapi_examples=e
 @router.put("/{ticket}/category", summary="Correct the category (agents) (更正投诉类型)",
             responses={200: examples.answer("The corrected complaint", ("已更正", examples.VIEW_ZH | {
                 "category": "unauthorized-charge"}), ("Corrected", examples.VIEW_EN | {"category": "not-delivered"})),
-                404: examples.not_found(), 422: examples.errors_answer(), **_CLOSED})
+                404: examples.not_found(), **_CLOSED})
 def correct_category(ticket: Ticket, body: Annotated[CategoryCorrection, Body(openapi_examples=examples.CORRECTION)],
                      principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
     """An agent of the complaint's platform sets the right category; the priority follows."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
+from services.intake.api import examples
 from services.intake.domain.errors import validation_errors
 
 
@@ -41,6 +43,24 @@ def not_found(ticket: str) -> NoReturn:
     refuse(404, reason="not_found", en=f"no complaint {ticket}", zh=f"未找到投诉 {ticket}")
 
 
-#: Documented on every route: what a missing, expired or forged bearer token gets.
-UNAUTHORIZED = {401: {"description": "No valid bearer token: reason missing, expired, invalid_signature, "
-                                     "malformed or invalid_claims"}}
+class FieldError(BaseModel):
+    """One bad input: the field, the rule it broke, and what to do, in English and Chinese."""
+
+    field: str
+    rule: str
+    message_en: str
+    message_zh: str
+
+
+class FieldErrorsOut(BaseModel):
+    """The 422 body of every intake route."""
+
+    errors: list[FieldError]
+
+
+#: Documented on every route: the 401 of a missing, expired or forged token and the 422 shape.
+ERROR_ANSWERS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No valid bearer token: reason missing, expired, invalid_signature, malformed or "
+                         "invalid_claims"},
+    422: {**examples.errors_answer(), "model": FieldErrorsOut},
+}

@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.intake import service
 from services.intake.api import examples
-from services.intake.api.errors import UNAUTHORIZED, FieldErrors, not_found
+from services.intake.api.errors import ERROR_ANSWERS, FieldErrors, not_found
 from services.intake.api.views import complaint_view, summary_view, visible
 from services.intake.domain.cursor import InvalidCursor, decode_cursor, encode_cursor
 from services.intake.domain.priority import Priority
@@ -19,7 +19,7 @@ from shared.auth import scope_filter
 from shared.http_auth import CurrentPrincipal
 from shared.telemetry import read_trace
 
-router = APIRouter(prefix="/v1/complaints", tags=["complaints"], responses=UNAUTHORIZED)
+router = APIRouter(prefix="/v1/complaints", tags=["complaints"], responses=ERROR_ANSWERS)
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$"
 Ticket = Annotated[str, Path(pattern=r"^[A-Z]{1,6}-\d{8}-\d{6,}$", max_length=40,
                              description="受理编号。Ticket number.", examples=["CP-20261123-000123"])]
@@ -43,8 +43,7 @@ class ListFilters(BaseModel):
 
 @router.get("", summary="List complaints in your scope (投诉列表)",
             responses={200: examples.answer("A page, newest first; pass next_cursor for the next one",
-                                            ("列表", examples.PAGE_ZH), ("List", examples.PAGE_EN)),
-                       422: examples.errors_answer()})
+                                            ("列表", examples.PAGE_ZH), ("List", examples.PAGE_EN))})
 def list_complaints(query: Annotated[ListFilters, Query()], principal: CurrentPrincipal,
                     request: Request) -> dict[str, Any]:
     """Complaints you may see, filtered, newest first, with an opaque cursor to the next page."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
@@ -10,6 +11,7 @@ from services.intake.domain.dedup import dedup_key
 from services.intake.domain.priority import URGENT_CATEGORIES, requires_account_freeze
 from services.intake.domain.schemas import Category, NewStatement, Withdrawal
 from services.intake.models import Complaint, OpenComplaint, TimelineEntry
+from services.intake.service.filing import AnswerExists
 from services.intake.domain.status import FINISHED
 from services.intake.service.records import freeze_event
 from shared.contracts.complaints import ComplaintUpdated, ComplaintWithdrawn
@@ -44,11 +46,16 @@ def _apply(tx: Tx, complaint: Complaint, *, guard: dict[str, Any], changes: dict
     emit(tx, topic=topic, messages=events)
 
 
-def add_statement(*, complaint: Complaint, statement: NewStatement, by: str, topic: str) -> int:
-    """Append the complainant's statement; returns its number. NotOpen when finished."""
+def add_statement(*, complaint: Complaint, statement: NewStatement, by: str, topic: str,
+                  answer: Callable[[Tx, int], None] | None = None) -> int:
+    """Append the complainant's statement; returns its number. NotOpen when finished.
+
+    `answer` stores the reply to an Idempotency-Key in the same transaction; AnswerExists when a
+    copy of the request was answered first.
+    """
     for _ in range(5):
         try:
-            return _add_statement(complaint=complaint, statement=statement, by=by, topic=topic)
+            return _add_statement(complaint=complaint, statement=statement, by=by, topic=topic, answer=answer)
         except NotOpen:
             complaint = Complaint.objects(id=complaint.id).get()
             if complaint.status in FINISHED:
@@ -56,16 +63,25 @@ def add_statement(*, complaint: Complaint, statement: NewStatement, by: str, top
     raise NotOpen(complaint.ticket)
 
 
-def _add_statement(*, complaint: Complaint, statement: NewStatement, by: str, topic: str) -> int:
+def _add_statement(*, complaint: Complaint, statement: NewStatement, by: str, topic: str,
+                   answer: Callable[[Tx, int], None] | None) -> int:
     number = len(complaint.statements) + 1
     record = {"number": number, "text": statement.text, "occurred_at": statement.occurred_at,
               "added_at": utcnow(), "by": by}
     event = ComplaintUpdated(complaint_id=complaint.id, ticket=complaint.ticket, change="statement_added",
                              detail={"number": number, "text": scrub(statement.text)})
-    # The size guard makes two concurrent statements take different numbers (one retries).
-    transaction(lambda tx: _apply(
-        tx, complaint, guard={"statements": {"$size": number - 1}}, changes={"$push": {"statements": record}},
-        step="statement_added", detail={"number": number}, topic=topic, events=[event]))
+
+    def work(tx: Tx) -> None:
+        if answer is not None:
+            try:
+                answer(tx, number)
+            except DuplicateKeyError as exc:
+                raise AnswerExists() from exc
+        # The size guard makes two concurrent statements take different numbers (one retries).
+        _apply(tx, complaint, guard={"statements": {"$size": number - 1}}, changes={"$push": {"statements": record}},
+               step="statement_added", detail={"number": number}, topic=topic, events=[event])
+
+    transaction(work)
     return number
 
 

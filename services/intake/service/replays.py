@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.intake.models import IdempotentResponse
-from services.intake.service.filing import Answer, Filing
+from services.intake.service.filing import Answer
 from shared.envelope import utcnow
 from shared.store import Tx
 
@@ -36,11 +36,11 @@ def find_answer(*, key: str) -> StoredAnswer | None:
     return StoredAnswer(fingerprint=found.fingerprint, status_code=found.status_code, body=json.loads(found.body))
 
 
-def answer_recorder(*, key: str, fingerprint: str, render: Callable[[Filing], tuple[int, dict[str, Any]]]) -> Answer:
-    """An Answer storing the rendered response under the key in the filing's transaction."""
+def answer_recorder(*, key: str, fingerprint: str, render: Callable[[Any], tuple[int, dict[str, Any]]]) -> Answer:
+    """An Answer storing the rendered response under the key in the change's own transaction."""
 
-    def record(tx: Tx, filing: Filing) -> None:
-        status_code, body = render(filing)
+    def record(tx: Tx, outcome: Any) -> None:
+        status_code, body = render(outcome)
         tx.insert(IdempotentResponse(id=key, fingerprint=fingerprint, status_code=status_code,
                                      body=json.dumps(body, ensure_ascii=False), created_at=utcnow()))
 
