@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 import re
 
 # Phone numbers: mainland mobiles (1[3-9] + 9 digits) and international forms (+ and 8–15 digits).
@@ -58,3 +59,14 @@ class ScrubbingFilter(logging.Filter):
             return True
         record.msg, record.args = scrub(message), None
         return True
+
+
+def scrub_deep(value: Any) -> Any:
+    """A copy of a JSON-like value with every string scrubbed (for readers other than the owner)."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {k: scrub_deep(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [scrub_deep(v) for v in value]
+    return value

@@ -99,6 +99,9 @@ def configure_logging(*, level: str, service_name: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Driver debug logs print whole commands and documents, free text and all: never below INFO.
+    for noisy in ("pymongo", "aiokafka", "httpcore", "httpx"):
+        logging.getLogger(noisy).setLevel(max(logging.INFO, root.level))
 
 
 def current_trace_id() -> str | None:

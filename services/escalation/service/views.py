@@ -12,6 +12,7 @@ from services.escalation.service.rules import Rules, in_scope
 from services.escalation.service.steps import clocks_of, route_of, status_of
 from shared.auth import Principal
 from shared.envelope import utcnow
+from shared.masking import scrub_deep
 from shared.store import database
 
 
@@ -22,11 +23,11 @@ def find_case(*, ticket: str, principal: Principal) -> dict[str, Any] | None:
 
 
 def case_view(*, doc: dict[str, Any], rules: Rules, at: datetime | None = None) -> dict[str, Any]:
-    """The case as the API shows it."""
+    """The case as the API shows it (free text scrubbed: every role reads it, merchants too)."""
     at = at or utcnow()
     status, route, clocks = status_of(doc), route_of(doc), clocks_of(doc)
     marks = {e["name"]: e for e in doc.get("clocks", [])}
-    return {
+    return scrub_deep({
         "ticket": doc["ticket"], "complaint_id": doc["_id"], "state": status.state.value,
         "tier": status.tier.value, "category": doc["category"], "priority": doc["priority"],
         "platform": doc["platform"], "merchant_id": doc["merchant_id"], "opened_at": doc["opened_at"],
@@ -51,4 +52,4 @@ def case_view(*, doc: dict[str, Any], rules: Rules, at: datetime | None = None) 
         "allowed_next_states": list(allowed_targets(status=status, at=at, reopen_window=rules.reopen_window)),
         "history": [{k: v for k, v in h.items()} for h in doc.get("history", [])],
         "version": doc["version"],
-    }
+    })

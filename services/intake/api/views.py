@@ -6,7 +6,7 @@ from typing import Any
 
 from services.intake.models import Complaint
 from shared.auth import Principal, can_see, sees_contact
-from shared.masking import mask_email, mask_phone
+from shared.masking import mask_email, mask_phone, scrub_deep
 
 
 def scope_document(complaint: Complaint) -> dict[str, Any]:
@@ -26,13 +26,14 @@ def filed_by(principal: Principal) -> dict[str, Any]:
 
 
 def complaint_view(complaint: Complaint, *, principal: Principal) -> dict[str, Any]:
-    """The complaint for this caller: status, timeline, statements; contact masked unless theirs."""
+    """The complaint for this caller: status, timeline, statements; contact and secrets masked unless theirs."""
     person = dict(complaint.complainant)
     contact = dict(person.get("contact") or {})
-    if not sees_contact(principal=principal, complaint=scope_document(complaint)):
+    owner = sees_contact(principal=principal, complaint=scope_document(complaint))
+    if not owner:
         contact = {"phone": mask_phone(contact.get("phone")), "email": mask_email(contact.get("email"))}
     person["contact"] = {k: v for k, v in contact.items() if v is not None}
-    return {
+    view = {
         "ticket": complaint.ticket, "status": complaint.status, "tier": complaint.tier,
         "category": complaint.category, "category_inferred": complaint.category_inferred,
         "category_confidence": complaint.category_confidence, "priority": complaint.priority,
@@ -47,6 +48,8 @@ def complaint_view(complaint: Complaint, *, principal: Principal) -> dict[str, A
         "timeline": [{"at": e.at, "service": e.service, "step": e.step, "detail": e.detail}
                      for e in sorted(complaint.timeline, key=lambda e: e.at)],
     }
+    # Free text may hold card keys, card numbers or passwords the buyer typed: only they see it whole.
+    return view if owner else scrub_deep(view)
 
 
 def summary_view(complaint: Complaint) -> dict[str, Any]:
