@@ -40,12 +40,15 @@ class TimerLoop:
             try:
                 claimed = await asyncio.to_thread(
                     firing.fire_due, owner=s.instance_id, lease_s=s.timer_lease_s,
-                    limit=s.timer_batch_size, rules=self._rules, topic=s.topics.escalation_events)
-                due = await asyncio.to_thread(firing.next_due)
+                    limit=s.timer_batch_size, group=s.timer_group_size, rules=self._rules,
+                    topic=s.topics.escalation_events)
+                due = await asyncio.to_thread(firing.next_due, within_s=delay)
                 if due is not None:
                     delay = min(delay, max((due - utcnow()).total_seconds(), 0.0))
             except STORE_UNAVAILABLE as exc:
                 log.warning("timer loop waiting for the store: %s", exc)
+            except Exception:  # a bug must not stop the clocks: the leases expire and it is retried
+                log.exception("timer loop round failed; claimed timers are retried when their lease ends")
             if claimed:
                 self.claimed_total += claimed
                 self._runtime.relay.wake()

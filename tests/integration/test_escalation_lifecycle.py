@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from shared.contracts.complaints import ComplaintWithdrawn
+from shared.contracts.complaints import ComplaintUpdated, ComplaintWithdrawn
 from shared.topics import TopicSettings
 from tests.support.escalation_cases import (
     escalation_client, filed, of, read_all, send, token, wait_case,
@@ -145,3 +145,17 @@ def test_a_withdrawal_from_intake_finishes_the_case(
     done = wait_case(client, case["ticket"], headers=AGENT, state="withdrawn")
     assert all(c["status"] == "stopped" for c in done["clocks"])
     assert done["must_act_now"] == []
+
+
+def test_a_category_corrected_to_unauthorized_charge_reroutes_and_asks_for_a_freeze(
+        client: TestClient, service_env: dict[str, str], topics: TopicSettings) -> None:
+    case = open_case(client, service_env, topics, category="invalid-card-key", channel="wechat")
+    assert case["account_freeze_requested"] is False
+    send(bootstrap=service_env["KAFKA_BOOTSTRAP_SERVERS"], topic=topics.intake_events,
+         events=[ComplaintUpdated(complaint_id=case["complaint_id"], ticket=case["ticket"],
+                                  change="category_corrected", detail={"category": "unauthorized-charge"})])
+    moved = wait_case(client, case["ticket"], headers=AGENT, state="payment_channel_dispute")
+    assert (moved["category"], moved["tier"], moved["priority"]) == ("unauthorized_charge", "payment_channel", "urgent")
+    assert moved["account_freeze_requested"] is True
+    freeze = events(service_env, topics, case["complaint_id"], "AccountFreezeRequested")[0]
+    assert freeze["payment_channel"] == "wechat"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
-from pymongo import ReturnDocument
 
 from services.escalation.domain.actions import Action, ActionInvalid, IllegalTransition
 from services.escalation.domain.breaches import plan_breach
@@ -15,7 +15,7 @@ from services.escalation.domain.terms import Party
 from services.escalation.domain.transitions import perform
 from services.escalation.models import Case, Timer
 from services.escalation.service.rules import Rules
-from services.escalation.service.steps import clocks_of, route_of, save_step, status_of, write_case
+from services.escalation.service.steps import CaseChanged, clocks_of, route_of, save_step, status_of, write_case
 from services.escalation.service.timer_docs import generation, same_instant
 from shared.contracts.escalation import SlaBreached, SlaWarning
 from shared.envelope import Event, new_id, utcnow
@@ -29,29 +29,56 @@ def _timers() -> Any:
 
 def claim_one(*, owner: str, lease_s: float, now: datetime | None = None) -> dict[str, Any] | None:
     """Claim the earliest due timer (or one whose owner's lease ran out); None when nothing is due."""
+    claimed = claim_due(owner=owner, lease_s=lease_s, limit=1, now=now)
+    return claimed[0] if claimed else None
+
+
+def claim_due(*, owner: str, lease_s: float, limit: int, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Claim up to limit due timers (or ones whose owner's lease ran out) under one lease token."""
     now = now or utcnow()
-    lease = {"$set": {"state": "firing", "owner": owner, "lease_token": new_id(),
+    token = new_id()
+    lease = {"$set": {"state": "firing", "owner": owner, "lease_token": token,
                       "lease_until": now + timedelta(seconds=lease_s)}}
+    claimed: list[dict[str, Any]] = []
     for due, order in (({"state": "scheduled", "due_at": {"$lte": now}}, "due_at"),
                        ({"state": "firing", "lease_until": {"$lte": now}}, "lease_until")):
-        doc = _timers().find_one_and_update(due, lease, sort=[(order, 1)],
-                                            return_document=ReturnDocument.AFTER)
-        if doc is not None:
-            return doc
-    return None
+        ids = [d["_id"] for d in _timers().find(due, {"_id": 1}).sort(order, 1).limit(limit - len(claimed))]
+        if not ids:
+            continue
+        # The conditional update is the claim: a timer another instance took meanwhile no longer
+        # matches, and firing re-checks the token inside the transaction.
+        _timers().update_many({"_id": {"$in": ids}, **due}, lease)
+        claimed += [d for d in _timers().find({"_id": {"$in": ids}}) if d.get("lease_token") == token]
+        if len(claimed) >= limit:
+            break
+    return sorted(claimed, key=lambda d: d["due_at"])
 
 
-def next_due() -> datetime | None:
-    """When the earliest scheduled timer is due, or None."""
-    doc = _timers().find_one({"state": "scheduled"}, {"due_at": 1}, sort=[("due_at", 1)])
+def next_due(*, within_s: float, now: datetime | None = None) -> datetime | None:
+    """When the earliest timer due in the next within_s seconds is due, or None."""
+    now = now or utcnow()
+    # A bounded range keeps the query to what is imminent, however many timers wait further out.
+    window = {"state": "scheduled", "due_at": {"$gt": now, "$lte": now + timedelta(seconds=within_s)}}
+    doc = _timers().find_one(window, {"due_at": 1}, sort=[("due_at", 1)])
     return doc["due_at"] if doc else None
 
 
 def fire(*, timer: dict[str, Any], owner: str, rules: Rules, topic: str) -> bool:
     """Fire a claimed timer in one transaction with its case change; False when stale or lost."""
+    return fire_many(timers=[timer], owner=owner, rules=rules, topic=topic) == 1
+
+
+def fire_many(*, timers: list[dict[str, Any]], owner: str, rules: Rules, topic: str) -> int:
+    """Fire claimed timers in one transaction (the store's commit is the cost); returns how many fired."""
+    return transaction(lambda tx: sum(_fire_traced(tx, timer=t, owner=owner, rules=rules, topic=topic)
+                                      for t in timers))
+
+
+def _fire_traced(tx: Tx, *, timer: dict[str, Any], owner: str, rules: Rules, topic: str) -> bool:
+    # The events join the trace of the complaint that started the clock.
     token = otel_context.attach(propagate.extract(timer.get("trace") or {}))
     try:
-        return transaction(lambda tx: _fire(tx, timer=timer, owner=owner, rules=rules, topic=topic))
+        return _fire(tx, timer=timer, owner=owner, rules=rules, topic=topic)
     finally:
         otel_context.detach(token)
 
@@ -108,13 +135,16 @@ def _fire(tx: Tx, *, timer: dict[str, Any], owner: str, rules: Rules, topic: str
     return True
 
 
-def fire_due(*, owner: str, lease_s: float, limit: int, rules: Rules, topic: str) -> int:
-    """Claim and fire up to limit due timers; returns how many were claimed."""
-    claimed = 0
-    for _ in range(limit):
-        timer = claim_one(owner=owner, lease_s=lease_s)
-        if timer is None:
-            break
-        claimed += 1
-        fire(timer=timer, owner=owner, rules=rules, topic=topic)
-    return claimed
+def fire_due(*, owner: str, lease_s: float, limit: int, group: int, rules: Rules, topic: str) -> int:
+    """Claim up to limit due timers and fire them group by group; returns how many were claimed."""
+    claimed = claim_due(owner=owner, lease_s=lease_s, limit=limit)
+    for start in range(0, len(claimed), group):
+        chunk = claimed[start:start + group]
+        try:
+            fire_many(timers=chunk, owner=owner, rules=rules, topic=topic)
+        except CaseChanged:
+            # One case moved under the group: fire its members alone so the others are not held up.
+            for timer in chunk:
+                with contextlib.suppress(CaseChanged):
+                    fire(timer=timer, owner=owner, rules=rules, topic=topic)
+    return len(claimed)

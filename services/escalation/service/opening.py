@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.escalation.domain.actions import Action, ActionInvalid, IllegalTransition
+from services.escalation.domain.clocks import Clock
 from services.escalation.domain.effects import ClockChanges, apply_clock_changes, open_clocks, opening_clocks
 from services.escalation.domain.routing import MerchantHistory, Route, route
 from services.escalation.domain.states import ACTIVE, TIER_STATES, CaseStatus, State
@@ -47,12 +48,9 @@ def route_complaint(*, rules: Rules, category: Category, event: ComplaintFiled,
                  channel=event.order.payment_channel, merchant=history)
 
 
-def open_case(*, event: ComplaintFiled, rules: Rules, topic: str, consumer: str) -> Case | None:
-    """Open the case of a filed complaint on its route, start its clocks and timers, tell the others."""
-    category = to_category(raw=event.category)
-    if category is None:
-        raise Rejected(f"category: unknown complaint category {event.category!r}")
-    history = merchant_history(platform=event.platform, merchant_id=event.merchant.id)
+def build_case(*, event: ComplaintFiled, rules: Rules, category: Category,
+               history: MerchantHistory) -> tuple[Case, dict[str, Clock], list[Event]]:
+    """The new case of a filed complaint with its running clocks and the events that announce it."""
     r = route_complaint(rules=rules, category=category, event=event, history=history)
     # A complaint on the internal tier is acknowledged on receipt; higher tiers open in their state.
     first = r.first_state if r.first_state is not State.FILED else State.ACKNOWLEDGED
@@ -77,8 +75,18 @@ def open_case(*, event: ComplaintFiled, rules: Rules, topic: str, consumer: str)
                    clocks=[{"name": n, "due_at": c.due_at.isoformat()} for n, c in clocks.items()]),
         ComplaintStatusChanged(**ids, from_state="filed", to_state=case.state, tier=case.tier,
                                reason="case_opened", action="open"),
+        *_opening_extras(ids=ids, route=r, status=status, event=event),
     ]
-    messages += _opening_extras(ids=ids, route=r, status=status, event=event)
+    return case, clocks, messages
+
+
+def open_case(*, event: ComplaintFiled, rules: Rules, topic: str, consumer: str) -> Case:
+    """Open the case of a filed complaint on its route, start its clocks and timers, tell the others."""
+    category = to_category(raw=event.category)
+    if category is None:
+        raise Rejected(f"category: unknown complaint category {event.category!r}")
+    history = merchant_history(platform=event.platform, merchant_id=event.merchant.id)
+    case, clocks, messages = build_case(event=event, rules=rules, category=category, history=history)
 
     def work(tx: Tx) -> Case:
         tx.insert(case)

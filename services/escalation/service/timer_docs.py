@@ -60,3 +60,11 @@ def sync_timers(tx: Tx, *, complaint_id: str, ticket: str, clocks: Mapping[str, 
                     "state": "scheduled", "due_at": due, "generation": gen, "owner": None,
                     "lease_token": None, "lease_until": None, "fired_at": None, "fired_by": None,
                     "trace": trace}}, session=tx.session)
+
+
+def new_timers(*, complaint_id: str, ticket: str, clocks: Mapping[str, Clock]) -> list[Timer]:
+    """The timers of a new case's clocks, for bulk creation."""
+    return [Timer(id=timer_id(complaint_id=complaint_id, clock=name, kind=kind), complaint_id=complaint_id,
+                  ticket=ticket, clock=name, kind=kind, due_at=at, generation=generation(clock=clock),
+                  state="scheduled")
+            for name, clock in clocks.items() for kind, at in clock.timers()]
