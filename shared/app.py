@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,7 +20,7 @@ from shared import store
 from shared.envelope import Message
 from shared.ledger import ProcessedEvent
 from shared.messaging import Consumer, Handler, create_broker, make_publish
-from shared.outbox import OutboxEntry, OutboxRelay
+from shared.outbox import OutboxEntry, OutboxRelay, republish_effects
 from shared.settings import ServiceSettings
 from shared.telemetry import create_tracer_provider
 
@@ -60,11 +61,17 @@ class ServiceRuntime:
         """Consume a topic with handlers by message type (register before start)."""
         consumer = Consumer(
             broker=self.broker, settings=self.settings, topic=topic, handlers=handlers,
-            ready=lambda: self.store_ready,
+            ready=lambda: self.store_ready, on_repeat=self._republish_effects,
         )
         consumer.register()
         self.consumers.append(consumer)
         return consumer
+
+    async def _republish_effects(self, event: Message) -> None:
+        """A cause came back long after it was handled: send its effects again (they may be lost)."""
+        older_than = timedelta(seconds=self.settings.republish_after_s)
+        if await asyncio.to_thread(republish_effects, cause=event.event_id, older_than=older_than):
+            self.relay.wake()
 
     async def start(self) -> None:
         """Connect in the background; the HTTP server answers at once, ready or not."""

@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from shared.envelope import Message, PoisonMessage, decode
 from shared.ledger import AlreadyProcessed
-from shared.outbox import OutboxEntry, trace_parent
+from shared.outbox import CAUSE, OutboxEntry, trace_parent
 from shared.settings import ServiceSettings
 from shared.store import STORE_UNAVAILABLE
 
@@ -86,6 +86,7 @@ class Consumer:
         topic: str,
         handlers: Mapping[type[Message], Handler],
         ready: Callable[[], bool],
+        on_repeat: Callable[[Message], Awaitable[None]] | None = None,
     ) -> None:
         self._broker = broker
         self._settings = settings
@@ -93,6 +94,7 @@ class Consumer:
         self._dlq = settings.topics.dead_letter(topic)
         self._handlers = dict(handlers)
         self._ready = ready
+        self._on_repeat = on_repeat
         self.processed = 0
         self.dead_lettered = 0
         self._subscriber: Any = None
@@ -137,12 +139,15 @@ class Consumer:
         attempt = 0
         while True:
             attempt += 1
+            cause = CAUSE.set(event.event_id)
             try:
                 await handler(event)
                 self.processed += 1
                 return
             except AlreadyProcessed:
                 log.info("ignored repeat of %s %s", event.type, event.event_id)
+                if self._on_repeat is not None:
+                    await self._on_repeat(event)
                 return
             except STORE_UNAVAILABLE as exc:
                 # Hold the partition (no commit) until the store is back: nothing is skipped.
@@ -162,6 +167,8 @@ class Consumer:
                     body, headers=headers, reason=f"handler error: {type(exc).__name__}: {exc}", raw=raw
                 )
                 return
+            finally:
+                CAUSE.reset(cause)
 
     async def _dead_letter(
         self, body: bytes, *, headers: Mapping[str, Any], reason: str, raw: Any

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -19,13 +20,17 @@ log = logging.getLogger(__name__)
 
 PENDING, PUBLISHED, FAILED = "pending", "published", "failed"
 
+#: The id of the event being handled: entries written meanwhile are its effects.
+CAUSE: contextvars.ContextVar[str | None] = contextvars.ContextVar("outbox_cause", default=None)
+
 
 class OutboxEntry(Document):
     """One outgoing message, pending until the relay has handed it to the broker."""
 
     meta = {
         "collection": "outbox",
-        "indexes": [("state", "lease_until"), {"fields": ["published_at"], "sparse": True}],
+        "indexes": [("state", "lease_until"), {"fields": ["published_at"], "sparse": True},
+                    {"fields": ["caused_by"], "sparse": True}, ("key", "message_type")],
     }
 
     id = StringField(primary_key=True)
@@ -42,25 +47,23 @@ class OutboxEntry(Document):
     created_at = DateTimeField(required=True)
     lease_until = DateTimeField(required=True)
     lease_token = StringField()
+    caused_by = StringField()
     published_at = DateTimeField()
+
+
+def _entry(**fields: object) -> OutboxEntry:
+    """A pending entry carrying the current trace context and the event that caused it."""
+    headers: dict[str, str] = {}
+    propagate.inject(headers)
+    now = utcnow()
+    return OutboxEntry(headers=headers, state=PENDING, created_at=now, lease_until=now,
+                       caused_by=CAUSE.get(), **fields)
 
 
 def outbox_entry(*, topic: str, message: Message) -> OutboxEntry:
     """An outbox entry for a message, carrying the current trace context in its headers."""
-    headers: dict[str, str] = {}
-    propagate.inject(headers)
-    now = utcnow()
-    return OutboxEntry(
-        id=message.event_id,
-        topic=topic,
-        key=message.key(),
-        message_type=message.type,
-        payload=message.model_dump_json(),
-        headers=headers,
-        state=PENDING,
-        created_at=now,
-        lease_until=now,
-    )
+    return _entry(id=message.event_id, topic=topic, key=message.key(), message_type=message.type,
+                  payload=message.model_dump_json())
 
 
 def emit(tx: Tx, *, topic: str, messages: list[Message]) -> None:
@@ -75,12 +78,31 @@ def emit(tx: Tx, *, topic: str, messages: list[Message]) -> None:
 def emit_raw(tx: Tx, *, topic: str, entry_id: str, key: str, payload: str, message_type: str,
              kafka_headers: dict[str, str]) -> None:
     """Write an already-encoded payload with its own Kafka headers to the outbox in the caller's transaction."""
-    headers: dict[str, str] = {}
-    propagate.inject(headers)
+    tx.insert(_entry(id=entry_id, topic=topic, key=key, message_type=message_type, payload=payload,
+                     kafka_headers=kafka_headers))
+
+
+def republish_effects(*, cause: str, older_than: timedelta) -> int:
+    """Publish again what handling `cause` emitted, if that went out more than `older_than` ago.
+
+    A cause delivered again long after it was handled means its effects may have been lost with
+    the broker's memory; consumers downstream are idempotent, so sending them again is safe.
+    """
     now = utcnow()
-    tx.insert(OutboxEntry(id=entry_id, topic=topic, key=key, message_type=message_type, payload=payload,
-                          headers=headers, kafka_headers=kafka_headers, state=PENDING,
-                          created_at=now, lease_until=now))
+    result = database()[OutboxEntry._get_collection_name()].update_many(
+        {"caused_by": cause, "state": PUBLISHED, "published_at": {"$lt": now - older_than}},
+        {"$set": {"state": PENDING, "lease_until": now}},
+    )
+    return result.modified_count
+
+
+def redrive(*, key: str, message_type: str) -> int:
+    """Publish again the published entries of one key and type (an owner's reconciler re-driving work)."""
+    result = database()[OutboxEntry._get_collection_name()].update_many(
+        {"key": key, "message_type": message_type, "state": PUBLISHED},
+        {"$set": {"state": PENDING, "lease_until": utcnow()}},
+    )
+    return result.modified_count
 
 
 Publish = Callable[[OutboxEntry], Awaitable[None]]

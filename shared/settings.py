@@ -73,6 +73,9 @@ class ServiceSettings(BaseSettings):
     outbox_max_attempts: int = Field(
         50, title="Publish attempts before an outbox entry is marked failed", ge=1
     )
+    republish_after_s: float = Field(
+        30.0, title="A cause redelivered this long after its effects went out sends them again", ge=0
+    )
     max_event_bytes: int = Field(
         262_144, title="Largest event a consumer accepts; bigger ones are dead-lettered", ge=1024
     )
