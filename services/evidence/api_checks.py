@@ -103,7 +103,10 @@ def create_payment_record(body: PaymentRecordBody, principal: CurrentPrincipal,
     message = PaymentRecordPublished(**body.model_dump())
     checked = channel.apply_record(message=message, topic=settings.topics.evidence_events,
                                    consumer=f"{settings.service_name}-http",
-                                   window=timedelta(hours=settings.relevance_window_hours))
+                                   window=timedelta(hours=settings.relevance_window_hours),
+                                   posted_by={"via": "http", "subject": principal.subject,
+                                              "role": principal.role.value,
+                                              "platform": principal.platform})
     request.app.state.runtime.relay.wake()
     return {"transaction_id": body.transaction_id, "proofs_checked": checked}
 

@@ -58,7 +58,7 @@ def stored_record(tx: Tx, *, transaction_id: str) -> PaymentRecord | None:
 
 
 def apply_record(*, message: PaymentRecordPublished, topic: str, consumer: str,
-                 window: timedelta) -> int:
+                 window: timedelta, posted_by: Mapping[str, Any] | None = None) -> int:
     """Store a record (latest status wins), check every proof naming it; return proofs checked."""
     record = record_of(message=message)
 
@@ -70,7 +70,8 @@ def apply_record(*, message: PaymentRecordPublished, topic: str, consumer: str,
             return 0  # an older status arriving late changes nothing
         records.update_one({"transaction_id": record.transaction_id},
                            {"$set": {"record": record.model_dump(mode="json"),
-                                     "received_at": utcnow()}},
+                                     "received_at": utcnow(), "event_id": message.event_id,
+                                     "posted_by": dict(posted_by or {"via": "topic"})}},
                            upsert=True, session=tx.session)
         proofs = list(tx.collection(EvidenceItem).find(
             {"kind": EvidenceKind.PAYMENT_PROOF.value,

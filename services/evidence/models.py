@@ -93,6 +93,8 @@ class PaymentRecordDoc(Document):
     transaction_id = StringField(required=True)
     record = DictField(required=True)
     received_at = DateTimeField(required=True)
+    event_id = StringField()
+    posted_by = DictField()  # who sent it over HTTP (subject, role, platform) or {via: topic}
 
 
 class StoredCardKey(Document):

@@ -138,6 +138,8 @@ def test_a_record_posted_after_the_proof_that_contradicts_it_is_flagged(
     assert check["confirmed_by_channel"] is False
     assert {d["field"] for d in check["differences"]} == {"amount", "status"}
     assert "证据1:channel_mismatch:amount" in _assessment(client, ticket)["flags"]
+    kept = store(client)["payment_records"].find_one({"transaction_id": "TX-AFTER-1"})
+    assert kept["posted_by"]["subject"] == "alipay-gateway"
     refused = client.post("/v1/payment-records", headers=token(client),
                           json=_record("TX-AFTER-1", 10000))
     assert refused.status_code == 403
