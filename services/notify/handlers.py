@@ -9,20 +9,16 @@ from typing import Any
 from services.notify import reminders, service
 from services.notify.worker import DeliveryWorker
 from shared.app import ServiceRuntime
-from shared.contracts import escalation
 from shared.contracts.complaints import ComplaintFiled, ComplaintWithdrawn
-from shared.contracts.escalation import (ComplaintEscalated, ComplaintStatusChanged, ResolutionProposed,
-                                         SlaBreached, SlaWarning)
+from shared.contracts.escalation import (CaseAssigned, ComplaintEscalated, ComplaintStatusChanged,
+                                         ResolutionProposed, SlaBreached, SlaWarning)
 from shared.contracts.evidence import EvidenceAssessed
 from shared.envelope import Event
 from shared.store import STORE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
-ESCALATION_EVENTS: list[Any] = [ComplaintStatusChanged, ComplaintEscalated, SlaWarning, SlaBreached,
-                                ResolutionProposed]
-# Until escalation publishes CaseAssigned, agents are simply not known to notify.
-if getattr(escalation, "CaseAssigned", None) is not None:
-    ESCALATION_EVENTS.append(escalation.CaseAssigned)
+ESCALATION_EVENTS: list[Any] = [CaseAssigned, ComplaintStatusChanged, ComplaintEscalated, SlaWarning,
+                                SlaBreached, ResolutionProposed]
 
 
 def register(runtime: ServiceRuntime, *, worker: DeliveryWorker) -> None:

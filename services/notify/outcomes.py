@@ -70,6 +70,8 @@ def _update_health(tx: Tx, *, subscription: Subscription, ok: bool, retry_at: da
                    settings: NotifySettings) -> None:
     current = tx.collection(Subscription).find_one({"_id": subscription.id}, session=tx.session) or {}
     stored = {k: v for k, v in (current.get("health") or {}).items() if k != "backoff_until"}
+    if ok and not stored.get("consecutive_failures") and not current.get("paused_at"):
+        return  # healthy and staying so: no write, so parallel deliveries do not conflict on this document
     health = record_attempt(health=EndpointHealth(**stored), ok=ok, at=now,
                             failures=settings.webhook_pause_after_failures,
                             span=timedelta(seconds=settings.webhook_pause_after_s))

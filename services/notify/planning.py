@@ -80,10 +80,13 @@ def create_notifications(*, about: About, recipients: list[Recipient], settings:
     """One rendered, not yet saved Notification per (recipient, channel) the event reaches."""
     intents = plan_deliveries(event_id=about.event_id, event_type=about.notice.event_type, recipients=recipients)
     renders: dict[tuple[Role, Language, str], Rendered] = {}
+    chosen = {r.id for r in recipients if r.preferences.channels is not None}
     made: list[Notification] = []
     for intent in intents:
         if not _enabled(intent.channel, settings):
             continue
+        if intent.channel is Channel.SMS and about.notice.deadline is None and intent.recipient_id not in chosen:
+            continue  # SMS by default only when the reader must act by a deadline
         look = (intent.role, intent.language, intent.time_zone)
         if look not in renders:
             renders[look] = render_notice(notice=about.notice, role=intent.role, language=intent.language,

@@ -70,11 +70,14 @@ def _claim(now: datetime, lease: timedelta) -> Reminder | None:
     return Reminder._from_son(doc) if doc else None
 
 
-def _about(reminder: Reminder, now: datetime) -> About:
+def _about(reminder: Reminder, now: datetime, settings: NotifySettings) -> About:
     ticket = "、".join(reminder.tickets[:20]) or "-"
     if reminder.kind == "evidence_missing":
+        # A fresh period to act in, counted from the reminder.
+        deadline = reminder.due_at + timedelta(seconds=settings.evidence_reminder_after_s)
         notice = Notice(event_id=reminder.id, event_type="EvidenceAssessed", complaint_id=reminder.complaint_id,
-                        ticket=ticket, occurred_at=now, missing_evidence=tuple(reminder.missing))
+                        ticket=ticket, occurred_at=now, missing_evidence=tuple(reminder.missing),
+                        deadline=deadline)
         return About(event_id=f"{reminder.id}@{reminder.due_at:%Y%m%dT%H%M%S}", event_type="EvidenceReminder",
                      complaint_id=reminder.complaint_id, ticket=ticket, platform=reminder.platform, notice=notice)
     notice = Notice(event_id=reminder.id, event_type="SlaBreached", complaint_id="digest", ticket=ticket,
@@ -96,7 +99,7 @@ def fire_due(*, settings: NotifySettings, now: datetime | None = None) -> int:
                                          merchant_id="", agent_id=reminder.agent_id, language="zh-CN")
             roles = {Role.AGENT}
         recipients = get_recipients(record=record, roles=roles) if record else []
-        about = _about(reminder, now)
+        about = _about(reminder, now, settings)
 
         def work(tx: Tx, r: Reminder = reminder, about: About = about, recipients: list = recipients) -> None:
             done = tx.collection(Reminder).update_one({"_id": r.id, "state": "pending"},

@@ -6,6 +6,8 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from pydantic import ValidationError
+
 from services.notify import reminders
 from services.notify.config import NotifySettings
 from services.notify.domain.notice import Role
@@ -14,16 +16,14 @@ from services.notify.domain.status_event import EVENT_TYPE, build_status_event, 
 from services.notify.models import ComplaintRecipients, Notification, ParkedEvent
 from services.notify.notices import create_notice, status_change, webhook_payload
 from services.notify.planning import About, get_recipients, record_intents
-from shared.contracts import escalation
 from shared.contracts.complaints import ComplaintFiled
-from shared.contracts.escalation import ComplaintStatusChanged
+from shared.contracts.escalation import CaseAssigned, ComplaintStatusChanged
 from shared.envelope import Event, decode, utcnow
 from shared.ledger import apply_once
 from shared.outbox import emit_raw
 from shared.store import Tx, transaction
 
 log = logging.getLogger(__name__)
-CaseAssigned: Any = getattr(escalation, "CaseAssigned", None)
 #: States whose change is not told to people (the filing acknowledgement already said it).
 QUIET_STATES = frozenset({"acknowledged"})
 
@@ -62,7 +62,7 @@ def _record_of(event: ComplaintFiled) -> ComplaintRecipients:
 
 
 def _apply_known(tx: Tx, *, event: Event, record: ComplaintRecipients, settings: NotifySettings) -> int:
-    if CaseAssigned is not None and isinstance(event, CaseAssigned):
+    if isinstance(event, CaseAssigned):
         tx.collection(ComplaintRecipients).update_one(
             {"_id": record.id}, {"$set": {"agent_id": event.agent_id}}, session=tx.session)
         record.agent_id = event.agent_id
@@ -83,14 +83,17 @@ def replay_parked(tx: Tx, *, record: ComplaintRecipients, settings: NotifySettin
     """Plan the events that arrived before their complaint's ComplaintFiled."""
     parked = tx.collection(ParkedEvent)
     count = 0
-    for doc in parked.find({"complaint_id": record.id}, session=tx.session).sort("parked_at", 1):
+    docs = list(parked.find({"complaint_id": record.id}, session=tx.session).sort("parked_at", 1))
+    # Assignments first: parked_at has millisecond precision, and the agent must be known before the rest.
+    docs.sort(key=lambda d: '"type":"CaseAssigned"' not in d["payload"])
+    for doc in docs:
         event = decode(doc["payload"].encode())
         count += _apply_known(tx, event=event, record=record, settings=settings)  # type: ignore[arg-type]
         parked.delete_one({"_id": doc["_id"]}, session=tx.session)
     return count
 
 
-def sweep_parked(*, settings: NotifySettings, older_than: timedelta = timedelta(seconds=5)) -> int:
+def sweep_parked(*, settings: NotifySettings, older_than: timedelta = timedelta(seconds=2)) -> int:
     """Replay parked events whose complaint is known by now (closes the race with ComplaintFiled)."""
     count = 0
     ids = ParkedEvent.objects(parked_at__lte=utcnow() - older_than).distinct("complaint_id")
@@ -101,7 +104,13 @@ def sweep_parked(*, settings: NotifySettings, older_than: timedelta = timedelta(
 
 def publish_status(tx: Tx, *, event: ComplaintStatusChanged, settings: NotifySettings) -> None:
     """Write the partner-facing CloudEvent to the outbox, keyed by complaint id, in this transaction."""
-    cloud_event = build_status_event(change=status_change(event=event))
+    try:
+        change = status_change(event=event)
+    except ValidationError as exc:
+        # A state or ticket outside the published schema must not reach partners; people are still told.
+        log.error("status change %s not published: outside schema v1: %s", event.event_id, exc)
+        return
+    cloud_event = build_status_event(change=change)
     message = to_kafka_message(event=cloud_event)
     headers = {name: value.decode() if isinstance(value, bytes) else str(value)
                for name, value in message.headers.items()}

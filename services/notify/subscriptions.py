@@ -52,6 +52,16 @@ def rotate_secret(*, subscription: Subscription, grace: timedelta) -> str:
     return rotated[0].value
 
 
+def pause_subscription(*, subscription: Subscription) -> None:
+    """Hold deliveries to it (e.g. during the partner's maintenance) until resumed; nothing is lost."""
+    Subscription.objects(id=subscription.id, paused_at=None).update_one(set__paused_at=utcnow())
+
+
+def count_pending(*, subscription: Subscription) -> int:
+    """Deliveries still to be made to it (held while paused)."""
+    return Notification.objects(subscription_id=subscription.id, state="pending").count()
+
+
 def resume_subscription(*, subscription: Subscription) -> None:
     """Clear the pause and the failure count; held deliveries go out again."""
     Subscription.objects(id=subscription.id).update_one(set__health={}, set__paused_at=None)

@@ -81,8 +81,16 @@ async def get_subscriptions(principal: CurrentPrincipal) -> dict[str, Any]:
     return {"items": [_out(s) for s in items], "event_types": subs.PARTNER_EVENTS}
 
 
-@router.get("/{subscription_id}", summary="One subscription", responses={404: {"description": "Not found"}})
+@router.get("/{subscription_id}", summary="One subscription with its pending deliveries",
+            responses={404: {"description": "Not found"}})
 async def get_subscription(subscription_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
+    found = await _found(principal, subscription_id)
+    return _out(found) | {"pending_deliveries": await asyncio.to_thread(subs.count_pending, subscription=found)}
+
+
+@router.post("/{subscription_id}/pause", summary="Hold deliveries until resumed (nothing is dropped)")
+async def pause(subscription_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
+    await asyncio.to_thread(subs.pause_subscription, subscription=await _found(principal, subscription_id))
     return _out(await _found(principal, subscription_id))
 
 

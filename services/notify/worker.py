@@ -22,19 +22,35 @@ log = logging.getLogger(__name__)
 CHANNELS = ("email", "sms", "webhook")
 
 
-def claim(*, channel: str, lease: timedelta, busy: list[str], now: datetime | None = None) -> Notification | None:
-    """Lease the next due pending delivery of a channel, skipping paused, backed-off and busy endpoints."""
+def claim(*, channel: str, lease: timedelta, slots: int, in_flight: Counter[str], per_endpoint: int,
+          now: datetime | None = None) -> list[Notification]:
+    """Lease up to `slots` due pending deliveries of a channel; paused, backed-off and full endpoints wait."""
     now = now or utcnow()
+    coll = database()[Notification._get_collection_name()]
     query: dict = {"channel": channel, "state": "pending", "next_attempt_at": {"$lte": now},
                    "lease_until": {"$lte": now}}
     if channel == "webhook":
         held = Subscription.objects(__raw__={"$or": [{"paused_at": {"$ne": None}},
                                                      {"health.backoff_until": {"$gt": now}}]}).distinct("id")
-        query["subscription_id"] = {"$nin": [*held, *busy]}
-    doc = database()[Notification._get_collection_name()].find_one_and_update(
-        query, {"$set": {"lease_until": now + lease, "lease_token": new_id()}},
-        sort=[("next_attempt_at", 1)], return_document=ReturnDocument.AFTER)
-    return Notification._from_son(doc) if doc else None
+        full = [key for key, n in in_flight.items() if n >= per_endpoint]
+        query["subscription_id"] = {"$nin": [*held, *full]}
+    candidates = coll.find(query, {"_id": 1, "subscription_id": 1}).sort("next_attempt_at", 1).limit(slots * 4)
+    taken: list[str] = []
+    room = Counter(in_flight)
+    for doc in candidates:
+        endpoint = doc.get("subscription_id") or channel
+        if channel == "webhook" and room[endpoint] >= per_endpoint:
+            continue
+        room[endpoint] += 1
+        taken.append(doc["_id"])
+        if len(taken) >= slots:
+            break
+    if not taken:
+        return []
+    token = new_id()
+    coll.update_many({**query, "_id": {"$in": taken}},
+                     {"$set": {"lease_until": now + lease, "lease_token": token}})
+    return [Notification._from_son(d) for d in coll.find({"_id": {"$in": taken}, "lease_token": token})]
 
 
 class DeliveryWorker:
@@ -71,18 +87,20 @@ class DeliveryWorker:
         try:
             while True:
                 wakeup.clear()
-                per_endpoint = Counter(in_flight.values())
-                busy = [k for k, n in per_endpoint.items() if n >= self._settings.concurrency_per_endpoint]
-                doc = None
+                docs: list[Notification] = []
                 if len(in_flight) < limit:
                     try:
-                        doc = await asyncio.to_thread(claim, channel=channel, lease=lease, busy=busy)
+                        docs = await asyncio.to_thread(
+                            claim, channel=channel, lease=lease, slots=limit - len(in_flight),
+                            in_flight=Counter(in_flight.values()),
+                            per_endpoint=self._settings.concurrency_per_endpoint)
                     except STORE_UNAVAILABLE as exc:
                         log.warning("delivery worker waiting for the store: %s", exc)
-                if doc is not None:
+                for doc in docs:
                     task = asyncio.create_task(self._deliver(doc, senders))
                     in_flight[task] = doc.subscription_id or channel
                     task.add_done_callback(lambda t: (in_flight.pop(t, None), wakeup.set()))
+                if docs:
                     continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wakeup.wait(), timeout=self._settings.delivery_poll_s)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from fastapi.testclient import TestClient
 from cloudevents.core.bindings.kafka import KafkaMessage, from_structured_event
 from jsonschema import Draft202012Validator
 
@@ -50,27 +52,33 @@ def settings(servers: Servers, namespace: str, service_env: dict[str, str]) -> N
     return notify_settings(servers=servers, namespace=namespace)
 
 
-def test_status_changes_become_valid_cloudevents_keyed_and_ordered_once(settings: NotifySettings) -> None:
+@pytest.fixture(scope="module")
+def app(settings: NotifySettings) -> Iterator[TestClient]:
+    with running_notify(settings) as client:
+        yield client
+
+
+def test_status_changes_become_valid_cloudevents_keyed_and_ordered_once(app: TestClient,
+                                                                        settings: NotifySettings) -> None:
     filed = complaint_filed(phone="13812345678")
     changes = [change(filed, from_state="filed", to_state="acknowledged", reason="auto_ack"),
                change(filed, from_state="acknowledged", to_state="under_review", reason="evidence_complete"),
                change(filed, from_state="under_review", to_state="resolved",
                       reason="买家 13812345678 已收到退款", tier="platform")]
-    with running_notify(settings):
-        publish(settings, topic=settings.topics.intake_events, events=[filed])
-        offsets = publish(settings, topic=settings.topics.escalation_events, events=changes)
-        key = filed.complaint_id.encode()
-        records = asyncio.run(read_status(bootstrap=settings.kafka_bootstrap_servers,
-                                          topic=settings.topics.public_status, key=key, count=3))
-        assert len(records) == 3
-        # The broker redelivers the last change: the topic must not get a second copy.
-        partition, offset = asyncio.run(kafka.resend(bootstrap=settings.kafka_bootstrap_servers, record=asyncio.run(
-            kafka.read_until(bootstrap=settings.kafka_bootstrap_servers, topic=settings.topics.escalation_events,
-                             match=lambda r: r.offset == offsets[-1][1] and r.partition == offsets[-1][0]))))
-        asyncio.run(kafka.committed_past(bootstrap=settings.kafka_bootstrap_servers, group=settings.consumer_group,
-                                         topic=settings.topics.escalation_events, partition=partition, offset=offset))
-        again = asyncio.run(read_status(bootstrap=settings.kafka_bootstrap_servers,
-                                        topic=settings.topics.public_status, key=key, count=4, timeout=3))
+    publish(settings, topic=settings.topics.intake_events, events=[filed])
+    offsets = publish(settings, topic=settings.topics.escalation_events, events=changes)
+    key = filed.complaint_id.encode()
+    records = asyncio.run(read_status(bootstrap=settings.kafka_bootstrap_servers,
+                                      topic=settings.topics.public_status, key=key, count=3))
+    assert len(records) == 3
+    # The broker redelivers the last change: the topic must not get a second copy.
+    partition, offset = asyncio.run(kafka.resend(bootstrap=settings.kafka_bootstrap_servers, record=asyncio.run(
+        kafka.read_until(bootstrap=settings.kafka_bootstrap_servers, topic=settings.topics.escalation_events,
+                         match=lambda r: r.offset == offsets[-1][1] and r.partition == offsets[-1][0]))))
+    asyncio.run(kafka.committed_past(bootstrap=settings.kafka_bootstrap_servers, group=settings.consumer_group,
+                                     topic=settings.topics.escalation_events, partition=partition, offset=offset))
+    again = asyncio.run(read_status(bootstrap=settings.kafka_bootstrap_servers,
+                                    topic=settings.topics.public_status, key=key, count=4, timeout=3))
     assert len(again) == 3
 
     validator = Draft202012Validator(load_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
@@ -90,3 +98,14 @@ def test_status_changes_become_valid_cloudevents_keyed_and_ordered_once(settings
     raw = b"".join(r.value for r in records)
     assert b"13812345678" not in raw and "小王".encode() not in raw
     assert json.loads(records[0].value)["specversion"] == "1.0"
+
+
+def test_the_asyncapi_document_describes_the_status_topic_and_notify_events(app: TestClient,
+                                                                            settings: NotifySettings) -> None:
+    document = app.get("/asyncapi.json").json()
+    text = json.dumps(document)
+    assert settings.topics.public_status in text and settings.topics.notify_events in text
+    for name in ("ComplaintStatusChangedCloudEvent", "ComplaintStatusData", "NotificationSent"):
+        assert name in document["components"]["schemas"], sorted(document["components"]["schemas"])
+    envelope = document["components"]["schemas"]["ComplaintStatusChangedCloudEvent"]
+    assert {"specversion", "id", "source", "type", "subject", "time", "data"} <= set(envelope["required"])

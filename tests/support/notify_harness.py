@@ -39,7 +39,7 @@ def notify_settings(*, servers: Servers, namespace: str, **overrides: Any) -> No
 def running_notify(settings: NotifySettings) -> Iterator[TestClient]:
     """The notify app in this process, connected and ready."""
     with TestClient(create_app(settings)) as client:
-        wait_until(lambda: client.get("/readyz").status_code == 200, timeout=60, what="notify ready")
+        wait_until(lambda: client.get("/readyz").status_code == 200, timeout=120, what="notify ready")
         yield client
 
 

@@ -1,0 +1,217 @@
+"""Webhook deliveries per second through notify, next to raw HTTP POSTs to the same local receiver.
+
+Run: .venv/bin/python -m bench.notify_webhooks [--count 2000] [--per-endpoint 4] [--concurrency 32]
+Starts its own broker and store (or uses KAFKA_BOOTSTRAP_SERVERS / MONGODB_URI), a receiver process and
+a notify process; prints the figures and writes bench/out/notify_webhooks.json. Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaProducer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from services.notify.config import NotifySettings
+from shared.auth import mint_token
+from shared.contracts.complaints import ComplaintFiled
+from shared.envelope import new_id
+from shared.runtime import embedded, supervisor
+from shared.topics import TopicSettings
+
+OUT = Path(__file__).resolve().parent / "out"
+console = Console(stderr=True)
+
+
+def receiver_app() -> Any:
+    """A bare ASGI endpoint: POST answers 204 and counts, GET /count tells the count."""
+    state = {"count": 0, "first": 0.0, "last": 0.0}
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["method"] == "POST":
+            more = True
+            while more:
+                more = (await receive()).get("more_body", False)
+            now = time.time()
+            state["first"] = state["first"] or now
+            state["count"] += 1
+            state["last"] = now
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        body = json.dumps(state).encode()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+async def raw_posts(*, url: str, count: int, concurrency: int, body: bytes) -> float:
+    """POST the same body count times at this concurrency with httpx; returns requests per second."""
+    gate = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=concurrency)) as client:
+        async def one() -> None:
+            async with gate:
+                (await client.post(url, content=body, headers={"content-type": "application/json"})).raise_for_status()
+
+        began = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(count)))
+        return count / (time.perf_counter() - began)
+
+
+def filed(platform: str) -> ComplaintFiled:
+    """One filed complaint on the bench platform."""
+    return ComplaintFiled(
+        complaint_id=f"c-{new_id()[:12]}", ticket=f"CP-20261123-{new_id()[:6]}", platform=platform,
+        merchant={"id": "m-bench"}, complainant={"id": f"u-{new_id()[:8]}", "language": "zh-CN"},
+        category="invalid-card-key", demand={"type": "refund"}, filed_at=datetime.now(UTC),
+        order={"order_number": "202611230001", "amount": {"amount_minor": 10000, "currency": "CNY"}})
+
+
+async def _publish(*, bootstrap: str, topic: str, count: int) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    await producer.start()
+    try:
+        for event in (filed("p-bench") for _ in range(count)):
+            await producer.send(topic, event.encode(), key=event.key().encode())
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def _watch(client: httpx.AsyncClient, *, label: str, total: int, read: Any) -> Any:
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeRemainingColumn(), console=console, transient=True) as progress:
+        task = progress.add_task(label, total=total)
+        while True:
+            done, state = await read()
+            progress.update(task, completed=done)
+            if done >= total:
+                return state
+            await asyncio.sleep(0.2)
+
+
+async def through_notify(*, notify_url: str, receiver_url: str, bootstrap: str, topic: str, count: int,
+                         secret: str) -> dict[str, Any]:
+    """End to end (publish → received), then the sender alone (held intents drained after a resume)."""
+    headers = {"Authorization": "Bearer " + mint_token(secret=secret, subject="bench-partner", role="partner",
+                                                       platform="p-bench")}
+    async with httpx.AsyncClient(timeout=10) as client:
+        answer = await client.post(f"{notify_url}/v1/subscriptions", headers=headers,
+                                   json={"url": f"{receiver_url}/hook", "event_types": ["ComplaintFiled"]})
+        answer.raise_for_status()
+        sub = f"{notify_url}/v1/subscriptions/{answer.json()['id']}"
+
+        async def received(base: int) -> Any:
+            state = (await client.get(f"{receiver_url}/count")).json()
+            return state["count"] - base, state
+
+        base = (await client.get(f"{receiver_url}/count")).json()["count"]
+        began = time.time()
+        await _publish(bootstrap=bootstrap, topic=topic, count=count)
+        state = await _watch(client, label="end to end via notify", total=count, read=lambda: received(base))
+        end_to_end = count / (state["last"] - began)
+
+        (await client.post(f"{sub}/pause", headers=headers)).raise_for_status()
+        await _publish(bootstrap=bootstrap, topic=topic, count=count)
+
+        async def held() -> Any:
+            return (await client.get(sub, headers=headers)).json()["pending_deliveries"], None
+
+        await _watch(client, label="intents recorded while paused", total=count, read=held)
+        base = (await client.get(f"{receiver_url}/count")).json()["count"]
+        resumed = time.time()
+        (await client.post(f"{sub}/resume", headers=headers)).raise_for_status()
+        state = await _watch(client, label="held deliveries drained", total=count, read=lambda: received(base))
+        drain = count / (state["last"] - resumed)
+    return {"end_to_end_per_s": round(end_to_end, 1), "sender_only_per_s": round(drain, 1)}
+
+
+def main() -> None:
+    """Run both measurements in one go and write the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=2000, help="deliveries per measurement")
+    parser.add_argument("--per-endpoint", type=int, default=4, help="notify's POSTs in flight per endpoint")
+    parser.add_argument("--concurrency", type=int, default=32, help="raw httpx concurrency, second figure")
+    parser.add_argument("--receiver-port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.receiver_port:
+        import uvicorn
+
+        uvicorn.run(receiver_app(), host="127.0.0.1", port=args.receiver_port, log_level="warning",
+                    access_log=False)
+        return
+    workdir = Path(tempfile.mkdtemp(prefix="notify-bench-"))
+    with ExitStack() as stack:
+        bootstrap, uri = os.environ.get("KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("MONGODB_URI")
+        if not bootstrap:
+            kafka, bootstrap = embedded.start_kafka(log_dir=workdir)
+            stack.callback(kafka.stop)
+        if not uri:
+            mongo, uri = embedded.start_mongodb(data_dir=workdir / "db", log_dir=workdir)
+            stack.callback(mongo.stop)
+        prefix = f"bench{new_id()[:6]}."
+        topics = TopicSettings(prefix=prefix)
+        asyncio.run(embedded.create_topics(bootstrap=bootstrap, topics=topics.all_topics(), partitions=4))
+        port = embedded.free_port()
+        receiver = embedded.spawn("receiver", [sys.executable, "-m", "bench.notify_webhooks", "--receiver-port",
+                                               str(port)], env=dict(os.environ), log_path=workdir / "receiver.log",
+                                  cwd=Path(__file__).resolve().parents[1])
+        stack.callback(receiver.stop)
+        embedded.wait_for_port(host="127.0.0.1", port=port, timeout=30, child=receiver)
+        receiver_url = f"http://127.0.0.1:{port}"
+        env = supervisor.service_env(base=dict(os.environ), bootstrap=bootstrap, mongodb_uri=uri, extra={
+            "COMPLAINTS_TOPIC_PREFIX": prefix, "NOTIFY_MONGODB_DB": f"{prefix[:-1]}_notify",
+            "NOTIFY_CONSUMER_GROUP": f"{prefix}notify", "COMPLAINTS_TELEMETRY_DB": f"{prefix[:-1]}_telemetry",
+            "NOTIFY_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true", "NOTIFY_CONCURRENCY_PER_ENDPOINT": str(args.per_endpoint),
+            "COMPLAINTS_LOG_LEVEL": "WARNING"})
+        notify = supervisor.start_service(name="notify", port=embedded.free_port(), env=env, log_dir=workdir)
+        stack.callback(lambda: supervisor.stop_all([notify.child]))
+        console.print("starting notify …")
+        supervisor.wait_ready([notify], timeout=90)
+        body = filed("p-bench").encode()
+        console.print(f"raw httpx POSTs at concurrency {args.per_endpoint} and {args.concurrency} …")
+        raw_same = asyncio.run(raw_posts(url=f"{receiver_url}/hook", count=args.count,
+                                         concurrency=args.per_endpoint, body=body))
+        raw_wide = asyncio.run(raw_posts(url=f"{receiver_url}/hook", count=args.count,
+                                         concurrency=args.concurrency, body=body))
+        via = asyncio.run(through_notify(notify_url=notify.url, receiver_url=receiver_url, bootstrap=bootstrap,
+                                         topic=topics.intake_events, count=args.count,
+                                         secret=NotifySettings().auth_secret))
+    figures = {
+        "count": args.count, "notify_per_endpoint_concurrency": args.per_endpoint,
+        "raw_httpx_per_s_same_concurrency": round(raw_same, 1),
+        f"raw_httpx_per_s_concurrency_{args.concurrency}": round(raw_wide, 1),
+        "notify_webhooks": via,
+        "note": "end to end: first publish to last request received (consume, intents recorded, signed POST, "
+                "outcome logged, NotificationSent written); sender only: intents recorded while the "
+                "subscription was paused, resume to last request received",
+    }
+    console.print(f"raw httpx POSTs: {raw_same:.0f}/s at concurrency {args.per_endpoint}, "
+                  f"{raw_wide:.0f}/s at {args.concurrency}")
+    console.print(f"notify webhooks: {via['end_to_end_per_s']:.0f}/s end to end (Kafka in → POST out), "
+                  f"{via['sender_only_per_s']:.0f}/s sender only (recorded intents drained)")
+    OUT.mkdir(exist_ok=True)
+    path = OUT / "notify_webhooks.json"
+    path.write_text(json.dumps(figures, indent=2))
+    print(json.dumps(figures, indent=2))
+    console.print(f"written {path}")
+
+
+if __name__ == "__main__":
+    main()
