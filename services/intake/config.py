@@ -33,3 +33,8 @@ class IntakeSettings(ServiceSettings):
     )
     merchant_open_limit: int = Field(10, title="A merchant with this many open complaints makes new ones high", ge=1)
     page_size_max: int = Field(100, title="Largest page of GET /v1/complaints", ge=1, le=1000)
+    reconcile_interval_s: float = Field(30.0, title="How often stuck complaints are looked for", gt=0)
+    reconcile_after_s: float = Field(
+        120.0, title="A complaint some service has not acted on after this long is re-driven", gt=0
+    )
+    reconcile_horizon_h: float = Field(72.0, title="Complaints filed longer ago are not re-driven", gt=0)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+
 from fastapi import FastAPI
 
 from services.intake import api, handlers
 from services.intake.config import IntakeSettings
 from services.intake.models import CommandReply, Complaint, IdempotentResponse, OpenComplaint, TicketSequence
+from services.intake.service.reconcile import redrive_stuck
 from shared.app import ServiceRuntime, create_service_app
 from shared.contracts.complaints import (
     AccountFreezeRequested,
@@ -18,6 +25,29 @@ from shared.contracts.complaints import (
 )
 from shared.messaging import document_publisher
 from shared.runtime.serve import serve
+from shared.store import STORE_UNAVAILABLE
+
+log = logging.getLogger(__name__)
+
+
+def reconciler(runtime: ServiceRuntime, settings: IntakeSettings) -> Callable[[], Coroutine[Any, Any, None]]:
+    """The background loop that re-drives complaints some service never acted on."""
+
+    async def loop() -> None:
+        after = timedelta(seconds=settings.reconcile_after_s)
+        horizon = timedelta(hours=settings.reconcile_horizon_h)
+        while True:
+            await asyncio.sleep(settings.reconcile_interval_s)
+            try:
+                tickets = await asyncio.to_thread(redrive_stuck, after=after, horizon=horizon)
+            except STORE_UNAVAILABLE as exc:
+                log.warning("reconciler waiting for the store: %s", exc)
+                continue
+            if tickets:
+                log.warning("re-driving %d complaints no service finished: %s", len(tickets), tickets[:10])
+                runtime.relay.wake()
+
+    return loop
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
@@ -26,6 +56,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(settings=settings, documents=[
         Complaint, TicketSequence, OpenComplaint, IdempotentResponse, CommandReply])
     handlers.register(runtime)
+    runtime.background.append(reconciler(runtime, settings))
     document_publisher(runtime.broker, topic=settings.topics.intake_events,
                        messages=[ComplaintFiled, ComplaintUpdated, ComplaintWithdrawn, AccountFreezeRequested],
                        description="Complaint facts from intake, keyed by complaint id")

@@ -37,6 +37,7 @@ class Complaint(Document):
             ("platform", "merchant.id", "status"),
             ("complainant.id", "-filed_at", "-_id"),
             ("status", "-filed_at"),
+            "filed_at",  # the reconciler's window
         ],
     }
 
@@ -65,6 +66,7 @@ class Complaint(Document):
     filed_at = DateTimeField(required=True)
     updated_at = DateTimeField(required=True)
     trace_id = StringField()
+    redriven_at = DateTimeField()
     timeline = EmbeddedDocumentListField(TimelineEntry)
 
 
