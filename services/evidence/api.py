@@ -102,7 +102,7 @@ def get_evidence_content(ticket: str, evidence_id: str,
     transaction(lambda tx: custody_log.append_to_chains(
         tx, item_ids=[item.id], action=CustodyAction.DOWNLOADED,
         actor=custody_log.actor_of(principal=principal)))
-    name = f"证据{item.number}-{item.name}"
+    name = f"证据{item.number}-{item.kind}.{item.extension}"  # our name, the proven type
     return StreamingResponse(storage.iter_content(stream=stream), media_type=item.mime, headers={
         "X-Content-Type-Options": "nosniff", "Content-Length": str(item.size),
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",

@@ -32,9 +32,8 @@ class _ChunkWriter:
     20 MB upload whole in memory; this writer follows the same GridFS layout without that.
     """
 
-    def __init__(self, *, stored_name: str) -> None:
+    def __init__(self) -> None:
         self.files_id = ObjectId()
-        self._name = stored_name
         self._buffer = bytearray()
         self._n = 0
         self._length = 0
@@ -52,13 +51,13 @@ class _ChunkWriter:
         self._n += 1
         self._length += len(data)
 
-    def close(self) -> None:
+    def close(self, *, stored_name: str) -> None:
         if self._buffer:
             self._flush(bytes(self._buffer))
             self._buffer.clear()
         database()["fs.files"].insert_one({
             "_id": self.files_id, "length": self._length, "chunkSize": CHUNK_SIZE,
-            "uploadDate": utcnow(), "filename": self._name})
+            "uploadDate": utcnow(), "filename": stored_name})
 
     def abort(self) -> None:
         self._chunks.delete_many({"files_id": self.files_id})
@@ -83,9 +82,9 @@ class PendingUpload:
     scanned: ScannedFile
     _writer: _ChunkWriter
 
-    def keep(self) -> str:
-        """Write the file document; the content is now stored under the returned id."""
-        self._writer.close()
+    def keep(self, *, stored_name: str) -> str:
+        """Write the file document under our own name; return the content's id."""
+        self._writer.close(stored_name=stored_name)
         return str(self._writer.files_id)
 
     def discard(self) -> None:
@@ -93,11 +92,10 @@ class PendingUpload:
         self._writer.abort()
 
 
-def upload(*, source: BinaryIO, stored_name: str, max_bytes: int,
-           budget_left: int) -> PendingUpload:
+def upload(*, source: BinaryIO, max_bytes: int, budget_left: int) -> PendingUpload:
     """Stream `source` into GridFS while scanning it; any refusal removes the written chunks."""
     scanner = UploadScanner(max_bytes=max_bytes, budget_left=budget_left)
-    writer = _ChunkWriter(stored_name=stored_name)
+    writer = _ChunkWriter()
     try:
         while chunk := source.read(CHUNK_BYTES):
             scanner.update(chunk)

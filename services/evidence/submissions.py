@@ -60,7 +60,7 @@ def submit(*, principal: Principal, ticket: str, kind: str, fields_text: str | N
     structured = parse_structured(kind=parsed_kind, text=fields_text)
     name = sanitise_filename(name=filename or "", strict=True)
     budget = max(0, limits.max_complaint_bytes - evidence_file.used_bytes)
-    pending = storage.upload(source=source, stored_name=name, max_bytes=limits.max_file_bytes,
+    pending = storage.upload(source=source, max_bytes=limits.max_file_bytes,
                              budget_left=budget)
     existing = EvidenceItem.objects(complaint_id=evidence_file.id,
                                     sha256=pending.scanned.sha256).first()
@@ -68,7 +68,10 @@ def submit(*, principal: Principal, ticket: str, kind: str, fields_text: str | N
         pending.discard()
         _record_repeat(item_id=existing.id, principal=principal, name=name)
         return existing, False
-    gridfs_id = pending.keep()
+    scanned = pending.scanned
+    # Our name, with the extension of the type the content proved to be, never the client's.
+    gridfs_id = pending.keep(stored_name=f"{evidence_file.ticket}-{parsed_kind.value}-"
+                                         f"{scanned.sha256[:16]}.{scanned.extension}")
     try:
         item_id = _record(evidence_file=evidence_file, principal=principal, kind=parsed_kind,
                           structured=structured, name=name, scanned=pending.scanned,

@@ -54,6 +54,10 @@ def test_items_are_numbered_listed_and_downloaded_with_their_type(client: TestCl
     assert got.content == first
     assert got.headers["content-type"] == "image/png"
     assert got.headers["x-content-type-options"] == "nosniff"
+    assert got.headers["content-disposition"].endswith(
+        "%E8%AF%81%E6%8D%AE1-order_record.png")  # 证据1-order_record.png
+    stored = store(client)["fs.files"].find_one({"filename": {"$regex": f"^{ticket}-"}})
+    assert stored["filename"].endswith(".png") and "订单" not in stored["filename"]
     event = read_event(client, match=lambda e: e["type"] == "EvidenceSubmitted"
                        and e["ticket"] == ticket and e["number"] == 2)
     assert event["kind"] == "communication_log" and event["size"] == len(second)
