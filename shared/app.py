@@ -20,6 +20,7 @@ from shared import store
 from shared.envelope import Message
 from shared.ledger import ProcessedEvent
 from shared.messaging import Consumer, Handler, create_broker, make_publish
+from shared.openapi import install_field_error_handler, install_field_error_schema
 from shared.outbox import OutboxEntry, OutboxRelay, republish_effects
 from shared.settings import ServiceSettings
 from shared.telemetry import create_tracer_provider
@@ -193,6 +194,8 @@ def create_service_app(
         app.add_exception_handler(error, store_unavailable)
     for router in routers:
         app.include_router(router)
+    install_field_error_schema(app)
+    install_field_error_handler(app)
     FastAPIInstrumentor.instrument_app(app, tracer_provider=runtime.tracer_provider,
                                        excluded_urls="healthz,readyz")
     instrumentor = PymongoInstrumentor()
