@@ -1,0 +1,128 @@
+"""Full lifecycle at a fixed filing rate: filed → acknowledged → first notification delivered.
+
+Reports p50/p99 of both steps and the store round-trips each complaint costs (counted from the
+pymongo spans of its one trace). Run: .venv/bin/python -m bench.lifecycle [--rate 50 --duration 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import tempfile
+import time
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pymongo import MongoClient
+
+from bench.harness import console, embedded_stack, open_loop, percentiles, write_results
+from shared.auth import mint_token
+from shared.runtime import embedded, supervisor
+from shared.settings import ServiceSettings
+from shared.topics import TopicSettings
+
+BODY = Path(__file__).resolve().parents[1] / "tests" / "data" / "complaint_invalid_key_zh.json"
+NS = "lifecycle"
+
+
+def _at(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def steps_of(complaint: dict[str, Any]) -> tuple[float, float] | None:
+    """Seconds from filing to acknowledgement and to the first notification, once both happened."""
+    filed = _at(complaint["filed_at"])
+    acknowledged = [e for e in complaint["timeline"] if e["step"] == "status_acknowledged"]
+    notified = [e for e in complaint["timeline"] if e["service"] == "notify"]
+    if not acknowledged or not notified:
+        return None
+    return ((_at(acknowledged[0]["at"]) - filed).total_seconds(),
+            (min(_at(e["at"]) for e in notified) - filed).total_seconds())
+
+
+def main() -> None:
+    """Run the lifecycle benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--trace-sample", type=int, default=50)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-lifecycle-"))
+    with embedded_stack(workdir=workdir) as (bootstrap, uri):
+        topics = TopicSettings(prefix=f"{NS}.")
+        asyncio.run(embedded.create_topics(bootstrap=bootstrap, topics=topics.all_topics(),
+                                           partitions=topics.partitions))
+        extra = {"COMPLAINTS_TOPIC_PREFIX": f"{NS}.", "COMPLAINTS_TELEMETRY_DB": f"{NS}_telemetry",
+                 "COMPLAINTS_LOG_LEVEL": "WARNING"}
+        for name in supervisor.SERVICES:
+            extra[f"{name.upper()}_MONGODB_DB"] = f"{NS}_{name}"
+        env = supervisor.service_env(base=dict(os.environ), bootstrap=bootstrap, mongodb_uri=uri, extra=extra)
+        services = [supervisor.start_service(name=n, port=embedded.free_port(), env=env, log_dir=workdir)
+                    for n in supervisor.SERVICES]
+        try:
+            supervisor.wait_ready(services, timeout=120, progress=console.print)
+            intake = services[0].url
+            template = json.loads(BODY.read_text(encoding="utf-8"))
+            auth = {"authorization": "Bearer " + mint_token(
+                secret=ServiceSettings().auth_secret, subject="bench", role="partner", platform=template["platform"])}
+            tickets: list[str] = []
+
+            async def run() -> list[float]:
+                async with httpx.AsyncClient(timeout=30, headers=auth) as client:
+                    async def send(i: int) -> None:
+                        complaint = json.loads(json.dumps(template))
+                        complaint["order"]["number"] = f"LC{i:08d}"
+                        answer = await client.post(f"{intake}/v1/complaints", json=complaint)
+                        answer.raise_for_status()
+                        tickets.append(answer.json()["ticket"])
+                    return await open_loop(label="filing", send=send, rate=args.rate, duration=args.duration)
+
+            filing = asyncio.run(run())
+            done: dict[str, tuple[float, float]] = {}
+            deadline = time.monotonic() + 180
+            with httpx.Client(timeout=30, headers=auth) as client:
+                while len(done) < len(tickets) and time.monotonic() < deadline:
+                    for ticket in [t for t in tickets if t not in done]:
+                        measured = steps_of(client.get(f"{intake}/v1/complaints/{ticket}").json())
+                        if measured:
+                            done[ticket] = measured
+                    console.print(f"finished {len(done)}/{len(tickets)}", end="\r")
+                time.sleep(2)  # let the last spans reach the span store (flushed every 500 ms)
+                spans = MongoClient(uri)[f"{NS}_telemetry"]["spans"]
+                per_service: Counter[str] = Counter()
+                totals = []
+                for ticket in tickets[: args.trace_sample]:
+                    trace_id = client.get(f"{intake}/v1/complaints/{ticket}").json()["trace_id"]
+                    db = [s for s in spans.find({"trace_id": trace_id}) if s["attributes"].get("db_system")]
+                    per_service.update(s["service"] for s in db)
+                    totals.append(len(db))
+            sample = max(1, min(len(tickets), args.trace_sample))
+            figures = {
+                "rate_per_s": args.rate, "duration_s": args.duration, "filed": len(tickets),
+                "finished": len(done), "lost": len(tickets) - len(done),
+                "filing_http_ms": percentiles(filing),
+                "filed_to_acknowledged_ms": percentiles([a * 1000 for a, _ in done.values()]),
+                "filed_to_first_notification_ms": percentiles([n * 1000 for _, n in done.values()]),
+                "store_round_trips_per_complaint": {
+                    "mean": round(sum(totals) / max(1, len(totals)), 1), "max": max(totals, default=0),
+                    "by_service": {k: round(v / sample, 1) for k, v in sorted(per_service.items())}},
+            }
+
+            def plot(ax: Any) -> None:
+                ax.hist([n * 1000 for _, n in done.values()], bins=40)
+                ax.set_xlabel("filed → first notification (ms)")
+                ax.set_ylabel("complaints")
+                ax.set_title(f"Lifecycle latency at {args.rate:.0f} complaints/s")
+
+            write_results(name="lifecycle", figures=figures, plot=plot)
+        finally:
+            supervisor.stop_all([s.child for s in services])
+
+
+if __name__ == "__main__":
+    main()
