@@ -50,7 +50,10 @@ def _apply(tx: Tx, *, event: Event, settings: NotifySettings) -> int:
         tx.insert(ParkedEvent(id=event.event_id, complaint_id=event.complaint_id,
                               payload=event.model_dump_json(), parked_at=utcnow()))
         return 0
-    return _apply_known(tx, event=event, record=ComplaintRecipients._from_son(doc), settings=settings)
+    record = ComplaintRecipients._from_son(doc)
+    # Events of this complaint parked while its ComplaintFiled was in flight go first, in order.
+    count = replay_parked(tx, record=record, settings=settings)
+    return count + _apply_known(tx, event=event, record=record, settings=settings)
 
 
 def _record_of(event: ComplaintFiled) -> ComplaintRecipients:

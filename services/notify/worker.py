@@ -82,6 +82,7 @@ class DeliveryWorker:
 
     async def _serve(self, channel: str, limit: int, senders: Senders) -> None:
         in_flight: dict[asyncio.Task[None], str] = {}
+        gates: dict[str, asyncio.Semaphore] = {}
         lease = timedelta(seconds=self._settings.delivery_lease_s)
         wakeup = self._wakeups[channel]
         try:
@@ -90,14 +91,18 @@ class DeliveryWorker:
                 docs: list[Notification] = []
                 if len(in_flight) < limit:
                     try:
+                        # Up to twice the endpoint's share is claimed: the next ones wait at its gate, so
+                        # a finished send is followed at once while the next claim runs.
                         docs = await asyncio.to_thread(
                             claim, channel=channel, lease=lease, slots=limit - len(in_flight),
                             in_flight=Counter(in_flight.values()),
-                            per_endpoint=self._settings.concurrency_per_endpoint)
+                            per_endpoint=2 * self._settings.concurrency_per_endpoint)
                     except STORE_UNAVAILABLE as exc:
                         log.warning("delivery worker waiting for the store: %s", exc)
                 for doc in docs:
-                    task = asyncio.create_task(self._deliver(doc, senders))
+                    share = self._settings.concurrency_per_endpoint if channel == "webhook" else limit
+                    gate = gates.setdefault(doc.subscription_id or channel, asyncio.Semaphore(share))
+                    task = asyncio.create_task(self._deliver(doc, senders, gate))
                     in_flight[task] = doc.subscription_id or channel
                     task.add_done_callback(lambda t: (in_flight.pop(t, None), wakeup.set()))
                 if docs:
@@ -109,12 +114,14 @@ class DeliveryWorker:
                 task.cancel()
             await asyncio.gather(*in_flight, return_exceptions=True)
 
-    async def _deliver(self, doc: Notification, senders: Senders) -> None:
+    async def _deliver(self, doc: Notification, senders: Senders, gate: asyncio.Semaphore) -> None:
         try:
-            subscription = None
-            if doc.subscription_id:
-                subscription = await asyncio.to_thread(lambda: Subscription.objects(id=doc.subscription_id).first())
-            outcome = await senders.send(doc=doc, subscription=subscription)
+            async with gate:
+                subscription = None
+                if doc.subscription_id:
+                    subscription = await asyncio.to_thread(
+                        lambda: Subscription.objects(id=doc.subscription_id).first())
+                outcome = await senders.send(doc=doc, subscription=subscription)
             delivered = await asyncio.to_thread(outcomes.record_outcome, doc=doc, subscription=subscription,
                                                 outcome=outcome, settings=self._settings)
             if delivered:
