@@ -33,9 +33,12 @@ from services.escalation.domain.terms import Category
 from services.escalation.models import Case, Timer
 from services.escalation.service.opening import build_case
 from services.escalation.service.rules import load_rules
-from services.escalation.service.timer_docs import new_timers
+from services.escalation.service.timer_docs import FLOOR_ID, FLOORS, new_timers
 from shared.contracts.complaints import Complainant, ComplaintFiled, OrderSummary, Party
+from shared import store
 from shared.envelope import new_id
+from shared.ledger import ProcessedEvent
+from shared.outbox import OutboxEntry
 from shared.money import Money
 from shared.runtime import embedded, supervisor
 from shared.topics import TopicSettings
@@ -82,6 +85,8 @@ def seed(*, db: Any, rules: Any, cases: int, start: datetime, window_s: float, b
                                                                   clocks=clocks)]
         db[Case._get_collection_name()].insert_many(docs, ordered=False)
         db[Timer._get_collection_name()].insert_many(timers, ordered=False)
+        db[FLOORS].update_one({"_id": FLOOR_ID}, {"$min": {"due_at": min(t["due_at"] for t in timers)}},
+                              upsert=True)
         timers_total += len(timers)
         done = min(offset + batch, cases)
         _say(f"  seeded {done:>7}/{cases} cases, {timers_total} timers "
@@ -123,6 +128,8 @@ def main() -> None:
     parser.add_argument("--window-s", type=float, default=60.0, help="spread of the due times")
     parser.add_argument("--batch", type=int, default=2_000, help="cases per insert_many")
     parser.add_argument("--max-s", type=float, default=1800.0, help="stop watching after this long")
+    parser.add_argument("--lead-s", type=float, default=None,
+                        help="seconds from the start of seeding to the first due time (default: 60 + cases/200)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, embedded_stack(workdir=Path(tmp)) as (bootstrap, uri):
         workdir, prefix = Path(tmp), f"bench{new_id()[:6]}."
@@ -130,10 +137,13 @@ def main() -> None:
         rules = load_rules(settings=EscalationSettings(policy_path=policy))
         db_name = f"{prefix[:-1]}_escalation"
         db = MongoClient(uri, tz_aware=True)[db_name]
+        # The service's indexes exist before the data, as they would in production.
+        store.connect(uri=uri, db=db_name, timeout_ms=30_000)
+        store.ensure_indexes(Case, Timer, OutboxEntry, ProcessedEvent)
         topics = TopicSettings(prefix=prefix)
         asyncio.run(embedded.create_topics(bootstrap=bootstrap, topics=topics.all_topics(), partitions=4))
         _say(f"seeding {args.cases} open cases (due window {args.window_s:.0f}s)")
-        lead = 30.0 + args.cases / 4000  # time to seed and start the instances before the first due
+        lead = args.lead_s if args.lead_s is not None else 60.0 + args.cases / 200
         start = datetime.now(UTC) + timedelta(seconds=lead)
         seeded_at = time.monotonic()
         timers = seed(db=db, rules=rules, cases=args.cases, start=start, window_s=args.window_s,
@@ -145,15 +155,18 @@ def main() -> None:
                "COMPLAINTS_TELEMETRY_DB": f"{prefix[:-1]}_telemetry", "COMPLAINTS_LOG_LEVEL": "WARNING",
                "OTEL_TRACES_SAMPLER": "always_off", "KAFKA_SESSION_TIMEOUT_MS": "3000",
                "KAFKA_HEARTBEAT_INTERVAL_MS": "1000"}
-        procs = [supervisor.start_service(name="escalation", port=embedded.free_port(), env=env,
-                                          log_dir=workdir / f"i{n}") for n in range(args.instances)
-                 if (workdir / f"i{n}").mkdir() is None]
+        procs = []
+        for n in range(args.instances):
+            (workdir / f"i{n}").mkdir()
+            procs.append(supervisor.start_service(name="escalation", port=embedded.free_port(), env=env,
+                                                  log_dir=workdir / f"i{n}"))
         try:
             supervisor.wait_ready(procs, timeout=120)
-            late = (datetime.now(UTC) - start).total_seconds()
-            _say(f"{args.instances} instance(s) ready; first due {'was ' + format(late, '.0f') + 's ago' if late > 0 else 'in ' + format(-late, '.0f') + 's'}")
+            ahead = (start - datetime.now(UTC)).total_seconds()
+            _say(f"{args.instances} instance(s) ready {ahead:.0f}s before the first due time")
             watch(db=db, expected=2 * args.cases, deadline=time.monotonic() + args.max_s)
             result = {"cases": args.cases, "instances": args.instances, "window_s": args.window_s,
+                      "ready_before_first_due_s": round(ahead, 1),
                       "timers_seeded": timers, "seed_s": round(seed_s, 1),
                       "seed_cases_per_s": round(args.cases / seed_s), **measure(db=db),
                       "at": datetime.now(UTC).isoformat()}

@@ -42,6 +42,7 @@ def create_app(settings: EscalationSettings | None = None) -> FastAPI:
         description="Drives each case through the escalation tiers on time.",
         routers=[api.cases_router, api.analytics_router],
     )
+    api.errors.install(app)
     app.state.rules, app.state.timers = rules, timers
     return app
 

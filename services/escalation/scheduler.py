@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from services.escalation.config import EscalationSettings
 from services.escalation.service import firing
@@ -13,6 +14,8 @@ from shared.envelope import utcnow
 from shared.store import STORE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
+# A timer scheduled just as another instance moved the due floor past it is found on the next rewind.
+REWIND_EVERY_S = 30.0
 
 
 class TimerLoop:
@@ -24,6 +27,8 @@ class TimerLoop:
         self._wakeup = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.claimed_total = 0
+        self._scan = firing.DueScan()
+        self._rewound = 0.0
 
     def wake(self) -> None:
         """Look for due timers now (safe from worker threads)."""
@@ -38,10 +43,13 @@ class TimerLoop:
             self._wakeup.clear()
             claimed, delay = 0, s.timer_poll_interval_s
             try:
+                if time.monotonic() - self._rewound > REWIND_EVERY_S:
+                    await asyncio.to_thread(firing.rewind_floor, back_s=2 * REWIND_EVERY_S)
+                    self._rewound = time.monotonic()
                 claimed = await asyncio.to_thread(
                     firing.fire_due, owner=s.instance_id, lease_s=s.timer_lease_s,
                     limit=s.timer_batch_size, group=s.timer_group_size, rules=self._rules,
-                    topic=s.topics.escalation_events)
+                    topic=s.topics.escalation_events, scan=self._scan)
                 due = await asyncio.to_thread(firing.next_due, within_s=delay)
                 if due is not None:
                     delay = min(delay, max((due - utcnow()).total_seconds(), 0.0))

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from shared.topics import TopicSettings
 from tests.support.escalation_cases import (
     FAST_POLICY, escalation_client, filed, send, token, wait_case,
 )

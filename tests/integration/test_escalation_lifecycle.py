@@ -159,3 +159,37 @@ def test_a_category_corrected_to_unauthorized_charge_reroutes_and_asks_for_a_fre
     assert moved["account_freeze_requested"] is True
     freeze = events(service_env, topics, case["complaint_id"], "AccountFreezeRequested")[0]
     assert freeze["payment_channel"] == "wechat"
+
+
+def test_a_malformed_action_names_the_field_in_both_languages_and_asyncapi_lists_the_events(
+        client: TestClient, service_env: dict[str, str], topics: TopicSettings) -> None:
+    ticket = open_case(client, service_env, topics, category="data-leak")["ticket"]
+    wrong = act(client, ticket, "escalate", BUYER, reason="no answer", target="moon")
+    assert wrong.status_code == 422
+    (problem,) = wrong.json()["detail"]
+    assert problem["field"] == "target" and "字段 target" in problem["message_zh"]
+    spec = client.get("/asyncapi.json").text
+    for name in ("SlaWarning", "SlaBreached", "ComplaintEscalated", "CaseAssigned", "AccountFreezeRequested",
+                 "ResolutionProposed", "ResolutionAccepted", "ResolutionRejected"):
+        assert name in spec
+
+
+def test_a_rejected_offer_goes_back_to_handling_and_legal_needs_a_qualifying_amount(
+        client: TestClient, service_env: dict[str, str], topics: TopicSettings) -> None:
+    small = open_case(client, service_env, topics, category="merchant-fraud", amount_minor=2900)
+    offered = act(client, small["ticket"], "propose_resolution", MERCHANT,
+                  resolution={"outcome": "partial_refund", "amount": {"amount_minor": 1000, "currency": "CNY"}})
+    assert offered.status_code == 200, offered.text
+    rejected = act(client, small["ticket"], "reject_resolution", BUYER, reason="退一赔三")
+    assert rejected.json()["state"] == "acknowledged" and rejected.json()["offer"] is None
+    assert events(service_env, topics, small["complaint_id"], "ResolutionRejected")[0]["reason"] == "退一赔三"
+    legal = act(client, small["ticket"], "escalate", AGENT, reason="fraud", target="legal")
+    assert legal.status_code == 200, legal.text  # merchant fraud makes the legal tier available
+    plain = open_case(client, service_env, topics, category="not-delivered", amount_minor=2900)
+    refused = act(client, plain["ticket"], "escalate", AGENT, reason="slow", target="legal")
+    assert refused.status_code == 409
+    assert refused.json()["detail"]["missing"] == ["rule:large-amount", "rule:merchant-fraud"]
+    large = open_case(client, service_env, topics, category="not-delivered", amount_minor=600000)
+    assert "legal" in large["route"]["next_tiers"]
+    moved = act(client, large["ticket"], "escalate", AGENT, reason="over 5,000 CNY", target="legal")
+    assert (moved.json()["state"], moved.json()["tier"]) == ("legal", "legal")

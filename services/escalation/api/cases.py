@@ -12,14 +12,16 @@ from services.escalation.domain.actions import (
 )
 from services.escalation.service import acting, views
 from services.escalation.service.acting import ActionRequest, CaseNotFound, TierRefused
+from services.escalation.service.steps import CaseChanged
 from services.escalation.service.rules import party_of
 from shared.http_auth import CurrentPrincipal
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
-_REFUSALS = (ActionNotPermitted, IllegalTransition, TierRefused, ActionInvalid)
+_REFUSALS = (ActionNotPermitted, IllegalTransition, TierRefused, ActionInvalid, CaseChanged)
 _ERRORS = {403: {"description": "This party may not take the action"},
            404: {"description": "No such case in the caller's scope"},
-           409: {"description": "Not allowed in the current state (lists the allowed states) or by the tier guard"},
+           409: {"description": "Not allowed now: the allowed states are listed, or the tier guard "
+                            "names what is missing"},
            422: {"description": "A field is missing or breaks a rule (names the field and the rule)"}}
 
 

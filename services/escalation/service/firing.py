@@ -16,7 +16,7 @@ from services.escalation.domain.transitions import perform
 from services.escalation.models import Case, Timer
 from services.escalation.service.rules import Rules
 from services.escalation.service.steps import CaseChanged, clocks_of, route_of, save_step, status_of, write_case
-from services.escalation.service.timer_docs import generation, same_instant
+from services.escalation.service.timer_docs import FLOOR_ID, FLOORS, generation, same_instant
 from shared.contracts.escalation import SlaBreached, SlaWarning
 from shared.envelope import Event, new_id, utcnow
 from shared.outbox import emit
@@ -27,31 +27,77 @@ def _timers() -> Any:
     return database()[Timer._get_collection_name()]
 
 
+def _floors() -> Any:
+    return database()[FLOORS]
+
+
 def claim_one(*, owner: str, lease_s: float, now: datetime | None = None) -> dict[str, Any] | None:
     """Claim the earliest due timer (or one whose owner's lease ran out); None when nothing is due."""
     claimed = claim_due(owner=owner, lease_s=lease_s, limit=1, now=now)
     return claimed[0] if claimed else None
 
 
-def claim_due(*, owner: str, lease_s: float, limit: int, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Claim up to limit due timers (or ones whose owner's lease ran out) under one lease token."""
-    now = now or utcnow()
+class DueScan:
+    """How wide a slice of due times one claim query covers; it adapts so no query matches a flood."""
+
+    def __init__(self, *, slice_s: float = 1.0) -> None:
+        self.slice_s = slice_s
+
+    def widen(self) -> None:
+        """The last slice held less than a batch: look further next time."""
+        self.slice_s = min(self.slice_s * 2, 3600.0)
+
+    def narrow(self) -> None:
+        """The last slice held a full batch: look nearer next time."""
+        self.slice_s = max(self.slice_s / 2, 0.05)
+
+
+def claim_due(*, owner: str, lease_s: float, limit: int, now: datetime | None = None,
+              scan: DueScan | None = None) -> list[dict[str, Any]]:
+    """Claim up to limit due timers, oldest first: expired leases, then slices from the due floor."""
+    now, scan = now or utcnow(), scan or DueScan()
     token = new_id()
     lease = {"$set": {"state": "firing", "owner": owner, "lease_token": token,
                       "lease_until": now + timedelta(seconds=lease_s)}}
-    claimed: list[dict[str, Any]] = []
-    for due, order in (({"state": "scheduled", "due_at": {"$lte": now}}, "due_at"),
-                       ({"state": "firing", "lease_until": {"$lte": now}}, "lease_until")):
-        ids = [d["_id"] for d in _timers().find(due, {"_id": 1}).sort(order, 1).limit(limit - len(claimed))]
-        if not ids:
-            continue
-        # The conditional update is the claim: a timer another instance took meanwhile no longer
-        # matches, and firing re-checks the token inside the transaction.
-        _timers().update_many({"_id": {"$in": ids}, **due}, lease)
-        claimed += [d for d in _timers().find({"_id": {"$in": ids}}) if d.get("lease_token") == token]
-        if len(claimed) >= limit:
+    claimed = _claim({"state": "firing", "lease_until": {"$lte": now}}, "lease_until", limit, lease, token)[0]
+    floor_doc = _floors().find_one({"_id": FLOOR_ID})
+    floor = floor_doc["due_at"] if floor_doc else None
+    while floor is not None and floor <= now and len(claimed) < limit:
+        hi = min(now, floor + timedelta(seconds=scan.slice_s))
+        want = limit - len(claimed)
+        got, found = _claim({"state": "scheduled", "due_at": {"$gte": floor, "$lte": hi}}, "due_at",
+                            want, lease, token)
+        claimed += got
+        if found >= want:
+            scan.narrow()
             break
+        # Nothing scheduled is left up to hi: move the shared floor on, unless a new overdue timer
+        # lowered it meanwhile (then the compare-and-set fails and the next round starts lower).
+        scan.widen()
+        if _floors().update_one({"_id": FLOOR_ID, "due_at": floor}, {"$set": {"due_at": hi}}).modified_count != 1:
+            break
+        if hi >= now:
+            break
+        floor = hi
     return sorted(claimed, key=lambda d: d["due_at"])
+
+
+def rewind_floor(*, back_s: float, now: datetime | None = None) -> None:
+    """Move the due floor back a little, so a timer scheduled while the floor moved is not missed."""
+    at = (now or utcnow()) - timedelta(seconds=back_s)
+    _floors().update_one({"_id": FLOOR_ID}, {"$min": {"due_at": at}})
+
+
+def _claim(due: dict[str, Any], order: str, limit: int, lease: dict[str, Any],
+           token: str) -> tuple[list[dict[str, Any]], int]:
+    """Claim up to limit timers matching due; returns them and how many candidates there were."""
+    ids = [d["_id"] for d in _timers().find(due, {"_id": 1}).sort(order, 1).limit(limit)]
+    if not ids:
+        return [], 0
+    # The conditional update is the claim: a timer another instance took meanwhile no longer
+    # matches, and firing re-checks the token inside the transaction.
+    _timers().update_many({"_id": {"$in": ids}, **due}, lease)
+    return [d for d in _timers().find({"_id": {"$in": ids}}) if d.get("lease_token") == token], len(ids)
 
 
 def next_due(*, within_s: float, now: datetime | None = None) -> datetime | None:
@@ -135,9 +181,10 @@ def _fire(tx: Tx, *, timer: dict[str, Any], owner: str, rules: Rules, topic: str
     return True
 
 
-def fire_due(*, owner: str, lease_s: float, limit: int, group: int, rules: Rules, topic: str) -> int:
+def fire_due(*, owner: str, lease_s: float, limit: int, group: int, rules: Rules, topic: str,
+             scan: DueScan | None = None) -> int:
     """Claim up to limit due timers and fire them group by group; returns how many were claimed."""
-    claimed = claim_due(owner=owner, lease_s=lease_s, limit=limit)
+    claimed = claim_due(owner=owner, lease_s=lease_s, limit=limit, scan=scan)
     for start in range(0, len(claimed), group):
         chunk = claimed[start:start + group]
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 from services.escalation.domain.actions import Action, ActionInvalid, IllegalTransition
 from services.escalation.domain.clocks import Clock

@@ -12,6 +12,9 @@ from services.escalation.models import Timer
 from shared.store import Tx
 
 KINDS = ("warning", "breach")
+# One document holds the due floor: no scheduled timer is due before it, so claim queries start
+# there and cover a bounded slice (a query over every overdue timer would grow with the backlog).
+FLOORS, FLOOR_ID = "timer_floor", "floor"
 _SAME = timedelta(milliseconds=2)  # the store keeps milliseconds
 
 
@@ -36,6 +39,7 @@ def sync_timers(tx: Tx, *, complaint_id: str, ticket: str, clocks: Mapping[str, 
     existing = {d["_id"]: d for d in coll.find({"complaint_id": complaint_id}, session=tx.session)}
     trace: dict[str, str] = {}
     propagate.inject(trace)
+    scheduled: list[datetime] = []
     for name, clock in clocks.items():
         wanted, gen = dict(clock.timers()), generation(clock=clock)
         for kind in KINDS:
@@ -49,6 +53,7 @@ def sync_timers(tx: Tx, *, complaint_id: str, ticket: str, clocks: Mapping[str, 
                 continue
             due = wanted[kind]
             if old is None:
+                scheduled.append(due)
                 tx.insert(Timer(id=tid, complaint_id=complaint_id, ticket=ticket, clock=name, kind=kind,
                                 due_at=due, generation=gen, state="scheduled", trace=trace))
             elif old.get("generation") == gen and (
@@ -56,10 +61,21 @@ def sync_timers(tx: Tx, *, complaint_id: str, ticket: str, clocks: Mapping[str, 
                 or old["state"] in {"scheduled", "firing"} and same_instant(old["due_at"], due)):
                 continue  # already given for this run of the clock, or already right
             else:
+                scheduled.append(due)
                 coll.update_one({"_id": tid}, {"$set": {
                     "state": "scheduled", "due_at": due, "generation": gen, "owner": None,
                     "lease_token": None, "lease_until": None, "fired_at": None, "fired_by": None,
                     "trace": trace}}, session=tx.session)
+    if scheduled:
+        lower_floor(tx, due=min(scheduled))
+
+
+def lower_floor(tx: Tx, *, due: datetime) -> None:
+    """Make sure the due floor is not after due (writes only when it must, to avoid contention)."""
+    floors = tx.db[FLOORS]
+    current = floors.find_one({"_id": FLOOR_ID}, session=tx.session)
+    if current is None or due < current["due_at"]:
+        floors.update_one({"_id": FLOOR_ID}, {"$min": {"due_at": due}}, upsert=True, session=tx.session)
 
 
 def new_timers(*, complaint_id: str, ticket: str, clocks: Mapping[str, Clock]) -> list[Timer]:
