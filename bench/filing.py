@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -55,18 +56,29 @@ async def measure(*, label: str, url: str, make: Any, headers: dict[str, str], d
 
 
 def seed(*, uri: str, db: str, count: int) -> None:
-    """Store `count` more complaints shaped like a filed one, in batches."""
+    """Store `count` more complaints shaped like a filed one, in batches.
+
+    Like a real store they are mostly history: spread over the past year, over 500 merchants,
+    nearly all closed, with every service's step on the timeline.
+    """
     collection = MongoClient(uri, tz_aware=True)[db]["complaints"]
     template = collection.find_one()
     if template is None:
         raise RuntimeError("no complaint stored to copy")
     have = collection.estimated_document_count()
+    now = datetime.now(UTC)
+    steps = [{"event_id": f"seed-{s}", "at": now, "service": s, "step": "seed", "detail": {}}
+             for s in ("intake", "evidence", "escalation", "notify")]
     batch: list[dict[str, Any]] = []
     for i in range(have, have + count):
         doc = copy.deepcopy(template)
         doc["_id"] = f"seed{i:010d}"
         doc["ticket"] = f"SEED-{i:010d}"
         doc.get("order", {})["number"] = f"S{i:010d}"
+        doc["merchant"] = {**doc.get("merchant", {}), "id": f"seed-m{i % 500:03d}"}
+        doc["filed_at"] = doc["updated_at"] = now - timedelta(minutes=5 + (i * 7919) % 525_600)
+        doc["status"] = "closed" if i % 50 else "in_review"
+        doc["timeline"] = steps
         batch.append(doc)
         if len(batch) == 5000:
             collection.insert_many(batch, ordered=False)

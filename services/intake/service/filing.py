@@ -17,7 +17,7 @@ from services.intake.domain.dedup import dedup_key
 from services.intake.domain.priority import assess_priority, requires_account_freeze
 from services.intake.domain.schemas import NewComplaint
 from services.intake.models import Complaint, OpenComplaint, TicketSequence
-from services.intake.domain.status import FINISHED
+from services.intake.domain.status import FINISHED, ComplaintStatus
 from services.intake.service.records import build_complaint, filed_event, freeze_event
 from shared.envelope import utcnow
 from shared.outbox import emit
@@ -68,7 +68,9 @@ def count_open_for_merchant(*, platform: str, merchant_id: str, up_to: int) -> i
     Priority only asks whether the limit is reached; counting every open complaint of a busy
     merchant on each filing would make filing slower as the store grows.
     """
-    query = {"platform": platform, "merchant.id": merchant_id, "status": {"$nin": list(FINISHED)}}
+    # A positive list of open statuses keeps the (platform, merchant.id, status) index usable.
+    open_statuses = [s.value for s in ComplaintStatus if s.value not in FINISHED]
+    query = {"platform": platform, "merchant.id": merchant_id, "status": {"$in": open_statuses}}
     return database()[Complaint._get_collection_name()].count_documents(query, limit=up_to)
 
 
