@@ -8,27 +8,10 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from services.escalation.domain.terms import Tier
+from shared.contracts.vocabulary import CaseState as State
 from shared.money import Money
 
 DEFAULT_REOPEN_WINDOW = timedelta(days=15)
-
-
-class State(StrEnum):
-    """Where a case is in its life."""
-
-    FILED = "filed"
-    ACKNOWLEDGED = "acknowledged"
-    AWAITING_EVIDENCE = "awaiting_evidence"
-    IN_REVIEW = "in_review"
-    AWAITING_MERCHANT = "awaiting_merchant"
-    RESOLUTION_PROPOSED = "resolution_proposed"
-    PLATFORM_ARBITRATION = "platform_arbitration"
-    PAYMENT_CHANNEL_DISPUTE = "payment_channel_dispute"
-    EXTERNAL = "external"
-    LEGAL = "legal"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-    WITHDRAWN = "withdrawn"
 
 
 class Outcome(StrEnum):

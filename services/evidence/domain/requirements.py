@@ -4,28 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
+
+from shared.contracts.vocabulary import Category as ComplaintCategory
 
 from .kinds import (EvidenceKind, OrderRecordFields, OrderStatus, PaymentNoticeType,
                     PaymentProofFields, ProblemProofFields, ProblemSubtype, SubmittedEvidence)
 
 Match = Callable[[SubmittedEvidence], bool]
 _NOTICES = {PaymentNoticeType.CHANNEL_EXCEPTION_NOTICE, PaymentNoticeType.CHANNEL_CLOSING_NOTICE}
-
-
-class ComplaintCategory(StrEnum):
-    """The ten things that go wrong."""
-
-    CHARGED_NO_ORDER = "charged-no-order"
-    NOT_DELIVERED = "not-delivered"
-    WRONG_DELIVERY = "wrong-delivery"
-    INVALID_CARD_KEY = "invalid-card-key"
-    UNAUTHORIZED_CHARGE = "unauthorized-charge"
-    REFUND_REFUSED = "refund-refused"
-    ACCOUNT_RESTRICTED = "account-restricted"
-    MERCHANT_FRAUD = "merchant-fraud"
-    SLOW_OR_RUDE_SERVICE = "slow-or-rude-service"
-    DATA_LEAK = "data-leak"
 
 
 @dataclass(frozen=True)

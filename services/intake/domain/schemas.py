@@ -7,24 +7,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from shared.contracts.vocabulary import Category
+
 from .demands import CompensationDemand, Demand, RefundDemand, ReissueDemand, vague_demand_error
 from .examples import COMPLAINT_EN, COMPLAINT_ZH
 from .fields import Count, CurrencyCode, Identifier, MinorUnits, PastUtc, RequestModel, ShortText, Text
-
-
-class Category(StrEnum):
-    """The ten complaint categories of the domain."""
-
-    CHARGED_NO_ORDER = "charged-no-order"
-    NOT_DELIVERED = "not-delivered"
-    WRONG_DELIVERY = "wrong-delivery"
-    INVALID_CARD_KEY = "invalid-card-key"
-    UNAUTHORIZED_CHARGE = "unauthorized-charge"
-    REFUND_REFUSED = "refund-refused"
-    ACCOUNT_RESTRICTED = "account-restricted"
-    MERCHANT_FRAUD = "merchant-fraud"
-    SLOW_OR_RUDE_SERVICE = "slow-or-rude-service"
-    DATA_LEAK = "data-leak"
 
 
 class PaymentChannel(StrEnum):
