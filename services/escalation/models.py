@@ -34,6 +34,7 @@ class Case(Document):
     amount = DictField(required=True)
     channel = StringField(default="other")
     paid_at = DateTimeField()
+    discovered_at = DateTimeField()  # anchors the complaint window (discovery, else incident, else filing)
     opened_at = DateTimeField(required=True)
     updated_at = DateTimeField(required=True)
     resolved_at = DateTimeField()

@@ -60,6 +60,8 @@ class ComplaintFiled(Event):
     category_confidence: float | None = Field(None, title="0..1; 1 when the filer chose the category", ge=0, le=1)
     description: str = Field("", title="What happened, secrets masked", max_length=5000)
     incident_at: AwareDatetime | None = Field(None, title="When the problem happened (UTC)")
+    discovered_at: AwareDatetime | None = Field(
+        None, title="When the complainant discovered the problem (UTC); starts the complaint window")
     priority_reasons: list[str] = Field(default_factory=list, title="Why the priority is above normal")
     source: Literal["http", "kafka"] = Field("http", title="How the complaint came in")
     platform_reference: str | None = Field(None, title="The platform's reference (Kafka filings)", max_length=128)

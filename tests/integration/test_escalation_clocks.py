@@ -101,3 +101,18 @@ def test_a_clock_paused_for_evidence_resumes_with_the_paused_time_added(
                         timeout=30, interval=0.3, what="the breach of the resumed clock")
     assert len(breach) == 1
     assert instant(breach[0]["due_at"]) == new_due
+
+
+def test_the_complaint_window_runs_seven_days_from_discovery_and_falls_back_to_the_incident(
+        client: TestClient, service_env: dict[str, str], topics: TopicSettings) -> None:
+    bootstrap, now = service_env["KAFKA_BOOTSTRAP_SERVERS"], utcnow()
+    discovered = filed(category="not-delivered").model_copy(
+        update={"discovered_at": now - timedelta(days=2), "incident_at": now - timedelta(days=3)})
+    incident_only = filed(category="not-delivered").model_copy(update={"incident_at": now - timedelta(days=5)})
+    unstated = filed(category="not-delivered")
+    send(bootstrap=bootstrap, topic=topics.intake_events, events=[discovered, incident_only, unstated])
+    for event, anchor in ((discovered, now - timedelta(days=2)), (incident_only, now - timedelta(days=5)),
+                          (unstated, unstated.filed_at)):
+        case = wait_case(client, event.ticket, headers=AGENT, state="acknowledged")
+        window = next(c for c in case["clocks"] if c["name"] == "complaint_window")
+        assert abs(instant(window["due_at"]) - (anchor + timedelta(days=7))) < timedelta(seconds=1), event.ticket

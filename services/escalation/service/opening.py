@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 
+from datetime import datetime
+
 from services.escalation.domain.actions import Action, ActionInvalid, IllegalTransition
 from services.escalation.domain.clocks import Clock
 from services.escalation.domain.effects import ClockChanges, apply_clock_changes, open_clocks, opening_clocks
@@ -47,6 +49,14 @@ def route_complaint(*, rules: Rules, category: Category, event: ComplaintFiled,
                  channel=event.order.payment_channel, merchant=history)
 
 
+def discovery_of(event: ComplaintFiled) -> datetime:
+    """When the problem was discovered: as stated, else when it happened, else when it was filed.
+
+    The earliest known instant is taken so the complaint-window clock never runs late for the
+    complainant it warns."""
+    return event.discovered_at or event.incident_at or event.filed_at
+
+
 def build_case(*, event: ComplaintFiled, rules: Rules, category: Category,
                history: MerchantHistory) -> tuple[Case, dict[str, Clock], list[Event]]:
     """The new case of a filed complaint with its running clocks and the events that announce it."""
@@ -55,14 +65,16 @@ def build_case(*, event: ComplaintFiled, rules: Rules, category: Category,
     first = r.first_state if r.first_state is not State.FILED else State.ACKNOWLEDGED
     status = CaseStatus(state=first)
     opened = event.filed_at
+    discovered = discovery_of(event)
     clocks = open_clocks(policy=rules.policy, route=r, opened_at=opened, paid_at=event.order.paid_at,
+                         discovered_at=discovered,
                          channel=event.order.payment_channel, calendar=rules.calendar)
     case = Case(
         id=event.complaint_id, ticket=event.ticket, state=status.state.value, tier=status.tier.value,
         category=category.value, priority=r.priority.value, platform=event.platform,
         merchant_id=event.merchant.id, complainant_id=event.complainant.id, product=event.order.item,
         amount=event.order.amount.model_dump(), channel=event.order.payment_channel,
-        paid_at=event.order.paid_at, opened_at=opened, updated_at=utcnow(),
+        paid_at=event.order.paid_at, discovered_at=discovered, opened_at=opened, updated_at=utcnow(),
         status=status.model_dump(mode="json"), route=r.model_dump(mode="json"),
         clocks=clock_entries(clocks=clocks, previous=[]), freeze_requested=r.request_account_freeze,
         history=[{"at": opened, "actor": "system", "action": "open", "from_state": "filed",
@@ -132,6 +144,7 @@ def correct_category(*, event: ComplaintUpdated, rules: Rules, topic: str, consu
             missing = tuple(n for n in opening_clocks(route=new) if n not in clocks)
             clocks = apply_clock_changes(clocks=clocks, changes=ClockChanges(start=missing), at=now,
                                          policy=rules.policy, paid_at=doc.get("paid_at"),
+                                         discovered_at=doc.get("discovered_at"),
                                          channel=doc.get("channel"), calendar=rules.calendar)
         fields = {"category": category.value, "route": new.model_dump(mode="json"),
                   "priority": new.priority.value, "updated_at": now,

@@ -75,8 +75,8 @@ def save_step(
     route, status, now = route_of(doc), step.status, step.at
     changes = clock_changes(step=step, route=route)
     clocks = apply_clock_changes(clocks=clocks_of(doc), changes=changes, at=now, policy=rules.policy,
-                                 paid_at=doc.get("paid_at"), channel=doc.get("channel"),
-                                 calendar=rules.calendar)
+                                 paid_at=doc.get("paid_at"), discovered_at=doc.get("discovered_at"),
+                                 channel=doc.get("channel"), calendar=rules.calendar)
     new = {
         "status": status.model_dump(mode="json"), "state": status.state.value,
         "tier": status.tier.value, "clocks": clock_entries(clocks=clocks, previous=doc.get("clocks", [])),

@@ -164,7 +164,10 @@ class NewComplaint(RequestModel):
 
     @model_validator(mode="after")
     def _demand_fits_order(self) -> "NewComplaint":
-        demand, order = self.demand, self.order
+        demand, order, told = self.demand, self.order, self.description
+        if told.discovered_at is not None and told.discovered_at < told.occurred_at:
+            raise _mismatch("discovered_before_occurred", "description.discovered_at",
+                            "A problem cannot be discovered before it occurred", "发现时间不能早于发生时间")
         if isinstance(demand, RefundDemand | CompensationDemand):
             if demand.currency not in (None, order.currency):
                 raise _mismatch("currency_mismatch", "demand.currency",

@@ -80,6 +80,7 @@ def filed_event(complaint: Complaint) -> ComplaintFiled:
         demand=complaint.demand, filed_at=complaint.filed_at,
         description=scrub(complaint.description.get("what_happened", "")),
         incident_at=complaint.description.get("occurred_at"),
+        discovered_at=complaint.description.get("discovered_at"),
         source=complaint.source, platform_reference=complaint.platform_reference,
     )
 
