@@ -11,6 +11,7 @@ from services.escalation.config import EscalationSettings
 from services.escalation.domain.holiday_overrides import CalendarOverrideError
 from services.escalation.domain.policy import PolicyError
 from services.escalation.models import Case, Timer
+from shared.idempotency import IdempotentResponse
 from services.escalation.scheduler import TimerLoop
 from services.escalation.service.rules import load_rules
 from shared.app import ServiceRuntime, create_service_app
@@ -31,7 +32,7 @@ def create_app(settings: EscalationSettings | None = None) -> FastAPI:
     """Build the escalation service: rules (validated now), runtime, subscribers, timers, routes."""
     settings = settings or EscalationSettings()
     rules = load_rules(settings=settings)  # a broken policy or override file stops startup here
-    runtime = ServiceRuntime(settings=settings, documents=[Case, Timer])
+    runtime = ServiceRuntime(settings=settings, documents=[Case, Timer, IdempotentResponse])
     timers = TimerLoop(runtime=runtime, rules=rules)
     handlers.register(runtime, rules=rules, wake_timers=timers.wake)
     runtime.background.append(timers.run)
@@ -42,7 +43,6 @@ def create_app(settings: EscalationSettings | None = None) -> FastAPI:
         description="Drives each case through the escalation tiers on time.",
         routers=[api.cases_router, api.analytics_router],
     )
-    api.errors.install(app)
     app.state.rules, app.state.timers = rules, timers
     return app
 

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from services.intake import api, handlers
 from services.intake.config import IntakeSettings
-from services.intake.models import CommandReply, Complaint, IdempotentResponse, OpenComplaint, TicketSequence
+from services.intake.models import CommandReply, Complaint, OpenComplaint, TicketSequence
 from services.intake.service.reconcile import redrive_stuck
 from shared.app import ServiceRuntime, create_service_app
 from shared.contracts.complaints import (
@@ -23,6 +23,7 @@ from shared.contracts.complaints import (
     ComplaintUpdated,
     ComplaintWithdrawn,
 )
+from shared.idempotency import IdempotentResponse
 from shared.messaging import document_publisher
 from shared.runtime.serve import serve
 from shared.store import STORE_UNAVAILABLE

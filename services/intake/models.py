@@ -89,21 +89,6 @@ class OpenComplaint(Document):
     ticket = StringField(required=True)
 
 
-class IdempotentResponse(Document):
-    """The first answer to a POST with an Idempotency-Key, replayed to retries for a day."""
-
-    meta = {
-        "collection": "idempotent_responses",
-        "indexes": [{"fields": ["created_at"], "expireAfterSeconds": 86_400}],
-    }
-
-    id = StringField(primary_key=True)
-    fingerprint = StringField(required=True)
-    status_code = IntField(required=True)
-    body = StringField(required=True)
-    created_at = DateTimeField(required=True)
-
-
 class CommandReply(Document):
     """The answer given to a platform's FileComplaint, by (platform, platform reference)."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
@@ -102,7 +103,7 @@ def test_refusals_answer_403_409_and_422_naming_the_rule(
     assert "in_review" in illegal.json()["detail"]["allowed"]
     invalid = act(client, ticket, "request_evidence", AGENT, items=[])
     assert invalid.status_code == 422
-    assert invalid.json()["detail"]["field"] == "items"
+    assert invalid.json()["detail"][0]["field"] == "items"
     bad_body = act(client, ticket, "propose_resolution", AGENT, resolution={"outcome": "compensation"})
     assert bad_body.status_code == 422
     assert "amount" in bad_body.text
@@ -193,3 +194,33 @@ def test_a_rejected_offer_goes_back_to_handling_and_legal_needs_a_qualifying_amo
     assert "legal" in large["route"]["next_tiers"]
     moved = act(client, large["ticket"], "escalate", AGENT, reason="over 5,000 CNY", target="legal")
     assert (moved.json()["state"], moved.json()["tier"]) == ("legal", "legal")
+
+
+def test_an_action_retried_under_its_idempotency_key_is_taken_once_and_answered_the_same(
+        client: TestClient, service_env: dict[str, str], topics: TopicSettings) -> None:
+    ticket = open_case(client, service_env, topics, category="not-delivered")["ticket"]
+    keyed = {**AGENT, "Idempotency-Key": f"respond-{ticket}"}
+    first = client.post(f"/v1/cases/{ticket}/actions/respond", json={"reason": "looking into it"}, headers=keyed)
+    again = client.post(f"/v1/cases/{ticket}/actions/respond", json={"reason": "looking into it"}, headers=keyed)
+    assert first.status_code == again.status_code == 200, again.text
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    history = client.get(f"/v1/cases/{ticket}", headers=AGENT).json()["history"]
+    assert [h["action"] for h in history].count("respond") == 1
+    other = client.post(f"/v1/cases/{ticket}/actions/respond", json={"reason": "something else"}, headers=keyed)
+    assert other.status_code == 422 and other.json()["detail"][0]["rule"] == "idempotency_key_reused"
+    bad = client.post(f"/v1/cases/{ticket}/actions/respond", json={}, headers={**AGENT, "Idempotency-Key": "k" * 256})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "Idempotency-Key"
+
+
+def test_concurrent_retries_of_one_keyed_action_take_it_once(
+        client: TestClient, service_env: dict[str, str], topics: TopicSettings) -> None:
+    ticket = open_case(client, service_env, topics, category="not-delivered")["ticket"]
+    assert act(client, ticket, "respond", AGENT).status_code == 200
+    keyed = {**AGENT, "Idempotency-Key": f"forward-{ticket}"}
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: client.post(f"/v1/cases/{ticket}/actions/forward_to_merchant",
+                                                      json={}, headers=keyed), range(6)))
+    assert {a.status_code for a in answers} == {200}, [a.text for a in answers]
+    assert {a.json()["state"] for a in answers} == {"awaiting_merchant"}
+    history = client.get(f"/v1/cases/{ticket}", headers=AGENT).json()["history"]
+    assert [h["action"] for h in history].count("forward_to_merchant") == 1

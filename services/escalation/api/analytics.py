@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query
 from services.escalation.service import analytics
 from shared.auth import Principal, Role
 from shared.http_auth import CurrentPrincipal
+from shared.openapi import field_refusal
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 _STAFF = {Role.AGENT, Role.PARTNER}
@@ -27,9 +28,8 @@ def _window(since: datetime | None, until: datetime | None) -> tuple[datetime, d
     until = (until or datetime.now(UTC)).astimezone(UTC)
     since = (since or until - timedelta(days=30)).astimezone(UTC)
     if since >= until:
-        raise HTTPException(status_code=422, detail={
-            "field": "since", "rule": "must be before until", "message": "since: must be before until",
-            "message_zh": "since 必须早于 until"})
+        raise field_refusal(field="since", rule="before_until", en="since must be before until",
+                            zh="since 必须早于 until")
     return since, until
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic_core import to_jsonable_python
+from pymongo.errors import DuplicateKeyError
 
 from services.escalation.api.errors import not_found, refusal
 from services.escalation.domain.actions import (
@@ -14,9 +17,20 @@ from services.escalation.service import acting, views
 from services.escalation.service.acting import ActionRequest, CaseNotFound, TierRefused
 from services.escalation.service.steps import CaseChanged
 from services.escalation.service.rules import party_of
+from shared.auth import Principal
 from shared.http_auth import CurrentPrincipal
+from shared.idempotency import (
+    IdempotencyKeyError, Keyed, KeyReused, StoredAnswer, first_answer, keyed, store_answer,
+)
+from shared.openapi import field_refusal
+from shared.store import Tx
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key",
+    description="重试时使用同一键，得到首次的答复，操作不会执行两次。"
+                "Reuse on retries: the first answer comes back and the action is not taken twice.",
+)]
 _REFUSALS = (ActionNotPermitted, IllegalTransition, TierRefused, ActionInvalid, CaseChanged)
 _ERRORS = {403: {"description": "This party may not take the action"},
            404: {"description": "No such case in the caller's scope"},
@@ -36,16 +50,55 @@ def get_case(ticket: str, request: Request, principal: CurrentPrincipal) -> dict
 
 @router.post("/{ticket}/actions/{action}", summary="Take an action on the case", responses=_ERRORS)
 def take_action(ticket: str, action: Action, request: Request, principal: CurrentPrincipal,
-                body: ActionRequest = Body(default_factory=ActionRequest)) -> dict[str, Any]:
+                body: ActionRequest = Body(default_factory=ActionRequest),
+                idempotency_key: IdempotencyKey = None) -> Any:
     runtime, rules = request.app.state.runtime, request.app.state.rules
+    retry = _keyed(principal=principal, header=idempotency_key, body=body, route=f"{ticket}/{action.value}")
+    if retry is not None and (stored := _first_answer(retry)) is not None:
+        return _replay(stored)
+
+    def record(tx: Tx, doc: dict[str, Any]) -> None:
+        if retry is not None:
+            store_answer(tx, key=retry.key, fingerprint=retry.fingerprint, status_code=200,
+                         body=to_jsonable_python(views.case_view(doc=doc, rules=rules)))
+
     try:
         doc = acting.act(ticket=ticket, action=action, principal=principal,
                          actor=party_of(principal=principal), request=body, rules=rules,
-                         topic=runtime.settings.topics.escalation_events)
+                         topic=runtime.settings.topics.escalation_events, record=record)
     except CaseNotFound:
         raise not_found(ticket) from None
+    except DuplicateKeyError:
+        # The same key raced in twice: the first one's answer is stored now.
+        if retry is None or (stored := _first_answer(retry)) is None:
+            raise
+        return _replay(stored)
     except _REFUSALS as exc:
+        # A concurrent retry under the same key loses the race on the case: give it the winner's answer.
+        if retry is not None and (stored := _first_answer(retry)) is not None:
+            return _replay(stored)
         raise refusal(exc) from exc
     runtime.relay.wake()
     request.app.state.timers.wake()
     return views.case_view(doc=doc, rules=rules)
+
+
+def _keyed(*, principal: Principal, header: str | None, body: ActionRequest, route: str) -> Keyed | None:
+    try:
+        return keyed(principal=principal, header=header, body=body, route=route)
+    except IdempotencyKeyError as exc:
+        raise field_refusal(field="Idempotency-Key", rule="idempotency_key", en=str(exc),
+                            zh="幂等键须为 1 到 255 个可见 ASCII 字符") from exc
+
+
+def _first_answer(retry: Keyed) -> StoredAnswer | None:
+    try:
+        return first_answer(retry)
+    except KeyReused as exc:
+        raise field_refusal(field="Idempotency-Key", rule="idempotency_key_reused",
+                            en="This Idempotency-Key was used with a different action or body",
+                            zh="该幂等键已用于不同的操作或内容") from exc
+
+
+def _replay(stored: StoredAnswer) -> JSONResponse:
+    return JSONResponse(stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"})

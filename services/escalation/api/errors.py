@@ -1,14 +1,15 @@
-"""How refusals answer over HTTP: 403, 404, 409 and 422 with English and Chinese messages."""
+"""How refusals answer over HTTP: 403, 404, 409 and 422 with English and Chinese messages.
+
+Malformed requests get the shared field-error answer (shared/openapi.py)."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import HTTPException
 
 from services.escalation.domain.actions import ActionInvalid, ActionNotPermitted, IllegalTransition
 from services.escalation.service.acting import TierRefused
 from services.escalation.service.steps import CaseChanged
+from shared.openapi import field_refusal
 
 
 def not_found(ticket: str) -> HTTPException:
@@ -39,19 +40,6 @@ def refusal(exc: Exception) -> HTTPException:
             "rule": "concurrent_change", "message": "the case changed meanwhile; read it and retry",
             "message_zh": "案件刚刚发生变化，请刷新后重试"})
     if isinstance(exc, ActionInvalid):
-        return HTTPException(status_code=422, detail={
-            "field": exc.field, "rule": exc.rule, "message": str(exc),
-            "message_zh": f"字段 {exc.field} 不符合要求：{exc.rule}"})
+        return field_refusal(field=exc.field, rule=exc.rule, en=str(exc),
+                             zh=f"字段 {exc.field} 不符合要求：{exc.rule}")
     raise exc
-
-
-async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-    problems = [{"field": ".".join(str(p) for p in e["loc"] if p != "body") or "body", "rule": e["msg"],
-                 "message_zh": "字段 " + ".".join(str(p) for p in e["loc"] if p != "body") + " 不符合要求"}
-                for e in exc.errors()]
-    return JSONResponse({"detail": problems}, status_code=422)
-
-
-def install(app: FastAPI) -> None:
-    """Answer malformed requests with the field, the rule and a Chinese message."""
-    app.add_exception_handler(RequestValidationError, _invalid_request)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -92,15 +92,20 @@ def take_action(tx: Tx, *, doc: dict[str, Any], action: Action, actor: Party, re
 
 
 def act(*, ticket: str, action: Action, principal: Principal, actor: Party, request: ActionRequest,
-        rules: Rules, topic: str) -> dict[str, Any]:
-    """An HTTP caller's action on a case in its scope; raises the domain's errors or CaseNotFound."""
+        rules: Rules, topic: str, record: Callable[[Tx, dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """An HTTP caller's action on a case in its scope; raises the domain's errors or CaseNotFound.
+
+    record, when given, stores the answer in the same transaction (Idempotency-Key replays)."""
 
     def work(tx: Tx) -> dict[str, Any]:
         doc = tx.collection(Case).find_one({"ticket": ticket}, session=tx.session)
         if doc is None or not in_scope(principal=principal, case=doc):
             raise CaseNotFound(ticket)
-        return take_action(tx, doc=doc, action=action, actor=actor, request=request, rules=rules,
+        done = take_action(tx, doc=doc, action=action, actor=actor, request=request, rules=rules,
                            topic=topic, actor_id=principal.subject)
+        if record is not None:
+            record(tx, done)
+        return done
 
     return transaction(work)
 

@@ -10,7 +10,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.intake.config import IntakeSettings
 from services.intake.domain.errors import validation_errors
-from services.intake.domain.idempotency import fingerprint
+from shared.idempotency import fingerprint
 from services.intake.domain.schemas import NewComplaint
 from services.intake.models import CommandReply
 from services.intake.service.filing import AnswerExists, Filing, file_complaint

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.intake.domain.idempotency import IdempotencyKeyError, check_key, fingerprint, same_request
+from shared.idempotency import IdempotencyKeyError, check_key, fingerprint, same_request
 
 pytestmark = pytest.mark.unit
 
