@@ -101,7 +101,7 @@ def open_case(*, event: ComplaintFiled, rules: Rules, topic: str, consumer: str)
 
     def work(tx: Tx) -> Case:
         tx.insert(case)
-        sync_timers(tx, complaint_id=case.id, ticket=case.ticket, clocks=clocks)
+        sync_timers(tx, complaint_id=case.id, ticket=case.ticket, clocks=clocks, new_case=True)
         emit(tx, topic=topic, messages=messages)
         return case
 

@@ -33,10 +33,15 @@ def same_instant(a: datetime, b: datetime) -> bool:
     return abs(a - b) < _SAME
 
 
-def sync_timers(tx: Tx, *, complaint_id: str, ticket: str, clocks: Mapping[str, Clock]) -> None:
-    """Schedule, move, pause or cancel the case's timers so they match its clocks."""
+def sync_timers(tx: Tx, *, complaint_id: str, ticket: str, clocks: Mapping[str, Clock],
+                new_case: bool = False) -> None:
+    """Schedule, move, pause or cancel the case's timers so they match its clocks.
+
+    A new case has no timers yet: nothing is read and its timers go in with one insert."""
     coll = tx.collection(Timer)
-    existing = {d["_id"]: d for d in coll.find({"complaint_id": complaint_id}, session=tx.session)}
+    existing = {} if new_case else {d["_id"]: d for d in coll.find({"complaint_id": complaint_id},
+                                                                   session=tx.session)}
+    inserts: list[Timer] = []
     trace: dict[str, str] = {}
     propagate.inject(trace)
     scheduled: list[datetime] = []
@@ -54,8 +59,8 @@ def sync_timers(tx: Tx, *, complaint_id: str, ticket: str, clocks: Mapping[str, 
             due = wanted[kind]
             if old is None:
                 scheduled.append(due)
-                tx.insert(Timer(id=tid, complaint_id=complaint_id, ticket=ticket, clock=name, kind=kind,
-                                due_at=due, generation=gen, state="scheduled", trace=trace))
+                inserts.append(Timer(id=tid, complaint_id=complaint_id, ticket=ticket, clock=name, kind=kind,
+                                     due_at=due, generation=gen, state="scheduled", trace=trace))
             elif old.get("generation") == gen and (
                 old["state"] == "fired"
                 or old["state"] in {"scheduled", "firing"} and same_instant(old["due_at"], due)):
@@ -66,6 +71,7 @@ def sync_timers(tx: Tx, *, complaint_id: str, ticket: str, clocks: Mapping[str, 
                     "state": "scheduled", "due_at": due, "generation": gen, "owner": None,
                     "lease_token": None, "lease_until": None, "fired_at": None, "fired_by": None,
                     "trace": trace}}, session=tx.session)
+    tx.insert_many(inserts)
     if scheduled:
         lower_floor(tx, due=min(scheduled))
 
