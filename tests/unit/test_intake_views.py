@@ -1,0 +1,30 @@
+"""What a partner reads of a complaint: the buyer's secrets masked, our own identifiers whole."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from services.intake.api.views import complaint_view
+from services.intake.models import Complaint
+from shared.auth import Principal, Role
+
+pytestmark = pytest.mark.unit
+
+# A trace id whose hex holds a 14-digit run that passes for a card number.
+TRACE_ID = "08498f1c51405f1a9a66215387132852"
+
+
+def test_a_partner_sees_the_card_number_masked_and_the_trace_id_whole() -> None:
+    now = datetime(2026, 11, 23, 8, tzinfo=UTC)
+    complaint = Complaint(
+        id="c-1", ticket="CP-20261123-000001", status="filed", category="unauthorized-charge", priority="urgent",
+        platform="kameng-example", merchant={"id": "m-1", "name": "星辰卡铺"},
+        complainant={"id": "u-1", "display_name": "小王", "contact": {"phone": "13812345678"}},
+        order={"number": "KM-1"}, description={"what_happened": "卡号 4111111111111111 被盗刷"},
+        demand={"type": "refund"}, filed_at=now, updated_at=now, trace_id=TRACE_ID)
+    view = complaint_view(complaint, principal=Principal(subject="p-1", role=Role.PARTNER, platform="kameng-example"))
+    assert "4111111111111111" not in view["description"]["what_happened"]
+    assert view["complainant"]["contact"]["phone"] == "138****5678"
+    assert view["trace_id"] == TRACE_ID
