@@ -1,14 +1,19 @@
-"""Filing by HTTP: numbered, classified, prioritised, Unicode intact, and the events it emits."""
+"""Filing by HTTP: numbered, classified, prioritised, Unicode intact, the events it emits, the steps reported back."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from pymongo import MongoClient
+from pymongo.collection import Collection
 
+from shared.contracts.escalation import ComplaintStatusChanged
 from shared.topics import TopicSettings
+from tests.support import kafka
 from tests.support.intake_calls import body, complainant_of, running_intake, token, topic_messages
 from tests.support.suite import create_topics
 from tests.support.waiting import wait_until
@@ -181,3 +186,72 @@ def test_asyncapi_lists_every_event_intake_publishes_and_the_command_it_takes(in
     for name in ("ComplaintFiled", "ComplaintUpdated", "ComplaintWithdrawn", "AccountFreezeRequested",
                  "ComplaintAccepted", "ComplaintRejected", "FileComplaint"):
         assert name in document, name
+
+
+@pytest.fixture(scope="module")
+def complaints(service_env: dict[str, str]) -> Iterator[Collection]:
+    """Intake's complaints collection: the internal complaint id lives only there."""
+    with MongoClient(service_env["MONGODB_URI"]) as client:
+        yield client[service_env["INTAKE_MONGODB_DB"]]["complaints"]
+
+
+def filed_complaint(intake: httpx.Client, order_number: str) -> tuple[str, dict[str, str]]:
+    """File a complaint; its ticket and its complainant's headers."""
+    sent = body(**{"order.number": order_number})
+    return file(intake, sent)["ticket"], complainant_of(sent)
+
+
+def report(service_env: dict[str, str], topics: TopicSettings, complaints: Collection, ticket: str,
+           to_state: str) -> ComplaintStatusChanged:
+    """Escalation's status change for the complaint, sent as escalation publishes it."""
+    event = ComplaintStatusChanged(complaint_id=complaints.find_one({"ticket": ticket})["_id"], ticket=ticket,
+                                   from_state="acknowledged", to_state=to_state, tier="internal")
+    send(service_env, topics, event)
+    return event
+
+
+def send(service_env: dict[str, str], topics: TopicSettings, event: ComplaintStatusChanged) -> None:
+    asyncio.run(kafka.send(bootstrap=service_env["KAFKA_BOOTSTRAP_SERVERS"], topic=topics.escalation_events,
+                           value=event.encode(), key=event.complaint_id.encode()))
+
+
+def steps_of(intake: httpx.Client, ticket: str, headers: dict[str, str], step: str) -> tuple[str, int]:
+    """The complaint's status and how many timeline entries the step has."""
+    view = intake.get(f"/v1/complaints/{ticket}", headers=headers).json()
+    return view["status"], sum(e["step"] == step for e in view["timeline"])
+
+
+def test_a_status_change_delivered_twice_is_one_step_and_moves_the_status(
+    intake: httpx.Client, service_env: dict[str, str], topics: TopicSettings, complaints: Collection
+) -> None:
+    ticket, headers = filed_complaint(intake, "KM-STEP-TWICE")
+    event = report(service_env, topics, complaints, ticket, "in_review")
+    send(service_env, topics, event)  # the broker redelivers it
+    # Same key, same partition: once the later change is in, both copies were handled.
+    report(service_env, topics, complaints, ticket, "awaiting_merchant")
+    wait_until(lambda: steps_of(intake, ticket, headers, "status_awaiting_merchant")[1] == 1, timeout=30,
+               what="the later status change")
+    assert steps_of(intake, ticket, headers, "status_in_review") == ("awaiting_merchant", 1)
+
+
+def test_a_withdrawn_complaint_keeps_later_steps_but_stays_withdrawn(
+    intake: httpx.Client, service_env: dict[str, str], topics: TopicSettings, complaints: Collection
+) -> None:
+    ticket, headers = filed_complaint(intake, "KM-STEP-WITHDRAWN")
+    assert intake.post(f"/v1/complaints/{ticket}/withdraw", json={"reason": "商家已退款"},
+                       headers=headers).status_code == 200
+    report(service_env, topics, complaints, ticket, "in_review")
+    wait_until(lambda: steps_of(intake, ticket, headers, "status_in_review")[1] == 1, timeout=30,
+               what="the step on the withdrawn complaint")
+    assert steps_of(intake, ticket, headers, "status_in_review") == ("withdrawn", 1)
+
+
+def test_a_resolved_complaint_frees_its_order_for_a_new_filing(
+    intake: httpx.Client, service_env: dict[str, str], topics: TopicSettings, complaints: Collection
+) -> None:
+    ticket, headers = filed_complaint(intake, "KM-STEP-RESOLVED")
+    report(service_env, topics, complaints, ticket, "resolved")
+    wait_until(lambda: steps_of(intake, ticket, headers, "status_resolved") == ("resolved", 1),
+               timeout=30, what="the complaint resolved")
+    again, _ = filed_complaint(intake, "KM-STEP-RESOLVED")  # 201, not the resolved twin
+    assert again != ticket

@@ -97,8 +97,10 @@ def file_complaint(
     digest = dedup_key(complainant_id=request.complainant.id, platform=request.platform,
                        order_number=request.order.number, category=category.category.value).digest()
     topic = settings.topics.intake_events
-    for _ in range(ATTEMPTS):
-        twin = _open_twin(digest)
+    for attempt in range(ATTEMPTS):
+        # The open-slot insert below is guarded by a unique key, so a first filing goes straight to
+        # it; only after it met an open twin is the twin looked up (its ticket number stays unused).
+        twin = _open_twin(digest) if attempt else None
         if twin is not None:
             filing = Filing(complaint=twin, already_existed=True)
             if answer is not None:

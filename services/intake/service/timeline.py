@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from pymongo.client_session import ClientSession
+from pymongo.collection import Collection
+
 from services.intake.models import Complaint, OpenComplaint, TimelineEntry
 from services.intake.domain.status import FINISHED
 from shared.envelope import Event, utcnow
-from shared.store import Tx, transaction
+from shared.store import Tx, database, transaction
 
 
 def record_step(
@@ -20,23 +23,33 @@ def record_step(
     """
     entry = TimelineEntry(event_id=event.event_id, at=event.occurred_at, service=service,
                           step=step, detail=detail or {})
+    push = {"$push": {"timeline": entry.to_mongo().to_dict()},
+            "$set": {"updated_at": utcnow(), **({"tier": tier} if tier is not None else {})}}
+    if status in FINISHED:
 
-    def work(tx: Tx) -> bool:
-        complaints = tx.collection(Complaint)
-        # The $ne guard makes a redelivered event a no-op in the same single-document write.
-        pushed = complaints.update_one(
-            {"_id": event.complaint_id, "timeline.event_id": {"$ne": event.event_id}},
-            {"$push": {"timeline": entry.to_mongo().to_dict()},
-             "$set": {"updated_at": utcnow(), **({"tier": tier} if tier is not None else {})}},
-            session=tx.session,
-        )
-        if pushed.modified_count != 1:
-            return False
-        if status is not None:
-            complaints.update_one({"_id": event.complaint_id, "status": {"$ne": "withdrawn"}},
-                                  {"$set": {"status": status}}, session=tx.session)
-        if status in FINISHED:
+        def work(tx: Tx) -> bool:
+            if not _push(tx.collection(Complaint), complaint_id=event.complaint_id, event_id=event.event_id,
+                         push=push, status=status, session=tx.session):
+                return False
             tx.collection(OpenComplaint).delete_many({"complaint_id": event.complaint_id}, session=tx.session)
-        return True
+            return True
 
-    return transaction(work)
+        return transaction(work)
+    # Any other step touches this one document, and a single write is atomic on its own: no
+    # transaction, so no commit round-trip on the busiest path of the service.
+    return _push(database()[Complaint._get_collection_name()], complaint_id=event.complaint_id,
+                 event_id=event.event_id, push=push, status=status)
+
+
+def _push(complaints: Collection, *, complaint_id: str, event_id: str, push: dict[str, Any],
+          status: str | None, session: ClientSession | None = None) -> bool:
+    """Push the step (and the status, unless withdrawn) in one write; False on a repeat."""
+    # The $ne guard makes a redelivered event a no-op in the same single-document write.
+    new = {"_id": complaint_id, "timeline.event_id": {"$ne": event_id}}
+    if status is not None:
+        with_status = {**push, "$set": {**push["$set"], "status": status}}
+        if complaints.update_one({**new, "status": {"$ne": "withdrawn"}}, with_status,
+                                 session=session).modified_count:
+            return True
+        # Withdrawn, or a repeat: the step is still recorded once, the status never changes.
+    return complaints.update_one(new, push, session=session).modified_count == 1
