@@ -24,6 +24,8 @@ class ComplaintRecipients(Document):
     agent_id = StringField()
     order_no = StringField()
     created_at = DateTimeField(required=True)
+    # Only on a placeholder (no other field) for a complaint whose events came before its filing.
+    parked = IntField()
 
 
 class RecipientProfile(Document):

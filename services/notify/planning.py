@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pymongo import UpdateOne
+
 from services.notify.config import NotifySettings
 from services.notify.domain.notice import Channel, Language, Notice, Role
 from services.notify.domain.recipients import Preferences, Recipient, plan_deliveries
@@ -52,7 +54,8 @@ def get_recipients(*, record: ComplaintRecipients, roles: set[Role]) -> list[Rec
               Role.AGENT: record.agent_id}
     keys = {role: recipient_key(platform=platform, role=role.value, recipient_id=rid)
             for role, rid in people.items() if rid and role in roles}
-    profiles = {p.id: p for p in RecipientProfile.objects(id__in=list(keys.values()))}
+    # A partner-only audience names no person: nothing to look up.
+    profiles = {p.id: p for p in RecipientProfile.objects(id__in=list(keys.values()))} if keys else {}
     found: list[Recipient] = []
     for role, key in keys.items():
         profile = profiles.get(key)
@@ -71,7 +74,8 @@ def get_recipients(*, record: ComplaintRecipients, roles: set[Role]) -> list[Rec
     return found
 
 
-def _enabled(channel: Channel, settings: NotifySettings) -> bool:
+def channel_enabled(channel: Channel, settings: NotifySettings) -> bool:
+    """Whether a channel is configured; no intent is recorded for one that is not."""
     return {Channel.EMAIL: bool(settings.smtp_host), Channel.SMS: bool(settings.sms_url)}.get(channel, True)
 
 
@@ -83,7 +87,7 @@ def create_notifications(*, about: About, recipients: list[Recipient], settings:
     chosen = {r.id for r in recipients if r.preferences.channels is not None}
     made: list[Notification] = []
     for intent in intents:
-        if not _enabled(intent.channel, settings):
+        if not channel_enabled(intent.channel, settings):
             continue
         if intent.channel is Channel.SMS and about.notice.deadline is None and intent.recipient_id not in chosen:
             continue  # SMS by default only when the reader must act by a deadline
@@ -117,21 +121,20 @@ def record_intents(tx: Tx, *, about: About, recipients: list, settings: NotifySe
                    now: datetime | None = None) -> int:
     """Record every delivery intent (unique by key) before anything is sent; in-app ones are delivered here."""
     now = now or utcnow()
-    coll = tx.collection(Notification)
-    sent: list[NotificationSent] = []
-    created = 0
-    for doc in create_notifications(about=about, recipients=recipients, settings=settings, now=now):
+    docs = create_notifications(about=about, recipients=recipients, settings=settings, now=now)
+    if not docs:
+        return 0
+    for doc in docs:
         doc.validate()
-        result = coll.update_one({"_id": doc.id}, {"$setOnInsert": doc.to_mongo().to_dict()},
-                                 upsert=True, session=tx.session)
-        if result.upserted_id is None:
-            continue  # recorded before: the key makes a second intent impossible
-        created += 1
-        if doc.state == "delivered" and doc.complaint_id:
-            sent.append(notification_sent(doc))
+    # All intents in one round-trip; an intent recorded before is not upserted again (its key).
+    result = tx.collection(Notification).bulk_write(
+        [UpdateOne({"_id": doc.id}, {"$setOnInsert": doc.to_mongo().to_dict()}, upsert=True) for doc in docs],
+        ordered=True, session=tx.session)
+    created = [docs[i] for i in sorted(result.upserted_ids)]
+    sent = [notification_sent(doc) for doc in created if doc.state == "delivered" and doc.complaint_id]
     if sent:
         emit(tx, topic=settings.topics.notify_events, messages=sent)
-    return created
+    return len(created)
 
 
 def notification_sent(doc: Notification) -> NotificationSent:

@@ -40,20 +40,28 @@ def _apply(tx: Tx, *, event: Event, settings: NotifySettings) -> int:
     records = tx.collection(ComplaintRecipients)
     if isinstance(event, ComplaintFiled):
         record = _record_of(event)
-        records.update_one({"_id": record.id}, {"$setOnInsert": record.to_mongo().to_dict()},
-                           upsert=True, session=tx.session)
+        fields = record.to_mongo().to_dict()
+        del fields["_id"]
+        # $set, not $setOnInsert: a placeholder left by parked events becomes the record (the ledger
+        # already makes this run once per event). The old document says whether any event waits.
+        before = records.find_one_and_update({"_id": record.id}, {"$set": fields, "$unset": {"parked": ""}},
+                                             upsert=True, session=tx.session)
         count = _apply_known(tx, event=event, record=record, settings=settings)
-        return count + replay_parked(tx, record=record, settings=settings)
+        if before is not None and before.get("parked"):
+            count += replay_parked(tx, record=record, settings=settings)
+        return count
     doc = records.find_one({"_id": event.complaint_id}, session=tx.session)
-    if doc is None:
-        # Its ComplaintFiled is still on the way (another topic): plan it once that arrives.
+    if doc is None or "ticket" not in doc:
+        # Its ComplaintFiled is still on the way (another topic): plan it once that arrives. Marking
+        # the record's document makes this transaction and that of ComplaintFiled write the same
+        # document, so the store lets only one of two concurrent ones commit and retries the other:
+        # an event is never parked once its complaint is known, and a known complaint has nothing
+        # waiting to go before its next event.
         tx.insert(ParkedEvent(id=event.event_id, complaint_id=event.complaint_id,
                               payload=event.model_dump_json(), parked_at=utcnow()))
+        records.update_one({"_id": event.complaint_id}, {"$inc": {"parked": 1}}, upsert=True, session=tx.session)
         return 0
-    record = ComplaintRecipients._from_son(doc)
-    # Events of this complaint parked while its ComplaintFiled was in flight go first, in order.
-    count = replay_parked(tx, record=record, settings=settings)
-    return count + _apply_known(tx, event=event, record=record, settings=settings)
+    return _apply_known(tx, event=event, record=ComplaintRecipients._from_son(doc), settings=settings)
 
 
 def _record_of(event: ComplaintFiled) -> ComplaintRecipients:
@@ -92,15 +100,17 @@ def replay_parked(tx: Tx, *, record: ComplaintRecipients, settings: NotifySettin
     for doc in docs:
         event = decode(doc["payload"].encode())
         count += _apply_known(tx, event=event, record=record, settings=settings)  # type: ignore[arg-type]
-        parked.delete_one({"_id": doc["_id"]}, session=tx.session)
+    if docs:
+        parked.delete_many({"_id": {"$in": [doc["_id"] for doc in docs]}}, session=tx.session)
     return count
 
 
 def sweep_parked(*, settings: NotifySettings, older_than: timedelta = timedelta(seconds=2)) -> int:
-    """Replay parked events whose complaint is known by now (closes the race with ComplaintFiled)."""
+    """Replay parked events whose complaint is known (ones parked before parking marked the record)."""
     count = 0
     ids = ParkedEvent.objects(parked_at__lte=utcnow() - older_than).distinct("complaint_id")
-    for record in ComplaintRecipients.objects(id__in=ids):
+    # Placeholders (no ticket) are complaints still unknown: their events keep waiting.
+    for record in ComplaintRecipients.objects(id__in=ids, ticket__exists=True):
         count += transaction(lambda tx, r=record: replay_parked(tx, record=r, settings=settings))
     return count
 

@@ -13,7 +13,9 @@ from pymongo import ReturnDocument
 
 from services.notify import outcomes
 from services.notify.config import NotifySettings
+from services.notify.domain.notice import Channel
 from services.notify.models import Notification, Subscription
+from services.notify.planning import channel_enabled
 from services.notify.senders import Senders
 from shared.envelope import new_id, utcnow
 from shared.store import STORE_UNAVAILABLE, database
@@ -48,8 +50,13 @@ def claim(*, channel: str, lease: timedelta, slots: int, in_flight: Counter[str]
     if not taken:
         return []
     token = new_id()
-    coll.update_many({**query, "_id": {"$in": taken}},
-                     {"$set": {"lease_until": now + lease, "lease_token": token}})
+    # One update per delivery, never update_many: a delivery may carry the uncommitted outcome of a
+    # process SIGKILLed mid-transaction. The embedded store retries a multi-document update's conflict
+    # with it forever while holding the collection lock, and its reaper of dead transactions then
+    # deadlocks behind the transactions queued on that lock (every write of every service hangs).
+    # A single-document update waits for the reaper (at most 60 s) without holding the lock.
+    for delivery_id in taken:
+        coll.update_one({**query, "_id": delivery_id}, {"$set": {"lease_until": now + lease, "lease_token": token}})
     return [Notification._from_son(d) for d in coll.find({"_id": {"$in": taken}, "lease_token": token})]
 
 
@@ -66,8 +73,11 @@ class DeliveryWorker:
     def wake(self) -> None:
         """Look for due deliveries now (safe from worker threads)."""
         if self._loop is not None:
-            for event in self._wakeups.values():
-                self._loop.call_soon_threadsafe(event.set)
+            # A channel that is off gets no new intents, so waking it would only cost a claim query;
+            # it still looks on its poll interval for ones recorded while it was on.
+            for channel, event in self._wakeups.items():
+                if channel_enabled(Channel(channel), self._settings):
+                    self._loop.call_soon_threadsafe(event.set)
 
     async def run(self) -> None:
         """Serve every channel until cancelled."""

@@ -1,16 +1,17 @@
-"""The in-app inbox with read/unread, readers' own preferences, and a failed template that still informs."""
+"""The in-app inbox: read/unread, readers' own preferences, failed templates, events that overtake the filing."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
 from services.notify.config import NotifySettings
 from services.notify.domain import render
-from shared.contracts.escalation import ComplaintEscalated
+from shared.contracts.escalation import CaseAssigned, ComplaintEscalated, SlaWarning
 from tests.support.notify_harness import (complaint_filed, notify_settings, publish, running_notify, store,
                                           token)
 from tests.support.servers import Servers
@@ -99,3 +100,33 @@ def test_a_template_that_fails_falls_back_to_the_plain_message_and_is_reported(
                                                       "recipient_id": "u-fallback"})
     assert flagged["render_fallback"] is True and "no_such_template" in flagged["render_error"]
     assert any("no_such_template" in r.getMessage() for r in caplog.records)
+
+
+def warnings_for(app: TestClient, settings: NotifySettings, agent: str, ticket: str) -> list[dict[str, object]]:
+    items = app.get("/v1/inbox", headers=token(settings, subject=agent, role="agent")).json()["items"]
+    return [i for i in items if i["event_type"] == "SlaWarning" and i["ticket"] == ticket]
+
+
+def test_an_assignment_and_a_warning_before_the_filing_reach_the_agent_once_it_is_filed(
+        app: TestClient, settings: NotifySettings) -> None:
+    filed = complaint_filed(complainant="u-park-1")
+    due = datetime.now(UTC) + timedelta(hours=2)
+    publish(settings, topic=settings.topics.escalation_events, events=[
+        CaseAssigned(complaint_id=filed.complaint_id, ticket=filed.ticket, agent_id="agent-park"),
+        SlaWarning(complaint_id=filed.complaint_id, ticket=filed.ticket, clock="first_response", due_at=due)])
+    parked = store(settings).parked_events
+    wait_until(lambda: parked.count_documents({"complaint_id": filed.complaint_id}) == 2, timeout=30,
+               what="both events waiting for the filing")
+    assert warnings_for(app, settings, "agent-park", filed.ticket) == []
+
+    publish(settings, topic=settings.topics.intake_events, events=[filed])
+    # The assignment is applied before the warning, so the warning finds its agent.
+    wait_until(lambda: warnings_for(app, settings, "agent-park", filed.ticket), timeout=30,
+               what="the warning in the agent's inbox")
+    assert parked.count_documents({"complaint_id": filed.complaint_id}) == 0
+
+    later = SlaWarning(complaint_id=filed.complaint_id, ticket=filed.ticket, clock="resolution", due_at=due)
+    publish(settings, topic=settings.topics.escalation_events, events=[later])
+    wait_until(lambda: len(warnings_for(app, settings, "agent-park", filed.ticket)) == 2, timeout=30,
+               what="a later warning, straight to the agent")
+    assert parked.count_documents({"complaint_id": filed.complaint_id}) == 0
