@@ -138,15 +138,19 @@ class OutboxRelay:
         coll = database()[OutboxEntry._get_collection_name()]
         now = utcnow()
         due = {"state": PENDING, "lease_until": {"$lte": now}}
-        ids = [d["_id"] for d in coll.find(due, {"_id": 1}).sort("lease_until", 1).limit(self._batch_size)]
-        if not ids:
+        docs = list(coll.find(due).sort("lease_until", 1).limit(self._batch_size))
+        if not docs:
             return []
+        ids = [d["_id"] for d in docs]
         token = new_id()
-        coll.update_many(
-            {**due, "_id": {"$in": ids}},
-            {"$set": {"lease_until": now + self._lease, "lease_token": token}},
-        )
-        docs = coll.find({"_id": {"$in": ids}, "lease_token": token})
+        lease = {"lease_until": now + self._lease, "lease_token": token}
+        leased = coll.update_many({**due, "_id": {"$in": ids}}, {"$set": lease})
+        if leased.modified_count == len(ids):
+            # Every entry read is ours now: no need to read them again.
+            docs = [{**d, **lease} for d in docs]
+        else:
+            # Another relay leased some in between: publish only the ones that carry our token.
+            docs = list(coll.find({"_id": {"$in": ids}, "lease_token": token}))
         return sorted((OutboxEntry._from_son(d) for d in docs), key=lambda e: e.created_at)
 
     def _settle(self, done: list[str], failed: list[tuple[OutboxEntry, str]]) -> None:
