@@ -35,13 +35,8 @@ def connect(*, uri: str, db: str, timeout_ms: int) -> None:
         serverSelectionTimeoutMS=timeout_ms,
         connectTimeoutMS=timeout_ms,
         socketTimeoutMS=max(timeout_ms * 4, 10_000),
-        # The store keeps a record of every retryable write for 30 minutes and scans all of them
-        # (up to 10,000) on each new one: plain writes became several times slower within minutes.
-        # A failed plain write now raises at once instead of being sent once more; callers already
-        # treat that as the store being unavailable (handlers retry idempotently, the relay and the
-        # workers retry their leases, HTTP answers 503). Transactions and their commits are
-        # retried by the driver either way.
-        retryWrites=False,
+        # Retryable writes follow the URI (the driver's default is on; the embedded store's URI
+        # turns them off, see shared/runtime/embedded.py).
     )
 
 

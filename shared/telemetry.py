@@ -49,10 +49,7 @@ class MongoSpanExporter(SpanExporter):
     """Stores spans in a collection so a complaint's trace is readable with no collector."""
 
     def __init__(self, *, uri: str, db: str, timeout_ms: int) -> None:
-        # No retryable writes: the store pays for each one on every later write (see store.connect).
-        self._client: MongoClient = MongoClient(
-            uri, tz_aware=True, serverSelectionTimeoutMS=timeout_ms, retryWrites=False
-        )
+        self._client: MongoClient = MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=timeout_ms)
         self._collection = self._client[db][SPANS_COLLECTION]
         self._indexed = False
 
