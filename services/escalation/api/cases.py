@@ -48,7 +48,8 @@ def get_case(ticket: str, request: Request, principal: CurrentPrincipal) -> dict
     return views.case_view(doc=doc, rules=request.app.state.rules)
 
 
-@router.post("/{ticket}/actions/{action}", summary="Take an action on the case", responses=_ERRORS)
+@router.post("/{ticket}/actions/{action}", summary="Take an action on the case", responses=_ERRORS,
+             response_model=dict[str, Any])
 def take_action(ticket: str, action: Action, request: Request, principal: CurrentPrincipal,
                 body: ActionRequest = Body(default_factory=ActionRequest),
                 idempotency_key: IdempotencyKey = None) -> Any:
