@@ -44,6 +44,7 @@ class Complaint(Document):
     id = StringField(primary_key=True)
     ticket = StringField(required=True)
     status = StringField(required=True)
+    status_at = DateTimeField()  # when the case change shown as status happened (later ones win)
     tier = StringField()
     category = StringField(required=True)
     category_inferred = BooleanField(default=False)

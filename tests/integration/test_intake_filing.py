@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -232,6 +233,25 @@ def test_a_status_change_delivered_twice_is_one_step_and_moves_the_status(
     wait_until(lambda: steps_of(intake, ticket, headers, "status_awaiting_merchant")[1] == 1, timeout=30,
                what="the later status change")
     assert steps_of(intake, ticket, headers, "status_in_review") == ("awaiting_merchant", 1)
+
+
+def test_a_status_change_that_arrives_late_does_not_undo_a_newer_one(
+    intake: httpx.Client, service_env: dict[str, str], topics: TopicSettings, complaints: Collection
+) -> None:
+    # A relay SIGKILLed after claiming an entry holds it for its lease: the case's next change goes
+    # out first, and the older one arrives after it.
+    ticket, headers = filed_complaint(intake, "KM-STEP-LATE")
+    complaint_id = complaints.find_one({"ticket": ticket})["_id"]
+    newer = ComplaintStatusChanged(complaint_id=complaint_id, ticket=ticket, from_state="resolved",
+                                   to_state="closed", tier="internal")
+    older = ComplaintStatusChanged(complaint_id=complaint_id, ticket=ticket, from_state="resolution_proposed",
+                                   to_state="resolved", tier="internal",
+                                   occurred_at=newer.occurred_at - timedelta(seconds=1))
+    send(service_env, topics, newer)
+    send(service_env, topics, older)
+    wait_until(lambda: steps_of(intake, ticket, headers, "status_resolved")[1] == 1, timeout=30,
+               what="the late status change on the timeline")
+    assert steps_of(intake, ticket, headers, "status_closed") == ("closed", 1)
 
 
 def test_a_withdrawn_complaint_keeps_later_steps_but_stays_withdrawn(

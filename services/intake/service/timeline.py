@@ -19,7 +19,9 @@ def record_step(
 ) -> bool:
     """Append another service's step to the timeline once per event id; False on a repeat.
 
-    A withdrawn complaint stays withdrawn whatever arrives later; a finished one frees its dedup slot.
+    A withdrawn complaint stays withdrawn whatever arrives later, and a status change older than the
+    one shown (a relay killed mid-batch holds its entries for a lease while the case moves on) is
+    recorded without moving the status back; a finished one frees its dedup slot.
     """
     entry = TimelineEntry(event_id=event.event_id, at=event.occurred_at, service=service,
                           step=step, detail=detail or {})
@@ -28,8 +30,7 @@ def record_step(
     if status in FINISHED:
 
         def work(tx: Tx) -> bool:
-            if not _push(tx.collection(Complaint), complaint_id=event.complaint_id, event_id=event.event_id,
-                         push=push, status=status, session=tx.session):
+            if not _push(tx.collection(Complaint), event=event, push=push, status=status, session=tx.session):
                 return False
             tx.collection(OpenComplaint).delete_many({"complaint_id": event.complaint_id}, session=tx.session)
             return True
@@ -37,19 +38,19 @@ def record_step(
         return transaction(work)
     # Any other step touches this one document, and a single write is atomic on its own: no
     # transaction, so no commit round-trip on the busiest path of the service.
-    return _push(database()[Complaint._get_collection_name()], complaint_id=event.complaint_id,
-                 event_id=event.event_id, push=push, status=status)
+    return _push(database()[Complaint._get_collection_name()], event=event, push=push, status=status)
 
 
-def _push(complaints: Collection, *, complaint_id: str, event_id: str, push: dict[str, Any],
-          status: str | None, session: ClientSession | None = None) -> bool:
-    """Push the step (and the status, unless withdrawn) in one write; False on a repeat."""
+def _push(complaints: Collection, *, event: Event, push: dict[str, Any], status: str | None,
+          session: ClientSession | None = None) -> bool:
+    """Push the step (and the status, unless withdrawn or older) in one write; False on a repeat."""
     # The $ne guard makes a redelivered event a no-op in the same single-document write.
-    new = {"_id": complaint_id, "timeline.event_id": {"$ne": event_id}}
+    new = {"_id": event.complaint_id, "timeline.event_id": {"$ne": event.event_id}}
     if status is not None:
-        with_status = {**push, "$set": {**push["$set"], "status": status}}
-        if complaints.update_one({**new, "status": {"$ne": "withdrawn"}}, with_status,
-                                 session=session).modified_count:
+        with_status = {**push, "$set": {**push["$set"], "status": status, "status_at": event.occurred_at}}
+        current = {"status": {"$ne": "withdrawn"},
+                   "$or": [{"status_at": None}, {"status_at": {"$lte": event.occurred_at}}]}
+        if complaints.update_one({**new, **current}, with_status, session=session).modified_count:
             return True
-        # Withdrawn, or a repeat: the step is still recorded once, the status never changes.
+        # Withdrawn, older than the status shown, or a repeat: the step is still recorded once.
     return complaints.update_one(new, push, session=session).modified_count == 1
