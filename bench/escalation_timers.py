@@ -27,7 +27,7 @@ from typing import Any
 
 from pymongo import MongoClient
 
-from bench.harness import embedded_stack, percentiles, write_results
+from bench.harness import embedded_stack, percentiles, settle, write_results
 from services.escalation.config import EscalationSettings
 from services.escalation.domain.routing import MerchantHistory
 from services.escalation.domain.terms import Category
@@ -198,6 +198,7 @@ def main() -> None:
              f"{args.due_rate:g}/s")
         timers = seed(db=db, plans=plan_backlog(count=args.cases - due_count, now=datetime.now(UTC)),
                       batch=args.batch, label="backlog", templates=500)
+        settled_s = settle(uri=uri)
         # The cases that fall due go in last, timed from now: the instances start meanwhile.
         start = datetime.now(UTC) + timedelta(seconds=max(20 + due_count / 400, args.settle_s))
         plans, dues = plan_due(count=due_count, start=start, rate=args.due_rate)
@@ -223,7 +224,7 @@ def main() -> None:
             watch(db=db, expected=due_count, last_due=last_due, deadline=time.monotonic() + wait_s)
             figures, points = measure(db=db, dues=dues)
             result = {"cases": args.cases, "instances": args.instances, "due_rate_per_s": args.due_rate,
-                      "measure_s": args.measure_s, "settle_s": args.settle_s, "ready_before_first_due_s": round(ahead, 1),
+                      "measure_s": args.measure_s, "settle_s": args.settle_s, "store_settle_s": settled_s, "ready_before_first_due_s": round(ahead, 1),
                       "timers_in_store": timers, "seed_s": round(seed_s, 1), **figures,
                       "at": datetime.now(UTC).isoformat()}
         finally:

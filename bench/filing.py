@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 from pymongo import MongoClient
 
-from bench.harness import closed_loop, console, embedded_stack, open_loop, percentiles, write_results
+from bench.harness import closed_loop, console, embedded_stack, open_loop, percentiles, settle, write_results
 from shared.auth import mint_token
 from shared.runtime import embedded, supervisor
 from shared.settings import ServiceSettings
@@ -120,6 +120,7 @@ def main() -> None:
             for stored in counts:
                 if stored:
                     seed(uri=uri, db=f"{NAMESPACE}_intake", count=stored - MongoClient(uri)[f"{NAMESPACE}_intake"]["complaints"].estimated_document_count())
+                settled_s = settle(uri=uri)
                 run = f"{stored}"
                 raw_fig = asyncio.run(measure(label=f"raw insert ({stored} stored)", url=f"http://127.0.0.1:{raw_port}/raw",
                                               make=lambda i, r=run: complaint(i, r), headers={},
@@ -128,7 +129,7 @@ def main() -> None:
                                                 make=lambda i, r=run: complaint(i, r), headers=auth,
                                                 duration=args.duration, concurrency=args.concurrency))
                 figures["runs"][str(stored)] = {
-                    "raw": raw_fig, "intake": suite_fig,
+                    "store_settle_s": settled_s, "raw": raw_fig, "intake": suite_fig,
                     "intake_vs_raw_saturation": round(suite_fig["saturation_per_s"] / raw_fig["saturation_per_s"], 3),
                 }
             base = figures["runs"]["0"]["intake"]["saturation_per_s"]
