@@ -220,7 +220,7 @@ def test_two_thousand_complaints_survive_every_service_being_killed(
     assert subscribed.status_code == 201, subscribed.text
 
     driver = Driver(urls=urls, count=COMPLAINTS, close_every=CLOSE_EVERY, body=complaint_body, tokens=token,
-                    deadline_s=1500)
+                    deadline_s=3000)
     chaos = Chaos(suite=suite, env=env, topics=topics, log_dir=log_dir, spawner=spawner)
     quiet = threading.Event()
 
@@ -261,7 +261,7 @@ def test_two_thousand_complaints_survive_every_service_being_killed(
         return not off
 
     try:
-        wait_until(settled, timeout=1500, interval=10, what="every complaint in its final status")
+        wait_until(settled, timeout=3000, interval=10, what="every complaint in its final status")
     except AssertionError:
         raise AssertionError(f"{len(off)} complaints never reached their final status: " + " | ".join(
             describe(client, urls, t, tickets[t]) for t in list(off)[:3])) from None
