@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import statistics
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -25,7 +27,10 @@ Send = Callable[[int], Awaitable[None]]
 
 @contextmanager
 def embedded_stack(*, workdir: Path) -> Iterator[tuple[str, str]]:
-    """A broker and a store: the configured ones, or fresh embedded servers for this run."""
+    """A broker and a store: the configured ones, or fresh embedded servers for this run.
+
+    SIGTERM ends the bench like Ctrl-C does, so the servers it started are stopped too."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started: list[embedded.Child] = []
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     uri = os.environ.get("MONGODB_URI")
