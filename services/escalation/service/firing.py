@@ -95,8 +95,13 @@ def _claim(due: dict[str, Any], order: str, limit: int, lease: dict[str, Any],
     if not ids:
         return [], 0
     # The conditional update is the claim: a timer another instance took meanwhile no longer
-    # matches, and firing re-checks the token inside the transaction.
-    _timers().update_many({"_id": {"$in": ids}, **due}, lease)
+    # matches, and firing re-checks the token inside the transaction. One update per timer, never
+    # update_many: a timer whose lease ran out may carry the uncommitted change of an instance
+    # SIGKILLed mid-fire. The embedded store retries a multi-document update's conflict with it
+    # forever while holding the collection lock (every write of every service then hangs); a
+    # single-document update waits for the dead transaction to be reaped without holding it.
+    for timer_id in ids:
+        _timers().update_one({"_id": timer_id, **due}, lease)
     return [d for d in _timers().find({"_id": {"$in": ids}}) if d.get("lease_token") == token], len(ids)
 
 
