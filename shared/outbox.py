@@ -66,20 +66,38 @@ def outbox_entry(*, topic: str, message: Message) -> OutboxEntry:
                   payload=message.model_dump_json())
 
 
+#: The relay running in this process, if any: it is handed what a transaction wrote once it commits.
+_running: OutboxRelay | None = None
+
+
+def _write(tx: Tx, entries: list[OutboxEntry]) -> None:
+    """Insert entries in the transaction; once it commits, hand them straight to this process's relay.
+
+    Handed-over entries are leased to that relay from the start, so no relay's poll takes them
+    while it publishes; if this process dies first, the lease runs out and any relay's poll does.
+    """
+    relay = _running
+    if relay is not None:
+        for entry in entries:
+            entry.lease_until = entry.created_at + relay.handoff_lease
+        tx.after_commit.append(lambda: relay.accept(entries))
+    tx.insert_many(entries)
+
+
 def emit(tx: Tx, *, topic: str, messages: list[Message]) -> None:
     """Write messages to the outbox inside the caller's transaction."""
     entries = [outbox_entry(topic=topic, message=m) for m in messages]
     # The store keeps milliseconds and the relay publishes by created_at: keep the given order.
     for i, entry in enumerate(entries):
         entry.created_at = entry.created_at + timedelta(milliseconds=i)
-    tx.insert_many(entries)
+    _write(tx, entries)
 
 
 def emit_raw(tx: Tx, *, topic: str, entry_id: str, key: str, payload: str, message_type: str,
              kafka_headers: dict[str, str]) -> None:
     """Write an already-encoded payload with its own Kafka headers to the outbox in the caller's transaction."""
-    tx.insert(_entry(id=entry_id, topic=topic, key=key, message_type=message_type, payload=payload,
-                     kafka_headers=kafka_headers))
+    _write(tx, [_entry(id=entry_id, topic=topic, key=key, message_type=message_type, payload=payload,
+                       kafka_headers=kafka_headers)])
 
 
 def republish_effects(*, cause: str, older_than: timedelta) -> int:
@@ -109,7 +127,12 @@ Publish = Callable[[OutboxEntry], Awaitable[None]]
 
 
 class OutboxRelay:
-    """Publishes pending entries in batches; several instances share the work through leases."""
+    """Publishes outbox entries; several instances share the work through leases.
+
+    What this process's transactions write is handed over on commit and published at once (one
+    store write per batch, to mark it published). A poll every interval picks up the rest:
+    entries of a process that died before publishing, and entries set pending again to re-drive.
+    """
 
     def __init__(
         self,
@@ -119,20 +142,42 @@ class OutboxRelay:
         poll_interval_s: float,
         max_attempts: int,
         lease_s: float = 30.0,
+        handoff_lease_s: float = 10.0,
     ) -> None:
         self._publish = publish
         self._batch_size = batch_size
         self._poll = poll_interval_s
         self._max_attempts = max_attempts
         self._lease = timedelta(seconds=lease_s)
+        self.handoff_lease = timedelta(seconds=handoff_lease_s)
         self._wakeup = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._handed: list[OutboxEntry] = []
         self.published_total = 0
 
+    @property
+    def running(self) -> bool:
+        """Whether this relay runs and takes what this process's transactions commit."""
+        return _running is self
+
     def wake(self) -> None:
-        """Ask the relay to look now (safe from worker threads)."""
+        """Ask the relay to look now (safe from worker threads); the store is polled at most every interval."""
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._wakeup.set)
+
+    def accept(self, entries: list[OutboxEntry]) -> None:
+        """Take committed entries to publish now (safe from worker threads)."""
+        loop = self._loop
+        if loop is None:
+            return  # not running: the entries' lease runs out and a poll takes them
+        try:
+            loop.call_soon_threadsafe(self._take, entries)
+        except RuntimeError:
+            pass  # the loop closed while stopping: same as above
+
+    def _take(self, entries: list[OutboxEntry]) -> None:
+        self._handed.extend(entries)
+        self._wakeup.set()
 
     def _claim(self) -> list[OutboxEntry]:
         coll = database()[OutboxEntry._get_collection_name()]
@@ -177,9 +222,8 @@ class OutboxRelay:
                 },
             )
 
-    async def run_once(self) -> int:
-        """Claim one batch, publish it in order, record the outcome; return how many went out."""
-        entries = await asyncio.to_thread(self._claim)
+    async def _send(self, entries: list[OutboxEntry]) -> int:
+        """Publish entries in order and record the outcome; return how many went out."""
         done: list[str] = []
         failed: list[tuple[OutboxEntry, str]] = []
         for entry in entries:
@@ -194,24 +238,46 @@ class OutboxRelay:
         self.published_total += len(done)
         return len(entries)
 
+    async def run_once(self) -> int:
+        """Claim one batch from the store, publish it in order, record the outcome; return its size."""
+        return await self._send(await asyncio.to_thread(self._claim))
+
+    async def send_handed(self) -> int:
+        """Publish what committed transactions handed over since the last call; return how many."""
+        entries, self._handed = self._handed, []
+        return await self._send(sorted(entries, key=lambda e: e.created_at)) if entries else 0
+
     async def run(self, *, ready: Callable[[], bool]) -> None:
-        """Loop until cancelled: publish whenever woken or every poll interval."""
+        """Loop until cancelled: publish handed-over entries at once, poll the store every interval."""
+        global _running
         self._loop = asyncio.get_running_loop()
-        while True:
-            handled = 0
-            # Clear before working so a wake-up that arrives mid-batch is not lost.
-            self._wakeup.clear()
-            if ready():
+        _running = self
+        last_poll = -self._poll
+        try:
+            while True:
+                # Clear before working so a wake-up that arrives mid-batch is not lost.
+                self._wakeup.clear()
+                full = False
                 try:
-                    handled = await self.run_once()
+                    await self.send_handed()
+                    if self._loop.time() - last_poll >= self._poll:
+                        last_poll = self._loop.time()
+                        if ready():
+                            full = await self.run_once() >= self._batch_size
                 except STORE_UNAVAILABLE as exc:
+                    # Entries handed over stay pending under their lease: a later poll takes them.
                     log.warning("outbox relay waiting for the store: %s", exc)
-            if handled >= self._batch_size:
-                continue
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll)
-            except TimeoutError:
-                pass
+                if full or self._handed:
+                    continue
+                try:
+                    await asyncio.wait_for(self._wakeup.wait(),
+                                           timeout=max(0.01, last_poll + self._poll - self._loop.time()))
+                except TimeoutError:
+                    pass
+        finally:
+            if _running is self:
+                _running = None
+            self._loop = None
 
 
 def trace_parent(entry: OutboxEntry) -> Context:

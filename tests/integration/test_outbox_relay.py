@@ -12,6 +12,7 @@ from shared import store
 from shared.contracts.escalation import ComplaintStatusChanged
 from shared.outbox import PUBLISHED, OutboxEntry, OutboxRelay, emit, pending_count
 from tests.support.servers import Servers
+from tests.support.waiting import wait_until_async
 
 pytestmark = pytest.mark.integration
 
@@ -56,3 +57,54 @@ def test_two_relays_publish_every_entry_exactly_once(outbox: None) -> None:
     assert pending_count() == 0
     assert OutboxEntry.objects(state=PUBLISHED).count() == len(events)
     assert sum(r.published_total for r in relays) == len(events)
+
+
+def test_what_a_transaction_commits_goes_out_at_once_without_waiting_for_a_poll(outbox: None) -> None:
+    published: list[str] = []
+
+    async def publish(entry: OutboxEntry) -> None:
+        published.append(entry.id)
+
+    # The poll comes once a minute: only the hand-off on commit can publish within the deadline.
+    relay = OutboxRelay(publish=publish, batch_size=50, poll_interval_s=60.0, max_attempts=3)
+    events = status_changes(5)
+
+    async def scenario() -> None:
+        running = asyncio.create_task(relay.run(ready=lambda: True))
+        await wait_until_async(lambda: asyncio.sleep(0, result=relay.running), timeout=5, what="the relay to run")
+        await asyncio.to_thread(store.transaction, lambda tx: emit(tx, topic="status", messages=events))
+        await wait_until_async(lambda: asyncio.to_thread(lambda: pending_count() == 0), timeout=5,
+                               what="the committed entries published and marked")
+        running.cancel()
+
+    asyncio.run(scenario())
+    assert published == [e.event_id for e in events]
+
+
+def test_entries_handed_to_a_relay_that_died_are_taken_by_a_poll_once_their_lease_runs_out(outbox: None) -> None:
+    stalled = asyncio.Event()
+
+    async def never(entry: OutboxEntry) -> None:
+        await stalled.wait()  # the process "dies" holding the entries: they are never published
+
+    taken: list[str] = []
+
+    async def publish(entry: OutboxEntry) -> None:
+        taken.append(entry.id)
+
+    dying = OutboxRelay(publish=never, batch_size=50, poll_interval_s=60.0, max_attempts=3, handoff_lease_s=2.0)
+    survivor = OutboxRelay(publish=publish, batch_size=50, poll_interval_s=0.1, max_attempts=3)
+    events = status_changes(3)
+
+    async def scenario() -> None:
+        running = asyncio.create_task(dying.run(ready=lambda: True))
+        await wait_until_async(lambda: asyncio.sleep(0, result=dying.running), timeout=5, what="the relay to run")
+        await asyncio.to_thread(store.transaction, lambda tx: emit(tx, topic="status", messages=events))
+        # While the hand-off lease holds, another relay's poll leaves the entries alone.
+        assert await survivor.run_once() == 0
+        await wait_until_async(survivor.run_once, timeout=10, what="the lease to run out and the poll to take them")
+        running.cancel()
+
+    asyncio.run(scenario())
+    assert taken == [e.event_id for e in events]
+    assert pending_count() == 0
