@@ -189,7 +189,8 @@ class OutboxRelay:
         ids = [d["_id"] for d in docs]
         token = new_id()
         lease = {"lease_until": now + self._lease, "lease_token": token}
-        leased = coll.update_many({**due, "_id": {"$in": ids}}, {"$set": lease})
+        # _id first: the embedded store picks its index from the filter's first fields.
+        leased = coll.update_many({"_id": {"$in": ids}, **due}, {"$set": lease})
         if leased.modified_count == len(ids):
             # Every entry read is ours now: no need to read them again.
             docs = [{**d, **lease} for d in docs]

@@ -55,8 +55,12 @@ def claim(*, channel: str, lease: timedelta, slots: int, in_flight: Counter[str]
     # with it forever while holding the collection lock, and its reaper of dead transactions then
     # deadlocks behind the transactions queued on that lock (every write of every service hangs).
     # A single-document update waits for the reaper (at most 60 s) without holding the lock.
+    # The filter leads with _id and names no other indexed field: the embedded store picks its
+    # index from the filter's first fields, and (channel, state, ...) would make every claim read
+    # the whole pending backlog. Lease and state are what a concurrent claim or settle changes.
     for delivery_id in taken:
-        coll.update_one({**query, "_id": delivery_id}, {"$set": {"lease_until": now + lease, "lease_token": token}})
+        coll.update_one({"_id": delivery_id, "lease_until": {"$lte": now}, "state": "pending"},
+                        {"$set": {"lease_until": now + lease, "lease_token": token}})
     return [Notification._from_son(d) for d in coll.find({"_id": {"$in": taken}, "lease_token": token})]
 
 
