@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from services.intake import service
+from services.intake.service.reconcile import Activity
 from shared.app import ServiceRuntime
 from shared.contracts.complaints import FileComplaint
 from shared.contracts.escalation import CaseOpened, ComplaintStatusChanged
@@ -58,13 +60,30 @@ def command_handler(runtime: ServiceRuntime) -> Any:
     return on_file_complaint
 
 
-def register(runtime: ServiceRuntime) -> None:
-    """Subscribe intake to platforms' commands and to the topics it folds into the timeline."""
+def noting(activity: Activity, actor: str, handler: Callable[[Any], Awaitable[None]]) -> Any:
+    """The handler, telling the reconciler that the actor is at work on the complaint's partition."""
+
+    async def folded(event: Any) -> None:
+        await handler(event)
+        activity.note(actor, event.complaint_id)
+
+    return folded
+
+
+def register(runtime: ServiceRuntime, activity: Activity) -> dict[str, str]:
+    """Subscribe intake to platforms' commands and to the topics it folds into the timeline.
+
+    Returns the topic each acting service's steps arrive on.
+    """
     topics = runtime.settings.topics
     runtime.subscribe(topics.intake_commands, {FileComplaint: command_handler(runtime)})
-    runtime.subscribe(topics.evidence_events, {EvidenceFileOpened: on_evidence_file_opened})
+    runtime.subscribe(topics.evidence_events,
+                      {EvidenceFileOpened: noting(activity, "evidence", on_evidence_file_opened)})
     runtime.subscribe(
         topics.escalation_events,
-        {CaseOpened: on_case_opened, ComplaintStatusChanged: on_status_changed},
+        {CaseOpened: noting(activity, "escalation", on_case_opened),
+         ComplaintStatusChanged: noting(activity, "escalation", on_status_changed)},
     )
-    runtime.subscribe(topics.notify_events, {NotificationSent: on_notification_sent})
+    runtime.subscribe(topics.notify_events, {NotificationSent: noting(activity, "notify", on_notification_sent)})
+    return {"evidence": topics.evidence_events, "escalation": topics.escalation_events,
+            "notify": topics.notify_events}

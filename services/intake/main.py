@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from services.intake import api, handlers
 from services.intake.config import IntakeSettings
 from services.intake.models import CommandReply, Complaint, OpenComplaint, TicketSequence
-from services.intake.service.reconcile import redrive_stuck
+from services.intake.service.reconcile import Activity, redrive_stuck
 from shared.app import ServiceRuntime, create_service_app
 from shared.contracts.complaints import (
     AccountFreezeRequested,
@@ -23,6 +23,7 @@ from shared.contracts.complaints import (
     ComplaintUpdated,
     ComplaintWithdrawn,
 )
+from shared.envelope import utcnow
 from shared.idempotency import IdempotentResponse
 from shared.messaging import document_publisher
 from shared.runtime.serve import serve
@@ -31,16 +32,23 @@ from shared.store import STORE_UNAVAILABLE
 log = logging.getLogger(__name__)
 
 
-def reconciler(runtime: ServiceRuntime, settings: IntakeSettings) -> Callable[[], Coroutine[Any, Any, None]]:
+def reconciler(runtime: ServiceRuntime, settings: IntakeSettings, activity: Activity,
+               steps_from: dict[str, str]) -> Callable[[], Coroutine[Any, Any, None]]:
     """The background loop that re-drives complaints some service never acted on."""
+    consumers = {c.stats()["topic"]: c for c in runtime.consumers}
 
     async def loop() -> None:
         after = timedelta(seconds=settings.reconcile_after_s)
         horizon = timedelta(hours=settings.reconcile_horizon_h)
         while True:
+            for actor, topic in steps_from.items():
+                activity.watch(actor, set(consumers[topic].stats()["partitions"]))
             await asyncio.sleep(settings.reconcile_interval_s)
+            since = utcnow() - after
             try:
-                tickets = await asyncio.to_thread(redrive_stuck, after=after, horizon=horizon)
+                tickets = await asyncio.to_thread(
+                    redrive_stuck, after=after, horizon=horizon, partitions=settings.topics.partitions,
+                    idle=lambda actor, partition: activity.idle(actor, partition, since=since))
             except STORE_UNAVAILABLE as exc:
                 log.warning("reconciler waiting for the store: %s", exc)
                 continue
@@ -56,8 +64,9 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
     runtime = ServiceRuntime(settings=settings, documents=[
         Complaint, TicketSequence, OpenComplaint, IdempotentResponse, CommandReply])
-    handlers.register(runtime)
-    runtime.background.append(reconciler(runtime, settings))
+    activity = Activity(partitions=settings.topics.partitions)
+    steps_from = handlers.register(runtime, activity)
+    runtime.background.append(reconciler(runtime, settings, activity, steps_from))
     document_publisher(runtime.broker, topic=settings.topics.intake_events,
                        messages=[ComplaintFiled, ComplaintUpdated, ComplaintWithdrawn, AccountFreezeRequested],
                        description="Complaint facts from intake, keyed by complaint id")

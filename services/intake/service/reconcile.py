@@ -8,8 +8,11 @@ their own old effects again when the cause comes back late (see shared.outbox).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
+
+from aiokafka.partitioner import murmur2
 
 from services.intake.models import Complaint
 from shared.envelope import utcnow
@@ -20,48 +23,87 @@ from shared.store import database
 ACTORS = ("evidence", "escalation", "notify")
 
 
-def _cutoff(collection: Any, *, actor: str, now: datetime, after: timedelta, horizon: timedelta) -> datetime:
-    """Complaints filed before this that still lack the actor's step are stuck, not queued.
+def partition_of(complaint_id: str, *, partitions: int) -> int:
+    """The partition a complaint's events go to (the Kafka client's default partitioner on the key)."""
+    return (murmur2(complaint_id.encode()) & 0x7FFFFFFF) % partitions
 
-    A busy actor (its latest step less than `after` ago) works through a backlog in filing order,
-    so a complaint is stuck only once the actor has acted on complaints filed `after` later. An
-    idle actor has nothing queued: anything filed `after` ago and not acted on was lost.
+
+def _missing(doc: dict[str, Any]) -> set[str]:
+    have = {step.get("service") for step in doc.get("timeline", [])}
+    missing = {a for a in ACTORS if a not in have}
+    if doc.get("status") == "filed":
+        missing.add("escalation")
+    return missing
+
+
+class Activity:
+    """When this process last saw each service act on each partition it folds steps from.
+
+    A service with nothing on a partition for a while has nothing queued there. Only partitions this
+    process watches are judged (another instance watches the rest), and only once it has watched
+    one for that long: a restart or a rebalance does not look like a stall.
     """
-    latest = collection.find_one(
-        {"filed_at": {"$gt": now - horizon}, "timeline.service": actor},
-        {"filed_at": 1, "timeline.service": 1, "timeline.at": 1},
-        sort=[("filed_at", -1)],
-    )
-    idle = now - after
-    steps = [step["at"] for step in (latest or {}).get("timeline", []) if step.get("service") == actor]
-    if not steps or max(steps) < idle:
-        return idle
-    return min(idle, latest["filed_at"] - after)
+
+    def __init__(self, *, partitions: int) -> None:
+        self.partitions = partitions
+        self._seen: dict[tuple[str, int], datetime] = {}
+        self._watched: dict[str, dict[int, datetime]] = {}
+
+    def watch(self, actor: str, partitions: set[int]) -> None:
+        """The partitions whose steps from `actor` this process receives now."""
+        now, watched = utcnow(), self._watched.setdefault(actor, {})
+        for gone in set(watched) - partitions:
+            del watched[gone]
+        for new in partitions - set(watched):
+            watched[new] = now
+
+    def note(self, actor: str, complaint_id: str) -> None:
+        """The actor's step on this complaint just arrived."""
+        self._seen[actor, partition_of(complaint_id, partitions=self.partitions)] = utcnow()
+
+    def idle(self, actor: str, partition: int, *, since: datetime) -> bool:
+        """Whether this process has watched the partition and seen nothing from the actor since `since`."""
+        watched_from = self._watched.get(actor, {}).get(partition)
+        if watched_from is None:
+            return False
+        return max(watched_from, self._seen.get((actor, partition), watched_from)) < since
 
 
-def redrive_stuck(*, after: timedelta, horizon: timedelta, limit: int = 500) -> list[str]:
-    """Publish again the ComplaintFiled of complaints still missing a step; return their tickets.
+def redrive_stuck(*, after: timedelta, horizon: timedelta, partitions: int,
+                  idle: Callable[[str, int], bool], limit: int = 500) -> list[str]:
+    """Publish again the ComplaintFiled of complaints a service passed by; return their tickets.
 
-    A complaint waiting behind a backlog is not stuck (re-sending it would only lengthen the
-    backlog): the bound is how far each actor has got, not the wall clock alone.
+    A consumer works through each partition in order, so a complaint still lacking a service's step
+    while that service has acted on a complaint of the same partition filed `after` later was
+    skipped: its event was lost. So was it when the service has been idle on that partition
+    (`idle(service, partition)`). A complaint merely queued behind a backlog is left alone, since
+    re-sending it would only lengthen the backlog.
     """
     now = utcnow()
     collection = database()[Complaint._get_collection_name()]
-    cutoffs = {a: _cutoff(collection, actor=a, now=now, after=after, horizon=horizon) for a in ACTORS}
-    stuck = collection.find(
-        {
-            "filed_at": {"$gt": now - horizon, "$lt": max(cutoffs.values())},
-            "$and": [
-                {"$or": [{"redriven_at": None}, {"redriven_at": {"$lt": now - after}}]},
-                {"$or": [{"status": "filed", "filed_at": {"$lt": cutoffs["escalation"]}},
-                         *({"timeline.service": {"$ne": a}, "filed_at": {"$lt": c}} for a, c in cutoffs.items())]},
-            ],
-        },
-        {"_id": 1, "ticket": 1},
-    ).limit(limit)
-    tickets = []
+    seen = {"_id": 1, "ticket": 1, "filed_at": 1, "status": 1, "timeline.service": 1}
+    waiting = [d for d in collection.find(
+        {"filed_at": {"$gt": now - horizon, "$lt": now - after},
+         "$or": [{"redriven_at": None}, {"redriven_at": {"$lt": now - after}}]}, seen).sort("filed_at", 1)
+        if _missing(d)]
+    if not waiting:
+        return []
+    # How far each service got in each partition, among complaints filed since the oldest waiting one.
+    latest: dict[tuple[str, int], datetime] = {}
+    for doc in collection.find({"filed_at": {"$gte": waiting[0]["filed_at"]}}, seen):
+        part = partition_of(doc["_id"], partitions=partitions)
+        for actor in ACTORS:
+            if actor not in _missing(doc):
+                latest[actor, part] = max(latest.get((actor, part), doc["filed_at"]), doc["filed_at"])
+    stuck = []
+    for doc in waiting:
+        part = partition_of(doc["_id"], partitions=partitions)
+        if any(idle(a, part) or latest.get((a, part), doc["filed_at"]) - doc["filed_at"] >= after
+               for a in _missing(doc)):
+            stuck.append(doc)
+        if len(stuck) >= limit:
+            break
     for doc in stuck:
         redrive(key=doc["_id"], message_type="ComplaintFiled")
         collection.update_one({"_id": doc["_id"]}, {"$set": {"redriven_at": now}})
-        tickets.append(doc["ticket"])
-    return tickets
+    return [doc["ticket"] for doc in stuck]
