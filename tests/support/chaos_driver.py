@@ -192,7 +192,7 @@ class Driver:
         """Take the job's next step; the delay before looking again, or None when it is finished."""
         if not job.acknowledged:
             if job.ticket not in self.acknowledged:
-                if time.monotonic() - job.last_look < 20:
+                if time.monotonic() - job.last_look < 60:
                     return 1.0
                 job.last_look = time.monotonic()  # the listing may lag: ask escalation itself now and then
                 if self._case_state(job) != "acknowledged":
