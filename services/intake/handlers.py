@@ -61,11 +61,11 @@ def command_handler(runtime: ServiceRuntime) -> Any:
 
 
 def noting(activity: Activity, actor: str, handler: Callable[[Any], Awaitable[None]]) -> Any:
-    """The handler, telling the reconciler that the actor is at work on the complaint's partition."""
+    """The handler, telling the reconciler that the actor is at work."""
 
     async def folded(event: Any) -> None:
         await handler(event)
-        activity.note(actor, event.complaint_id)
+        activity.note(actor)
 
     return folded
 

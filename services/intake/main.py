@@ -64,7 +64,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
     runtime = ServiceRuntime(settings=settings, documents=[
         Complaint, TicketSequence, OpenComplaint, IdempotentResponse, CommandReply])
-    activity = Activity(partitions=settings.topics.partitions)
+    activity = Activity()
     steps_from = handlers.register(runtime, activity)
     runtime.background.append(reconciler(runtime, settings, activity, steps_from))
     document_publisher(runtime.broker, topic=settings.topics.intake_events,

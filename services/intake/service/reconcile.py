@@ -37,16 +37,17 @@ def _missing(doc: dict[str, Any]) -> set[str]:
 
 
 class Activity:
-    """When this process last saw each service act on each partition it folds steps from.
+    """When this process last saw each service act, on the partitions it folds steps from.
 
-    A service with nothing on a partition for a while has nothing queued there. Only partitions this
+    A service that has done nothing for a while has nothing queued. One that acts on any partition
+    is busy: under a backlog it may leave a partition without a step for minutes while it works
+    through the others, so silence on one partition alone proves nothing. Only partitions this
     process watches are judged (another instance watches the rest), and only once it has watched
-    one for that long: a restart or a rebalance does not look like a stall.
+    them for the bound: a restart or a rebalance does not look like a stall.
     """
 
-    def __init__(self, *, partitions: int) -> None:
-        self.partitions = partitions
-        self._seen: dict[tuple[str, int], datetime] = {}
+    def __init__(self) -> None:
+        self._seen: dict[str, datetime] = {}
         self._watched: dict[str, dict[int, datetime]] = {}
 
     def watch(self, actor: str, partitions: set[int]) -> None:
@@ -57,16 +58,16 @@ class Activity:
         for new in partitions - set(watched):
             watched[new] = now
 
-    def note(self, actor: str, complaint_id: str) -> None:
-        """The actor's step on this complaint just arrived."""
-        self._seen[actor, partition_of(complaint_id, partitions=self.partitions)] = utcnow()
+    def note(self, actor: str) -> None:
+        """A step of the actor just arrived."""
+        self._seen[actor] = utcnow()
 
     def idle(self, actor: str, partition: int, *, since: datetime) -> bool:
-        """Whether this process has watched the partition and seen nothing from the actor since `since`."""
+        """Whether this process has watched the partition and seen the actor do nothing since `since`."""
         watched_from = self._watched.get(actor, {}).get(partition)
         if watched_from is None:
             return False
-        return max(watched_from, self._seen.get((actor, partition), watched_from)) < since
+        return max(watched_from, self._seen.get(actor, watched_from)) < since
 
 
 def redrive_stuck(*, after: timedelta, horizon: timedelta, partitions: int,
