@@ -76,9 +76,9 @@ def redrive_stuck(*, after: timedelta, horizon: timedelta, partitions: int,
 
     A consumer works through each partition in order, so a complaint still lacking a service's step
     while that service has acted on a complaint of the same partition filed `after` later was
-    skipped: its event was lost. So was it when the service has been idle on that partition
-    (`idle(service, partition)`). A complaint merely queued behind a backlog is left alone, since
-    re-sending it would only lengthen the backlog.
+    skipped: its event was lost. So was it when `idle(service, partition)` says the service has done
+    nothing for the bound (see Activity). A complaint merely queued behind a backlog is left alone,
+    since re-sending it would only lengthen the backlog.
     """
     now = utcnow()
     collection = database()[Complaint._get_collection_name()]
@@ -92,9 +92,9 @@ def redrive_stuck(*, after: timedelta, horizon: timedelta, partitions: int,
     # How far each service got in each partition, among complaints filed since the oldest waiting one.
     latest: dict[tuple[str, int], datetime] = {}
     for doc in collection.find({"filed_at": {"$gte": waiting[0]["filed_at"]}}, seen):
-        part = partition_of(doc["_id"], partitions=partitions)
+        part, missing = partition_of(doc["_id"], partitions=partitions), _missing(doc)
         for actor in ACTORS:
-            if actor not in _missing(doc):
+            if actor not in missing:
                 latest[actor, part] = max(latest.get((actor, part), doc["filed_at"]), doc["filed_at"])
     stuck = []
     for doc in waiting:
