@@ -59,6 +59,14 @@ def test_two_relays_publish_every_entry_exactly_once(outbox: None) -> None:
     assert sum(r.published_total for r in relays) == len(events)
 
 
+async def run_and_commit(relay: OutboxRelay, events: list[ComplaintStatusChanged]) -> asyncio.Task[None]:
+    """Start the relay as a service would, then commit a transaction that emits the events."""
+    running = asyncio.create_task(relay.run(ready=lambda: True))
+    await wait_until_async(lambda: asyncio.sleep(0, result=relay.running), timeout=5, what="the relay to run")
+    await asyncio.to_thread(store.transaction, lambda tx: emit(tx, topic="status", messages=events))
+    return running
+
+
 def test_what_a_transaction_commits_goes_out_at_once_without_waiting_for_a_poll(outbox: None) -> None:
     published: list[str] = []
 
@@ -70,9 +78,7 @@ def test_what_a_transaction_commits_goes_out_at_once_without_waiting_for_a_poll(
     events = status_changes(5)
 
     async def scenario() -> None:
-        running = asyncio.create_task(relay.run(ready=lambda: True))
-        await wait_until_async(lambda: asyncio.sleep(0, result=relay.running), timeout=5, what="the relay to run")
-        await asyncio.to_thread(store.transaction, lambda tx: emit(tx, topic="status", messages=events))
+        running = await run_and_commit(relay, events)
         await wait_until_async(lambda: asyncio.to_thread(lambda: pending_count() == 0), timeout=5,
                                what="the committed entries published and marked")
         running.cancel()
@@ -97,9 +103,7 @@ def test_entries_handed_to_a_relay_that_died_are_taken_by_a_poll_once_their_leas
     events = status_changes(3)
 
     async def scenario() -> None:
-        running = asyncio.create_task(dying.run(ready=lambda: True))
-        await wait_until_async(lambda: asyncio.sleep(0, result=dying.running), timeout=5, what="the relay to run")
-        await asyncio.to_thread(store.transaction, lambda tx: emit(tx, topic="status", messages=events))
+        running = await run_and_commit(dying, events)
         # While the hand-off lease holds, another relay's poll leaves the entries alone.
         assert await survivor.run_once() == 0
         await wait_until_async(survivor.run_once, timeout=10, what="the lease to run out and the poll to take them")
