@@ -83,24 +83,24 @@ def redrive_stuck(*, after: timedelta, horizon: timedelta, partitions: int,
     now = utcnow()
     collection = database()[Complaint._get_collection_name()]
     seen = {"_id": 1, "ticket": 1, "filed_at": 1, "status": 1, "timeline.service": 1}
-    waiting = [d for d in collection.find(
+    found = collection.find(
         {"filed_at": {"$gt": now - horizon, "$lt": now - after},
          "$or": [{"redriven_at": None}, {"redriven_at": {"$lt": now - after}}]}, seen).sort("filed_at", 1)
-        if _missing(d)]
+    waiting = [(doc, missing) for doc in found if (missing := _missing(doc))]
     if not waiting:
         return []
     # How far each service got in each partition, among complaints filed since the oldest waiting one.
     latest: dict[tuple[str, int], datetime] = {}
-    for doc in collection.find({"filed_at": {"$gte": waiting[0]["filed_at"]}}, seen):
+    for doc in collection.find({"filed_at": {"$gte": waiting[0][0]["filed_at"]}}, seen):
         part, missing = partition_of(doc["_id"], partitions=partitions), _missing(doc)
         for actor in ACTORS:
             if actor not in missing:
                 latest[actor, part] = max(latest.get((actor, part), doc["filed_at"]), doc["filed_at"])
     stuck = []
-    for doc in waiting:
+    for doc, missing in waiting:
         part = partition_of(doc["_id"], partitions=partitions)
         if any(idle(a, part) or latest.get((a, part), doc["filed_at"]) - doc["filed_at"] >= after
-               for a in _missing(doc)):
+               for a in missing):
             stuck.append(doc)
         if len(stuck) >= limit:
             break
