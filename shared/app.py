@@ -58,11 +58,16 @@ class ServiceRuntime:
         self._tasks: list[asyncio.Task[Any]] = []
         self.background: list[Callable[[], Any]] = []
 
-    def subscribe(self, topic: str, handlers: Mapping[type[Message], Handler]) -> Consumer:
-        """Consume a topic with handlers by message type (register before start)."""
+    def subscribe(self, topic: str, handlers: Mapping[type[Message], Handler], *,
+                  after_commit: Callable[[], None] | None = None) -> Consumer:
+        """Consume a topic with handlers by message type (register before start).
+
+        `after_commit` runs once what the handlers wrote is committed (to wake a worker for it).
+        """
         consumer = Consumer(
             broker=self.broker, settings=self.settings, topic=topic, handlers=handlers,
             ready=lambda: self.store_ready, on_repeat=self._republish_effects,
+            after_commit=after_commit, tracer=self.tracer,
         )
         consumer.register()
         self.consumers.append(consumer)

@@ -34,13 +34,17 @@ class ProcessedEvent(Document):
 
 
 def record_processed(tx: Tx, *, consumer: str, event_id: str, event_type: str) -> None:
-    """Record an event as applied in this transaction; raise AlreadyProcessed on a repeat."""
+    """Record an event as applied in this transaction; raise AlreadyProcessed on a repeat.
+
+    In a batch's shared transaction the insert waits for the batch's flush, where a repeat fails
+    the whole batch, which is then applied message by message and the repeat found here.
+    """
     try:
-        tx.insert(
+        tx.defer([
             ProcessedEvent(
                 consumer=consumer, event_id=event_id, event_type=event_type, processed_at=utcnow()
             )
-        )
+        ])
     except DuplicateKeyError as exc:
         raise AlreadyProcessed(event_id) from exc
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Union
 
@@ -13,13 +14,15 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.message import StreamMessage
 from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Tracer
 
 from shared.envelope import Message, PoisonMessage, decode
 from shared.ledger import AlreadyProcessed
 from shared.outbox import CAUSE, OutboxEntry, trace_parent
 from shared.settings import ServiceSettings
-from shared.store import STORE_UNAVAILABLE
+from shared.store import STORE_UNAVAILABLE, Batch
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,17 @@ def create_broker(*, settings: ServiceSettings, tracer_provider: TracerProvider)
         # FastStream's own logger would bypass the masking handler configured for the process.
         logger=logging.getLogger("faststream"),
     )
+
+
+def _headers(record: Any) -> dict[str, Any]:
+    """A Kafka record's headers as text (values that are not UTF-8 stay bytes)."""
+    out: dict[str, Any] = {}
+    for key, value in record.headers or ():
+        try:
+            out[key] = value.decode() if isinstance(value, bytes) else value
+        except UnicodeDecodeError:
+            out[key] = value
+    return out
 
 
 async def _raw_body(message: StreamMessage[Any]) -> bytes:
@@ -75,8 +89,18 @@ def make_publish(broker: KafkaBroker) -> Callable[[OutboxEntry], Awaitable[None]
     return publish
 
 
+#: What a consumed record gives the consumer: its bytes, its headers, and the record itself.
+Record = tuple[bytes, Mapping[str, Any], Any]
+
+
 class Consumer:
-    """Subscribes one service to one topic: decode, dispatch by type, dead-letter poison."""
+    """Subscribes one service to one topic: decode, dispatch by type, dead-letter poison.
+
+    It takes up to `consume_batch_max` records per poll. Records of different keys are applied
+    together in one shared transaction (`shared.store.Batch`): one commit, one ledger insert and
+    one outbox insert for all of them. If anything in it fails, it is undone and each record is
+    applied on its own, where a repeat, a rule-breaking message or a bug is told apart.
+    """
 
     def __init__(
         self,
@@ -87,6 +111,8 @@ class Consumer:
         handlers: Mapping[type[Message], Handler],
         ready: Callable[[], bool],
         on_repeat: Callable[[Message], Awaitable[None]] | None = None,
+        after_commit: Callable[[], None] | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self._broker = broker
         self._settings = settings
@@ -95,8 +121,12 @@ class Consumer:
         self._handlers = dict(handlers)
         self._ready = ready
         self._on_repeat = on_repeat
+        self._after_commit = after_commit
+        self._tracer = tracer or trace.get_tracer(__name__)
         self.processed = 0
         self.dead_lettered = 0
+        self.batches = 0
+        self.undone = 0
         self._subscriber: Any = None
 
     def register(self) -> None:
@@ -110,10 +140,13 @@ class Consumer:
             auto_offset_reset="earliest",
             session_timeout_ms=self._settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=self._settings.kafka_heartbeat_interval_ms,
+            batch=True,
+            max_records=self._settings.consume_batch_max,
+            batch_timeout_ms=self._settings.consume_batch_wait_ms,
             title=f"{self._topic}:{self._settings.service_name}",
             description=f"{self._settings.service_name} handles: {names}",
         )
-        subscriber(self._on_message)
+        subscriber(self._on_batch)
         self._subscriber = subscriber
 
     def stats(self) -> dict[str, Any]:
@@ -121,65 +154,138 @@ class Consumer:
         client = getattr(self._subscriber, "consumer", None)
         assigned = sorted(tp.partition for tp in client.assignment()) if client is not None else []
         return {"topic": self._topic, "partitions": assigned, "processed": self.processed,
-                "dead_lettered": self.dead_lettered}
+                "dead_lettered": self.dead_lettered, "shared_transactions": self.batches,
+                "shared_transactions_undone": self.undone}
 
-    async def _on_message(self, body: bytes, message: KafkaMessage) -> None:
-        await self.dispatch(body, headers=dict(message.headers), raw=message)
+    async def _on_batch(self, _body: Any, message: KafkaMessage) -> None:
+        records = message.raw_message if isinstance(message.raw_message, tuple) else (message.raw_message,)
+        await self.dispatch_batch([(r.value, _headers(r), r) for r in records])
 
     async def dispatch(self, body: bytes, *, headers: Mapping[str, Any], raw: Any = None) -> None:
         """Apply one message; poison and rule-breaking ones go to the dead-letter topic."""
-        try:
-            event = decode(body, max_bytes=self._settings.max_event_bytes)
-        except PoisonMessage as exc:
-            await self._dead_letter(body, headers=headers, reason=str(exc), raw=raw)
-            return
-        handler = self._handlers.get(type(event))
-        if handler is None:
-            return  # another service's event on a shared topic
+        await self.dispatch_batch([(body, headers, raw)])
+
+    async def dispatch_batch(self, records: list[Record]) -> None:
+        """Apply records in their order per key; poison and rule-breaking ones are dead-lettered."""
+        rounds: list[list[tuple[Message, Record]]] = []
+        seen: Counter[str] = Counter()
+        for record in records:
+            body, headers, raw = record
+            try:
+                event = decode(body, max_bytes=self._settings.max_event_bytes)
+            except PoisonMessage as exc:
+                await self._dead_letter(body, headers=headers, reason=str(exc), raw=raw)
+                continue
+            if type(event) not in self._handlers:
+                continue  # another service's event on a shared topic
+            # A key's n-th record goes in round n: one key's records keep their order, and no
+            # round holds two of one key (the store then never sees one complaint twice in it).
+            key = event.key()
+            if seen[key] == len(rounds):
+                rounds.append([])
+            rounds[seen[key]].append((event, record))
+            seen[key] += 1
+        for group in rounds:
+            if len(group) > 1 and await self._apply_together(group):
+                continue
+            for event, record in group:
+                await self._apply_one(event, record)
+
+    def _span(self, headers: Mapping[str, Any]) -> Any:
+        """The record's own span, a child of whatever published it: one trace per complaint."""
+        carrier = {k: v for k, v in headers.items() if isinstance(v, str)}
+        return self._tracer.start_as_current_span(
+            f"{self._topic} process", context=propagate.extract(carrier), kind=trace.SpanKind.CONSUMER,
+            attributes={"messaging.system": "kafka", "messaging.destination.name": self._topic,
+                        "messaging.operation": "process"})
+
+    async def _apply_together(self, group: list[tuple[Message, Record]]) -> bool:
+        """Apply the group in one shared transaction; False when it had to be undone."""
         attempt = 0
         while True:
             attempt += 1
-            cause = CAUSE.set(event.event_id)
+            batch = Batch()
             try:
-                await handler(event)
-                self.processed += 1
-                return
-            except AlreadyProcessed:
-                log.info("ignored repeat of %s %s", event.type, event.event_id)
-                if self._on_repeat is not None:
-                    await self._on_repeat(event)
-                return
+                batch.join()
+                try:
+                    for event, (_, headers, _raw) in group:
+                        with self._span(headers):
+                            cause = CAUSE.set(event.event_id)
+                            try:
+                                await self._handlers[type(event)](event)
+                            finally:
+                                CAUSE.reset(cause)
+                finally:
+                    batch.leave()
+                await asyncio.to_thread(batch.commit)
             except STORE_UNAVAILABLE as exc:
-                # Hold the partition (no commit) until the store is back: nothing is skipped.
+                await asyncio.to_thread(batch.abort)
                 delay = min(5.0, 0.2 * 2**attempt)
-                log.warning("store unavailable handling %s, retry in %.1fs: %s", event.type, delay, exc)
+                log.warning("store unavailable applying %d messages, retry in %.1fs: %s", len(group), delay, exc)
                 await asyncio.sleep(delay)
-            except Rejected as exc:
-                await self._dead_letter(body, headers=headers, reason=f"rejected: {exc}", raw=raw)
-                return
-            except Exception as exc:  # a bug or a broken message must not stop the consumer
-                if attempt < 3:
-                    log.warning("handler for %s failed (attempt %d): %r", event.type, attempt, exc)
-                    await asyncio.sleep(0.1 * attempt)
-                    continue
-                log.exception("handler for %s failed; dead-lettering", event.type)
-                await self._dead_letter(
-                    body, headers=headers, reason=f"handler error: {type(exc).__name__}: {exc}", raw=raw
-                )
-                return
-            finally:
-                CAUSE.reset(cause)
+                continue
+            except Exception as exc:  # a repeat, a rejection, a conflict or a bug: one by one
+                await asyncio.to_thread(batch.abort)
+                self.undone += 1
+                log.info("undid a shared transaction of %d messages (%s: %s); applying each alone",
+                         len(group), type(exc).__name__, str(exc)[:200])
+                return False
+            self.processed += len(group)
+            self.batches += 1
+            if self._after_commit is not None:
+                self._after_commit()
+            return True
+
+    async def _apply_one(self, event: Message, record: Record) -> None:
+        body, headers, raw = record
+        handler = self._handlers[type(event)]
+        attempt = 0
+        with self._span(headers):
+            while True:
+                attempt += 1
+                cause = CAUSE.set(event.event_id)
+                try:
+                    await handler(event)
+                    self.processed += 1
+                    if self._after_commit is not None:
+                        self._after_commit()
+                    return
+                except AlreadyProcessed:
+                    log.info("ignored repeat of %s %s", event.type, event.event_id)
+                    if self._on_repeat is not None:
+                        await self._on_repeat(event)
+                    return
+                except STORE_UNAVAILABLE as exc:
+                    # Hold the partition (no commit) until the store is back: nothing is skipped.
+                    delay = min(5.0, 0.2 * 2**attempt)
+                    log.warning("store unavailable handling %s, retry in %.1fs: %s", event.type, delay, exc)
+                    await asyncio.sleep(delay)
+                except Rejected as exc:
+                    await self._dead_letter(body, headers=headers, reason=f"rejected: {exc}", raw=raw)
+                    return
+                except Exception as exc:  # a bug or a broken message must not stop the consumer
+                    if attempt < 3:
+                        log.warning("handler for %s failed (attempt %d): %r", event.type, attempt, exc)
+                        await asyncio.sleep(0.1 * attempt)
+                        continue
+                    log.exception("handler for %s failed; dead-lettering", event.type)
+                    await self._dead_letter(
+                        body, headers=headers, reason=f"handler error: {type(exc).__name__}: {exc}", raw=raw
+                    )
+                    return
+                finally:
+                    CAUSE.reset(cause)
 
     async def _dead_letter(
         self, body: bytes, *, headers: Mapping[str, Any], reason: str, raw: Any
     ) -> None:
-        record = getattr(raw, "raw_message", None)
+        record = getattr(raw, "raw_message", raw)  # a FastStream message or the record itself
         dlq_headers = {
             "dlq-reason": reason[:1000],
             "dlq-original-topic": self._topic,
             "dlq-consumer": self._settings.service_name,
         }
-        if record is not None and not isinstance(record, tuple):
+        if hasattr(record, "partition") and hasattr(record, "offset"):
             dlq_headers["dlq-original-partition"] = str(record.partition)
             dlq_headers["dlq-original-offset"] = str(record.offset)
         if "traceparent" in headers:

@@ -81,7 +81,7 @@ def _write(tx: Tx, entries: list[OutboxEntry]) -> None:
         for entry in entries:
             entry.lease_until = entry.created_at + relay.handoff_lease
         tx.after_commit.append(lambda: relay.accept(entries))
-    tx.insert_many(entries)
+    tx.defer(entries)
 
 
 def emit(tx: Tx, *, topic: str, messages: list[Message]) -> None:

@@ -76,6 +76,13 @@ class ServiceSettings(BaseSettings):
     republish_after_s: float = Field(
         30.0, title="A cause redelivered this long after its effects went out sends them again", ge=0
     )
+    consume_batch_max: int = Field(
+        64, title="Most messages a consumer takes in one poll and applies in one shared transaction "
+        "(1: each message alone)", ge=1
+    )
+    consume_batch_wait_ms: int = Field(
+        25, title="How long a consumer's poll waits for messages before it polls again", ge=1
+    )
     max_event_bytes: int = Field(
         262_144, title="Largest event a consumer accepts; bigger ones are dead-lettered", ge=1024
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -64,10 +65,14 @@ def ensure_indexes(*documents: type[Document]) -> None:
 class Tx:
     """Writes inside one transaction: documents, raw updates, consumed ids and outbox events."""
 
-    def __init__(self, session: ClientSession) -> None:
+    def __init__(self, session: ClientSession, *, shared: bool = False) -> None:
         self.session = session
         self.db = database()
         self.after_commit: list[Callable[[], None]] = []
+        #: A transaction several consumed messages share (see `Batch`): `defer` holds inserts
+        #: until `flush`, one insert_many per collection instead of one insert per message.
+        self.shared = shared
+        self._deferred: dict[type[Document], list[Document]] = {}
 
     def collection(self, document: type[Document]) -> Any:
         """The pymongo collection behind a document class."""
@@ -88,9 +93,95 @@ class Tx:
             [doc.to_mongo().to_dict() for doc in docs], session=self.session, ordered=True
         )
 
+    def defer(self, docs: list[Document]) -> None:
+        """Insert documents of one class that nothing in this transaction reads back.
+
+        In a shared transaction they are written together at `flush`; otherwise at once. A
+        duplicate key then surfaces at flush, and the whole batch is undone (see `Batch`).
+        """
+        if not self.shared:
+            if len(docs) == 1:
+                self.insert(docs[0])  # a duplicate key raises DuplicateKeyError, as callers expect
+            else:
+                self.insert_many(docs)
+            return
+        for doc in docs:
+            doc.validate()
+        if docs:
+            self._deferred.setdefault(type(docs[0]), []).extend(docs)
+
+    def flush(self) -> None:
+        """Write what `defer` held: one insert_many per collection, in the order given."""
+        deferred, self._deferred = self._deferred, {}
+        for cls, docs in deferred.items():
+            self.collection(cls).insert_many(
+                [doc.to_mongo().to_dict() for doc in docs], session=self.session, ordered=True)
+
+
+#: The shared transaction of the batch being applied in this context, if any.
+_SHARED: contextvars.ContextVar[Tx | None] = contextvars.ContextVar("shared_tx", default=None)
+
+
+class Batch:
+    """One transaction that several consumed messages' handlers join (see `transaction`).
+
+    A consumer opens it, runs each message's handler (each handler's `transaction` calls become
+    part of it), then commits: one commit, one ledger insert and one outbox insert for the whole
+    batch. Anything going wrong aborts all of it, and the consumer applies the messages one by one.
+    """
+
+    def __init__(self) -> None:
+        self._session = client().start_session()
+        self._session.start_transaction()
+        self.tx = Tx(self._session, shared=True)
+        self._token: contextvars.Token[Tx | None] | None = None
+        self._ended = False
+
+    def join(self) -> None:
+        """Make handlers run in this context join the batch's transaction."""
+        self._token = _SHARED.set(self.tx)
+
+    def leave(self) -> None:
+        """Stop joining (the transaction stays open until commit or abort)."""
+        if self._token is not None:
+            _SHARED.reset(self._token)
+            self._token = None
+
+    def commit(self) -> None:
+        """Write what was deferred, commit, then run the after-commit hooks."""
+        try:
+            self.tx.flush()
+            self._session.commit_transaction()
+        except BaseException:
+            self.abort()
+            raise
+        self._ended = True
+        self._session.end_session()
+        for hook in self.tx.after_commit:
+            hook()
+
+    def abort(self) -> None:
+        """Undo everything the batch wrote in its transaction (again: nothing)."""
+        if self._ended:
+            return
+        self._ended = True
+        try:
+            if self._session.in_transaction:
+                self._session.abort_transaction()
+        except STORE_UNAVAILABLE:
+            pass  # the server drops an unfinished transaction on its own
+        finally:
+            self._session.end_session()
+
 
 def transaction(work: Callable[[Tx], T]) -> T:
-    """Run `work` in one multi-document transaction, retrying transient conflicts."""
+    """Run `work` in one multi-document transaction, retrying transient conflicts.
+
+    Inside a `Batch` the work joins the batch's transaction instead (its hooks run after that commits).
+    """
+    shared = _SHARED.get()
+    if shared is not None:
+        return work(shared)
     with client().start_session() as session:
         holder: dict[str, Tx] = {}
 

@@ -21,25 +21,18 @@ def register(runtime: ServiceRuntime, *, rules: Rules, wake_timers: Callable[[],
     settings = runtime.settings
     common = dict(rules=rules, topic=settings.topics.escalation_events, consumer=settings.service_name)
 
-    async def done() -> None:
-        runtime.relay.wake()
-        wake_timers()
-
     async def on_complaint_filed(event: ComplaintFiled) -> None:
         await asyncio.to_thread(opening.open_case, event=event, **common)
-        await done()
 
     async def on_complaint_withdrawn(event: ComplaintWithdrawn) -> None:
         await asyncio.to_thread(acting.apply_party_event, event=event, action=Action.WITHDRAW,
                                 only_in=None, request=acting.ActionRequest(reason=event.reason),
                                 actor_id="intake", **common)
-        await done()
 
     async def on_complaint_updated(event: ComplaintUpdated) -> None:
         if event.change != "category_corrected":
             return
         await asyncio.to_thread(opening.correct_category, event=event, **common)
-        await done()
 
     async def on_evidence_submitted(event: EvidenceSubmitted) -> None:
         # Evidence arriving while the case waits for it lets the case (and its clocks) go on.
@@ -47,9 +40,10 @@ def register(runtime: ServiceRuntime, *, rules: Rules, wake_timers: Callable[[],
                                 only_in=_AWAITING_EVIDENCE,
                                 request=acting.ActionRequest(reason=f"evidence {event.number}: {event.kind}"),
                                 actor_id="evidence", **common)
-        await done()
 
+    # Clocks a handler started are looked at once its transaction has committed.
     runtime.subscribe(settings.topics.intake_events, {
         ComplaintFiled: on_complaint_filed, ComplaintWithdrawn: on_complaint_withdrawn,
-        ComplaintUpdated: on_complaint_updated})
-    runtime.subscribe(settings.topics.evidence_events, {EvidenceSubmitted: on_evidence_submitted})
+        ComplaintUpdated: on_complaint_updated}, after_commit=wake_timers)
+    runtime.subscribe(settings.topics.evidence_events, {EvidenceSubmitted: on_evidence_submitted},
+                      after_commit=wake_timers)

@@ -25,16 +25,25 @@ def register(runtime: ServiceRuntime, *, worker: DeliveryWorker) -> None:
     """Subscribe notify to the three event topics and start the worker and the reminder sweeper."""
     settings = runtime.settings
 
+    recorded = 0
+
     async def on_event(event: Event) -> None:
-        recorded = await asyncio.to_thread(service.handle_event, event=event, settings=settings)
-        runtime.relay.wake()
+        nonlocal recorded
+        recorded += await asyncio.to_thread(service.handle_event, event=event, settings=settings)
+
+    def committed() -> None:
+        # Deliveries a handler recorded can be claimed once their transaction has committed.
+        nonlocal recorded
         if recorded:
+            recorded = 0
             worker.wake()
 
     topics = settings.topics
-    runtime.subscribe(topics.intake_events, {ComplaintFiled: on_event, ComplaintWithdrawn: on_event})
-    runtime.subscribe(topics.evidence_events, {EvidenceAssessed: on_event})
-    runtime.subscribe(topics.escalation_events, dict.fromkeys(ESCALATION_EVENTS, on_event))
+    runtime.subscribe(topics.intake_events, {ComplaintFiled: on_event, ComplaintWithdrawn: on_event},
+                      after_commit=committed)
+    runtime.subscribe(topics.evidence_events, {EvidenceAssessed: on_event}, after_commit=committed)
+    runtime.subscribe(topics.escalation_events, dict.fromkeys(ESCALATION_EVENTS, on_event),
+                      after_commit=committed)
 
     async def sweep() -> None:
         while True:

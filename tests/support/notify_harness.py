@@ -39,7 +39,17 @@ def notify_settings(*, servers: Servers, namespace: str, **overrides: Any) -> No
 def running_notify(settings: NotifySettings) -> Iterator[TestClient]:
     """The notify app in this process, connected and ready."""
     with TestClient(create_app(settings)) as client:
-        wait_until(lambda: client.get("/readyz").status_code == 200, timeout=120, what="notify ready")
+        answers: list[Any] = []
+
+        def ready() -> bool:
+            answer = client.get("/readyz")
+            answers[:] = [answer.json()]
+            return answer.status_code == 200
+
+        try:
+            wait_until(ready, timeout=120, what="notify ready")
+        except AssertionError as exc:  # say which check stayed down
+            raise AssertionError(f"{exc}; last /readyz: {answers}") from None
         yield client
 
 

@@ -1,0 +1,165 @@
+"""A consumer's poll applied together on the real store: one commit for many messages, each applied
+once and in order per complaint, a repeat among them undoing the batch and found on its own."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from faststream.kafka import KafkaBroker
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from pymongo import monitoring
+
+from shared import store
+from shared.contracts.escalation import ComplaintStatusChanged, SlaWarning
+from shared.envelope import Message
+from shared.ledger import ProcessedEvent, apply_once
+from shared.messaging import Consumer
+from shared.outbox import OutboxEntry, emit
+from shared.settings import ServiceSettings
+from shared.store import Tx
+from tests.support.servers import Servers
+
+pytestmark = pytest.mark.integration
+
+
+class Commands(monitoring.CommandListener):
+    """Counts the commands this process sends to the store, by name and collection."""
+
+    def __init__(self) -> None:
+        self.counting = False
+        self.seen: Counter[tuple[str, str]] = Counter()
+        self._lock = threading.Lock()
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if self.counting:
+            target = event.command.get(event.command_name)
+            with self._lock:
+                self.seen[(event.command_name, target if isinstance(target, str) else "")] += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+COMMANDS = Commands()
+monitoring.register(COMMANDS)  # only clients created after this report to it: connect below
+
+
+@pytest.fixture
+def db(servers: Servers, namespace: str) -> Iterator[None]:
+    name = f"{namespace}_batches"
+    store.connect(uri=servers.mongodb_uri, db=name, timeout_ms=3000)
+    store.ensure_indexes(OutboxEntry, ProcessedEvent)
+    yield
+    store.client().drop_database(name)
+
+
+def status_change(complaint: int, to_state: str) -> ComplaintStatusChanged:
+    return ComplaintStatusChanged(complaint_id=f"c-{complaint}", ticket=f"CP-20261123-{complaint:06d}",
+                                  from_state="filed", to_state=to_state, tier="internal")
+
+
+def consumer(settings: ServiceSettings, tracer_provider: TracerProvider | None = None) -> Consumer:
+    """A consumer whose handler moves a case document and emits the change, as the services do."""
+
+    def work(tx: Tx, event: ComplaintStatusChanged) -> None:
+        tx.db["cases"].update_one({"_id": event.complaint_id},
+                                  {"$push": {"states": event.to_state}, "$inc": {"applied": 1}},
+                                  upsert=True, session=tx.session)
+        emit(tx, topic="out", messages=[SlaWarning(complaint_id=event.complaint_id, ticket=event.ticket,
+                                                   clock="first_response",
+                                                   due_at=event.occurred_at)])
+
+    async def handle(event: ComplaintStatusChanged) -> None:
+        await asyncio.to_thread(apply_once, consumer="test", event=event, work=lambda tx: work(tx, event))
+
+    repeats: list[str] = []
+
+    async def on_repeat(event: Message) -> None:
+        repeats.append(event.event_id)
+
+    made = Consumer(broker=KafkaBroker("127.0.0.1:1"), settings=settings, topic="in",
+                    handlers={ComplaintStatusChanged: handle}, ready=lambda: True, on_repeat=on_repeat,
+                    tracer=tracer_provider.get_tracer("test") if tracer_provider else None)
+    made.repeats = repeats  # type: ignore[attr-defined]
+    return made
+
+
+def records(events: list[ComplaintStatusChanged], headers: dict[str, str] | None = None) -> list:
+    return [(e.encode(), headers or {}, None) for e in events]
+
+
+def test_a_poll_is_applied_in_one_commit_per_round_and_each_complaint_keeps_its_order(db: None) -> None:
+    # 20 complaints, five of which get a second and a third change in the same poll.
+    events = [status_change(i, "acknowledged") for i in range(20)]
+    events += [status_change(i, "in_progress") for i in range(5)]
+    events += [status_change(i, "resolved") for i in range(5)]
+    events.sort(key=lambda e: int(e.complaint_id[2:]))  # each complaint's changes adjacent, in order
+    reader = consumer(ServiceSettings())
+
+    COMMANDS.seen.clear()
+    COMMANDS.counting = True
+    try:
+        asyncio.run(reader.dispatch_batch(records(events)))
+    finally:
+        COMMANDS.counting = False
+
+    cases = {d["_id"]: d for d in store.database()["cases"].find()}
+    assert len(cases) == 20
+    assert all(cases[f"c-{i}"]["states"] == ["acknowledged", "in_progress", "resolved"] for i in range(5))
+    assert all(cases[f"c-{i}"]["states"] == ["acknowledged"] for i in range(5, 20))
+    assert reader.processed == len(events) == 30
+    # Three rounds (no complaint twice in one): three commits, three ledger and outbox inserts.
+    assert reader.stats()["shared_transactions"] == 3 and reader.undone == 0
+    assert COMMANDS.seen[("commitTransaction", "")] == 3
+    assert COMMANDS.seen[("insert", "processed_events")] == 3
+    assert COMMANDS.seen[("insert", "outbox")] == 3
+    assert ProcessedEvent.objects.count() == OutboxEntry.objects.count() == 30
+
+
+def test_a_repeat_in_a_poll_undoes_it_and_every_message_is_applied_once_on_its_own(db: None) -> None:
+    first = [status_change(i, "acknowledged") for i in range(3)]
+    reader = consumer(ServiceSettings())
+    asyncio.run(reader.dispatch_batch(records(first)))
+    # A redelivery of complaint 1's change arrives among new ones.
+    again = [status_change(i, "acknowledged") for i in range(3, 8)]
+    poll = [*again[:2], first[1], *again[2:]]
+    asyncio.run(reader.dispatch_batch(records(poll)))
+
+    cases = {d["_id"]: d for d in store.database()["cases"].find()}
+    assert {k: v["applied"] for k, v in cases.items()} == {f"c-{i}": 1 for i in range(8)}
+    assert reader.repeats == [first[1].event_id]  # type: ignore[attr-defined]
+    assert reader.undone == 1
+    assert reader.processed == 8
+    assert OutboxEntry.objects.count() == 8
+
+
+def test_each_message_in_a_poll_keeps_the_trace_of_whoever_published_it(db: None) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("publisher")
+    polled = []
+    trace_ids = []
+    for i in range(4):
+        with tracer.start_as_current_span("publish") as span:
+            ctx = span.get_span_context()
+            trace_ids.append(f"{ctx.trace_id:032x}")
+            headers = {"traceparent": f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-01"}
+        polled += records([status_change(i, "acknowledged")], headers)
+    reader = consumer(ServiceSettings(), provider)
+    asyncio.run(reader.dispatch_batch(polled))
+
+    assert reader.stats()["shared_transactions"] == 1
+    emitted = {e.key: e.headers["traceparent"].split("-")[1] for e in OutboxEntry.objects}
+    assert emitted == {f"c-{i}": trace_ids[i] for i in range(4)}
+    processed = [s for s in exporter.get_finished_spans() if s.name == "in process"]
+    assert sorted(f"{s.context.trace_id:032x}" for s in processed) == sorted(trace_ids)
