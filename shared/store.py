@@ -73,6 +73,7 @@ class Tx:
         #: until `flush`, one insert_many per collection instead of one insert per message.
         self.shared = shared
         self._deferred: dict[type[Document], list[Document]] = {}
+        self._writes: dict[type[Document], list[Any]] = {}
 
     def collection(self, document: type[Document]) -> Any:
         """The pymongo collection behind a document class."""
@@ -110,16 +111,29 @@ class Tx:
         if docs:
             self._deferred.setdefault(type(docs[0]), []).extend(docs)
 
+    def defer_writes(self, document: type[Document], operations: list[Any]) -> None:
+        """Queue pymongo write operations (UpdateOne …) of a shared transaction for `flush`."""
+        assert self.shared, "only a shared transaction defers writes"
+        self._writes.setdefault(document, []).extend(operations)
+
     def flush(self) -> None:
-        """Write what `defer` held: one insert_many per collection, in the order given."""
+        """Write what was deferred: one insert_many, then one bulk_write, per collection, in order."""
         deferred, self._deferred = self._deferred, {}
         for cls, docs in deferred.items():
             self.collection(cls).insert_many(
                 [doc.to_mongo().to_dict() for doc in docs], session=self.session, ordered=True)
+        writes, self._writes = self._writes, {}
+        for cls, operations in writes.items():
+            self.collection(cls).bulk_write(operations, ordered=True, session=self.session)
 
 
 #: The shared transaction of the batch being applied in this context, if any.
 _SHARED: contextvars.ContextVar[Tx | None] = contextvars.ContextVar("shared_tx", default=None)
+
+
+def shared_tx() -> Tx | None:
+    """The shared transaction this code runs in (a consumer's batch), if any."""
+    return _SHARED.get()
 
 
 class Batch:

@@ -163,3 +163,32 @@ def test_each_message_in_a_poll_keeps_the_trace_of_whoever_published_it(db: None
     assert emitted == {f"c-{i}": trace_ids[i] for i in range(4)}
     processed = [s for s in exporter.get_finished_spans() if s.name == "in process"]
     assert sorted(f"{s.context.trace_id:032x}" for s in processed) == sorted(trace_ids)
+
+
+def test_intake_folds_a_poll_of_steps_into_timelines_in_one_bulk_write_per_round(db: None) -> None:
+    from services.intake.handlers import on_status_changed
+
+    complaints = store.database()["complaints"]
+    complaints.insert_many([{"_id": f"c-{i}", "status": "withdrawn" if i == 5 else "filed", "status_at": None,
+                             "timeline": []} for i in range(6)])
+    poll = [status_change(i, "acknowledged") for i in range(6)] + [status_change(0, "in_progress")]
+    reader = Consumer(broker=KafkaBroker("127.0.0.1:1"), settings=ServiceSettings(), topic="in",
+                      handlers={ComplaintStatusChanged: on_status_changed}, ready=lambda: True)
+
+    COMMANDS.seen.clear()
+    COMMANDS.counting = True
+    try:
+        asyncio.run(reader.dispatch_batch(records(poll)))
+        asyncio.run(reader.dispatch_batch(records(poll)))  # redelivered: nothing changes
+    finally:
+        COMMANDS.counting = False
+
+    shown = {d["_id"]: (d["status"], [e["step"] for e in d["timeline"]]) for d in complaints.find()}
+    assert shown["c-0"] == ("in_progress", ["status_acknowledged", "status_in_progress"])
+    assert all(shown[f"c-{i}"] == ("acknowledged", ["status_acknowledged"]) for i in range(1, 5))
+    assert shown["c-5"] == ("withdrawn", ["status_acknowledged"])  # recorded, status kept
+    # Per poll: the six complaints' first steps in one shared transaction (one bulk write, one
+    # commit), then c-0's second step alone (one write; two when redelivered, both no-ops).
+    assert reader.stats()["shared_transactions"] == 2 and reader.undone == 0
+    assert COMMANDS.seen[("commitTransaction", "")] == 2
+    assert COMMANDS.seen[("update", "complaints")] == (1 + 1) + (1 + 2)
