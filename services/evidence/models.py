@@ -31,13 +31,18 @@ class EvidenceFile(Document):
 
 
 class ComplaintClosure(Document):
-    """A complaint closed or withdrawn, possibly before its evidence file was opened."""
+    """A complaint closed or withdrawn, possibly before its evidence file was opened.
+
+    Opening the file marks it too (`file_opened_at`, no status yet), so that opening and closing
+    always write the same document and concurrent ones cannot both commit unaware of each other.
+    """
 
     meta = {"collection": "complaint_closures"}
 
     id = StringField(primary_key=True)  # the complaint id
-    status = StringField(required=True)
-    at = DateTimeField(required=True)
+    status = StringField()
+    at = DateTimeField()
+    file_opened_at = DateTimeField()
 
 
 class EvidenceItem(Document):

@@ -39,9 +39,13 @@ def open_file(*, event: ComplaintFiled, topic: str, consumer: str) -> EvidenceFi
                                 required_kinds=evidence_file.required_kinds)
 
     def work(tx: Tx) -> EvidenceFile:
-        closure = tx.collection(ComplaintClosure).find_one({"_id": event.complaint_id},
-                                                           session=tx.session)
-        if closure is not None:  # the closing event overtook the filing on another topic
+        # Written, not only read: a closing event applied meanwhile (another topic, another
+        # consumer) writes this same document, so the store lets only one of the two transactions
+        # commit and retries the other. Read alone, both could commit and the file stay open.
+        closure = tx.collection(ComplaintClosure).find_one_and_update(
+            {"_id": event.complaint_id}, {"$set": {"file_opened_at": utcnow()}}, upsert=True,
+            session=tx.session)
+        if closure is not None and closure.get("status"):  # the closing event overtook the filing
             evidence_file.status = closure["status"]
         tx.insert(evidence_file)
         emit(tx, topic=topic, messages=[opened])

@@ -1,0 +1,78 @@
+"""Opening an evidence file and closing its complaint at the same moment, on the real store: the
+close is never lost, whichever transaction commits first."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from pymongo import monitoring
+
+from services.evidence.models import ComplaintClosure, EvidenceFile
+from services.evidence.service import open_file, set_status
+from shared import store
+from shared.contracts.escalation import ComplaintStatusChanged
+from shared.ledger import ProcessedEvent
+from shared.outbox import OutboxEntry
+from shared.store import Batch
+from tests.support.notify_harness import complaint_filed
+from tests.support.servers import Servers
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.integration
+
+
+class Conflicts(monitoring.CommandListener):
+    """Counts write conflicts (code 112) the store answers to this process."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        pass
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        errors = event.reply.get("writeErrors") or []
+        self.seen += sum(1 for e in errors if e.get("code") == 112)
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        self.seen += int(getattr(event.failure, "get", lambda *_: None)("code") == 112)
+
+
+CONFLICTS = Conflicts()
+monitoring.register(CONFLICTS)
+
+
+@pytest.fixture
+def evidence_db(servers: Servers, namespace: str) -> Iterator[None]:
+    name = f"{namespace}_evidence_races"
+    store.connect(uri=servers.mongodb_uri, db=name, timeout_ms=3000)
+    store.ensure_indexes(EvidenceFile, ComplaintClosure, ProcessedEvent, OutboxEntry)
+    yield
+    store.client().drop_database(name)
+
+
+def test_a_close_applied_while_the_file_is_being_opened_is_not_lost(evidence_db: None) -> None:
+    filed = complaint_filed()
+    closed = ComplaintStatusChanged(complaint_id=filed.complaint_id, ticket=filed.ticket, from_state="resolved",
+                                    to_state="closed", tier="internal")
+    # The opening runs in a consumer's shared transaction that has not committed yet ...
+    batch = Batch()
+    batch.join()
+    try:
+        open_file(event=filed, topic="evidence-events", consumer="evidence")
+    finally:
+        batch.leave()
+    # ... when the closing event, from another topic, is applied by another consumer.
+    before = CONFLICTS.seen
+    closing = threading.Thread(target=set_status, kwargs={"event": closed, "status": "closed",
+                                                          "consumer": "evidence"})
+    closing.start()
+    # Either the close waits on the opening (it conflicts, and retries), or it has committed alone.
+    wait_until(lambda: CONFLICTS.seen > before or not closing.is_alive(), timeout=30,
+               what="the close to conflict with the opening or to finish")
+    batch.commit()
+    closing.join(60)
+    assert not closing.is_alive()
+    assert EvidenceFile.objects(id=filed.complaint_id).get().status == "closed"
