@@ -83,7 +83,9 @@ class TicketSequence(Document):
 class OpenComplaint(Document):
     """One row per open complaint, keyed by its dedup digest: a second open twin cannot be inserted."""
 
-    meta = {"collection": "open_complaints"}
+    # complaint_id: a complaint that finishes or is withdrawn frees its slot by complaint id; without
+    # the index that delete reads every open complaint.
+    meta = {"collection": "open_complaints", "indexes": ["complaint_id"]}
 
     id = StringField(primary_key=True)
     complaint_id = StringField(required=True)

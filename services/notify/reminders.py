@@ -65,7 +65,7 @@ def on_event(tx: Tx, *, event: Event, record: ComplaintRecipients, settings: Not
 def _claim(now: datetime, lease: timedelta) -> Reminder | None:
     doc = database()[Reminder._get_collection_name()].find_one_and_update(
         {"state": "pending", "due_at": {"$lte": now},
-         "$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}]},
+         "lease_until": {"$not": {"$gt": now}}},  # unleased or lapsed (no top-level $or: no scan)
         {"$set": {"lease_until": now + lease}}, return_document=ReturnDocument.AFTER)
     return Reminder._from_son(doc) if doc else None
 

@@ -7,6 +7,7 @@ import asyncio
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from faststream.kafka import KafkaBroker
@@ -171,7 +172,10 @@ def test_intake_folds_a_poll_of_steps_into_timelines_in_one_bulk_write_per_round
     complaints = store.database()["complaints"]
     complaints.insert_many([{"_id": f"c-{i}", "status": "withdrawn" if i == 5 else "filed", "status_at": None,
                              "timeline": []} for i in range(6)])
-    poll = [status_change(i, "acknowledged") for i in range(6)] + [status_change(0, "in_progress")]
+    later = datetime.now(UTC) + timedelta(hours=1)
+    complaints.insert_many([{"_id": "c-6", "status": "in_progress", "status_at": later, "timeline": []},
+                            {"_id": "c-7", "status": "filed", "timeline": []}])  # a newer status; none yet
+    poll = [status_change(i, "acknowledged") for i in range(8)] + [status_change(0, "in_progress")]
     reader = Consumer(broker=KafkaBroker("127.0.0.1:1"), settings=ServiceSettings(), topic="in",
                       handlers={ComplaintStatusChanged: on_status_changed}, ready=lambda: True)
 
@@ -187,7 +191,9 @@ def test_intake_folds_a_poll_of_steps_into_timelines_in_one_bulk_write_per_round
     assert shown["c-0"] == ("in_progress", ["status_acknowledged", "status_in_progress"])
     assert all(shown[f"c-{i}"] == ("acknowledged", ["status_acknowledged"]) for i in range(1, 5))
     assert shown["c-5"] == ("withdrawn", ["status_acknowledged"])  # recorded, status kept
-    # Per poll: the six complaints' first steps in one shared transaction (one bulk write, one
+    assert shown["c-6"] == ("in_progress", ["status_acknowledged"])  # older than the one shown
+    assert shown["c-7"] == ("acknowledged", ["status_acknowledged"])
+    # Per poll: the eight complaints' first steps in one shared transaction (one bulk write, one
     # commit), then c-0's second step alone (one write; two when redelivered, both no-ops).
     assert reader.stats()["shared_transactions"] == 2 and reader.undone == 0
     assert COMMANDS.seen[("commitTransaction", "")] == 2

@@ -29,13 +29,24 @@ def list_complaints(
         window["$gte"] = filed_from
     if filed_to is not None:
         window["$lt"] = filed_to
-    clauses: list[dict[str, Any]] = [query]
-    if window:
-        clauses.append({"filed_at": window})
+    # One plain filter, no $and/$or: the embedded store plans no index for a top-level operator and
+    # would read every complaint for each page. The cursor's (filed_at, id) bound is therefore kept
+    # as filed_at <= its instant, and the rows at that instant from its id up, which come first in
+    # this order, are counted and dropped here.
+    extra = 0
     if after is not None:
-        clauses.append({"$or": [{"filed_at": {"$lt": after.filed_at}},
-                                {"filed_at": after.filed_at, "_id": {"$lt": after.complaint_id}}]})
-    found = list(Complaint.objects(__raw__={"$and": clauses}).order_by("-filed_at", "-id").limit(limit + 1))
+        window["$lte"] = after.filed_at
+        extra = Complaint.objects(__raw__={**query, "filed_at": after.filed_at,
+                                           "_id": {"$gte": after.complaint_id}}).count()
+    if window:
+        query["filed_at"] = window
+    rows = Complaint.objects(__raw__=query).order_by("-filed_at", "-id").limit(limit + 1 + extra)
+    found = [c for c in rows if after is None or not _at_or_above(c, after)][: limit + 1]
     page = found[:limit]
     more = len(found) > limit
     return page, Cursor(filed_at=page[-1].filed_at, complaint_id=page[-1].id) if more and page else None
+
+
+def _at_or_above(complaint: Complaint, cursor: Cursor) -> bool:
+    """Whether the complaint is at the cursor's instant and not below its id (already served)."""
+    return complaint.filed_at == cursor.filed_at and complaint.id >= cursor.complaint_id

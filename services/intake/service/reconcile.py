@@ -85,7 +85,8 @@ def redrive_stuck(*, after: timedelta, horizon: timedelta, partitions: int,
     seen = {"_id": 1, "ticket": 1, "filed_at": 1, "status": 1, "timeline.service": 1}
     found = collection.find(
         {"filed_at": {"$gt": now - horizon, "$lt": now - after},
-         "$or": [{"redriven_at": None}, {"redriven_at": {"$lt": now - after}}]}, seen).sort("filed_at", 1)
+         # Never re-driven or not lately; no top-level $or, which the embedded store plans as a scan.
+         "redriven_at": {"$not": {"$gte": now - after}}}, seen).sort("filed_at", 1)
     waiting = [(doc, missing) for doc in found if (missing := _missing(doc))]
     if not waiting:
         return []

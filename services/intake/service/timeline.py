@@ -58,8 +58,9 @@ def _writes(*, event: Event, push: dict[str, Any], status: str | None) -> list[t
     new = {"_id": event.complaint_id, "timeline.event_id": {"$ne": event.event_id}}
     writes = [(new, push)]
     if status is not None:
-        current = {"status": {"$ne": "withdrawn"},
-                   "$or": [{"status_at": None}, {"status_at": {"$lte": event.occurred_at}}]}
+        # "$not $gt" rather than an $or of null and $lte: the embedded store plans no index for a
+        # filter with a top-level operator, and would read every complaint for each step.
+        current = {"status": {"$ne": "withdrawn"}, "status_at": {"$not": {"$gt": event.occurred_at}}}
         with_status = {**push, "$set": {**push["$set"], "status": status, "status_at": event.occurred_at}}
         writes.insert(0, ({**new, **current}, with_status))
     return writes
