@@ -1,8 +1,9 @@
 """Full lifecycle at a fixed filing rate: filed → acknowledged → first notification delivered.
 
 Reports p50/p99 of both steps and the store round-trips each complaint costs: those in its one
-trace (pymongo spans), and every store command of the run divided by the complaints filed; --top N adds the N most frequent operations of each service, in the
-traces and outside them. Run: .venv/bin/python -m bench.lifecycle [--rate 50 --duration 20 --top 10]
+trace (pymongo spans), and every store command of the run divided by the complaints filed; --top N
+adds the N most frequent operations of each service, in the traces and outside them.
+Run: .venv/bin/python -m bench.lifecycle [--rate 50 --duration 20 --top 10]
 """
 
 from __future__ import annotations

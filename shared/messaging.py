@@ -230,6 +230,11 @@ class Consumer:
                 log.info("undid a shared transaction of %d messages (%s: %s); applying each alone",
                          len(group), type(exc).__name__, str(exc)[:200])
                 return False
+            except BaseException:
+                # Stopping (cancelled): abort now rather than leave the store holding the batch's
+                # documents until it reaps the transaction; nothing was committed, nothing is lost.
+                batch.abort()
+                raise
             self.processed += len(group)
             self.batches += 1
             if self._after_commit is not None:

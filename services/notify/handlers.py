@@ -25,25 +25,26 @@ def register(runtime: ServiceRuntime, *, worker: DeliveryWorker) -> None:
     """Subscribe notify to the three event topics and start the worker and the reminder sweeper."""
     settings = runtime.settings
 
-    recorded = 0
+    def subscribe(topic: str, types: list[Any]) -> None:
+        recorded = 0  # deliveries this topic's handlers recorded since its last commit
 
-    async def on_event(event: Event) -> None:
-        nonlocal recorded
-        recorded += await asyncio.to_thread(service.handle_event, event=event, settings=settings)
+        async def on_event(event: Event) -> None:
+            nonlocal recorded
+            recorded += await asyncio.to_thread(service.handle_event, event=event, settings=settings)
 
-    def committed() -> None:
-        # Deliveries a handler recorded can be claimed once their transaction has committed.
-        nonlocal recorded
-        if recorded:
-            recorded = 0
-            worker.wake()
+        def committed() -> None:
+            # What the handlers recorded can be claimed once their transaction has committed.
+            nonlocal recorded
+            if recorded:
+                recorded = 0
+                worker.wake()
+
+        runtime.subscribe(topic, dict.fromkeys(types, on_event), after_commit=committed)
 
     topics = settings.topics
-    runtime.subscribe(topics.intake_events, {ComplaintFiled: on_event, ComplaintWithdrawn: on_event},
-                      after_commit=committed)
-    runtime.subscribe(topics.evidence_events, {EvidenceAssessed: on_event}, after_commit=committed)
-    runtime.subscribe(topics.escalation_events, dict.fromkeys(ESCALATION_EVENTS, on_event),
-                      after_commit=committed)
+    subscribe(topics.intake_events, [ComplaintFiled, ComplaintWithdrawn])
+    subscribe(topics.evidence_events, [EvidenceAssessed])
+    subscribe(topics.escalation_events, ESCALATION_EVENTS)
 
     async def sweep() -> None:
         while True:
