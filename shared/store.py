@@ -12,7 +12,8 @@ from mongoengine.connection import get_connection, get_db
 from pymongo import MongoClient
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
-from pymongo.errors import AutoReconnect, ConnectionFailure, NetworkTimeout, ServerSelectionTimeoutError
+from pymongo.errors import (AutoReconnect, ConnectionFailure, InvalidOperation, NetworkTimeout,
+                            ServerSelectionTimeoutError)
 
 T = TypeVar("T")
 
@@ -69,8 +70,8 @@ class Tx:
         self.session = session
         self.db = database()
         self.after_commit: list[Callable[[], None]] = []
-        #: A transaction several consumed messages share (see `Batch`): `defer` holds inserts
-        #: until `flush`, one insert_many per collection instead of one insert per message.
+        #: A transaction several consumed messages share (see `Batch`): `defer` and `defer_writes`
+        #: hold inserts and writes until `flush`, one request per collection instead of one each.
         self.shared = shared
         self._deferred: dict[type[Document], list[Document]] = {}
         self._writes: dict[type[Document], list[Any]] = {}
@@ -182,8 +183,8 @@ class Batch:
         try:
             if self._session.in_transaction:
                 self._session.abort_transaction()
-        except STORE_UNAVAILABLE:
-            pass  # the server drops an unfinished transaction on its own
+        except (*STORE_UNAVAILABLE, InvalidOperation):
+            pass  # the server drops an unfinished transaction on its own; a failed commit left none
         finally:
             self._session.end_session()
 
