@@ -127,6 +127,7 @@ class Consumer:
         self.dead_lettered = 0
         self.batches = 0
         self.undone = 0
+        self.rewound = 0
         self._subscriber: Any = None
 
     def register(self) -> None:
@@ -135,7 +136,9 @@ class Consumer:
         subscriber = self._broker.subscriber(
             self._topic,
             group_id=self._settings.consumer_group,
-            ack_policy=AckPolicy.ACK,
+            # Anything escaping the handler (it catches all it can) rewinds the poll: redelivered,
+            # and the idempotent handlers apply each record once; never acknowledged unapplied.
+            ack_policy=AckPolicy.NACK_ON_ERROR,
             decoder=_raw_body,
             auto_offset_reset="earliest",
             session_timeout_ms=self._settings.kafka_session_timeout_ms,
@@ -159,7 +162,16 @@ class Consumer:
 
     async def _on_batch(self, _body: Any, message: KafkaMessage) -> None:
         records = message.raw_message if isinstance(message.raw_message, tuple) else (message.raw_message,)
-        await self.dispatch_batch([(r.value, _headers(r), r) for r in records])
+        try:
+            await self.dispatch_batch([(r.value, _headers(r), r) for r in records])
+        except Exception:
+            # E.g. the dead-letter topic could not be written. The poll is rewound (see register);
+            # pause so a lasting cause is not retried in a tight loop.
+            log.exception("a poll of %d records from %s failed; it will be delivered again", len(records),
+                          self._topic)
+            self.rewound += 1
+            await asyncio.sleep(1.0)
+            raise
 
     async def dispatch(self, body: bytes, *, headers: Mapping[str, Any], raw: Any = None) -> None:
         """Apply one message; poison and rule-breaking ones go to the dead-letter topic."""
