@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -108,11 +109,10 @@ class Chaos(threading.Thread):
     only while their consumers have a backlog."""
 
     def __init__(self, *, suite: dict[str, ServiceProcess], env: dict[str, str], topics: TopicSettings,
-                 log_dir: Path, spawner: ThreadPoolExecutor, backlog_wait_s: float,
-                 pause_s: tuple[float, float]) -> None:
+                 log_dir: Path, spawner: ThreadPoolExecutor, size: Size) -> None:
         super().__init__(name="chaos", daemon=True)
         self.suite, self.env, self.topics, self.log_dir, self.spawner = suite, env, topics, log_dir, spawner
-        self.backlog_wait_s, self.pause_s = backlog_wait_s, pause_s
+        self.size = size
         self.rng = random.Random(SEED)
         self.kills: list[dict[str, Any]] = []
         self.error: BaseException | None = None
@@ -125,7 +125,7 @@ class Chaos(threading.Thread):
     def run(self) -> None:
         try:
             for name in self.rng.sample(supervisor.SERVICES, len(supervisor.SERVICES)):
-                time.sleep(self.rng.uniform(*self.pause_s))  # the random moment of this kill
+                time.sleep(self.rng.uniform(*self.size.pause_s))  # the random moment of this kill
                 lag = None
                 if name in CONSUMES:
                     lag = self.wait_for_backlog(name)
@@ -138,8 +138,8 @@ class Chaos(threading.Thread):
             self.error = exc
 
     def wait_for_backlog(self, name: str) -> int:
-        """The consumer's lag once it has one; 0 if none showed up within `backlog_wait_s`."""
-        deadline = time.monotonic() + self.backlog_wait_s
+        """The consumer's lag once it has one; 0 if none showed up within the size's wait."""
+        deadline = time.monotonic() + self.size.backlog_wait_s
         while time.monotonic() < deadline:
             if lag := self.backlog(name):
                 return lag
@@ -219,31 +219,33 @@ def check_every_complaint(client: httpx.Client, urls: dict[str, str], tickets: d
     assert not missing, f"complaints not in their expected final state: {first(missing)}"
 
 
-@pytest.mark.chaos
-def test_two_thousand_complaints_survive_every_service_being_killed(
-    suite: dict[str, ServiceProcess], env: dict[str, str], topics: TopicSettings, log_dir: Path,
-    hooks: WebhookReceiver, spawner: ThreadPoolExecutor,
-) -> None:
-    # At this size a consumer always has a backlog while the complaints pour in: kill it then.
-    run_chaos(2000, suite=suite, env=env, topics=topics, log_dir=log_dir, hooks=hooks, spawner=spawner,
-              backlog_wait_s=90, backlog_required=True, pause_s=(2.0, 12.0))
+@dataclass(frozen=True)
+class Size:
+    """How big a chaos run is, and how its kills are paced."""
+
+    complaints: int
+    pause_s: tuple[float, float]  # before each kill, drawn at random
+    backlog_wait_s: float  # how long a consumer's kill waits for it to have a backlog
+    backlog_required: bool
 
 
-def test_every_service_killed_once_under_150_complaints(
-    suite: dict[str, ServiceProcess], env: dict[str, str], topics: TopicSettings, log_dir: Path,
-    hooks: WebhookReceiver, spawner: ThreadPoolExecutor,
-) -> None:
+SIZES = [
     # 150 complaints are filed within a minute, so the kills come close together; a consumer may still
     # have caught up by the moment its kill comes: it is then killed idle, which still proves a
     # restart loses and doubles nothing.
-    run_chaos(150, suite=suite, env=env, topics=topics, log_dir=log_dir, hooks=hooks, spawner=spawner,
-              backlog_wait_s=10, backlog_required=False, pause_s=(0.5, 3.0))
+    pytest.param(Size(150, (0.5, 3.0), 10, backlog_required=False), id="150"),
+    # At this size a consumer always has a backlog while the complaints pour in: kill it then.
+    pytest.param(Size(2000, (2.0, 12.0), 90, backlog_required=True), id="2000", marks=pytest.mark.chaos),
+]
 
 
-def run_chaos(complaints: int, *, suite: dict[str, ServiceProcess], env: dict[str, str], topics: TopicSettings,
-              log_dir: Path, hooks: WebhookReceiver, spawner: ThreadPoolExecutor, backlog_wait_s: float,
-              backlog_required: bool, pause_s: tuple[float, float]) -> None:
-    """File `complaints`, drive their share to closed or withdrawn, kill every service once, then check."""
+@pytest.mark.parametrize("size", SIZES)
+def test_every_service_killed_once_loses_and_doubles_nothing(
+    size: Size, suite: dict[str, ServiceProcess], env: dict[str, str], topics: TopicSettings, log_dir: Path,
+    hooks: WebhookReceiver, spawner: ThreadPoolExecutor,
+) -> None:
+    """File the complaints, drive their share to closed or withdrawn, kill every service once, then check."""
+    complaints = size.complaints
     urls = {name: svc.url for name, svc in suite.items()}  # restarts keep the ports
     started = time.monotonic()
     say(f"seed {SEED} (CHAOS_SEED={SEED} repeats the kill order and moments), {complaints} complaints, "
@@ -254,8 +256,7 @@ def run_chaos(complaints: int, *, suite: dict[str, ServiceProcess], env: dict[st
 
     driver = Driver(urls=urls, count=complaints, close_every=CLOSE_EVERY, body=complaint_body, tokens=token,
                     deadline_s=3000)
-    chaos = Chaos(suite=suite, env=env, topics=topics, log_dir=log_dir, spawner=spawner,
-                  backlog_wait_s=backlog_wait_s, pause_s=pause_s)
+    chaos = Chaos(suite=suite, env=env, topics=topics, log_dir=log_dir, spawner=spawner, size=size)
     quiet = threading.Event()
 
     def progress() -> None:
@@ -275,7 +276,7 @@ def run_chaos(complaints: int, *, suite: dict[str, ServiceProcess], env: dict[st
     assert not driver.failures, f"clients failed: {first(driver.failures)}"
     killed = Counter(k["service"] for k in chaos.kills)
     assert set(killed) == set(supervisor.SERVICES), f"not every service was killed: {chaos.kills}"
-    assert not backlog_required or all(k["backlog"] for k in chaos.kills if k["service"] in CONSUMES), chaos.kills
+    assert not size.backlog_required or all(k["backlog"] for k in chaos.kills if k["service"] in CONSUMES), chaos.kills
 
     tickets = {driver.tickets[i]: plan_of(i, close_every=CLOSE_EVERY) for i in sorted(driver.tickets)}
     assert len(driver.tickets) == complaints and len(tickets) == complaints, \

@@ -24,7 +24,7 @@ from shared.messaging import Consumer
 from shared.outbox import OutboxEntry, emit
 from shared.settings import ServiceSettings
 from shared.store import Tx
-from tests.support.servers import Servers
+from tests.support.servers import Servers, own_database
 
 pytestmark = pytest.mark.integration
 
@@ -56,11 +56,8 @@ monitoring.register(COMMANDS)  # only clients created after this report to it: c
 
 @pytest.fixture
 def db(servers: Servers, namespace: str) -> Iterator[None]:
-    name = f"{namespace}_batches"
-    store.connect(uri=servers.mongodb_uri, db=name, timeout_ms=3000)
-    store.ensure_indexes(OutboxEntry, ProcessedEvent)
-    yield
-    store.client().drop_database(name)
+    with own_database(servers, f"{namespace}_batches", OutboxEntry, ProcessedEvent):
+        yield
 
 
 def status_change(complaint: int, to_state: str) -> ComplaintStatusChanged:

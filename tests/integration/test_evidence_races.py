@@ -11,13 +11,12 @@ from pymongo import monitoring
 
 from services.evidence.models import ComplaintClosure, EvidenceFile
 from services.evidence.service import open_file, set_status
-from shared import store
 from shared.contracts.escalation import ComplaintStatusChanged
 from shared.ledger import ProcessedEvent
 from shared.outbox import OutboxEntry
 from shared.store import Batch
 from tests.support.notify_harness import complaint_filed
-from tests.support.servers import Servers
+from tests.support.servers import Servers, own_database
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -46,11 +45,9 @@ monitoring.register(CONFLICTS)
 
 @pytest.fixture
 def evidence_db(servers: Servers, namespace: str) -> Iterator[None]:
-    name = f"{namespace}_evidence_races"
-    store.connect(uri=servers.mongodb_uri, db=name, timeout_ms=3000)
-    store.ensure_indexes(EvidenceFile, ComplaintClosure, ProcessedEvent, OutboxEntry)
-    yield
-    store.client().drop_database(name)
+    with own_database(servers, f"{namespace}_evidence_races", EvidenceFile, ComplaintClosure, ProcessedEvent,
+                      OutboxEntry):
+        yield
 
 
 def test_a_close_applied_while_the_file_is_being_opened_is_not_lost(evidence_db: None) -> None:

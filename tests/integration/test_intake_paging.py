@@ -12,16 +12,19 @@ from services.intake.domain.cursor import Cursor
 from services.intake.models import Complaint
 from services.intake.service.reading import list_complaints
 from shared import store
-from tests.support.servers import Servers
+from tests.support.servers import Servers, own_database
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def complaints(servers: Servers, namespace: str) -> Iterator[list[tuple[datetime, str]]]:
-    name = f"{namespace}_paging"
-    store.connect(uri=servers.mongodb_uri, db=name, timeout_ms=3000)
-    store.ensure_indexes(Complaint)
+    with own_database(servers, f"{namespace}_paging", Complaint):
+        yield _filed()
+
+
+def _filed() -> list[tuple[datetime, str]]:
+    """Ten complaints of one platform, seven of them filed in the same millisecond, and one of another."""
     at = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
     rows = [(at, f"c-{i:02d}") for i in range(7)]  # seven filed in the same millisecond
     rows += [(at + timedelta(seconds=1), "c-90"), (at - timedelta(seconds=1), "c-91"), (at - timedelta(days=1), "c-92")]
@@ -29,8 +32,7 @@ def complaints(servers: Servers, namespace: str) -> Iterator[list[tuple[datetime
     store.database()["complaints"].insert_many([
         {"_id": cid, "ticket": f"T-{cid}", "platform": "kamen-2" if cid == "c-50" else "kamen-1",
          "status": "filed", "category": "invalid-card-key", "filed_at": when} for when, cid in rows])
-    yield rows
-    store.client().drop_database(name)
+    return rows
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 20])

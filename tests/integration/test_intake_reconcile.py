@@ -13,7 +13,7 @@ from services.intake.service.reconcile import ACTORS, Activity, partition_of, re
 from shared import store
 from shared.envelope import utcnow
 from shared.outbox import PUBLISHED, OutboxEntry
-from tests.support.servers import Servers
+from tests.support.servers import Servers, own_database
 
 pytestmark = pytest.mark.integration
 
@@ -23,11 +23,8 @@ HORIZON = timedelta(hours=72)
 
 @pytest.fixture
 def intake_db(servers: Servers, namespace: str) -> Iterator[None]:
-    db = f"{namespace}_reconcile"
-    store.connect(uri=servers.mongodb_uri, db=db, timeout_ms=3000)
-    store.ensure_indexes(Complaint, OutboxEntry)
-    yield
-    store.client().drop_database(db)
+    with own_database(servers, f"{namespace}_reconcile", Complaint, OutboxEntry):
+        yield
 
 
 PARTITIONS = 4

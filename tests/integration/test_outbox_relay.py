@@ -11,7 +11,7 @@ import pytest
 from shared import store
 from shared.contracts.escalation import ComplaintStatusChanged
 from shared.outbox import PUBLISHED, OutboxEntry, OutboxRelay, emit, pending_count
-from tests.support.servers import Servers
+from tests.support.servers import Servers, own_database
 from tests.support.waiting import wait_until_async
 
 pytestmark = pytest.mark.integration
@@ -20,11 +20,8 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def outbox(servers: Servers, namespace: str) -> Iterator[None]:
     """This module's own database, connected in-process."""
-    db = f"{namespace}_outbox"
-    store.connect(uri=servers.mongodb_uri, db=db, timeout_ms=3000)
-    store.ensure_indexes(OutboxEntry)
-    yield
-    store.client().drop_database(db)
+    with own_database(servers, f"{namespace}_outbox", OutboxEntry):
+        yield
 
 
 def status_changes(count: int) -> list[ComplaintStatusChanged]:

@@ -8,6 +8,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from mongoengine import Document
+
+from shared import store
 from shared.runtime import embedded
 
 
@@ -75,3 +78,15 @@ def real_servers(*, workdir: Path) -> Iterator[Servers]:
     finally:
         for child in reversed(started):
             child.stop()
+
+
+@contextmanager
+def own_database(servers: Servers, name: str, *documents: type[Document]) -> Iterator[None]:
+    """Connect this process to a database of its own on the test store, with the documents' indexes;
+    it is dropped afterwards."""
+    store.connect(uri=servers.mongodb_uri, db=name, timeout_ms=3000)
+    store.ensure_indexes(*documents)
+    try:
+        yield
+    finally:
+        store.client().drop_database(name)
