@@ -68,6 +68,6 @@ def _writes(*, event: Event, push: dict[str, Any], status: str | None) -> list[t
 
 def _push(complaints: Collection, *, event: Event, push: dict[str, Any], status: str | None,
           session: ClientSession | None = None) -> bool:
-    """Push the step (and the status when it may) in one write; False on a repeat."""
+    """Push the step (and the status when it may), write by write; False on a repeat."""
     return any(complaints.update_one(where, update, session=session).modified_count
                for where, update in _writes(event=event, push=push, status=status))
