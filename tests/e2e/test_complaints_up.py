@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -16,7 +17,6 @@ import httpx
 import pytest
 
 from shared.auth import mint_token
-from shared.runtime.embedded import free_port
 from shared.settings import ServiceSettings
 from tests.support.waiting import wait_until
 
@@ -26,8 +26,12 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def _four_free_ports() -> int:
+    # Below the kernel's ephemeral range: otherwise a client connection made while `up` starts (to
+    # the broker or the store) can take one of them as its source port before the service binds it.
+    ranges = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    ephemeral = int(ranges.read_text().split()[0]) if ranges.exists() else 32768
     for _ in range(50):
-        base = free_port()
+        base = random.randrange(20000, ephemeral - 4)
         try:
             for port in range(base, base + 4):
                 with socket.socket() as s:
