@@ -173,10 +173,6 @@ class Consumer:
             await asyncio.sleep(1.0)
             raise
 
-    async def dispatch(self, body: bytes, *, headers: Mapping[str, Any], raw: Any = None) -> None:
-        """Apply one message; poison and rule-breaking ones go to the dead-letter topic."""
-        await self.dispatch_batch([(body, headers, raw)])
-
     async def dispatch_batch(self, records: list[Record]) -> None:
         """Apply records in their order per key; poison and rule-breaking ones are dead-lettered."""
         rounds: list[list[tuple[Message, Record]]] = []
