@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from services.intake import api, handlers
 from services.intake.config import IntakeSettings
-from services.intake.models import CommandReply, Complaint, OpenComplaint, TicketSequence
+from services.intake.models import CommandReply, Complaint, MerchantTally, OpenComplaint, TicketSequence
 from services.intake.service.reconcile import Activity, redrive_stuck
 from shared.app import ServiceRuntime, create_service_app
 from shared.contracts.complaints import (
@@ -63,7 +63,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     """Build the intake service: runtime, subscribers, documented publishers, routes."""
     settings = settings or IntakeSettings()
     runtime = ServiceRuntime(settings=settings, documents=[
-        Complaint, TicketSequence, OpenComplaint, IdempotentResponse, CommandReply])
+        Complaint, TicketSequence, OpenComplaint, MerchantTally, IdempotentResponse, CommandReply])
     activity = Activity()
     steps_from = handlers.register(runtime, activity)
     runtime.background.append(reconciler(runtime, settings, activity, steps_from))

@@ -37,7 +37,8 @@ class Complaint(Document):
             ("platform", "merchant.id", "status"),
             ("complainant.id", "-filed_at", "-_id"),
             ("status", "-filed_at"),
-            "filed_at",  # the reconciler's window
+            "filed_at",  # the reconciler: how far each service got
+            ("awaiting", "filed_at"),  # the reconciler: complaints still waiting for a service
         ],
     }
 
@@ -68,6 +69,9 @@ class Complaint(Document):
     updated_at = DateTimeField(required=True)
     trace_id = StringField()
     redriven_at = DateTimeField()
+    # The services that act on every complaint and have not been heard from yet: each one's first
+    # step takes it off, so the reconciler looks only at complaints still waiting for someone.
+    awaiting = ListField(StringField())
     timeline = EmbeddedDocumentListField(TimelineEntry)
 
 
@@ -90,6 +94,24 @@ class OpenComplaint(Document):
     id = StringField(primary_key=True)
     complaint_id = StringField(required=True)
     ticket = StringField(required=True)
+    # Whom the complaint is against; a slot carrying them is counted in MerchantTally.
+    platform = StringField()
+    merchant_id = StringField()
+    tally_shard = IntField()
+
+
+class MerchantTally(Document):
+    """How many counted open-complaint slots a merchant holds, split over a few documents.
+
+    Filing adds one and freeing the slot takes it away, in the same transaction, so the sum is
+    exact; spreading a merchant over several documents keeps concurrent filings against one busy
+    shop from all writing the same document.
+    """
+
+    meta = {"collection": "merchant_open_tallies"}
+
+    id = StringField(primary_key=True)  # platform, merchant id and shard
+    open = IntField(required=True, default=0)
 
 
 class CommandReply(Document):

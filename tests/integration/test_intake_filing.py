@@ -126,6 +126,27 @@ def test_a_merchant_with_many_open_complaints_makes_new_ones_high(intake: httpx.
     assert against_busy_shop(3)["priority"] == "high"
 
 
+def test_a_merchant_stops_counting_as_busy_once_its_complaints_finish(
+    intake: httpx.Client, service_env: dict[str, str], topics: TopicSettings, complaints: Collection
+) -> None:
+    def against(n: int) -> dict[str, Any]:
+        return file(intake, body(**{"order.number": f"KM-CALM-{n}", "merchant.id": "m-calming"}))
+
+    filed = [against(n) for n in range(4)]  # the limit is 3: the fourth is high
+    assert [f["priority"] for f in filed] == ["normal", "normal", "normal", "high"]
+    withdrawn = filed[0]
+    assert intake.post(f"/v1/complaints/{withdrawn['ticket']}/withdraw", json={"reason": "商家已退款"},
+                       headers=complainant_of(body(**{"order.number": "KM-CALM-0"}))).status_code == 200
+    resolved = report(service_env, topics, complaints, filed[1]["ticket"], "resolved")
+    send(service_env, topics, resolved)  # redelivered: the complaint still finishes only once
+    headers = complainant_of(body(**{"order.number": "KM-CALM-1"}))
+    wait_until(lambda: steps_of(intake, filed[1]["ticket"], headers, "status_resolved") == ("resolved", 1),
+               timeout=30, what="the complaint resolved")
+    # Two of four left open: the next filing is normal again, and makes three.
+    assert against(4)["priority"] == "normal"
+    assert against(5)["priority"] == "high"
+
+
 def test_statement_withdrawal_and_correction_reach_the_topic(
     intake: httpx.Client, service_env: dict[str, str], topics: TopicSettings
 ) -> None:

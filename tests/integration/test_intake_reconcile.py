@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
+from pymongo import monitoring
 
 from services.intake.models import Complaint
-from services.intake.service.reconcile import ACTORS, Activity, partition_of, redrive_stuck
+from services.intake.service.reconcile import ACTORS, Activity, partition_of, redrive_stuck, waiting_queries
 from shared import store
 from shared.envelope import utcnow
 from shared.outbox import PUBLISHED, OutboxEntry
@@ -42,6 +43,7 @@ def file(complaint_id: str, *, filed_at: datetime, acted: dict[str, datetime]) -
     db[Complaint._get_collection_name()].insert_one({
         "_id": complaint_id, "ticket": ticket, "filed_at": filed_at,
         "status": "acknowledged" if "escalation" in acted else "filed",
+        "awaiting": [a for a in ACTORS if a not in acted],
         "timeline": [{"event_id": f"e-{complaint_id}-{a}", "at": at, "service": a, "step": "seen"}
                      for a, at in acted.items()],
     })
@@ -55,6 +57,31 @@ def file(complaint_id: str, *, filed_at: datetime, acted: dict[str, datetime]) -
 
 def everyone(at: datetime) -> dict[str, datetime]:
     return dict.fromkeys(ACTORS, at)
+
+
+class ComplaintReads(monitoring.CommandListener):
+    """Counts the complaint documents the store sends this process while switched on."""
+
+    def __init__(self) -> None:
+        self.on, self.documents = False, 0
+        self._asked: dict[int, str] = {}
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if self.on and event.command_name in ("find", "getMore", "aggregate"):
+            field = "collection" if event.command_name == "getMore" else event.command_name
+            self._asked[event.request_id] = event.command.get(field)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        if self._asked.pop(event.request_id, None) == Complaint._get_collection_name():
+            cursor = event.reply.get("cursor", {})
+            self.documents += len(cursor.get("firstBatch", cursor.get("nextBatch", [])))
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        self._asked.pop(event.request_id, None)
+
+
+READS = ComplaintReads()
+monitoring.register(READS)  # only clients created after this report to it: the fixture connects later
 
 
 def reconcile(*, idle: frozenset[str] = frozenset()) -> list[str]:
@@ -102,6 +129,28 @@ def test_with_an_idle_consumer_anything_older_than_the_bound_is_re_driven(intake
 
     assert reconcile() == []  # escalation still busy: it may get to them
     assert reconcile(idle=frozenset({"escalation"})) == [old]
+
+
+def test_a_round_reads_the_complaints_still_waiting_not_the_whole_horizon(intake_db: None) -> None:
+    now = utcnow()
+    ids = ids_in(0)
+    # Three hours of complaints every service acted on, then one escalation never saw.
+    for minute in range(190, 10, -1):
+        file(next(ids), filed_at=now - timedelta(minutes=minute), acted=everyone(now - timedelta(minutes=minute - 1)))
+    stuck = file(next(ids), filed_at=now - timedelta(minutes=8), acted={"evidence": now, "notify": now})
+
+    # The store serves the round's queries from indexes: it looks at the stuck complaint, not the others.
+    examined = [store.database().command("explain", {"find": Complaint._get_collection_name(), "filter": query},
+                                         verbosity="executionStats")["executionStats"]["totalDocsExamined"]
+                for query in waiting_queries(now=utcnow(), after=AFTER, horizon=HORIZON)]
+    assert sum(examined) <= len(examined)
+    READS.documents, READS.on = 0, True
+    try:
+        assert reconcile(idle=frozenset({"escalation"})) == [stuck]
+    finally:
+        READS.on = False
+    # The stuck complaint, found as waiting and then for the progress since it: not the 180 others.
+    assert READS.documents <= 3
 
 
 def test_activity_judges_only_watched_partitions_and_only_after_watching_for_the_bound() -> None:

@@ -11,6 +11,7 @@ from services.intake.domain.dedup import dedup_key
 from services.intake.domain.priority import URGENT_CATEGORIES, requires_account_freeze
 from services.intake.domain.schemas import Category, NewStatement, Withdrawal
 from services.intake.models import Complaint, OpenComplaint, TimelineEntry
+from services.intake.service import slots
 from services.intake.service.filing import AnswerExists
 from services.intake.domain.status import FINISHED
 from services.intake.service.records import freeze_event
@@ -95,7 +96,7 @@ def withdraw_complaint(*, complaint: Complaint, withdrawal: Withdrawal, topic: s
                detail={"code": withdrawal.code.value},
                changes={"$set": {"status": "withdrawn", "withdrawal": {
                    "reason": withdrawal.reason, "code": withdrawal.code.value, "at": utcnow()}}})
-        tx.collection(OpenComplaint).delete_many({"complaint_id": complaint.id}, session=tx.session)
+        slots.free(tx, complaint_id=complaint.id)
 
     transaction(work)
 
@@ -120,11 +121,13 @@ def correct_category(
     def work(tx: Tx) -> None:
         _apply(tx, complaint, guard={"category": old}, changes=changes, step="category_corrected",
                detail={"from": old, "to": category.value, "by": by, "note": note or ""}, topic=topic, events=events)
-        opens = tx.collection(OpenComplaint)
-        opens.delete_many({"complaint_id": complaint.id}, session=tx.session)
+        held = slots.free(tx, complaint_id=complaint.id)
         try:
-            opens.insert_one({"_id": digest, "complaint_id": complaint.id, "ticket": complaint.ticket},
-                             session=tx.session)
+            if held is None or held.get("merchant_id") is not None:
+                slots.take(tx, digest=digest, complaint=complaint)
+            else:  # a slot from before slots were counted stays uncounted
+                tx.collection(OpenComplaint).insert_one(
+                    {"_id": digest, "complaint_id": complaint.id, "ticket": complaint.ticket}, session=tx.session)
         except DuplicateKeyError as exc:
             raise OpenTwin(ticket="") from exc
 

@@ -17,7 +17,7 @@ from services.intake.domain.dedup import dedup_key
 from services.intake.domain.priority import assess_priority, requires_account_freeze
 from services.intake.domain.schemas import NewComplaint
 from services.intake.models import Complaint, OpenComplaint, TicketSequence
-from services.intake.domain.status import FINISHED, ComplaintStatus
+from services.intake.service import slots
 from services.intake.service.records import build_complaint, filed_event, freeze_event
 from shared.envelope import utcnow
 from shared.outbox import emit
@@ -62,18 +62,6 @@ def next_ticket(*, prefix: str, now: datetime) -> str:
     raise RuntimeError(f"could not allocate a ticket number after {ATTEMPTS} attempts")
 
 
-def count_open_for_merchant(*, platform: str, merchant_id: str, up_to: int) -> int:
-    """How many complaints against the merchant are still open, counting no further than `up_to`.
-
-    Priority only asks whether the limit is reached; counting every open complaint of a busy
-    merchant on each filing would make filing slower as the store grows.
-    """
-    # A positive list of open statuses keeps the (platform, merchant.id, status) index usable.
-    open_statuses = [s.value for s in ComplaintStatus if s.value not in FINISHED]
-    query = {"platform": platform, "merchant.id": merchant_id, "status": {"$in": open_statuses}}
-    return database()[Complaint._get_collection_name()].count_documents(query, limit=up_to)
-
-
 def _open_twin(digest: str) -> Complaint | None:
     row = database()[OpenComplaint._get_collection_name()].find_one({"_id": digest})
     return Complaint.objects(id=row["complaint_id"]).first() if row else None
@@ -108,9 +96,8 @@ def file_complaint(
             return filing
         priority = assess_priority(
             category=category.category, amount=request.order.amount, currency=request.order.currency,
-            merchant_open_complaints=count_open_for_merchant(platform=request.platform,
-                                                             merchant_id=request.merchant.id,
-                                                             up_to=settings.merchant_open_limit),
+            merchant_open_complaints=slots.open_for_merchant(platform=request.platform,
+                                                             merchant_id=request.merchant.id),
             high_amount=settings.high_amount_minor, high_amount_currency=settings.high_amount_currency,
             rates=settings.exchange_rates, merchant_open_limit=settings.merchant_open_limit,
         )
@@ -128,7 +115,7 @@ def file_complaint(
 
         def work(tx: Tx, filing: Filing = filing, events: list[Any] = events) -> None:
             _record_answer(tx, answer, filing)
-            tx.insert(OpenComplaint(id=digest, complaint_id=filing.complaint.id, ticket=filing.complaint.ticket))
+            slots.take(tx, digest=digest, complaint=filing.complaint)
             tx.insert(filing.complaint)
             emit(tx, topic=topic, messages=events)
 

@@ -70,6 +70,16 @@ class Activity:
         return max(watched_from, self._seen.get(actor, watched_from)) < since
 
 
+def waiting_queries(*, now: datetime, after: timedelta, horizon: timedelta) -> list[dict[str, Any]]:
+    """The reconciler's queries for complaints filed within the horizon and still waiting for someone.
+
+    Each is one field's equality and a range, the shape the embedded store serves from an index;
+    with an $in, or a condition on a field outside the index, it reads the whole collection instead.
+    """
+    filed = {"$gt": now - horizon, "$lt": now - after}
+    return [{"awaiting": actor, "filed_at": filed} for actor in ACTORS] + [{"status": "filed", "filed_at": filed}]
+
+
 def redrive_stuck(*, after: timedelta, horizon: timedelta, partitions: int,
                   idle: Callable[[str, int], bool], limit: int = 500) -> list[str]:
     """Publish again the ComplaintFiled of complaints a service passed by; return their tickets.
@@ -82,12 +92,15 @@ def redrive_stuck(*, after: timedelta, horizon: timedelta, partitions: int,
     """
     now = utcnow()
     collection = database()[Complaint._get_collection_name()]
-    seen = {"_id": 1, "ticket": 1, "filed_at": 1, "status": 1, "timeline.service": 1}
-    found = collection.find(
-        {"filed_at": {"$gt": now - horizon, "$lt": now - after},
-         # Never re-driven or not lately; no top-level $or, which the embedded store plans as a scan.
-         "redriven_at": {"$not": {"$gte": now - after}}}, seen).sort("filed_at", 1)
-    waiting = [(doc, missing) for doc in found if (missing := _missing(doc))]
+    seen = {"_id": 1, "ticket": 1, "filed_at": 1, "status": 1, "timeline.service": 1, "redriven_at": 1}
+    # Only complaints still waiting for a service (or for their case to open) are read, not every
+    # complaint of the horizon: that is days of filings at a busy platform, every round.
+    found = {doc["_id"]: doc for query in waiting_queries(now=now, after=after, horizon=horizon)
+             for doc in collection.find(query, seen)}
+    # Never re-driven, or not lately.
+    waiting = sorted(((doc, missing) for doc in found.values()
+                      if not doc.get("redriven_at") or doc["redriven_at"] < now - after
+                      if (missing := _missing(doc))), key=lambda pair: pair[0]["filed_at"])
     if not waiting:
         return []
     # How far each service got in each partition, among complaints filed since the oldest waiting one.

@@ -10,6 +10,7 @@ from services.intake.domain.classify import Classification
 from services.intake.domain.priority import PriorityDecision
 from services.intake.domain.schemas import NewComplaint
 from services.intake.models import Complaint, TimelineEntry
+from services.intake.service.reconcile import ACTORS
 from shared.contracts.complaints import (
     AccountFreezeRequested,
     Complainant,
@@ -51,7 +52,7 @@ def build_complaint(
                      "discovered_at": description.discovered_at},
         demand=request.demand.model_dump(mode="json"), statements=[], withdrawal={},
         dedup_digest=digest, source=source, platform_reference=platform_reference,
-        filed_by=filed_by, filed_at=now, updated_at=now, trace_id=current_trace_id(),
+        filed_by=filed_by, filed_at=now, updated_at=now, trace_id=current_trace_id(), awaiting=list(ACTORS),
         timeline=[TimelineEntry(event_id=new_id(), at=now, service="intake", step="filed",
                                 detail={"category": category.category.value, "inferred": category.inferred,
                                         "priority": priority.priority.value, "source": source})],

@@ -8,7 +8,8 @@ from pymongo import UpdateOne
 from pymongo.client_session import ClientSession
 from pymongo.collection import Collection
 
-from services.intake.models import Complaint, OpenComplaint, TimelineEntry
+from services.intake.models import Complaint, TimelineEntry
+from services.intake.service import slots
 from services.intake.domain.status import FINISHED
 from shared.envelope import Event, utcnow
 from shared.store import Tx, database, shared_tx, transaction
@@ -27,14 +28,14 @@ def record_step(
     """
     entry = TimelineEntry(event_id=event.event_id, at=event.occurred_at, service=service,
                           step=step, detail=detail or {})
-    push = {"$push": {"timeline": entry.to_mongo().to_dict()},
+    push = {"$push": {"timeline": entry.to_mongo().to_dict()}, "$pull": {"awaiting": service},
             "$set": {"updated_at": utcnow(), **({"tier": tier} if tier is not None else {})}}
     if status in FINISHED:
 
         def work(tx: Tx) -> bool:
             if not _push(tx.collection(Complaint), event=event, push=push, status=status, session=tx.session):
                 return False
-            tx.collection(OpenComplaint).delete_many({"complaint_id": event.complaint_id}, session=tx.session)
+            slots.free(tx, complaint_id=event.complaint_id)
             return True
 
         return transaction(work)

@@ -1,0 +1,59 @@
+"""Open-complaint slots: the dedup guard, and the per-merchant tally of open complaints it feeds.
+
+A slot is held from filing until the complaint finishes or is withdrawn. Priority asks how many
+open complaints the merchant has; counting them in the store on every filing costs as much as the
+merchant has open complaints (the embedded store reads every index match whatever the limit), so
+the count is kept instead: a slot that names its merchant adds one to the merchant's tally, and
+freeing it takes that one away, each in the transaction that writes the slot.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from typing import Any
+
+from services.intake.models import Complaint, MerchantTally, OpenComplaint
+from shared.store import Tx, database
+
+#: Documents one merchant's tally is spread over, so that concurrent filings against the same shop
+#: write different ones (two transactions writing one document conflict, and one starts over);
+#: reading the count stays one query of point lookups. Raise it if need be, never lower it: the
+#: count reads shards below it only.
+TALLY_SHARDS = 64
+#: Filings take the shards in turn, from a random start per process; the slot keeps its shard.
+_turns = itertools.count(random.randrange(TALLY_SHARDS))
+
+
+def _tally_id(*, platform: str, merchant_id: str, shard: int) -> str:
+    return f"{platform}\x1f{merchant_id}\x1f{shard}"
+
+
+def _add(tx: Tx, *, platform: str, merchant_id: str, shard: int, by: int) -> None:
+    tx.collection(MerchantTally).update_one(
+        {"_id": _tally_id(platform=platform, merchant_id=merchant_id, shard=shard)}, {"$inc": {"open": by}},
+        upsert=True, session=tx.session)
+
+
+def take(tx: Tx, *, digest: str, complaint: Complaint) -> None:
+    """Hold the dedup slot for the complaint and count it for its merchant (DuplicateKeyError: taken)."""
+    merchant_id, shard = str(complaint.merchant["id"]), next(_turns) % TALLY_SHARDS
+    tx.insert(OpenComplaint(id=digest, complaint_id=complaint.id, ticket=complaint.ticket,
+                            platform=complaint.platform, merchant_id=merchant_id, tally_shard=shard))
+    _add(tx, platform=complaint.platform, merchant_id=merchant_id, shard=shard, by=1)
+
+
+def free(tx: Tx, *, complaint_id: str) -> dict[str, Any] | None:
+    """Release the complaint's slot and its count; the slot as it was, or None if it held none."""
+    row = tx.collection(OpenComplaint).find_one_and_delete({"complaint_id": complaint_id}, session=tx.session)
+    # A slot written before slots named their merchant was never counted, so it is not taken away.
+    if row is not None and row.get("merchant_id") is not None:
+        _add(tx, platform=row["platform"], merchant_id=row["merchant_id"], shard=row["tally_shard"], by=-1)
+    return row
+
+
+def open_for_merchant(*, platform: str, merchant_id: str) -> int:
+    """How many complaints against the merchant hold an open slot: one query, whatever the number."""
+    ids = [_tally_id(platform=platform, merchant_id=merchant_id, shard=n) for n in range(TALLY_SHARDS)]
+    found = database()[MerchantTally._get_collection_name()].find({"_id": {"$in": ids}}, {"open": 1})
+    return sum(int(doc.get("open", 0)) for doc in found)
