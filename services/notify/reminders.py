@@ -63,11 +63,19 @@ def on_event(tx: Tx, *, event: Event, record: ComplaintRecipients, settings: Not
 
 
 def _claim(now: datetime, lease: timedelta) -> Reminder | None:
-    doc = database()[Reminder._get_collection_name()].find_one_and_update(
-        {"state": "pending", "due_at": {"$lte": now},
-         "lease_until": {"$not": {"$gt": now}}},  # unleased or lapsed (no top-level $or: no scan)
-        {"$set": {"lease_until": now + lease}}, return_document=ReturnDocument.AFTER)
-    return Reminder._from_son(doc) if doc else None
+    coll = database()[Reminder._get_collection_name()]
+    # The due reminders by the (state, due_at) index alone: a condition on the lease as well would
+    # make the embedded store read every reminder ever written. The claim itself leads with _id.
+    for candidate in coll.find({"state": "pending", "due_at": {"$lte": now}}, {"lease_until": 1}).sort("due_at", 1):
+        if candidate.get("lease_until") and candidate["lease_until"] > now:
+            continue  # another instance is sending it
+        doc = coll.find_one_and_update(
+            {"_id": candidate["_id"], "state": "pending",
+             "lease_until": {"$not": {"$gt": now}}},  # unleased or lapsed, unless taken meanwhile
+            {"$set": {"lease_until": now + lease}}, return_document=ReturnDocument.AFTER)
+        if doc is not None:
+            return Reminder._from_son(doc)
+    return None
 
 
 def _about(reminder: Reminder, now: datetime, settings: NotifySettings) -> About:

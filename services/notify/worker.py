@@ -29,17 +29,20 @@ def claim(*, channel: str, lease: timedelta, slots: int, in_flight: Counter[str]
     """Lease up to `slots` due pending deliveries of a channel; paused, backed-off and full endpoints wait."""
     now = now or utcnow()
     coll = database()[Notification._get_collection_name()]
-    query: dict = {"channel": channel, "state": "pending", "next_attempt_at": {"$lte": now},
-                   "lease_until": {"$lte": now}}
+    # Only the index's fields go to the store: the due deliveries of the channel. A condition on any
+    # other field (the lease, the endpoint) makes the embedded store read every delivery ever
+    # recorded instead, so those are checked here. It fetches every match before a limit anyway.
+    query = {"channel": channel, "state": "pending", "next_attempt_at": {"$lte": now}}
+    held: set[str] = set()
     if channel == "webhook":
-        held = Subscription.objects(__raw__={"$or": [{"paused_at": {"$ne": None}},
-                                                     {"health.backoff_until": {"$gt": now}}]}).distinct("id")
-        full = [key for key, n in in_flight.items() if n >= per_endpoint]
-        query["subscription_id"] = {"$nin": [*held, *full]}
-    candidates = coll.find(query, {"_id": 1, "subscription_id": 1}).sort("next_attempt_at", 1).limit(slots * 4)
+        held = set(Subscription.objects(__raw__={"$or": [{"paused_at": {"$ne": None}},
+                                                         {"health.backoff_until": {"$gt": now}}]}).distinct("id"))
+    candidates = coll.find(query, {"_id": 1, "subscription_id": 1, "lease_until": 1}).sort("next_attempt_at", 1)
     taken: list[str] = []
     room = Counter(in_flight)
     for doc in candidates:
+        if doc["lease_until"] > now or doc.get("subscription_id") in held:
+            continue  # being sent by someone, or its endpoint is paused or backing off
         endpoint = doc.get("subscription_id") or channel
         if channel == "webhook" and room[endpoint] >= per_endpoint:
             continue
