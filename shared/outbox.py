@@ -7,7 +7,8 @@ import contextvars
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from mongoengine import DateTimeField, DictField, Document, IntField, StringField
 from opentelemetry import propagate
@@ -107,20 +108,27 @@ def republish_effects(*, cause: str, older_than: timedelta) -> int:
     the broker's memory; consumers downstream are idempotent, so sending them again is safe.
     """
     now = utcnow()
-    result = database()[OutboxEntry._get_collection_name()].update_many(
-        {"caused_by": cause, "state": PUBLISHED, "published_at": {"$lt": now - older_than}},
-        {"$set": {"state": PENDING, "lease_until": now}},
-    )
-    return result.modified_count
+    return _set_pending({"caused_by": cause}, lambda entry: entry.get("published_at") is not None
+                        and entry["published_at"] < now - older_than, now=now)
+
+
+def _set_pending(found_by: dict[str, Any], wanted: Callable[[dict[str, Any]], bool], *, now: datetime) -> int:
+    """Set the published entries the index finds (and `wanted` keeps) pending again; how many.
+
+    The store is asked by the index's fields alone: a condition on any other field makes the
+    embedded store read the whole outbox instead. Each entry then changes by _id, still published.
+    """
+    coll = database()[OutboxEntry._get_collection_name()]
+    found = coll.find(found_by, {"state": 1, "published_at": 1})
+    ids = [entry["_id"] for entry in found if entry.get("state") == PUBLISHED and wanted(entry)]
+    return sum(coll.update_one({"_id": entry_id, "state": PUBLISHED},
+                               {"$set": {"state": PENDING, "lease_until": now}}).modified_count
+               for entry_id in ids)
 
 
 def redrive(*, key: str, message_type: str) -> int:
     """Publish again the published entries of one key and type (an owner's reconciler re-driving work)."""
-    result = database()[OutboxEntry._get_collection_name()].update_many(
-        {"key": key, "message_type": message_type, "state": PUBLISHED},
-        {"$set": {"state": PENDING, "lease_until": utcnow()}},
-    )
-    return result.modified_count
+    return _set_pending({"key": key, "message_type": message_type}, lambda entry: True, now=utcnow())
 
 
 Publish = Callable[[OutboxEntry], Awaitable[None]]
