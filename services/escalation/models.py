@@ -43,7 +43,7 @@ class Case(Document):
     route = DictField(required=True)  # the domain Route, JSON form
     clocks = ListField(DictField())  # [{name, clock: Clock JSON, warned, breached}]
     breached_clocks = ListField(StringField())
-    breach_count = IntField(default=0)
+    breach_count = IntField(default=0)  # breaches of clocks the complainant does not own
     refusal_record = BooleanField(default=False)
     closed_ticket = BooleanField(default=False)
     freeze_requested = BooleanField(default=False)

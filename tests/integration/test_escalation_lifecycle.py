@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
 from shared.contracts.complaints import ComplaintUpdated, ComplaintWithdrawn
+from shared.envelope import new_id, utcnow
 from shared.topics import TopicSettings
 from tests.support.escalation_cases import (
     escalation_client, filed, of, read_all, send, token, wait_case,
@@ -67,6 +69,25 @@ def test_an_unauthorized_charge_goes_to_the_payment_channel_in_parallel_and_asks
     assert (freeze["payment_channel"], freeze["platform"]) == ("visa", "kamen-1")
     escalated = events(service_env, topics, case["complaint_id"], "ComplaintEscalated")[0]
     assert escalated["to_tier"] == "payment_channel"
+
+
+def test_windows_the_buyers_let_lapse_do_not_make_the_merchant_a_repeat_offender(
+        client: TestClient, service_env: dict[str, str], topics: TopicSettings) -> None:
+    # Three buyers complain ten days after they found the problem: each complaint window (7 days
+    # from discovery, the buyer's own clock) is breached at once. The merchant missed nothing, so
+    # its next complaint opens on the internal tier, not before the platform as a repeat offender.
+    merchant, long_ago = f"m-late-{new_id()[:8]}", utcnow() - timedelta(days=10)
+    late = [filed(category="not-delivered", merchant=merchant).model_copy(update={"discovered_at": long_ago})
+            for _ in range(3)]
+    send(bootstrap=service_env["KAFKA_BOOTSTRAP_SERVERS"], topic=topics.intake_events, events=late)
+    for event in late:
+        wait_until(lambda: "complaint_window" in wait_case(client, event.ticket, headers=AGENT)["breached_clocks"],
+                   timeout=30, interval=0.3, what=f"the lapsed complaint window of {event.ticket}")
+    later = open_case(client, service_env, topics, category="not-delivered", merchant=merchant)
+    assert (later["tier"], later["state"]) == ("internal", "acknowledged")
+    hot = client.get("/v1/analytics/hot-merchants", params={"by": "breached", "limit": 100}, headers=AGENT).json()
+    mine = next(m for m in hot["items"] if m["merchant_id"] == merchant)
+    assert (mine["open"], mine["breached_clocks"]) == (4, 0)
 
 
 def test_the_12315_guard_names_what_is_missing_then_allows_after_a_refusal(

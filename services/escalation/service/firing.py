@@ -160,8 +160,11 @@ def _fire(tx: Tx, *, timer: dict[str, Any], owner: str, rules: Rules, topic: str
         return True
     mark["breached"] = True
     breached = sorted({*doc.get("breached_clocks", []), clock.name})
-    fields = {"clocks": entries, "breached_clocks": breached,
-              "breach_count": doc.get("breach_count", 0) + 1, "updated_at": now}
+    fields = {"clocks": entries, "breached_clocks": breached, "updated_at": now}
+    if clock.owner != Party.COMPLAINANT:
+        # The merchant's record (repeat-offender routing, hot merchants) counts only clocks the
+        # handling side let run out; a window the buyer let lapse is not the merchant's miss.
+        fields["breach_count"] = doc.get("breach_count", 0) + 1
     status = status_of(doc)
     plan = plan_breach(clock=clock, status=status, route=route_of(doc), policy=rules.policy,
                        refusal_record=doc.get("refusal_record", False),
