@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
-import json
 import os
 import sys
 import tempfile
@@ -25,16 +24,14 @@ from shared.auth import mint_token
 from shared.runtime import embedded, supervisor
 from shared.settings import ServiceSettings
 from shared.topics import TopicSettings
+from tests.support.samples import sample_complaint
 
-BODY = Path(__file__).resolve().parents[1] / "tests" / "data" / "complaint_invalid_key_zh.json"
 NAMESPACE = "bench"
 
 
 def complaint(i: int, run: str) -> dict[str, Any]:
     """A valid complaint with its own order number (so deduplication never merges them)."""
-    body = json.loads(BODY.read_text(encoding="utf-8"))
-    body["order"]["number"] = f"B{run}{i:09d}"
-    return body
+    return sample_complaint("complaint_invalid_key_zh.json", **{"order.number": f"B{run}{i:09d}"})
 
 
 async def measure(*, label: str, url: str, make: Any, headers: dict[str, str], duration: float,

@@ -24,15 +24,13 @@ from shared.envelope import new_id
 from shared.runtime import embedded, supervisor
 from shared.settings import ServiceSettings
 from shared.topics import TopicSettings
+from tests.support.samples import sample_complaint
 
-BODY = Path(__file__).resolve().parents[1] / "tests" / "data" / "intake" / "complaint_zh.json"
 
 
 def complaint(number: str) -> dict[str, Any]:
     """The zh sample complaint with its own order number."""
-    body = json.loads(BODY.read_text(encoding="utf-8"))
-    body["order"]["number"] = number
-    return body
+    return sample_complaint("intake/complaint_zh.json", **{"order.number": number})
 
 
 def spread(latencies: list[float]) -> str:

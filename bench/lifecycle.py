@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import tempfile
 import time
@@ -27,8 +26,8 @@ from shared.auth import mint_token
 from shared.runtime import embedded, supervisor
 from shared.settings import ServiceSettings
 from shared.topics import TopicSettings
+from tests.support.samples import sample_complaint
 
-BODY = Path(__file__).resolve().parents[1] / "tests" / "data" / "complaint_invalid_key_zh.json"
 NS = "lifecycle"
 
 
@@ -87,7 +86,7 @@ def main() -> None:
         try:
             supervisor.wait_ready(services, timeout=120, progress=console.print)
             intake = services[0].url
-            template = json.loads(BODY.read_text(encoding="utf-8"))
+            template = sample_complaint("complaint_invalid_key_zh.json")
             auth = {"authorization": "Bearer " + mint_token(
                 secret=ServiceSettings().auth_secret, subject="bench", role="partner", platform=template["platform"])}
             tickets: list[str] = []
@@ -95,8 +94,8 @@ def main() -> None:
             async def run() -> list[float]:
                 async with httpx.AsyncClient(timeout=30, headers=auth) as client:
                     async def send(i: int) -> None:
-                        complaint = json.loads(json.dumps(template))
-                        complaint["order"]["number"] = f"LC{i:08d}"
+                        complaint = sample_complaint("complaint_invalid_key_zh.json",
+                                                     **{"order.number": f"LC{i:08d}"})
                         answer = await client.post(f"{intake}/v1/complaints", json=complaint)
                         answer.raise_for_status()
                         tickets.append(answer.json()["ticket"])

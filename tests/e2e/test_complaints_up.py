@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -18,11 +17,11 @@ import pytest
 
 from shared.auth import mint_token
 from shared.settings import ServiceSettings
+from tests.support.samples import sample_complaint
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
-DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def _four_free_ports() -> int:
@@ -98,7 +97,7 @@ def test_up_runs_the_suite_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     port = _four_free_ports()
-    body = json.loads((DATA / "complaint_invalid_key_zh.json").read_text(encoding="utf-8"))
+    body = sample_complaint("complaint_invalid_key_zh.json")
     auth = {"Authorization": "Bearer " + mint_token(secret=ServiceSettings().auth_secret, subject="u-2001",
                                                     role="complainant", platform="kamen-1")}
     with complaints_up(data_dir, port) as process:

@@ -6,7 +6,7 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,12 +16,12 @@ from shared.auth import mint_token
 from shared.runtime.supervisor import ServiceProcess
 from shared.settings import ServiceSettings
 from tests.support.evidence_harness import image_bytes
+from tests.support.samples import sample_complaint
 from tests.support.suite import create_topics, running_suite
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
-DATA = Path(__file__).resolve().parents[1] / "data"
 TX = "2026112322001400001"
 
 
@@ -54,7 +54,8 @@ def _submit(url: str, ticket: str, content: bytes, kind: str, fields: dict[str, 
 
 def test_a_filed_complaint_collects_evidence_and_exports_a_dossier(
         suite: dict[str, ServiceProcess]) -> None:
-    body = json.loads((DATA / "complaint_invalid_key_zh.json").read_text(encoding="utf-8"))
+    body = sample_complaint("complaint_invalid_key_zh.json")
+    paid = datetime.fromisoformat(body["order"]["paid_at"])  # the proofs must match the order
     filed = httpx.post(f"{suite['intake'].url}/v1/complaints", json=body, headers=PARTNER,
                        timeout=10)
     assert filed.status_code == 201, filed.text
@@ -64,10 +65,10 @@ def test_a_filed_complaint_collects_evidence_and_exports_a_dossier(
                timeout=60, what="evidence to open the file of the filed complaint")
     _submit(url, ticket, image_bytes(seed=1), "order_record", {
         "order_number": "202611230001", "status": "success", "item": "100元游戏点卡",
-        "ordered_at": "2026-11-23T01:00:00Z"})
+        "ordered_at": paid.isoformat()})
     proof = _submit(url, ticket, image_bytes(seed=2), "payment_proof", {
         "channel": "alipay", "notice_type": "payment_page", "amount_minor": 10000,
-        "currency": "CNY", "paid_at": "2026-11-23T01:00:00Z", "transaction_id": TX})
+        "currency": "CNY", "paid_at": paid.isoformat(), "transaction_id": TX})
     _submit(url, ticket, image_bytes(seed=3), "problem_proof", {
         "subtype": "key_failure_prompt", "error_text": "该卡密已被使用", "card_key_last4": "7Q2Z"})
     verdict = httpx.get(f"{url}/v1/complaints/{ticket}/evidence/assessment", headers=BUYER,
@@ -76,7 +77,7 @@ def test_a_filed_complaint_collects_evidence_and_exports_a_dossier(
     posted = httpx.post(f"{url}/v1/payment-records", headers=PARTNER, timeout=10, json={
         "source": "alipay", "transaction_id": TX, "order_number": "202611230001",
         "amount": {"amount_minor": 10000, "currency": "CNY"}, "status": "paid",
-        "at": "2026-11-23T01:00:02Z"})
+        "at": (paid + timedelta(seconds=2)).isoformat()})
     assert posted.status_code == 202, posted.text
     listed = httpx.get(f"{url}/v1/complaints/{ticket}/evidence", headers=BUYER,
                        timeout=10).json()["items"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,12 +17,12 @@ from shared.settings import ServiceSettings
 from shared.topics import TopicSettings
 from tests.support import kafka
 from tests.support.escalation_cases import token as case_token
+from tests.support.samples import sample_complaint
 from tests.support.suite import create_topics, running_suite
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
-DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +38,7 @@ def suite(service_env: dict[str, str], topics: TopicSettings,
 
 
 def complaint_body() -> dict[str, Any]:
-    return json.loads((DATA / "complaint_invalid_key_zh.json").read_text(encoding="utf-8"))
+    return sample_complaint("complaint_invalid_key_zh.json")
 
 
 def intake_auth() -> dict[str, str]:

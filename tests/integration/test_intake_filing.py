@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -64,10 +64,14 @@ def test_a_filed_complaint_gets_a_ticket_and_keeps_chinese_and_emoji(intake: htt
 def test_complaint_filed_carries_the_order_in_the_shared_contract(
     intake: httpx.Client, service_env: dict[str, str], topics: TopicSettings
 ) -> None:
-    filed = file(intake, body(**{"order.number": "KM-CONTRACT-1",
-                                 "description.discovered_at": "2026-11-21T02:00:00Z"}))
+    sent = body(**{"order.number": "KM-CONTRACT-1"})
+    discovered = (datetime.fromisoformat(sent["description"]["occurred_at"]) + timedelta(minutes=30)).astimezone(UTC)
+    discovered = discovered.replace(microsecond=0)
+    sent["description"]["discovered_at"] = discovered.isoformat()
+    filed = file(intake, sent)
     event = event_of(service_env, topics.intake_events, filed["ticket"], "ComplaintFiled")
-    assert event["discovered_at"] == "2026-11-21T02:00:00Z"  # escalation's complaint window starts here
+    # escalation's complaint window starts here
+    assert datetime.fromisoformat(event["discovered_at"].replace("Z", "+00:00")) == discovered
     assert event["order"]["order_number"] == "KM-CONTRACT-1"
     assert event["order"]["amount"] == {"amount_minor": 19600, "currency": "CNY"}
     assert event["order"]["payment_channel"] == "alipay"

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.intake_calls import DATA, body, put, running_intake, token
+from tests.support.intake_calls import DATA, body, running_intake, token
+from tests.support.samples import put
 from tests.support.suite import create_topics
 
 pytestmark = pytest.mark.integration

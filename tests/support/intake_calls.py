@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,9 +12,11 @@ import httpx
 
 from services.intake.config import IntakeSettings
 from shared.auth import mint_token
+from tests.support.samples import DATA as SAMPLES
+from tests.support.samples import sample_complaint
 from tests.support.suite import running_suite
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "intake"
+DATA = SAMPLES / "intake"
 
 
 def token(subject: str, role: str, *, platform: str | None = None, merchant_id: str | None = None,
@@ -27,22 +28,8 @@ def token(subject: str, role: str, *, platform: str | None = None, merchant_id: 
 
 
 def body(name: str = "complaint_zh.json", **changes: Any) -> dict[str, Any]:
-    """A complaint body from tests/data/intake with dotted-path changes, e.g. {"order.number": "X"}."""
-    loaded = json.loads((DATA / name).read_text(encoding="utf-8"))
-    for dotted, value in changes.items():
-        put(loaded, dotted.replace("__", "."), value)
-    return loaded
-
-
-def put(target: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set (or with value ... delete) a dotted path inside a nested dict."""
-    *parents, last = dotted.split(".")
-    for part in parents:
-        target = target.setdefault(part, {})
-    if value is ...:
-        target.pop(last, None)
-    else:
-        target[last] = copy.deepcopy(value)
+    """A complaint body from tests/data/intake, paid an hour ago, with dotted-path changes."""
+    return sample_complaint(f"intake/{name}", **changes)
 
 
 def complainant_of(complaint: dict[str, Any]) -> dict[str, str]:
