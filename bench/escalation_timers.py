@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import sys
@@ -134,7 +133,7 @@ def _fired() -> dict[str, Any]:
 
 def watch(*, db: Any, expected: int, last_due: datetime, deadline: float) -> None:
     """Print progress until every due first-response timer has fired or the deadline passes."""
-    timers, began, last = db[Timer._get_collection_name()], time.monotonic(), 0
+    timers, last = db[Timer._get_collection_name()], 0
     while time.monotonic() < deadline:
         fired = timers.count_documents(_fired())
         now = datetime.now(UTC)

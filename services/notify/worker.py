@@ -9,7 +9,6 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from pymongo import ReturnDocument
 
 from services.notify import outcomes
 from services.notify.config import NotifySettings

@@ -3,7 +3,6 @@ the owners re-drive whatever the broker forgot, so no complaint is lost."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -14,7 +13,6 @@ import pytest
 
 from shared.runtime import embedded
 from shared.runtime.supervisor import ServiceProcess
-from shared.topics import TopicSettings
 from tests.support.intake_calls import body, token
 from tests.support.suite import create_topics, running_suite
 

@@ -10,7 +10,6 @@ import httpx
 import pytest
 
 from shared.auth import mint_token
-from shared.topics import TopicSettings
 from tests.support.intake_calls import body, complainant_of, running_intake, token
 from tests.support.suite import create_topics
 
