@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import contextvars
+import logging
+import queue
+import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 import mongoengine
 from mongoengine import Document
 from mongoengine.connection import get_connection, get_db
+from opentelemetry import context as otel_context
 from pymongo import MongoClient
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
@@ -208,3 +213,105 @@ def transaction(work: Callable[[Tx], T]) -> T:
     for hook in holder["tx"].after_commit:
         hook()
     return result
+
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Job(Generic[T]):
+    work: Callable[[Tx], T]
+    context: otel_context.Context = field(default_factory=otel_context.get_current)
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Any = None
+    error: BaseException | None = None
+
+    def run_alone(self) -> None:
+        token = otel_context.attach(self.context)
+        try:
+            self.result = transaction(self.work)
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            self.error = exc
+        finally:
+            otel_context.detach(token)
+
+
+class GroupCommit:
+    """Transactions handed in by many threads (HTTP requests), committed together.
+
+    The store serialises commits, so under load each request waiting for its own commit is what
+    limits the rate. One thread takes every job queued while the previous group committed, runs
+    each job's work in one shared transaction (see `Batch`: inserts and writes go out in one request
+    per collection) under the job's own trace context, and commits once. If anything in the group
+    fails (a duplicate key, a conflict), the group is undone and each job runs alone, so each
+    caller sees exactly the outcome its own transaction would have had. A job alone in the queue
+    runs alone: no waiting is added when there is no load.
+    """
+
+    def __init__(self, *, name: str, max_group: int = 32) -> None:
+        self._name = name
+        self._max_group = max_group
+        self._jobs: queue.SimpleQueue[_Job[Any]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def run(self, work: Callable[[Tx], T]) -> T:
+        """Run `work` in a transaction (possibly shared with others); its result or its error."""
+        job: _Job[T] = _Job(work)
+        self._start()
+        self._jobs.put(job)
+        job.done.wait()
+        if job.error is not None:
+            raise job.error
+        return job.result
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name=f"group-commit-{self._name}", daemon=True)
+                self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            group = [self._jobs.get()]
+            while len(group) < self._max_group:
+                try:
+                    group.append(self._jobs.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._commit(group)
+            finally:
+                for job in group:
+                    job.done.set()
+
+    def _commit(self, group: list[_Job[Any]]) -> None:
+        if len(group) > 1:
+            try:
+                batch = Batch()
+            except BaseException as exc:  # store unreachable: each job fails (or succeeds) alone
+                log.debug("group commit %s could not start: %s", self._name, exc)
+            else:
+                try:
+                    results = []
+                    batch.join()
+                    try:
+                        for job in group:
+                            token = otel_context.attach(job.context)
+                            try:
+                                results.append(job.work(batch.tx))
+                            finally:
+                                otel_context.detach(token)
+                    finally:
+                        batch.leave()
+                    batch.commit()
+                except BaseException as exc:
+                    batch.abort()
+                    log.debug("group commit %s of %d undone, each runs alone: %s", self._name, len(group), exc)
+                else:
+                    for job, result in zip(group, results, strict=True):
+                        job.result = result
+                    return
+        for job in group:
+            job.run_alone()
+

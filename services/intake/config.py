@@ -25,6 +25,10 @@ class IntakeSettings(ServiceSettings):
     mongodb_db: str = Field("complaints_intake", title="Database owned by intake")
     consumer_group: str = Field("complaints-intake", title="Consumer group")
     ticket_prefix: str = Field("CP", title="Prefix of ticket numbers", pattern=r"^[A-Z]{1,6}$")
+    ticket_block: int = Field(
+        16, title="Ticket numbers an instance reserves from the day's counter at a time (1: one per filing)",
+        ge=1, le=1000,
+    )
     high_amount_minor: int = Field(500_000, title="Amounts above this (minor units) are high priority", ge=1)
     high_amount_currency: str = Field("CNY", title="Currency of the high-amount threshold", pattern=r"^[A-Z]{3}$")
     exchange_rates: dict[str, Decimal] = Field(

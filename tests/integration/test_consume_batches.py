@@ -4,8 +4,6 @@ once and in order per complaint, a repeat among them undoing the batch and found
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +12,6 @@ from faststream.kafka import KafkaBroker
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from pymongo import monitoring
 
 from shared import store
 from shared.contracts.escalation import ComplaintStatusChanged, SlaWarning
@@ -25,33 +22,9 @@ from shared.outbox import OutboxEntry, emit
 from shared.settings import ServiceSettings
 from shared.store import Tx
 from tests.support.servers import Servers, own_database
+from tests.support.store_commands import COMMANDS
 
 pytestmark = pytest.mark.integration
-
-
-class Commands(monitoring.CommandListener):
-    """Counts the commands this process sends to the store, by name and collection."""
-
-    def __init__(self) -> None:
-        self.counting = False
-        self.seen: Counter[tuple[str, str]] = Counter()
-        self._lock = threading.Lock()
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if self.counting:
-            target = event.command.get(event.command_name)
-            with self._lock:
-                self.seen[(event.command_name, target if isinstance(target, str) else "")] += 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
-COMMANDS = Commands()
-monitoring.register(COMMANDS)  # only clients created after this report to it: connect below
 
 
 @pytest.fixture
@@ -103,12 +76,8 @@ def test_a_poll_is_applied_in_one_commit_per_round_and_each_complaint_keeps_its_
     events.sort(key=lambda e: int(e.complaint_id[2:]))  # each complaint's changes adjacent, in order
     reader = consumer(ServiceSettings())
 
-    COMMANDS.seen.clear()
-    COMMANDS.counting = True
-    try:
+    with COMMANDS.counting():
         asyncio.run(reader.dispatch_batch(records(events)))
-    finally:
-        COMMANDS.counting = False
 
     cases = {d["_id"]: d for d in store.database()["cases"].find()}
     assert len(cases) == 20
@@ -176,13 +145,9 @@ def test_intake_folds_a_poll_of_steps_into_timelines_in_one_bulk_write_per_round
     reader = Consumer(broker=KafkaBroker("127.0.0.1:1"), settings=ServiceSettings(), topic="in",
                       handlers={ComplaintStatusChanged: on_status_changed}, ready=lambda: True)
 
-    COMMANDS.seen.clear()
-    COMMANDS.counting = True
-    try:
+    with COMMANDS.counting():
         asyncio.run(reader.dispatch_batch(records(poll)))
         asyncio.run(reader.dispatch_batch(records(poll)))  # redelivered: nothing changes
-    finally:
-        COMMANDS.counting = False
 
     shown = {d["_id"]: (d["status"], [e["step"] for e in d["timeline"]]) for d in complaints.find()}
     assert shown["c-0"] == ("in_progress", ["status_acknowledged", "status_in_progress"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,10 +22,12 @@ from services.intake.service import slots
 from services.intake.service.records import build_complaint, filed_event, freeze_event
 from shared.envelope import utcnow
 from shared.outbox import emit
-from shared.store import Tx, database, transaction
+from shared.store import GroupCommit, Tx, database, transaction
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ATTEMPTS = 5
+#: Filings of concurrent requests share a commit when they queue up for one (see GroupCommit).
+_COMMITS = GroupCommit(name="filing")
 
 
 @dataclass(frozen=True)
@@ -44,22 +47,53 @@ class AnswerExists(Exception):
     """Another copy of the request (same Idempotency-Key or platform reference) was answered first."""
 
 
-def next_ticket(*, prefix: str, now: datetime) -> str:
-    """Allocate the next ticket number of the day (Asia/Shanghai), atomically across instances."""
-    day = now.astimezone(SHANGHAI).strftime("%Y%m%d")
+class TicketNumbers:
+    """Ticket numbers of the day (Asia/Shanghai), unique across instances.
+
+    The day's counter in the store is one document every filing would otherwise update, one
+    round-trip each; an instance reserves `block` numbers at a time instead and hands them out in
+    order. Numbers stay unique and increase within an instance; with several instances they
+    interleave, and an instance that stops leaves the rest of its block unused."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counter: tuple[str, str] | None = None  # (database, day) the block was reserved from
+        self._next = self._end = 0
+
+    def next(self, *, prefix: str, now: datetime, block: int = 1) -> str:
+        """The next number, e.g. CP-20261123-000042."""
+        day = f"{prefix}-{now.astimezone(SHANGHAI).strftime('%Y%m%d')}"
+        counter = (database().name, day)
+        with self._lock:
+            if counter != self._counter or self._next >= self._end:
+                last = _reserve(day=day, count=block)
+                self._counter, self._next, self._end = counter, last - block + 1, last + 1
+            number, self._next = self._next, self._next + 1
+        return f"{day}-{number:06d}"
+
+
+def _reserve(*, day: str, count: int) -> int:
+    """Add `count` to the day's counter atomically; the last number reserved."""
     for _ in range(ATTEMPTS):
         try:
             doc = database()[TicketSequence._get_collection_name()].find_one_and_update(
-                {"_id": f"{prefix}-{day}"}, {"$inc": {"value": 1}}, upsert=True,
-                return_document=ReturnDocument.AFTER,
+                {"_id": day}, {"$inc": {"value": count}}, upsert=True, return_document=ReturnDocument.AFTER,
             )
         except DuplicateKeyError:
             continue  # two first-of-the-day upserts raced; the counter exists now
-        # Racing first-of-the-day upserts can also come back empty: skipping a number is fine,
+        # Racing first-of-the-day upserts can also come back empty: skipping numbers is fine,
         # reusing one is not (the unique ticket index would refuse it anyway).
         if doc is not None:
-            return f"{prefix}-{day}-{doc['value']:06d}"
+            return int(doc["value"])
     raise RuntimeError(f"could not allocate a ticket number after {ATTEMPTS} attempts")
+
+
+_TICKETS = TicketNumbers()
+
+
+def next_ticket(*, prefix: str, now: datetime, block: int = 1) -> str:
+    """The next ticket number of this instance (see TicketNumbers)."""
+    return _TICKETS.next(prefix=prefix, now=now, block=block)
 
 
 def _open_twin(digest: str) -> Complaint | None:
@@ -104,7 +138,8 @@ def file_complaint(
         now = utcnow()
         now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what the store keeps
         complaint = build_complaint(
-            request=request, ticket=next_ticket(prefix=settings.ticket_prefix, now=now), now=now,
+            request=request, ticket=next_ticket(prefix=settings.ticket_prefix, now=now, block=settings.ticket_block),
+            now=now,
             category=category, priority=priority, digest=digest, filed_by=filed_by, source=source,
             platform_reference=platform_reference,
         )
@@ -116,11 +151,11 @@ def file_complaint(
         def work(tx: Tx, filing: Filing = filing, events: list[Any] = events) -> None:
             _record_answer(tx, answer, filing)
             slots.take(tx, digest=digest, complaint=filing.complaint)
-            tx.insert(filing.complaint)
+            tx.defer([filing.complaint])
             emit(tx, topic=topic, messages=events)
 
         try:
-            transaction(work)
+            _COMMITS.run(work)
             return filing
         except DuplicateKeyError:
             continue  # an open twin was filed meanwhile: the next round returns it

@@ -13,6 +13,8 @@ import itertools
 import random
 from typing import Any
 
+from pymongo import UpdateOne
+
 from services.intake.models import Complaint, MerchantTally, OpenComplaint
 from shared.store import Tx, database
 
@@ -30,16 +32,18 @@ def _tally_id(*, platform: str, merchant_id: str, shard: int) -> str:
 
 
 def _add(tx: Tx, *, platform: str, merchant_id: str, shard: int, by: int) -> None:
-    tx.collection(MerchantTally).update_one(
-        {"_id": _tally_id(platform=platform, merchant_id=merchant_id, shard=shard)}, {"$inc": {"open": by}},
-        upsert=True, session=tx.session)
+    where, change = {"_id": _tally_id(platform=platform, merchant_id=merchant_id, shard=shard)}, {"$inc": {"open": by}}
+    if tx.shared:  # nothing in the transaction reads the tally back: one bulk write at its end
+        tx.defer_writes(MerchantTally, [UpdateOne(where, change, upsert=True)])
+    else:
+        tx.collection(MerchantTally).update_one(where, change, upsert=True, session=tx.session)
 
 
 def take(tx: Tx, *, digest: str, complaint: Complaint) -> None:
     """Hold the dedup slot for the complaint and count it for its merchant (DuplicateKeyError: taken)."""
     merchant_id, shard = str(complaint.merchant["id"]), next(_turns) % TALLY_SHARDS
-    tx.insert(OpenComplaint(id=digest, complaint_id=complaint.id, ticket=complaint.ticket,
-                            platform=complaint.platform, merchant_id=merchant_id, tally_shard=shard))
+    tx.defer([OpenComplaint(id=digest, complaint_id=complaint.id, ticket=complaint.ticket,
+                            platform=complaint.platform, merchant_id=merchant_id, tally_shard=shard)])
     _add(tx, platform=complaint.platform, merchant_id=merchant_id, shard=shard, by=1)
 
 

@@ -1,0 +1,107 @@
+"""Transactions of concurrent requests committed together on the real store: one commit for the
+group, each caller's own outcome kept when one of them fails, each its own trace."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import pytest
+from mongoengine import Document, StringField
+from opentelemetry.sdk.trace import TracerProvider
+from pymongo.errors import DuplicateKeyError
+
+from shared.contracts.escalation import SlaWarning
+from shared.envelope import utcnow
+from shared.outbox import OutboxEntry, emit
+from shared.store import GroupCommit, Tx
+from tests.support.servers import Servers, own_database
+from tests.support.store_commands import COMMANDS
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.integration
+
+
+class Claim(Document):
+    """A document with a unique key, like the open-complaint slot that guards filing."""
+
+    id = StringField(primary_key=True)
+    owner = StringField(required=True)
+    meta = {"collection": "claims"}
+
+
+@pytest.fixture
+def db(servers: Servers, namespace: str) -> Iterator[None]:
+    with own_database(servers, f"{namespace}_group_commit", Claim, OutboxEntry):
+        yield
+
+
+def claim(key: str, owner: str):
+    def work(tx: Tx) -> str:
+        tx.defer([Claim(id=key, owner=owner)])
+        emit(tx, topic="out", messages=[SlaWarning(complaint_id=key, ticket=owner, clock="first_response",
+                                                   due_at=utcnow())])
+        return owner
+    return work
+
+
+def queued_behind_a_held_commit(commits: GroupCommit, jobs: list, *, tracer=None,
+                                traces: dict[int, str] | None = None) -> list[Future]:
+    """Hold the committer in a first job while `jobs` queue up behind it, then let it go.
+
+    With a tracer, job i is handed in from inside a span of its own, whose trace id goes in traces[i]."""
+    release, started = threading.Event(), threading.Event()
+
+    def first(tx: Tx) -> str:
+        started.set()
+        release.wait(30)
+        return claim("first", "first")(tx)
+
+    def submit(work, i: int):
+        if tracer is None:
+            return commits.run(work)
+        with tracer.start_as_current_span(f"request {i}") as span:
+            traces[i] = f"{span.get_span_context().trace_id:032x}"
+            return commits.run(work)
+
+    pool = ThreadPoolExecutor(max_workers=len(jobs) + 1)
+    futures = [pool.submit(commits.run, first)]
+    wait_until(started.is_set, timeout=10, what="the first job to hold the committer")
+    futures += [pool.submit(submit, work, i) for i, work in enumerate(jobs)]
+    wait_until(lambda: commits._jobs.qsize() == len(jobs), timeout=10, what="the jobs to queue")
+    release.set()
+    pool.shutdown(wait=True)
+    return futures
+
+
+def test_requests_queued_while_a_commit_runs_share_the_next_one(db: None) -> None:
+    commits = GroupCommit(name="test")
+    with COMMANDS.counting() as seen:
+        futures = queued_behind_a_held_commit(commits, [claim(f"k{i}", f"o{i}") for i in range(10)])
+    assert [f.result() for f in futures] == ["first", *[f"o{i}" for i in range(10)]]
+    assert Claim.objects.count() == OutboxEntry.objects.count() == 11
+    # The first alone, the ten queued behind it together: each collection written once for them.
+    assert seen[("commitTransaction", "")] == 2
+    assert seen[("insert", "claims")] == seen[("insert", "outbox")] == 2
+
+
+def test_one_failing_job_in_a_group_fails_alone_and_the_others_are_kept(db: None) -> None:
+    Claim(id="taken", owner="earlier").save()
+    commits = GroupCommit(name="test")
+    jobs = [claim("k0", "o0"), claim("taken", "o1"), claim("k2", "o2")]
+    futures = queued_behind_a_held_commit(commits, jobs)
+    assert [futures[0].result(), futures[1].result(), futures[3].result()] == ["first", "o0", "o2"]
+    with pytest.raises(DuplicateKeyError):
+        futures[2].result()
+    assert {c.id: c.owner for c in Claim.objects} == {"first": "first", "k0": "o0", "k2": "o2", "taken": "earlier"}
+    assert sorted(e.key for e in OutboxEntry.objects) == ["first", "k0", "k2"]
+
+
+def test_each_job_in_a_group_writes_under_its_own_trace(db: None) -> None:
+    tracer = TracerProvider().get_tracer("requests")
+    commits = GroupCommit(name="test")
+    traces: dict[int, str] = {}
+    queued_behind_a_held_commit(commits, [claim(f"k{i}", f"o{i}") for i in range(4)], tracer=tracer, traces=traces)
+    written = {e.key: e.headers["traceparent"].split("-")[1] for e in OutboxEntry.objects if e.key != "first"}
+    assert written == {f"k{i}": traces[i] for i in range(4)}  # each its request's, none the committer's
