@@ -4,6 +4,7 @@ Reports p50/p99 of both steps and the store round-trips each complaint costs: th
 trace (pymongo spans), and every store command of the run divided by the complaints filed; --top N
 adds the N most frequent operations of each service, in the traces and outside them.
 Run: .venv/bin/python -m bench.lifecycle [--rate 50 --duration 20 --top 10]
+(COMPLAINTS_LOG_LEVEL=INFO keeps the services' INFO lines in the run's logs; WARNING otherwise.)
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def main() -> None:
         asyncio.run(embedded.create_topics(bootstrap=bootstrap, topics=topics.all_topics(),
                                            partitions=topics.partitions))
         extra = {"COMPLAINTS_TOPIC_PREFIX": f"{NS}.", "COMPLAINTS_TELEMETRY_DB": f"{NS}_telemetry",
-                 "COMPLAINTS_LOG_LEVEL": "WARNING"}
+                 "COMPLAINTS_LOG_LEVEL": os.environ.get("COMPLAINTS_LOG_LEVEL", "WARNING")}
         for name in supervisor.SERVICES:
             extra[f"{name.upper()}_MONGODB_DB"] = f"{NS}_{name}"
         env = supervisor.service_env(base=dict(os.environ), bootstrap=bootstrap, mongodb_uri=uri, extra=extra)
