@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Union
@@ -22,7 +23,10 @@ from shared.envelope import Message, PoisonMessage, decode
 from shared.ledger import AlreadyProcessed
 from shared.outbox import CAUSE, OutboxEntry, trace_parent
 from shared.settings import ServiceSettings
-from shared.store import STORE_UNAVAILABLE, Batch
+from shared.store import STORE_UNAVAILABLE, Batch, is_conflict
+
+#: Tries of a shared transaction that met a write conflict before its messages go one by one.
+GROUP_ATTEMPTS = 3
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +131,7 @@ class Consumer:
         self.dead_lettered = 0
         self.batches = 0
         self.undone = 0
+        self.conflicts = 0
         self.rewound = 0
         self._subscriber: Any = None
 
@@ -158,7 +163,7 @@ class Consumer:
         assigned = sorted(tp.partition for tp in client.assignment()) if client is not None else []
         return {"topic": self._topic, "partitions": assigned, "processed": self.processed,
                 "dead_lettered": self.dead_lettered, "shared_transactions": self.batches,
-                "shared_transactions_undone": self.undone}
+                "shared_transactions_undone": self.undone, "shared_transactions_retried": self.conflicts}
 
     async def _on_batch(self, _body: Any, message: KafkaMessage) -> None:
         records = message.raw_message if isinstance(message.raw_message, tuple) else (message.raw_message,)
@@ -234,6 +239,12 @@ class Consumer:
                 continue
             except Exception as exc:  # a repeat, a rejection, a conflict or a bug: one by one
                 await asyncio.to_thread(batch.abort)
+                if is_conflict(exc) and attempt < GROUP_ATTEMPTS:
+                    # Another transaction wrote one of the same documents first (another topic's
+                    # poll about the same complaint): the whole group again beats each alone.
+                    self.conflicts += 1
+                    await asyncio.sleep(random.uniform(0.005, 0.03) * attempt)
+                    continue
                 self.undone += 1
                 log.info("undid a shared transaction of %d messages (%s: %s); applying each alone",
                          len(group), type(exc).__name__, str(exc)[:200])

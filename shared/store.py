@@ -17,7 +17,7 @@ from opentelemetry import context as otel_context
 from pymongo import MongoClient
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
-from pymongo.errors import (AutoReconnect, ConnectionFailure, InvalidOperation, NetworkTimeout,
+from pymongo.errors import (AutoReconnect, ConnectionFailure, InvalidOperation, NetworkTimeout, PyMongoError,
                             ServerSelectionTimeoutError)
 
 T = TypeVar("T")
@@ -29,6 +29,15 @@ STORE_UNAVAILABLE: tuple[type[BaseException], ...] = (
     NetworkTimeout,
     ServerSelectionTimeoutError,
 )
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """A transaction lost a write conflict (WriteConflict, TransientTransactionError): try again."""
+    if not isinstance(exc, PyMongoError):
+        return False
+    details = getattr(exc, "details", None) or {}
+    return (exc.has_error_label("TransientTransactionError") or getattr(exc, "code", None) == 112
+            or any(e.get("code") == 112 for e in details.get("writeErrors", [])))
 
 
 def connect(*, uri: str, db: str, timeout_ms: int) -> None:

@@ -160,3 +160,30 @@ def test_intake_folds_a_poll_of_steps_into_timelines_in_one_bulk_write_per_round
     assert reader.stats()["shared_transactions"] == 2 and reader.undone == 0
     assert COMMANDS.seen[("commitTransaction", "")] == 2
     assert COMMANDS.seen[("update", "complaints")] == (1 + 1) + (1 + 2)
+
+
+def test_a_poll_that_loses_a_write_conflict_is_applied_together_again_not_one_by_one(db: None) -> None:
+    cases = store.database()["cases"]
+    cases.insert_many([{"_id": f"c-{i}", "states": []} for i in range(4)])
+    interfered: list[str] = []
+
+    def work(tx: Tx, event: ComplaintStatusChanged) -> None:
+        if event.complaint_id == "c-2" and not interfered:
+            # Another writer (another topic's poll, say) changes c-2 after this transaction began.
+            cases.update_one({"_id": "c-2"}, {"$set": {"touched": True}})
+            interfered.append(event.complaint_id)
+        tx.db["cases"].update_one({"_id": event.complaint_id}, {"$push": {"states": event.to_state}},
+                                  session=tx.session)
+
+    async def handle(event: ComplaintStatusChanged) -> None:
+        await asyncio.to_thread(apply_once, consumer="test", event=event, work=lambda tx: work(tx, event))
+
+    reader = Consumer(broker=KafkaBroker("127.0.0.1:1"), settings=ServiceSettings(), topic="in",
+                      handlers={ComplaintStatusChanged: handle}, ready=lambda: True)
+    asyncio.run(reader.dispatch_batch(records([status_change(i, "acknowledged") for i in range(4)])))
+
+    assert interfered == ["c-2"]
+    assert {d["_id"]: d["states"] for d in cases.find()} == {f"c-{i}": ["acknowledged"] for i in range(4)}
+    stats = reader.stats()
+    assert (stats["shared_transactions_retried"], stats["shared_transactions"], stats["shared_transactions_undone"]) == (1, 1, 0)
+    assert ProcessedEvent.objects.count() == 4
