@@ -99,7 +99,7 @@ def open_case(*, event: ComplaintFiled, rules: Rules, topic: str, consumer: str)
     case, clocks, messages = build_case(event=event, rules=rules, category=category, history=history)
 
     def work(tx: Tx) -> Case:
-        tx.insert(case)
+        tx.defer([case])  # in a consumer's shared transaction: one insert for the poll's cases
         sync_timers(tx, complaint_id=case.id, ticket=case.ticket, clocks=clocks, new_case=True)
         emit(tx, topic=topic, messages=messages)
         return case

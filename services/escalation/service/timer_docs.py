@@ -71,7 +71,10 @@ def sync_timers(tx: Tx, *, complaint_id: str, ticket: str, clocks: Mapping[str, 
                     "state": "scheduled", "due_at": due, "generation": gen, "owner": None,
                     "lease_token": None, "lease_until": None, "fired_at": None, "fired_by": None,
                     "trace": trace}}, session=tx.session)
-    tx.insert_many(inserts)
+    if new_case:
+        tx.defer(inserts)  # nothing reads a new case's timers back in its transaction
+    else:
+        tx.insert_many(inserts)
     if scheduled:
         lower_floor(tx, due=min(scheduled))
 
