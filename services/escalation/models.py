@@ -17,6 +17,7 @@ class Case(Document):
             ("state", "opened_at"),
             ("platform", "opened_at"),
             ("platform", "merchant_id", "state"),
+            ("platform", "merchant_id", "breach_count"),  # the merchant's missed clocks, read per filing
             ("platform", "resolved_at"),
         ],
     }

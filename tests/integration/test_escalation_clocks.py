@@ -116,3 +116,22 @@ def test_the_complaint_window_runs_seven_days_from_discovery_and_falls_back_to_t
         case = wait_case(client, event.ticket, headers=AGENT, state="acknowledged")
         window = next(c for c in case["clocks"] if c["name"] == "complaint_window")
         assert abs(instant(window["due_at"]) - (anchor + timedelta(days=7))) < timedelta(seconds=1), event.ticket
+
+
+def test_a_merchant_that_let_three_clocks_run_out_faces_the_platform_first(
+        client: TestClient, service_env: dict[str, str], topics: TopicSettings) -> None:
+    # Three complaints nobody answers: each first-response clock (4.32 s here) runs out, which the
+    # merchant's side owns. The merchant's next complaint opens before the platform (repeat offender).
+    merchant = f"m-slow-{new_id()[:8]}"
+    ignored = [filed(category="slow-or-rude-service", merchant=merchant) for _ in range(3)]
+    send(bootstrap=service_env["KAFKA_BOOTSTRAP_SERVERS"], topic=topics.intake_events, events=ignored)
+    for event in ignored:
+        wait_case(client, event.ticket, headers=AGENT, state="platform_arbitration", timeout=30)
+    quiet = filed(category="slow-or-rude-service", merchant=f"m-quiet-{new_id()[:8]}")
+    repeat = filed(category="slow-or-rude-service", merchant=merchant)
+    send(bootstrap=service_env["KAFKA_BOOTSTRAP_SERVERS"], topic=topics.intake_events, events=[quiet, repeat])
+    assert "repeat-offender" not in wait_case(client, quiet.ticket, headers=AGENT)["route"]["matched_rules"]
+    case = wait_case(client, repeat.ticket, headers=AGENT)
+    assert (case["tier"], case["state"]) == ("platform", "platform_arbitration")
+    assert "repeat-offender" in case["route"]["matched_rules"]
+

@@ -29,15 +29,28 @@ from shared.store import Tx, database
 _FREEZE_REASON = "unauthorized charge: freeze the account or card before anything else"
 
 
-def merchant_history(*, platform: str, merchant_id: str) -> MerchantHistory:
-    """The merchant's open complaints and breached clocks so far (one indexed aggregation)."""
-    rows = list(database()[Case._get_collection_name()].aggregate([
+def merchant_history(*, platform: str, merchant_id: str, rules: Rules) -> MerchantHistory:
+    """The merchant's breached clocks so far, and its open complaints if a routing rule asks.
+
+    Only the merchant's cases with a breach are read (an index serves exactly them), so a shop with
+    thousands of complaints costs a filing no more than a quiet one; its open complaints are counted
+    only when the policy routes on them, as that reads every open case of the merchant."""
+    cases = database()[Case._get_collection_name()]
+    found = cases.find({"platform": platform, "merchant_id": merchant_id, "breach_count": {"$gt": 0}},
+                       {"breach_count": 1})
+    breached = sum(int(doc.get("breach_count", 0)) for doc in found)
+    if not _routes_on_open_complaints(rules):
+        return MerchantHistory(breached_clocks=breached)
+    rows = list(cases.aggregate([
         {"$match": {"platform": platform, "merchant_id": merchant_id}},
-        {"$group": {"_id": None, "breached": {"$sum": "$breach_count"},
+        {"$group": {"_id": None,
                     "open": {"$sum": {"$cond": [{"$in": ["$state", [s.value for s in ACTIVE]]}, 1, 0]}}}},
     ]))
-    row = rows[0] if rows else {}
-    return MerchantHistory(open_complaints=row.get("open", 0), breached_clocks=row.get("breached", 0))
+    return MerchantHistory(open_complaints=rows[0]["open"] if rows else 0, breached_clocks=breached)
+
+
+def _routes_on_open_complaints(rules: Rules) -> bool:
+    return any(rule.when.merchant_open_complaints_at_least is not None for rule in rules.policy.routing.rules)
 
 
 def route_complaint(*, rules: Rules, category: Category, event: ComplaintFiled,
@@ -95,7 +108,7 @@ def open_case(*, event: ComplaintFiled, rules: Rules, topic: str, consumer: str)
     category = to_category(raw=event.category)
     if category is None:
         raise Rejected(f"category: unknown complaint category {event.category!r}")
-    history = merchant_history(platform=event.platform, merchant_id=event.merchant.id)
+    history = merchant_history(platform=event.platform, merchant_id=event.merchant.id, rules=rules)
     case, clocks, messages = build_case(event=event, rules=rules, category=category, history=history)
 
     def work(tx: Tx) -> Case:
@@ -136,7 +149,8 @@ def correct_category(*, event: ComplaintUpdated, rules: Rules, topic: str, consu
         old = route_of(doc)
         new = route(policy=rules.policy, category=category, priority=Priority(doc["priority"]),
                     amount=Money.model_validate(doc["amount"]), channel=doc.get("channel"),
-                    merchant=merchant_history(platform=doc["platform"], merchant_id=doc["merchant_id"]))
+                    merchant=merchant_history(platform=doc["platform"], merchant_id=doc["merchant_id"],
+                                              rules=rules))
         status, now = status_of(doc), utcnow()
         clocks = clocks_of(doc)
         if status.state in ACTIVE:
