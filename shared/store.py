@@ -290,6 +290,10 @@ class GroupCommit:
                     break
             try:
                 self._commit(group)
+            except BaseException as exc:  # never leave a caller waiting, never stop taking jobs
+                for job in group:
+                    if job.error is None and job.result is None:
+                        job.error = exc
             finally:
                 for job in group:
                     job.done.set()
@@ -298,8 +302,9 @@ class GroupCommit:
         if len(group) > 1:
             try:
                 batch = Batch()
-            except BaseException as exc:  # store unreachable: each job fails (or succeeds) alone
-                log.debug("group commit %s could not start: %s", self._name, exc)
+            except STORE_UNAVAILABLE as exc:
+                self._unavailable(group, exc)
+                return
             else:
                 try:
                     results = []
@@ -314,6 +319,10 @@ class GroupCommit:
                     finally:
                         batch.leave()
                     batch.commit()
+                except STORE_UNAVAILABLE as exc:
+                    batch.abort()
+                    self._unavailable(group, exc)
+                    return
                 except BaseException as exc:
                     batch.abort()
                     log.debug("group commit %s of %d undone, each runs alone: %s", self._name, len(group), exc)
@@ -323,4 +332,11 @@ class GroupCommit:
                     return
         for job in group:
             job.run_alone()
+
+    def _unavailable(self, group: list[_Job[Any]], exc: BaseException) -> None:
+        """The store is down: every job of the group fails now (its caller answers 503) instead of
+        each waiting out the store's timeout in turn behind the others."""
+        log.warning("group commit %s: store unavailable, %d jobs fail: %s", self._name, len(group), exc)
+        for job in group:
+            job.error = exc
 

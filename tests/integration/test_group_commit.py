@@ -10,7 +10,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import pytest
 from mongoengine import Document, StringField
 from opentelemetry.sdk.trace import TracerProvider
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import AutoReconnect, DuplicateKeyError
 
 from shared.contracts.escalation import SlaWarning
 from shared.envelope import utcnow
@@ -105,3 +105,19 @@ def test_each_job_in_a_group_writes_under_its_own_trace(db: None) -> None:
     queued_behind_a_held_commit(commits, [claim(f"k{i}", f"o{i}") for i in range(4)], tracer=tracer, traces=traces)
     written = {e.key: e.headers["traceparent"].split("-")[1] for e in OutboxEntry.objects if e.key != "first"}
     assert written == {f"k{i}": traces[i] for i in range(4)}  # each its request's, none the committer's
+
+
+def test_when_the_store_is_unreachable_every_job_of_the_group_fails_at_once(db: None) -> None:
+    # A store outage met by the group fails every queued request now (they answer 503), instead of
+    # each waiting out the store's timeout in turn behind the others; nothing of theirs is written.
+    def unreachable(tx: Tx) -> str:
+        raise AutoReconnect("store went away")
+
+    commits = GroupCommit(name="test")
+    futures = queued_behind_a_held_commit(commits, [claim("k0", "o0"), unreachable, claim("k2", "o2")])
+    assert futures[0].result() == "first"
+    for future in futures[1:]:
+        with pytest.raises(AutoReconnect):
+            future.result()
+    assert [c.id for c in Claim.objects] == ["first"]
+    assert commits.run(claim("k3", "o3")) == "o3"  # and the committer goes on once it is back
