@@ -18,7 +18,7 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 def sample_complaint(name: str = "intake/complaint_zh.json", **changes: Any) -> dict[str, Any]:
     """A sample (path under tests/data) paid an hour ago, with dotted-path changes applied after.
 
-    A change like {"order.number": "X"} sets a value, {"order.channel": ...} deletes one."""
+    A change like {"order.number": "X"} sets a value; the value Ellipsis (...) deletes the key."""
     loaded = json.loads((DATA / name).read_text(encoding="utf-8"))
     paid = datetime.now(UTC) - timedelta(hours=1)
     put(loaded, "order.paid_at", paid.isoformat())
