@@ -21,6 +21,7 @@ from pymongo.errors import (AutoReconnect, ConnectionFailure, InvalidOperation, 
                             ServerSelectionTimeoutError)
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 #: Errors that mean "the store is not reachable right now": retry, report not-ready, answer 503.
 STORE_UNAVAILABLE: tuple[type[BaseException], ...] = (
@@ -224,9 +225,6 @@ def transaction(work: Callable[[Tx], T]) -> T:
     return result
 
 
-log = logging.getLogger(__name__)
-
-
 @dataclass
 class _Job(Generic[T]):
     work: Callable[[Tx], T]
@@ -234,13 +232,20 @@ class _Job(Generic[T]):
     done: threading.Event = field(default_factory=threading.Event)
     result: Any = None
     error: BaseException | None = None
+    settled: bool = False  # result or error is final
+
+    def succeed(self, result: Any) -> None:
+        self.result, self.settled = result, True
+
+    def fail(self, error: BaseException) -> None:
+        self.error, self.settled = error, True
 
     def run_alone(self) -> None:
         token = otel_context.attach(self.context)
         try:
-            self.result = transaction(self.work)
+            self.succeed(transaction(self.work))
         except BaseException as exc:  # handed to the caller's thread, raised there
-            self.error = exc
+            self.fail(exc)
         finally:
             otel_context.detach(token)
 
@@ -292,8 +297,8 @@ class GroupCommit:
                 self._commit(group)
             except BaseException as exc:  # never leave a caller waiting, never stop taking jobs
                 for job in group:
-                    if job.error is None and job.result is None:
-                        job.error = exc
+                    if not job.settled:
+                        job.fail(exc)
             finally:
                 for job in group:
                     job.done.set()
@@ -328,7 +333,7 @@ class GroupCommit:
                     log.debug("group commit %s of %d undone, each runs alone: %s", self._name, len(group), exc)
                 else:
                     for job, result in zip(group, results, strict=True):
-                        job.result = result
+                        job.succeed(result)
                     return
         for job in group:
             job.run_alone()
@@ -338,5 +343,5 @@ class GroupCommit:
         each waiting out the store's timeout in turn behind the others."""
         log.warning("group commit %s: store unavailable, %d jobs fail: %s", self._name, len(group), exc)
         for job in group:
-            job.error = exc
+            job.fail(exc)
 
