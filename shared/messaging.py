@@ -33,6 +33,18 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Any], Awaitable[None]]
 
 
+def group_of(consumer_group: str, topic: str) -> str:
+    """The consumer group that reads one topic for a service: one group per topic.
+
+    A group per (service, topic) means starting or stopping the consumer of one topic never makes
+    the members of the others rebalance, and it keeps clear of a Tansu 0.6 fault: when a group's
+    leader left while the group was re-forming (as a process's members of one group do when they
+    stop together), its next member waited for that leader forever (the broker's group state kept
+    the departed leader).
+    """
+    return f"{consumer_group}.{topic}"
+
+
 class Rejected(ValueError):
     """A well-formed message that breaks a business rule; it goes to the dead-letter topic."""
 
@@ -140,7 +152,7 @@ class Consumer:
         names = ", ".join(sorted(cls.model_fields["type"].default for cls in self._handlers))
         subscriber = self._broker.subscriber(
             self._topic,
-            group_id=self._settings.consumer_group,
+            group_id=group_of(self._settings.consumer_group, self._topic),
             # Anything escaping the handler (it catches all it can) rewinds the poll: redelivered,
             # and the idempotent handlers apply each record once; never acknowledged unapplied.
             ack_policy=AckPolicy.NACK_ON_ERROR,
@@ -161,7 +173,8 @@ class Consumer:
         """What this member consumes now: its partitions and what it applied or parked."""
         client = getattr(self._subscriber, "consumer", None)
         assigned = sorted(tp.partition for tp in client.assignment()) if client is not None else []
-        return {"topic": self._topic, "partitions": assigned, "processed": self.processed,
+        return {"topic": self._topic, "group": group_of(self._settings.consumer_group, self._topic),
+                "partitions": assigned, "processed": self.processed,
                 "dead_lettered": self.dead_lettered, "shared_transactions": self.batches,
                 "shared_transactions_undone": self.undone, "shared_transactions_retried": self.conflicts}
 

@@ -24,7 +24,9 @@ class ServiceSettings(BaseSettings):
     http_host: str = Field("127.0.0.1", title="Address the HTTP API listens on")
     http_port: int = Field(8000, title="Port the HTTP API listens on", ge=0, le=65535)
     mongodb_db: str = Field("complaints", title="Database owned by this service")
-    consumer_group: str = Field("complaints", title="Kafka consumer group of this service")
+    consumer_group: str = Field(
+        "complaints", title="Kafka consumer group name of this service; each topic it reads gets its own group, "
+                            "`<name>.<topic>`")
 
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:9092",

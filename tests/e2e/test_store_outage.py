@@ -14,6 +14,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.contracts.complaints import FileComplaint
+from shared.messaging import group_of
 from shared.runtime import embedded
 from shared.runtime.supervisor import ServiceProcess
 from shared.topics import TopicSettings
@@ -55,7 +56,7 @@ def suite(service_env: dict[str, str], own_store: embedded.Child, store_port: in
 
 
 async def committed(bootstrap: str, group: str, topic: str, partition: int) -> int | None:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_of(group, topic), enable_auto_commit=False)
     await consumer.start()
     try:
         return await consumer.committed(TopicPartition(topic, partition))

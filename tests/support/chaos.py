@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from shared.messaging import group_of
 from shared.runtime import supervisor
 from shared.runtime.supervisor import ServiceProcess
 
@@ -25,21 +26,23 @@ def kill_and_restart(service: ServiceProcess, *, log_dir: Path, timeout: float =
 
 
 async def _lag(bootstrap: str, group: str, topics: list[str], partitions: int) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        parts = [TopicPartition(t, p) for t in topics for p in range(partitions)]
-        ends = await consumer.end_offsets(parts)
-        lag = 0
-        for tp in parts:
-            lag += max(0, ends[tp] - (await consumer.committed(tp) or 0))
-        return lag
-    finally:
-        await consumer.stop()
+    lag = 0
+    for topic in topics:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_of(group, topic),
+                                    enable_auto_commit=False)
+        await consumer.start()
+        try:
+            parts = [TopicPartition(topic, p) for p in range(partitions)]
+            ends = await consumer.end_offsets(parts)
+            for tp in parts:
+                lag += max(0, ends[tp] - (await consumer.committed(tp) or 0))
+        finally:
+            await consumer.stop()
+    return lag
 
 
 def group_lag(*, bootstrap: str, group: str, topics: list[str], partitions: int) -> int:
-    """Messages on the topics a consumer group has not committed yet (its backlog)."""
+    """Messages on the topics a service (by its consumer group name) has not committed yet (its backlog)."""
     return asyncio.run(_lag(bootstrap, group, topics, partitions))
 
 

@@ -9,6 +9,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
+from shared.messaging import group_of
+
 
 async def read_until(*, bootstrap: str, topic: str, match: Callable[[ConsumerRecord[Any, Any]], bool],
                      timeout: float = 30.0) -> ConsumerRecord[Any, Any]:
@@ -54,8 +56,8 @@ async def send(*, bootstrap: str, topic: str, value: bytes, key: bytes | None = 
 
 async def committed_past(*, bootstrap: str, group: str, topic: str, partition: int, offset: int,
                          timeout: float = 30.0) -> None:
-    """Wait until a consumer group has committed beyond an offset (it handled that record)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    """Wait until a service (by its consumer group name) has committed beyond an offset (it handled that record)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_of(group, topic), enable_auto_commit=False)
     await consumer.start()
     try:
         deadline = time.monotonic() + timeout
