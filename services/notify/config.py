@@ -36,6 +36,9 @@ class NotifySettings(ServiceSettings):
         False, title="Allow webhook URLs on loopback, private or link-local addresses (local runs only)")
     webhook_pause_after_failures: int = Field(10, title="Failures in a row before an endpoint is paused", ge=1)
     webhook_pause_after_s: float = Field(86_400.0, title="Span of those failures before a pause", ge=0)
+    subscriptions_max_age_s: float = Field(
+        1.0, title="How old the list of a platform's subscriptions may be when an event is planned; a "
+                   "subscription made through another instance gets events from this long after creation", ge=0)
     webhook_secret_grace_s: float = Field(86_400.0, title="How long a rotated-out secret still signs", ge=0)
 
     retry_base_s: float = Field(30.0, title="First retry delay ceiling (doubles per attempt, full jitter)", gt=0)

@@ -13,7 +13,8 @@ from services.notify.config import NotifySettings
 from services.notify.domain.notice import Channel, Language, Notice, Role
 from services.notify.domain.recipients import Preferences, Recipient, plan_deliveries
 from services.notify.domain.render import Rendered, render_notice
-from services.notify.models import ComplaintRecipients, Notification, RecipientProfile, Subscription
+from services.notify.models import ComplaintRecipients, Notification, RecipientProfile
+from services.notify.subscriptions import LIVE_ENDPOINTS
 from shared.contracts.notify import NotificationSent
 from shared.envelope import utcnow
 from shared.outbox import emit
@@ -47,7 +48,7 @@ def _preferences(profile: RecipientProfile | None, language: str = "zh-CN") -> P
     return Preferences(channels=channels, language=Language(profile.language), time_zone=profile.time_zone)
 
 
-def get_recipients(*, record: ComplaintRecipients, roles: set[Role]) -> list[Recipient]:
+def get_recipients(*, record: ComplaintRecipients, roles: set[Role], settings: NotifySettings) -> list[Recipient]:
     """The complaint's parties (and its platform's partner subscriptions) with their contacts."""
     platform = record.platform
     people = {Role.COMPLAINANT: record.complainant_id, Role.MERCHANT: record.merchant_id,
@@ -67,10 +68,9 @@ def get_recipients(*, record: ComplaintRecipients, roles: set[Role]) -> list[Rec
         found.append(Recipient(id=key, role=role, email=email, phone=phone,
                                preferences=_preferences(profile, language)))
     if Role.PARTNER in roles:
-        for sub in Subscription.objects(platform=platform, deleted_at=None):
-            found.append(Recipient(id=recipient_key(platform=platform, role="partner", recipient_id=sub.id),
-                                   role=Role.PARTNER, webhook_url=sub.url,
-                                   event_types=frozenset(sub.event_types or ())))
+        for endpoint in LIVE_ENDPOINTS.of(platform, max_age_s=settings.subscriptions_max_age_s):
+            found.append(Recipient(id=recipient_key(platform=platform, role="partner", recipient_id=endpoint.id),
+                                   role=Role.PARTNER, webhook_url=endpoint.url, event_types=endpoint.event_types))
     return found
 
 

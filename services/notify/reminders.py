@@ -106,7 +106,7 @@ def fire_due(*, settings: NotifySettings, now: datetime | None = None) -> int:
             record = ComplaintRecipients(id="digest", ticket="-", platform=reminder.platform, complainant_id="",
                                          merchant_id="", agent_id=reminder.agent_id, language="zh-CN")
             roles = {Role.AGENT}
-        recipients = get_recipients(record=record, roles=roles) if record else []
+        recipients = get_recipients(record=record, roles=roles, settings=settings) if record else []
         about = _about(reminder, now, settings)
 
         def work(tx: Tx, r: Reminder = reminder, about: About = about, recipients: list = recipients) -> None:

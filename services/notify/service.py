@@ -86,7 +86,7 @@ def _apply_known(tx: Tx, *, event: Event, record: ComplaintRecipients, settings:
     roles = set(AUDIENCE.get(event.type, DEFAULT_AUDIENCE))
     if isinstance(event, ComplaintStatusChanged) and event.to_state in QUIET_STATES:
         roles &= {Role.PARTNER}  # people already got the acknowledgement of ComplaintFiled
-    return record_intents(tx, about=about, recipients=get_recipients(record=record, roles=roles),
+    return record_intents(tx, about=about, recipients=get_recipients(record=record, roles=roles, settings=settings),
                           settings=settings)
 
 

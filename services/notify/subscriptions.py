@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +18,55 @@ from shared.envelope import new_id, utcnow
 PARTNER_EVENTS = sorted(t for t, roles in AUDIENCE.items() if Role.PARTNER in roles)
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    """What planning needs of a live subscription (its URL and filter never change after creation)."""
+
+    id: str
+    url: str
+    event_types: frozenset[str]
+
+
+class LiveEndpoints:
+    """Each platform's live subscriptions, read from the store at most once per `max_age_s`.
+
+    Every event a partner may hear about needs them, so a read per event would be one of the most
+    frequent commands of the whole system. A subscription made or deleted through this process is
+    seen at once; one made through another instance within `max_age_s`. A delivery to a deleted
+    subscription still fails at send time (the sender reads it first), so nothing goes out after a delete.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._read: dict[str, tuple[float, tuple[Endpoint, ...]]] = {}
+        self._changes = 0  # bumped by every local create or delete: a read begun before one is not kept
+
+    def of(self, platform: str, *, max_age_s: float) -> tuple[Endpoint, ...]:
+        """The platform's live endpoints, oldest first."""
+        with self._lock:
+            kept = self._read.get(platform)
+            changes = self._changes
+        if kept is not None and time.monotonic() - kept[0] < max_age_s:
+            return kept[1]
+        started = time.monotonic()
+        endpoints = tuple(Endpoint(id=s.id, url=s.url, event_types=frozenset(s.event_types or ()))
+                          for s in Subscription.objects(platform=platform, deleted_at=None)
+                          .only("id", "url", "event_types").order_by("created_at"))
+        with self._lock:
+            if self._changes == changes:
+                self._read[platform] = (started, endpoints)
+        return endpoints
+
+    def changed(self) -> None:
+        """A subscription was made or deleted here: read again on the next event."""
+        with self._lock:
+            self._changes += 1
+            self._read.clear()
+
+
+LIVE_ENDPOINTS = LiveEndpoints()
+
+
 def create_subscription(*, platform: str, owner: str, url: str, event_types: list[str],
                         description: str) -> tuple[Subscription, str]:
     """Store a subscription with a fresh secret; the secret is returned once and never shown again."""
@@ -25,6 +77,7 @@ def create_subscription(*, platform: str, owner: str, url: str, event_types: lis
                                 secrets=[SigningSecret(value=secret, created_at=now).model_dump()],
                                 health={}, created_at=now)
     subscription.save(force_insert=True)
+    LIVE_ENDPOINTS.changed()
     return subscription, secret
 
 
@@ -41,6 +94,7 @@ def get_subscription(*, platform: str, subscription_id: str) -> Subscription | N
 def delete_subscription(*, subscription: Subscription) -> None:
     """Stop deliveries to it; pending ones fail with the reason on their next turn."""
     Subscription.objects(id=subscription.id).update_one(set__deleted_at=utcnow())
+    LIVE_ENDPOINTS.changed()
 
 
 def rotate_secret(*, subscription: Subscription, grace: timedelta) -> str:

@@ -60,6 +60,8 @@ async def _found(principal: Principal, subscription_id: str) -> Subscription:
 
 
 @router.post("", status_code=201, summary="Subscribe a URL; the signing secret is shown once",
+             description="The subscription gets the events notify handles from now on; with several notify "
+                         "instances, the others count it within NOTIFY_SUBSCRIPTIONS_MAX_AGE_S (1 s).",
              responses={422: {"description": "URL or filter refused, with the rule"}})
 async def post_subscription(body: SubscriptionBody, principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
     platform = _partner(principal)

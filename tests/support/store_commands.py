@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from pymongo import monitoring
@@ -17,11 +17,13 @@ class Commands(monitoring.CommandListener):
         self.active = False
         self.seen: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
+        self._match: Callable[[dict], bool] | None = None
 
     @contextmanager
-    def counting(self) -> Iterator[Counter[tuple[str, str]]]:
-        """Count from a clean slate until the block ends; yields the counter."""
+    def counting(self, match: Callable[[dict], bool] | None = None) -> Iterator[Counter[tuple[str, str]]]:
+        """Count from a clean slate until the block ends (only commands `match` accepts); yields the counter."""
         self.seen.clear()
+        self._match = match
         self.active = True
         try:
             yield self.seen
@@ -29,7 +31,7 @@ class Commands(monitoring.CommandListener):
             self.active = False
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if self.active:
+        if self.active and (self._match is None or self._match(event.command)):
             target = event.command.get(event.command_name)
             with self._lock:
                 self.seen[(event.command_name, target if isinstance(target, str) else "")] += 1
