@@ -47,6 +47,45 @@ def embedded_stack(*, workdir: Path) -> Iterator[tuple[str, str]]:
             child.stop()
 
 
+#: What each child process of a run is, by a word of its command line.
+ROLES = ("secantus", "tansu", "services.intake", "services.evidence", "services.escalation", "services.notify")
+
+
+class CpuMeter:
+    """CPU time each part of the stack (the store, the broker, each service) used between marks.
+
+    The embedded store serves commands from Python threads, so it can use one core at most: its
+    share of one core says how close a run is to the store's ceiling."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._me = psutil.Process()
+        self._last: dict[str, float] = {}
+        self._at = time.monotonic()
+
+    def _totals(self) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for child in self._me.children(recursive=True):
+            try:
+                line, cpu = " ".join(child.cmdline()), child.cpu_times()
+            except Exception:  # gone between listing and reading
+                continue
+            role = next((r for r in ROLES if r in line), None)
+            if role is not None:
+                totals[role] = totals.get(role, 0.0) + cpu.user + cpu.system
+        return totals
+
+    def mark(self) -> dict[str, float]:
+        """Each part's share of one core (%) since the previous mark (or since the meter was made)."""
+        totals, now = self._totals(), time.monotonic()
+        span = max(now - self._at, 1e-6)
+        shares = {role.removeprefix("services."): round(100 * (t - self._last.get(role, 0.0)) / span, 1)
+                  for role, t in sorted(totals.items())}
+        self._last, self._at = totals, now
+        return shares
+
+
 def settle(*, uri: str, fast_ms: float = 100.0, quiet_s: float = 60.0, max_s: float = 300.0) -> float:
     """Wait until the store has answered small writes quickly for quiet_s after a bulk load.
 
