@@ -13,6 +13,7 @@ from services.notify.domain.recipients import AUDIENCE
 from services.notify.domain.webhook_secrets import SigningSecret, create_secret, rotate_secrets
 from services.notify.models import DeliveryAttempt, Notification, Subscription
 from shared.envelope import new_id, utcnow
+from shared.store import database
 
 #: Event types a partner can receive (the filter accepts only these).
 PARTNER_EVENTS = sorted(t for t, roles in AUDIENCE.items() if Role.PARTNER in roles)
@@ -38,13 +39,15 @@ class LiveEndpoints:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._read: dict[str, tuple[float, tuple[Endpoint, ...]]] = {}
+        # By (database, platform): one process may serve more than one database (tests do).
+        self._read: dict[tuple[str, str], tuple[float, tuple[Endpoint, ...]]] = {}
         self._changes = 0  # bumped by every local create or delete: a read begun before one is not kept
 
     def of(self, platform: str, *, max_age_s: float) -> tuple[Endpoint, ...]:
         """The platform's live endpoints, oldest first."""
+        key = (database().name, platform)
         with self._lock:
-            kept = self._read.get(platform)
+            kept = self._read.get(key)
             changes = self._changes
         if kept is not None and time.monotonic() - kept[0] < max_age_s:
             return kept[1]
@@ -54,7 +57,7 @@ class LiveEndpoints:
                           .only("id", "url", "event_types").order_by("created_at"))
         with self._lock:
             if self._changes == changes:
-                self._read[platform] = (started, endpoints)
+                self._read[key] = (started, endpoints)
         return endpoints
 
     def changed(self) -> None:
