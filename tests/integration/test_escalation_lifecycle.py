@@ -13,7 +13,7 @@ from shared.contracts.complaints import ComplaintUpdated, ComplaintWithdrawn
 from shared.envelope import new_id, utcnow
 from shared.topics import TopicSettings
 from tests.support.escalation_cases import (
-    escalation_client, filed, of, read_all, send, token, wait_case,
+    escalation_client, filed, of, outbox_of, read_all, send, token, wait_case,
 )
 from tests.support.suite import create_topics
 from tests.support.waiting import wait_until
@@ -47,7 +47,12 @@ def events(env: dict[str, str], topics: TopicSettings, cid: str, type_: str, n: 
         found = of(read_all(bootstrap=env["KAFKA_BOOTSTRAP_SERVERS"], topic=topics.escalation_events),
                    complaint_id=cid, type_=type_)
         return found if len(found) >= n else None
-    return wait_until(check, timeout=30, interval=0.3, what=f"{n} {type_} for {cid}")
+    try:
+        return wait_until(check, timeout=30, interval=0.3, what=f"{n} {type_} for {cid}")
+    except AssertionError as exc:
+        seen = read_all(bootstrap=env["KAFKA_BOOTSTRAP_SERVERS"], topic=topics.escalation_events)
+        raise AssertionError(f"{exc}; {outbox_of(env, cid)}; the topic holds {len(seen)} messages, "
+                             f"of this complaint: {[m['type'] for m in of(seen, complaint_id=cid)]}") from None
 
 
 def act(client: TestClient, ticket: str, action: str, headers: dict, **body: object):

@@ -89,6 +89,23 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
     return consumer.partitions_for_topic(topic) or set()
 
 
+def outbox_of(env: dict[str, str], complaint_id: str) -> str:
+    """What escalation's outbox holds for a complaint, and which partitions a reader sees (a diagnosis)."""
+    from pymongo import MongoClient
+
+    with MongoClient(env["MONGODB_URI"], serverSelectionTimeoutMS=3000) as mongo:
+        entries = [{k: e.get(k) for k in ("message_type", "state", "attempts", "last_error", "topic",
+                                           "created_at", "published_at")}
+                   for e in mongo[env["ESCALATION_MONGODB_DB"]]["outbox"].find({"key": complaint_id})]
+        where = {name: {"outbox": mongo[name]["outbox"].count_documents({"key": complaint_id}),
+                        "case_by_id": mongo[name]["cases"].count_documents({"_id": complaint_id}),
+                        "case_by_ticket": mongo[name]["cases"].count_documents(
+                            {"ticket": f"CP-T-{complaint_id[:12]}"}),
+                        "ledger": mongo[name]["processed_events"].estimated_document_count()}
+                 for name in mongo.list_database_names() if name.endswith("_escalation")}
+    return f"outbox entries: {entries}; by database: {where}"
+
+
 def of(messages: list[dict[str, Any]], *, complaint_id: str, type_: str | None = None) -> list[dict]:
     """Messages about one complaint, optionally of one type."""
     return [m for m in messages if m.get("complaint_id") == complaint_id
@@ -121,13 +138,39 @@ def wait_case(client: TestClient, ticket: str, *, headers: dict[str, str], state
     """The case once it exists (and is in a state, if given)."""
     from tests.support.waiting import wait_until
 
+    seen: list[str] = []
+
     def check() -> dict[str, Any] | None:
         r = client.get(f"/v1/cases/{ticket}", headers=headers)
+        body = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
+        seen[:] = [f"HTTP {r.status_code}, state {body.get('state')!r}, detail {body.get('detail')!r}"]
         if r.status_code != 200:
             return None
-        body = r.json()
         return body if state is None or body["state"] == state else None
-    return wait_until(check, timeout=timeout, what=f"case {ticket} in state {state}")
+    try:
+        return wait_until(check, timeout=timeout, what=f"case {ticket} in state {state}")
+    except AssertionError as exc:
+        ready = client.get("/readyz")  # the consumers' positions and groups, for the diagnosis
+        raise AssertionError(f"{exc}; the last answer: {seen[0] if seen else 'none'}; "
+                             f"/readyz: {ready.status_code} {ready.text[:2000]}; "
+                             f"lookups: {_lookups(ticket)}") from None
+
+
+def _lookups(ticket: str) -> dict[str, Any]:
+    """How the store answers for the case in and outside a transaction (a diagnosis)."""
+    from shared.store import client, database
+
+    cases = database()["cases"]
+    by_ticket = cases.find_one({"ticket": ticket}, {"_id": 1, "state": 1})
+    out: dict[str, Any] = {"database": database().name, "by_ticket": by_ticket}
+    if by_ticket:
+        out["by_id"] = bool(cases.find_one({"_id": by_ticket["_id"]}, {"_id": 1}))
+        with client().start_session() as session:
+            out["by_id_in_tx"] = session.with_transaction(
+                lambda s: bool(cases.find_one({"_id": by_ticket["_id"]}, {"_id": 1}, session=s)))
+            out["by_ticket_in_tx"] = session.with_transaction(
+                lambda s: bool(cases.find_one({"ticket": ticket}, {"_id": 1}, session=s)))
+    return out
 
 
 def instant(value: str) -> datetime:
