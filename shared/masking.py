@@ -61,12 +61,19 @@ class ScrubbingFilter(logging.Filter):
         return True
 
 
+#: Identifiers this system mints (random hex, ticket numbers): nobody types them, so they hold no
+#: secret, but their hex can hold a digit run that looks like a card or phone number. Masking one
+#: would hand the reader an id that names nothing.
+SYSTEM_IDS = frozenset({"complaint_id", "trace_id", "span_id", "parent_span_id", "event_id", "ticket"})
+
+
 def scrub_deep(value: Any) -> Any:
-    """A copy of a JSON-like value with every string scrubbed (for readers other than the owner)."""
+    """A copy of a JSON-like value with every string scrubbed (for readers other than the owner),
+    except the system's own identifiers (SYSTEM_IDS), which are returned whole."""
     if isinstance(value, str):
         return scrub(value)
     if isinstance(value, dict):
-        return {k: scrub_deep(v) for k, v in value.items()}
+        return {k: v if k in SYSTEM_IDS and isinstance(v, str) else scrub_deep(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [scrub_deep(v) for v in value]
     return value

@@ -90,7 +90,8 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
 
 
 def outbox_of(env: dict[str, str], complaint_id: str) -> str:
-    """What escalation's outbox holds for a complaint, and which partitions a reader sees (a diagnosis)."""
+    """Where the store holds a complaint's case and outbox entries, seen by a fresh client and by
+    this process's own connection (a diagnosis; the ticket is the one `filed` gives)."""
     from pymongo import MongoClient
 
     with MongoClient(env["MONGODB_URI"], serverSelectionTimeoutMS=3000) as mongo:
@@ -102,8 +103,16 @@ def outbox_of(env: dict[str, str], complaint_id: str) -> str:
                         "case_by_ticket": mongo[name]["cases"].count_documents(
                             {"ticket": f"CP-T-{complaint_id[:12]}"}),
                         "ledger": mongo[name]["processed_events"].estimated_document_count()}
-                 for name in mongo.list_database_names() if name.endswith("_escalation")}
-    return f"outbox entries: {entries}; by database: {where}"
+                 for name in mongo.list_database_names()
+                 if mongo[name]["cases"].count_documents({"_id": complaint_id})
+                 or mongo[name]["outbox"].count_documents({"key": complaint_id})
+                 or name == env["ESCALATION_MONGODB_DB"]}
+    from shared.store import client, database
+    service_sees = {"case_by_id": database()["cases"].count_documents({"_id": complaint_id}),
+                    "outbox": database()["outbox"].count_documents({"key": complaint_id}),
+                    "server": client().address}
+    return (f"outbox entries: {entries}; by database: {where}; this process uses {database().name} "
+            f"and sees {service_sees}; the test store is {env['MONGODB_URI']}")
 
 
 def of(messages: list[dict[str, Any]], *, complaint_id: str, type_: str | None = None) -> list[dict]:

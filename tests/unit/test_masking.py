@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from shared.masking import ScrubbingFilter, mask_email, mask_phone, scrub
+from shared.masking import ScrubbingFilter, mask_email, mask_phone, scrub, scrub_deep
 
 pytestmark = pytest.mark.unit
 
@@ -43,3 +43,33 @@ def test_the_log_filter_masks_rendered_messages(caplog: pytest.LogCaptureFixture
         logger.info("complainant phone %s", "13812345678")
     assert "13812345678" not in caplog.text
     assert "138****5678" in caplog.text
+
+
+# A complaint id whose hex holds a 16-digit run that passes for a card number.
+MINTED_ID = "df4b34abcd4111111111111111abcdef"
+
+
+def test_the_systems_own_ids_come_back_whole_while_what_people_typed_is_masked() -> None:
+    assert scrub(MINTED_ID) != MINTED_ID  # scrubbed as free text, the id would name nothing
+    view = {"complaint_id": MINTED_ID, "ticket": "CP-20261203-000001", "complainant_id": "13812345678",
+            "history": [{"event_id": MINTED_ID, "reason": "card 4111111111111111 was charged"}]}
+    seen = scrub_deep(view)
+    assert seen["complaint_id"] == MINTED_ID and seen["history"][0]["event_id"] == MINTED_ID
+    assert seen["ticket"] == "CP-20261203-000001"
+    assert "4111111111111111" not in seen["history"][0]["reason"]
+    assert seen["complainant_id"] == "138****5678"  # platforms' ids can be phone numbers: still masked
+
+
+def test_a_case_shows_its_complaint_id_whole_so_events_about_it_can_be_matched() -> None:
+    from services.escalation.config import EscalationSettings
+    from services.escalation.domain.routing import MerchantHistory
+    from services.escalation.domain.terms import Category
+    from services.escalation.service.opening import build_case
+    from services.escalation.service.rules import load_rules
+    from services.escalation.service.views import case_view
+    from tests.support.escalation_cases import filed
+
+    rules = load_rules(settings=EscalationSettings())
+    event = filed(category="invalid-card-key").model_copy(update={"complaint_id": MINTED_ID})
+    case, _, _ = build_case(event=event, rules=rules, category=Category.INVALID_CARD_KEY, history=MerchantHistory())
+    assert case_view(doc=case.to_mongo().to_dict(), rules=rules)["complaint_id"] == MINTED_ID
