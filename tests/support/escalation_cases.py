@@ -90,29 +90,15 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
 
 
 def outbox_of(env: dict[str, str], complaint_id: str) -> str:
-    """Where the store holds a complaint's case and outbox entries, seen by a fresh client and by
-    this process's own connection (a diagnosis; the ticket is the one `filed` gives)."""
+    """What the store holds for a complaint: its case and its outbox entries (a diagnosis)."""
     from pymongo import MongoClient
 
     with MongoClient(env["MONGODB_URI"], serverSelectionTimeoutMS=3000) as mongo:
-        entries = [{k: e.get(k) for k in ("message_type", "state", "attempts", "last_error", "topic",
-                                           "created_at", "published_at")}
-                   for e in mongo[env["ESCALATION_MONGODB_DB"]]["outbox"].find({"key": complaint_id})]
-        where = {name: {"outbox": mongo[name]["outbox"].count_documents({"key": complaint_id}),
-                        "case_by_id": mongo[name]["cases"].count_documents({"_id": complaint_id}),
-                        "case_by_ticket": mongo[name]["cases"].count_documents(
-                            {"ticket": f"CP-T-{complaint_id[:12]}"}),
-                        "ledger": mongo[name]["processed_events"].estimated_document_count()}
-                 for name in mongo.list_database_names()
-                 if mongo[name]["cases"].count_documents({"_id": complaint_id})
-                 or mongo[name]["outbox"].count_documents({"key": complaint_id})
-                 or name == env["ESCALATION_MONGODB_DB"]}
-    from shared.store import client, database
-    service_sees = {"case_by_id": database()["cases"].count_documents({"_id": complaint_id}),
-                    "outbox": database()["outbox"].count_documents({"key": complaint_id}),
-                    "server": client().address}
-    return (f"outbox entries: {entries}; by database: {where}; this process uses {database().name} "
-            f"and sees {service_sees}; the test store is {env['MONGODB_URI']}")
+        db = mongo[env["ESCALATION_MONGODB_DB"]]
+        entries = [{k: e.get(k) for k in ("message_type", "state", "attempts", "last_error", "published_at")}
+                   for e in db["outbox"].find({"key": complaint_id})]
+        case = db["cases"].find_one({"_id": complaint_id}, {"state": 1})
+    return f"case: {case}; outbox entries: {entries}"
 
 
 def of(messages: list[dict[str, Any]], *, complaint_id: str, type_: str | None = None) -> list[dict]:
@@ -161,25 +147,7 @@ def wait_case(client: TestClient, ticket: str, *, headers: dict[str, str], state
     except AssertionError as exc:
         ready = client.get("/readyz")  # the consumers' positions and groups, for the diagnosis
         raise AssertionError(f"{exc}; the last answer: {seen[0] if seen else 'none'}; "
-                             f"/readyz: {ready.status_code} {ready.text[:2000]}; "
-                             f"lookups: {_lookups(ticket)}") from None
-
-
-def _lookups(ticket: str) -> dict[str, Any]:
-    """How the store answers for the case in and outside a transaction (a diagnosis)."""
-    from shared.store import client, database
-
-    cases = database()["cases"]
-    by_ticket = cases.find_one({"ticket": ticket}, {"_id": 1, "state": 1})
-    out: dict[str, Any] = {"database": database().name, "by_ticket": by_ticket}
-    if by_ticket:
-        out["by_id"] = bool(cases.find_one({"_id": by_ticket["_id"]}, {"_id": 1}))
-        with client().start_session() as session:
-            out["by_id_in_tx"] = session.with_transaction(
-                lambda s: bool(cases.find_one({"_id": by_ticket["_id"]}, {"_id": 1}, session=s)))
-            out["by_ticket_in_tx"] = session.with_transaction(
-                lambda s: bool(cases.find_one({"ticket": ticket}, {"_id": 1}, session=s)))
-    return out
+                             f"/readyz: {ready.status_code} {ready.text[:2000]}") from None
 
 
 def instant(value: str) -> datetime:
