@@ -88,3 +88,15 @@ def publish(settings: NotifySettings, *, topic: str, events: list[Event]) -> lis
 def store(settings: NotifySettings) -> Any:
     """A direct handle on notify's database, to look at what it recorded."""
     return MongoClient(settings.mongodb_uri, tz_aware=True)[settings.mongodb_db]
+
+
+HOOK = "http://127.0.0.1:9/hook"  # nothing listens: for tests that look at the intents only
+
+
+def file(settings: NotifySettings, platform: str) -> list[dict[str, Any]]:
+    """Publish a filing and wait until notify planned it; its webhook intents."""
+    event = complaint_filed(platform=platform)
+    publish(settings, topic=settings.topics.intake_events, events=[event])
+    notifications = store(settings).notifications
+    wait_until(lambda: notifications.find_one({"complaint_id": event.complaint_id}), what="the filing planned")
+    return list(notifications.find({"complaint_id": event.complaint_id, "channel": "webhook"}))
