@@ -47,12 +47,12 @@ def events(env: dict[str, str], topics: TopicSettings, cid: str, type_: str, n: 
         found = of(read_all(bootstrap=env["KAFKA_BOOTSTRAP_SERVERS"], topic=topics.escalation_events),
                    complaint_id=cid, type_=type_)
         return found if len(found) >= n else None
-    try:
-        return wait_until(check, timeout=30, interval=0.3, what=f"{n} {type_} for {cid}")
-    except AssertionError as exc:
+
+    def explain() -> str:
         seen = read_all(bootstrap=env["KAFKA_BOOTSTRAP_SERVERS"], topic=topics.escalation_events)
-        raise AssertionError(f"{exc}; {outbox_of(env, cid)}; the topic holds {len(seen)} messages, "
-                             f"of this complaint: {[m['type'] for m in of(seen, complaint_id=cid)]}") from None
+        return (f"{outbox_of(env, cid)}; the topic holds {len(seen)} messages, "
+                f"of this complaint: {[m['type'] for m in of(seen, complaint_id=cid)]}")
+    return wait_until(check, timeout=30, interval=0.3, what=f"{n} {type_} for {cid}", explain=explain)
 
 
 def act(client: TestClient, ticket: str, action: str, headers: dict, **body: object):

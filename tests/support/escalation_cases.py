@@ -142,12 +142,11 @@ def wait_case(client: TestClient, ticket: str, *, headers: dict[str, str], state
         if r.status_code != 200:
             return None
         return body if state is None or body["state"] == state else None
-    try:
-        return wait_until(check, timeout=timeout, what=f"case {ticket} in state {state}")
-    except AssertionError as exc:
-        ready = client.get("/readyz")  # the consumers' positions and groups, for the diagnosis
-        raise AssertionError(f"{exc}; the last answer: {seen[0] if seen else 'none'}; "
-                             f"/readyz: {ready.status_code} {ready.text[:2000]}") from None
+
+    def explain() -> str:
+        ready = client.get("/readyz")  # the consumers' positions and groups
+        return f"the last answer: {seen[0] if seen else 'none'}; /readyz: {ready.status_code} {ready.text[:2000]}"
+    return wait_until(check, timeout=timeout, what=f"case {ticket} in state {state}", explain=explain)
 
 
 def instant(value: str) -> datetime:

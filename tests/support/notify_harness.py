@@ -46,10 +46,7 @@ def running_notify(settings: NotifySettings) -> Iterator[TestClient]:
             answers[:] = [answer.json()]
             return answer.status_code == 200
 
-        try:
-            wait_until(ready, timeout=120, what="notify ready")
-        except AssertionError as exc:  # say which check stayed down
-            raise AssertionError(f"{exc}; last /readyz: {answers}") from None
+        wait_until(ready, timeout=120, what="notify ready", explain=lambda: f"last /readyz: {answers}")
         yield client
 
 

@@ -11,8 +11,9 @@ T = TypeVar("T")
 
 
 def wait_until(check: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.1,
-               what: str = "condition") -> T:
-    """Call check until it returns something truthy; fail with `what` after the deadline."""
+               what: str = "condition", explain: Callable[[], str] | None = None) -> T:
+    """Call check until it returns something truthy; fail with `what` after the deadline (and what
+    `explain` says then, to diagnose the failure)."""
     deadline = time.monotonic() + timeout
     last: T | None = None
     while time.monotonic() < deadline:
@@ -20,7 +21,8 @@ def wait_until(check: Callable[[], T], *, timeout: float = 30.0, interval: float
         if last:
             return last
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last value: {last!r}")
+    detail = f"; {explain()}" if explain is not None else ""
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last value: {last!r}{detail}")
 
 
 async def wait_until_async(check: Callable[[], Awaitable[T]], *, timeout: float = 30.0,
