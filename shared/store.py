@@ -225,9 +225,10 @@ def transaction(work: Callable[[Tx], T]) -> T:
     return result
 
 
-@dataclass
-class _Job(Generic[T]):
-    work: Callable[[Tx], T]
+@dataclass(kw_only=True)
+class _Handed:
+    """What a caller hands to a grouping thread, and the outcome it waits for."""
+
     context: otel_context.Context = field(default_factory=otel_context.get_current)
     done: threading.Event = field(default_factory=threading.Event)
     result: Any = None
@@ -240,6 +241,11 @@ class _Job(Generic[T]):
     def fail(self, error: BaseException) -> None:
         self.error, self.settled = error, True
 
+
+@dataclass
+class _Job(_Handed, Generic[T]):
+    work: Callable[[Tx], T]
+
     def run_alone(self) -> None:
         token = otel_context.attach(self.context)
         try:
@@ -250,7 +256,60 @@ class _Job(Generic[T]):
             otel_context.detach(token)
 
 
-class GroupCommit:
+@dataclass
+class _Ask(_Handed, Generic[T]):
+    key: T
+
+
+H = TypeVar("H", bound=_Handed)
+K = TypeVar("K")
+
+
+class _Grouping(Generic[H]):
+    """One thread serving what callers hand in, a group at a time: the next item (waiting for one)
+    with every item already waiting, up to `max_group`. Each caller waits for its own outcome."""
+
+    def __init__(self, *, thread_name: str, max_group: int) -> None:
+        self._thread_name = thread_name
+        self._max_group = max_group
+        self._waiting: queue.SimpleQueue[H] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def _hand_in(self, item: H) -> Any:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name=self._thread_name, daemon=True)
+                self._thread.start()
+        self._waiting.put(item)
+        item.done.wait()
+        if item.error is not None:
+            raise item.error
+        return item.result
+
+    def _serve(self, group: list[H]) -> None:
+        raise NotImplementedError
+
+    def _loop(self) -> None:
+        while True:
+            group = [self._waiting.get()]
+            while len(group) < self._max_group:
+                try:
+                    group.append(self._waiting.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._serve(group)
+            except BaseException as exc:  # never leave a caller waiting, never stop serving
+                for item in group:
+                    if not item.settled:
+                        item.fail(exc)
+            finally:
+                for item in group:
+                    item.done.set()
+
+
+class GroupCommit(_Grouping[_Job[Any]]):
     """Transactions handed in by many threads (HTTP requests), committed together.
 
     The store serialises commits, so under load each request waiting for its own commit is what
@@ -263,45 +322,16 @@ class GroupCommit:
     """
 
     def __init__(self, *, name: str, max_group: int = 32) -> None:
+        super().__init__(thread_name=f"group-commit-{name}", max_group=max_group)
         self._name = name
-        self._max_group = max_group
-        self._jobs: queue.SimpleQueue[_Job[Any]] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
 
     def run(self, work: Callable[[Tx], T]) -> T:
         """Run `work` in a transaction (possibly shared with others); its result or its error."""
-        job: _Job[T] = _Job(work)
-        self._start()
-        self._jobs.put(job)
-        job.done.wait()
-        if job.error is not None:
-            raise job.error
-        return job.result
+        result: T = self._hand_in(_Job(work=work))
+        return result
 
-    def _start(self) -> None:
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, name=f"group-commit-{self._name}", daemon=True)
-                self._thread.start()
-
-    def _loop(self) -> None:
-        while True:
-            group = [self._jobs.get()]
-            while len(group) < self._max_group:
-                try:
-                    group.append(self._jobs.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                self._commit(group)
-            except BaseException as exc:  # never leave a caller waiting, never stop taking jobs
-                for job in group:
-                    if not job.settled:
-                        job.fail(exc)
-            finally:
-                for job in group:
-                    job.done.set()
+    def _serve(self, group: list[_Job[Any]]) -> None:
+        self._commit(group)
 
     def _commit(self, group: list[_Job[Any]]) -> None:
         if len(group) > 1:
@@ -345,3 +375,33 @@ class GroupCommit:
         for job in group:
             job.fail(exc)
 
+
+
+class GroupRead(_Grouping[_Ask[K]], Generic[K, T]):
+    """Point reads asked for by many threads at once, answered by one query.
+
+    Under load, concurrent requests each reading a few documents queue up at the store one by one;
+    here one thread takes every key asked for while the previous query ran and reads them all in
+    one `read(keys)` (which returns a value for every key it was given). A read always starts after
+    its caller asked, so an answer is never older than the question; a key asked alone is read at
+    once. The query runs under the first caller's trace context; a failure is raised to every
+    caller of the group.
+    """
+
+    def __init__(self, *, name: str, read: Callable[[list[K]], dict[K, T]], max_group: int = 64) -> None:
+        super().__init__(thread_name=f"group-read-{name}", max_group=max_group)
+        self._read = read
+
+    def get(self, key: K) -> T:
+        """The value read for `key` (the read's error, if it failed)."""
+        value: T = self._hand_in(_Ask(key=key))
+        return value
+
+    def _serve(self, group: list[_Ask[K]]) -> None:
+        token = otel_context.attach(group[0].context)
+        try:
+            values = self._read(list(dict.fromkeys(ask.key for ask in group)))
+        finally:
+            otel_context.detach(token)
+        for ask in group:
+            ask.succeed(values[ask.key])

@@ -1,5 +1,6 @@
 """Transactions of concurrent requests committed together on the real store: one commit for the
-group, each caller's own outcome kept when one of them fails, each its own trace."""
+group, each caller's own outcome kept when one of them fails, each its own trace. Reads of
+concurrent requests (a merchant's open-complaint count) answered by one query for the group."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from pymongo.errors import AutoReconnect, DuplicateKeyError
 from shared.contracts.escalation import SlaWarning
 from shared.envelope import utcnow
 from shared.outbox import OutboxEntry, emit
-from shared.store import GroupCommit, Tx
+from services.intake.models import MerchantTally
+from services.intake.service import slots
+from shared.store import GroupCommit, GroupRead, Tx
 from tests.support.servers import Servers, own_database
 from tests.support.store_commands import COMMANDS
 from tests.support.waiting import wait_until
@@ -33,7 +36,7 @@ class Claim(Document):
 
 @pytest.fixture
 def db(servers: Servers, namespace: str) -> Iterator[None]:
-    with own_database(servers, f"{namespace}_group_commit", Claim, OutboxEntry):
+    with own_database(servers, f"{namespace}_group_commit", Claim, OutboxEntry, MerchantTally):
         yield
 
 
@@ -69,7 +72,7 @@ def queued_behind_a_held_commit(commits: GroupCommit, jobs: list, *, tracer=None
     futures = [pool.submit(commits.run, first)]
     wait_until(started.is_set, timeout=10, what="the first job to hold the committer")
     futures += [pool.submit(submit, work, i) for i, work in enumerate(jobs)]
-    wait_until(lambda: commits._jobs.qsize() == len(jobs), timeout=10, what="the jobs to queue")
+    wait_until(lambda: commits._waiting.qsize() == len(jobs), timeout=10, what="the jobs to queue")
     release.set()
     pool.shutdown(wait=True)
     return futures
@@ -121,3 +124,55 @@ def test_when_the_store_is_unreachable_every_job_of_the_group_fails_at_once(db: 
             future.result()
     assert [c.id for c in Claim.objects] == ["first"]
     assert commits.run(claim("k3", "o3")) == "o3"  # and the committer goes on once it is back
+
+
+def asked_behind_a_held_read(read, keys: list) -> tuple[Future, list[Future], GroupRead]:
+    """Hold the reader in a first read of keys[0] while the other keys are asked for, then let it go."""
+    release, started = threading.Event(), threading.Event()
+
+    def held(asked: list) -> dict:
+        if not started.is_set():
+            started.set()
+            release.wait(30)
+        return read(asked)
+
+    reads = GroupRead(name="test", read=held)
+    pool = ThreadPoolExecutor(max_workers=len(keys))
+    first = pool.submit(reads.get, keys[0])
+    wait_until(started.is_set, timeout=10, what="the first read to hold the reader")
+    rest = [pool.submit(reads.get, key) for key in keys[1:]]
+    wait_until(lambda: reads._waiting.qsize() == len(rest), timeout=10, what="the asks to queue")
+    release.set()
+    pool.shutdown(wait=True)
+    return first, rest, reads
+
+
+def test_merchant_counts_asked_while_a_read_runs_come_from_one_query_each_its_own(db: None) -> None:
+    shards = {("m-busy", 0): 2, ("m-busy", 17): 1, ("m-busy", slots.TALLY_SHARDS - 1): 1, ("m-calm", 5): 1}
+    MerchantTally._get_collection().insert_many([
+        {"_id": slots._tally_id(platform="p", merchant_id=merchant, shard=shard), "open": n}
+        for (merchant, shard), n in shards.items()])
+    asked = [("p", "m-calm"), ("p", "m-busy"), ("p", "m-new"), ("p", "m-busy"), ("other-platform", "m-busy")]
+    with COMMANDS.counting() as seen:
+        first, rest, _ = asked_behind_a_held_read(slots._read_tallies, asked)
+    assert first.result() == 1
+    assert [f.result() for f in rest] == [4, 0, 4, 0]
+    # The first alone, the four asked behind it (three merchants) in one query.
+    assert seen[("find", "merchant_open_tallies")] == 2
+
+
+def test_a_failed_group_read_fails_every_caller_of_the_group_and_the_next_read_works(db: None) -> None:
+    failing = [True]
+
+    def read(keys: list) -> dict:
+        if failing[0] and len(keys) > 1:
+            raise AutoReconnect("store went away")
+        return {key: key.upper() for key in keys}
+
+    first, rest, reads = asked_behind_a_held_read(read, ["a", "b", "c"])
+    assert first.result() == "A"
+    for future in rest:
+        with pytest.raises(AutoReconnect):
+            future.result()
+    failing[0] = False
+    assert reads.get("d") == "D"  # and the reader goes on

@@ -16,7 +16,7 @@ from typing import Any
 from pymongo import UpdateOne
 
 from services.intake.models import Complaint, MerchantTally, OpenComplaint
-from shared.store import Tx, database
+from shared.store import GroupRead, Tx, database
 
 #: Documents one merchant's tally is spread over, so that concurrent filings against the same shop
 #: write different ones (two transactions writing one document conflict, and one starts over);
@@ -56,8 +56,21 @@ def free(tx: Tx, *, complaint_id: str) -> dict[str, Any] | None:
     return row
 
 
+def _read_tallies(merchants: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The open count of each (platform, merchant id): one query for all of them."""
+    shards = {_tally_id(platform=platform, merchant_id=merchant_id, shard=n): (platform, merchant_id)
+              for platform, merchant_id in merchants for n in range(TALLY_SHARDS)}
+    counts = dict.fromkeys(merchants, 0)
+    for doc in database()[MerchantTally._get_collection_name()].find({"_id": {"$in": list(shards)}}, {"open": 1}):
+        counts[shards[doc["_id"]]] += int(doc.get("open", 0))
+    return counts
+
+
+#: Concurrent filings ask for their merchants' counts together: one query a group, not one each.
+_TALLIES = GroupRead(name="merchant-tally", read=_read_tallies)
+
+
 def open_for_merchant(*, platform: str, merchant_id: str) -> int:
-    """How many complaints against the merchant hold an open slot: one query, whatever the number."""
-    ids = [_tally_id(platform=platform, merchant_id=merchant_id, shard=n) for n in range(TALLY_SHARDS)]
-    found = database()[MerchantTally._get_collection_name()].find({"_id": {"$in": ids}}, {"open": 1})
-    return sum(int(doc.get("open", 0)) for doc in found)
+    """How many complaints against the merchant hold an open slot: one query, whatever the number,
+    shared with the filings asking at the same moment (read after this call began)."""
+    return _TALLIES.get((platform, merchant_id))
