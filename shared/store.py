@@ -14,6 +14,7 @@ import mongoengine
 from mongoengine import Document
 from mongoengine.connection import get_connection, get_db
 from opentelemetry import context as otel_context
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from pymongo import MongoClient
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
@@ -68,8 +69,12 @@ def database() -> Database:
 
 
 def ping() -> None:
-    """One round-trip to the server; raises a STORE_UNAVAILABLE error when it is down."""
-    client().admin.command("ping")
+    """One round-trip to the server; raises a STORE_UNAVAILABLE error when it is down.
+
+    Not traced: readiness probes ask every few seconds, and a span per probe would fill the trace
+    store with traces of nothing."""
+    with suppress_instrumentation():
+        client().admin.command("ping")
 
 
 def ensure_indexes(*documents: type[Document]) -> None:
