@@ -57,6 +57,8 @@ class ServiceRuntime:
         self.broker_ready = False
         self._tasks: list[asyncio.Task[Any]] = []
         self.background: list[Callable[[], Any]] = []
+        #: Run once the indexes exist, before the service reports ready (e.g. filling in a new field).
+        self.prepare_store: list[Callable[[], Any]] = []
 
     def subscribe(self, topic: str, handlers: Mapping[type[Message], Handler], *,
                   after_commit: Callable[[], None] | None = None) -> Consumer:
@@ -102,6 +104,8 @@ class ServiceRuntime:
     async def _connect_store(self) -> None:
         await asyncio.to_thread(store.ping)
         await asyncio.to_thread(store.ensure_indexes, *self.documents)
+        for prepare in self.prepare_store:
+            await asyncio.to_thread(prepare)
 
     async def _start_broker(self) -> None:
         try:

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from services.intake import api, handlers
 from services.intake.config import IntakeSettings
 from services.intake.models import CommandReply, Complaint, MerchantTally, OpenComplaint, TicketSequence
+from services.intake.service import slots
 from services.intake.service.reconcile import Activity, redrive_stuck
 from shared.app import ServiceRuntime, create_service_app
 from shared.contracts.complaints import (
@@ -67,6 +68,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     activity = Activity()
     steps_from = handlers.register(runtime, activity)
     runtime.background.append(reconciler(runtime, settings, activity, steps_from))
+    runtime.prepare_store.append(slots.name_tally_merchants)
     document_publisher(runtime.broker, topic=settings.topics.intake_events,
                        messages=[ComplaintFiled, ComplaintUpdated, ComplaintWithdrawn, AccountFreezeRequested],
                        description="Complaint facts from intake, keyed by complaint id")

@@ -108,9 +108,10 @@ class MerchantTally(Document):
     shop from all writing the same document.
     """
 
-    meta = {"collection": "merchant_open_tallies"}
+    meta = {"collection": "merchant_open_tallies", "indexes": ["merchant"]}
 
     id = StringField(primary_key=True)  # platform, merchant id and shard
+    merchant = StringField()  # platform and merchant id: what the count is read by
     open = IntField(required=True, default=0)
 
 

@@ -150,7 +150,8 @@ def asked_behind_a_held_read(read, keys: list) -> tuple[Future, list[Future], Gr
 def test_merchant_counts_asked_while_a_read_runs_come_from_one_query_each_its_own(db: None) -> None:
     shards = {("m-busy", 0): 2, ("m-busy", 17): 1, ("m-busy", slots.TALLY_SHARDS - 1): 1, ("m-calm", 5): 1}
     MerchantTally._get_collection().insert_many([
-        {"_id": slots._tally_id(platform="p", merchant_id=merchant, shard=shard), "open": n}
+        {"_id": slots._tally_id(platform="p", merchant_id=merchant, shard=shard), "open": n,
+         "merchant": slots._merchant_key(platform="p", merchant_id=merchant)}
         for (merchant, shard), n in shards.items()])
     asked = [("p", "m-calm"), ("p", "m-busy"), ("p", "m-new"), ("p", "m-busy"), ("other-platform", "m-busy")]
     with COMMANDS.counting() as seen:
@@ -159,6 +160,15 @@ def test_merchant_counts_asked_while_a_read_runs_come_from_one_query_each_its_ow
     assert [f.result() for f in rest] == [4, 0, 4, 0]
     # The first alone, the four asked behind it (three merchants) in one query.
     assert seen[("find", "merchant_open_tallies")] == 2
+
+
+def test_tally_documents_from_before_they_named_their_merchant_are_named_at_start_and_counted(db: None) -> None:
+    MerchantTally._get_collection().insert_many([  # as earlier versions wrote them: no merchant field
+        {"_id": slots._tally_id(platform="p", merchant_id="m-old", shard=shard), "open": 1} for shard in (0, 9, 40)])
+    assert slots._read_tallies([("p", "m-old")]) == {("p", "m-old"): 0}
+    assert slots.name_tally_merchants() == 3
+    assert slots._read_tallies([("p", "m-old"), ("p", "m-other")]) == {("p", "m-old"): 3, ("p", "m-other"): 0}
+    assert slots.name_tally_merchants() == 0
 
 
 def test_a_failed_group_read_fails_every_caller_of_the_group_and_the_next_read_works(db: None) -> None:
