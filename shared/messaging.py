@@ -62,6 +62,11 @@ def create_broker(*, settings: ServiceSettings, tracer_provider: TracerProvider)
     )
 
 
+def _trace_of(headers: Mapping[str, Any]) -> otel_context.Context:
+    """The trace context a record's headers carry (that of whatever published it)."""
+    return propagate.extract({k: v for k, v in headers.items() if isinstance(v, str)})
+
+
 def _headers(record: Any) -> dict[str, Any]:
     """A Kafka record's headers as text (values that are not UTF-8 stay bytes)."""
     out: dict[str, Any] = {}
@@ -129,6 +134,7 @@ class Consumer:
         on_repeat: Callable[[Message], Awaitable[None]] | None = None,
         after_commit: Callable[[], None] | None = None,
         tracer: Tracer | None = None,
+        prepare: Callable[[list[Message]], None] | None = None,
     ) -> None:
         self._broker = broker
         self._settings = settings
@@ -138,6 +144,7 @@ class Consumer:
         self._ready = ready
         self._on_repeat = on_repeat
         self._after_commit = after_commit
+        self._prepare = prepare
         self._tracer = tracer or trace.get_tracer(__name__)
         self.processed = 0
         self.dead_lettered = 0
@@ -219,9 +226,8 @@ class Consumer:
 
     def _span(self, headers: Mapping[str, Any]) -> Any:
         """The record's own span, a child of whatever published it: one trace per complaint."""
-        carrier = {k: v for k, v in headers.items() if isinstance(v, str)}
         return self._tracer.start_as_current_span(
-            f"{self._topic} process", context=propagate.extract(carrier), kind=trace.SpanKind.CONSUMER,
+            f"{self._topic} process", context=_trace_of(headers), kind=trace.SpanKind.CONSUMER,
             attributes={"messaging.system": "kafka", "messaging.destination.name": self._topic,
                         "messaging.operation": "process"})
 
@@ -234,6 +240,13 @@ class Consumer:
             try:
                 batch.join()
                 try:
+                    if self._prepare is not None:
+                        # In the first record's trace: its reads are made for the whole group.
+                        token = otel_context.attach(_trace_of(group[0][1][1]))
+                        try:
+                            await asyncio.to_thread(self._prepare, [event for event, _ in group])
+                        finally:
+                            otel_context.detach(token)
                     for event, (_, headers, _raw) in group:
                         with self._span(headers):
                             cause = CAUSE.set(event.event_id)

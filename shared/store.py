@@ -95,6 +95,9 @@ class Tx:
         self.shared = shared
         self._deferred: dict[type[Document], list[Document]] = {}
         self._writes: dict[type[Document], list[Any]] = {}
+        #: What a shared transaction's consumer read ahead for all its messages at once, by
+        #: (document class, id); None where the document does not exist (see Consumer `prepare`).
+        self.read_ahead: dict[tuple[type[Document], Any], Any] = {}
 
     def collection(self, document: type[Document]) -> Any:
         """The pymongo collection behind a document class."""

@@ -39,7 +39,7 @@ def register(runtime: ServiceRuntime, *, worker: DeliveryWorker) -> None:
                 recorded = 0
                 worker.wake()
 
-        runtime.subscribe(topic, dict.fromkeys(types, on_event), after_commit=committed)
+        runtime.subscribe(topic, dict.fromkeys(types, on_event), after_commit=committed, prepare=service.read_ahead)
 
     topics = settings.topics
     subscribe(topics.intake_events, [ComplaintFiled, ComplaintWithdrawn])

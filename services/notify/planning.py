@@ -48,15 +48,27 @@ def _preferences(profile: RecipientProfile | None, language: str = "zh-CN") -> P
     return Preferences(channels=channels, language=Language(profile.language), time_zone=profile.time_zone)
 
 
-def get_recipients(*, record: ComplaintRecipients, roles: set[Role], settings: NotifySettings) -> list[Recipient]:
-    """The complaint's parties (and its platform's partner subscriptions) with their contacts."""
-    platform = record.platform
+def people_keys(record: ComplaintRecipients) -> dict[Role, str]:
+    """The directory keys of the complaint's people (those it names), by role."""
     people = {Role.COMPLAINANT: record.complainant_id, Role.MERCHANT: record.merchant_id,
               Role.AGENT: record.agent_id}
-    keys = {role: recipient_key(platform=platform, role=role.value, recipient_id=rid)
-            for role, rid in people.items() if rid and role in roles}
+    return {role: recipient_key(platform=record.platform, role=role.value, recipient_id=rid)
+            for role, rid in people.items() if rid}
+
+
+def get_recipients(*, record: ComplaintRecipients, roles: set[Role], settings: NotifySettings,
+                   tx: Tx | None = None) -> list[Recipient]:
+    """The complaint's parties (and its platform's partner subscriptions) with their contacts.
+
+    Profiles the transaction read ahead (see service.read_ahead) are not asked for again."""
+    platform = record.platform
+    keys = {role: key for role, key in people_keys(record).items() if role in roles}
+    ahead = tx.read_ahead if tx is not None else {}
+    profiles = {key: ahead[(RecipientProfile, key)] for key in keys.values() if (RecipientProfile, key) in ahead}
+    missing = [key for key in keys.values() if key not in profiles]
     # A partner-only audience names no person: nothing to look up.
-    profiles = {p.id: p for p in RecipientProfile.objects(id__in=list(keys.values()))} if keys else {}
+    if missing:
+        profiles.update({p.id: p for p in RecipientProfile.objects(id__in=missing)})
     found: list[Recipient] = []
     for role, key in keys.items():
         profile = profiles.get(key)

@@ -187,3 +187,39 @@ def test_a_poll_that_loses_a_write_conflict_is_applied_together_again_not_one_by
     stats = reader.stats()
     assert (stats["shared_transactions_retried"], stats["shared_transactions"], stats["shared_transactions_undone"]) == (1, 1, 0)
     assert ProcessedEvent.objects.count() == 4
+
+
+def test_notify_reads_a_polls_recipients_and_profiles_in_one_query_each(servers: Servers, namespace: str) -> None:
+    from services.notify import service
+    from services.notify.config import NotifySettings
+    from services.notify.main import DOCUMENTS
+    from services.notify.models import ComplaintRecipients, Notification, ParkedEvent, RecipientProfile
+
+    settings = NotifySettings()
+    now = datetime.now(UTC)
+    with own_database(servers, f"{namespace}_notify_batches", *DOCUMENTS):
+        for i in range(5):
+            ComplaintRecipients(id=f"c-{i}", ticket=f"CP-20261123-{i:06d}", platform="kami", complainant_id=f"u-{i}",
+                                language="zh-CN", merchant_id=f"m-{i}", created_at=now).save()
+        # Merchant m-1 reads English; the others have no profile and read Chinese.
+        RecipientProfile(id="kami:merchant:m-1", platform="kami", role="merchant", recipient_id="m-1",
+                         language="en", time_zone="Asia/Shanghai", updated_at=now).save()
+
+        async def on_event(event: Message) -> None:
+            await asyncio.to_thread(service.handle_event, event=event, settings=settings)
+
+        reader = Consumer(broker=KafkaBroker("127.0.0.1:1"), settings=settings, topic="in",
+                          handlers={ComplaintStatusChanged: on_event}, ready=lambda: True,
+                          prepare=service.read_ahead)
+        poll = [status_change(i, "in_progress") for i in range(6)]  # c-5: its filing is still on the way
+        with COMMANDS.counting():
+            asyncio.run(reader.dispatch_batch(records(poll)))
+
+        assert reader.stats()["shared_transactions"] == 1 and reader.undone == 0
+        in_app = {(n.complaint_id, n.recipient_role): n.language for n in Notification.objects(channel="in_app")}
+        assert in_app == {**{(f"c-{i}", "complainant"): "zh-CN" for i in range(5)},
+                          **{(f"c-{i}", "merchant"): "en" if i == 1 else "zh-CN" for i in range(5)}}
+        assert [p.complaint_id for p in ParkedEvent.objects] == ["c-5"]
+        # One read of the six records and one of the profiles of the five known ones, for the whole poll.
+        assert COMMANDS.seen[("find", "complaint_recipients")] == 1
+        assert COMMANDS.seen[("find", "recipient_profiles")] == 1
