@@ -73,12 +73,13 @@ def read_ahead(events: list[Message]) -> None:
     A group holds one event per complaint at most, so nothing in it changes a record another of
     its events reads after it."""
     tx = shared_tx()
-    ids = [e.complaint_id for e in events if isinstance(e, Event) and not isinstance(e, ComplaintFiled)]
-    if tx is None or not ids:
+    if tx is None:
         return
+    # A filing brings its record with it; the others' records are read.
+    keys = [key for e in events if isinstance(e, ComplaintFiled) for key in people_keys(_record_of(e)).values()]
+    ids = [e.complaint_id for e in events if isinstance(e, Event) and not isinstance(e, ComplaintFiled)]
     found = {doc["_id"]: doc for doc in
-             tx.collection(ComplaintRecipients).find({"_id": {"$in": ids}}, session=tx.session)}
-    keys: list[str] = []
+             tx.collection(ComplaintRecipients).find({"_id": {"$in": ids}}, session=tx.session)} if ids else {}
     for complaint_id in ids:
         doc = tx.read_ahead[(ComplaintRecipients, complaint_id)] = found.get(complaint_id)
         if doc is not None and "ticket" in doc:

@@ -189,37 +189,76 @@ def test_a_poll_that_loses_a_write_conflict_is_applied_together_again_not_one_by
     assert ProcessedEvent.objects.count() == 4
 
 
-def test_notify_reads_a_polls_recipients_and_profiles_in_one_query_each(servers: Servers, namespace: str) -> None:
+
+@pytest.fixture
+def notify_db(servers: Servers, namespace: str) -> Iterator[None]:
+    from services.notify.main import DOCUMENTS
+
+    with own_database(servers, f"{namespace}_notify_batches", *DOCUMENTS):
+        yield
+
+
+def notify_reader(*types: type[Message]) -> Consumer:
+    """A consumer applying events as notify does, reading ahead for each shared transaction."""
     from services.notify import service
     from services.notify.config import NotifySettings
-    from services.notify.main import DOCUMENTS
-    from services.notify.models import ComplaintRecipients, Notification, ParkedEvent, RecipientProfile
 
     settings = NotifySettings()
-    now = datetime.now(UTC)
-    with own_database(servers, f"{namespace}_notify_batches", *DOCUMENTS):
-        for i in range(5):
-            ComplaintRecipients(id=f"c-{i}", ticket=f"CP-20261123-{i:06d}", platform="kami", complainant_id=f"u-{i}",
-                                language="zh-CN", merchant_id=f"m-{i}", created_at=now).save()
-        # Merchant m-1 reads English; the others have no profile and read Chinese.
-        RecipientProfile(id="kami:merchant:m-1", platform="kami", role="merchant", recipient_id="m-1",
-                         language="en", time_zone="Asia/Shanghai", updated_at=now).save()
 
-        async def on_event(event: Message) -> None:
-            await asyncio.to_thread(service.handle_event, event=event, settings=settings)
+    async def on_event(event: Message) -> None:
+        await asyncio.to_thread(service.handle_event, event=event, settings=settings)
 
-        reader = Consumer(broker=KafkaBroker("127.0.0.1:1"), settings=settings, topic="in",
-                          handlers={ComplaintStatusChanged: on_event}, ready=lambda: True,
-                          prepare=service.read_ahead)
-        poll = [status_change(i, "in_progress") for i in range(6)]  # c-5: its filing is still on the way
-        with COMMANDS.counting():
-            asyncio.run(reader.dispatch_batch(records(poll)))
+    return Consumer(broker=KafkaBroker("127.0.0.1:1"), settings=settings, topic="in",
+                    handlers=dict.fromkeys(types, on_event), ready=lambda: True, prepare=service.read_ahead)
 
-        assert reader.stats()["shared_transactions"] == 1 and reader.undone == 0
-        in_app = {(n.complaint_id, n.recipient_role): n.language for n in Notification.objects(channel="in_app")}
-        assert in_app == {**{(f"c-{i}", "complainant"): "zh-CN" for i in range(5)},
-                          **{(f"c-{i}", "merchant"): "en" if i == 1 else "zh-CN" for i in range(5)}}
-        assert [p.complaint_id for p in ParkedEvent.objects] == ["c-5"]
-        # One read of the six records and one of the profiles of the five known ones, for the whole poll.
-        assert COMMANDS.seen[("find", "complaint_recipients")] == 1
-        assert COMMANDS.seen[("find", "recipient_profiles")] == 1
+
+def english_profile(platform: str, merchant: str) -> None:
+    from services.notify.models import RecipientProfile
+
+    RecipientProfile(id=f"{platform}:merchant:{merchant}", platform=platform, role="merchant", recipient_id=merchant,
+                     language="en", time_zone="Asia/Shanghai", updated_at=datetime.now(UTC)).save()
+
+
+def in_app_languages() -> dict[tuple[str, str], str]:
+    from services.notify.models import Notification
+
+    return {(n.complaint_id, n.recipient_role): n.language for n in Notification.objects(channel="in_app")}
+
+
+def test_notify_reads_a_polls_recipients_and_profiles_in_one_query_each(notify_db: None) -> None:
+    from services.notify.models import ComplaintRecipients, ParkedEvent
+
+    for i in range(5):
+        ComplaintRecipients(id=f"c-{i}", ticket=f"CP-20261123-{i:06d}", platform="kami", complainant_id=f"u-{i}",
+                            language="zh-CN", merchant_id=f"m-{i}", created_at=datetime.now(UTC)).save()
+    english_profile("kami", "m-1")  # the other merchants have no profile and read Chinese
+    reader = notify_reader(ComplaintStatusChanged)
+    poll = [status_change(i, "in_progress") for i in range(6)]  # c-5: its filing is still on the way
+    with COMMANDS.counting():
+        asyncio.run(reader.dispatch_batch(records(poll)))
+
+    assert reader.stats()["shared_transactions"] == 1 and reader.undone == 0
+    assert in_app_languages() == {**{(f"c-{i}", "complainant"): "zh-CN" for i in range(5)},
+                                  **{(f"c-{i}", "merchant"): "en" if i == 1 else "zh-CN" for i in range(5)}}
+    assert [p.complaint_id for p in ParkedEvent.objects] == ["c-5"]
+    # One read of the six records and one of the profiles of the five known ones, for the whole poll.
+    assert COMMANDS.seen[("find", "complaint_recipients")] == 1
+    assert COMMANDS.seen[("find", "recipient_profiles")] == 1
+
+
+def test_notify_reads_the_profiles_of_a_poll_of_filings_in_one_query(notify_db: None) -> None:
+    from shared.contracts.complaints import ComplaintFiled
+    from tests.support.notify_harness import complaint_filed
+
+    filings = [complaint_filed(merchant=f"m-{i}") for i in range(4)]
+    english_profile(filings[0].platform, "m-2")
+    reader = notify_reader(ComplaintFiled)
+    with COMMANDS.counting():
+        asyncio.run(reader.dispatch_batch(records(filings)))
+
+    assert reader.stats()["shared_transactions"] == 1 and reader.undone == 0
+    assert {k: v for k, v in in_app_languages().items() if k[1] == "merchant"} == {
+        (f.complaint_id, "merchant"): "en" if i == 2 else "zh-CN" for i, f in enumerate(filings)}
+    # A filing carries its record: none is read; the profiles of all four in one query.
+    assert COMMANDS.seen[("find", "complaint_recipients")] == 0
+    assert COMMANDS.seen[("find", "recipient_profiles")] == 1
