@@ -19,7 +19,8 @@ from typing import Any
 import httpx
 from pymongo import MongoClient
 
-from bench.harness import closed_loop, console, embedded_stack, open_loop, percentiles, settle, write_results
+from bench.harness import (CpuMeter, closed_loop, console, embedded_stack, open_loop, percentiles, settle,
+                           write_results)
 from shared.auth import mint_token
 from shared.runtime import embedded, supervisor
 from shared.settings import ServiceSettings
@@ -44,11 +45,15 @@ async def measure(*, label: str, url: str, make: Any, headers: dict[str, str], d
             if response.status_code not in (200, 201):
                 raise RuntimeError(f"{response.status_code}: {response.text[:200]}")
 
+        cpu = CpuMeter()
         rate, saturated = await closed_loop(label=label, send=send, concurrency=concurrency, duration=duration)
+        # CPU each part spent per request at saturation: where the rate's limit lies on this machine.
+        cpu_ms = {part: round(share * 10 / rate, 2) for part, share in cpu.mark().items() if share >= 1}
         half = max(1.0, rate / 2)
         latencies = await open_loop(label=f"{label} at half", send=lambda i: send(10**8 + i),
                                     rate=half, duration=duration)
     return {"saturation_per_s": round(rate, 1), "at_saturation_ms": percentiles(saturated),
+            "cpu_ms_per_request_at_saturation": cpu_ms,
             "half_rate_per_s": round(half, 1), "at_half_rate_ms": percentiles(latencies)}
 
 
@@ -143,6 +148,9 @@ def main() -> None:
                               f"{v['raw']['saturation_per_s']}/s ({v['intake_vs_raw_saturation']:.0%}); at half "
                               f"rate p50 {v['intake']['at_half_rate_ms']['p50']:.0f} ms, "
                               f"p99 {v['intake']['at_half_rate_ms']['p99']:.0f} ms")
+                for side in ("intake", "raw"):
+                    parts = ", ".join(f"{part} {ms}" for part, ms in v[side]["cpu_ms_per_request_at_saturation"].items())
+                    console.print(f"{'':>18}CPU ms per request at saturation, {side}: {parts}")
 
             def plot(ax: Any) -> None:
                 labels = list(figures["runs"])

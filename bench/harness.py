@@ -48,7 +48,8 @@ def embedded_stack(*, workdir: Path) -> Iterator[tuple[str, str]]:
 
 
 #: What each child process of a run is, by a word of its command line.
-ROLES = ("secantus", "tansu", "services.intake", "services.evidence", "services.escalation", "services.notify")
+ROLES = ("secantus", "tansu", "services.intake", "services.evidence", "services.escalation", "services.notify",
+         "raw_insert_app")
 
 
 class CpuMeter:
@@ -74,6 +75,8 @@ class CpuMeter:
             role = next((r for r in ROLES if r in line), None)
             if role is not None:
                 totals[role] = totals.get(role, 0.0) + cpu.user + cpu.system
+        own = self._me.cpu_times()
+        totals["load_generator"] = own.user + own.system  # this process: the bench driving the load
         return totals
 
     def mark(self) -> dict[str, float]:
