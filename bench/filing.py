@@ -97,6 +97,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--stored", default="", help="comma-separated stored-complaint counts, e.g. 10000,1000000")
+    parser.add_argument("--settle-max-s", type=float, default=300.0,
+                        help="longest wait for the store to settle after seeding (it may be busy for minutes)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-filing-"))
     with embedded_stack(workdir=workdir) as (bootstrap, uri):
@@ -122,7 +124,7 @@ def main() -> None:
             for stored in counts:
                 if stored:
                     seed(uri=uri, db=f"{NAMESPACE}_intake", count=stored - MongoClient(uri)[f"{NAMESPACE}_intake"]["complaints"].estimated_document_count())
-                settled_s = settle(uri=uri)
+                settled_s = settle(uri=uri, max_s=args.settle_max_s)
                 run = f"{stored}"
                 raw_fig = asyncio.run(measure(label=f"raw insert ({stored} stored)", url=f"http://127.0.0.1:{raw_port}/raw",
                                               make=lambda i, r=run: complaint(i, r), headers={},

@@ -62,7 +62,7 @@ class CpuMeter:
         import psutil
 
         self._me = psutil.Process()
-        self._last: dict[str, float] = {}
+        self._last: dict[str, float] = self._totals()  # the first mark counts from here, not from each start
         self._at = time.monotonic()
 
     def _totals(self) -> dict[str, float]:
