@@ -339,9 +339,6 @@ class GroupCommit(_Grouping[_Job[Any]]):
         return result
 
     def _serve(self, group: list[_Job[Any]]) -> None:
-        self._commit(group)
-
-    def _commit(self, group: list[_Job[Any]]) -> None:
         if len(group) > 1:
             try:
                 batch = Batch()
@@ -382,7 +379,6 @@ class GroupCommit(_Grouping[_Job[Any]]):
         log.warning("group commit %s: store unavailable, %d jobs fail: %s", self._name, len(group), exc)
         for job in group:
             job.fail(exc)
-
 
 
 class GroupRead(_Grouping[_Ask[K]], Generic[K, T]):
