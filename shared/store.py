@@ -83,6 +83,10 @@ def ensure_indexes(*documents: type[Document]) -> None:
         document.ensure_indexes()
 
 
+#: `Tx.update_before`'s default: the document has not been read in this transaction yet.
+UNREAD: Any = object()
+
+
 class Tx:
     """Writes inside one transaction: documents, raw updates, consumed ids and outbox events."""
 
@@ -117,6 +121,36 @@ class Tx:
         self.collection(type(docs[0])).insert_many(
             [doc.to_mongo().to_dict() for doc in docs], session=self.session, ordered=True
         )
+
+    # find_one_and_update / find_one_and_delete are not used on collections that grow: the embedded
+    # store's findAndModify writes through a filter of `_id` plus `$and: [query]`, which no index
+    # serves, so every call that finds a document reads the whole collection (95 ms at 20,000
+    # documents against 0.6 ms for an update by _id). In a transaction a read and then a write of
+    # the same document are as good as one step: a concurrent writer of that document makes one of
+    # the two transactions fail, and it is retried.
+
+    def update_before(self, document: type[Document], query: dict[str, Any], update: dict[str, Any], *,
+                      upsert: bool = False, before: Any = UNREAD) -> dict[str, Any] | None:
+        """Update the first document `query` finds and return it as it was (None: none found, and
+        one is inserted if `upsert`), as find_one_and_update does. `before` passes the document
+        already read in this transaction, so it is not read again."""
+        coll = self.collection(document)
+        if before is UNREAD:
+            before = coll.find_one(query, session=self.session)
+        if before is not None:
+            coll.update_one({"_id": before["_id"]}, update, session=self.session)
+        elif upsert:
+            coll.update_one(query, update, upsert=True, session=self.session)
+        return before
+
+    def delete_before(self, document: type[Document], query: dict[str, Any]) -> dict[str, Any] | None:
+        """Delete the first document `query` finds and return it (None: none found), as
+        find_one_and_delete does."""
+        coll = self.collection(document)
+        before = coll.find_one(query, session=self.session)
+        if before is not None:
+            coll.delete_one({"_id": before["_id"]}, session=self.session)
+        return before
 
     def defer(self, docs: list[Document]) -> None:
         """Insert documents of one class that nothing in this transaction reads back.

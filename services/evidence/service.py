@@ -42,9 +42,8 @@ def open_file(*, event: ComplaintFiled, topic: str, consumer: str) -> EvidenceFi
         # Written, not only read: a closing event applied meanwhile (another topic, another
         # consumer) writes this same document, so the store lets only one of the two transactions
         # commit and retries the other. Read alone, both could commit and the file stay open.
-        closure = tx.collection(ComplaintClosure).find_one_and_update(
-            {"_id": event.complaint_id}, {"$set": {"file_opened_at": utcnow()}}, upsert=True,
-            session=tx.session)
+        closure = tx.update_before(ComplaintClosure, {"_id": event.complaint_id},
+                                   {"$set": {"file_opened_at": utcnow()}}, upsert=True)
         if closure is not None and closure.get("status"):  # the closing event overtook the filing
             evidence_file.status = closure["status"]
         tx.insert(evidence_file)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, BinaryIO
 
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from services.evidence import access, custody_log, storage
@@ -98,11 +97,9 @@ def _record_repeat(*, item_id: str, principal: Principal, name: str) -> None:
 
 def _reserve(tx: Tx, *, evidence_file: EvidenceFile, size: int, limits: Limits) -> dict:
     files = tx.collection(EvidenceFile)
-    claimed = files.find_one_and_update(
-        {"_id": evidence_file.id, "status": "open",
-         "used_bytes": {"$lte": limits.max_complaint_bytes - size}},
-        {"$inc": {"next_number": 1, "used_bytes": size}},
-        return_document=ReturnDocument.BEFORE, session=tx.session)
+    claimed = tx.update_before(EvidenceFile, {"_id": evidence_file.id, "status": "open",
+                                              "used_bytes": {"$lte": limits.max_complaint_bytes - size}},
+                               {"$inc": {"next_number": 1, "used_bytes": size}})
     if claimed is not None:
         return claimed
     now = files.find_one({"_id": evidence_file.id}, session=tx.session) or {}

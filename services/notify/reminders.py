@@ -6,8 +6,6 @@ import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from pymongo import ReturnDocument
-
 from services.notify.config import NotifySettings
 from services.notify.domain.notice import SHANGHAI, Notice, Role
 from services.notify.models import ComplaintRecipients, Reminder
@@ -69,10 +67,12 @@ def _claim(now: datetime, lease: timedelta) -> Reminder | None:
     for candidate in coll.find({"state": "pending", "due_at": {"$lte": now}}, {"lease_until": 1}).sort("due_at", 1):
         if candidate.get("lease_until") and candidate["lease_until"] > now:
             continue  # another instance is sending it
-        doc = coll.find_one_and_update(
+        # An update, then a read by _id: the embedded store's findAndModify would read every reminder.
+        taken = coll.update_one(
             {"_id": candidate["_id"], "state": "pending",
              "lease_until": {"$not": {"$gt": now}}},  # unleased or lapsed, unless taken meanwhile
-            {"$set": {"lease_until": now + lease}}, return_document=ReturnDocument.AFTER)
+            {"$set": {"lease_until": now + lease}})
+        doc = coll.find_one({"_id": candidate["_id"]}) if taken.modified_count else None
         if doc is not None:
             return Reminder._from_son(doc)
     return None

@@ -21,7 +21,7 @@ from shared.contracts.escalation import CaseAssigned, ComplaintStatusChanged
 from shared.envelope import Event, Message, decode, utcnow
 from shared.ledger import apply_once
 from shared.outbox import emit_raw
-from shared.store import Tx, shared_tx, transaction
+from shared.store import UNREAD, Tx, shared_tx, transaction
 
 log = logging.getLogger(__name__)
 #: States whose change is not told to people (the filing acknowledgement already said it).
@@ -44,8 +44,9 @@ def _apply(tx: Tx, *, event: Event, settings: NotifySettings) -> int:
         del fields["_id"]
         # $set, not $setOnInsert: a placeholder left by parked events becomes the record (the ledger
         # already makes this run once per event). The old document says whether any event waits.
-        before = records.find_one_and_update({"_id": record.id}, {"$set": fields, "$unset": {"parked": ""}},
-                                             upsert=True, session=tx.session)
+        before = tx.update_before(ComplaintRecipients, {"_id": record.id},
+                                  {"$set": fields, "$unset": {"parked": ""}}, upsert=True,
+                                  before=tx.read_ahead.get((ComplaintRecipients, record.id), UNREAD))
         count = _apply_known(tx, event=event, record=record, settings=settings)
         if before is not None and before.get("parked"):
             count += replay_parked(tx, record=record, settings=settings)
@@ -75,14 +76,15 @@ def read_ahead(events: list[Message]) -> None:
     tx = shared_tx()
     if tx is None:
         return
-    # A filing brings its record with it; the others' records are read.
+    # A filing brings its record with it (what is read of it says whether events wait for it).
     keys = [key for e in events if isinstance(e, ComplaintFiled) for key in people_keys(_record_of(e)).values()]
-    ids = [e.complaint_id for e in events if isinstance(e, Event) and not isinstance(e, ComplaintFiled)]
+    ids = [e.complaint_id for e in events if isinstance(e, Event)]
+    filed = {e.complaint_id for e in events if isinstance(e, ComplaintFiled)}
     found = {doc["_id"]: doc for doc in
              tx.collection(ComplaintRecipients).find({"_id": {"$in": ids}}, session=tx.session)} if ids else {}
     for complaint_id in ids:
         doc = tx.read_ahead[(ComplaintRecipients, complaint_id)] = found.get(complaint_id)
-        if doc is not None and "ticket" in doc:
+        if doc is not None and "ticket" in doc and complaint_id not in filed:
             keys += people_keys(ComplaintRecipients._from_son(doc)).values()
     profiles = {p.id: p for p in RecipientProfile.objects(id__in=keys)} if keys else {}
     for key in keys:

@@ -246,12 +246,18 @@ def test_notify_reads_a_polls_recipients_and_profiles_in_one_query_each(notify_d
     assert COMMANDS.seen[("find", "recipient_profiles")] == 1
 
 
-def test_notify_reads_the_profiles_of_a_poll_of_filings_in_one_query(notify_db: None) -> None:
+def test_notify_reads_a_poll_of_filings_records_and_profiles_in_one_query_each(notify_db: None) -> None:
+    from services.notify.models import Notification, ParkedEvent
     from shared.contracts.complaints import ComplaintFiled
     from tests.support.notify_harness import complaint_filed
 
     filings = [complaint_filed(merchant=f"m-{i}") for i in range(4)]
     english_profile(filings[0].platform, "m-2")
+    # The last complaint's status change came before its filing and waits for it.
+    early = ComplaintStatusChanged(complaint_id=filings[3].complaint_id, ticket=filings[3].ticket,
+                                   from_state="filed", to_state="in_progress", tier="internal")
+    asyncio.run(notify_reader(ComplaintStatusChanged).dispatch_batch(records([early])))
+    assert [p.complaint_id for p in ParkedEvent.objects] == [filings[3].complaint_id]
     reader = notify_reader(ComplaintFiled)
     with COMMANDS.counting():
         asyncio.run(reader.dispatch_batch(records(filings)))
@@ -259,6 +265,11 @@ def test_notify_reads_the_profiles_of_a_poll_of_filings_in_one_query(notify_db: 
     assert reader.stats()["shared_transactions"] == 1 and reader.undone == 0
     assert {k: v for k, v in in_app_languages().items() if k[1] == "merchant"} == {
         (f.complaint_id, "merchant"): "en" if i == 2 else "zh-CN" for i, f in enumerate(filings)}
-    # A filing carries its record: none is read; the profiles of all four in one query.
-    assert COMMANDS.seen[("find", "complaint_recipients")] == 0
+    # The waiting change went out once its filing arrived.
+    assert not ParkedEvent.objects
+    assert Notification.objects(event_id=early.event_id, channel="in_app").count() == 2
+    # The four records (whether events wait for them) and the profiles in one query each; no
+    # findAndModify, which reads the whole collection on the embedded store.
+    assert COMMANDS.seen[("find", "complaint_recipients")] == 1
     assert COMMANDS.seen[("find", "recipient_profiles")] == 1
+    assert COMMANDS.seen[("findAndModify", "complaint_recipients")] == 0

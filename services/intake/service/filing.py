@@ -74,6 +74,8 @@ class TicketNumbers:
 
 def _reserve(*, day: str, count: int) -> int:
     """Add `count` to the day's counter atomically; the last number reserved."""
+    # findAndModify: the only atomic increment-and-read outside a transaction. On the embedded store
+    # it reads the whole collection (see Tx.update_before), which holds one counter per day.
     for _ in range(ATTEMPTS):
         try:
             doc = database()[TicketSequence._get_collection_name()].find_one_and_update(

@@ -53,7 +53,7 @@ def take(tx: Tx, *, digest: str, complaint: Complaint) -> None:
 
 def free(tx: Tx, *, complaint_id: str) -> dict[str, Any] | None:
     """Release the complaint's slot and its count; the slot as it was, or None if it held none."""
-    row = tx.collection(OpenComplaint).find_one_and_delete({"complaint_id": complaint_id}, session=tx.session)
+    row = tx.delete_before(OpenComplaint, {"complaint_id": complaint_id})
     # A slot written before slots named their merchant was never counted, so it is not taken away.
     if row is not None and row.get("merchant_id") is not None:
         _add(tx, platform=row["platform"], merchant_id=row["merchant_id"], shard=row["tally_shard"], by=-1)
