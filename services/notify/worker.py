@@ -32,11 +32,16 @@ def claim(*, channel: str, lease: timedelta, slots: int, in_flight: Counter[str]
     # other field (the lease, the endpoint) makes the embedded store read every delivery ever
     # recorded instead, so those are checked here. It fetches every match before a limit anyway.
     query = {"channel": channel, "state": "pending", "next_attempt_at": {"$lte": now}}
+    candidates = list(coll.find(query, {"_id": 1, "subscription_id": 1, "lease_until": 1}).sort("next_attempt_at", 1))
     held: set[str] = set()
-    if channel == "webhook":
-        held = set(Subscription.objects(__raw__={"$or": [{"paused_at": {"$ne": None}},
-                                                         {"health.backoff_until": {"$gt": now}}]}).distinct("id"))
-    candidates = coll.find(query, {"_id": 1, "subscription_id": 1, "lease_until": 1}).sort("next_attempt_at", 1)
+    endpoints = {doc["subscription_id"] for doc in candidates if doc.get("subscription_id")}
+    if endpoints:
+        # Only the endpoints that have something due, by _id: asking for paused or backing-off ones
+        # instead makes the embedded store read every subscription at every claim.
+        held = {sub["_id"] for sub in database()[Subscription._get_collection_name()].find(
+            {"_id": {"$in": sorted(endpoints)}}, {"paused_at": 1, "health.backoff_until": 1})
+            if sub.get("paused_at") is not None
+            or (sub.get("health") or {}).get("backoff_until", now) > now}
     taken: list[str] = []
     room = Counter(in_flight)
     for doc in candidates:
