@@ -26,6 +26,7 @@ from bench.harness import CpuMeter, console, embedded_stack, open_loop, percenti
 from shared.auth import mint_token
 from shared.runtime import embedded, supervisor
 from shared.settings import ServiceSettings
+from shared.telemetry import SPANS_COLLECTION, stored_spans
 from shared.topics import TopicSettings
 from tests.support.samples import sample_complaint
 
@@ -122,13 +123,16 @@ def main() -> None:
                     time.sleep(0.5)
                 cpu_after = cpu.mark()
                 time.sleep(2)  # let the last spans reach the span store (flushed every 500 ms)
-                spans = MongoClient(uri)[f"{NS}_telemetry"]["spans"]
+                spans = stored_spans(MongoClient(uri)[f"{NS}_telemetry"][SPANS_COLLECTION])
+                of_trace: dict[str, list[dict[str, Any]]] = {}
+                for span in spans:
+                    of_trace.setdefault(span["trace_id"], []).append(span)
                 per_service: Counter[str] = Counter()
                 per_operation: Counter[tuple[str, str]] = Counter()
                 totals = []
                 for ticket in tickets[: args.trace_sample]:
                     trace_id = client.get(f"{intake}/v1/complaints/{ticket}").json()["trace_id"]
-                    db = [s for s in spans.find({"trace_id": trace_id}) if s["attributes"].get("db_system")]
+                    db = [s for s in of_trace.get(trace_id, []) if s["attributes"].get("db_system")]
                     if not db:
                         continue  # no trace under that id: not a complaint that cost nothing
                     per_service.update(s["service"] for s in db)
@@ -151,10 +155,9 @@ def main() -> None:
             # Every store command of the run, whatever trace it is in (shared transactions' commits
             # and the relays' and workers' polls sit in none of the complaints'), per filed complaint.
             # The bench's own status reads (GET requests while it waits) are not the complaints' cost.
-            reads = set(spans.distinct("trace_id", {"parent_span_id": None, "name": {"$regex": "^GET "}}))
-            every = Counter(s["service"] for s in spans.find({"attributes.db_system": {"$exists": True}},
-                                                             {"service": 1, "trace_id": 1})
-                            if s["trace_id"] not in reads)
+            reads = {s["trace_id"] for s in spans if s["parent_span_id"] is None and s["name"].startswith("GET ")}
+            every = Counter(s["service"] for s in spans
+                            if "db_system" in s["attributes"] and s["trace_id"] not in reads)
             filed = max(1, len(tickets))
             figures["store_commands_per_filed_complaint"] = {
                 "all": round(sum(every.values()) / filed, 1),
@@ -166,7 +169,7 @@ def main() -> None:
                 # Store work in no complaint's trace (relays, workers, sweeps, idle polls included).
                 background: Counter[tuple[str, str]] = Counter(
                     (s["service"], operation_of(s))
-                    for s in spans.find({"parent_span_id": None, "attributes.db_system": {"$exists": True}}))
+                    for s in spans if s["parent_span_id"] is None and "db_system" in s["attributes"])
                 figures["background_operations_per_filed_complaint"] = top_operations(
                     background, sample=max(1, len(tickets)), top=args.top)
 

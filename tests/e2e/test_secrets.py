@@ -15,6 +15,7 @@ from pymongo import MongoClient
 
 from shared.runtime.supervisor import ServiceProcess
 from shared.topics import TopicSettings
+from shared.telemetry import stored_spans
 from tests.support import kafka
 from tests.support.intake_calls import body, token
 from tests.support.suite import create_topics, running_suite
@@ -87,8 +88,8 @@ def test_planted_secrets_never_leak(suite: dict[str, ServiceProcess], logs: Path
                                           match=lambda r: current["status"].encode() in r.value))
     telemetry = MongoClient(service_env["MONGODB_URI"])[service_env["COMPLAINTS_TELEMETRY_DB"]]["spans"]
     trace_id = current["trace_id"]
-    wait_until(lambda: len(telemetry.distinct("service", {"trace_id": trace_id})) == 4, timeout=30,
-               what="spans of all four services")
+    wait_until(lambda: len({s["service"] for s in stored_spans(telemetry, {"trace_id": trace_id})}) == 4,
+               timeout=30, what="spans of all four services")
 
     seen_by_merchant = [
         httpx.get(f"{suite['intake'].url}/v1/complaints/{ticket}", headers=merchant, timeout=10).text,
@@ -101,7 +102,7 @@ def test_planted_secrets_never_leak(suite: dict[str, ServiceProcess], logs: Path
         assert ticket in shown or '"items"' in shown, shown[:300]
         assert not leaks(shown), f"a merchant is shown {leaks(shown)}: {shown[:500]}"
     assert not leaks(status.value.decode()), "the public status topic carries a secret"
-    spans = json.dumps(list(telemetry.find({}, {"_id": 0})), default=str, ensure_ascii=False)
+    spans = json.dumps(stored_spans(telemetry), default=str, ensure_ascii=False)
     assert trace_id in spans
     assert not leaks(spans), f"spans carry {leaks(spans)}"
     for log in sorted(logs.glob("*.log")):
