@@ -83,10 +83,6 @@ def ensure_indexes(*documents: type[Document]) -> None:
         document.ensure_indexes()
 
 
-#: `Tx.update_before`'s default: the document has not been read in this transaction yet.
-UNREAD: Any = object()
-
-
 class Tx:
     """Writes inside one transaction: documents, raw updates, consumed ids and outbox events."""
 
@@ -130,13 +126,11 @@ class Tx:
     # the two transactions fail, and it is retried.
 
     def update_before(self, document: type[Document], query: dict[str, Any], update: dict[str, Any], *,
-                      upsert: bool = False, before: Any = UNREAD) -> dict[str, Any] | None:
+                      upsert: bool = False) -> dict[str, Any] | None:
         """Update the first document `query` finds and return it as it was (None: none found, and
-        one is inserted if `upsert`), as find_one_and_update does. `before` passes the document
-        already read in this transaction, so it is not read again."""
+        one is inserted if `upsert`), as find_one_and_update does."""
         coll = self.collection(document)
-        if before is UNREAD:
-            before = coll.find_one(query, session=self.session)
+        before = coll.find_one(query, session=self.session)
         if before is not None:
             coll.update_one({"_id": before["_id"]}, update, session=self.session)
         elif upsert:
@@ -168,6 +162,14 @@ class Tx:
             doc.validate()
         if docs:
             self._deferred.setdefault(type(docs[0]), []).extend(docs)
+
+    def write(self, document: type[Document], operations: list[Any]) -> None:
+        """Apply pymongo write operations (UpdateOne …) that nothing in this transaction reads back:
+        at once, or in a shared transaction at `flush`, in order with the others of the collection."""
+        if self.shared:
+            self.defer_writes(document, operations)
+        elif operations:
+            self.collection(document).bulk_write(operations, ordered=True, session=self.session)
 
     def defer_writes(self, document: type[Document], operations: list[Any]) -> None:
         """Queue pymongo write operations (UpdateOne …) of a shared transaction for `flush`."""

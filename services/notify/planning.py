@@ -136,13 +136,19 @@ def record_intents(tx: Tx, *, about: About, recipients: list, settings: NotifySe
     docs = create_notifications(about=about, recipients=recipients, settings=settings, now=now)
     if not docs:
         return 0
-    for doc in docs:
-        doc.validate()
-    # All intents in one round-trip; an intent recorded before is not upserted again (its key).
-    result = tx.collection(Notification).bulk_write(
-        [UpdateOne({"_id": doc.id}, {"$setOnInsert": doc.to_mongo().to_dict()}, upsert=True) for doc in docs],
-        ordered=True, session=tx.session)
-    created = [docs[i] for i in sorted(result.upserted_ids)]
+    if tx.shared:
+        # With the other events' writes at the end (their ids come from the event, applied once):
+        # an intent recorded before fails the insert, and the group is applied again one by one.
+        tx.defer(docs)
+        created = docs
+    else:
+        for doc in docs:
+            doc.validate()
+        # All intents in one round-trip; an intent recorded before is not upserted again (its key).
+        result = tx.collection(Notification).bulk_write(
+            [UpdateOne({"_id": doc.id}, {"$setOnInsert": doc.to_mongo().to_dict()}, upsert=True) for doc in docs],
+            ordered=True, session=tx.session)
+        created = [docs[i] for i in sorted(result.upserted_ids)]
     sent = [notification_sent(doc) for doc in created if doc.state == "delivered" and doc.complaint_id]
     if sent:
         emit(tx, topic=settings.topics.notify_events, messages=sent)

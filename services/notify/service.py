@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
+from pymongo import DeleteMany, UpdateOne
 
 from services.notify import reminders
 from services.notify.config import NotifySettings
@@ -21,7 +22,7 @@ from shared.contracts.escalation import CaseAssigned, ComplaintStatusChanged
 from shared.envelope import Event, Message, decode, utcnow
 from shared.ledger import apply_once
 from shared.outbox import emit_raw
-from shared.store import UNREAD, Tx, shared_tx, transaction
+from shared.store import Tx, shared_tx, transaction
 
 log = logging.getLogger(__name__)
 #: States whose change is not told to people (the filing acknowledgement already said it).
@@ -44,9 +45,11 @@ def _apply(tx: Tx, *, event: Event, settings: NotifySettings) -> int:
         del fields["_id"]
         # $set, not $setOnInsert: a placeholder left by parked events becomes the record (the ledger
         # already makes this run once per event). The old document says whether any event waits.
-        before = tx.update_before(ComplaintRecipients, {"_id": record.id},
-                                  {"$set": fields, "$unset": {"parked": ""}}, upsert=True,
-                                  before=tx.read_ahead.get((ComplaintRecipients, record.id), UNREAD))
+        ahead = (ComplaintRecipients, record.id)
+        before = tx.read_ahead[ahead] if ahead in tx.read_ahead else records.find_one({"_id": record.id},
+                                                                                     session=tx.session)
+        tx.write(ComplaintRecipients, [UpdateOne({"_id": record.id}, {"$set": fields, "$unset": {"parked": ""}},
+                                                 upsert=True)])
         count = _apply_known(tx, event=event, record=record, settings=settings)
         if before is not None and before.get("parked"):
             count += replay_parked(tx, record=record, settings=settings)
@@ -60,9 +63,9 @@ def _apply(tx: Tx, *, event: Event, settings: NotifySettings) -> int:
         # document, so the store lets only one of two concurrent ones commit and retries the other:
         # an event is never parked once its complaint is known, and a known complaint has nothing
         # waiting to go before its next event.
-        tx.insert(ParkedEvent(id=event.event_id, complaint_id=event.complaint_id,
-                              payload=event.model_dump_json(), parked_at=utcnow()))
-        records.update_one({"_id": event.complaint_id}, {"$inc": {"parked": 1}}, upsert=True, session=tx.session)
+        tx.defer([ParkedEvent(id=event.event_id, complaint_id=event.complaint_id,
+                              payload=event.model_dump_json(), parked_at=utcnow())])
+        tx.write(ComplaintRecipients, [UpdateOne({"_id": event.complaint_id}, {"$inc": {"parked": 1}}, upsert=True)])
         return 0
     return _apply_known(tx, event=event, record=ComplaintRecipients._from_son(doc), settings=settings)
 
@@ -86,6 +89,13 @@ def read_ahead(events: list[Message]) -> None:
         doc = tx.read_ahead[(ComplaintRecipients, complaint_id)] = found.get(complaint_id)
         if doc is not None and "ticket" in doc and complaint_id not in filed:
             keys += people_keys(ComplaintRecipients._from_son(doc)).values()
+    # The events parked for filed complaints, to go out now: one query for all of them.
+    waiting = [i for i in filed if (found.get(i) or {}).get("parked")]
+    for complaint_id in waiting:
+        tx.read_ahead[(ParkedEvent, complaint_id)] = []
+    if waiting:
+        for doc in tx.collection(ParkedEvent).find({"complaint_id": {"$in": waiting}}, session=tx.session):
+            tx.read_ahead[(ParkedEvent, doc["complaint_id"])].append(doc)
     profiles = {p.id: p for p in RecipientProfile.objects(id__in=keys)} if keys else {}
     for key in keys:
         tx.read_ahead[(RecipientProfile, key)] = profiles.get(key)
@@ -101,8 +111,7 @@ def _record_of(event: ComplaintFiled) -> ComplaintRecipients:
 
 def _apply_known(tx: Tx, *, event: Event, record: ComplaintRecipients, settings: NotifySettings) -> int:
     if isinstance(event, CaseAssigned):
-        tx.collection(ComplaintRecipients).update_one(
-            {"_id": record.id}, {"$set": {"agent_id": event.agent_id}}, session=tx.session)
+        tx.write(ComplaintRecipients, [UpdateOne({"_id": record.id}, {"$set": {"agent_id": event.agent_id}})])
         record.agent_id = event.agent_id
         return 0
     evidence_due = reminders.on_event(tx, event=event, record=record, settings=settings)
@@ -119,16 +128,18 @@ def _apply_known(tx: Tx, *, event: Event, record: ComplaintRecipients, settings:
 
 def replay_parked(tx: Tx, *, record: ComplaintRecipients, settings: NotifySettings) -> int:
     """Plan the events that arrived before their complaint's ComplaintFiled."""
-    parked = tx.collection(ParkedEvent)
+    ahead = (ParkedEvent, record.id)
+    docs = sorted(tx.read_ahead[ahead] if ahead in tx.read_ahead else
+                  tx.collection(ParkedEvent).find({"complaint_id": record.id}, session=tx.session),
+                  key=lambda doc: doc["parked_at"])
     count = 0
-    docs = list(parked.find({"complaint_id": record.id}, session=tx.session).sort("parked_at", 1))
     # Assignments first: parked_at has millisecond precision, and the agent must be known before the rest.
     docs.sort(key=lambda d: '"type":"CaseAssigned"' not in d["payload"])
     for doc in docs:
         event = decode(doc["payload"].encode())
         count += _apply_known(tx, event=event, record=record, settings=settings)  # type: ignore[arg-type]
     if docs:
-        parked.delete_many({"_id": {"$in": [doc["_id"] for doc in docs]}}, session=tx.session)
+        tx.write(ParkedEvent, [DeleteMany({"_id": {"$in": [doc["_id"] for doc in docs]}})])
     return count
 
 

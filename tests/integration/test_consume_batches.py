@@ -273,3 +273,7 @@ def test_notify_reads_a_poll_of_filings_records_and_profiles_in_one_query_each(n
     assert COMMANDS.seen[("find", "complaint_recipients")] == 1
     assert COMMANDS.seen[("find", "recipient_profiles")] == 1
     assert COMMANDS.seen[("findAndModify", "complaint_recipients")] == 0
+    # What waited is read once for the poll, and the poll's writes go in one request per collection.
+    assert COMMANDS.seen[("find", "parked_events")] == 1
+    assert COMMANDS.seen[("update", "complaint_recipients")] == 1
+    assert COMMANDS.seen[("insert", "notifications")] == 1

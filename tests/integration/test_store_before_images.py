@@ -58,15 +58,6 @@ def test_update_before_changes_nothing_when_the_query_finds_nothing(db: None) ->
     assert counts()["c"] == 3 and "nobody" not in counts()
 
 
-def test_update_before_takes_what_the_transaction_already_read(db: None) -> None:
-    Counter(id="c", n=3).save()
-    # The caller read the document earlier in its transaction: no second read, its copy comes back.
-    seen = {"_id": "c", "n": 3}
-    before = transaction(lambda tx: tx.update_before(Counter, {"_id": "c"}, {"$inc": {"n": 1}}, before=seen))
-
-    assert before is seen and counts()["c"] == 4
-
-
 def test_concurrent_updates_each_see_the_document_before_their_own_change(db: None) -> None:
     Counter(id="c", n=0).save()
 
