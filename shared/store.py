@@ -96,12 +96,29 @@ class Tx:
         self._deferred: dict[type[Document], list[Document]] = {}
         self._writes: dict[type[Document], list[Any]] = {}
         #: What a shared transaction's consumer read ahead for all its messages at once, by
-        #: (document class, id); None where the document does not exist (see Consumer `prepare`).
-        self.read_ahead: dict[tuple[type[Document], Any], Any] = {}
+        #: (document class or other kind, id); None where the document does not exist (see Consumer
+        #: `prepare`). Also what a transaction keeps of a read it would otherwise repeat.
+        self.read_ahead: dict[tuple[Any, Any], Any] = {}
 
     def collection(self, document: type[Document]) -> Any:
         """The pymongo collection behind a document class."""
         return self.db[document._get_collection_name()]
+
+    def read_ahead_ids(self, document: type[Document], ids: list[Any]) -> dict[Any, dict[str, Any]]:
+        """Read the documents of these ids in one query into `read_ahead` (None for each missing
+        one), for `get` to answer later in this transaction; the ones found, by id."""
+        found = {doc["_id"]: doc for doc in
+                 self.collection(document).find({"_id": {"$in": ids}}, session=self.session)} if ids else {}
+        for one in ids:
+            self.read_ahead[(document, one)] = found.get(one)
+        return found
+
+    def get(self, document: type[Document], doc_id: Any) -> dict[str, Any] | None:
+        """The raw document of an id: as read ahead in this transaction, else read now."""
+        ahead = (document, doc_id)
+        if ahead in self.read_ahead:
+            return self.read_ahead[ahead]
+        return self.collection(document).find_one({"_id": doc_id}, session=self.session)
 
     def insert(self, doc: Document) -> None:
         """Validate a mongoengine document and insert it in this transaction."""

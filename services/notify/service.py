@@ -38,25 +38,20 @@ def handle_event(*, event: Event, settings: NotifySettings) -> int:
 def _apply(tx: Tx, *, event: Event, settings: NotifySettings) -> int:
     if isinstance(event, ComplaintStatusChanged):
         publish_status(tx, event=event, settings=settings)
-    records = tx.collection(ComplaintRecipients)
     if isinstance(event, ComplaintFiled):
         record = _record_of(event)
         fields = record.to_mongo().to_dict()
         del fields["_id"]
         # $set, not $setOnInsert: a placeholder left by parked events becomes the record (the ledger
         # already makes this run once per event). The old document says whether any event waits.
-        ahead = (ComplaintRecipients, record.id)
-        before = tx.read_ahead[ahead] if ahead in tx.read_ahead else records.find_one({"_id": record.id},
-                                                                                     session=tx.session)
+        before = tx.get(ComplaintRecipients, record.id)
         tx.write(ComplaintRecipients, [UpdateOne({"_id": record.id}, {"$set": fields, "$unset": {"parked": ""}},
                                                  upsert=True)])
         count = _apply_known(tx, event=event, record=record, settings=settings)
         if before is not None and before.get("parked"):
             count += replay_parked(tx, record=record, settings=settings)
         return count
-    ahead = (ComplaintRecipients, event.complaint_id)
-    doc = tx.read_ahead[ahead] if ahead in tx.read_ahead else records.find_one({"_id": event.complaint_id},
-                                                                                session=tx.session)
+    doc = tx.get(ComplaintRecipients, event.complaint_id)
     if doc is None or "ticket" not in doc:
         # Its ComplaintFiled is still on the way (another topic): plan it once that arrives. Marking
         # the record's document makes this transaction and that of ComplaintFiled write the same
@@ -71,8 +66,8 @@ def _apply(tx: Tx, *, event: Event, settings: NotifySettings) -> int:
 
 
 def read_ahead(events: list[Message]) -> None:
-    """Read, in a consumer's shared transaction, the recipient records and people's profiles its
-    events will each need: two queries for the group instead of two per event (see Tx.read_ahead).
+    """Read, in a consumer's shared transaction, the recipient records, waiting events and people's
+    profiles its events will each need: a query each for the group, not each per event (see Tx.read_ahead).
 
     A group holds one event per complaint at most, so nothing in it changes a record another of
     its events reads after it."""
@@ -83,11 +78,9 @@ def read_ahead(events: list[Message]) -> None:
     keys = [key for e in events if isinstance(e, ComplaintFiled) for key in people_keys(_record_of(e)).values()]
     ids = [e.complaint_id for e in events if isinstance(e, Event)]
     filed = {e.complaint_id for e in events if isinstance(e, ComplaintFiled)}
-    found = {doc["_id"]: doc for doc in
-             tx.collection(ComplaintRecipients).find({"_id": {"$in": ids}}, session=tx.session)} if ids else {}
-    for complaint_id in ids:
-        doc = tx.read_ahead[(ComplaintRecipients, complaint_id)] = found.get(complaint_id)
-        if doc is not None and "ticket" in doc and complaint_id not in filed:
+    found = tx.read_ahead_ids(ComplaintRecipients, ids)
+    for complaint_id, doc in found.items():
+        if "ticket" in doc and complaint_id not in filed:
             keys += people_keys(ComplaintRecipients._from_son(doc)).values()
     # The events parked for filed complaints, to go out now: one query for all of them.
     waiting = [i for i in filed if (found.get(i) or {}).get("parked")]
