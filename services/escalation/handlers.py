@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
 
 from services.escalation.domain.actions import Action
@@ -44,6 +45,7 @@ def register(runtime: ServiceRuntime, *, rules: Rules, wake_timers: Callable[[],
     # Clocks a handler started are looked at once its transaction has committed.
     runtime.subscribe(settings.topics.intake_events, {
         ComplaintFiled: on_complaint_filed, ComplaintWithdrawn: on_complaint_withdrawn,
-        ComplaintUpdated: on_complaint_updated}, after_commit=wake_timers)
+        ComplaintUpdated: on_complaint_updated}, after_commit=wake_timers,
+        prepare=functools.partial(opening.read_ahead, rules=rules))
     runtime.subscribe(settings.topics.evidence_events, {EvidenceSubmitted: on_evidence_submitted},
                       after_commit=wake_timers)

@@ -50,7 +50,7 @@ def register(runtime: ServiceRuntime) -> None:
 
     runtime.subscribe(settings.topics.intake_events, {
         ComplaintFiled: on_complaint_filed, ComplaintUpdated: on_complaint_updated,
-        ComplaintWithdrawn: on_withdrawn})
+        ComplaintWithdrawn: on_withdrawn}, prepare=service.read_ahead)
     runtime.subscribe(settings.topics.escalation_events,
                       {ComplaintStatusChanged: on_status_changed})
     runtime.subscribe(settings.topics.payment_records, {PaymentRecordPublished: on_payment_record})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from pymongo import UpdateOne
+
 from services.evidence import access
 from services.evidence.assessing import reassess
 from services.evidence.domain.errors import ComplaintClosedError
@@ -11,10 +13,10 @@ from services.evidence.models import ComplaintClosure, EvidenceFile
 from shared.auth import Principal
 from shared.contracts.complaints import ComplaintFiled, ComplaintUpdated
 from shared.contracts.evidence import EvidenceFileOpened
-from shared.envelope import Event, utcnow
+from shared.envelope import Event, Message, utcnow
 from shared.ledger import apply_once
 from shared.outbox import emit
-from shared.store import Tx
+from shared.store import Tx, shared_tx
 
 #: The kinds each category needs before it can be judged complete (DOMAIN.md, 证据链).
 BASE_REQUIRED = ["order_record", "payment_proof"]
@@ -42,15 +44,24 @@ def open_file(*, event: ComplaintFiled, topic: str, consumer: str) -> EvidenceFi
         # Written, not only read: a closing event applied meanwhile (another topic, another
         # consumer) writes this same document, so the store lets only one of the two transactions
         # commit and retries the other. Read alone, both could commit and the file stay open.
-        closure = tx.update_before(ComplaintClosure, {"_id": event.complaint_id},
-                                   {"$set": {"file_opened_at": utcnow()}}, upsert=True)
+        closure = tx.get(ComplaintClosure, event.complaint_id)
+        tx.write(ComplaintClosure, [UpdateOne({"_id": event.complaint_id}, {"$set": {"file_opened_at": utcnow()}},
+                                              upsert=True)])
         if closure is not None and closure.get("status"):  # the closing event overtook the filing
             evidence_file.status = closure["status"]
-        tx.insert(evidence_file)
+        tx.defer([evidence_file])  # in a consumer's shared transaction: one insert for the poll's files
         emit(tx, topic=topic, messages=[opened])
         return evidence_file
 
     return apply_once(consumer=consumer, event=event, work=work)
+
+
+def read_ahead(events: list[Message]) -> None:
+    """Read, in a consumer's shared transaction, the closing marks of the filings among its events
+    in one query (see Tx.read_ahead)."""
+    tx = shared_tx()
+    if tx is not None:
+        tx.read_ahead_ids(ComplaintClosure, [e.complaint_id for e in events if isinstance(e, ComplaintFiled)])
 
 
 def set_status(*, event: Event, status: str, consumer: str) -> None:

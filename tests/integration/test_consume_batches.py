@@ -277,3 +277,67 @@ def test_notify_reads_a_poll_of_filings_records_and_profiles_in_one_query_each(n
     assert COMMANDS.seen[("find", "parked_events")] == 1
     assert COMMANDS.seen[("update", "complaint_recipients")] == 1
     assert COMMANDS.seen[("insert", "notifications")] == 1
+
+
+def filings_reader(on_filed, prepare) -> Consumer:
+    """A consumer applying filings as a service does, with the service's read-ahead."""
+    from shared.contracts.complaints import ComplaintFiled
+
+    async def on_event(event: Message) -> None:
+        await asyncio.to_thread(on_filed, event)
+
+    return Consumer(broker=KafkaBroker("127.0.0.1:1"), settings=ServiceSettings(), topic="in",
+                    handlers={ComplaintFiled: on_event}, ready=lambda: True, prepare=prepare)
+
+
+def test_evidence_reads_a_polls_closing_marks_in_one_query_and_writes_its_files_together(
+        servers: Servers, namespace: str) -> None:
+    from services.evidence import service
+    from services.evidence.models import ComplaintClosure, EvidenceFile
+    from tests.support.notify_harness import complaint_filed
+
+    with own_database(servers, f"{namespace}_evidence_batches", EvidenceFile, ComplaintClosure, ProcessedEvent,
+                      OutboxEntry):
+        filings = [complaint_filed(merchant=f"m-{i}") for i in range(4)]
+        # The withdrawal of the last one overtook its filing (another topic).
+        ComplaintClosure(id=filings[3].complaint_id, status="withdrawn", at=datetime.now(UTC)).save()
+        reader = filings_reader(lambda e: service.open_file(event=e, topic="out", consumer="evidence"),
+                                service.read_ahead)
+        with COMMANDS.counting():
+            asyncio.run(reader.dispatch_batch(records(filings)))
+
+        assert reader.stats()["shared_transactions"] == 1 and reader.undone == 0
+        assert {f.id: f.status for f in EvidenceFile.objects} == {
+            f.complaint_id: "withdrawn" if i == 3 else "open" for i, f in enumerate(filings)}
+        assert ComplaintClosure.objects(file_opened_at__exists=True).count() == 4
+        # One read of the four marks, one write of them and one insert of the files, for the poll.
+        assert COMMANDS.seen[("find", "complaint_closures")] == 1
+        assert COMMANDS.seen[("update", "complaint_closures")] == 1
+        assert COMMANDS.seen[("insert", "evidence_files")] == 1
+
+
+def test_escalation_reads_a_shops_history_and_the_timer_floor_once_per_poll(
+        servers: Servers, namespace: str) -> None:
+    import functools
+
+    from services.escalation.config import EscalationSettings
+    from services.escalation.models import Case, Timer
+    from services.escalation.service import opening
+    from services.escalation.service.rules import load_rules
+    from tests.support.notify_harness import complaint_filed
+
+    rules = load_rules(settings=EscalationSettings())
+    with own_database(servers, f"{namespace}_escalation_batches", Case, Timer, ProcessedEvent, OutboxEntry):
+        # Four complaints against one busy shop and one against another.
+        filings = [complaint_filed(merchant="m-busy") for _ in range(4)] + [complaint_filed(merchant="m-quiet")]
+        reader = filings_reader(lambda e: opening.open_case(event=e, rules=rules, topic="out", consumer="escalation"),
+                                functools.partial(opening.read_ahead, rules=rules))
+        with COMMANDS.counting():
+            asyncio.run(reader.dispatch_batch(records(filings)))
+
+        assert reader.stats()["shared_transactions"] == 1 and reader.undone == 0
+        assert sorted(c.id for c in Case.objects) == sorted(f.complaint_id for f in filings)
+        assert {t.complaint_id for t in Timer.objects} == {f.complaint_id for f in filings}
+        # Each shop's history once, the floor under the timers once, for the poll.
+        assert COMMANDS.seen[("find", "cases")] == 2
+        assert COMMANDS.seen[("find", "timer_floor")] == 1

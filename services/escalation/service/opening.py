@@ -19,17 +19,40 @@ from services.escalation.service.steps import (
 from services.escalation.service.timer_docs import sync_timers
 from shared.contracts.complaints import AccountFreezeRequested, ComplaintFiled, ComplaintUpdated
 from shared.contracts.escalation import CaseOpened, ComplaintEscalated, ComplaintStatusChanged
-from shared.envelope import Event, utcnow
+from shared.envelope import Event, Message, utcnow
 from shared.ledger import apply_once
 from shared.messaging import Rejected
 from shared.money import Money
 from shared.outbox import emit
-from shared.store import Tx, database
+from shared.store import Tx, database, shared_tx
 
 _FREEZE_REASON = "unauthorized charge: freeze the account or card before anything else"
 
 
 def merchant_history(*, platform: str, merchant_id: str, rules: Rules) -> MerchantHistory:
+    """The merchant's history as its consumer's shared transaction read it ahead, else read now."""
+    tx = shared_tx()
+    ahead = (MerchantHistory, (platform, merchant_id))
+    if tx is not None and ahead in tx.read_ahead:
+        return tx.read_ahead[ahead]  # type: ignore[no-any-return]
+    return _read_history(platform=platform, merchant_id=merchant_id, rules=rules)
+
+
+def read_ahead(events: list[Message], *, rules: Rules) -> None:
+    """Read, in a consumer's shared transaction, the history of each merchant its filings name, once
+    per merchant: a poll of complaints against one busy shop reads it once (see Tx.read_ahead).
+
+    (One query per merchant: the embedded store reads every case for a merchant_id `$in`.)"""
+    tx = shared_tx()
+    if tx is None:
+        return
+    for platform, merchant_id in dict.fromkeys((e.platform, e.merchant.id) for e in events
+                                               if isinstance(e, ComplaintFiled)):
+        tx.read_ahead[(MerchantHistory, (platform, merchant_id))] = _read_history(
+            platform=platform, merchant_id=merchant_id, rules=rules)
+
+
+def _read_history(*, platform: str, merchant_id: str, rules: Rules) -> MerchantHistory:
     """The merchant's breached clocks so far, and its open complaints if a routing rule asks.
 
     Only the merchant's cases with a breach are read (an index serves exactly them), so a shop with

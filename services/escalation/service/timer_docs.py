@@ -82,9 +82,14 @@ def sync_timers(tx: Tx, *, complaint_id: str, ticket: str, clocks: Mapping[str, 
 def lower_floor(tx: Tx, *, due: datetime) -> None:
     """Make sure the due floor is not after due (writes only when it must, to avoid contention)."""
     floors = tx.db[FLOORS]
-    current = floors.find_one({"_id": FLOOR_ID}, session=tx.session)
+    # Read once per transaction: a consumer's shared one opens the clocks of a whole poll's cases.
+    ahead = (FLOORS, FLOOR_ID)
+    if ahead not in tx.read_ahead:
+        tx.read_ahead[ahead] = floors.find_one({"_id": FLOOR_ID}, session=tx.session)
+    current = tx.read_ahead[ahead]
     if current is None or due < current["due_at"]:
         floors.update_one({"_id": FLOOR_ID}, {"$min": {"due_at": due}}, upsert=True, session=tx.session)
+        tx.read_ahead[ahead] = {"_id": FLOOR_ID, "due_at": due}
 
 
 def new_timers(*, complaint_id: str, ticket: str, clocks: Mapping[str, Clock]) -> list[Timer]:
