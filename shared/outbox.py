@@ -30,8 +30,9 @@ class OutboxEntry(Document):
 
     meta = {
         "collection": "outbox",
-        "indexes": [("state", "lease_until"), {"fields": ["published_at"], "sparse": True},
-                    {"fields": ["caused_by"], "sparse": True}, ("key", "message_type")],
+        # Every index is rewritten with each entry twice (written, then marked published): only
+        # what a query uses (the relay's poll, republish_effects, redrive).
+        "indexes": [("state", "lease_until"), {"fields": ["caused_by"], "sparse": True}, ("key", "message_type")],
     }
 
     id = StringField(primary_key=True)
