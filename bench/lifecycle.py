@@ -1,8 +1,10 @@
 """Full lifecycle at a fixed filing rate: filed → acknowledged → first notification delivered.
 
 Reports p50/p99 of both steps and the store round-trips each complaint costs: those in its one
-trace (pymongo spans), and every store command of the run divided by the complaints filed; --top N
-adds the N most frequent operations of each service, in the traces and outside them.
+trace (pymongo spans), every store command of the run divided by the complaints filed, and the
+store's own request counters (serverStatus) over the run, per complaint; --top N adds the N most
+frequent operations of each service, in the traces and outside them. The services are stopped
+before their spans are read, so that what their exporters still held is stored.
 Run: .venv/bin/python -m bench.lifecycle [--rate 50 --duration 20 --top 10]
 (COMPLAINTS_LOG_LEVEL=INFO keeps the services' INFO lines in the run's logs; WARNING otherwise.)
 """
@@ -64,6 +66,15 @@ def top_operations(counts: Counter[tuple[str, str]], *, sample: int, top: int) -
     return dict(sorted(by_service.items()))
 
 
+def store_requests(uri: str) -> dict[str, int]:
+    """The store's request counters (serverStatus): its data operations and every request."""
+    with MongoClient(uri) as client:
+        status = client.admin.command("serverStatus")
+    ops = status["opcounters"]
+    return {"data_operations": sum(ops[k] for k in ("insert", "query", "update", "delete", "getmore")),
+            "all_requests": status["network"]["numRequests"]}
+
+
 def main() -> None:
     """Run the lifecycle benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -105,6 +116,7 @@ def main() -> None:
 
             cpu = CpuMeter()
             cpu.mark()
+            requests_before = store_requests(uri)
             filing = asyncio.run(run())
             cpu_filing = cpu.mark()
             done: dict[str, tuple[float, float]] = {}
@@ -122,7 +134,13 @@ def main() -> None:
                     console.print(f"finished {len(done)}/{len(tickets)}", end="\r")
                     time.sleep(0.5)
                 cpu_after = cpu.mark()
-                time.sleep(2)  # let the last spans reach the span store (flushed every 500 ms)
+                requests_after = store_requests(uri)
+                sampled = [client.get(f"{intake}/v1/complaints/{ticket}").json()["trace_id"]
+                           for ticket in tickets[: args.trace_sample]]
+                # A service stopping sends what its span exporter still holds (a busy store leaves it
+                # behind): its spans are all stored once it is gone.
+                console.print("stopping the services to flush their spans")
+                supervisor.stop_all([s.child for s in services])
                 spans = stored_spans(MongoClient(uri)[f"{NS}_telemetry"][SPANS_COLLECTION])
                 of_trace: dict[str, list[dict[str, Any]]] = {}
                 for span in spans:
@@ -130,8 +148,7 @@ def main() -> None:
                 per_service: Counter[str] = Counter()
                 per_operation: Counter[tuple[str, str]] = Counter()
                 totals = []
-                for ticket in tickets[: args.trace_sample]:
-                    trace_id = client.get(f"{intake}/v1/complaints/{ticket}").json()["trace_id"]
+                for trace_id in sampled:
                     db = [s for s in of_trace.get(trace_id, []) if s["attributes"].get("db_system")]
                     if not db:
                         continue  # no trace under that id: not a complaint that cost nothing
@@ -162,6 +179,10 @@ def main() -> None:
             figures["store_commands_per_filed_complaint"] = {
                 "all": round(sum(every.values()) / filed, 1),
                 "by_service": {k: round(v / filed, 1) for k, v in sorted(every.items())}}
+            # The store's own count, from the first filing until the last complaint finished: every
+            # request it answered (the span store's inserts and the bench's progress reads too).
+            figures["store_requests_per_filed_complaint"] = {
+                kind: round((requests_after[kind] - requests_before[kind]) / filed, 1) for kind in requests_after}
 
             if args.top:
                 figures["store_operations_per_complaint"] = top_operations(
