@@ -41,7 +41,7 @@ def claim(*, channel: str, lease: timedelta, slots: int, in_flight: Counter[str]
         held = {sub["_id"] for sub in database()[Subscription._get_collection_name()].find(
             {"_id": {"$in": sorted(endpoints)}}, {"paused_at": 1, "health.backoff_until": 1})
             if sub.get("paused_at") is not None
-            or (sub.get("health") or {}).get("backoff_until", now) > now}
+            or ((sub.get("health") or {}).get("backoff_until") or now) > now}  # None once it answers again
     taken: list[str] = []
     room = Counter(in_flight)
     for doc in candidates:
