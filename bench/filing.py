@@ -61,7 +61,8 @@ def seed(*, uri: str, db: str, count: int) -> None:
     """Store `count` more complaints shaped like a filed one, in batches.
 
     Like a real store they are mostly history: spread over the past year, over 500 merchants,
-    nearly all closed, with every service's step on the timeline.
+    nearly all closed. Other services' steps on their timelines live in a collection of their own,
+    which filing never reads, so they are not seeded.
     """
     collection = MongoClient(uri, tz_aware=True)[db]["complaints"]
     template = collection.find_one()
@@ -69,8 +70,6 @@ def seed(*, uri: str, db: str, count: int) -> None:
         raise RuntimeError("no complaint stored to copy")
     have = collection.estimated_document_count()
     now = datetime.now(UTC)
-    steps = [{"event_id": f"seed-{s}", "at": now, "service": s, "step": "seed", "detail": {}}
-             for s in ("intake", "evidence", "escalation", "notify")]
     batch: list[dict[str, Any]] = []
     for i in range(have, have + count):
         doc = copy.deepcopy(template)
@@ -80,7 +79,7 @@ def seed(*, uri: str, db: str, count: int) -> None:
         doc["merchant"] = {**doc.get("merchant", {}), "id": f"seed-m{i % 500:03d}"}
         doc["filed_at"] = doc["updated_at"] = now - timedelta(minutes=5 + (i * 7919) % 525_600)
         doc["status"] = "closed" if i % 50 else "in_review"
-        doc["timeline"] = steps
+        doc["awaiting"] = []
         batch.append(doc)
         if len(batch) == 5000:
             collection.insert_many(batch, ordered=False)

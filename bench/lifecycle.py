@@ -39,15 +39,26 @@ def _at(value: str | datetime) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def steps_of(complaint: dict[str, Any]) -> tuple[float, float] | None:
+def steps_of(filed_at: datetime, timeline: list[dict[str, Any]]) -> tuple[float, float] | None:
     """Seconds from filing to acknowledgement and to the first notification, once both happened."""
-    filed = _at(complaint["filed_at"])
-    acknowledged = [e for e in complaint["timeline"] if e["step"] == "status_acknowledged"]
-    notified = [e for e in complaint["timeline"] if e["service"] == "notify"]
+    acknowledged = [e for e in timeline if e["step"] == "status_acknowledged"]
+    notified = [e for e in timeline if e["service"] == "notify"]
     if not acknowledged or not notified:
         return None
-    return ((_at(acknowledged[0]["at"]) - filed).total_seconds(),
-            (min(_at(e["at"]) for e in notified) - filed).total_seconds())
+    return ((_at(acknowledged[0]["at"]) - filed_at).total_seconds(),
+            (min(_at(e["at"]) for e in notified) - filed_at).total_seconds())
+
+
+def measured(db: Any) -> dict[str, tuple[float, float]]:
+    """Each complaint's two steps by ticket, read once: its filing and the other services' steps."""
+    timelines: dict[str, list[dict[str, Any]]] = {}
+    for step in db["complaint_steps"].find({}, {"complaint_id": 1, "at": 1, "service": 1, "step": 1}):
+        timelines.setdefault(step["complaint_id"], []).append(step)
+    done = {}
+    for doc in db["complaints"].find({}, {"ticket": 1, "filed_at": 1}):
+        if (steps := steps_of(_at(doc["filed_at"]), timelines.get(doc["_id"], []))) is not None:
+            done[doc["ticket"]] = steps
+    return done
 
 
 def operation_of(span: dict[str, Any]) -> str:
@@ -119,24 +130,24 @@ def main() -> None:
             requests_before = store_requests(uri)
             filing = asyncio.run(run())
             cpu_filing = cpu.mark()
-            done: dict[str, tuple[float, float]] = {}
             deadline = time.monotonic() + 180
-            # One bulk read of intake's store per pass, not a GET per complaint: polling a thousand
-            # complaints one by one loaded the store the run measures as much as the work did.
-            complaints = MongoClient(uri, tz_aware=True)[f"{NS}_intake"]["complaints"]
+            # One count per pass, not a GET per complaint: polling a thousand complaints one by one
+            # loaded the store the run measures as much as the work did. A complaint is through once
+            # acknowledged and every service has acted (notify's first step is its first notice).
+            intake_db = MongoClient(uri, tz_aware=True)[f"{NS}_intake"]
+            through = {"status": "acknowledged", "awaiting": {"$size": 0}}
             with httpx.Client(timeout=30, headers=auth) as client:
-                while len(done) < len(tickets) and time.monotonic() < deadline:
-                    waiting = [t for t in tickets if t not in done]
-                    for doc in complaints.find({"ticket": {"$in": waiting}}, {"ticket": 1, "filed_at": 1, "timeline": 1}):
-                        measured = steps_of(doc)
-                        if measured:
-                            done[doc["ticket"]] = measured
-                    console.print(f"finished {len(done)}/{len(tickets)}", end="\r")
+                while (finished := intake_db["complaints"].count_documents(through)) < len(tickets) \
+                        and time.monotonic() < deadline:
+                    console.print(f"finished {finished}/{len(tickets)}", end="\r")
                     time.sleep(0.5)
                 cpu_after = cpu.mark()
                 requests_after = store_requests(uri)
+                done = measured(intake_db)
                 sampled = [client.get(f"{intake}/v1/complaints/{ticket}").json()["trace_id"]
                            for ticket in tickets[: args.trace_sample]]
+                # What each consumer applied, and how often a shared transaction was undone or retried.
+                consumers = {s.name: client.get(f"{s.url}/readyz").json().get("consumers", []) for s in services}
                 # A service stopping sends what its span exporter still holds (a busy store leaves it
                 # behind): its spans are all stored once it is gone.
                 console.print("stopping the services to flush their spans")
@@ -158,6 +169,9 @@ def main() -> None:
             sample = max(1, len(totals))
             figures = {
                 "rate_per_s": args.rate, "duration_s": args.duration, "filed": len(tickets),
+                "consumers": {name: [{k: c[k] for k in ("topic", "processed", "dead_lettered", "shared_transactions",
+                                                        "shared_transactions_undone", "shared_transactions_retried")}
+                                     for c in stats] for name, stats in consumers.items()},
                 "finished": len(done), "lost": len(tickets) - len(done),
                 # Each part's share of one core while filing, and until the last complaint finished.
                 "cpu_percent_of_one_core": {"filing": cpu_filing, "catching_up": cpu_after},

@@ -191,7 +191,8 @@ class Tx:
     def defer_writes(self, document: type[Document], operations: list[Any]) -> None:
         """Queue pymongo write operations (UpdateOne …) of a shared transaction for `flush`."""
         assert self.shared, "only a shared transaction defers writes"
-        self._writes.setdefault(document, []).extend(operations)
+        if operations:  # a bulk write of nothing is an error
+            self._writes.setdefault(document, []).extend(operations)
 
     def flush(self) -> None:
         """Write what was deferred: one insert_many, then one bulk_write, per collection, in order."""

@@ -24,11 +24,15 @@ async def on_evidence_file_opened(event: EvidenceFileOpened) -> None:
 
 
 async def on_case_opened(event: CaseOpened) -> None:
-    """Escalation opened the case at its first tier."""
+    """Escalation opened the case at its first tier.
+
+    Only the step is recorded: the status change escalation emits with every opening carries the
+    same tier, and changes the complaint once for both.
+    """
     detail: dict[str, Any] = {"tier": event.tier, "clocks": list(event.clocks)}
     await asyncio.to_thread(
         service.record_step, event=event, service="escalation", step="case_opened",
-        detail=detail, tier=event.tier,
+        detail=detail, changes_complaint=False,
     )
 
 

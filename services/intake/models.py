@@ -1,4 +1,5 @@
-"""Intake's documents: complaints with their timeline, the ticket sequence, and the uniqueness guards."""
+"""Intake's documents: complaints, the other services' steps on their timelines, the ticket sequence, and the
+uniqueness guards."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ from mongoengine import (
 
 
 class TimelineEntry(EmbeddedDocument):
-    """One step any service took on the complaint, learnt from its event."""
+    """One step intake took on the complaint (filed, statement, withdrawal, correction), kept in it.
+
+    Complaints stored before other services' steps moved to `ComplaintStep` hold those here too.
+    """
 
     event_id = StringField(required=True)
     at = DateTimeField(required=True)
@@ -72,7 +76,25 @@ class Complaint(Document):
     # The services that act on every complaint and have not been heard from yet: each one's first
     # step takes it off, so the reconciler looks only at complaints still waiting for someone.
     awaiting = ListField(StringField())
+    # Intake's own steps, written with the change they record; other services' are ComplaintSteps.
     timeline = EmbeddedDocumentListField(TimelineEntry)
+
+
+class ComplaintStep(Document):
+    """A step another service took on a complaint, learnt from its event: one document per event.
+
+    Kept out of the complaint document: the embedded store rewrites every index entry of a document
+    on each change, and a complaint has eight indexes, while a step is inserted once and never changed.
+    """
+
+    meta = {"collection": "complaint_steps", "indexes": ["complaint_id"]}
+
+    id = StringField(primary_key=True)  # the event's id: a redelivered event is the same step
+    complaint_id = StringField(required=True)
+    at = DateTimeField(required=True)
+    service = StringField(required=True)
+    step = StringField(required=True)
+    detail = DictField()
 
 
 class TicketSequence(Document):

@@ -135,9 +135,9 @@ def test_each_message_in_a_poll_keeps_the_trace_of_whoever_published_it(db: None
 def test_intake_folds_a_poll_of_steps_into_timelines_in_one_bulk_write_per_round(db: None) -> None:
     from services.intake.handlers import on_status_changed
 
-    complaints = store.database()["complaints"]
+    complaints, steps = store.database()["complaints"], store.database()["complaint_steps"]
     complaints.insert_many([{"_id": f"c-{i}", "status": "withdrawn" if i == 5 else "filed", "status_at": None,
-                             "timeline": []} for i in range(6)])
+                             "awaiting": ["escalation", "notify"], "timeline": []} for i in range(6)])
     later = datetime.now(UTC) + timedelta(hours=1)
     complaints.insert_many([{"_id": "c-6", "status": "in_progress", "status_at": later, "timeline": []},
                             {"_id": "c-7", "status": "filed", "timeline": []}])  # a newer status; none yet
@@ -149,17 +149,23 @@ def test_intake_folds_a_poll_of_steps_into_timelines_in_one_bulk_write_per_round
         asyncio.run(reader.dispatch_batch(records(poll)))
         asyncio.run(reader.dispatch_batch(records(poll)))  # redelivered: nothing changes
 
-    shown = {d["_id"]: (d["status"], [e["step"] for e in d["timeline"]]) for d in complaints.find()}
+    recorded: dict[str, list[str]] = {}
+    for step in steps.find().sort("at", 1):
+        recorded.setdefault(step["complaint_id"], []).append(step["step"])
+    shown = {d["_id"]: (d["status"], recorded.get(d["_id"])) for d in complaints.find()}
     assert shown["c-0"] == ("in_progress", ["status_acknowledged", "status_in_progress"])
     assert all(shown[f"c-{i}"] == ("acknowledged", ["status_acknowledged"]) for i in range(1, 5))
     assert shown["c-5"] == ("withdrawn", ["status_acknowledged"])  # recorded, status kept
     assert shown["c-6"] == ("in_progress", ["status_acknowledged"])  # older than the one shown
     assert shown["c-7"] == ("acknowledged", ["status_acknowledged"])
-    # Per poll: the eight complaints' first steps in one shared transaction (one bulk write, one
-    # commit), then c-0's second step alone (one write; two when redelivered, both no-ops).
+    # Escalation has acted on them: the reconciler no longer waits for it, still for notify.
+    assert {d["_id"]: d["awaiting"] for d in complaints.find({"awaiting": {"$exists": True}})} == \
+        {f"c-{i}": ["notify"] for i in range(6)}
+    # Per poll: the eight complaints' first steps in one shared transaction (one bulk write to the
+    # steps and one to the complaints, one commit), then c-0's second step alone (one of each).
     assert reader.stats()["shared_transactions"] == 2 and reader.undone == 0
     assert COMMANDS.seen[("commitTransaction", "")] == 2
-    assert COMMANDS.seen[("update", "complaints")] == (1 + 1) + (1 + 2)
+    assert COMMANDS.seen[("update", "complaints")] == COMMANDS.seen[("update", "complaint_steps")] == 2 + 2
 
 
 def test_a_poll_that_loses_a_write_conflict_is_applied_together_again_not_one_by_one(db: None) -> None:

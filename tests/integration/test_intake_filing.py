@@ -12,7 +12,10 @@ import pytest
 from pymongo import MongoClient
 from pymongo.collection import Collection
 
-from shared.contracts.escalation import ComplaintStatusChanged
+from shared.contracts.escalation import CaseOpened, ComplaintStatusChanged
+from shared.contracts.evidence import EvidenceFileOpened
+from shared.contracts.notify import NotificationSent
+from shared.envelope import Event
 from shared.topics import TopicSettings
 from tests.support import kafka
 from tests.support.intake_calls import body, complainant_of, running_intake, token, topic_messages
@@ -236,8 +239,8 @@ def report(service_env: dict[str, str], topics: TopicSettings, complaints: Colle
     return event
 
 
-def send(service_env: dict[str, str], topics: TopicSettings, event: ComplaintStatusChanged) -> None:
-    asyncio.run(kafka.send(bootstrap=service_env["KAFKA_BOOTSTRAP_SERVERS"], topic=topics.escalation_events,
+def send(service_env: dict[str, str], topics: TopicSettings, event: Event, *, topic: str | None = None) -> None:
+    asyncio.run(kafka.send(bootstrap=service_env["KAFKA_BOOTSTRAP_SERVERS"], topic=topic or topics.escalation_events,
                            value=event.encode(), key=event.complaint_id.encode()))
 
 
@@ -258,6 +261,52 @@ def test_a_status_change_delivered_twice_is_one_step_and_moves_the_status(
     wait_until(lambda: steps_of(intake, ticket, headers, "status_awaiting_merchant")[1] == 1, timeout=30,
                what="the later status change")
     assert steps_of(intake, ticket, headers, "status_in_review") == ("awaiting_merchant", 1)
+
+
+def test_every_service_s_steps_show_on_the_timeline_in_order_and_the_reconciler_stops_waiting(
+    intake: httpx.Client, service_env: dict[str, str], topics: TopicSettings, complaints: Collection
+) -> None:
+    ticket, headers = filed_complaint(intake, "KM-STEP-ALL")
+    complaint_id = complaints.find_one({"ticket": ticket})["_id"]
+    ids = {"complaint_id": complaint_id, "ticket": ticket}
+    start = datetime.now(UTC)
+    opened = CaseOpened(**ids, tier="platform", state="acknowledged", occurred_at=start)
+    acknowledged = ComplaintStatusChanged(**ids, from_state="filed", to_state="acknowledged", tier="platform",
+                                          occurred_at=start + timedelta(milliseconds=1))
+    evidence = EvidenceFileOpened(**ids, required_kinds=["order_screenshot"], occurred_at=start + timedelta(seconds=1))
+    notices = [NotificationSent(**ids, about_event_id=opened.event_id, about_event_type="ComplaintFiled",
+                                recipient_role=role, channel="in_app", occurred_at=start + timedelta(seconds=2 + i))
+               for i, role in enumerate(("complainant", "merchant"))]
+    send(service_env, topics, opened)
+    send(service_env, topics, acknowledged)
+    send(service_env, topics, evidence, topic=topics.evidence_events)
+    for notice in notices:
+        send(service_env, topics, notice, topic=topics.notify_events)
+    send(service_env, topics, notices[0], topic=topics.notify_events)  # redelivered
+
+    def shown() -> dict[str, Any] | None:
+        view = intake.get(f"/v1/complaints/{ticket}", headers=headers).json()
+        return view if len(view["timeline"]) >= 6 else None
+
+    view = wait_until(shown, timeout=30, what="every service's step on the timeline")
+    assert [(e["service"], e["step"]) for e in view["timeline"]] == [
+        ("intake", "filed"), ("escalation", "case_opened"), ("escalation", "status_acknowledged"),
+        ("evidence", "evidence_file_opened"), ("notify", "notified_complainant"), ("notify", "notified_merchant")]
+    assert (view["status"], view["tier"]) == ("acknowledged", "platform")
+    assert datetime.fromisoformat(view["updated_at"]) == datetime.fromisoformat(view["timeline"][-1]["at"])
+    # Every service has acted: the reconciler has nothing to re-drive for it.
+    assert complaints.find_one({"_id": complaint_id})["awaiting"] == []
+
+
+def test_steps_stored_in_the_complaint_before_they_had_their_own_collection_still_show(
+    intake: httpx.Client, complaints: Collection
+) -> None:
+    ticket, headers = filed_complaint(intake, "KM-STEP-LEGACY")
+    at = datetime.now(UTC) + timedelta(seconds=1)
+    complaints.update_one({"ticket": ticket}, {"$push": {"timeline": {
+        "event_id": "legacy-1", "at": at, "service": "escalation", "step": "case_opened", "detail": {}}}})
+    view = intake.get(f"/v1/complaints/{ticket}", headers=headers).json()
+    assert [(e["service"], e["step"]) for e in view["timeline"]] == [("intake", "filed"), ("escalation", "case_opened")]
 
 
 def test_a_status_change_that_arrives_late_does_not_undo_a_newer_one(

@@ -44,8 +44,6 @@ def file(complaint_id: str, *, filed_at: datetime, acted: dict[str, datetime]) -
         "_id": complaint_id, "ticket": ticket, "filed_at": filed_at,
         "status": "acknowledged" if "escalation" in acted else "filed",
         "awaiting": [a for a in ACTORS if a not in acted],
-        "timeline": [{"event_id": f"e-{complaint_id}-{a}", "at": at, "service": a, "step": "seen"}
-                     for a, at in acted.items()],
     })
     db[OutboxEntry._get_collection_name()].insert_one({
         "_id": f"filed-{complaint_id}", "topic": "complaints.events", "key": complaint_id,

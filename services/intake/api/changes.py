@@ -39,6 +39,12 @@ def _replayed(stored: StoredAnswer | None) -> JSONResponse:
     return JSONResponse(stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"})
 
 
+def _view(ticket: str, principal: Principal) -> dict[str, Any]:
+    """The complaint as it is after the change."""
+    complaint = service.get_complaint(ticket=ticket)
+    return complaint_view(complaint, principal=principal, timeline=service.steps_of(complaint))
+
+
 def _closed(ticket: str) -> None:
     refuse(409, reason="not_open", en=f"complaint {ticket} is no longer open", zh=f"投诉 {ticket} 已结束，不能再修改")
 
@@ -86,7 +92,7 @@ def withdraw(ticket: Ticket, body: Annotated[Withdrawal, Body(openapi_examples=e
     except service.NotOpen:
         _closed(ticket)
     runtime.relay.wake()
-    return complaint_view(service.get_complaint(ticket=ticket), principal=principal)
+    return _view(ticket, principal)
 
 
 @router.put("/{ticket}/category", summary="Correct the category (agents) (更正投诉类型)",
@@ -107,4 +113,4 @@ def correct_category(ticket: Ticket, body: Annotated[CategoryCorrection, Body(op
         refuse(409, reason="open_twin", en=f"complaint {twin.ticket} is already open for this order and category",
                zh=f"该订单同类投诉 {twin.ticket} 尚未结束")
     runtime.relay.wake()
-    return complaint_view(service.get_complaint(ticket=ticket), principal=principal)
+    return _view(ticket, principal)

@@ -74,7 +74,7 @@ def get_complaint(ticket: Ticket, principal: CurrentPrincipal) -> dict[str, Any]
     complaint = service.get_complaint(ticket=ticket)
     if not visible(principal=principal, complaint=complaint):
         not_found(ticket)
-    return complaint_view(complaint, principal=principal)
+    return complaint_view(complaint, principal=principal, timeline=service.steps_of(complaint))
 
 
 @router.get("/{ticket}/trace", summary="Every span of the complaint's one trace (调用链)",

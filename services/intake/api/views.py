@@ -25,8 +25,12 @@ def filed_by(principal: Principal) -> dict[str, Any]:
             "merchant_id": principal.merchant_id}
 
 
-def complaint_view(complaint: Complaint, *, principal: Principal) -> dict[str, Any]:
-    """The complaint for this caller: status, timeline, statements; contact and secrets masked unless theirs."""
+def complaint_view(complaint: Complaint, *, principal: Principal, timeline: list[dict[str, Any]]) -> dict[str, Any]:
+    """The complaint for this caller: status, timeline, statements; contact and secrets masked unless theirs.
+
+    `timeline` is every step on it, oldest first (`service.steps_of`); it is also when the complaint
+    last changed, if a step came after intake's own last change.
+    """
     person = dict(complaint.complainant)
     contact = dict(person.get("contact") or {})
     owner = sees_contact(principal=principal, complaint=scope_document(complaint))
@@ -44,9 +48,10 @@ def complaint_view(complaint: Complaint, *, principal: Principal) -> dict[str, A
         "statements": [{k: s.get(k) for k in ("number", "text", "occurred_at", "added_at")}
                        for s in complaint.statements],
         "withdrawal": complaint.withdrawal or None, "source": complaint.source,
-        "filed_at": complaint.filed_at, "updated_at": complaint.updated_at, "trace_id": complaint.trace_id,
-        "timeline": [{"at": e.at, "service": e.service, "step": e.step, "detail": e.detail}
-                     for e in sorted(complaint.timeline, key=lambda e: e.at)],
+        "filed_at": complaint.filed_at, "trace_id": complaint.trace_id,
+        "updated_at": max([complaint.updated_at, *(e["at"] for e in timeline)]),
+        "timeline": [{"at": e["at"], "service": e["service"], "step": e["step"], "detail": e.get("detail") or {}}
+                     for e in timeline],
     }
     # Free text may hold card keys, card numbers or passwords the buyer typed: only they see it whole.
     # The system's own ids (complaint, trace) come back whole either way (see scrub_deep).

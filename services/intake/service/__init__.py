@@ -4,10 +4,10 @@ from services.intake.service.changes import NotOpen, OpenTwin, add_statement, co
 from services.intake.service.commands import handle_file_complaint
 from services.intake.service.filing import AnswerExists, Filing, file_complaint, next_ticket
 from services.intake.service.reading import get_complaint, list_complaints
-from services.intake.service.timeline import record_step
+from services.intake.service.timeline import record_step, steps_of
 
 __all__ = [
     "AnswerExists", "Filing", "NotOpen", "OpenTwin", "add_statement", "correct_category", "file_complaint",
     "get_complaint", "handle_file_complaint", "list_complaints", "next_ticket", "record_step",
-    "withdraw_complaint",
+    "steps_of", "withdraw_complaint",
 ]

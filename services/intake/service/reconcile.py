@@ -19,7 +19,8 @@ from shared.envelope import utcnow
 from shared.outbox import redrive
 from shared.store import database
 
-#: The services that act on every filed complaint, as named on the timeline.
+#: The services that act on every filed complaint, as named on the timeline; a complaint lists those
+#: not heard from yet in `awaiting`, and each one's first step takes it off.
 ACTORS = ("evidence", "escalation", "notify")
 
 
@@ -29,8 +30,7 @@ def partition_of(complaint_id: str, *, partitions: int) -> int:
 
 
 def _missing(doc: dict[str, Any]) -> set[str]:
-    have = {step.get("service") for step in doc.get("timeline", [])}
-    missing = {a for a in ACTORS if a not in have}
+    missing = set(doc.get("awaiting") or ()) & set(ACTORS)
     if doc.get("status") == "filed":
         missing.add("escalation")
     return missing
@@ -92,7 +92,7 @@ def redrive_stuck(*, after: timedelta, horizon: timedelta, partitions: int,
     """
     now = utcnow()
     collection = database()[Complaint._get_collection_name()]
-    seen = {"_id": 1, "ticket": 1, "filed_at": 1, "status": 1, "timeline.service": 1, "redriven_at": 1}
+    seen = {"_id": 1, "ticket": 1, "filed_at": 1, "status": 1, "awaiting": 1, "redriven_at": 1}
     # Only complaints still waiting for a service (or for their case to open) are read, not every
     # complaint of the horizon: that is days of filings at a busy platform, every round.
     found = {doc["_id"]: doc for query in waiting_queries(now=now, after=after, horizon=horizon)

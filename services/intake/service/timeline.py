@@ -2,73 +2,123 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from pymongo import UpdateOne
-from pymongo.client_session import ClientSession
-from pymongo.collection import Collection
 
-from services.intake.models import Complaint, TimelineEntry
+from services.intake.models import Complaint, ComplaintStep
 from services.intake.service import slots
 from services.intake.domain.status import FINISHED
-from shared.envelope import Event, utcnow
+from shared.envelope import Event
 from shared.store import Tx, database, shared_tx, transaction
+
+
+class _Heard:
+    """The (complaint, service) pairs whose first step this process has written, the newest `size`.
+
+    A later step of the same service then leaves the complaint alone, rather than sending a write
+    that matches nothing: the embedded store spends as long matching one as on writing a step.
+    Forgotten at a restart or once evicted, a pair costs that write once more.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._pairs: dict[tuple[str, str], None] = {}
+        self._size = size
+        self._lock = threading.Lock()
+
+    def __contains__(self, pair: tuple[str, str]) -> bool:
+        return pair in self._pairs
+
+    def add(self, pair: tuple[str, str]) -> None:
+        with self._lock:
+            self._pairs[pair] = None
+            if len(self._pairs) > self._size:
+                del self._pairs[next(iter(self._pairs))]
+
+
+_HEARD = _Heard(50_000)
 
 
 def record_step(
     *, event: Event, service: str, step: str, detail: dict[str, Any] | None = None,
-    status: str | None = None, tier: str | None = None,
+    status: str | None = None, tier: str | None = None, changes_complaint: bool = True,
 ) -> bool | None:
-    """Append another service's step to the timeline once per event id; False on a repeat.
+    """Put another service's step on the complaint's timeline once per event id; False on a repeat.
 
-    A withdrawn complaint stays withdrawn whatever arrives later, and a status change older than the
-    one shown (a relay killed mid-batch holds its entries for a lease while the case moves on) is
-    recorded without moving the status back; a finished one frees its dedup slot. In a consumer's
-    shared transaction the writes go out with the batch's, and None is returned.
+    The step is a document of its own; the complaint changes only when the step changes what it
+    shows (status, tier) or is the service's first (see `_changes`). A withdrawn complaint stays
+    withdrawn whatever arrives later, and a status change older than the one shown (a relay killed
+    mid-batch holds its entries for a lease while the case moves on) is recorded without moving the
+    status back; a finished one frees its dedup slot. A step that always comes with another which
+    changes the complaint passes `changes_complaint=False`. In a consumer's shared transaction the
+    writes go out with the batch's, and None is returned.
     """
-    entry = TimelineEntry(event_id=event.event_id, at=event.occurred_at, service=service,
-                          step=step, detail=detail or {})
-    push = {"$push": {"timeline": entry.to_mongo().to_dict()}, "$pull": {"awaiting": service},
-            "$set": {"updated_at": utcnow(), **({"tier": tier} if tier is not None else {})}}
+    record = ComplaintStep(id=event.event_id, complaint_id=event.complaint_id, at=event.occurred_at,
+                           service=service, step=step, detail=detail or {})
+    fields = record.to_mongo().to_dict()
+    del fields["_id"]  # the upsert takes it from the filter
+    # An upsert, not an insert: a redelivered event finds its step and writes nothing, where a
+    # duplicate key would undo a shared transaction's whole batch.
+    insert = UpdateOne({"_id": record.id}, {"$setOnInsert": fields}, upsert=True)
+    pair = (event.complaint_id, service)
+    changes = [UpdateOne(where, update) for where, update in _changes(
+        event=event, service=service, status=status, tier=tier, heard=pair in _HEARD)] if changes_complaint else []
     if status in FINISHED:
 
         def work(tx: Tx) -> bool:
-            if not _push(tx.collection(Complaint), event=event, push=push, status=status, session=tx.session):
-                return False
+            new = tx.collection(ComplaintStep).bulk_write([insert], session=tx.session).upserted_count == 1
+            if changes:
+                tx.collection(Complaint).bulk_write(changes, ordered=True, session=tx.session)
             slots.free(tx, complaint_id=event.complaint_id)
-            return True
+            tx.after_commit.append(lambda: _HEARD.add(pair))
+            return new
 
         return transaction(work)
     shared = shared_tx()
     if shared is not None:
-        # Applied with other complaints' steps: the same writes, sent in one bulk write at commit.
-        shared.defer_writes(Complaint, [UpdateOne(where, update)
-                                        for where, update in _writes(event=event, push=push, status=status)])
+        # Applied with other complaints' steps: the same writes, sent in one bulk write per collection.
+        shared.defer_writes(ComplaintStep, [insert])
+        shared.defer_writes(Complaint, changes)
+        shared.after_commit.append(lambda: _HEARD.add(pair))
         return None
-    # Any other step touches this one document, and a single write is atomic on its own: no
-    # transaction, so no commit round-trip on the busiest path of the service.
-    return _push(database()[Complaint._get_collection_name()], event=event, push=push, status=status)
+    # Each write is atomic on its own and may be repeated: no transaction, so no commit round-trip
+    # on the busiest path of the service. A redelivery after a crash between them applies both again.
+    db = database()
+    new = db[ComplaintStep._get_collection_name()].bulk_write([insert]).upserted_count == 1
+    if changes:
+        db[Complaint._get_collection_name()].bulk_write(changes, ordered=True)
+    _HEARD.add(pair)
+    return new
 
 
-def _writes(*, event: Event, push: dict[str, Any], status: str | None) -> list[tuple[dict, dict]]:
-    """The step's writes, each (filter, update): a later one only lands if no earlier one did.
+def _changes(*, event: Event, service: str, status: str | None, tier: str | None,
+             heard: bool) -> list[tuple[dict, dict]]:
+    """The step's writes to the complaint, each (filter, update), applied in order.
 
-    The $ne guard makes a redelivered event a no-op. With a status, the first write sets it too,
-    unless the complaint is withdrawn or shows a newer one; the step is still recorded once.
+    A status or tier is shown unless the complaint is withdrawn or shows a newer status; that write
+    also takes the service off `awaiting` (the reconciler's list of who has not acted yet). The last
+    write does that alone, unless this process has `heard` from the service about the complaint
+    before; it matches nothing once done, so later steps leave the document as it is. Every update
+    repeats as a no-op: `updated_at` only moves forward, to when the step happened.
     """
-    new = {"_id": event.complaint_id, "timeline.event_id": {"$ne": event.event_id}}
-    writes = [(new, push)]
-    if status is not None:
+    complaint = event.complaint_id
+    writes: list[tuple[dict, dict]] = []
+    shown = {name: value for name, value in (("status", status), ("tier", tier)) if value is not None}
+    if shown:
+        if status is not None:
+            shown["status_at"] = event.occurred_at
         # "$not $gt" rather than an $or of null and $lte: the embedded store plans no index for a
         # filter with a top-level operator, and would read every complaint for each step.
         current = {"status": {"$ne": "withdrawn"}, "status_at": {"$not": {"$gt": event.occurred_at}}}
-        with_status = {**push, "$set": {**push["$set"], "status": status, "status_at": event.occurred_at}}
-        writes.insert(0, ({**new, **current}, with_status))
+        writes.append(({"_id": complaint, **current},
+                       {"$set": shown, "$max": {"updated_at": event.occurred_at}, "$pull": {"awaiting": service}}))
+    if not heard:
+        writes.append(({"_id": complaint, "awaiting": service}, {"$pull": {"awaiting": service}}))
     return writes
 
 
-def _push(complaints: Collection, *, event: Event, push: dict[str, Any], status: str | None,
-          session: ClientSession | None = None) -> bool:
-    """Push the step (and the status when it may), write by write; False on a repeat."""
-    return any(complaints.update_one(where, update, session=session).modified_count
-               for where, update in _writes(event=event, push=push, status=status))
+def steps_of(complaint: Complaint) -> list[dict[str, Any]]:
+    """The complaint's timeline, oldest first: intake's own steps and every other service's."""
+    stored = ComplaintStep.objects(complaint_id=complaint.id).as_pymongo()
+    return sorted([*(entry.to_mongo().to_dict() for entry in complaint.timeline), *stored], key=lambda e: e["at"])
