@@ -62,17 +62,19 @@ class ServiceRuntime:
 
     def subscribe(self, topic: str, handlers: Mapping[type[Message], Handler], *,
                   after_commit: Callable[[], None] | None = None,
-                  prepare: Callable[[list[Message]], None] | None = None) -> Consumer:
+                  prepare: Callable[[list[Message]], None] | None = None, atomic: bool = True) -> Consumer:
         """Consume a topic with handlers by message type (register before start).
 
         `after_commit` runs once what the handlers wrote is committed (to wake a worker for it).
         `prepare` runs (in a worker thread) inside a shared transaction before its handlers, with
         all its messages: it may read what they will each need into `Tx.read_ahead`, in one query.
+        `atomic=False` applies a poll's messages without a transaction, for handlers whose every
+        write may repeat (see `shared.store.Batch`).
         """
         consumer = Consumer(
             broker=self.broker, settings=self.settings, topic=topic, handlers=handlers,
             ready=lambda: self.store_ready, on_repeat=self._republish_effects,
-            after_commit=after_commit, tracer=self.tracer, prepare=prepare,
+            after_commit=after_commit, tracer=self.tracer, prepare=prepare, atomic=atomic,
         )
         consumer.register()
         self.consumers.append(consumer)

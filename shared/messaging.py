@@ -135,8 +135,10 @@ class Consumer:
         after_commit: Callable[[], None] | None = None,
         tracer: Tracer | None = None,
         prepare: Callable[[list[Message]], None] | None = None,
+        atomic: bool = True,
     ) -> None:
         self._broker = broker
+        self._atomic = atomic
         self._settings = settings
         self._topic = topic
         self._dlq = settings.topics.dead_letter(topic)
@@ -236,7 +238,7 @@ class Consumer:
         attempt = 0
         while True:
             attempt += 1
-            batch = Batch()
+            batch = Batch(atomic=self._atomic)
             try:
                 batch.join()
                 try:

@@ -86,7 +86,8 @@ def ensure_indexes(*documents: type[Document]) -> None:
 class Tx:
     """Writes inside one transaction: documents, raw updates, consumed ids and outbox events."""
 
-    def __init__(self, session: ClientSession, *, shared: bool = False) -> None:
+    def __init__(self, session: ClientSession | None, *, shared: bool = False) -> None:
+        #: None in a batch that is not atomic (see `Batch`): each write then stands on its own.
         self.session = session
         self.db = database()
         self.after_commit: list[Callable[[], None]] = []
@@ -220,11 +221,18 @@ class Batch:
     A consumer opens it, runs each message's handler (each handler's `transaction` calls become
     part of it), then commits: one commit, one ledger insert and one outbox insert for the whole
     batch. Anything going wrong aborts all of it, and the consumer applies the messages one by one.
+
+    Not `atomic`, it holds no transaction: what the handlers defer goes out at commit in the same
+    bulk writes, each write standing on its own, and a handler's `transaction` runs alone. That is
+    for handlers whose every write may repeat (an upsert, a guarded update), for which a failure
+    halfway is undone by applying the messages again: the store spends nothing on a transaction,
+    and its transactions' statements, which it serialises, do not wait behind these writes.
     """
 
-    def __init__(self) -> None:
-        self._session = client().start_session()
-        self._session.start_transaction()
+    def __init__(self, *, atomic: bool = True) -> None:
+        self._session = client().start_session() if atomic else None
+        if self._session is not None:
+            self._session.start_transaction()
         self.tx = Tx(self._session, shared=True)
         self._token: contextvars.Token[Tx | None] | None = None
         self._ended = False
@@ -243,20 +251,25 @@ class Batch:
         """Write what was deferred, commit, then run the after-commit hooks."""
         try:
             self.tx.flush()
-            self._session.commit_transaction()
+            if self._session is not None:
+                self._session.commit_transaction()
         except BaseException:
             self.abort()
             raise
         self._ended = True
-        self._session.end_session()
+        if self._session is not None:
+            self._session.end_session()
         for hook in self.tx.after_commit:
             hook()
 
     def abort(self) -> None:
-        """Undo everything the batch wrote in its transaction (again: nothing)."""
+        """Undo everything the batch wrote in its transaction (again: nothing). Not atomic, what
+        its commit wrote before failing stays: the messages applied again repeat it."""
         if self._ended:
             return
         self._ended = True
+        if self._session is None:
+            return
         try:
             if self._session.in_transaction:
                 self._session.abort_transaction()
@@ -269,10 +282,11 @@ class Batch:
 def transaction(work: Callable[[Tx], T]) -> T:
     """Run `work` in one multi-document transaction, retrying transient conflicts.
 
-    Inside a `Batch` the work joins the batch's transaction instead (its hooks run after that commits).
+    Inside a `Batch` the work joins the batch's transaction instead (its hooks run after that commits),
+    unless the batch is not atomic.
     """
     shared = _SHARED.get()
-    if shared is not None:
+    if shared is not None and shared.session is not None:
         return work(shared)
     with client().start_session() as session:
         holder: dict[str, Tx] = {}

@@ -81,13 +81,17 @@ def register(runtime: ServiceRuntime, activity: Activity) -> dict[str, str]:
     """
     topics = runtime.settings.topics
     runtime.subscribe(topics.intake_commands, {FileComplaint: command_handler(runtime)})
+    # Every write of a step may repeat (an upsert of the step, guarded updates of the complaint; a
+    # finished complaint's slot is freed in a transaction of its own): a poll's steps go out without
+    # one, and three topics' polls about the same complaints no longer conflict.
     runtime.subscribe(topics.evidence_events,
-                      {EvidenceFileOpened: noting(activity, "evidence", on_evidence_file_opened)})
+                      {EvidenceFileOpened: noting(activity, "evidence", on_evidence_file_opened)}, atomic=False)
     runtime.subscribe(
         topics.escalation_events,
         {CaseOpened: noting(activity, "escalation", on_case_opened),
-         ComplaintStatusChanged: noting(activity, "escalation", on_status_changed)},
+         ComplaintStatusChanged: noting(activity, "escalation", on_status_changed)}, atomic=False,
     )
-    runtime.subscribe(topics.notify_events, {NotificationSent: noting(activity, "notify", on_notification_sent)})
+    runtime.subscribe(topics.notify_events, {NotificationSent: noting(activity, "notify", on_notification_sent)},
+                      atomic=False)
     return {"evidence": topics.evidence_events, "escalation": topics.escalation_events,
             "notify": topics.notify_events}

@@ -142,8 +142,9 @@ def test_intake_folds_a_poll_of_steps_into_timelines_in_one_bulk_write_per_round
     complaints.insert_many([{"_id": "c-6", "status": "in_progress", "status_at": later, "timeline": []},
                             {"_id": "c-7", "status": "filed", "timeline": []}])  # a newer status; none yet
     poll = [status_change(i, "acknowledged") for i in range(8)] + [status_change(0, "in_progress")]
+    # As intake subscribes: without a transaction, every write of a step may repeat.
     reader = Consumer(broker=KafkaBroker("127.0.0.1:1"), settings=ServiceSettings(), topic="in",
-                      handlers={ComplaintStatusChanged: on_status_changed}, ready=lambda: True)
+                      handlers={ComplaintStatusChanged: on_status_changed}, ready=lambda: True, atomic=False)
 
     with COMMANDS.counting():
         asyncio.run(reader.dispatch_batch(records(poll)))
@@ -161,11 +162,33 @@ def test_intake_folds_a_poll_of_steps_into_timelines_in_one_bulk_write_per_round
     # Escalation has acted on them: the reconciler no longer waits for it, still for notify.
     assert {d["_id"]: d["awaiting"] for d in complaints.find({"awaiting": {"$exists": True}})} == \
         {f"c-{i}": ["notify"] for i in range(6)}
-    # Per poll: the eight complaints' first steps in one shared transaction (one bulk write to the
-    # steps and one to the complaints, one commit), then c-0's second step alone (one of each).
+    # Per poll: the eight complaints' first steps together (one bulk write to the steps and one to
+    # the complaints, no transaction), then c-0's second step alone (one of each).
     assert reader.stats()["shared_transactions"] == 2 and reader.undone == 0
-    assert COMMANDS.seen[("commitTransaction", "")] == 2
+    assert COMMANDS.seen[("commitTransaction", "")] == 0
     assert COMMANDS.seen[("update", "complaints")] == COMMANDS.seen[("update", "complaint_steps")] == 2 + 2
+
+
+def test_a_finished_complaint_frees_its_slot_in_a_transaction_of_its_own_amid_a_poll_without_one(
+        db: None) -> None:
+    from services.intake.handlers import on_status_changed
+
+    database = store.database()
+    database["complaints"].insert_many([{"_id": f"c-{i}", "status": "in_review", "status_at": None,
+                                         "awaiting": [], "timeline": []} for i in range(3)])
+    database["open_complaints"].insert_one({"_id": "digest-1", "complaint_id": "c-1", "ticket": "CP-1"})
+    poll = [status_change(0, "awaiting_merchant"), status_change(1, "closed"), status_change(2, "in_review")]
+    reader = Consumer(broker=KafkaBroker("127.0.0.1:1"), settings=ServiceSettings(), topic="in",
+                      handlers={ComplaintStatusChanged: on_status_changed}, ready=lambda: True, atomic=False)
+
+    with COMMANDS.counting():
+        asyncio.run(reader.dispatch_batch(records(poll)))
+
+    assert {d["_id"]: d["status"] for d in database["complaints"].find()} == \
+        {"c-0": "awaiting_merchant", "c-1": "closed", "c-2": "in_review"}
+    assert database["open_complaints"].count_documents({}) == 0  # a new filing for that order may open
+    assert database["complaint_steps"].count_documents({}) == 3
+    assert COMMANDS.seen[("commitTransaction", "")] == 1  # the closing one's, alone
 
 
 def test_a_poll_that_loses_a_write_conflict_is_applied_together_again_not_one_by_one(db: None) -> None:
