@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from shared import store
-from shared.contracts.escalation import ComplaintStatusChanged, SlaWarning
+from shared.contracts.escalation import CaseOpened, ComplaintStatusChanged, SlaWarning
 from shared.envelope import Message
 from shared.ledger import ProcessedEvent, apply_once
 from shared.messaging import Consumer
@@ -25,6 +25,14 @@ from tests.support.servers import Servers, own_database
 from tests.support.store_commands import COMMANDS
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def intake_steps(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Intake's step handlers with nothing heard yet: the ids here repeat from test to test."""
+    from services.intake.service import timeline
+
+    monkeypatch.setattr(timeline, "_HEARD", timeline._Heard(100))
 
 
 @pytest.fixture
@@ -132,7 +140,7 @@ def test_each_message_in_a_poll_keeps_the_trace_of_whoever_published_it(db: None
     assert sorted(f"{s.context.trace_id:032x}" for s in processed) == sorted(trace_ids)
 
 
-def test_intake_folds_a_poll_of_steps_into_timelines_in_one_bulk_write_per_round(db: None) -> None:
+def test_intake_folds_a_poll_of_steps_into_timelines_in_one_bulk_write_per_round(intake_steps: None) -> None:
     from services.intake.handlers import on_status_changed
 
     complaints, steps = store.database()["complaints"], store.database()["complaint_steps"]
@@ -170,7 +178,7 @@ def test_intake_folds_a_poll_of_steps_into_timelines_in_one_bulk_write_per_round
 
 
 def test_a_finished_complaint_frees_its_slot_in_a_transaction_of_its_own_amid_a_poll_without_one(
-        db: None) -> None:
+        intake_steps: None) -> None:
     from services.intake.handlers import on_status_changed
 
     database = store.database()
@@ -189,6 +197,29 @@ def test_a_finished_complaint_frees_its_slot_in_a_transaction_of_its_own_amid_a_
     assert database["open_complaints"].count_documents({}) == 0  # a new filing for that order may open
     assert database["complaint_steps"].count_documents({}) == 3
     assert COMMANDS.seen[("commitTransaction", "")] == 1  # the closing one's, alone
+
+
+def test_escalation_leaves_awaiting_with_its_status_change_even_when_the_status_does_not_move(
+        intake_steps: None) -> None:
+    from services.intake.handlers import on_case_opened, on_status_changed
+
+    complaints = store.database()["complaints"]
+    complaints.insert_many([{"_id": "c-0", "status": "withdrawn", "status_at": None, "awaiting": ["escalation"],
+                             "timeline": []},
+                            {"_id": "c-1", "status": "filed", "status_at": None, "awaiting": ["escalation"],
+                             "timeline": []}])
+    opened = [CaseOpened(complaint_id=f"c-{i}", ticket=f"CP-20261123-{i:06d}", tier="internal",
+                         state="acknowledged") for i in range(2)]
+    reader = Consumer(broker=KafkaBroker("127.0.0.1:1"), settings=ServiceSettings(), topic="in", ready=lambda: True,
+                      handlers={CaseOpened: on_case_opened, ComplaintStatusChanged: on_status_changed}, atomic=False)
+
+    asyncio.run(reader.dispatch_batch(records(opened)))
+    # The opening's step alone leaves the complaint as it is: its status change, sent with it, moves it.
+    assert [d["awaiting"] for d in complaints.find().sort("_id", 1)] == [["escalation"], ["escalation"]]
+    asyncio.run(reader.dispatch_batch(records([status_change(0, "acknowledged"), status_change(1, "acknowledged")])))
+
+    shown = {d["_id"]: (d["status"], d.get("tier"), d["awaiting"]) for d in complaints.find()}
+    assert shown == {"c-0": ("withdrawn", None, []), "c-1": ("acknowledged", "internal", [])}
 
 
 def test_a_poll_that_loses_a_write_conflict_is_applied_together_again_not_one_by_one(db: None) -> None:

@@ -64,6 +64,11 @@ def record_step(
     pair = (event.complaint_id, service)
     changes = [UpdateOne(where, update) for where, update in _changes(
         event=event, service=service, status=status, tier=tier, heard=pair in _HEARD)] if changes_complaint else []
+
+    def heard() -> None:
+        # Only once this step's writes took the service off `awaiting`.
+        if changes_complaint:
+            _HEARD.add(pair)
     if status in FINISHED:
 
         def work(tx: Tx) -> bool:
@@ -71,7 +76,7 @@ def record_step(
             if changes:
                 tx.collection(Complaint).bulk_write(changes, ordered=True, session=tx.session)
             slots.free(tx, complaint_id=event.complaint_id)
-            tx.after_commit.append(lambda: _HEARD.add(pair))
+            tx.after_commit.append(heard)
             return new
 
         return transaction(work)
@@ -80,7 +85,7 @@ def record_step(
         # Applied with other complaints' steps: the same writes, sent in one bulk write per collection.
         shared.defer_writes(ComplaintStep, [insert])
         shared.defer_writes(Complaint, changes)
-        shared.after_commit.append(lambda: _HEARD.add(pair))
+        shared.after_commit.append(heard)
         return None
     # Each write is atomic on its own and may be repeated: no transaction, so no commit round-trip
     # on the busiest path of the service. A redelivery after a crash between them applies both again.
@@ -88,7 +93,7 @@ def record_step(
     new = db[ComplaintStep._get_collection_name()].bulk_write([insert]).upserted_count == 1
     if changes:
         db[Complaint._get_collection_name()].bulk_write(changes, ordered=True)
-    _HEARD.add(pair)
+    heard()
     return new
 
 
