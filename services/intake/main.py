@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from services.intake import api, handlers
 from services.intake.config import IntakeSettings
-from services.intake.models import CommandReply, Complaint, MerchantTally, OpenComplaint, TicketSequence
+from services.intake.models import CommandReply, Complaint, ComplaintStep, MerchantTally, OpenComplaint, TicketSequence
 from services.intake.service import slots
 from services.intake.service.reconcile import Activity, redrive_stuck
 from shared.app import ServiceRuntime, create_service_app
@@ -64,7 +64,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     """Build the intake service: runtime, subscribers, documented publishers, routes."""
     settings = settings or IntakeSettings()
     runtime = ServiceRuntime(settings=settings, documents=[
-        Complaint, TicketSequence, OpenComplaint, MerchantTally, IdempotentResponse, CommandReply])
+        Complaint, ComplaintStep, TicketSequence, OpenComplaint, MerchantTally, IdempotentResponse, CommandReply])
     activity = Activity()
     steps_from = handlers.register(runtime, activity)
     runtime.background.append(reconciler(runtime, settings, activity, steps_from))
