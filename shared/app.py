@@ -21,7 +21,7 @@ from shared.envelope import Message
 from shared.ledger import ProcessedEvent
 from shared.messaging import Consumer, Handler, create_broker, make_publish
 from shared.openapi import install_field_error_handler, install_field_error_schema
-from shared.outbox import OutboxEntry, OutboxRelay, republish_effects
+from shared.outbox import OutboxEntry, OutboxRelay, prune_published, republish_effects
 from shared.settings import ServiceSettings
 from shared.telemetry import create_tracer_provider
 
@@ -102,9 +102,21 @@ class ServiceRuntime:
         self._tasks.append(
             asyncio.create_task(self.relay.run(ready=lambda: self.store_ready), name="relay")
         )
+        self._tasks.append(asyncio.create_task(self._prune_outbox(), name="outbox-prune"))
         for factory in self.background:
             self._tasks.append(asyncio.create_task(factory()))
         log.info("%s ready", self.settings.service_name)
+
+    async def _prune_outbox(self) -> None:
+        """Every interval, remove published outbox entries past their retention, a batch at a time."""
+        older_than = timedelta(hours=self.settings.outbox_retention_h)
+        while True:
+            try:
+                while await asyncio.to_thread(prune_published, older_than=older_than) > 0:
+                    await asyncio.sleep(0)  # a long backlog goes in batches, other work between them
+            except store.STORE_UNAVAILABLE as exc:
+                log.warning("outbox pruning waiting for the store: %s", exc)
+            await asyncio.sleep(self.settings.outbox_prune_interval_s)
 
     async def _connect_store(self) -> None:
         await asyncio.to_thread(store.ping)

@@ -132,6 +132,23 @@ def redrive(*, key: str, message_type: str) -> int:
     return _set_pending({"key": key, "message_type": message_type}, lambda entry: True, now=utcnow())
 
 
+def prune_published(*, older_than: timedelta, limit: int = 1000) -> int:
+    """Remove up to `limit` entries that last went out more than `older_than` ago; how many.
+
+    A published entry is kept only for re-driving (`redrive`, `republish_effects`); past the
+    retention nothing sends it again, and without pruning the outbox grows by every event ever
+    emitted. An entry's lease ends shortly after it last went out, and (state, lease_until) is an
+    index, so the store finds them without reading the rest.
+    """
+    coll = database()[OutboxEntry._get_collection_name()]
+    cutoff = utcnow() - older_than
+    ids = [d["_id"] for d in coll.find({"state": PUBLISHED, "lease_until": {"$lt": cutoff}}, {"_id": 1}).limit(limit)]
+    if not ids:
+        return 0
+    # _id first: the embedded store picks its index from the filter's first fields.
+    return coll.delete_many({"_id": {"$in": ids}, "state": PUBLISHED}).deleted_count
+
+
 Publish = Callable[[OutboxEntry], Awaitable[None]]
 
 

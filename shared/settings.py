@@ -75,6 +75,13 @@ class ServiceSettings(BaseSettings):
     outbox_max_attempts: int = Field(
         50, title="Publish attempts before an outbox entry is marked failed", ge=1
     )
+    outbox_retention_h: float = Field(
+        168.0, title="Published outbox entries are removed this long after they went out (what "
+        "re-driving sends again: keep it above intake's reconcile horizon)", gt=0
+    )
+    outbox_prune_interval_s: float = Field(
+        600.0, title="How often published outbox entries past their retention are removed", gt=0
+    )
     republish_after_s: float = Field(
         30.0, title="A cause redelivered this long after its effects went out sends them again", ge=0
     )

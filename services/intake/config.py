@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -42,3 +42,11 @@ class IntakeSettings(ServiceSettings):
         120.0, title="A complaint some service has not acted on after this long is re-driven", gt=0
     )
     reconcile_horizon_h: float = Field(72.0, title="Complaints filed longer ago are not re-driven", gt=0)
+
+    @model_validator(mode="after")
+    def _retention_covers_the_horizon(self) -> IntakeSettings:
+        # Re-driving a complaint publishes its stored ComplaintFiled again: it must still be there.
+        if self.outbox_retention_h <= self.reconcile_horizon_h:
+            raise ValueError(f"outbox_retention_h ({self.outbox_retention_h}) must be above reconcile_horizon_h "
+                             f"({self.reconcile_horizon_h}): a complaint re-driven needs its published event kept")
+        return self

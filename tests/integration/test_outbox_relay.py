@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
 from shared import store
 from shared.contracts.escalation import ComplaintStatusChanged
-from shared.outbox import PUBLISHED, OutboxEntry, OutboxRelay, emit, pending_count
+from shared.envelope import utcnow
+from shared.outbox import (
+    FAILED, PENDING, PUBLISHED, OutboxEntry, OutboxRelay, emit, pending_count, prune_published, redrive,
+)
 from tests.support.servers import Servers, own_database
 from tests.support.waiting import wait_until_async
 
@@ -115,3 +119,24 @@ def test_entries_handed_to_a_relay_that_died_are_taken_by_a_poll_once_their_leas
     asyncio.run(scenario())
     assert taken == [e.event_id for e in events]
     assert pending_count() == 0
+
+
+def test_published_entries_past_their_retention_are_removed_and_the_rest_kept(outbox: None) -> None:
+    now = utcnow()
+    coll = store.database()[OutboxEntry._get_collection_name()]
+
+    def entry(entry_id: str, state: str, went_out: timedelta) -> dict[str, object]:
+        return {"_id": entry_id, "topic": "t", "key": "c-1", "message_type": "ComplaintFiled", "payload": "{}",
+                "state": state, "created_at": now - went_out, "lease_until": now - went_out + timedelta(seconds=10),
+                "attempts": 1}
+
+    coll.insert_many([entry(f"old-{i}", PUBLISHED, timedelta(days=8)) for i in range(5)]
+                     + [entry("recent", PUBLISHED, timedelta(days=6)),
+                        entry("old-pending", PENDING, timedelta(days=8)),  # not out yet: never removed
+                        entry("old-failed", FAILED, timedelta(days=8))])  # kept for whoever looks into it
+
+    removed = [prune_published(older_than=timedelta(days=7), limit=2) for _ in range(4)]
+
+    assert removed == [2, 2, 1, 0]  # in batches of the limit, until none is left
+    assert sorted(d["_id"] for d in coll.find()) == ["old-failed", "old-pending", "recent"]
+    assert redrive(key="c-1", message_type="ComplaintFiled") == 1  # the recent one can still be re-driven
