@@ -69,6 +69,7 @@ def record_step(
         # Only once this step's writes took the service off `awaiting`.
         if changes_complaint:
             _HEARD.add(pair)
+
     if status in FINISHED:
 
         def work(tx: Tx) -> bool:
