@@ -84,7 +84,8 @@ def ensure_indexes(*documents: type[Document]) -> None:
 
 
 class Tx:
-    """Writes inside one transaction: documents, raw updates, consumed ids and outbox events."""
+    """Writes inside one transaction: documents, raw updates, consumed ids and outbox events (in a
+    batch that is not atomic, the same writes with no transaction around them; see `Batch`)."""
 
     def __init__(self, session: ClientSession | None, *, shared: bool = False) -> None:
         #: None in a batch that is not atomic (see `Batch`): each write then stands on its own.
