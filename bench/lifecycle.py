@@ -170,7 +170,8 @@ def main() -> None:
             figures = {
                 "rate_per_s": args.rate, "duration_s": args.duration, "filed": len(tickets),
                 "consumers": {name: [{k: c[k] for k in ("topic", "processed", "dead_lettered", "shared_transactions",
-                                                        "shared_transactions_undone", "shared_transactions_retried")}
+                                                        "shared_transactions_undone", "shared_transactions_retried",
+                                                        "shared_transactions_split")}
                                      for c in stats] for name, stats in consumers.items()},
                 "finished": len(done), "lost": len(tickets) - len(done),
                 # Each part's share of one core while filing, and until the last complaint finished.

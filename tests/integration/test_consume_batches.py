@@ -4,7 +4,7 @@ once and in order per complaint, a repeat among them undoing the batch and found
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -222,15 +222,17 @@ def test_escalation_leaves_awaiting_with_its_status_change_even_when_the_status_
     assert shown == {"c-0": ("withdrawn", None, []), "c-1": ("acknowledged", "internal", [])}
 
 
-def test_a_poll_that_loses_a_write_conflict_is_applied_together_again_not_one_by_one(db: None) -> None:
+def contested_cases(count: int, *, interferes: Callable[[ComplaintStatusChanged], bool]) -> tuple[Consumer, list[str]]:
+    """A consumer moving `count` case documents; when `interferes(event)`, another writer changes
+    that case after the handler's transaction began (another topic's poll, say). Returns the
+    consumer and the ids written under it, one per interference."""
     cases = store.database()["cases"]
-    cases.insert_many([{"_id": f"c-{i}", "states": []} for i in range(4)])
+    cases.insert_many([{"_id": f"c-{i}", "states": []} for i in range(count)])
     interfered: list[str] = []
 
     def work(tx: Tx, event: ComplaintStatusChanged) -> None:
-        if event.complaint_id == "c-2" and not interfered:
-            # Another writer (another topic's poll, say) changes c-2 after this transaction began.
-            cases.update_one({"_id": "c-2"}, {"$set": {"touched": True}})
+        if interferes(event):
+            cases.update_one({"_id": event.complaint_id}, {"$inc": {"touched": 1}})
             interfered.append(event.complaint_id)
         tx.db["cases"].update_one({"_id": event.complaint_id}, {"$push": {"states": event.to_state}},
                                   session=tx.session)
@@ -240,13 +242,41 @@ def test_a_poll_that_loses_a_write_conflict_is_applied_together_again_not_one_by
 
     reader = Consumer(broker=KafkaBroker("127.0.0.1:1"), settings=ServiceSettings(), topic="in",
                       handlers={ComplaintStatusChanged: handle}, ready=lambda: True)
+    return reader, interfered
+
+
+def moved_cases() -> dict[str, list[str]]:
+    return {d["_id"]: d["states"] for d in store.database()["cases"].find()}
+
+
+def test_a_poll_that_loses_a_write_conflict_is_applied_together_again_not_one_by_one(db: None) -> None:
+    first_time = iter([True])  # c-2 is touched by another writer once, while its poll is applied
+    reader, interfered = contested_cases(4, interferes=lambda e: e.complaint_id == "c-2" and next(first_time, False))
     asyncio.run(reader.dispatch_batch(records([status_change(i, "acknowledged") for i in range(4)])))
 
     assert interfered == ["c-2"]
-    assert {d["_id"]: d["states"] for d in cases.find()} == {f"c-{i}": ["acknowledged"] for i in range(4)}
+    assert moved_cases() == {f"c-{i}": ["acknowledged"] for i in range(4)}
     stats = reader.stats()
     assert (stats["shared_transactions_retried"], stats["shared_transactions"], stats["shared_transactions_undone"]) == (1, 1, 0)
     assert ProcessedEvent.objects.count() == 4
+
+
+def test_a_poll_that_keeps_losing_write_conflicts_is_applied_in_halves_not_one_by_one(db: None) -> None:
+    # c-5 is touched by another writer whenever it is applied with others, every time.
+    reader, interfered = contested_cases(
+        8, interferes=lambda e: e.complaint_id == "c-5" and store.shared_tx() is not None)
+    with COMMANDS.counting():
+        asyncio.run(reader.dispatch_batch(records([status_change(i, "acknowledged") for i in range(8)])))
+
+    assert moved_cases() == {f"c-{i}": ["acknowledged"] for i in range(8)}
+    assert ProcessedEvent.objects.count() == 8
+    # All 8 lost three times, then 0-3 and 4-7; 4-7 lost three times, then 4-5 and 6-7; 4-5 lost
+    # three times, then 4 and 5 alone: two shared commits (0-3, 6-7), c-4 and c-5 each on its own.
+    stats = reader.stats()
+    assert (stats["shared_transactions"], stats["shared_transactions_split"], stats["shared_transactions_undone"]) \
+        == (2, 3, 0)
+    assert COMMANDS.seen[("commitTransaction", "")] == 2 + 2  # the two shared ones, c-4 and c-5 alone
+    assert len(interfered) == 3 * 3
 
 
 
