@@ -284,7 +284,7 @@ class Consumer:
                 log.warning("store unavailable applying %d messages, retry in %.1fs: %s", len(group), delay, exc)
                 await asyncio.sleep(delay)
                 continue
-            except Exception as exc:  # a repeat, a rejection, a conflict or a bug: one by one
+            except Exception as exc:  # a conflict: again, then in halves; a repeat, a rejection or a bug: one by one
                 await asyncio.to_thread(batch.abort)
                 if is_conflict(exc):
                     # Another transaction wrote one of the same documents first (another topic's
