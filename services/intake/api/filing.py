@@ -24,9 +24,8 @@ EXISTED_HEADER = "Complaint-Already-Existed"
 
 def _render(filing: service.Filing, principal: Principal) -> tuple[int, dict[str, Any]]:
     # A complaint just filed has only its own first step; one that existed may have more.
-    timeline = service.steps_of(filing.complaint) if filing.already_existed else \
-        [entry.to_mongo().to_dict() for entry in filing.complaint.timeline]
-    view = complaint_view(filing.complaint, principal=principal, timeline=timeline)
+    view = complaint_view(filing.complaint, principal=principal,
+                          timeline=service.steps_of(filing.complaint, others=filing.already_existed))
     return (200 if filing.already_existed else 201), jsonable_encoder(view | {"already_existed": filing.already_existed})
 
 

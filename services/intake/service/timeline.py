@@ -124,7 +124,8 @@ def _changes(*, event: Event, service: str, status: str | None, tier: str | None
     return writes
 
 
-def steps_of(complaint: Complaint) -> list[dict[str, Any]]:
-    """The complaint's timeline, oldest first: intake's own steps and every other service's."""
-    stored = ComplaintStep.objects(complaint_id=complaint.id).as_pymongo()
+def steps_of(complaint: Complaint, *, others: bool = True) -> list[dict[str, Any]]:
+    """The complaint's timeline, oldest first: intake's own steps and, unless `others` is False (a
+    complaint just filed has none), every other service's, read from the store."""
+    stored = ComplaintStep.objects(complaint_id=complaint.id).as_pymongo() if others else []
     return sorted([*(entry.to_mongo().to_dict() for entry in complaint.timeline), *stored], key=lambda e: e["at"])
