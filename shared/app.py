@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -56,7 +58,10 @@ class ServiceRuntime:
         self.store_ready = False
         self.broker_ready = False
         self._tasks: list[asyncio.Task[Any]] = []
+        #: Long-running loops started once the service is connected; each is restarted if it fails.
         self.background: list[Callable[[], Any]] = []
+        #: How often each of them failed and was started again (shown by /readyz).
+        self.restarts: Counter[str] = Counter()
         #: Run once the indexes exist, before the service reports ready (e.g. filling in a new field).
         self.prepare_store: list[Callable[[], Any]] = []
 
@@ -99,13 +104,33 @@ class ServiceRuntime:
         self.store_ready = True
         await _with_backoff("broker", self._start_broker)
         self.broker_ready = True
-        self._tasks.append(
-            asyncio.create_task(self.relay.run(ready=lambda: self.store_ready), name="relay")
-        )
-        self._tasks.append(asyncio.create_task(self._prune_outbox(), name="outbox-prune"))
-        for factory in self.background:
-            self._tasks.append(asyncio.create_task(factory()))
+        loops: list[tuple[str, Callable[[], Any]]] = [
+            ("relay", lambda: self.relay.run(ready=lambda: self.store_ready)),
+            ("outbox-prune", self._prune_outbox),
+            *((getattr(factory, "__qualname__", repr(factory)), factory) for factory in self.background)]
+        for name, factory in loops:
+            self._tasks.append(asyncio.create_task(self._supervised(name, factory), name=name))
         log.info("%s ready", self.settings.service_name)
+
+    async def _supervised(self, name: str, factory: Callable[[], Any]) -> None:
+        """Run a background loop for the life of the process: one that fails (a bug, an answer of
+        the store nobody expected) is logged and started again, never left dead while the service
+        still reports ready; a loop that keeps failing waits longer each time, up to 30 s."""
+        delay = 1.0
+        while True:
+            started = time.monotonic()
+            try:
+                await factory()
+                log.error("background loop %s returned; starting it again", name)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("background loop %s failed; starting it again in %.0f s", name, delay)
+            self.restarts[name] += 1
+            if time.monotonic() - started > 60:
+                delay = 1.0  # it ran for a while: a new failure is not the same one repeating
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
 
     async def _prune_outbox(self) -> None:
         """Every interval, remove published outbox entries past their retention, a batch at a time."""
@@ -198,7 +223,8 @@ def create_service_app(
         ready = all(checks.values())
         consumers = [c.stats() for c in runtime.consumers] if runtime.broker_ready else []
         return JSONResponse({"ready": ready, "checks": checks, "consumers": consumers,
-                             "outbox_published": runtime.relay.published_total},
+                             "outbox_published": runtime.relay.published_total,
+                             "background_restarts": dict(runtime.restarts)},
                             status_code=200 if ready else 503,
                             headers={} if ready else {"Retry-After": str(RETRY_AFTER_S)})
 

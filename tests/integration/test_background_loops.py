@@ -1,0 +1,86 @@
+"""Background loops outlive what they did not expect: the delivery worker keeps sending after a claim
+fails with an answer nobody planned for, and any loop that fails is started again (and /readyz says so)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pymongo.errors import OperationFailure
+
+from services.notify import worker
+from services.notify.config import NotifySettings
+from services.notify.main import create_app
+from tests.support.notify_harness import complaint_filed, notify_settings, publish, running_notify, token
+from tests.support.servers import Servers
+from tests.support.suite import create_topics
+from tests.support.waiting import wait_until
+from tests.support.webhook_receiver import WebhookReceiver
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def settings(servers: Servers, namespace: str, service_env: dict[str, str]) -> NotifySettings:
+    create_topics(env=service_env)
+    return notify_settings(servers=servers, namespace=namespace)
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    server = WebhookReceiver().start()
+    yield server
+    server.stop()
+
+
+def test_a_claim_the_store_answers_with_an_error_does_not_stop_webhooks(
+        settings: NotifySettings, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_claim = worker.claim
+    failed: list[str] = []
+
+    def claim(**kwargs: Any) -> list[Any]:
+        if kwargs["channel"] == "webhook" and len(failed) < 3:
+            failed.append(kwargs["channel"])
+            raise OperationFailure("internal server error", code=1)
+        return real_claim(**kwargs)
+
+    monkeypatch.setattr(worker, "claim", claim)
+    with running_notify(settings) as app:
+        partner = token(settings, subject="p-claim-integration", role="partner", platform="p-claim")
+        made = app.post("/v1/subscriptions", json={"url": receiver.url}, headers=partner)
+        assert made.status_code == 201, made.text
+        wait_until(lambda: len(failed) == 3, timeout=30, what="three failed claims")
+        filed = complaint_filed(platform="p-claim")
+        publish(settings, topic=settings.topics.intake_events, events=[filed])
+
+        [request] = receiver.wait_for(count=1, timeout=30)
+        assert filed.ticket in request.body.decode()
+        ready = app.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["background_restarts"] == {}  # the worker went on; nothing had to be restarted
+
+
+def test_a_background_loop_that_fails_is_started_again_and_counted(settings: NotifySettings) -> None:
+    runs: list[int] = []
+    again = threading.Event()
+
+    async def flaky_loop() -> None:
+        runs.append(len(runs) + 1)
+        if len(runs) == 1:
+            raise RuntimeError("a bug in the loop")
+        again.set()
+        await asyncio.Event().wait()  # then it runs for the life of the process
+
+    app = create_app(settings)
+    app.state.runtime.background.append(flaky_loop)
+    with TestClient(app) as client:
+        assert again.wait(30), f"the loop was not started again (runs: {runs})"
+        answer = wait_until(lambda: (r := client.get("/readyz")).status_code == 200 and r, timeout=30,
+                            what="notify ready")
+        restarts = answer.json()["background_restarts"]
+        assert restarts == {flaky_loop.__qualname__: 1}, restarts
+        assert runs == [1, 2]
