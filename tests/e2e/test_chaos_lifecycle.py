@@ -300,8 +300,23 @@ def test_every_service_killed_once_loses_and_doubles_nothing(
     except AssertionError:
         raise AssertionError(f"{len(off)} complaints never reached their final status: " + " | ".join(
             describe(client, urls, t, tickets[t]) for t in list(off)[:3])) from None
-    want = sum(len(expected_webhooks(p)) for p in tickets.values())
-    wait_until(lambda: len(hooks.requests) >= want, timeout=900, interval=1, what=f"{want} webhooks")
+    def unheard() -> dict[str, list[Any]]:
+        seen = webhook_ledger(list(hooks.requests)).seen
+        return {t: sorted(expected_webhooks(p) - set(seen.get(t, {})), key=str) for t, p in tickets.items()
+                if expected_webhooks(p) - set(seen.get(t, {}))}
+
+    def told_partner(ticket: str) -> str:
+        complaint = client.get(f"{urls['intake']}/v1/complaints/{ticket}", headers=agent).json()
+        return f"{ticket} notify steps {[(e['step'], e.get('detail')) for e in complaint.get('timeline', []) if e['service'] == 'notify']}"
+
+    def endpoint() -> str:
+        found = client.get(f"{urls['notify']}/v1/subscriptions/{subscribed.json()['id']}",
+                           headers=token("kamen-1-integration", "partner")).json()
+        return f"endpoint {({k: found.get(k) for k in ('pending_deliveries', 'paused', 'consecutive_failures')})}"
+
+    wait_until(lambda: not unheard(), timeout=900, interval=1, what="every webhook",
+               explain=lambda: f"unheard {first([f'{t} {k}' for t, k in unheard().items()])}; {endpoint()}; "
+                               + " | ".join(told_partner(t) for t in list(unheard())[:3]))
     check_every_complaint(client, urls, tickets)
 
     webhooks = webhook_ledger(hooks.requests)
