@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
 
 PR_SET_PDEATHSIG = 1
 
@@ -38,6 +44,8 @@ class Child:
     process: subprocess.Popen[bytes]
     log_path: Path | None = None
     _log: IO[bytes] | None = field(default=None, repr=False)
+    #: Stopped with the process (e.g. a helper thread that talks to it).
+    companions: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def alive(self) -> bool:
         """True while the process runs."""
@@ -57,12 +65,18 @@ class Child:
                 self.process.wait(timeout=5)
         if self._log is not None:
             self._log.close()
+        self._stop_companions()
 
     def kill(self) -> None:
         """SIGKILL at once (fault tests)."""
         if self.alive():
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=5)
+        self._stop_companions()
+
+    def _stop_companions(self) -> None:
+        while self.companions:
+            self.companions.pop()()
 
 
 def spawn(name: str, argv: list[str], *, env: dict[str, str] | None = None,
@@ -128,6 +142,9 @@ def start_mongodb(*, port: int | None = None, data_dir: Path, log_dir: Path) -> 
                               *(["--cache-size", cache] if cache else [])],
                   log_path=log_dir / "mongodb.log", cwd=data_dir)
     wait_for_port(host="127.0.0.1", port=port, timeout=60, child=child)
+    nudge = ReaperNudge(f"mongodb://127.0.0.1:{port}/?directConnection=true")
+    nudge.start()
+    child.companions.append(nudge.stop)
     # No retryable writes against the embedded store: it keeps a record of each for 30 minutes and
     # scans them all on every new one (a plain update went from 4 to 13 ms after 12,000). A failed
     # plain write then raises at once; callers treat that as the store being unavailable (handlers
@@ -159,3 +176,42 @@ async def create_topics(*, bootstrap: str, topics: list[str], partitions: int,
             await asyncio.sleep(0.5)
         finally:
             await admin.close()
+
+
+class ReaperNudge(threading.Thread):
+    """Makes the embedded store abort the transactions of processes that died holding them.
+
+    SecantusDB ends a transaction idle for 60 s only when some transaction statement, commit or
+    abort reaches it: it has no timer of its own. A service SIGKILLed mid-transaction leaves its
+    documents held; once the rest of the system is quiet nothing reaps it, and a plain write to one
+    of those documents (a delivery worker's lease) waits for ever. Every `interval_s` this opens
+    and aborts an empty transaction, so such a transaction ends at most 60 s + `interval_s` after
+    its process died. MongoDB reaps by itself and needs none of this.
+    """
+
+    def __init__(self, uri: str, *, interval_s: float = 5.0) -> None:
+        super().__init__(name="store-reaper-nudge", daemon=True)
+        self._uri = uri
+        self._interval_s = interval_s
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        client: MongoClient = MongoClient(self._uri, serverSelectionTimeoutMS=2000, socketTimeoutMS=10_000,
+                                          connectTimeoutMS=2000, retryWrites=False)
+        try:
+            while not self._stopped.wait(self._interval_s):
+                with contextlib.suppress(PyMongoError), client.start_session() as session:
+                    # A transaction exists on the store only from its first statement.
+                    session.start_transaction()
+                    try:
+                        client["embedded_store"]["reaper_nudge"].find_one({}, session=session)
+                    finally:
+                        session.abort_transaction()
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        """End the thread (the store is stopping)."""
+        self._stopped.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join(timeout=15)
