@@ -30,6 +30,8 @@ from shared.telemetry import create_tracer_provider
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_S = 5
+#: How long stopping waits for a cancelled background task to end (twice, see ServiceRuntime.stop).
+STOP_WAIT_S = 10.0
 
 
 class ServiceRuntime:
@@ -121,11 +123,16 @@ class ServiceRuntime:
             started = time.monotonic()
             try:
                 await factory()
-                log.error("background loop %s returned; starting it again", name)
+                what = "returned"
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("background loop %s failed; starting it again in %.0f s", name, delay)
+                what = "failed"
+                log.exception("background loop %s failed", name)
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError  # it was being stopped: it ended, it is not started again
+            log.error("background loop %s %s; starting it again in %.0f s", name, what, delay)
             self.restarts[name] += 1
             if time.monotonic() - started > 60:
                 delay = 1.0  # it ran for a while: a new failure is not the same one repeating
@@ -158,10 +165,23 @@ class ServiceRuntime:
             raise
 
     async def stop(self) -> None:
-        """Stop background work, leave the consumer group, flush spans."""
+        """Stop background work, leave the consumer group, flush spans.
+
+        Each background task gets STOP_WAIT_S to end once cancelled, then is cancelled again (a
+        cancellation that a library swallowed leaves it awaiting something new); one still running
+        after that is logged and left behind rather than holding the shutdown for ever."""
+        pending = {task for task in self._tasks if not task.done()}
+        for _ in range(2):
+            for task in pending:
+                task.cancel()
+            if not pending:
+                break
+            _finished, pending = await asyncio.wait(pending, timeout=STOP_WAIT_S)
         for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                log.error("background task %s had ended with %r", task.get_name(), task.exception())
+        if pending:
+            log.error("background tasks did not stop: %s", sorted(task.get_name() for task in pending))
         with contextlib.suppress(Exception):
             await self.broker.stop()
         self.tracer_provider.shutdown()

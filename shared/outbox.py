@@ -14,6 +14,7 @@ from mongoengine import DateTimeField, DictField, Document, IntField, StringFiel
 from opentelemetry import propagate
 from opentelemetry.context import Context
 
+from shared.aio import wait_set
 from shared.envelope import Message, new_id, utcnow
 from shared.store import STORE_UNAVAILABLE, Tx, database
 
@@ -296,11 +297,7 @@ class OutboxRelay:
                     log.warning("outbox relay waiting for the store: %s", exc)
                 if full or self._handed:
                     continue
-                try:
-                    await asyncio.wait_for(self._wakeup.wait(),
-                                           timeout=max(0.01, last_poll + self._poll - self._loop.time()))
-                except TimeoutError:
-                    pass
+                await wait_set(self._wakeup, max(0.01, last_poll + self._poll - self._loop.time()))
         finally:
             if _running is self:
                 _running = None

@@ -9,6 +9,7 @@ import time
 from services.escalation.config import EscalationSettings
 from services.escalation.service import firing
 from services.escalation.service.rules import Rules
+from shared.aio import wait_set
 from shared.app import ServiceRuntime
 from shared.envelope import utcnow
 from shared.store import STORE_UNAVAILABLE
@@ -62,7 +63,4 @@ class TimerLoop:
                 self._runtime.relay.wake()
             if claimed >= s.timer_batch_size:
                 continue
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), timeout=delay)
-            except TimeoutError:
-                pass
+            await wait_set(self._wakeup, delay)

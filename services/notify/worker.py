@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from services.notify.domain.notice import Channel
 from services.notify.models import Notification, Subscription
 from services.notify.planning import channel_enabled
 from services.notify.senders import Senders
+from shared.aio import wait_set
 from shared.envelope import new_id, utcnow
 from shared.store import STORE_UNAVAILABLE, database
 
@@ -135,8 +135,7 @@ class DeliveryWorker:
                     task.add_done_callback(lambda t: (in_flight.pop(t, None), wakeup.set()))
                 if docs:
                     continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wakeup.wait(), timeout=self._settings.delivery_poll_s)
+                await wait_set(wakeup, self._settings.delivery_poll_s)
         finally:
             for task in list(in_flight):
                 task.cancel()

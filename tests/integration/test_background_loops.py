@@ -84,3 +84,26 @@ def test_a_background_loop_that_fails_is_started_again_and_counted(settings: Not
         restarts = answer.json()["background_restarts"]
         assert restarts == {flaky_loop.__qualname__: 1}, restarts
         assert runs == [1, 2]
+
+
+def test_stopping_ends_a_loop_that_swallowed_its_cancellation_and_does_not_start_it_again(
+        settings: NotifySettings) -> None:
+    runs: list[str] = []
+
+    async def stubborn_loop() -> None:
+        runs.append("started")
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            runs.append("swallowed the cancellation")  # as a library's wait once did
+        await asyncio.Event().wait()  # and then waits on something new
+
+    app = create_app(settings)
+    app.state.runtime.background.append(stubborn_loop)
+    client = TestClient(app).__enter__()
+    wait_until(lambda: client.get("/readyz").status_code == 200 and runs, timeout=60, what="notify ready")
+    stopping = threading.Thread(target=client.__exit__, args=(None, None, None), daemon=True)
+    stopping.start()
+    stopping.join(timeout=60)
+    assert not stopping.is_alive(), "the service's shutdown hangs on a loop that swallowed its cancellation"
+    assert runs == ["started", "swallowed the cancellation"]  # stopped, not started again
