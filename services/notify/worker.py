@@ -80,7 +80,6 @@ class DeliveryWorker:
         self._wakeups = {channel: asyncio.Event() for channel in CHANNELS}
         self._loop: asyncio.AbstractEventLoop | None = None
         self.sent = Counter[str]()
-        self.claim_failures = Counter[str]()
 
     def wake(self) -> None:
         """Look for due deliveries now (safe from worker threads)."""
@@ -123,10 +122,9 @@ class DeliveryWorker:
                         log.warning("delivery worker waiting for the store: %s", exc)
                     except Exception:
                         # Any other answer (a store error nobody expected, a bug) must not end the
-                        # channel's loop: its sends in flight go on, and the next claim comes after a poll.
-                        log.exception("claiming %s deliveries failed; claiming again after %.1f s",
-                                      channel, self._settings.delivery_poll_s)
-                        self.claim_failures[channel] += 1
+                        # channel's loop: its sends in flight go on, and it claims again on its next turn.
+                        log.exception("claiming %s deliveries failed; the channel claims again on its next turn",
+                                      channel)
                 for doc in docs:
                     share = self._settings.concurrency_per_endpoint if channel == "webhook" else limit
                     gate = gates.setdefault(doc.subscription_id or channel, asyncio.Semaphore(share))

@@ -300,6 +300,7 @@ def test_every_service_killed_once_loses_and_doubles_nothing(
     except AssertionError:
         raise AssertionError(f"{len(off)} complaints never reached their final status: " + " | ".join(
             describe(client, urls, t, tickets[t]) for t in list(off)[:3])) from None
+
     def unheard() -> dict[str, list[Any]]:
         seen = webhook_ledger(list(hooks.requests)).seen
         return {t: sorted(expected_webhooks(p) - set(seen.get(t, {})), key=str) for t, p in tickets.items()
@@ -307,7 +308,8 @@ def test_every_service_killed_once_loses_and_doubles_nothing(
 
     def told_partner(ticket: str) -> str:
         complaint = client.get(f"{urls['intake']}/v1/complaints/{ticket}", headers=agent).json()
-        return f"{ticket} notify steps {[(e['step'], e.get('detail')) for e in complaint.get('timeline', []) if e['service'] == 'notify']}"
+        steps = [(e["step"], e.get("detail")) for e in complaint.get("timeline", []) if e["service"] == "notify"]
+        return f"{ticket} notify steps {steps}"
 
     def endpoint() -> str:
         found = client.get(f"{urls['notify']}/v1/subscriptions/{subscribed.json()['id']}",
