@@ -14,8 +14,8 @@ from shared.envelope import utcnow
 from shared.outbox import emit
 from shared.store import GroupCommit, Tx
 
-#: Outcomes of sends that finish together share a transaction and its commit (see GroupCommit):
-#: with a commit each, settling deliveries was one of the store's most frequent commits.
+#: Outcomes of sends that finish together share a transaction and its commit (see GroupCommit)
+#: instead of one commit per send.
 _SETTLED = GroupCommit(name="delivery-outcomes")
 
 log = logging.getLogger(__name__)
