@@ -142,15 +142,16 @@ def start_mongodb(*, port: int | None = None, data_dir: Path, log_dir: Path) -> 
                               *(["--cache-size", cache] if cache else [])],
                   log_path=log_dir / "mongodb.log", cwd=data_dir)
     wait_for_port(host="127.0.0.1", port=port, timeout=60, child=child)
-    nudge = ReaperNudge(f"mongodb://127.0.0.1:{port}/?directConnection=true")
-    nudge.start()
-    child.companions.append(nudge.stop)
     # No retryable writes against the embedded store: it keeps a record of each for 30 minutes and
     # scans them all on every new one (a plain update went from 4 to 13 ms after 12,000). A failed
     # plain write then raises at once; callers treat that as the store being unavailable (handlers
     # retry idempotently, relay and workers retry their leases, HTTP answers 503). MongoDB keeps
     # the driver's default (on).
-    return child, f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false"
+    uri = f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false"
+    nudge = ReaperNudge(uri)
+    nudge.start()
+    child.companions.append(nudge.stop)
+    return child, uri
 
 
 async def create_topics(*, bootstrap: str, topics: list[str], partitions: int,
@@ -197,7 +198,7 @@ class ReaperNudge(threading.Thread):
 
     def run(self) -> None:
         client: MongoClient = MongoClient(self._uri, serverSelectionTimeoutMS=2000, socketTimeoutMS=10_000,
-                                          connectTimeoutMS=2000, retryWrites=False)
+                                          connectTimeoutMS=2000)
         try:
             while not self._stopped.wait(self._interval_s):
                 with contextlib.suppress(PyMongoError), client.start_session() as session:
@@ -213,5 +214,5 @@ class ReaperNudge(threading.Thread):
     def stop(self) -> None:
         """End the thread (the store is stopping)."""
         self._stopped.set()
-        if self.is_alive() and threading.current_thread() is not self:
+        if self.is_alive():
             self.join(timeout=15)
