@@ -15,14 +15,17 @@ from mongoengine import Document
 from mongoengine.connection import get_connection, get_db
 from opentelemetry import context as otel_context
 from opentelemetry.instrumentation.utils import suppress_instrumentation
-from pymongo import MongoClient
+from pymongo import MongoClient, UpdateMany
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
-from pymongo.errors import (AutoReconnect, ConnectionFailure, InvalidOperation, NetworkTimeout, PyMongoError,
-                            ServerSelectionTimeoutError)
+from pymongo.errors import (AutoReconnect, BulkWriteError, ConnectionFailure, InvalidOperation, NetworkTimeout,
+                            PyMongoError, ServerSelectionTimeoutError)
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+
+#: The server's error code for a duplicate key.
+DUPLICATE_KEY = 11000
 
 #: Errors that mean "the store is not reachable right now": retry, report not-ready, answer 503.
 STORE_UNAVAILABLE: tuple[type[BaseException], ...] = (
@@ -96,7 +99,9 @@ class Tx:
         #: hold inserts and writes until `flush`, one request per collection instead of one each.
         self.shared = shared
         self._deferred: dict[type[Document], list[Document]] = {}
+        self._repeatable: dict[type[Document], list[Document]] = {}
         self._writes: dict[type[Document], list[Any]] = {}
+        self._by_ids: dict[tuple[type[Document], str], tuple[dict[str, Any], dict[str, Any], list[Any]]] = {}
         #: What a shared transaction's consumer read ahead for all its messages at once, by
         #: (document class or other kind, id); None where the document does not exist (see Consumer
         #: `prepare`). Also what a transaction keeps of a read it would otherwise repeat.
@@ -196,13 +201,45 @@ class Tx:
         if operations:  # a bulk write of nothing is an error
             self._writes.setdefault(document, []).extend(operations)
 
+    def defer_repeatable(self, docs: list[Document]) -> None:
+        """Insert documents of one class in a shared batch that is not atomic (see `Batch`), where a
+        message applied again finds its document already there: written at `flush` in one insert
+        that skips the ones whose id exists. An upsert each cost the embedded store three times as
+        much, and a plain insert would fail the whole batch on the first repeat."""
+        assert self.shared and self.session is None, "only a batch that is not atomic skips repeats"
+        for doc in docs:
+            doc.validate()
+        if docs:
+            self._repeatable.setdefault(type(docs[0]), []).extend(docs)
+
+    def defer_by_ids(self, document: type[Document], doc_id: Any, update: dict[str, Any], *,
+                     where: dict[str, Any]) -> None:
+        """Queue `update` of the document `doc_id` where it also matches `where`, for `flush` to
+        send with every other id queued with the same `where` and `update` as one update_many
+        (the embedded store spends less than half as long on it as on one update each)."""
+        assert self.shared, "only a shared transaction defers writes"
+        key = (document, repr((where, update)))
+        self._by_ids.setdefault(key, (where, update, []))[2].append(doc_id)
+
     def flush(self) -> None:
-        """Write what was deferred: one insert_many, then one bulk_write, per collection, in order."""
+        """Write what was deferred: per collection, one insert_many of new documents, one of
+        repeatable ones, then one bulk_write of the other writes in order, the writes by ids last."""
         deferred, self._deferred = self._deferred, {}
         for cls, docs in deferred.items():
             self.collection(cls).insert_many(
                 [doc.to_mongo().to_dict() for doc in docs], session=self.session, ordered=True)
+        repeatable, self._repeatable = self._repeatable, {}
+        for cls, docs in repeatable.items():
+            try:
+                self.collection(cls).insert_many([doc.to_mongo().to_dict() for doc in docs], ordered=False)
+            except BulkWriteError as exc:
+                if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])) \
+                        or exc.details.get("writeConcernErrors"):
+                    raise
         writes, self._writes = self._writes, {}
+        for (cls, _), (where, update, ids) in self._by_ids.items():
+            writes.setdefault(cls, []).append(UpdateMany({"_id": {"$in": ids}, **where}, update))
+        self._by_ids = {}
         for cls, operations in writes.items():
             self.collection(cls).bulk_write(operations, ordered=True, session=self.session)
 

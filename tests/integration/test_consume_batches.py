@@ -170,11 +170,15 @@ def test_intake_folds_a_poll_of_steps_into_timelines_in_one_bulk_write_per_round
     # Escalation has acted on them: the reconciler no longer waits for it, still for notify.
     assert {d["_id"]: d["awaiting"] for d in complaints.find({"awaiting": {"$exists": True}})} == \
         {f"c-{i}": ["notify"] for i in range(6)}
-    # Per poll: the eight complaints' first steps together (one bulk write to the steps and one to
-    # the complaints, no transaction), then c-0's second step alone (one of each).
+    # Per poll: the eight complaints' first steps together (one insert to the steps and one bulk
+    # write to the complaints, no transaction), then c-0's second step alone (an upsert and a write).
     assert reader.stats()["shared_transactions"] == 2 and reader.undone == 0
     assert COMMANDS.seen[("commitTransaction", "")] == 0
-    assert COMMANDS.seen[("update", "complaints")] == COMMANDS.seen[("update", "complaint_steps")] == 2 + 2
+    assert COMMANDS.seen[("insert", "complaint_steps")] == COMMANDS.seen[("update", "complaint_steps")] == 2
+    assert COMMANDS.seen[("update", "complaints")] == 2 + 2
+    # In those writes to the complaints, a status write per step and one update taking escalation
+    # off the eight complaints' `awaiting` (the first poll; the redelivered one knows it is done).
+    assert COMMANDS.statements[("update", "complaints")] == (8 + 1 + 1) + (8 + 1)
 
 
 def test_a_finished_complaint_frees_its_slot_in_a_transaction_of_its_own_amid_a_poll_without_one(

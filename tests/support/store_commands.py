@@ -1,4 +1,4 @@
-"""A count of the commands this process sends to the store, by name and collection."""
+"""A count of the commands this process sends to the store, and of their statements, by name and collection."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ class Commands(monitoring.CommandListener):
     def __init__(self) -> None:
         self.active = False
         self.seen: Counter[tuple[str, str]] = Counter()
+        #: The statements of the commands seen: the updates of an update, the documents of an insert.
+        self.statements: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
         self._match: Callable[[dict], bool] | None = None
 
@@ -23,6 +25,7 @@ class Commands(monitoring.CommandListener):
     def counting(self, match: Callable[[dict], bool] | None = None) -> Iterator[Counter[tuple[str, str]]]:
         """Count from a clean slate until the block ends (only commands `match` accepts); yields the counter."""
         self.seen.clear()
+        self.statements.clear()
         self._match = match
         self.active = True
         try:
@@ -33,8 +36,11 @@ class Commands(monitoring.CommandListener):
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         if self.active and (self._match is None or self._match(event.command)):
             target = event.command.get(event.command_name)
+            key = (event.command_name, target if isinstance(target, str) else "")
+            body = event.command.get("updates") or event.command.get("documents") or event.command.get("deletes")
             with self._lock:
-                self.seen[(event.command_name, target if isinstance(target, str) else "")] += 1
+                self.seen[key] += 1
+                self.statements[key] += len(body) if isinstance(body, list) else 1
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass

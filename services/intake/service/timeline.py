@@ -61,9 +61,13 @@ def record_step(
     # An upsert, not an insert: a redelivered event finds its step and writes nothing, where a
     # duplicate key would undo a shared transaction's whole batch.
     insert = UpdateOne({"_id": record.id}, {"$setOnInsert": fields}, upsert=True)
-    pair = (event.complaint_id, service)
-    changes = [UpdateOne(where, update) for where, update in _changes(
-        event=event, service=service, status=status, tier=tier, heard=pair in _HEARD)] if changes_complaint else []
+    complaint_id = event.complaint_id
+    pair = (complaint_id, service)
+    shown, pull = _changes(event=event, service=service, status=status, tier=tier,
+                           heard=pair in _HEARD) if changes_complaint else (None, False)
+    pull_write = ({"_id": complaint_id, "awaiting": service}, {"$pull": {"awaiting": service}})
+    changes = [UpdateOne(where, update) for where, update in [*([shown] if shown else []),
+                                                              *([pull_write] if pull else [])]]
 
     def heard() -> None:
         # Only once this step's writes took the service off `awaiting`.
@@ -82,6 +86,17 @@ def record_step(
 
         return transaction(work)
     shared = shared_tx()
+    if shared is not None and shared.session is None:
+        # Applied with other complaints' steps, in a batch that is not atomic: the steps go out in
+        # one insert that skips the ones already there, the status changes in one bulk write, and
+        # each service's `awaiting` pulls in one update of all the batch's complaints.
+        shared.defer_repeatable([record])
+        if shown:
+            shared.defer_writes(Complaint, [UpdateOne(*shown)])
+        if pull:
+            shared.defer_by_ids(Complaint, complaint_id, pull_write[1], where={"awaiting": service})
+        shared.after_commit.append(heard)
+        return None
     if shared is not None:
         # Applied with other complaints' steps: the same writes, sent in one bulk write per collection.
         shared.defer_writes(ComplaintStep, [insert])
@@ -99,29 +114,29 @@ def record_step(
 
 
 def _changes(*, event: Event, service: str, status: str | None, tier: str | None,
-             heard: bool) -> list[tuple[dict, dict]]:
-    """The step's writes to the complaint, each (filter, update), applied in order.
+             heard: bool) -> tuple[tuple[dict, dict] | None, bool]:
+    """The step's write to the complaint (filter, update), if it shows something, and whether the
+    service must also be taken off `awaiting` (the reconciler's list of who has not acted yet) by a
+    write of its own, applied after it.
 
     A status or tier is shown unless the complaint is withdrawn or shows a newer status; that write
-    also takes the service off `awaiting` (the reconciler's list of who has not acted yet). The last
-    write does that alone, unless this process has `heard` from the service about the complaint
-    before; it matches nothing once done, so later steps leave the document as it is. Every update
-    repeats as a no-op: `updated_at` only moves forward, to when the step happened.
+    also takes the service off `awaiting`. The write of its own does that alone, unless this process
+    has `heard` from the service about the complaint before; it matches nothing once done, so later
+    steps leave the document as it is. Every update repeats as a no-op: `updated_at` only moves
+    forward, to when the step happened.
     """
     complaint = event.complaint_id
-    writes: list[tuple[dict, dict]] = []
     shown = {name: value for name, value in (("status", status), ("tier", tier)) if value is not None}
+    write = None
     if shown:
         if status is not None:
             shown["status_at"] = event.occurred_at
         # "$not $gt" rather than an $or of null and $lte: the embedded store plans no index for a
         # filter with a top-level operator, and would read every complaint for each step.
         current = {"status": {"$ne": "withdrawn"}, "status_at": {"$not": {"$gt": event.occurred_at}}}
-        writes.append(({"_id": complaint, **current},
-                       {"$set": shown, "$max": {"updated_at": event.occurred_at}, "$pull": {"awaiting": service}}))
-    if not heard:
-        writes.append(({"_id": complaint, "awaiting": service}, {"$pull": {"awaiting": service}}))
-    return writes
+        write = ({"_id": complaint, **current},
+                 {"$set": shown, "$max": {"updated_at": event.occurred_at}, "$pull": {"awaiting": service}})
+    return write, not heard
 
 
 def steps_of(complaint: Complaint, *, others: bool = True) -> list[dict[str, Any]]:
