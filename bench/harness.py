@@ -12,17 +12,18 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from shared.runtime import embedded
+from shared.runtime import embedded, supervisor
 
 OUT = Path(__file__).resolve().parent / "out"
 console = Console(stderr=True)
 
 Send = Callable[[int], Awaitable[None]]
+T = TypeVar("T")
 
 
 @contextmanager
@@ -30,6 +31,30 @@ def embedded_stack(*, workdir: Path) -> Iterator[tuple[str, str]]:
     """A broker and a store: the configured ones, or fresh embedded servers for this run.
 
     SIGTERM ends the bench like Ctrl-C does, so the servers it started are stopped too."""
+    def start() -> tuple[list[embedded.Child], str]:
+        child, uri = embedded.start_mongodb(data_dir=workdir / "mongodb", log_dir=workdir)
+        return [child], uri
+
+    with _servers(workdir=workdir, start_stores=start, configured=lambda uri: uri) as servers:
+        yield servers
+
+
+@contextmanager
+def suite_stack(*, workdir: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """A broker and the stores as `complaints up` has them: MONGODB_URI for every service when it
+    is set, else an embedded store per service and one for spans (URIs by supervisor.STORES name)."""
+    def start() -> tuple[list[embedded.Child], dict[str, str]]:
+        return supervisor.start_embedded_stores(data_dir=workdir / "mongodb", log_dir=workdir)
+
+    with _servers(workdir=workdir, start_stores=start, configured=supervisor.one_store) as servers:
+        yield servers
+
+
+@contextmanager
+def _servers(*, workdir: Path, start_stores: Callable[[], tuple[list[embedded.Child], T]],
+             configured: Callable[[str], T]) -> Iterator[tuple[str, T]]:
+    """The configured broker, else an embedded one; the configured store (MONGODB_URI) as
+    `configured` makes it, else what `start_stores` starts."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started: list[embedded.Child] = []
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
@@ -38,10 +63,12 @@ def embedded_stack(*, workdir: Path) -> Iterator[tuple[str, str]]:
         if not bootstrap:
             child, bootstrap = embedded.start_kafka(log_dir=workdir)
             started.append(child)
-        if not uri:
-            child, uri = embedded.start_mongodb(data_dir=workdir / "mongodb", log_dir=workdir)
-            started.append(child)
-        yield bootstrap, uri
+        if uri:
+            stores = configured(uri)
+        else:
+            children, stores = start_stores()
+            started.extend(children)
+        yield bootstrap, stores
     finally:
         for child in reversed(started):
             child.stop()
@@ -56,7 +83,8 @@ class CpuMeter:
     """CPU time each part of the stack (the store, the broker, each service) used between marks.
 
     The embedded store serves commands from Python threads, so it can use one core at most: its
-    share of one core says how close a run is to the store's ceiling."""
+    share of one core says how close a run is to the store's ceiling. Where each service has a
+    store of its own (`suite_stack`), each is listed by its name."""
 
     def __init__(self) -> None:
         import psutil
@@ -73,6 +101,8 @@ class CpuMeter:
             except Exception:  # gone between listing and reading
                 continue
             role = next((r for r in ROLES if r in line), None)
+            if role == "secantus" and (store := _store_name(line)) is not None:
+                role = f"secantus-{store}"  # one of the embedded default's stores
             if role is not None:
                 totals[role] = totals.get(role, 0.0) + cpu.user + cpu.system
         own = self._me.cpu_times()
@@ -87,6 +117,15 @@ class CpuMeter:
                   for role, t in sorted(totals.items())}
         self._last, self._at = totals, now
         return shares
+
+
+def _store_name(cmdline: str) -> str | None:
+    """Which of supervisor.STORES a store process serves, from its data directory's name."""
+    words = cmdline.split()
+    if "--storage-path" not in words or words.index("--storage-path") + 1 >= len(words):
+        return None
+    name = Path(words[words.index("--storage-path") + 1]).name
+    return name if name in supervisor.STORES else None
 
 
 def settle(*, uri: str, fast_ms: float = 100.0, quiet_s: float = 60.0, max_s: float = 300.0) -> float:

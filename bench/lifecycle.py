@@ -4,7 +4,8 @@ Reports p50/p99 of both steps and the store round-trips each complaint costs: th
 trace (pymongo spans), every store command of the run divided by the complaints filed, and the
 store's own request counters (serverStatus) over the run, per complaint; --top N adds the N most
 frequent operations of each service, in the traces and outside them. The services are stopped
-before their spans are read, so that what their exporters still held is stored.
+before their spans are read, so that what their exporters still held is stored. The stores are
+those `complaints up` starts: with no MONGODB_URI, one embedded store per service and one for spans.
 Run: .venv/bin/python -m bench.lifecycle [--rate 50 --duration 20 --top 10]
 (COMPLAINTS_LOG_LEVEL=INFO keeps the services' INFO lines in the run's logs; WARNING otherwise.)
 """
@@ -24,7 +25,7 @@ from typing import Any
 import httpx
 from pymongo import MongoClient
 
-from bench.harness import CpuMeter, console, embedded_stack, open_loop, percentiles, write_results
+from bench.harness import CpuMeter, console, open_loop, percentiles, suite_stack, write_results
 from shared.auth import mint_token
 from shared.runtime import embedded, supervisor
 from shared.settings import ServiceSettings
@@ -77,13 +78,16 @@ def top_operations(counts: Counter[tuple[str, str]], *, sample: int, top: int) -
     return dict(sorted(by_service.items()))
 
 
-def store_requests(uri: str) -> dict[str, int]:
-    """The store's request counters (serverStatus): its data operations and every request."""
-    with MongoClient(uri) as client:
-        status = client.admin.command("serverStatus")
-    ops = status["opcounters"]
-    return {"data_operations": sum(ops[k] for k in ("insert", "query", "update", "delete", "getmore")),
-            "all_requests": status["network"]["numRequests"]}
+def store_requests(uris: list[str]) -> dict[str, int]:
+    """The stores' request counters (serverStatus), summed: their data operations and every request."""
+    totals = {"data_operations": 0, "all_requests": 0}
+    for uri in dict.fromkeys(uris):
+        with MongoClient(uri) as client:
+            status = client.admin.command("serverStatus")
+        ops = status["opcounters"]
+        totals["data_operations"] += sum(ops[k] for k in ("insert", "query", "update", "delete", "getmore"))
+        totals["all_requests"] += status["network"]["numRequests"]
+    return totals
 
 
 def main() -> None:
@@ -96,7 +100,7 @@ def main() -> None:
                         help="also print each service's N most frequent store operations per complaint")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-lifecycle-"))
-    with embedded_stack(workdir=workdir) as (bootstrap, uri):
+    with suite_stack(workdir=workdir) as (bootstrap, stores):
         topics = TopicSettings(prefix=f"{NS}.")
         asyncio.run(embedded.create_topics(bootstrap=bootstrap, topics=topics.all_topics(),
                                            partitions=topics.partitions))
@@ -104,8 +108,10 @@ def main() -> None:
                  "COMPLAINTS_LOG_LEVEL": os.environ.get("COMPLAINTS_LOG_LEVEL", "WARNING")}
         for name in supervisor.SERVICES:
             extra[f"{name.upper()}_MONGODB_DB"] = f"{NS}_{name}"
-        env = supervisor.service_env(base=dict(os.environ), bootstrap=bootstrap, mongodb_uri=uri, extra=extra)
-        services = [supervisor.start_service(name=n, port=embedded.free_port(), env=env, log_dir=workdir)
+        env = supervisor.service_env(base=dict(os.environ), bootstrap=bootstrap, mongodb_uri=stores["intake"],
+                                     extra=extra)
+        services = [supervisor.start_service(name=n, port=embedded.free_port(), env=env, log_dir=workdir,
+                                             stores=stores)
                     for n in supervisor.SERVICES]
         try:
             supervisor.wait_ready(services, timeout=120, progress=console.print)
@@ -127,14 +133,14 @@ def main() -> None:
 
             cpu = CpuMeter()
             cpu.mark()
-            requests_before = store_requests(uri)
+            requests_before = store_requests(list(stores.values()))
             filing = asyncio.run(run())
             cpu_filing = cpu.mark()
             deadline = time.monotonic() + 180
             # One count per pass, not a GET per complaint: polling a thousand complaints one by one
             # loaded the store the run measures as much as the work did. A complaint is through once
             # acknowledged and every service has acted (notify's first step is its first notice).
-            intake_db = MongoClient(uri, tz_aware=True)[f"{NS}_intake"]
+            intake_db = MongoClient(stores["intake"], tz_aware=True)[f"{NS}_intake"]
             through = {"status": "acknowledged", "awaiting": {"$size": 0}}
             with httpx.Client(timeout=30, headers=auth) as client:
                 while (finished := intake_db["complaints"].count_documents(through)) < len(tickets) \
@@ -142,7 +148,7 @@ def main() -> None:
                     console.print(f"finished {finished}/{len(tickets)}", end="\r")
                     time.sleep(0.5)
                 cpu_after = cpu.mark()
-                requests_after = store_requests(uri)
+                requests_after = store_requests(list(stores.values()))
                 done = measured(intake_db)
                 sampled = [client.get(f"{intake}/v1/complaints/{ticket}").json()["trace_id"]
                            for ticket in tickets[: args.trace_sample]]
@@ -152,7 +158,7 @@ def main() -> None:
                 # behind): its spans are all stored once it is gone.
                 console.print("stopping the services to flush their spans")
                 supervisor.stop_all([s.child for s in services])
-                spans = stored_spans(MongoClient(uri)[f"{NS}_telemetry"][SPANS_COLLECTION])
+                spans = stored_spans(MongoClient(stores["telemetry"])[f"{NS}_telemetry"][SPANS_COLLECTION])
                 of_trace: dict[str, list[dict[str, Any]]] = {}
                 for span in spans:
                     of_trace.setdefault(span["trace_id"], []).append(span)
@@ -194,8 +200,8 @@ def main() -> None:
             figures["store_commands_per_filed_complaint"] = {
                 "all": round(sum(every.values()) / filed, 1),
                 "by_service": {k: round(v / filed, 1) for k, v in sorted(every.items())}}
-            # The store's own count, from the first filing until the last complaint finished: every
-            # request it answered (the span store's inserts and the bench's progress reads too).
+            # The stores' own count, from the first filing until the last complaint finished: every
+            # request they answered (the span store's inserts and the bench's progress reads too).
             figures["store_requests_per_filed_complaint"] = {
                 kind: round((requests_after[kind] - requests_before[kind]) / filed, 1) for kind in requests_after}
 

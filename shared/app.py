@@ -43,7 +43,7 @@ class ServiceRuntime:
         self.tracer_provider = create_tracer_provider(
             service_name=settings.service_name,
             otlp_endpoint=settings.otel_exporter_otlp_endpoint,
-            mongodb_uri=settings.mongodb_uri,
+            mongodb_uri=settings.span_store_uri,
             telemetry_db=settings.telemetry_db,
             timeout_ms=settings.mongodb_timeout_ms,
             export_delay_ms=settings.span_export_delay_ms,

@@ -63,6 +63,12 @@ class ServiceSettings(BaseSettings):
         title="Database where spans land when no OTLP endpoint is set",
         validation_alias=_env("COMPLAINTS_TELEMETRY_DB"),
     )
+    telemetry_uri: str | None = Field(
+        None,
+        title="MongoDB URI of the span store when no OTLP endpoint is set; unset: MONGODB_URI. Every "
+              "service must name the same one, so that a complaint's trace is read in one place",
+        validation_alias=_env("COMPLAINTS_TELEMETRY_URI"),
+    )
     span_export_delay_ms: int = Field(
         500,
         title="How often finished spans are flushed to the exporter",
@@ -103,6 +109,11 @@ class ServiceSettings(BaseSettings):
     )
     log_level: str = Field("INFO", title="Log level", validation_alias=_env("COMPLAINTS_LOG_LEVEL"))
     topics: TopicSettings = Field(default_factory=TopicSettings, title="Topic names")
+
+    @property
+    def span_store_uri(self) -> str:
+        """Where spans are stored and read when no OTLP endpoint is set."""
+        return self.telemetry_uri or self.mongodb_uri
 
 
 def env_names(settings_cls: type[BaseSettings]) -> set[str]:

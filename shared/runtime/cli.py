@@ -22,12 +22,15 @@ console = Console(stderr=True)
 
 @app.command()
 def up(
-    data_dir: Path = typer.Option(Path(".complaints-data"), help="Where the embedded store keeps its data and logs go"),
+    data_dir: Path = typer.Option(Path(".complaints-data"), help="Where the embedded stores keep their data and logs go"),
     partitions: int = typer.Option(4, min=1, help="Partitions of each topic created"),
     first_port: int = typer.Option(8001, help="HTTP port of intake; the others follow"),
     ready_timeout: float = typer.Option(120.0, help="Seconds to wait for readiness"),
 ) -> None:
-    """Start broker, store (unless configured) and the four services; Ctrl-C stops them all."""
+    """Start broker, stores (unless configured) and the four services; Ctrl-C stops them all.
+
+    With no MONGODB_URI, each service gets an embedded store of its own and spans one more
+    (an embedded store serves one core at most)."""
     data_dir = data_dir.resolve()
     log_dir = data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -43,19 +46,32 @@ def up(
             children.append(child)
             console.print(f"[green]✓[/] Kafka broker at {bootstrap} (memory-only)")
         mongodb_uri = os.environ.get("MONGODB_URI")
-        if not mongodb_uri:
+        store_dir = data_dir / "mongodb"
+        if mongodb_uri:
+            stores = supervisor.one_store(mongodb_uri)
+        elif (store_dir / "WiredTiger").exists():
+            # A data directory from before each service had a store of its own: keep using it.
             with console.status("starting the embedded document store (SecantusDB)…"):
-                child, mongodb_uri = embedded.start_mongodb(data_dir=data_dir / "mongodb", log_dir=log_dir)
+                child, mongodb_uri = embedded.start_mongodb(data_dir=store_dir, log_dir=log_dir)
             children.append(child)
-            console.print(f"[green]✓[/] document store at {mongodb_uri} (data in {data_dir / 'mongodb'})")
+            stores = supervisor.one_store(mongodb_uri)
+            console.print(f"[green]✓[/] document store at {mongodb_uri} (data in {store_dir}, shared by all)")
+        else:
+            with console.status(f"starting the embedded document stores (SecantusDB): "
+                                f"{', '.join(supervisor.STORES)}…"):
+                started, stores = supervisor.start_embedded_stores(data_dir=store_dir, log_dir=log_dir)
+            children.extend(started)
+            for name, uri in stores.items():
+                console.print(f"[green]✓[/] {name} store at {uri} (data in {store_dir / name})")
         topics = TopicSettings(partitions=partitions)
         with console.status("creating topics…"):
             created = asyncio.run(embedded.create_topics(
                 bootstrap=bootstrap, topics=topics.all_topics(), partitions=topics.partitions))
         console.print(f"[green]✓[/] topics: {len(created)} created, {len(topics.all_topics()) - len(created)} existed")
         env = supervisor.service_env(base=supervisor.base_environment(), bootstrap=bootstrap,
-                                     mongodb_uri=mongodb_uri)
-        services = [supervisor.start_service(name=name, port=first_port + i, env=env, log_dir=log_dir)
+                                     mongodb_uri=stores["intake"])
+        services = [supervisor.start_service(name=name, port=first_port + i, env=env, log_dir=log_dir,
+                                             stores=stores)
                     for i, name in enumerate(supervisor.SERVICES)]
         children.extend(s.child for s in services)
         with console.status("waiting for the services to be ready…"):

@@ -126,21 +126,32 @@ def start_kafka(*, port: int | None = None, log_dir: Path) -> tuple[Child, str]:
     return child, f"127.0.0.1:{port}"
 
 
-def start_mongodb(*, port: int | None = None, data_dir: Path, log_dir: Path) -> tuple[Child, str]:
+def start_mongodb(*, port: int | None = None, data_dir: Path, log_dir: Path,
+                  name: str = "mongodb") -> tuple[Child, str]:
     """Start SecantusDB on a persistent data directory, syncing on commit; return it and its URI.
 
     EMBEDDED_STORE_CACHE_SIZE (e.g. 4G; the store's default is 1G) sizes its WiredTiger cache: with
     data well past the cache (about 350,000 stored complaints at 1G) its writes stalled for minutes
     in cache eviction.
     """
+    child, port = _spawn_mongodb(port=port, data_dir=data_dir, log_dir=log_dir, name=name)
+    return child, _serving(child, port)
+
+
+def _spawn_mongodb(*, port: int | None, data_dir: Path, log_dir: Path, name: str) -> tuple[Child, int]:
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     cache = os.environ.get("EMBEDDED_STORE_CACHE_SIZE")
-    child = spawn("mongodb", [sys.executable, "-m", "secantus", "--host", "127.0.0.1",
-                              "--port", str(port), "--storage-path", str(data_dir),
-                              "--sync-on-commit", "--log-level", "WARNING",
-                              *(["--cache-size", cache] if cache else [])],
-                  log_path=log_dir / "mongodb.log", cwd=data_dir)
+    child = spawn(name, [sys.executable, "-m", "secantus", "--host", "127.0.0.1",
+                         "--port", str(port), "--storage-path", str(data_dir),
+                         "--sync-on-commit", "--log-level", "WARNING",
+                         *(["--cache-size", cache] if cache else [])],
+                  log_path=log_dir / f"{name}.log", cwd=data_dir)
+    return child, port
+
+
+def _serving(child: Child, port: int) -> str:
+    """Wait until a spawned store answers; its URI (the reaper nudge started alongside)."""
     wait_for_port(host="127.0.0.1", port=port, timeout=60, child=child)
     # No retryable writes against the embedded store: it keeps a record of each for 30 minutes and
     # scans them all on every new one (a plain update went from 4 to 13 ms after 12,000). A failed
@@ -151,7 +162,26 @@ def start_mongodb(*, port: int | None = None, data_dir: Path, log_dir: Path) -> 
     nudge = ReaperNudge(uri)
     nudge.start()
     child.companions.append(nudge.stop)
-    return child, uri
+    return uri
+
+
+def start_stores(*, names: list[str], data_dir: Path, log_dir: Path) -> tuple[list[Child], dict[str, str]]:
+    """One store process per name, started together, data in `data_dir/<name>`, log `mongodb-<name>.log`;
+    the processes and each name's URI. If one fails to start, all are stopped.
+
+    Spawned from this thread, not from a pool: a child is told to die with the thread that
+    started it, not with the process."""
+    spawned: dict[str, tuple[Child, int]] = {}
+    try:
+        for name in names:
+            spawned[name] = _spawn_mongodb(port=None, data_dir=data_dir / name, log_dir=log_dir,
+                                           name=f"mongodb-{name}")
+        uris = {name: _serving(child, port) for name, (child, port) in spawned.items()}
+    except BaseException:
+        for child, _ in spawned.values():
+            child.stop()
+        raise
+    return [child for child, _ in spawned.values()], uris
 
 
 async def create_topics(*, bootstrap: str, topics: list[str], partitions: int,

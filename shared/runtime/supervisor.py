@@ -11,9 +11,13 @@ from pathlib import Path
 
 import httpx
 
-from shared.runtime.embedded import Child, spawn
+from shared.runtime.embedded import Child, spawn, start_stores
 
 SERVICES = ("intake", "evidence", "escalation", "notify")
+#: The embedded default's store processes: one per service (each owns its database) and one for
+#: spans. An embedded store serves one core at most, so one store for all four services held the
+#: lifecycle's latency (see README, Figures); MongoDB serves them all from one deployment.
+STORES = (*SERVICES, "telemetry")
 
 
 @dataclass
@@ -46,9 +50,23 @@ def service_env(*, base: dict[str, str], bootstrap: str, mongodb_uri: str,
     return env
 
 
-def start_service(*, name: str, port: int, env: dict[str, str], log_dir: Path) -> ServiceProcess:
-    """Start one service process on a port."""
+def one_store(uri: str) -> dict[str, str]:
+    """Every service's database, and the spans, on the store at `uri`."""
+    return dict.fromkeys(STORES, uri)
+
+
+def start_embedded_stores(*, data_dir: Path, log_dir: Path) -> tuple[list[Child], dict[str, str]]:
+    """The embedded default's stores (see STORES), data in `data_dir/<name>`; each one's URI by name."""
+    return start_stores(names=list(STORES), data_dir=data_dir, log_dir=log_dir)
+
+
+def start_service(*, name: str, port: int, env: dict[str, str], log_dir: Path,
+                  stores: dict[str, str] | None = None) -> ServiceProcess:
+    """Start one service process on a port; with `stores` (URIs by STORES name), on its own store
+    and the span store rather than env's MONGODB_URI."""
     env = {**env, f"{name.upper()}_HTTP_PORT": str(port)}
+    if stores is not None:
+        env.update({"MONGODB_URI": stores[name], "COMPLAINTS_TELEMETRY_URI": stores["telemetry"]})
     child = spawn(name, [sys.executable, "-m", f"services.{name}.main"], env=env,
                   log_path=log_dir / f"{name}.log", cwd=Path(__file__).resolve().parents[2])
     return ServiceProcess(name=name, port=port, child=child, env=env)

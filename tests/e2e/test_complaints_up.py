@@ -16,6 +16,8 @@ import httpx
 import pytest
 
 from shared.auth import mint_token
+from shared.runtime import embedded
+from shared.runtime.supervisor import STORES
 from shared.settings import ServiceSettings
 from tests.support.samples import sample_complaint
 from tests.support.waiting import wait_until
@@ -59,6 +61,13 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -93,6 +102,11 @@ def _ready(first_port: int) -> bool:
         return False
 
 
+def _trace_services(port: int, ticket: str, auth: dict[str, str]) -> set[str]:
+    answer = httpx.get(f"http://127.0.0.1:{port}/v1/complaints/{ticket}/trace", timeout=10, headers=auth)
+    return set(answer.json()["services"]) if answer.status_code == 200 else set()
+
+
 def test_up_runs_the_suite_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
@@ -106,8 +120,13 @@ def test_up_runs_the_suite_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
         wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/v1/complaints/{ticket}",
                                      timeout=5, headers=auth).json()["status"] == "acknowledged",
                    timeout=60, what="the complaint to be acknowledged")
+        # One trace across the services, though each writes its own store: the spans share one.
+        wait_until(lambda: _trace_services(port, ticket, auth) >= {"intake", "escalation"}, timeout=30,
+                   what="the complaint's trace to hold intake's and escalation's spans")
+        # Each service's data in a store of its own, the spans in one more.
+        assert sorted(p.name for p in (data_dir / "mongodb").iterdir()) == sorted(STORES)
         children = _descendants(process.pid)
-        assert len(children) >= 6  # broker, store, four services
+        assert len(children) >= 1 + len(STORES) + 4  # broker, stores, four services
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
         wait_until(lambda: not any(_alive(pid) for pid in children), timeout=10,
@@ -118,4 +137,17 @@ def test_up_runs_the_suite_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
         assert again.status_code == 200
         assert again.json()["status"] == "acknowledged"
         process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+
+
+def test_up_keeps_the_one_store_of_a_data_directory_made_before_stores_per_service(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    store, _ = embedded.start_mongodb(data_dir=data_dir / "mongodb", log_dir=tmp_path)
+    store.stop()
+    port = _four_free_ports()
+    with complaints_up(data_dir, port) as process:
+        stores = [pid for pid in _descendants(process.pid) if b"secantus" in _cmdline(pid)]
+        assert len(stores) == 1
+        assert not any((data_dir / "mongodb" / name).exists() for name in STORES)
+        process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0

@@ -87,7 +87,7 @@ def get_trace(ticket: Ticket, principal: CurrentPrincipal, request: Request) -> 
     if not visible(principal=principal, complaint=complaint) or not complaint.trace_id:
         not_found(ticket)
     settings = request.app.state.runtime.settings
-    spans = read_trace(uri=settings.mongodb_uri, db=settings.telemetry_db,
+    spans = read_trace(uri=settings.span_store_uri, db=settings.telemetry_db,
                        trace_id=complaint.trace_id, timeout_ms=settings.mongodb_timeout_ms)
     return {"ticket": ticket, "trace_id": complaint.trace_id,
             "services": sorted({s["service"] for s in spans if s.get("service")}), "spans": spans}
