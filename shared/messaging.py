@@ -21,7 +21,7 @@ from opentelemetry.trace import Tracer
 
 from shared.envelope import Message, PoisonMessage, decode
 from shared.ledger import AlreadyProcessed
-from shared.outbox import CAUSE, OutboxEntry, trace_parent
+from shared.outbox import CAUSE, OutboxEntry, Publish, trace_parent
 from shared.settings import ServiceSettings
 from shared.store import STORE_UNAVAILABLE, Batch, is_conflict
 
@@ -91,18 +91,20 @@ def document_publisher(
     broker.publisher(topic, title=f"{topic}:publish", description=description, schema=schema)
 
 
-def make_publish(broker: KafkaBroker) -> Callable[[OutboxEntry], Awaitable[None]]:
-    """The outbox relay's publish step: the entry's own trace context becomes the parent."""
+def make_publish(broker: KafkaBroker) -> Publish:
+    """The outbox relay's publish step: the entry's own trace context becomes the parent; returns
+    the producer's future of the broker's confirmation."""
 
-    async def publish(entry: OutboxEntry) -> None:
+    async def publish(entry: OutboxEntry) -> Awaitable[Any]:
         token = otel_context.attach(trace_parent(entry))
         try:
-            await broker.publish(
+            return await broker.publish(
                 entry.payload.encode(),
                 entry.topic,
                 key=entry.key.encode(),
                 headers=dict(entry.kafka_headers) if entry.kafka_headers else {
                     "content-type": "application/json", "message-type": entry.message_type},
+                no_confirm=True,
             )
         finally:
             otel_context.detach(token)

@@ -121,6 +121,35 @@ def test_entries_handed_to_a_relay_that_died_are_taken_by_a_poll_once_their_leas
     assert pending_count() == 0
 
 
+def test_a_batch_goes_to_the_producer_before_any_confirmation_and_a_refused_one_is_sent_again(
+        outbox: None) -> None:
+    events = status_changes(4)
+    store.transaction(lambda tx: emit(tx, topic="status", messages=events))
+    handed: list[str] = []
+    confirmations: list[asyncio.Future[None]] = []
+
+    async def publish(entry: OutboxEntry) -> asyncio.Future[None]:
+        handed.append(entry.id)
+        confirmations.append(asyncio.get_running_loop().create_future())
+        if len(handed) == len(events):  # the broker answers once the whole batch reached it
+            for i, confirmation in enumerate(confirmations):
+                if i == 2:
+                    confirmation.set_exception(RuntimeError("NotLeaderForPartition"))
+                else:
+                    confirmation.set_result(None)
+        return confirmations[-1]
+
+    relay = OutboxRelay(publish=publish, batch_size=50, poll_interval_s=60.0, max_attempts=3)
+    # A relay that waited for each confirmation before the next send would wait here for ever.
+    sent = asyncio.run(asyncio.wait_for(relay.run_once(), timeout=10))
+
+    assert sent == 4 and handed == [e.event_id for e in events]
+    assert relay.published_total == 3
+    refused = OutboxEntry.objects.get(id=events[2].event_id)
+    assert (refused.state, refused.attempts) == (PENDING, 1) and "NotLeaderForPartition" in refused.last_error
+    assert OutboxEntry.objects(state=PUBLISHED).count() == 3
+
+
 def test_published_entries_past_their_retention_are_removed_and_the_rest_kept(outbox: None) -> None:
     now = utcnow()
     coll = store.database()[OutboxEntry._get_collection_name()]
