@@ -56,25 +56,28 @@ def record_step(
     """
     record = ComplaintStep(id=event.event_id, complaint_id=event.complaint_id, at=event.occurred_at,
                            service=service, step=step, detail=detail or {})
-    fields = record.to_mongo().to_dict()
-    del fields["_id"]  # the upsert takes it from the filter
-    # An upsert, not an insert: a redelivered event finds its step and writes nothing, where a
-    # duplicate key would undo a shared transaction's whole batch.
-    insert = UpdateOne({"_id": record.id}, {"$setOnInsert": fields}, upsert=True)
     complaint_id = event.complaint_id
     pair = (complaint_id, service)
     shown, pull = _changes(event=event, service=service, status=status, tier=tier,
                            heard=pair in _HEARD) if changes_complaint else (None, False)
     pull_write = ({"_id": complaint_id, "awaiting": service}, {"$pull": {"awaiting": service}})
-    changes = [UpdateOne(where, update) for where, update in [*([shown] if shown else []),
-                                                              *([pull_write] if pull else [])]]
 
     def heard() -> None:
         # Only once this step's writes took the service off `awaiting`.
         if changes_complaint:
             _HEARD.add(pair)
 
+    def upsert_and_changes() -> tuple[UpdateOne, list[UpdateOne]]:
+        fields = record.to_mongo().to_dict()
+        del fields["_id"]  # the upsert takes it from the filter
+        # An upsert, not an insert: a redelivered event finds its step and writes nothing, where a
+        # duplicate key would undo a shared transaction's whole batch.
+        return (UpdateOne({"_id": record.id}, {"$setOnInsert": fields}, upsert=True),
+                [UpdateOne(where, update) for where, update in [*([shown] if shown else []),
+                                                                *([pull_write] if pull else [])]])
+
     if status in FINISHED:
+        insert, changes = upsert_and_changes()
 
         def work(tx: Tx) -> bool:
             new = tx.collection(ComplaintStep).bulk_write([insert], session=tx.session).upserted_count == 1
@@ -97,6 +100,7 @@ def record_step(
             shared.defer_by_ids(Complaint, complaint_id, pull_write[1], where={"awaiting": service})
         shared.after_commit.append(heard)
         return None
+    insert, changes = upsert_and_changes()
     if shared is not None:
         # Applied with other complaints' steps: the same writes, sent in one bulk write per collection.
         shared.defer_writes(ComplaintStep, [insert])
