@@ -182,10 +182,7 @@ class Tx:
             else:
                 self.insert_many(docs)
             return
-        for doc in docs:
-            doc.validate()
-        if docs:
-            self._deferred.setdefault(type(docs[0]), []).extend(docs)
+        _validate_into(self._deferred, docs)
 
     def write(self, document: type[Document], operations: list[Any]) -> None:
         """Apply pymongo write operations (UpdateOne …) that nothing in this transaction reads back:
@@ -207,10 +204,7 @@ class Tx:
         that skips the ones whose id exists. An upsert each cost the embedded store three times as
         much, and a plain insert would fail the whole batch on the first repeat."""
         assert self.shared and self.session is None, "only a batch that is not atomic skips repeats"
-        for doc in docs:
-            doc.validate()
-        if docs:
-            self._repeatable.setdefault(type(docs[0]), []).extend(docs)
+        _validate_into(self._repeatable, docs)
 
     def defer_by_ids(self, document: type[Document], doc_id: Any, update: dict[str, Any], *,
                      where: dict[str, Any]) -> None:
@@ -237,11 +231,19 @@ class Tx:
                         or exc.details.get("writeConcernErrors"):
                     raise
         writes, self._writes = self._writes, {}
-        for (cls, _), (where, update, ids) in self._by_ids.items():
+        by_ids, self._by_ids = self._by_ids, {}
+        for (cls, _), (where, update, ids) in by_ids.items():
             writes.setdefault(cls, []).append(UpdateMany({"_id": {"$in": ids}, **where}, update))
-        self._by_ids = {}
         for cls, operations in writes.items():
             self.collection(cls).bulk_write(operations, ordered=True, session=self.session)
+
+
+def _validate_into(queued: dict[type[Document], list[Document]], docs: list[Document]) -> None:
+    """Validate documents of one class and queue them under it for a flush."""
+    for doc in docs:
+        doc.validate()
+    if docs:
+        queued.setdefault(type(docs[0]), []).extend(docs)
 
 
 #: The shared transaction of the batch being applied in this context, if any.
