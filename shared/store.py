@@ -15,7 +15,7 @@ from mongoengine import Document
 from mongoengine.connection import get_connection, get_db
 from opentelemetry import context as otel_context
 from opentelemetry.instrumentation.utils import suppress_instrumentation
-from pymongo import MongoClient, UpdateMany
+from pymongo import MongoClient
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 from pymongo.errors import (AutoReconnect, BulkWriteError, ConnectionFailure, InvalidOperation, NetworkTimeout,
@@ -101,7 +101,6 @@ class Tx:
         self._deferred: dict[type[Document], list[Document]] = {}
         self._repeatable: dict[type[Document], list[Document]] = {}
         self._writes: dict[type[Document], list[Any]] = {}
-        self._by_ids: dict[tuple[type[Document], str], tuple[dict[str, Any], dict[str, Any], list[Any]]] = {}
         #: What a shared transaction's consumer read ahead for all its messages at once, by
         #: (document class or other kind, id); None where the document does not exist (see Consumer
         #: `prepare`). Also what a transaction keeps of a read it would otherwise repeat.
@@ -206,18 +205,9 @@ class Tx:
         assert self.shared and self.session is None, "only a batch that is not atomic skips repeats"
         _validate_into(self._repeatable, docs)
 
-    def defer_by_ids(self, document: type[Document], doc_id: Any, update: dict[str, Any], *,
-                     where: dict[str, Any]) -> None:
-        """Queue `update` of the document `doc_id` where it also matches `where`, for `flush` to
-        send with every other id queued with the same `where` and `update` as one update_many
-        (the embedded store spends less than half as long on it as on one update each)."""
-        assert self.shared, "only a shared transaction defers writes"
-        key = (document, repr((where, update)))
-        self._by_ids.setdefault(key, (where, update, []))[2].append(doc_id)
-
     def flush(self) -> None:
         """Write what was deferred: per collection, one insert_many of new documents, one of
-        repeatable ones, then one bulk_write of the other writes in order, the writes by ids last."""
+        repeatable ones, then one bulk_write of the other writes in order."""
         deferred, self._deferred = self._deferred, {}
         for cls, docs in deferred.items():
             self.collection(cls).insert_many(
@@ -231,9 +221,6 @@ class Tx:
                         or exc.details.get("writeConcernErrors"):
                     raise
         writes, self._writes = self._writes, {}
-        by_ids, self._by_ids = self._by_ids, {}
-        for (cls, _), (where, update, ids) in by_ids.items():
-            writes.setdefault(cls, []).append(UpdateMany({"_id": {"$in": ids}, **where}, update))
         for cls, operations in writes.items():
             self.collection(cls).bulk_write(operations, ordered=True, session=self.session)
 

@@ -67,14 +67,16 @@ def record_step(
         if changes_complaint:
             _HEARD.add(pair)
 
+    def complaint_writes() -> list[UpdateOne]:
+        return [UpdateOne(where, update) for where, update in [*([shown] if shown else []),
+                                                               *([pull_write] if pull else [])]]
+
     def upsert_and_changes() -> tuple[UpdateOne, list[UpdateOne]]:
         fields = record.to_mongo().to_dict()
         del fields["_id"]  # the upsert takes it from the filter
         # An upsert, not an insert: a redelivered event finds its step and writes nothing, where a
         # duplicate key would undo a shared transaction's whole batch.
-        return (UpdateOne({"_id": record.id}, {"$setOnInsert": fields}, upsert=True),
-                [UpdateOne(where, update) for where, update in [*([shown] if shown else []),
-                                                                *([pull_write] if pull else [])]])
+        return UpdateOne({"_id": record.id}, {"$setOnInsert": fields}, upsert=True), complaint_writes()
 
     if status in FINISHED:
         insert, changes = upsert_and_changes()
@@ -91,13 +93,13 @@ def record_step(
     shared = shared_tx()
     if shared is not None and shared.session is None:
         # Applied with other complaints' steps, in a batch that is not atomic: the steps go out in
-        # one insert that skips the ones already there, the status changes in one bulk write, and
-        # each service's `awaiting` pulls in one update of all the batch's complaints.
+        # one insert that skips the ones already there, the complaints' writes in one bulk write.
+        # Each complaint's write stays an update of its own: the embedded store holds a
+        # collection's lock while an update_many waits out a write conflict, and a transaction
+        # holding one of its complaints (a finished one freeing its slot) then waits for that lock
+        # for ever (seen in a chaos run: its one update_many of `awaiting` pulls retried 840 s).
         shared.defer_repeatable([record])
-        if shown:
-            shared.defer_writes(Complaint, [UpdateOne(*shown)])
-        if pull:
-            shared.defer_by_ids(Complaint, complaint_id, pull_write[1], where={"awaiting": service})
+        shared.defer_writes(Complaint, complaint_writes())
         shared.after_commit.append(heard)
         return None
     insert, changes = upsert_and_changes()
