@@ -79,7 +79,6 @@ def seed(*, uri: str, db: str, count: int) -> None:
         doc["merchant"] = {**doc.get("merchant", {}), "id": f"seed-m{i % 500:03d}"}
         doc["filed_at"] = doc["updated_at"] = now - timedelta(minutes=5 + (i * 7919) % 525_600)
         doc["status"] = "closed" if i % 50 else "in_review"
-        doc["awaiting"] = []
         batch.append(doc)
         if len(batch) == 5000:
             collection.insert_many(batch, ordered=False)

@@ -12,9 +12,11 @@ from fastapi import FastAPI
 
 from services.intake import api, handlers
 from services.intake.config import IntakeSettings
-from services.intake.models import CommandReply, Complaint, ComplaintStep, MerchantTally, OpenComplaint, TicketSequence
+from services.intake.models import (
+    CommandReply, Complaint, ComplaintStep, ComplaintWait, MerchantTally, OpenComplaint, TicketSequence,
+)
 from services.intake.service import slots
-from services.intake.service.reconcile import Activity, redrive_stuck
+from services.intake.service.reconcile import Activity, adopt_listed_waits, redrive_stuck
 from shared.app import ServiceRuntime, create_service_app
 from shared.contracts.complaints import (
     AccountFreezeRequested,
@@ -64,11 +66,12 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     """Build the intake service: runtime, subscribers, documented publishers, routes."""
     settings = settings or IntakeSettings()
     runtime = ServiceRuntime(settings=settings, documents=[
-        Complaint, ComplaintStep, TicketSequence, OpenComplaint, MerchantTally, IdempotentResponse, CommandReply])
+        Complaint, ComplaintStep, ComplaintWait, TicketSequence, OpenComplaint, MerchantTally, IdempotentResponse, CommandReply])
     activity = Activity()
     steps_from = handlers.register(runtime, activity)
     runtime.background.append(reconciler(runtime, settings, activity, steps_from))
     runtime.prepare_store.append(slots.name_tally_merchants)
+    runtime.prepare_store.append(adopt_listed_waits)
     document_publisher(runtime.broker, topic=settings.topics.intake_events,
                        messages=[ComplaintFiled, ComplaintUpdated, ComplaintWithdrawn, AccountFreezeRequested],
                        description="Complaint facts from intake, keyed by complaint id")

@@ -35,6 +35,8 @@ class Complaint(Document):
 
     meta = {
         "collection": "complaints",
+        # Complaints filed before the waits were documents of their own still carry their list.
+        "strict": False,
         "indexes": [
             {"fields": ["ticket"], "unique": True},
             ("platform", "-filed_at", "-_id"),
@@ -42,7 +44,6 @@ class Complaint(Document):
             ("complainant.id", "-filed_at", "-_id"),
             ("status", "-filed_at"),
             "filed_at",  # the reconciler: how far each service got
-            ("awaiting", "filed_at"),  # the reconciler: complaints still waiting for a service
         ],
     }
 
@@ -73,18 +74,37 @@ class Complaint(Document):
     updated_at = DateTimeField(required=True)
     trace_id = StringField()
     redriven_at = DateTimeField()
-    # The services that act on every complaint and have not been heard from yet: each one's first
-    # step takes it off, so the reconciler looks only at complaints still waiting for someone.
-    awaiting = ListField(StringField())
     # Intake's own steps, written with the change they record; other services' are ComplaintSteps.
     timeline = EmbeddedDocumentListField(TimelineEntry)
+
+
+class ComplaintWait(Document):
+    """A service that acts on every complaint and has not been heard from about this one yet.
+
+    Written with the filing, one per service, and deleted by that service's first step: the
+    reconciler reads only complaints still waiting for someone. A document of its own rather than a
+    list on the complaint: the embedded store rewrites the complaint and its seven index entries on
+    each change, and the services' steps arriving together then conflicted on it; a delete of this
+    one costs a fifth of that.
+    """
+
+    meta = {"collection": "complaint_waits", "indexes": [("actor", "filed_at")]}
+
+    id = StringField(primary_key=True)  # complaint id:actor
+    complaint_id = StringField(required=True)
+    actor = StringField(required=True)
+    filed_at = DateTimeField(required=True)
+
+    @staticmethod
+    def key(complaint_id: str, actor: str) -> str:
+        return f"{complaint_id}:{actor}"
 
 
 class ComplaintStep(Document):
     """A step another service took on a complaint, learnt from its event: one document per event.
 
     Kept out of the complaint document: the embedded store rewrites every index entry of a document
-    on each change, and a complaint has eight indexes, while a step is inserted once and never changed.
+    on each change, and a complaint has seven indexes, while a step is inserted once and never changed.
     """
 
     meta = {"collection": "complaint_steps", "indexes": ["complaint_id"]}

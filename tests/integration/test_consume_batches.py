@@ -144,8 +144,11 @@ def test_intake_folds_a_poll_of_steps_into_timelines_in_one_bulk_write_per_round
     from services.intake.handlers import on_status_changed
 
     complaints, steps = store.database()["complaints"], store.database()["complaint_steps"]
+    waits = store.database()["complaint_waits"]
     complaints.insert_many([{"_id": f"c-{i}", "status": "withdrawn" if i == 5 else "filed", "status_at": None,
-                             "awaiting": ["escalation", "notify"], "timeline": []} for i in range(6)])
+                             "timeline": []} for i in range(6)])
+    waits.insert_many([{"_id": f"c-{i}:{actor}", "complaint_id": f"c-{i}", "actor": actor}
+                       for i in range(6) for actor in ("escalation", "notify")])
     later = datetime.now(UTC) + timedelta(hours=1)
     complaints.insert_many([{"_id": "c-6", "status": "in_progress", "status_at": later, "timeline": []},
                             {"_id": "c-7", "status": "filed", "timeline": []}])  # a newer status; none yet
@@ -168,17 +171,18 @@ def test_intake_folds_a_poll_of_steps_into_timelines_in_one_bulk_write_per_round
     assert shown["c-6"] == ("in_progress", ["status_acknowledged"])  # older than the one shown
     assert shown["c-7"] == ("acknowledged", ["status_acknowledged"])
     # Escalation has acted on them: the reconciler no longer waits for it, still for notify.
-    assert {d["_id"]: d["awaiting"] for d in complaints.find({"awaiting": {"$exists": True}})} == \
-        {f"c-{i}": ["notify"] for i in range(6)}
-    # Per poll: the eight complaints' first steps together (one insert to the steps and one bulk
-    # write to the complaints, no transaction), then c-0's second step alone (an upsert and a write).
+    assert sorted(d["_id"] for d in waits.find()) == [f"c-{i}:notify" for i in range(6)]
+    # Per poll: the eight complaints' first steps together (one insert to the steps, one bulk write
+    # to the complaints and one to the waits, no transaction), then c-0's second step alone (an
+    # upsert and a write).
     assert reader.stats()["shared_transactions"] == 2 and reader.undone == 0
     assert COMMANDS.seen[("commitTransaction", "")] == 0
     assert COMMANDS.seen[("insert", "complaint_steps")] == COMMANDS.seen[("update", "complaint_steps")] == 2
     assert COMMANDS.seen[("update", "complaints")] == 2 + 2
-    # In those writes to the complaints, a status write per step and, the first time, one taking
-    # escalation off each complaint's `awaiting` (the redelivered poll knows it is done).
-    assert COMMANDS.statements[("update", "complaints")] == (8 + 8 + 1) + (8 + 1)
+    assert COMMANDS.statements[("update", "complaints")] == (8 + 1) + (8 + 1)  # a status write per step
+    # Each complaint's wait for escalation ended once, by the first poll (the redelivered one knows).
+    assert COMMANDS.seen[("delete", "complaint_waits")] == 1
+    assert COMMANDS.statements[("delete", "complaint_waits")] == 8
 
 
 def test_a_finished_complaint_frees_its_slot_in_a_transaction_of_its_own_amid_a_poll_without_one(
@@ -187,7 +191,7 @@ def test_a_finished_complaint_frees_its_slot_in_a_transaction_of_its_own_amid_a_
 
     database = store.database()
     database["complaints"].insert_many([{"_id": f"c-{i}", "status": "in_review", "status_at": None,
-                                         "awaiting": [], "timeline": []} for i in range(3)])
+                                         "timeline": []} for i in range(3)])
     database["open_complaints"].insert_one({"_id": "digest-1", "complaint_id": "c-1", "ticket": "CP-1"})
     poll = [status_change(0, "awaiting_merchant"), status_change(1, "closed"), status_change(2, "in_review")]
     reader = Consumer(broker=KafkaBroker("127.0.0.1:1"), settings=ServiceSettings(), topic="in",
@@ -203,15 +207,15 @@ def test_a_finished_complaint_frees_its_slot_in_a_transaction_of_its_own_amid_a_
     assert COMMANDS.seen[("commitTransaction", "")] == 1  # the closing one's, alone
 
 
-def test_escalation_leaves_awaiting_with_its_status_change_even_when_the_status_does_not_move(
+def test_escalation_ends_its_wait_with_its_status_change_even_when_the_status_does_not_move(
         intake_steps: None) -> None:
     from services.intake.handlers import on_case_opened, on_status_changed
 
-    complaints = store.database()["complaints"]
-    complaints.insert_many([{"_id": "c-0", "status": "withdrawn", "status_at": None, "awaiting": ["escalation"],
-                             "timeline": []},
-                            {"_id": "c-1", "status": "filed", "status_at": None, "awaiting": ["escalation"],
-                             "timeline": []}])
+    complaints, waits = store.database()["complaints"], store.database()["complaint_waits"]
+    complaints.insert_many([{"_id": "c-0", "status": "withdrawn", "status_at": None, "timeline": []},
+                            {"_id": "c-1", "status": "filed", "status_at": None, "timeline": []}])
+    waits.insert_many([{"_id": f"c-{i}:escalation", "complaint_id": f"c-{i}", "actor": "escalation"}
+                       for i in range(2)])
     opened = [CaseOpened(complaint_id=f"c-{i}", ticket=f"CP-20261123-{i:06d}", tier="internal",
                          state="acknowledged") for i in range(2)]
     reader = Consumer(broker=KafkaBroker("127.0.0.1:1"), settings=ServiceSettings(), topic="in", ready=lambda: True,
@@ -219,11 +223,12 @@ def test_escalation_leaves_awaiting_with_its_status_change_even_when_the_status_
 
     asyncio.run(reader.dispatch_batch(records(opened)))
     # The opening's step alone leaves the complaint as it is: its status change, sent with it, moves it.
-    assert [d["awaiting"] for d in complaints.find().sort("_id", 1)] == [["escalation"], ["escalation"]]
+    assert waits.count_documents({}) == 2
     asyncio.run(reader.dispatch_batch(records([status_change(0, "acknowledged"), status_change(1, "acknowledged")])))
 
-    shown = {d["_id"]: (d["status"], d.get("tier"), d["awaiting"]) for d in complaints.find()}
-    assert shown == {"c-0": ("withdrawn", None, []), "c-1": ("acknowledged", "internal", [])}
+    shown = {d["_id"]: (d["status"], d.get("tier")) for d in complaints.find()}
+    assert shown == {"c-0": ("withdrawn", None), "c-1": ("acknowledged", "internal")}
+    assert waits.count_documents({}) == 0
 
 
 def contested_cases(count: int, *, interferes: Callable[[ComplaintStatusChanged], bool]) -> tuple[Consumer, list[str]]:

@@ -268,6 +268,12 @@ def test_every_service_s_steps_show_on_the_timeline_in_order_and_the_reconciler_
 ) -> None:
     ticket, headers = filed_complaint(intake, "KM-STEP-ALL")
     complaint_id = complaints.find_one({"ticket": ticket})["_id"]
+    waits = complaints.database["complaint_waits"]
+
+    def waits_of(complaint_id: str) -> list[str]:
+        return sorted(w["actor"] for w in waits.find({"complaint_id": complaint_id}))
+
+    assert waits_of(complaint_id) == ["escalation", "evidence", "notify"]
     ids = {"complaint_id": complaint_id, "ticket": ticket}
     start = datetime.now(UTC)
     opened = CaseOpened(**ids, tier="platform", state="acknowledged", occurred_at=start)
@@ -294,8 +300,8 @@ def test_every_service_s_steps_show_on_the_timeline_in_order_and_the_reconciler_
         ("evidence", "evidence_file_opened"), ("notify", "notified_complainant"), ("notify", "notified_merchant")]
     assert (view["status"], view["tier"]) == ("acknowledged", "platform")
     assert datetime.fromisoformat(view["updated_at"]) == datetime.fromisoformat(view["timeline"][-1]["at"])
-    # Every service has acted: the reconciler has nothing to re-drive for it.
-    assert complaints.find_one({"_id": complaint_id})["awaiting"] == []
+    # Every service has acted: the reconciler waits for none of them (it did for each, once filed).
+    assert waits_of(complaint_id) == []
 
 
 def test_steps_stored_in_the_complaint_before_they_had_their_own_collection_still_show(

@@ -9,8 +9,10 @@ from datetime import datetime, timedelta
 import pytest
 from pymongo import monitoring
 
-from services.intake.models import Complaint
-from services.intake.service.reconcile import ACTORS, Activity, partition_of, redrive_stuck, waiting_queries
+from services.intake.models import Complaint, ComplaintWait
+from services.intake.service.reconcile import (
+    ACTORS, Activity, adopt_listed_waits, partition_of, redrive_stuck, waiting_queries,
+)
 from shared import store
 from shared.envelope import utcnow
 from shared.outbox import PUBLISHED, OutboxEntry
@@ -24,7 +26,7 @@ HORIZON = timedelta(hours=72)
 
 @pytest.fixture
 def intake_db(servers: Servers, namespace: str) -> Iterator[None]:
-    with own_database(servers, f"{namespace}_reconcile", Complaint, OutboxEntry):
+    with own_database(servers, f"{namespace}_reconcile", Complaint, ComplaintWait, OutboxEntry):
         yield
 
 
@@ -43,8 +45,11 @@ def file(complaint_id: str, *, filed_at: datetime, acted: dict[str, datetime]) -
     db[Complaint._get_collection_name()].insert_one({
         "_id": complaint_id, "ticket": ticket, "filed_at": filed_at,
         "status": "acknowledged" if "escalation" in acted else "filed",
-        "awaiting": [a for a in ACTORS if a not in acted],
     })
+    if waiting := [a for a in ACTORS if a not in acted]:
+        db[ComplaintWait._get_collection_name()].insert_many([
+            {"_id": ComplaintWait.key(complaint_id, a), "complaint_id": complaint_id, "actor": a, "filed_at": filed_at}
+            for a in waiting])
     db[OutboxEntry._get_collection_name()].insert_one({
         "_id": f"filed-{complaint_id}", "topic": "complaints.events", "key": complaint_id,
         "message_type": "ComplaintFiled", "payload": "{}", "state": PUBLISHED, "created_at": filed_at,
@@ -138,9 +143,9 @@ def test_a_round_reads_the_complaints_still_waiting_not_the_whole_horizon(intake
     stuck = file(next(ids), filed_at=now - timedelta(minutes=8), acted={"evidence": now, "notify": now})
 
     # The store serves the round's queries from indexes: it looks at the stuck complaint, not the others.
-    examined = [store.database().command("explain", {"find": Complaint._get_collection_name(), "filter": query},
+    examined = [store.database().command("explain", {"find": collection, "filter": query},
                                          verbosity="executionStats")["executionStats"]["totalDocsExamined"]
-                for query in waiting_queries(now=utcnow(), after=AFTER, horizon=HORIZON)]
+                for collection, query in waiting_queries(now=utcnow(), after=AFTER, horizon=HORIZON)]
     assert sum(examined) <= len(examined)
     READS.documents, READS.on = 0, True
     try:
@@ -165,3 +170,27 @@ def test_activity_judges_only_watched_partitions_and_only_after_watching_for_the
     assert activity.idle("escalation", 0, since=later) is False, "escalation's partitions are not watched"
     activity.watch("notify", {0})
     assert not activity.idle("notify", 1, since=later), "a partition given up is no longer judged"
+
+
+def test_complaints_filed_when_waits_were_a_list_on_the_complaint_are_still_waited_for(intake_db: None) -> None:
+    now = utcnow()
+    ids = ids_in(3)
+    complaints = store.database()[Complaint._get_collection_name()]
+    # As stored before: the services not heard from listed on the complaint, under an index of their own.
+    complaints.create_index([("awaiting", 1), ("filed_at", 1)])
+    old, done = next(ids), next(ids)
+    ticket = file(old, filed_at=now - timedelta(minutes=9), acted={"evidence": now, "escalation": now})
+    file(done, filed_at=now - timedelta(minutes=8), acted=everyone(now))
+    store.database()[ComplaintWait._get_collection_name()].delete_many({})
+    complaints.update_one({"_id": old}, {"$set": {"awaiting": ["notify"]}})
+    complaints.update_one({"_id": done}, {"$set": {"awaiting": []}})
+
+    assert reconcile(idle=frozenset({"notify"})) == []  # not seen: the list is no longer read
+    assert adopt_listed_waits() == 1
+    assert [(w["_id"], w["filed_at"]) for w in ComplaintWait.objects.as_pymongo()] == \
+        [(ComplaintWait.key(old, "notify"), complaints.find_one({"_id": old})["filed_at"])]
+    assert "awaiting_1_filed_at_1" not in complaints.index_information()
+    assert "awaiting" not in complaints.find_one({"_id": old})
+    assert Complaint.objects(id=done).first().ticket  # a finished one's empty list stays, and loads
+    assert adopt_listed_waits() == 0  # done once: a later start finds the index gone
+    assert reconcile(idle=frozenset({"notify"})) == [ticket]

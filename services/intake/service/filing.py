@@ -19,7 +19,7 @@ from services.intake.domain.priority import assess_priority, requires_account_fr
 from services.intake.domain.schemas import NewComplaint
 from services.intake.models import Complaint, OpenComplaint, TicketSequence
 from services.intake.service import slots
-from services.intake.service.records import build_complaint, filed_event, freeze_event
+from services.intake.service.records import build_complaint, filed_event, freeze_event, waits_of
 from shared.envelope import utcnow
 from shared.outbox import emit
 from shared.store import GroupCommit, Tx, database, transaction
@@ -154,6 +154,7 @@ def file_complaint(
             _record_answer(tx, answer, filing)
             slots.take(tx, digest=digest, complaint=filing.complaint)
             tx.defer([filing.complaint])
+            tx.defer(waits_of(filing.complaint))
             emit(tx, topic=topic, messages=events)
 
         try:

@@ -13,14 +13,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aiokafka.partitioner import murmur2
+from pymongo import InsertOne, UpdateOne
+from pymongo.errors import BulkWriteError
 
-from services.intake.models import Complaint
+from services.intake.models import Complaint, ComplaintWait
 from shared.envelope import utcnow
 from shared.outbox import redrive
-from shared.store import database
+from shared.store import DUPLICATE_KEY, database
 
-#: The services that act on every filed complaint, as named on the timeline; a complaint lists those
-#: not heard from yet in `awaiting`, and each one's first step takes it off.
+#: The services that act on every filed complaint, as named on the timeline; a ComplaintWait stands
+#: for each one not heard from yet, and that service's first step deletes it.
 ACTORS = ("evidence", "escalation", "notify")
 
 
@@ -29,8 +31,8 @@ def partition_of(complaint_id: str, *, partitions: int) -> int:
     return (murmur2(complaint_id.encode()) & 0x7FFFFFFF) % partitions
 
 
-def _missing(doc: dict[str, Any]) -> set[str]:
-    missing = set(doc.get("awaiting") or ()) & set(ACTORS)
+def _missing(doc: dict[str, Any], waits: dict[str, set[str]]) -> set[str]:
+    missing = set(waits.get(doc["_id"], ()))
     if doc.get("status") == "filed":
         missing.add("escalation")
     return missing
@@ -70,14 +72,25 @@ class Activity:
         return max(watched_from, self._seen.get(actor, watched_from)) < since
 
 
-def waiting_queries(*, now: datetime, after: timedelta, horizon: timedelta) -> list[dict[str, Any]]:
-    """The reconciler's queries for complaints filed within the horizon and still waiting for someone.
+def waiting_queries(*, now: datetime, after: timedelta, horizon: timedelta) -> list[tuple[str, dict[str, Any]]]:
+    """The reconciler's queries (collection, filter) for what was filed within the horizon and still
+    waits for someone: each service's waits, and complaints whose case has not opened.
 
     Each is one field's equality and a range, the shape the embedded store serves from an index;
     with an $in, or a condition on a field outside the index, it reads the whole collection instead.
     """
     filed = {"$gt": now - horizon, "$lt": now - after}
-    return [{"awaiting": actor, "filed_at": filed} for actor in ACTORS] + [{"status": "filed", "filed_at": filed}]
+    return [(ComplaintWait._get_collection_name(), {"actor": actor, "filed_at": filed}) for actor in ACTORS] + \
+        [(Complaint._get_collection_name(), {"status": "filed", "filed_at": filed})]
+
+
+def _waits(queries: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """The services each complaint the queries find still waits for, by complaint id."""
+    collection, waits = database()[ComplaintWait._get_collection_name()], {}
+    for query in queries:
+        for doc in collection.find(query, {"complaint_id": 1, "actor": 1}):
+            waits.setdefault(doc["complaint_id"], set()).add(doc["actor"])
+    return waits
 
 
 def redrive_stuck(*, after: timedelta, horizon: timedelta, partitions: int,
@@ -92,21 +105,27 @@ def redrive_stuck(*, after: timedelta, horizon: timedelta, partitions: int,
     """
     now = utcnow()
     collection = database()[Complaint._get_collection_name()]
-    seen = {"_id": 1, "ticket": 1, "filed_at": 1, "status": 1, "awaiting": 1, "redriven_at": 1}
+    seen = {"_id": 1, "ticket": 1, "filed_at": 1, "status": 1, "redriven_at": 1}
     # Only complaints still waiting for a service (or for their case to open) are read, not every
     # complaint of the horizon: that is days of filings at a busy platform, every round.
-    found = {doc["_id"]: doc for query in waiting_queries(now=now, after=after, horizon=horizon)
+    queries = waiting_queries(now=now, after=after, horizon=horizon)
+    waits = _waits([query for name, query in queries if name == ComplaintWait._get_collection_name()])
+    found = {doc["_id"]: doc for name, query in queries if name == collection.name
              for doc in collection.find(query, seen)}
+    if unread := set(waits) - set(found):
+        found.update((doc["_id"], doc) for doc in collection.find({"_id": {"$in": sorted(unread)}}, seen))
     # Never re-driven, or not lately.
     waiting = sorted(((doc, missing) for doc in found.values()
                       if not doc.get("redriven_at") or doc["redriven_at"] < now - after
-                      if (missing := _missing(doc))), key=lambda pair: pair[0]["filed_at"])
+                      if (missing := _missing(doc, waits))), key=lambda pair: pair[0]["filed_at"])
     if not waiting:
         return []
     # How far each service got in each partition, among complaints filed since the oldest waiting one.
+    since = {"$gte": waiting[0][0]["filed_at"]}
+    waits = _waits([{"actor": actor, "filed_at": since} for actor in ACTORS])
     latest: dict[tuple[str, int], datetime] = {}
-    for doc in collection.find({"filed_at": {"$gte": waiting[0][0]["filed_at"]}}, seen):
-        part, missing = partition_of(doc["_id"], partitions=partitions), _missing(doc)
+    for doc in collection.find({"filed_at": since}, seen):
+        part, missing = partition_of(doc["_id"], partitions=partitions), _missing(doc, waits)
         for actor in ACTORS:
             if actor not in missing:
                 latest[actor, part] = max(latest.get((actor, part), doc["filed_at"]), doc["filed_at"])
@@ -122,3 +141,31 @@ def redrive_stuck(*, after: timedelta, horizon: timedelta, partitions: int,
         redrive(key=doc["_id"], message_type="ComplaintFiled")
         collection.update_one({"_id": doc["_id"]}, {"$set": {"redriven_at": now}})
     return [doc["ticket"] for doc in stuck]
+
+
+#: The index of the lists complaints carried before their waits were documents of their own.
+_LISTED = "awaiting_1_filed_at_1"
+
+
+def adopt_listed_waits() -> int:
+    """Turn what complaints filed before waits were documents still list as `awaiting` into waits
+    (at start); how many complaints. Their index goes once that is done, so a later start skips this.
+    """
+    collection = database()[Complaint._get_collection_name()]
+    if _LISTED not in collection.index_information():
+        return 0
+    listed = {doc["_id"]: doc for actor in ACTORS
+              for doc in collection.find({"awaiting": actor}, {"awaiting": 1, "filed_at": 1})}
+    if listed:
+        waits = [InsertOne({"_id": ComplaintWait.key(doc["_id"], actor), "complaint_id": doc["_id"],
+                            "actor": actor, "filed_at": doc["filed_at"]})
+                 for doc in listed.values() for actor in doc["awaiting"] if actor in ACTORS]
+        try:
+            database()[ComplaintWait._get_collection_name()].bulk_write(waits, ordered=False)
+        except BulkWriteError as exc:  # a start cut short wrote some of them already
+            if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                raise
+        collection.bulk_write([UpdateOne({"_id": _id}, {"$unset": {"awaiting": ""}}) for _id in listed],
+                              ordered=False)
+    collection.drop_index(_LISTED)
+    return len(listed)

@@ -9,7 +9,7 @@ from typing import Any
 from services.intake.domain.classify import Classification
 from services.intake.domain.priority import PriorityDecision
 from services.intake.domain.schemas import NewComplaint
-from services.intake.models import Complaint, TimelineEntry
+from services.intake.models import Complaint, ComplaintWait, TimelineEntry
 from services.intake.service.reconcile import ACTORS
 from shared.contracts.complaints import (
     AccountFreezeRequested,
@@ -52,11 +52,17 @@ def build_complaint(
                      "discovered_at": description.discovered_at},
         demand=request.demand.model_dump(mode="json"), statements=[], withdrawal={},
         dedup_digest=digest, source=source, platform_reference=platform_reference,
-        filed_by=filed_by, filed_at=now, updated_at=now, trace_id=current_trace_id(), awaiting=list(ACTORS),
+        filed_by=filed_by, filed_at=now, updated_at=now, trace_id=current_trace_id(),
         timeline=[TimelineEntry(event_id=new_id(), at=now, service="intake", step="filed",
                                 detail={"category": category.category.value, "inferred": category.inferred,
                                         "priority": priority.priority.value, "source": source})],
     )
+
+
+def waits_of(complaint: Complaint) -> list[ComplaintWait]:
+    """What the reconciler waits for on a new complaint: every service that acts on each one."""
+    return [ComplaintWait(id=ComplaintWait.key(complaint.id, actor), complaint_id=complaint.id, actor=actor,
+                          filed_at=complaint.filed_at) for actor in ACTORS]
 
 
 def filed_event(complaint: Complaint) -> ComplaintFiled:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from pymongo import UpdateOne
+from pymongo import DeleteOne, UpdateOne
 
-from services.intake.models import Complaint, ComplaintStep
+from services.intake.models import Complaint, ComplaintStep, ComplaintWait
 from services.intake.service import slots
 from services.intake.domain.status import FINISHED
 from shared.envelope import Event
@@ -17,9 +17,8 @@ from shared.store import Tx, database, shared_tx, transaction
 class _Heard:
     """The (complaint, service) pairs whose first step this process has written, the newest `size`.
 
-    A later step of the same service then leaves the complaint alone, rather than sending a write
-    that matches nothing: the embedded store spends as long matching one as on writing a step.
-    Forgotten at a restart or once evicted, a pair costs that write once more.
+    A later step of the same service then sends no delete of the service's wait (see ComplaintWait),
+    which would match nothing. Forgotten at a restart or once evicted, a pair costs that delete once more.
     """
 
     def __init__(self, size: int) -> None:
@@ -47,7 +46,8 @@ def record_step(
     """Put another service's step on the complaint's timeline once per event id; False on a repeat.
 
     The step is a document of its own; the complaint changes only when the step changes what it
-    shows (status, tier) or is the service's first (see `_changes`). A withdrawn complaint stays
+    shows (status, tier, see `_shown`), and the service's first step ends the reconciler's wait for
+    it (a ComplaintWait deleted). A withdrawn complaint stays
     withdrawn whatever arrives later, and a status change older than the one shown (a relay killed
     mid-batch holds its entries for a lease while the case moves on) is recorded without moving the
     status back; a finished one frees its dedup slot. A step that always comes with another which
@@ -58,33 +58,33 @@ def record_step(
                            service=service, step=step, detail=detail or {})
     complaint_id = event.complaint_id
     pair = (complaint_id, service)
-    shown, pull = _changes(event=event, service=service, status=status, tier=tier,
-                           heard=pair in _HEARD) if changes_complaint else (None, False)
-    pull_write = ({"_id": complaint_id, "awaiting": service}, {"$pull": {"awaiting": service}})
+    shown = _shown(event=event, status=status, tier=tier) if changes_complaint else None
+    # The service's first step ends the reconciler's wait for it; later ones need not say so again.
+    ends_wait = changes_complaint and pair not in _HEARD
+    complaint_writes = [UpdateOne(*shown)] if shown else []
+    wait_writes = [DeleteOne({"_id": ComplaintWait.key(complaint_id, service)})] if ends_wait else []
 
     def heard() -> None:
-        # Only once this step's writes took the service off `awaiting`.
+        # Only once this step's writes ended the wait.
         if changes_complaint:
             _HEARD.add(pair)
 
-    def complaint_writes() -> list[UpdateOne]:
-        return [UpdateOne(where, update) for where, update in [*([shown] if shown else []),
-                                                               *([pull_write] if pull else [])]]
-
-    def upsert_and_changes() -> tuple[UpdateOne, list[UpdateOne]]:
+    def upsert() -> UpdateOne:
         fields = record.to_mongo().to_dict()
         del fields["_id"]  # the upsert takes it from the filter
         # An upsert, not an insert: a redelivered event finds its step and writes nothing, where a
         # duplicate key would undo a shared transaction's whole batch.
-        return UpdateOne({"_id": record.id}, {"$setOnInsert": fields}, upsert=True), complaint_writes()
+        return UpdateOne({"_id": record.id}, {"$setOnInsert": fields}, upsert=True)
 
     if status in FINISHED:
-        insert, changes = upsert_and_changes()
+        insert = upsert()
 
         def work(tx: Tx) -> bool:
             new = tx.collection(ComplaintStep).bulk_write([insert], session=tx.session).upserted_count == 1
-            if changes:
-                tx.collection(Complaint).bulk_write(changes, ordered=True, session=tx.session)
+            if complaint_writes:
+                tx.collection(Complaint).bulk_write(complaint_writes, session=tx.session)
+            if wait_writes:
+                tx.collection(ComplaintWait).bulk_write(wait_writes, session=tx.session)
             slots.free(tx, complaint_id=event.complaint_id)
             tx.after_commit.append(heard)
             return new
@@ -93,56 +93,50 @@ def record_step(
     shared = shared_tx()
     if shared is not None and shared.session is None:
         # Applied with other complaints' steps, in a batch that is not atomic: the steps go out in
-        # one insert that skips the ones already there, the complaints' writes in one bulk write.
-        # Each complaint's write stays an update of its own: the embedded store holds a
+        # one insert that skips the ones already there, the other writes in one bulk write per
+        # collection. Each stays a write of its own document: the embedded store holds a
         # collection's lock while an update_many waits out a write conflict, and a transaction
-        # holding one of its complaints (a finished one freeing its slot) then waits for that lock
-        # for ever (seen in a chaos run: its one update_many of `awaiting` pulls retried 840 s).
+        # holding one of its documents (a finished complaint freeing its slot) then waits for that
+        # lock for ever (seen in a chaos run: one update_many of the complaints retried 840 s).
         shared.defer_repeatable([record])
-        shared.defer_writes(Complaint, complaint_writes())
+        shared.defer_writes(Complaint, complaint_writes)
+        shared.defer_writes(ComplaintWait, wait_writes)
         shared.after_commit.append(heard)
         return None
-    insert, changes = upsert_and_changes()
     if shared is not None:
         # Applied with other complaints' steps: the same writes, sent in one bulk write per collection.
-        shared.defer_writes(ComplaintStep, [insert])
-        shared.defer_writes(Complaint, changes)
+        shared.defer_writes(ComplaintStep, [upsert()])
+        shared.defer_writes(Complaint, complaint_writes)
+        shared.defer_writes(ComplaintWait, wait_writes)
         shared.after_commit.append(heard)
         return None
     # Each write is atomic on its own and may be repeated: no transaction, so no commit round-trip
-    # on the busiest path of the service. A redelivery after a crash between them applies both again.
+    # on the busiest path of the service. A redelivery after a crash between them applies them again.
     db = database()
-    new = db[ComplaintStep._get_collection_name()].bulk_write([insert]).upserted_count == 1
-    if changes:
-        db[Complaint._get_collection_name()].bulk_write(changes, ordered=True)
+    new = db[ComplaintStep._get_collection_name()].bulk_write([upsert()]).upserted_count == 1
+    if complaint_writes:
+        db[Complaint._get_collection_name()].bulk_write(complaint_writes)
+    if wait_writes:
+        db[ComplaintWait._get_collection_name()].bulk_write(wait_writes)
     heard()
     return new
 
 
-def _changes(*, event: Event, service: str, status: str | None, tier: str | None,
-             heard: bool) -> tuple[tuple[dict, dict] | None, bool]:
-    """The step's write to the complaint (filter, update), if it shows something, and whether the
-    service must also be taken off `awaiting` (the reconciler's list of who has not acted yet) by a
-    write of its own, applied after it.
+def _shown(*, event: Event, status: str | None, tier: str | None) -> tuple[dict, dict] | None:
+    """The step's write to the complaint (filter, update), if it shows a status or a tier.
 
-    A status or tier is shown unless the complaint is withdrawn or shows a newer status; that write
-    also takes the service off `awaiting`. The write of its own does that alone, unless this process
-    has `heard` from the service about the complaint before; it matches nothing once done, so later
-    steps leave the document as it is. Every update repeats as a no-op: `updated_at` only moves
-    forward, to when the step happened.
+    It is shown unless the complaint is withdrawn or shows a newer status. The update repeats as a
+    no-op: `updated_at` only moves forward, to when the step happened.
     """
-    complaint = event.complaint_id
     shown = {name: value for name, value in (("status", status), ("tier", tier)) if value is not None}
-    write = None
-    if shown:
-        if status is not None:
-            shown["status_at"] = event.occurred_at
-        # "$not $gt" rather than an $or of null and $lte: the embedded store plans no index for a
-        # filter with a top-level operator, and would read every complaint for each step.
-        current = {"status": {"$ne": "withdrawn"}, "status_at": {"$not": {"$gt": event.occurred_at}}}
-        write = ({"_id": complaint, **current},
-                 {"$set": shown, "$max": {"updated_at": event.occurred_at}, "$pull": {"awaiting": service}})
-    return write, not heard
+    if not shown:
+        return None
+    if status is not None:
+        shown["status_at"] = event.occurred_at
+    # "$not $gt" rather than an $or of null and $lte: the embedded store plans no index for a
+    # filter with a top-level operator, and would read every complaint for each step.
+    current = {"status": {"$ne": "withdrawn"}, "status_at": {"$not": {"$gt": event.occurred_at}}}
+    return {"_id": event.complaint_id, **current}, {"$set": shown, "$max": {"updated_at": event.occurred_at}}
 
 
 def steps_of(complaint: Complaint, *, others: bool = True) -> list[dict[str, Any]]:
