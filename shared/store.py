@@ -81,9 +81,14 @@ def ping() -> None:
 
 
 def ensure_indexes(*documents: type[Document]) -> None:
-    """Create the declared indexes of each document class (idempotent)."""
+    """Create the declared indexes of each document class (idempotent), and drop the ones it lists
+    as `retired_indexes` where the store still has them: every index costs each write."""
     for document in documents:
         document.ensure_indexes()
+        if retired := getattr(document, "retired_indexes", ()):
+            collection = document._get_collection()
+            for name in set(retired) & set(collection.index_information()):
+                collection.drop_index(name)
 
 
 class Tx:

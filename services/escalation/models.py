@@ -54,13 +54,19 @@ class Case(Document):
 
 
 class Timer(Document):
-    """A durable clock deadline, found by a query over what is due (never a scan of cases)."""
+    """A durable clock deadline, found by a query over what is due (never a scan of cases).
+
+    One index besides the id: the embedded store rewrites every index of a document it writes, and
+    a case opens with eight timers. The id names complaint, clock and kind (one timer each), a
+    case's timers are read by id, and the few timers being fired are found by state alone.
+    """
 
     meta = {
         "collection": "timers",
-        "indexes": [("state", "due_at"), ("state", "lease_until"),
-                    {"fields": ["complaint_id", "clock", "kind"], "unique": True}],
+        "indexes": [("state", "due_at")],
     }
+    #: Indexes of earlier versions, dropped at start (see `retire_indexes`).
+    retired_indexes = ("state_1_lease_until_1", "complaint_id_1_clock_1_kind_1")
 
     id = StringField(primary_key=True)  # complaint_id:clock:kind
     complaint_id = StringField(required=True)

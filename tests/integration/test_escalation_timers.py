@@ -19,6 +19,7 @@ from shared import store
 from shared.runtime import embedded, supervisor
 from shared.topics import TopicSettings
 from tests.support.escalation_cases import FAST_POLICY, filed, read_all, send
+from tests.support.servers import Servers, own_database
 from tests.support.suite import create_topics
 from tests.support.waiting import wait_until
 
@@ -125,3 +126,14 @@ def test_a_timer_claimed_by_an_owner_that_died_fires_once_after_its_lease_runs_o
                        topic=topics.escalation_events)
     assert late is False
     assert sla_counts(env, topics, ids)[("SlaBreached", cid, "first_response")] == 1
+
+
+def test_timer_indexes_of_earlier_versions_are_dropped_when_the_store_is_prepared(
+        servers: Servers, namespace: str) -> None:
+    with own_database(servers, f"{namespace}_timer_indexes"):
+        timers = store.database()[Timer._get_collection_name()]
+        timers.create_index([("state", 1), ("lease_until", 1)])
+        timers.create_index([("complaint_id", 1), ("clock", 1), ("kind", 1)], unique=True)
+        store.ensure_indexes(Timer)  # as a starting service does
+        # Each one cost every timer write; the id and the due query's index are what is left.
+        assert set(timers.index_information()) == {"_id_", "state_1_due_at_1"}

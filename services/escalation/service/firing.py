@@ -59,7 +59,12 @@ def claim_due(*, owner: str, lease_s: float, limit: int, now: datetime | None = 
     token = new_id()
     lease = {"$set": {"state": "firing", "owner": owner, "lease_token": token,
                       "lease_until": now + timedelta(seconds=lease_s)}}
-    claimed = _claim({"state": "firing", "lease_until": {"$lte": now}}, "lease_until", limit, lease, token)[0]
+    # The timers being fired are few: found by state alone (the index), the lapsed leases among them here.
+    firing = sorted((d for d in _timers().find({"state": "firing"}, {"lease_until": 1})
+                     if d.get("lease_until") is not None and d["lease_until"] <= now),
+                    key=lambda d: d["lease_until"])
+    claimed = _claim_ids([d["_id"] for d in firing[:limit]], {"state": "firing", "lease_until": {"$lte": now}},
+                         lease, token)
     floor_doc = _floors().find_one({"_id": FLOOR_ID})
     floor = floor_doc["due_at"] if floor_doc else None
     while floor is not None and floor <= now and len(claimed) < limit:
@@ -92,8 +97,13 @@ def _claim(due: dict[str, Any], order: str, limit: int, lease: dict[str, Any],
            token: str) -> tuple[list[dict[str, Any]], int]:
     """Claim up to limit timers matching due; returns them and how many candidates there were."""
     ids = [d["_id"] for d in _timers().find(due, {"_id": 1}).sort(order, 1).limit(limit)]
+    return _claim_ids(ids, due, lease, token), len(ids)
+
+
+def _claim_ids(ids: list[str], due: dict[str, Any], lease: dict[str, Any], token: str) -> list[dict[str, Any]]:
+    """Claim the timers of those ids that still match due; returns the ones claimed."""
     if not ids:
-        return [], 0
+        return []
     # The conditional update is the claim: a timer another instance took meanwhile no longer
     # matches, and firing re-checks the token inside the transaction. One update per timer, never
     # update_many: a timer whose lease ran out may carry the uncommitted change of an instance
@@ -102,7 +112,7 @@ def _claim(due: dict[str, Any], order: str, limit: int, lease: dict[str, Any],
     # single-document update waits for the dead transaction to be reaped without holding it.
     for timer_id in ids:
         _timers().update_one({"_id": timer_id, **due}, lease)
-    return [d for d in _timers().find({"_id": {"$in": ids}}) if d.get("lease_token") == token], len(ids)
+    return [d for d in _timers().find({"_id": {"$in": ids}}) if d.get("lease_token") == token]
 
 
 def next_due(*, within_s: float, now: datetime | None = None) -> datetime | None:

@@ -39,8 +39,8 @@ def sync_timers(tx: Tx, *, complaint_id: str, ticket: str, clocks: Mapping[str, 
 
     A new case has no timers yet: nothing is read and its timers go in with one insert."""
     coll = tx.collection(Timer)
-    existing = {} if new_case else {d["_id"]: d for d in coll.find({"complaint_id": complaint_id},
-                                                                   session=tx.session)}
+    ids = [timer_id(complaint_id=complaint_id, clock=name, kind=kind) for name in clocks for kind in KINDS]
+    existing = {} if new_case else {d["_id"]: d for d in coll.find({"_id": {"$in": ids}}, session=tx.session)}
     inserts: list[Timer] = []
     trace: dict[str, str] = {}
     propagate.inject(trace)
