@@ -6,13 +6,15 @@ import logging
 from typing import Any
 import re
 
-# Phone numbers: mainland mobiles (1[3-9] + 9 digits) and international forms (+ and 8–15 digits).
-_PHONE = re.compile(r"(?<![\w])(\+?\d{1,3}[- ]?)?(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+# Phone numbers: mainland mobiles (1[3-9] + 9 digits) and international forms (+ and 8–15 digits),
+# typed in ASCII or in the full-width digits of a Chinese input method (\d matches both).
+_PHONE = re.compile(r"(?<![\w])(\+?\d{1,3}[- ]?)?([1１][3-9３-９]\d)(\d{4})(\d{4})(?!\d)")
 # Card numbers: 13–19 digits, bare or in groups of four; not runs inside ids like CP-20261123-000001.
 _CARD = re.compile(r"(?<![\d-])(?:\d{4}[ -]){3}\d{1,7}(?![\d-])|(?<![\d-])\d{13,19}(?![\d-])")
 # Card keys: long runs of letters and digits with at least one digit, often dash-grouped.
 _KEY = re.compile(r"\b(?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9]{4,}(?:-[A-Za-z0-9]{4,}){2,}\b")
 _SECRET_FIELD = re.compile(r"(?i)((?:password|passwd|pwd|card_?key|cvv|secret|密码|卡密)\s*[\"':=：]+\s*)(\"?)[^\s\",}]+")
+_DIGIT = re.compile(r"\d")
 _EMAIL = re.compile(r"\b([A-Za-z0-9])[A-Za-z0-9._%+-]*(@[A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
 
 
@@ -43,6 +45,8 @@ def mask_card_number(number: str) -> str:
 def scrub(text: str) -> str:
     """Mask every card key, card number, password and phone number found in free text."""
     text = _SECRET_FIELD.sub(lambda m: f"{m.group(1)}{m.group(2)}****", text)
+    if not _DIGIT.search(text):
+        return text  # every card key, card number and phone number holds a digit: nothing more to find
     text = _KEY.sub(lambda m: f"****{m.group(0)[-4:]}", text)
     text = _CARD.sub(lambda m: mask_card_number(m.group(0)), text)
     text = _PHONE.sub(lambda m: f"{m.group(2)}****{m.group(4)}", text)

@@ -24,6 +24,8 @@ def test_contact_masks_keep_just_enough_to_recognise() -> None:
         ("card 4111111111111111 charged", "4111111111111111"),
         ("call me on 13812345678", "13812345678"),
         ('{"password": "hunter2"}', "hunter2"),
+        ('{"pwd": "letmein"}', "letmein"),  # no digit at all
+        ("电话 １３８１２３４５６７８", "１３８１２３４５６７８"),  # full-width, as a Chinese input method types it
         ("卡密：XK29QP7H", "XK29QP7H"),
     ],
 )

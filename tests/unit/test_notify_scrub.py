@@ -45,3 +45,8 @@ def test_contacts_masked_only_when_asked() -> None:
     assert "a***@example.com" in masked
     assert "+86 139****5678" in masked
     assert "alice.wang" not in masked
+
+
+def test_a_phone_typed_in_full_width_digits_is_masked_too() -> None:
+    # A Chinese input method types full-width digits; the number is as private as in ASCII.
+    assert scrub("电话１３８１２３４５６７８", mask_contacts=True) == "电话１３８****５６７８"

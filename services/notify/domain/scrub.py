@@ -11,7 +11,7 @@ _LABELLED_SECRET = re.compile(
 _DIGIT_RUN = re.compile(r"(?<![\w+])\d(?:[ -]?\d){12,18}(?![\w])")
 # Card keys come as long mixed tokens (X7K9P2M4Q8R1T5W3) or dashed groups (ABCD-1234-EFGH-5678).
 _KEY_TOKEN = re.compile(r"(?<![\w-])(?:[A-Za-z0-9]{4,6}(?:-[A-Za-z0-9]{4,6}){2,}|[A-Za-z0-9]{16,})(?![\w-])")
-_MOBILE = re.compile(r"(?<!\d)(?P<cc>\+?86[ -]?)?(?P<head>1[3-9]\d)(?P<mid>\d{4})(?P<tail>\d{4})(?!\d)")
+_MOBILE = re.compile(r"(?<!\d)(?P<cc>\+?86[ -]?)?(?P<head>[1１][3-9３-９]\d)(?P<mid>\d{4})(?P<tail>\d{4})(?!\d)")
 _EMAIL = re.compile(r"(?P<first>[A-Za-z0-9])[A-Za-z0-9._%+-]*@(?P<domain>[A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 HIDDEN = "****"
 
