@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
+import weakref
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal, Union
@@ -114,6 +116,60 @@ def make_publish(broker: KafkaBroker) -> Publish:
 
 #: What a consumed record gives the consumer: its bytes, its headers, and the record itself.
 Record = tuple[bytes, Mapping[str, Any], Any]
+
+
+class KeyGate:
+    """The message keys (complaints) this process's consumers are applying a shared transaction for.
+
+    A service's consumers of different topics write the same documents when their events are about
+    one complaint (notify applying a filing while an escalation event about it arrives): the store
+    then fails one of the two transactions with a write conflict, and the loser's whole group is
+    applied again. Under load that fed itself: the lagging consumer kept losing to the other and
+    fell further behind. So a consumer takes its group's keys before its transaction begins and
+    gives them back once it committed or failed; a group whose keys another holds waits for them.
+    The wait is bounded: past it the group goes ahead without them, and the store still keeps the
+    two apart. Other instances of the service are not seen here; there the store alone decides.
+    """
+
+    def __init__(self, *, wait_s: float = 5.0) -> None:
+        self._held: set[str] = set()
+        self._changed = asyncio.Condition()
+        self._wait_s = wait_s
+        #: Groups waiting for keys another holds, now.
+        self.waiting = 0
+
+    async def take(self, keys: set[str]) -> set[str]:
+        """Wait until none of the keys is held (or the bound passed); take those free; return them."""
+        async with self._changed:
+            if keys & self._held:
+                self.waiting += 1
+                try:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._changed.wait_for(lambda: not keys & self._held), self._wait_s)
+                finally:
+                    self.waiting -= 1
+            taken = keys - self._held
+            self._held |= taken
+            return taken
+
+    async def give(self, keys: set[str]) -> None:
+        """Give back keys taken."""
+        if keys:
+            async with self._changed:
+                self._held -= keys
+                self._changed.notify_all()
+
+
+_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, KeyGate] = weakref.WeakKeyDictionary()
+
+
+def key_gate() -> KeyGate:
+    """The gate of every consumer on the running event loop (a service runs them all on one)."""
+    loop = asyncio.get_running_loop()
+    gate = _GATES.get(loop)
+    if gate is None:
+        gate = _GATES[loop] = KeyGate()
+    return gate
 
 
 class Consumer:
@@ -260,6 +316,8 @@ class Consumer:
         while True:
             attempt += 1
             batch = Batch(atomic=self._atomic)
+            # Only an atomic group is applied again whole when it loses a conflict (see KeyGate).
+            held = await key_gate().take({event.key() for event, _ in group}) if self._atomic else set()
             try:
                 batch.join()
                 try:
@@ -307,6 +365,8 @@ class Consumer:
                 # documents until it reaps the transaction; nothing was committed, nothing is lost.
                 batch.abort()
                 raise
+            finally:
+                await key_gate().give(held)
             self.processed += len(group)
             self.batches += 1
             if self._after_commit is not None:
@@ -314,6 +374,13 @@ class Consumer:
             return "applied"
 
     async def _apply_one(self, event: Message, record: Record) -> None:
+        held = await key_gate().take({event.key()}) if self._atomic else set()
+        try:
+            await self._apply_one_held(event, record)
+        finally:
+            await key_gate().give(held)
+
+    async def _apply_one_held(self, event: Message, record: Record) -> None:
         body, headers, raw = record
         handler = self._handlers[type(event)]
         attempt = 0

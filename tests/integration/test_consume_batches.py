@@ -440,3 +440,47 @@ def test_escalation_reads_a_shops_history_and_the_timer_floor_once_per_poll(
         # Each shop's history once, the floor under the timers once, for the poll.
         assert COMMANDS.seen[("find", "cases")] == 2
         assert COMMANDS.seen[("find", "timer_floor")] == 1
+
+
+def test_two_consumers_of_a_service_take_turns_on_a_complaint_instead_of_failing_each_other(db: None) -> None:
+    """Topic a's poll holds c-1 in its open transaction when topic b's poll about c-1 arrives."""
+    from shared import messaging
+
+    cases = store.database()["cases"]
+    order: list[str] = []
+
+    def reader(topic: str, entered: asyncio.Event, release: asyncio.Event | None) -> Consumer:
+        async def handle(event: ComplaintStatusChanged) -> None:
+            def work(tx: Tx) -> None:
+                tx.db["cases"].update_one({"_id": event.complaint_id}, {"$push": {"states": topic}},
+                                          upsert=True, session=tx.session)
+            await asyncio.to_thread(apply_once, consumer=topic, event=event, work=work)
+            order.append(topic)
+            entered.set()
+            if release is not None:
+                await release.wait()  # the transaction stays open, c-1 written in it
+
+        return Consumer(broker=KafkaBroker("127.0.0.1:1"), settings=ServiceSettings(), topic=topic,
+                        handlers={ComplaintStatusChanged: handle}, ready=lambda: True)
+
+    async def both() -> tuple[Consumer, Consumer]:
+        a_in, b_in, release = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        a, b = reader("a", a_in, release), reader("b", b_in, None)
+        first = asyncio.create_task(a.dispatch_batch(records([status_change(1, "acknowledged"),
+                                                              status_change(2, "acknowledged")])))
+        await asyncio.wait_for(a_in.wait(), 30)
+        second = asyncio.create_task(b.dispatch_batch(records([status_change(3, "in_review"),
+                                                               status_change(1, "in_review")])))
+        # b either waits for c-1 at the gate or (without it) writes c-1 against a's open transaction.
+        async with asyncio.timeout(30):
+            while not (messaging.key_gate().waiting or b_in.is_set() or b.stats()["shared_transactions_retried"]):
+                await asyncio.sleep(0.01)
+        release.set()
+        await asyncio.gather(first, second)
+        return a, b
+
+    a, b = asyncio.run(both())
+
+    assert cases.find_one({"_id": "c-1"})["states"] == ["a", "b"]
+    assert (a.stats()["shared_transactions_retried"], b.stats()["shared_transactions_retried"]) == (0, 0)
+    assert (a.stats()["shared_transactions"], b.stats()["shared_transactions"]) == (1, 1)
