@@ -66,7 +66,7 @@ def _docs(*, rules: Any, opened: datetime, i: int, warned: bool) -> tuple[dict, 
     case, clocks, _ = build_case(event=_event(opened=opened, i=i), rules=rules,
                                  category=Category.NOT_DELIVERED, history=MerchantHistory())
     doc = case.to_mongo().to_dict()
-    timers = [t.to_mongo().to_dict() for t in new_timers(complaint_id=case.id, ticket=case.ticket, clocks=clocks)]
+    timers = new_timers(complaint_id=case.id, ticket=case.ticket, clocks=clocks)
     if warned:
         for entry in doc["clocks"]:
             entry["warned"] = entry["warned"] or entry["name"] == "first_response"

@@ -17,7 +17,7 @@ from services.intake.domain.classify import resolve_category
 from services.intake.domain.dedup import dedup_key
 from services.intake.domain.priority import assess_priority, requires_account_freeze
 from services.intake.domain.schemas import NewComplaint
-from services.intake.models import Complaint, OpenComplaint, TicketSequence
+from services.intake.models import Complaint, ComplaintWait, OpenComplaint, TicketSequence
 from services.intake.service import slots
 from services.intake.service.records import build_complaint, filed_event, freeze_event, waits_of
 from shared.envelope import utcnow
@@ -154,7 +154,7 @@ def file_complaint(
             _record_answer(tx, answer, filing)
             slots.take(tx, digest=digest, complaint=filing.complaint)
             tx.defer([filing.complaint])
-            tx.defer(waits_of(filing.complaint))
+            tx.write(ComplaintWait, waits_of(filing.complaint))
             emit(tx, topic=topic, messages=events)
 
         try:
