@@ -75,3 +75,28 @@ def test_a_case_shows_its_complaint_id_whole_so_events_about_it_can_be_matched()
     event = filed(category="invalid-card-key").model_copy(update={"complaint_id": MINTED_ID})
     case, _, _ = build_case(event=event, rules=rules, category=Category.INVALID_CARD_KEY, history=MerchantHistory())
     assert case_view(doc=case.to_mongo().to_dict(), rules=rules)["complaint_id"] == MINTED_ID
+
+
+def test_stored_spans_keep_topic_and_database_names_and_mask_what_people_typed() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from shared.telemetry import span_document
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    with provider.get_tracer("test").start_as_current_span("publish") as span:
+        # A deployment's prefix that scrubbing would take for a card key (****prod).
+        span.set_attributes({"messaging.destination.name": "tenant-2026-prod.complaints.intake.events",
+                             "db.name": "tenant-2026-prod",
+                             "messaging.kafka.message.key": "13812345678", "note": "卡密 ABCD-1234-EFGH-5678"})
+    (stored,) = [span_document(s) for s in exporter.get_finished_spans()]
+    attributes = stored["attributes"]
+    assert scrub("tenant-2026-prod") != "tenant-2026-prod"
+    # Configuration, not what people typed: stored as it is.
+    assert attributes["messaging_destination_name"] == "tenant-2026-prod.complaints.intake.events"
+    assert attributes["db_name"] == "tenant-2026-prod"
+    assert attributes["messaging_kafka_message_key"] == "138****5678"  # a partner's reference may be a phone
+    assert "ABCD-1234-EFGH-5678" not in attributes["note"]
