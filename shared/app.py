@@ -49,9 +49,9 @@ class ServiceRuntime:
             export_delay_ms=settings.span_export_delay_ms,
         )
         self.tracer = self.tracer_provider.get_tracer(settings.service_name)
-        self.broker = create_broker(settings=settings, tracer_provider=self.tracer_provider)
+        self.broker = create_broker(settings=settings)
         self.relay = OutboxRelay(
-            publish=make_publish(self.broker),
+            publish=make_publish(self.broker, self.tracer),
             batch_size=settings.outbox_batch_size,
             poll_interval_s=settings.outbox_poll_interval_s,
             max_attempts=settings.outbox_max_attempts,
