@@ -142,8 +142,11 @@ class KeyGate:
             if keys & self._held:
                 self.waiting += 1
                 try:
+                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+                    # that arrives as the wait ends (see shared/aio.py), and a stopping service hangs.
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._changed.wait_for(lambda: not keys & self._held), self._wait_s)
+                        async with asyncio.timeout(self._wait_s):
+                            await self._changed.wait_for(lambda: not keys & self._held)
                 finally:
                     self.waiting -= 1
             taken = keys - self._held

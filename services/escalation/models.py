@@ -65,7 +65,7 @@ class Timer(Document):
         "collection": "timers",
         "indexes": [("state", "due_at")],
     }
-    #: Indexes of earlier versions, dropped at start (see `retire_indexes`).
+    #: Indexes of earlier versions, dropped when the service prepares its store (`shared.store.ensure_indexes`).
     retired_indexes = ("state_1_lease_until_1", "complaint_id_1_clock_1_kind_1")
 
     id = StringField(primary_key=True)  # complaint_id:clock:kind
