@@ -70,8 +70,10 @@ class ServiceSettings(BaseSettings):
         validation_alias=_env("COMPLAINTS_TELEMETRY_URI"),
     )
     span_export_delay_ms: int = Field(
-        500,
-        title="How often finished spans are flushed to the exporter",
+        # Each flush builds and sends a document per trace while the service works: every 2 s, not
+        # every 0.5 s, took lifecycle p99 at 50/s from about 1.0-1.2 s to 0.7-0.85 s on two cores.
+        2000,
+        title="How often finished spans are flushed to the exporter (a trace shows this much later)",
         validation_alias=_env("COMPLAINTS_SPAN_EXPORT_DELAY_MS"),
     )
     outbox_poll_interval_s: float = Field(
