@@ -80,12 +80,19 @@ class Child:
 
 
 def spawn(name: str, argv: list[str], *, env: dict[str, str] | None = None,
-          log_path: Path | None = None, cwd: Path | None = None) -> Child:
-    """Start a child in its own process group, dying with us, output to a log file."""
+          log_path: Path | None = None, cwd: Path | None = None, niceness: int = 0) -> Child:
+    """Start a child in its own process group, dying with us, output to a log file; `niceness`
+    above 0 lets the other processes have the cores first when they are all busy."""
     log = open(log_path, "ab") if log_path else None  # noqa: SIM115 - closed in Child.stop
+
+    def prepare() -> None:
+        _die_with_parent()
+        if niceness:
+            os.nice(niceness)
+
     process = subprocess.Popen(
         argv, env=env, cwd=cwd, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent,
+        stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=prepare,
     )
     return Child(name=name, process=process, log_path=log_path, _log=log)
 
@@ -138,7 +145,8 @@ def start_mongodb(*, port: int | None = None, data_dir: Path, log_dir: Path,
     return child, _serving(child, port)
 
 
-def _spawn_mongodb(*, port: int | None, data_dir: Path, log_dir: Path, name: str) -> tuple[Child, int]:
+def _spawn_mongodb(*, port: int | None, data_dir: Path, log_dir: Path, name: str,
+                   niceness: int = 0) -> tuple[Child, int]:
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     cache = os.environ.get("EMBEDDED_STORE_CACHE_SIZE")
@@ -149,7 +157,7 @@ def _spawn_mongodb(*, port: int | None, data_dir: Path, log_dir: Path, name: str
                          "--port", str(port), "--storage-path", str(data_dir),
                          "--sync-on-commit", "--standalone", "--log-level", "WARNING",
                          *(["--cache-size", cache] if cache else [])],
-                  log_path=log_dir / f"{name}.log", cwd=data_dir)
+                  log_path=log_dir / f"{name}.log", cwd=data_dir, niceness=niceness)
     return child, port
 
 
@@ -168,9 +176,11 @@ def _serving(child: Child, port: int) -> str:
     return uri
 
 
-def start_stores(*, names: list[str], data_dir: Path, log_dir: Path) -> tuple[list[Child], dict[str, str]]:
+def start_stores(*, names: list[str], data_dir: Path, log_dir: Path,
+                 background: frozenset[str] = frozenset()) -> tuple[list[Child], dict[str, str]]:
     """One store process per name, started together, data in `data_dir/<name>`, log `mongodb-<name>.log`;
-    the processes and each name's URI. If one fails to start, all are stopped.
+    the processes and each name's URI. If one fails to start, all are stopped. The `background`
+    ones run niced: what they store can wait while the cores are busy.
 
     Spawned from this thread, not from a pool: a child is told to die with the thread that
     started it, not with the process."""
@@ -178,7 +188,7 @@ def start_stores(*, names: list[str], data_dir: Path, log_dir: Path) -> tuple[li
     try:
         for name in names:
             spawned[name] = _spawn_mongodb(port=None, data_dir=data_dir / name, log_dir=log_dir,
-                                           name=f"mongodb-{name}")
+                                           name=f"mongodb-{name}", niceness=10 if name in background else 0)
         uris = {name: _serving(child, port) for name, (child, port) in spawned.items()}
     except BaseException:
         for child, _ in spawned.values():

@@ -57,7 +57,8 @@ def one_store(uri: str) -> dict[str, str]:
 
 def start_embedded_stores(*, data_dir: Path, log_dir: Path) -> tuple[list[Child], dict[str, str]]:
     """The embedded default's stores (see STORES), data in `data_dir/<name>`; each one's URI by name."""
-    return start_stores(names=list(STORES), data_dir=data_dir, log_dir=log_dir)
+    # The span store niced: spans can wait a moment when the cores are full, complaints should not.
+    return start_stores(names=list(STORES), data_dir=data_dir, log_dir=log_dir, background=frozenset({"telemetry"}))
 
 
 def start_service(*, name: str, port: int, env: dict[str, str], log_dir: Path,
