@@ -71,7 +71,7 @@ class ServiceSettings(BaseSettings):
     )
     span_export_delay_ms: int = Field(
         # Each flush builds and sends a document per trace while the service works: every 2 s, not
-        # every 0.5 s, took lifecycle p99 at 50/s from about 1.0-1.2 s to 0.7-0.85 s on two cores.
+        # every 0.5 s, took lifecycle p99 at 50/s from 1.0-1.2 s to 0.7-1.0 s on two cores (bench.lifecycle).
         2000,
         title="How often finished spans are flushed to the exporter (a trace shows this much later)",
         validation_alias=_env("COMPLAINTS_SPAN_EXPORT_DELAY_MS"),
