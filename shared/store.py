@@ -219,15 +219,21 @@ class Tx:
                 [doc.to_mongo().to_dict() for doc in docs], session=self.session, ordered=True)
         repeatable, self._repeatable = self._repeatable, {}
         for cls, docs in repeatable.items():
-            try:
-                self.collection(cls).insert_many([doc.to_mongo().to_dict() for doc in docs], ordered=False)
-            except BulkWriteError as exc:
-                if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])) \
-                        or exc.details.get("writeConcernErrors"):
-                    raise
+            insert_new(self.collection(cls), [doc.to_mongo().to_dict() for doc in docs])
         writes, self._writes = self._writes, {}
         for cls, operations in writes.items():
             self.collection(cls).bulk_write(operations, ordered=True, session=self.session)
+
+
+def insert_new(collection: Any, docs: list[dict[str, Any]]) -> None:
+    """Insert documents outside any transaction, skipping those whose id is already there (a write
+    repeated); any other failure raises."""
+    try:
+        collection.insert_many(docs, ordered=False)
+    except BulkWriteError as exc:
+        if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])) \
+                or exc.details.get("writeConcernErrors"):
+            raise
 
 
 def _validate_into(queued: dict[type[Document], list[Document]], docs: list[Document]) -> None:

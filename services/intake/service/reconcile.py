@@ -13,13 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aiokafka.partitioner import murmur2
-from pymongo import InsertOne, UpdateOne
-from pymongo.errors import BulkWriteError
+from pymongo import UpdateOne
 
 from services.intake.models import Complaint, ComplaintWait
 from shared.envelope import utcnow
 from shared.outbox import redrive
-from shared.store import DUPLICATE_KEY, database
+from shared.store import database, insert_new
 
 #: The services that act on every filed complaint, as named on the timeline; a ComplaintWait stands
 #: for each one not heard from yet, and that service's first step deletes it.
@@ -157,14 +156,10 @@ def adopt_listed_waits() -> int:
     listed = {doc["_id"]: doc for actor in ACTORS
               for doc in collection.find({"awaiting": actor}, {"awaiting": 1, "filed_at": 1})}
     if listed:
-        waits = [InsertOne({"_id": ComplaintWait.key(doc["_id"], actor), "complaint_id": doc["_id"],
-                            "actor": actor, "filed_at": doc["filed_at"]})
-                 for doc in listed.values() for actor in doc["awaiting"] if actor in ACTORS]
-        try:
-            database()[ComplaintWait._get_collection_name()].bulk_write(waits, ordered=False)
-        except BulkWriteError as exc:  # a start cut short wrote some of them already
-            if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
-                raise
+        # A start cut short may have written some of them already.
+        insert_new(database()[ComplaintWait._get_collection_name()], [
+            {"_id": ComplaintWait.key(doc["_id"], actor), "complaint_id": doc["_id"], "actor": actor,
+             "filed_at": doc["filed_at"]} for doc in listed.values() for actor in doc["awaiting"] if actor in ACTORS])
         collection.bulk_write([UpdateOne({"_id": _id}, {"$unset": {"awaiting": ""}}) for _id in listed],
                               ordered=False)
     collection.drop_index(_LISTED)
