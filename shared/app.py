@@ -21,10 +21,11 @@ from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 from shared import store
 from shared.envelope import Message
 from shared.ledger import ProcessedEvent
-from shared.messaging import Consumer, Handler, create_broker, make_publish
+from shared.bus import Consumer, Handler, KeyGate, create_broker, make_publish
 from shared.openapi import install_field_error_handler, install_field_error_schema
 from shared.outbox import OutboxEntry, OutboxRelay, prune_published, republish_effects
 from shared.settings import ServiceSettings
+from shared.store import GroupCommit, UnitOfWork
 from shared.telemetry import create_tracer_provider
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ class ServiceRuntime:
             poll_interval_s=settings.outbox_poll_interval_s,
             max_attempts=settings.outbox_max_attempts,
         )
+        #: The service's consumers take turns on a complaint through one gate.
+        self.gate = KeyGate()
         self.consumers: list[Consumer] = []
         self.store_ready = False
         self.broker_ready = False
@@ -69,23 +72,34 @@ class ServiceRuntime:
 
     def subscribe(self, topic: str, handlers: Mapping[type[Message], Handler], *,
                   after_commit: Callable[[], None] | None = None,
-                  prepare: Callable[[list[Message]], None] | None = None, atomic: bool = True) -> Consumer:
+                  prepare: Callable[[list[Message], UnitOfWork], None] | None = None,
+                  atomic: bool = True) -> Consumer:
         """Consume a topic with handlers by message type (register before start).
 
-        `after_commit` runs once what the handlers wrote is committed (to wake a worker for it).
-        `prepare` runs (in a worker thread) inside a shared transaction before its handlers, with
-        all its messages: it may read what they will each need into `Tx.read_ahead`, in one query.
+        Each handler gets the message and the unit of work to apply it in. `after_commit` runs
+        once what the handlers wrote is committed (to wake a worker for it). `prepare` runs (in a
+        worker thread) in a group's unit of work before its handlers, with all its messages: it
+        may read what they will each need into `UnitOfWork.read_ahead`, in one query each.
         `atomic=False` applies a poll's messages without a transaction, for handlers whose every
-        write may repeat (see `shared.store.Batch`).
+        write may repeat (see `UnitOfWork.group`).
         """
         consumer = Consumer(
             broker=self.broker, settings=self.settings, topic=topic, handlers=handlers,
             ready=lambda: self.store_ready, on_repeat=self._republish_effects,
             after_commit=after_commit, tracer=self.tracer, prepare=prepare, atomic=atomic,
+            sink=self.relay, gate=self.gate,
         )
         consumer.register()
         self.consumers.append(consumer)
         return consumer
+
+    def unit(self) -> UnitOfWork:
+        """A standalone unit of work whose committed outbox entries this process's relay publishes at once."""
+        return UnitOfWork.standalone(sink=self.relay)
+
+    def group_commit(self, name: str) -> GroupCommit:
+        """Transactions of concurrent callers committed together (see GroupCommit), published by this relay."""
+        return GroupCommit(name=name, sink=self.relay)
 
     async def _republish_effects(self, event: Message) -> None:
         """A cause came back long after it was handled: send its effects again (they may be lost)."""
@@ -277,3 +291,9 @@ def create_service_app(
     if not instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.instrument(tracer_provider=runtime.tracer_provider)
     return app
+
+
+def unit_of_work(request: Request) -> UnitOfWork:
+    """FastAPI dependency: a standalone unit of work of the request's service (see ServiceRuntime.unit)."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime.unit()

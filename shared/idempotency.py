@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from shared.auth import Principal
 from shared.envelope import utcnow
-from shared.store import Tx
+from shared.store import UnitOfWork
 
 KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
 
@@ -117,7 +117,7 @@ def find_answer(*, key: str) -> StoredAnswer | None:
     return StoredAnswer(fingerprint=found.fingerprint, status_code=found.status_code, body=json.loads(found.body))
 
 
-def store_answer(tx: Tx, *, key: str, fingerprint: str, status_code: int, body: dict[str, Any]) -> None:
+def store_answer(tx: UnitOfWork, *, key: str, fingerprint: str, status_code: int, body: dict[str, Any]) -> None:
     """Keep the answer under the key, inside the transaction of the change it reports."""
     tx.insert(IdempotentResponse(id=key, fingerprint=fingerprint, status_code=status_code,
                                  body=json.dumps(body, ensure_ascii=False, default=str), created_at=utcnow()))

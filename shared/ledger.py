@@ -10,7 +10,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.envelope import Message as Event
 from shared.envelope import utcnow
-from shared.store import Tx, transaction
+from shared.store import UnitOfWork
 
 T = TypeVar("T")
 
@@ -33,14 +33,14 @@ class ProcessedEvent(Document):
     processed_at = DateTimeField(required=True)
 
 
-def record_processed(tx: Tx, *, consumer: str, event_id: str, event_type: str) -> None:
-    """Record an event as applied in this transaction; raise AlreadyProcessed on a repeat.
+def record_processed(uow: UnitOfWork, *, consumer: str, event_id: str, event_type: str) -> None:
+    """Record an event as applied in this unit of work; raise AlreadyProcessed on a repeat.
 
-    In a batch's shared transaction the insert waits for the batch's flush, where a repeat fails
-    the whole batch, which is then applied message by message and the repeat found here.
+    In a consumer's group the insert waits for the group's commit, where a repeat fails the whole
+    group, which is then applied message by message and the repeat found here.
     """
     try:
-        tx.defer([
+        uow.add([
             ProcessedEvent(
                 consumer=consumer, event_id=event_id, event_type=event_type, processed_at=utcnow()
             )
@@ -49,14 +49,14 @@ def record_processed(tx: Tx, *, consumer: str, event_id: str, event_type: str) -
         raise AlreadyProcessed(event_id) from exc
 
 
-def apply_once(*, consumer: str, event: Event, work: Callable[[Tx], T]) -> T:
-    """Apply an event's effects and record it as processed in one transaction.
+def apply_once(uow: UnitOfWork, *, consumer: str, event: Event, work: Callable[[UnitOfWork], T]) -> T:
+    """Apply an event's effects and record it as processed in one transaction of the unit of work.
 
     A redelivered event raises AlreadyProcessed and changes nothing.
     """
 
-    def _work(tx: Tx) -> T:
+    def _work(tx: UnitOfWork) -> T:
         record_processed(tx, consumer=consumer, event_id=event.event_id, event_type=event.type)
         return work(tx)
 
-    return transaction(_work)
+    return uow.transaction(_work)

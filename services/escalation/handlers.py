@@ -13,6 +13,7 @@ from services.escalation.service.rules import Rules
 from shared.app import ServiceRuntime
 from shared.contracts.complaints import ComplaintFiled, ComplaintUpdated, ComplaintWithdrawn
 from shared.contracts.evidence import EvidenceSubmitted
+from shared.store import UnitOfWork
 
 _AWAITING_EVIDENCE = frozenset({State.AWAITING_EVIDENCE.value})
 
@@ -22,22 +23,22 @@ def register(runtime: ServiceRuntime, *, rules: Rules, wake_timers: Callable[[],
     settings = runtime.settings
     common = dict(rules=rules, topic=settings.topics.escalation_events, consumer=settings.service_name)
 
-    async def on_complaint_filed(event: ComplaintFiled) -> None:
-        await asyncio.to_thread(opening.open_case, event=event, **common)
+    async def on_complaint_filed(event: ComplaintFiled, uow: UnitOfWork) -> None:
+        await asyncio.to_thread(opening.open_case, uow, event=event, **common)
 
-    async def on_complaint_withdrawn(event: ComplaintWithdrawn) -> None:
-        await asyncio.to_thread(acting.apply_party_event, event=event, action=Action.WITHDRAW,
+    async def on_complaint_withdrawn(event: ComplaintWithdrawn, uow: UnitOfWork) -> None:
+        await asyncio.to_thread(acting.apply_party_event, uow, event=event, action=Action.WITHDRAW,
                                 only_in=None, request=acting.ActionRequest(reason=event.reason),
                                 actor_id="intake", **common)
 
-    async def on_complaint_updated(event: ComplaintUpdated) -> None:
+    async def on_complaint_updated(event: ComplaintUpdated, uow: UnitOfWork) -> None:
         if event.change != "category_corrected":
             return
-        await asyncio.to_thread(opening.correct_category, event=event, **common)
+        await asyncio.to_thread(opening.correct_category, uow, event=event, **common)
 
-    async def on_evidence_submitted(event: EvidenceSubmitted) -> None:
+    async def on_evidence_submitted(event: EvidenceSubmitted, uow: UnitOfWork) -> None:
         # Evidence arriving while the case waits for it lets the case (and its clocks) go on.
-        await asyncio.to_thread(acting.apply_party_event, event=event, action=Action.PROVIDE_EVIDENCE,
+        await asyncio.to_thread(acting.apply_party_event, uow, event=event, action=Action.PROVIDE_EVIDENCE,
                                 only_in=_AWAITING_EVIDENCE,
                                 request=acting.ActionRequest(reason=f"evidence {event.number}: {event.kind}"),
                                 actor_id="evidence", **common)

@@ -20,7 +20,7 @@ from shared.contracts.escalation import (
     CaseAssigned, CaseOpened, ComplaintEscalated, ComplaintStatusChanged, ResolutionAccepted,
     ResolutionProposed, ResolutionRejected, SlaBreached, SlaWarning,
 )
-from shared.messaging import document_publisher
+from shared.bus import document_publisher
 from shared.runtime.serve import serve
 
 PUBLISHED = [CaseOpened, ComplaintStatusChanged, ComplaintEscalated, CaseAssigned, SlaWarning,

@@ -48,7 +48,7 @@ class TimerLoop:
                     await asyncio.to_thread(firing.rewind_floor, back_s=2 * REWIND_EVERY_S)
                     self._rewound = time.monotonic()
                 claimed = await asyncio.to_thread(
-                    firing.fire_due, owner=s.instance_id, lease_s=s.timer_lease_s,
+                    firing.fire_due, self._runtime.unit(), owner=s.instance_id, lease_s=s.timer_lease_s,
                     limit=s.timer_batch_size, group=s.timer_group_size, rules=self._rules,
                     topic=s.topics.escalation_events, scan=self._scan)
                 due = await asyncio.to_thread(firing.next_due, within_s=delay)

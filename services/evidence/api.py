@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, StreamingResponse
 
@@ -19,7 +19,8 @@ from services.evidence.service import EvidenceNotFound, find_file
 from services.evidence.submissions import Limits, submit
 from services.evidence.views import item_view
 from shared.http_auth import CurrentPrincipal
-from shared.store import transaction
+from shared.app import unit_of_work
+from shared.store import UnitOfWork
 
 router = APIRouter(prefix="/v1/complaints", tags=["evidence"])
 
@@ -41,6 +42,7 @@ def get_evidence_file(ticket: str, principal: CurrentPrincipal) -> dict[str, Any
                         413: {"description": "File or complaint too large"},
                         415: {"description": "File type not allowed (by magic bytes)"}})
 def create_evidence(ticket: str, principal: CurrentPrincipal, request: Request,
+                    uow: Annotated[UnitOfWork, Depends(unit_of_work)],
                     file: Annotated[UploadFile, File(description="The evidence file")],
                     kind: Annotated[str, Form(description="payment_proof, order_record, …")],
                     fields: Annotated[str, Form(description="JSON object of the kind's "
@@ -51,7 +53,7 @@ def create_evidence(ticket: str, principal: CurrentPrincipal, request: Request,
                     max_complaint_bytes=settings.max_complaint_bytes,
                     window=timedelta(hours=settings.relevance_window_hours))
     try:
-        item, created = submit(principal=principal, ticket=ticket, kind=kind,
+        item, created = submit(uow, principal=principal, ticket=ticket, kind=kind,
                                fields_text=fields, filename=file.filename or "",
                                source=file.file, limits=limits,
                                topic=settings.topics.evidence_events)
@@ -70,7 +72,8 @@ def create_evidence(ticket: str, principal: CurrentPrincipal, request: Request,
 
 
 @router.get("/{ticket}/evidence", summary="The complaint's evidence, numbered 证据1, 证据2 …")
-def list_evidence(ticket: str, principal: CurrentPrincipal) -> dict[str, Any]:
+def list_evidence(ticket: str, principal: CurrentPrincipal,
+                  uow: Annotated[UnitOfWork, Depends(unit_of_work)]) -> dict[str, Any]:
     try:
         evidence_file = find_file(principal=principal, ticket=ticket)
     except EvidenceNotFound as exc:
@@ -78,7 +81,7 @@ def list_evidence(ticket: str, principal: CurrentPrincipal) -> dict[str, Any]:
     items = access.visible(principal=principal, items=EvidenceItem.objects(
         complaint_id=evidence_file.id).order_by("number"))
     if items:
-        transaction(lambda tx: custody_log.append_to_chains(
+        uow.transaction(lambda tx: custody_log.append_to_chains(
             tx, item_ids=[i.id for i in items], action=CustodyAction.VIEWED,
             actor=custody_log.actor_of(principal=principal)))
     return {"ticket": ticket, "status": evidence_file.status,
@@ -87,8 +90,8 @@ def list_evidence(ticket: str, principal: CurrentPrincipal) -> dict[str, Any]:
 
 @router.get("/{ticket}/evidence/{evidence_id}/content", summary="Download one item's file",
             response_class=StreamingResponse)
-def get_evidence_content(ticket: str, evidence_id: str,
-                         principal: CurrentPrincipal) -> StreamingResponse:
+def get_evidence_content(ticket: str, evidence_id: str, principal: CurrentPrincipal,
+                         uow: Annotated[UnitOfWork, Depends(unit_of_work)]) -> StreamingResponse:
     try:
         evidence_file = find_file(principal=principal, ticket=ticket)
         found = access.visible(principal=principal, items=EvidenceItem.objects(
@@ -99,7 +102,7 @@ def get_evidence_content(ticket: str, evidence_id: str,
     except EvidenceNotFound as exc:
         raise not_found(exc) from None
     item = found[0]
-    transaction(lambda tx: custody_log.append_to_chains(
+    uow.transaction(lambda tx: custody_log.append_to_chains(
         tx, item_ids=[item.id], action=CustodyAction.DOWNLOADED,
         actor=custody_log.actor_of(principal=principal)))
     name = f"证据{item.number}-{item.kind}.{item.extension}"  # our name, the proven type

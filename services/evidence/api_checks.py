@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -17,10 +17,12 @@ from services.evidence.models import EvidenceItem
 from services.evidence.service import EvidenceNotFound, find_file
 from services.evidence.storage import iter_content
 from services.evidence.verification import verify_items
+from shared.app import unit_of_work
 from shared.auth import Role
 from shared.contracts.evidence import PaymentRecordPublished
 from shared.http_auth import CurrentPrincipal
 from shared.money import Money
+from shared.store import UnitOfWork
 
 router = APIRouter(tags=["evidence"])
 
@@ -41,7 +43,7 @@ def get_assessment(ticket: str, principal: CurrentPrincipal) -> dict[str, Any]:
 
 @router.get("/v1/complaints/{ticket}/evidence/verify",
             summary="Recompute every file hash and custody chain; name what was tampered with")
-def verify_evidence(ticket: str, principal: CurrentPrincipal) -> dict[str, Any]:
+def verify_evidence(ticket: str, principal: CurrentPrincipal, uow: Annotated[UnitOfWork, Depends(unit_of_work)]) -> dict[str, Any]:
     try:
         evidence_file = find_file(principal=principal, ticket=ticket)
         access.check_staff_or_owner(principal=principal, action="verify evidence")
@@ -50,7 +52,7 @@ def verify_evidence(ticket: str, principal: CurrentPrincipal) -> dict[str, Any]:
     except EvidenceRuleError as exc:
         raise refusal(exc) from None
     items = list(EvidenceItem.objects(complaint_id=evidence_file.id).order_by("number"))
-    results = verify_items(items=items, actor=custody_log.actor_of(principal=principal))
+    results = verify_items(uow, items=items, actor=custody_log.actor_of(principal=principal))
     tampered = [r for r in results if r["status"] != "intact"]
     return {"ticket": ticket, "intact": not tampered, "items": results,
             "tampered": [r["label"] for r in tampered]}
@@ -59,10 +61,10 @@ def verify_evidence(ticket: str, principal: CurrentPrincipal) -> dict[str, Any]:
 @router.post("/v1/complaints/{ticket}/evidence/{evidence_id}/card-key-check",
              summary="Ask the issuer whether a card key is valid, used or unknown")
 async def check_card_key(ticket: str, evidence_id: str, principal: CurrentPrincipal,
-                         request: Request, body: Any = Body(...)) -> dict[str, Any]:
+                         request: Request, uow: Annotated[UnitOfWork, Depends(unit_of_work)], body: Any = Body(...)) -> dict[str, Any]:
     try:
         return await cardkey_checks.check_card_key(
-            settings=request.app.state.runtime.settings, principal=principal, ticket=ticket,
+            uow, settings=request.app.state.runtime.settings, principal=principal, ticket=ticket,
             evidence_id=evidence_id, body=body)
     except EvidenceNotFound as exc:
         raise not_found(exc) from None
@@ -93,7 +95,7 @@ class PaymentRecordBody(BaseModel):
 @router.post("/v1/payment-records", status_code=202, tags=["payment records"],
              summary="A channel or platform publishes what it knows of a transaction")
 def create_payment_record(body: PaymentRecordBody, principal: CurrentPrincipal,
-                          request: Request) -> dict[str, Any]:
+                          request: Request, uow: Annotated[UnitOfWork, Depends(unit_of_work)]) -> dict[str, Any]:
     if principal.role not in (Role.PARTNER, Role.AGENT):
         raise HTTPException(status_code=403, detail={
             "field": "role", "rule": "partner_or_agent",
@@ -101,7 +103,7 @@ def create_payment_record(body: PaymentRecordBody, principal: CurrentPrincipal,
             "message_zh": "只有合作方或平台客服可以提交支付记录"})
     settings = request.app.state.runtime.settings
     message = PaymentRecordPublished(**body.model_dump())
-    checked = channel.apply_record(message=message, topic=settings.topics.evidence_events,
+    checked = channel.apply_record(uow, message=message, topic=settings.topics.evidence_events,
                                    consumer=f"{settings.service_name}-http",
                                    window=timedelta(hours=settings.relevance_window_hours),
                                    posted_by={"via": "http", "subject": principal.subject,
@@ -113,9 +115,9 @@ def create_payment_record(body: PaymentRecordBody, principal: CurrentPrincipal,
 
 @router.get("/v1/complaints/{ticket}/dossier", response_class=StreamingResponse,
             summary="ZIP for a payment channel or regulator: manifest, files, complaint text")
-def get_dossier(ticket: str, principal: CurrentPrincipal) -> StreamingResponse:
+def get_dossier(ticket: str, principal: CurrentPrincipal, uow: Annotated[UnitOfWork, Depends(unit_of_work)]) -> StreamingResponse:
     try:
-        archive, name = export_dossier(principal=principal, ticket=ticket)
+        archive, name = export_dossier(uow, principal=principal, ticket=ticket)
     except EvidenceNotFound as exc:
         raise not_found(exc) from None
     except EvidenceRuleError as exc:

@@ -16,7 +16,7 @@ from services.evidence.models import EvidenceFile, EvidenceItem
 from services.evidence.storage import read_head
 from shared.contracts.evidence import EvidenceAssessed
 from shared.envelope import utcnow
-from shared.store import Tx
+from shared.store import UnitOfWork
 
 # EXIF and editor tags sit in the first segments; reading only these keeps memory flat.
 _METADATA_BYTES = 1024 * 1024
@@ -82,7 +82,7 @@ def evaluate(*, evidence_file: Mapping[str, Any], items: Sequence[Mapping[str, A
             "flags": flags, "items": per_item, "assessed_at": utcnow()}
 
 
-def reassess(tx: Tx, *, complaint_id: str, window: timedelta) -> EvidenceAssessed | None:
+def reassess(tx: UnitOfWork, *, complaint_id: str, window: timedelta) -> EvidenceAssessed | None:
     """Judge the file again inside `tx`, store the verdict and return the event to emit."""
     files = tx.collection(EvidenceFile)
     evidence_file = files.find_one({"_id": complaint_id}, session=tx.session)

@@ -16,7 +16,7 @@ from shared.auth import Principal
 from shared.contracts.evidence import CardKeyChecked
 from shared.envelope import new_id, utcnow
 from shared.outbox import emit
-from shared.store import Tx, transaction
+from shared.store import UnitOfWork
 
 
 class IssuerNotConfigured(RuntimeError):
@@ -48,11 +48,11 @@ def _item(principal: Principal, ticket: str, evidence_id: str) -> EvidenceItem:
     return item
 
 
-def _store(*, item: EvidenceItem, token: str, last4: str, ref: str, status: str,
+def _store(uow: UnitOfWork, *, item: EvidenceItem, token: str, last4: str, ref: str, status: str,
            topic: str) -> None:
     checked = {"key_last4": last4, "status": status, "issuer_ref": ref, "checked_at": utcnow()}
 
-    def work(tx: Tx) -> None:
+    def work(tx: UnitOfWork) -> None:
         tx.insert(StoredCardKey(id=new_id(), item_id=item.id, issuer_ref=ref, token=token,
                                 last4=last4, status=status, checked_at=checked["checked_at"]))
         tx.collection(EvidenceItem).update_one({"_id": item.id},
@@ -62,10 +62,10 @@ def _store(*, item: EvidenceItem, token: str, last4: str, ref: str, status: str,
             complaint_id=item.complaint_id, ticket=item.ticket, evidence_id=item.id,
             key_last4=last4, status=status)])
 
-    transaction(work)
+    uow.transaction(work)
 
 
-async def check_card_key(*, settings: EvidenceSettings, principal: Principal, ticket: str,
+async def check_card_key(uow: UnitOfWork, *, settings: EvidenceSettings, principal: Principal, ticket: str,
                          evidence_id: str, body: Any) -> dict[str, Any]:
     """Re-validate a key against the issuer for one item; return the masked answer."""
     key, ref = parse_request(body=body)
@@ -83,7 +83,7 @@ async def check_card_key(*, settings: EvidenceSettings, principal: Principal, ti
     token = CardKeyVault(fernet_keys=settings.card_key_fernet_keys).encrypt(card_key=key)
     masked = mask_key(key=key)
     last4 = masked.removeprefix("****")
-    await asyncio.to_thread(_store, item=item, token=token, last4=last4, ref=ref,
+    await asyncio.to_thread(_store, uow, item=item, token=token, last4=last4, ref=ref,
                             status=status.value, topic=settings.topics.evidence_events)
     return {"evidence_id": item.id, "number": item.number, "card_key": masked,
             "key_last4": last4, "status": status.value}

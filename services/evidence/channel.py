@@ -15,7 +15,7 @@ from shared.contracts.evidence import (PaymentRecordMatched, PaymentRecordMismat
 from shared.envelope import Event, utcnow
 from shared.ledger import apply_once
 from shared.outbox import emit
-from shared.store import Tx
+from shared.store import UnitOfWork
 
 CONFIRMED_LABEL = {"en": "confirmed by channel", "zh": "支付渠道已确认"}
 
@@ -29,7 +29,7 @@ def record_of(*, message: PaymentRecordPublished) -> PaymentRecord:
                          occurred_at=message.at)
 
 
-def check_item(tx: Tx, *, item: Mapping[str, Any], record: PaymentRecord) -> Event | None:
+def check_item(tx: UnitOfWork, *, item: Mapping[str, Any], record: PaymentRecord) -> Event | None:
     """Cross-check one payment proof; store and return an event only when the outcome changed."""
     proof = parse_fields(kind=item["kind"], fields=item.get("structured"))
     if not isinstance(proof, PaymentProofFields):
@@ -50,19 +50,19 @@ def check_item(tx: Tx, *, item: Mapping[str, Any], record: PaymentRecord) -> Eve
     return PaymentRecordMatched(**base)
 
 
-def stored_record(tx: Tx, *, transaction_id: str) -> PaymentRecord | None:
+def stored_record(tx: UnitOfWork, *, transaction_id: str) -> PaymentRecord | None:
     """The latest record a channel published for a transaction, if any."""
     doc = tx.collection(PaymentRecordDoc).find_one({"transaction_id": transaction_id},
                                                    session=tx.session)
     return PaymentRecord.model_validate(doc["record"]) if doc else None
 
 
-def apply_record(*, message: PaymentRecordPublished, topic: str, consumer: str,
+def apply_record(uow: UnitOfWork, *, message: PaymentRecordPublished, topic: str, consumer: str,
                  window: timedelta, posted_by: Mapping[str, Any] | None = None) -> int:
     """Store a record (latest status wins), check every proof naming it; return proofs checked."""
     record = record_of(message=message)
 
-    def work(tx: Tx) -> int:
+    def work(tx: UnitOfWork) -> int:
         records = tx.collection(PaymentRecordDoc)
         current = records.find_one({"transaction_id": record.transaction_id}, session=tx.session)
         if current and PaymentRecord.model_validate(current["record"]).occurred_at \
@@ -87,4 +87,4 @@ def apply_record(*, message: PaymentRecordPublished, topic: str, consumer: str,
             emit(tx, topic=topic, messages=events)
         return len(proofs)
 
-    return apply_once(consumer=consumer, event=message, work=work)
+    return apply_once(uow, consumer=consumer, event=message, work=work)

@@ -11,7 +11,7 @@ from services.evidence.domain.custody import CustodyAction, CustodyEntry, append
 from services.evidence.models import CustodyRecord, EvidenceItem
 from shared.auth import Principal
 from shared.envelope import utcnow
-from shared.store import Tx, database
+from shared.store import UnitOfWork, database
 
 _CONFLICT = 112  # WriteConflict: with_transaction retries it as a transient error
 
@@ -33,7 +33,7 @@ def _entry(doc: Mapping[str, Any]) -> CustodyEntry:
                         prev_hash=doc["prev_hash"], entry_hash=doc["entry_hash"])
 
 
-def start_chain(tx: Tx, *, item_id: str, actor: str, details: Mapping[str, Any]) -> str:
+def start_chain(tx: UnitOfWork, *, item_id: str, actor: str, details: Mapping[str, Any]) -> str:
     """Write the 'uploaded' entry of a new item and return its hash (the first head)."""
     first = append(previous=None, item_id=item_id, action=CustodyAction.UPLOADED, actor=actor,
                    at=utcnow(), details=details)
@@ -41,7 +41,7 @@ def start_chain(tx: Tx, *, item_id: str, actor: str, details: Mapping[str, Any])
     return first.entry_hash
 
 
-def append_to_chains(tx: Tx, *, item_ids: Iterable[str], action: CustodyAction, actor: str,
+def append_to_chains(tx: UnitOfWork, *, item_ids: Iterable[str], action: CustodyAction, actor: str,
                      details: Mapping[str, Any] | None = None) -> None:
     """Append one entry to each item's chain, linking to the last stored entry."""
     records, items = tx.collection(CustodyRecord), tx.collection(EvidenceItem)

@@ -14,7 +14,7 @@ from services.evidence.models import EvidenceFile, EvidenceItem
 from services.evidence.service import find_file
 from services.evidence.verification import verify_items
 from shared.auth import Principal
-from shared.store import transaction
+from shared.store import UnitOfWork
 
 _SPOOL_BYTES = 8 * 1024 * 1024  # bigger dossiers go to a temporary file, not memory
 
@@ -102,15 +102,15 @@ def _packed(items: list[EvidenceItem]) -> Iterator[DossierFile]:
                               extension=item.extension, sha256=item.sha256, stream=stream)
 
 
-def export_dossier(*, principal: Principal, ticket: str) -> tuple[IO[bytes], str]:
+def export_dossier(uow: UnitOfWork, *, principal: Principal, ticket: str) -> tuple[IO[bytes], str]:
     """Build the dossier ZIP in a spooled file (rewound) and return it with its file name."""
     evidence_file = find_file(principal=principal, ticket=ticket)
     access.check_staff_or_owner(principal=principal, action="export a dossier")
     items = list(EvidenceItem.objects(complaint_id=evidence_file.id).order_by("number"))
     actor = custody_log.actor_of(principal=principal)
-    results = verify_items(items=items, actor=actor)
+    results = verify_items(uow, items=items, actor=actor)
     if items:
-        transaction(lambda tx: custody_log.append_to_chains(
+        uow.transaction(lambda tx: custody_log.append_to_chains(
             tx, item_ids=[i.id for i in items], action=CustodyAction.EXPORTED, actor=actor,
             details={"dossier": evidence_file.ticket}))
     target = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115

@@ -11,6 +11,7 @@ from shared.app import ServiceRuntime
 from shared.contracts.complaints import ComplaintFiled, ComplaintUpdated, ComplaintWithdrawn
 from shared.contracts.escalation import ComplaintStatusChanged
 from shared.contracts.evidence import PaymentRecordPublished
+from shared.store import UnitOfWork
 
 
 def register(runtime: ServiceRuntime) -> None:
@@ -19,32 +20,32 @@ def register(runtime: ServiceRuntime) -> None:
     window = timedelta(hours=settings.relevance_window_hours)
     events_topic, consumer = settings.topics.evidence_events, settings.service_name
 
-    async def on_complaint_filed(event: ComplaintFiled) -> None:
-        await asyncio.to_thread(service.open_file, event=event, topic=events_topic,
+    async def on_complaint_filed(event: ComplaintFiled, uow: UnitOfWork) -> None:
+        await asyncio.to_thread(service.open_file, uow, event=event, topic=events_topic,
                                 consumer=consumer)
         runtime.relay.wake()
 
-    async def on_complaint_updated(event: ComplaintUpdated) -> None:
-        await asyncio.to_thread(service.correct_category, event=event, topic=events_topic,
+    async def on_complaint_updated(event: ComplaintUpdated, uow: UnitOfWork) -> None:
+        await asyncio.to_thread(service.correct_category, uow, event=event, topic=events_topic,
                                 consumer=consumer, window=window)
         runtime.relay.wake()
 
-    async def on_withdrawn(event: ComplaintWithdrawn) -> None:
-        await asyncio.to_thread(service.set_status, event=event, status="withdrawn",
+    async def on_withdrawn(event: ComplaintWithdrawn, uow: UnitOfWork) -> None:
+        await asyncio.to_thread(service.set_status, uow, event=event, status="withdrawn",
                                 consumer=consumer)
 
-    async def on_status_changed(event: ComplaintStatusChanged) -> None:
+    async def on_status_changed(event: ComplaintStatusChanged, uow: UnitOfWork) -> None:
         if event.to_state in service.CLOSED_STATES:
             status = event.to_state
         elif event.from_state in service.CLOSED_STATES:
             status = "open"  # reopened
         else:
             return
-        await asyncio.to_thread(service.set_status, event=event, status=status,
+        await asyncio.to_thread(service.set_status, uow, event=event, status=status,
                                 consumer=consumer)
 
-    async def on_payment_record(message: PaymentRecordPublished) -> None:
-        await asyncio.to_thread(channel.apply_record, message=message, topic=events_topic,
+    async def on_payment_record(message: PaymentRecordPublished, uow: UnitOfWork) -> None:
+        await asyncio.to_thread(channel.apply_record, uow, message=message, topic=events_topic,
                                 consumer=consumer, window=window)
         runtime.relay.wake()
 

@@ -16,7 +16,7 @@ from shared.app import ServiceRuntime, create_service_app
 from shared.contracts.evidence import (CardKeyChecked, EvidenceAssessed, EvidenceFileOpened,
                                        EvidenceSubmitted, PaymentRecordMatched,
                                        PaymentRecordMismatched)
-from shared.messaging import document_publisher
+from shared.bus import document_publisher
 from shared.runtime.serve import serve
 
 

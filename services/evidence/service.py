@@ -16,7 +16,7 @@ from shared.contracts.evidence import EvidenceFileOpened
 from shared.envelope import Event, Message, utcnow
 from shared.ledger import apply_once
 from shared.outbox import emit
-from shared.store import Tx, shared_tx
+from shared.store import UnitOfWork
 
 #: The kinds each category needs before it can be judged complete (DOMAIN.md, 证据链).
 BASE_REQUIRED = ["order_record", "payment_proof"]
@@ -27,7 +27,7 @@ class EvidenceNotFound(LookupError):
     """No complaint by that ticket in the caller's scope (answered 404, never 403)."""
 
 
-def open_file(*, event: ComplaintFiled, topic: str, consumer: str) -> EvidenceFile:
+def open_file(uow: UnitOfWork, *, event: ComplaintFiled, topic: str, consumer: str) -> EvidenceFile:
     """Open the evidence file of a newly filed complaint, once."""
     evidence_file = EvidenceFile(
         id=event.complaint_id, ticket=event.ticket, category=event.category,
@@ -40,7 +40,7 @@ def open_file(*, event: ComplaintFiled, topic: str, consumer: str) -> EvidenceFi
     opened = EvidenceFileOpened(complaint_id=event.complaint_id, ticket=event.ticket,
                                 required_kinds=evidence_file.required_kinds)
 
-    def work(tx: Tx) -> EvidenceFile:
+    def work(tx: UnitOfWork) -> EvidenceFile:
         # Written, not only read: a closing event applied meanwhile (another topic, another
         # consumer) writes this same document, so the store lets only one of the two transactions
         # commit and retries the other. Read alone, both could commit and the file stay open.
@@ -49,42 +49,40 @@ def open_file(*, event: ComplaintFiled, topic: str, consumer: str) -> EvidenceFi
                                               upsert=True)])
         if closure is not None and closure.get("status"):  # the closing event overtook the filing
             evidence_file.status = closure["status"]
-        tx.defer([evidence_file])  # in a consumer's shared transaction: one insert for the poll's files
+        tx.add([evidence_file])  # in a consumer's shared transaction: one insert for the poll's files
         emit(tx, topic=topic, messages=[opened])
         return evidence_file
 
-    return apply_once(consumer=consumer, event=event, work=work)
+    return apply_once(uow, consumer=consumer, event=event, work=work)
 
 
-def read_ahead(events: list[Message]) -> None:
-    """Read, in a consumer's shared transaction, the closing marks of the filings among its events
-    in one query (see Tx.read_ahead)."""
-    tx = shared_tx()
-    if tx is not None:
-        tx.read_ahead_ids(ComplaintClosure, [e.complaint_id for e in events if isinstance(e, ComplaintFiled)])
+def read_ahead(events: list[Message], uow: UnitOfWork) -> None:
+    """Read, for a consumer's group, the closing marks of the filings among its events in one
+    query (see UnitOfWork.read_ahead)."""
+    uow.read_ahead_ids(ComplaintClosure, [e.complaint_id for e in events if isinstance(e, ComplaintFiled)])
 
 
-def set_status(*, event: Event, status: str, consumer: str) -> None:
+def set_status(uow: UnitOfWork, *, event: Event, status: str, consumer: str) -> None:
     """Record that a complaint was closed, withdrawn or reopened, once."""
 
-    def work(tx: Tx) -> None:
+    def work(tx: UnitOfWork) -> None:
         tx.collection(ComplaintClosure).update_one(
             {"_id": event.complaint_id}, {"$set": {"status": status, "at": event.occurred_at}},
             upsert=True, session=tx.session)
         tx.collection(EvidenceFile).update_one({"_id": event.complaint_id},
                                                {"$set": {"status": status}}, session=tx.session)
 
-    apply_once(consumer=consumer, event=event, work=work)
+    apply_once(uow, consumer=consumer, event=event, work=work)
 
 
-def correct_category(*, event: ComplaintUpdated, topic: str, consumer: str,
+def correct_category(uow: UnitOfWork, *, event: ComplaintUpdated, topic: str, consumer: str,
                      window: timedelta) -> None:
     """Take a corrected category and judge the evidence again against it."""
     category = event.detail.get("category") or event.detail.get("to")
     if event.change != "category_corrected" or not isinstance(category, str):
         return
 
-    def work(tx: Tx) -> None:
+    def work(tx: UnitOfWork) -> None:
         tx.collection(EvidenceFile).update_one({"_id": event.complaint_id},
                                                {"$set": {"category": category}},
                                                session=tx.session)
@@ -92,7 +90,7 @@ def correct_category(*, event: ComplaintUpdated, topic: str, consumer: str,
         if assessed is not None:
             emit(tx, topic=topic, messages=[assessed])
 
-    apply_once(consumer=consumer, event=event, work=work)
+    apply_once(uow, consumer=consumer, event=event, work=work)
 
 
 def get_file(*, ticket: str) -> EvidenceFile | None:

@@ -23,7 +23,7 @@ from shared.auth import Principal
 from shared.contracts.evidence import EvidenceSubmitted
 from shared.envelope import Message, new_id, utcnow
 from shared.outbox import emit
-from shared.store import Tx, transaction
+from shared.store import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def parse_structured(*, kind: EvidenceKind, text: str | None) -> dict[str, Any]:
     return fields.model_dump(mode="json", exclude_none=True)
 
 
-def submit(*, principal: Principal, ticket: str, kind: str, fields_text: str | None,
+def submit(uow: UnitOfWork, *, principal: Principal, ticket: str, kind: str, fields_text: str | None,
            filename: str, source: BinaryIO, limits: Limits,
            topic: str) -> tuple[EvidenceItem, bool]:
     """Store one item (or recognise its content as already stored); True when it is new."""
@@ -65,14 +65,14 @@ def submit(*, principal: Principal, ticket: str, kind: str, fields_text: str | N
                                     sha256=pending.scanned.sha256).first()
     if existing is not None:
         pending.discard()
-        _record_repeat(item_id=existing.id, principal=principal, name=name)
+        _record_repeat(uow, item_id=existing.id, principal=principal, name=name)
         return existing, False
     scanned = pending.scanned
     # Our name, with the extension of the type the content proved to be, never the client's.
     gridfs_id = pending.keep(stored_name=f"{evidence_file.ticket}-{parsed_kind.value}-"
                                          f"{scanned.sha256[:16]}.{scanned.extension}")
     try:
-        item_id = _record(evidence_file=evidence_file, principal=principal, kind=parsed_kind,
+        item_id = _record(uow, evidence_file=evidence_file, principal=principal, kind=parsed_kind,
                           structured=structured, name=name, scanned=pending.scanned,
                           gridfs_id=gridfs_id, limits=limits, topic=topic)
     except DuplicateKeyError:  # the same content won a race from another request
@@ -88,14 +88,14 @@ def submit(*, principal: Principal, ticket: str, kind: str, fields_text: str | N
     return EvidenceItem.objects.get(id=item_id), True
 
 
-def _record_repeat(*, item_id: str, principal: Principal, name: str) -> None:
-    transaction(lambda tx: custody_log.append_to_chains(
+def _record_repeat(uow: UnitOfWork, *, item_id: str, principal: Principal, name: str) -> None:
+    uow.transaction(lambda tx: custody_log.append_to_chains(
         tx, item_ids=[item_id], action=CustodyAction.UPLOADED,
         actor=custody_log.actor_of(principal=principal),
         details={"repeat": True, "name": name}))
 
 
-def _reserve(tx: Tx, *, evidence_file: EvidenceFile, size: int, limits: Limits) -> dict:
+def _reserve(tx: UnitOfWork, *, evidence_file: EvidenceFile, size: int, limits: Limits) -> dict:
     files = tx.collection(EvidenceFile)
     claimed = tx.update_before(EvidenceFile, {"_id": evidence_file.id, "status": "open",
                                               "used_bytes": {"$lte": limits.max_complaint_bytes - size}},
@@ -110,14 +110,14 @@ def _reserve(tx: Tx, *, evidence_file: EvidenceFile, size: int, limits: Limits) 
     raise RuntimeError("evidence file could not be reserved")
 
 
-def _record(*, evidence_file: EvidenceFile, principal: Principal, kind: EvidenceKind,
+def _record(uow: UnitOfWork, *, evidence_file: EvidenceFile, principal: Principal, kind: EvidenceKind,
             structured: dict[str, Any], name: str, scanned: Any, gridfs_id: str,
             limits: Limits, topic: str) -> str:
     item_id = new_id()
     flags = authenticity_flags(gridfs_id=gridfs_id, mime=scanned.mime,
                                filed_at=evidence_file.filed_at or evidence_file.opened_at)
 
-    def work(tx: Tx) -> str:
+    def work(tx: UnitOfWork) -> str:
         claimed = _reserve(tx, evidence_file=evidence_file, size=scanned.size, limits=limits)
         number = claimed.get("next_number", 1)
         head = custody_log.start_chain(tx, item_id=item_id,
@@ -146,7 +146,7 @@ def _record(*, evidence_file: EvidenceFile, principal: Principal, kind: Evidence
         emit(tx, topic=topic, messages=events)
         return item_id
 
-    return transaction(work)
+    return uow.transaction(work)
 
 
 __all__ = ["ComplaintClosedError", "Limits", "submit"]

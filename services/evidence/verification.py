@@ -8,7 +8,7 @@ from typing import Any
 from services.evidence import custody_log, storage
 from services.evidence.domain.custody import CustodyAction, verify_chain
 from services.evidence.models import EvidenceItem
-from shared.store import transaction
+from shared.store import UnitOfWork
 
 
 def _file_result(item: EvidenceItem) -> dict[str, Any]:
@@ -38,11 +38,11 @@ def verify_item(*, item: EvidenceItem) -> dict[str, Any]:
             "findings": named}
 
 
-def verify_items(*, items: Sequence[EvidenceItem], actor: str) -> list[dict[str, Any]]:
+def verify_items(uow: UnitOfWork, *, items: Sequence[EvidenceItem], actor: str) -> list[dict[str, Any]]:
     """Verify each item and log the verification on its chain."""
     results = [verify_item(item=item) for item in items]
     for result in results:
-        transaction(lambda tx, r=result: custody_log.append_to_chains(
+        uow.transaction(lambda tx, r=result: custody_log.append_to_chains(
             tx, item_ids=[r["evidence_id"]], action=CustodyAction.VERIFIED, actor=actor,
             details={"status": r["status"]}))
     return results

@@ -7,23 +7,25 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from services.intake import service
+from services.intake.service.filing import FilingDesk
 from services.intake.service.reconcile import Activity
 from shared.app import ServiceRuntime
 from shared.contracts.complaints import FileComplaint
 from shared.contracts.escalation import CaseOpened, ComplaintStatusChanged
 from shared.contracts.evidence import EvidenceFileOpened
 from shared.contracts.notify import NotificationSent
+from shared.store import UnitOfWork
 
 
-async def on_evidence_file_opened(event: EvidenceFileOpened) -> None:
+async def on_evidence_file_opened(event: EvidenceFileOpened, uow: UnitOfWork) -> None:
     """Evidence opened its file for the case."""
     await asyncio.to_thread(
-        service.record_step, event=event, service="evidence", step="evidence_file_opened",
+        service.record_step, uow, event=event, service="evidence", step="evidence_file_opened",
         detail={"required_kinds": list(event.required_kinds)},
     )
 
 
-async def on_case_opened(event: CaseOpened) -> None:
+async def on_case_opened(event: CaseOpened, uow: UnitOfWork) -> None:
     """Escalation opened the case at its first tier.
 
     Only the step is recorded: the status change escalation emits with every opening carries the
@@ -31,56 +33,57 @@ async def on_case_opened(event: CaseOpened) -> None:
     """
     detail: dict[str, Any] = {"tier": event.tier, "clocks": list(event.clocks)}
     await asyncio.to_thread(
-        service.record_step, event=event, service="escalation", step="case_opened",
+        service.record_step, uow, event=event, service="escalation", step="case_opened",
         detail=detail, changes_complaint=False,
     )
 
 
-async def on_status_changed(event: ComplaintStatusChanged) -> None:
+async def on_status_changed(event: ComplaintStatusChanged, uow: UnitOfWork) -> None:
     """The case changed state: the complaint's status follows."""
     await asyncio.to_thread(
-        service.record_step, event=event, service="escalation", step=f"status_{event.to_state}",
+        service.record_step, uow, event=event, service="escalation", step=f"status_{event.to_state}",
         detail={"from": event.from_state, "to": event.to_state, "reason": event.reason},
         status=event.to_state, tier=event.tier,
     )
 
 
-async def on_notification_sent(event: NotificationSent) -> None:
+async def on_notification_sent(event: NotificationSent, uow: UnitOfWork) -> None:
     """Notify told someone about the complaint."""
     await asyncio.to_thread(
-        service.record_step, event=event, service="notify",
+        service.record_step, uow, event=event, service="notify",
         step=f"notified_{event.recipient_role}",
         detail={"channel": event.channel, "about": event.about_event_type},
     )
 
 
-def command_handler(runtime: ServiceRuntime) -> Any:
+def command_handler(runtime: ServiceRuntime, desk: FilingDesk) -> Any:
     """The FileComplaint handler: the command carries no token, so it acts as its platform's partner."""
 
-    async def on_file_complaint(command: FileComplaint) -> None:
-        await asyncio.to_thread(service.handle_file_complaint, command=command, settings=runtime.settings)
+    async def on_file_complaint(command: FileComplaint, uow: UnitOfWork) -> None:
+        await asyncio.to_thread(service.handle_file_complaint, uow, desk=desk, command=command,
+                                settings=runtime.settings)
         runtime.relay.wake()
 
     return on_file_complaint
 
 
-def noting(activity: Activity, actor: str, handler: Callable[[Any], Awaitable[None]]) -> Any:
+def noting(activity: Activity, actor: str, handler: Callable[[Any, UnitOfWork], Awaitable[None]]) -> Any:
     """The handler, telling the reconciler that the actor is at work."""
 
-    async def folded(event: Any) -> None:
-        await handler(event)
+    async def folded(event: Any, uow: UnitOfWork) -> None:
+        await handler(event, uow)
         activity.note(actor)
 
     return folded
 
 
-def register(runtime: ServiceRuntime, activity: Activity) -> dict[str, str]:
+def register(runtime: ServiceRuntime, activity: Activity, desk: FilingDesk) -> dict[str, str]:
     """Subscribe intake to platforms' commands and to the topics it folds into the timeline.
 
     Returns the topic each acting service's steps arrive on.
     """
     topics = runtime.settings.topics
-    runtime.subscribe(topics.intake_commands, {FileComplaint: command_handler(runtime)})
+    runtime.subscribe(topics.intake_commands, {FileComplaint: command_handler(runtime, desk)})
     # Every write of a step may repeat (an upsert of the step, guarded updates of the complaint; a
     # finished complaint's slot is freed in a transaction of its own): a poll's steps go out without
     # one, and three topics' polls about the same complaints no longer conflict.

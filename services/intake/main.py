@@ -16,6 +16,7 @@ from services.intake.models import (
     CommandReply, Complaint, ComplaintStep, ComplaintWait, MerchantTally, OpenComplaint, TicketSequence,
 )
 from services.intake.service import slots
+from services.intake.service.filing import FilingDesk, TicketNumbers
 from services.intake.service.reconcile import Activity, adopt_listed_waits, redrive_stuck
 from shared.app import ServiceRuntime, create_service_app
 from shared.contracts.complaints import (
@@ -28,7 +29,7 @@ from shared.contracts.complaints import (
 )
 from shared.envelope import utcnow
 from shared.idempotency import IdempotentResponse
-from shared.messaging import document_publisher
+from shared.bus import document_publisher
 from shared.runtime.serve import serve
 from shared.store import STORE_UNAVAILABLE
 
@@ -68,7 +69,8 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(settings=settings, documents=[
         Complaint, ComplaintStep, ComplaintWait, TicketSequence, OpenComplaint, MerchantTally, IdempotentResponse, CommandReply])
     activity = Activity()
-    steps_from = handlers.register(runtime, activity)
+    desk = FilingDesk(commits=runtime.group_commit("filing"), tallies=slots.tallies(), tickets=TicketNumbers())
+    steps_from = handlers.register(runtime, activity, desk)
     runtime.background.append(reconciler(runtime, settings, activity, steps_from))
     runtime.prepare_store.append(slots.name_tally_merchants)
     runtime.prepare_store.append(adopt_listed_waits)
@@ -85,6 +87,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         routers=[api.router],
     )
     api.errors.install(app)
+    app.state.desk = desk
     return app
 
 

@@ -14,7 +14,7 @@ from shared.contracts.escalation import (CaseAssigned, ComplaintEscalated, Compl
                                          ResolutionProposed, SlaBreached, SlaWarning)
 from shared.contracts.evidence import EvidenceAssessed
 from shared.envelope import Event
-from shared.store import STORE_UNAVAILABLE
+from shared.store import STORE_UNAVAILABLE, UnitOfWork
 
 log = logging.getLogger(__name__)
 ESCALATION_EVENTS: list[Any] = [CaseAssigned, ComplaintStatusChanged, ComplaintEscalated, SlaWarning,
@@ -28,9 +28,9 @@ def register(runtime: ServiceRuntime, *, worker: DeliveryWorker) -> None:
     def subscribe(topic: str, types: list[Any]) -> None:
         recorded = 0  # deliveries this topic's handlers recorded since its last commit
 
-        async def on_event(event: Event) -> None:
+        async def on_event(event: Event, uow: UnitOfWork) -> None:
             nonlocal recorded
-            recorded += await asyncio.to_thread(service.handle_event, event=event, settings=settings)
+            recorded += await asyncio.to_thread(service.handle_event, uow, event=event, settings=settings)
 
         def committed() -> None:
             # What the handlers recorded can be claimed once their transaction has committed.
@@ -49,8 +49,8 @@ def register(runtime: ServiceRuntime, *, worker: DeliveryWorker) -> None:
     async def sweep() -> None:
         while True:
             try:
-                fired = await asyncio.to_thread(reminders.fire_due, settings=settings)
-                fired += await asyncio.to_thread(service.sweep_parked, settings=settings)
+                fired = await asyncio.to_thread(reminders.fire_due, runtime.unit(), settings=settings)
+                fired += await asyncio.to_thread(service.sweep_parked, runtime.unit(), settings=settings)
                 if fired:
                     runtime.relay.wake()
                     worker.wake()

@@ -11,7 +11,7 @@ from services.notify.models import (ComplaintRecipients, DeliveryAttempt, Notifi
 from services.notify.worker import DeliveryWorker
 from shared.app import ServiceRuntime, create_service_app
 from shared.contracts.notify import ComplaintStatusCloudEvent, NotificationSent
-from shared.messaging import document_publisher
+from shared.bus import document_publisher
 from shared.runtime.serve import serve
 
 DOCUMENTS = [ComplaintRecipients, RecipientProfile, ParkedEvent, Notification, DeliveryAttempt, Subscription,
@@ -22,7 +22,8 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     """Build the notify service: runtime, subscribers, worker, documented publishers, routes."""
     settings = settings or NotifySettings()
     runtime = ServiceRuntime(settings=settings, documents=DOCUMENTS)
-    worker = DeliveryWorker(settings=settings, on_delivered=runtime.relay.wake)
+    worker = DeliveryWorker(settings=settings, on_delivered=runtime.relay.wake,
+                            outcomes=runtime.group_commit("delivery-outcomes"))
     handlers.register(runtime, worker=worker)
     document_publisher(runtime.broker, topic=settings.topics.notify_events, messages=[NotificationSent],
                        description="Notification facts (one per delivered notification), keyed by complaint id")

@@ -12,11 +12,7 @@ from services.notify.planning import notification_sent
 from services.notify.senders import Outcome
 from shared.envelope import utcnow
 from shared.outbox import emit
-from shared.store import GroupCommit, Tx
-
-#: Outcomes of sends that finish together share a transaction and its commit (see GroupCommit)
-#: instead of one commit per send.
-_SETTLED = GroupCommit(name="delivery-outcomes")
+from shared.store import GroupCommit, UnitOfWork
 
 log = logging.getLogger(__name__)
 PAUSED_TEXT = {
@@ -38,15 +34,18 @@ def _retry_at(doc: Notification, outcome: Outcome, attempt: int, settings: Notif
                            max_attempts=settings.retry_max_attempts)
 
 
-def record_outcome(*, doc: Notification, subscription: Subscription | None, outcome: Outcome,
-                   settings: NotifySettings) -> bool:
-    """Log the attempt and settle the delivery in one transaction; True when it was delivered now."""
+def record_outcome(commits: GroupCommit, *, doc: Notification, subscription: Subscription | None,
+                   outcome: Outcome, settings: NotifySettings) -> bool:
+    """Log the attempt and settle the delivery in one transaction; True when it was delivered now.
+
+    Outcomes of sends that finish together share a transaction and its commit (`commits`) instead
+    of one commit per send."""
     now = utcnow()
     attempt = doc.attempts + 1
     retry_at = None if outcome.ok else _retry_at(doc, outcome, attempt, settings)
 
-    def work(tx: Tx) -> bool:
-        tx.defer([DeliveryAttempt(delivery_id=doc.id, number=attempt, channel=doc.channel,
+    def work(tx: UnitOfWork) -> bool:
+        tx.add([DeliveryAttempt(delivery_id=doc.id, number=attempt, channel=doc.channel,
                                   started_at=outcome.started_at, status_code=outcome.status_code,
                                   latency_ms=outcome.latency_ms, error=outcome.error, ok=outcome.ok)])
         changes: dict = {"attempts": attempt, "first_attempt_at": doc.first_attempt_at or outcome.started_at,
@@ -67,10 +66,10 @@ def record_outcome(*, doc: Notification, subscription: Subscription | None, outc
             emit(tx, topic=settings.topics.notify_events, messages=[notification_sent(doc)])
         return outcome.ok
 
-    return _SETTLED.run(work)
+    return commits.run(work)
 
 
-def _update_health(tx: Tx, *, subscription: Subscription, ok: bool, retry_at: datetime | None, now: datetime,
+def _update_health(tx: UnitOfWork, *, subscription: Subscription, ok: bool, retry_at: datetime | None, now: datetime,
                    settings: NotifySettings) -> None:
     current = tx.collection(Subscription).find_one({"_id": subscription.id}, session=tx.session) or {}
     stored = {k: v for k, v in (current.get("health") or {}).items() if k != "backoff_until"}

@@ -18,7 +18,7 @@ from services.notify.subscriptions import LIVE_ENDPOINTS
 from shared.contracts.notify import NotificationSent
 from shared.envelope import utcnow
 from shared.outbox import emit
-from shared.store import Tx
+from shared.store import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def people_keys(record: ComplaintRecipients) -> dict[Role, str]:
 
 
 def get_recipients(*, record: ComplaintRecipients, roles: set[Role], settings: NotifySettings,
-                   tx: Tx | None = None) -> list[Recipient]:
+                   tx: UnitOfWork | None = None) -> list[Recipient]:
     """The complaint's parties (and its platform's partner subscriptions) with their contacts.
 
     Profiles the transaction read ahead (see service.read_ahead) are not asked for again."""
@@ -129,17 +129,17 @@ def create_notifications(*, about: About, recipients: list[Recipient], settings:
     return made
 
 
-def record_intents(tx: Tx, *, about: About, recipients: list, settings: NotifySettings,
+def record_intents(tx: UnitOfWork, *, about: About, recipients: list, settings: NotifySettings,
                    now: datetime | None = None) -> int:
     """Record every delivery intent (unique by key) before anything is sent; in-app ones are delivered here."""
     now = now or utcnow()
     docs = create_notifications(about=about, recipients=recipients, settings=settings, now=now)
     if not docs:
         return 0
-    if tx.shared:
+    if tx.grouped:
         # With the other events' writes at the end (their ids come from the event, applied once):
         # an intent recorded before fails the insert, and the group is applied again one by one.
-        tx.defer(docs)
+        tx.add(docs)
         created = docs
     else:
         for doc in docs:

@@ -14,7 +14,7 @@ from shared.contracts.complaints import ComplaintWithdrawn
 from shared.contracts.escalation import SlaBreached
 from shared.contracts.evidence import EvidenceAssessed
 from shared.envelope import Event, utcnow
-from shared.store import Tx, database, transaction
+from shared.store import UnitOfWork, database
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ def next_digest_at(*, now: datetime, time_of_day: str) -> datetime:
     return due.astimezone(now.tzinfo)
 
 
-def on_event(tx: Tx, *, event: Event, record: ComplaintRecipients, settings: NotifySettings) -> datetime | None:
+def on_event(tx: UnitOfWork, *, event: Event, record: ComplaintRecipients, settings: NotifySettings) -> datetime | None:
     """Schedule or cancel what an event implies; returns the evidence deadline it set, if any."""
     coll = tx.collection(Reminder)
     evidence_id = f"evidence:{record.id}"
@@ -94,7 +94,7 @@ def _about(reminder: Reminder, now: datetime, settings: NotifySettings) -> About
                  platform=reminder.platform, notice=notice)
 
 
-def fire_due(*, settings: NotifySettings, now: datetime | None = None) -> int:
+def fire_due(uow: UnitOfWork, *, settings: NotifySettings, now: datetime | None = None) -> int:
     """Turn every due reminder into delivery intents, each exactly once; returns how many fired."""
     now = now or utcnow()
     fired = 0
@@ -109,13 +109,13 @@ def fire_due(*, settings: NotifySettings, now: datetime | None = None) -> int:
         recipients = get_recipients(record=record, roles=roles, settings=settings) if record else []
         about = _about(reminder, now, settings)
 
-        def work(tx: Tx, r: Reminder = reminder, about: About = about, recipients: list = recipients) -> None:
+        def work(tx: UnitOfWork, r: Reminder = reminder, about: About = about, recipients: list = recipients) -> None:
             done = tx.collection(Reminder).update_one({"_id": r.id, "state": "pending"},
                                                       {"$set": {"state": "done", "done_at": now}},
                                                       session=tx.session)
             if done.modified_count:
                 record_intents(tx, about=about, recipients=recipients, settings=settings, now=now)
 
-        transaction(work)
+        uow.transaction(work)
         fired += 1
     return fired

@@ -22,20 +22,20 @@ from shared.contracts.escalation import CaseAssigned, ComplaintStatusChanged
 from shared.envelope import Event, Message, decode, utcnow
 from shared.ledger import apply_once
 from shared.outbox import emit_raw
-from shared.store import Tx, shared_tx, transaction
+from shared.store import UnitOfWork
 
 log = logging.getLogger(__name__)
 #: States whose change is not told to people (the filing acknowledgement already said it).
 QUIET_STATES = frozenset({"acknowledged"})
 
 
-def handle_event(*, event: Event, settings: NotifySettings) -> int:
+def handle_event(uow: UnitOfWork, *, event: Event, settings: NotifySettings) -> int:
     """Apply one event once; returns how many deliveries it recorded (AlreadyProcessed on a repeat)."""
-    return apply_once(consumer=settings.service_name, event=event,
+    return apply_once(uow, consumer=settings.service_name, event=event,
                       work=lambda tx: _apply(tx, event=event, settings=settings))
 
 
-def _apply(tx: Tx, *, event: Event, settings: NotifySettings) -> int:
+def _apply(tx: UnitOfWork, *, event: Event, settings: NotifySettings) -> int:
     if isinstance(event, ComplaintStatusChanged):
         publish_status(tx, event=event, settings=settings)
     if isinstance(event, ComplaintFiled):
@@ -58,22 +58,20 @@ def _apply(tx: Tx, *, event: Event, settings: NotifySettings) -> int:
         # document, so the store lets only one of two concurrent ones commit and retries the other:
         # an event is never parked once its complaint is known, and a known complaint has nothing
         # waiting to go before its next event.
-        tx.defer([ParkedEvent(id=event.event_id, complaint_id=event.complaint_id,
+        tx.add([ParkedEvent(id=event.event_id, complaint_id=event.complaint_id,
                               payload=event.model_dump_json(), parked_at=utcnow())])
         tx.write(ComplaintRecipients, [UpdateOne({"_id": event.complaint_id}, {"$inc": {"parked": 1}}, upsert=True)])
         return 0
     return _apply_known(tx, event=event, record=ComplaintRecipients._from_son(doc), settings=settings)
 
 
-def read_ahead(events: list[Message]) -> None:
-    """Read, in a consumer's shared transaction, the recipient records, waiting events and people's
-    profiles its events will each need: a query each for the group, not each per event (see Tx.read_ahead).
+def read_ahead(events: list[Message], uow: UnitOfWork) -> None:
+    """Read, for a consumer's group, the recipient records, waiting events and people's
+    profiles its events will each need: a query each for the group, not each per event (see UnitOfWork.read_ahead).
 
     A group holds one event per complaint at most, so nothing in it changes a record another of
     its events reads after it."""
-    tx = shared_tx()
-    if tx is None:
-        return
+    tx = uow
     # A filing brings its record with it (what is read of it says whether events wait for it).
     keys = [key for e in events if isinstance(e, ComplaintFiled) for key in people_keys(_record_of(e)).values()]
     ids = [e.complaint_id for e in events if isinstance(e, Event)]
@@ -102,7 +100,7 @@ def _record_of(event: ComplaintFiled) -> ComplaintRecipients:
                                order_no=event.order.order_number, created_at=utcnow())
 
 
-def _apply_known(tx: Tx, *, event: Event, record: ComplaintRecipients, settings: NotifySettings) -> int:
+def _apply_known(tx: UnitOfWork, *, event: Event, record: ComplaintRecipients, settings: NotifySettings) -> int:
     if isinstance(event, CaseAssigned):
         tx.write(ComplaintRecipients, [UpdateOne({"_id": record.id}, {"$set": {"agent_id": event.agent_id}})])
         record.agent_id = event.agent_id
@@ -119,7 +117,7 @@ def _apply_known(tx: Tx, *, event: Event, record: ComplaintRecipients, settings:
                                                                      tx=tx), settings=settings)
 
 
-def replay_parked(tx: Tx, *, record: ComplaintRecipients, settings: NotifySettings) -> int:
+def replay_parked(tx: UnitOfWork, *, record: ComplaintRecipients, settings: NotifySettings) -> int:
     """Plan the events that arrived before their complaint's ComplaintFiled."""
     ahead = (ParkedEvent, record.id)
     docs = sorted(tx.read_ahead[ahead] if ahead in tx.read_ahead else
@@ -136,17 +134,17 @@ def replay_parked(tx: Tx, *, record: ComplaintRecipients, settings: NotifySettin
     return count
 
 
-def sweep_parked(*, settings: NotifySettings, older_than: timedelta = timedelta(seconds=2)) -> int:
+def sweep_parked(uow: UnitOfWork, *, settings: NotifySettings, older_than: timedelta = timedelta(seconds=2)) -> int:
     """Replay parked events whose complaint is known (ones parked before parking marked the record)."""
     count = 0
     ids = ParkedEvent.objects(parked_at__lte=utcnow() - older_than).distinct("complaint_id")
     # Placeholders (no ticket) are complaints still unknown: their events keep waiting.
     for record in ComplaintRecipients.objects(id__in=ids, ticket__exists=True):
-        count += transaction(lambda tx, r=record: replay_parked(tx, record=r, settings=settings))
+        count += uow.transaction(lambda tx, r=record: replay_parked(tx, record=r, settings=settings))
     return count
 
 
-def publish_status(tx: Tx, *, event: ComplaintStatusChanged, settings: NotifySettings) -> None:
+def publish_status(tx: UnitOfWork, *, event: ComplaintStatusChanged, settings: NotifySettings) -> None:
     """Write the partner-facing CloudEvent to the outbox, keyed by complaint id, in this transaction."""
     try:
         change = status_change(event=event)

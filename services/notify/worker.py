@@ -17,7 +17,7 @@ from services.notify.planning import channel_enabled
 from services.notify.senders import Senders
 from shared.aio import wait_set
 from shared.envelope import new_id, utcnow
-from shared.store import STORE_UNAVAILABLE, database
+from shared.store import STORE_UNAVAILABLE, GroupCommit, database
 
 log = logging.getLogger(__name__)
 CHANNELS = ("email", "sms", "webhook")
@@ -74,8 +74,10 @@ def claim(*, channel: str, lease: timedelta, slots: int, in_flight: Counter[str]
 class DeliveryWorker:
     """One loop per channel; a slow or failing endpoint only ever holds its own share of the slots."""
 
-    def __init__(self, *, settings: NotifySettings, on_delivered: Callable[[], None]) -> None:
+    def __init__(self, *, settings: NotifySettings, on_delivered: Callable[[], None], outcomes: GroupCommit) -> None:
         self._settings = settings
+        #: Settles the outcomes of sends that finish together in one commit.
+        self._outcomes = outcomes
         self._on_delivered = on_delivered
         self._wakeups = {channel: asyncio.Event() for channel in CHANNELS}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -147,7 +149,7 @@ class DeliveryWorker:
                     subscription = await asyncio.to_thread(
                         lambda: Subscription.objects(id=doc.subscription_id).first())
                 outcome = await senders.send(doc=doc, subscription=subscription)
-            delivered = await asyncio.to_thread(outcomes.record_outcome, doc=doc, subscription=subscription,
+            delivered = await asyncio.to_thread(outcomes.record_outcome, self._outcomes, doc=doc, subscription=subscription,
                                                 outcome=outcome, settings=self._settings)
             if delivered:
                 self.sent[doc.channel] += 1

@@ -14,7 +14,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.contracts.complaints import FileComplaint
-from shared.messaging import group_of
+from shared.bus import group_of
 from shared.runtime import embedded
 from shared.runtime.supervisor import ServiceProcess
 from shared.topics import TopicSettings

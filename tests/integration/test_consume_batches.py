@@ -17,10 +17,10 @@ from shared import store
 from shared.contracts.escalation import CaseOpened, ComplaintStatusChanged, SlaWarning
 from shared.envelope import Message
 from shared.ledger import ProcessedEvent, apply_once
-from shared.messaging import Consumer
+from shared.bus import Consumer
 from shared.outbox import OutboxEntry, emit
 from shared.settings import ServiceSettings
-from shared.store import Tx
+from shared.store import UnitOfWork
 from tests.support.servers import Servers, own_database
 from tests.support.store_commands import COMMANDS
 
@@ -49,7 +49,7 @@ def status_change(complaint: int, to_state: str) -> ComplaintStatusChanged:
 def consumer(settings: ServiceSettings, tracer_provider: TracerProvider | None = None) -> Consumer:
     """A consumer whose handler moves a case document and emits the change, as the services do."""
 
-    def work(tx: Tx, event: ComplaintStatusChanged) -> None:
+    def work(tx: UnitOfWork, event: ComplaintStatusChanged) -> None:
         tx.db["cases"].update_one({"_id": event.complaint_id},
                                   {"$push": {"states": event.to_state}, "$inc": {"applied": 1}},
                                   upsert=True, session=tx.session)
@@ -57,8 +57,8 @@ def consumer(settings: ServiceSettings, tracer_provider: TracerProvider | None =
                                                    clock="first_response",
                                                    due_at=event.occurred_at)])
 
-    async def handle(event: ComplaintStatusChanged) -> None:
-        await asyncio.to_thread(apply_once, consumer="test", event=event, work=lambda tx: work(tx, event))
+    async def handle(event: ComplaintStatusChanged, uow: UnitOfWork) -> None:
+        await asyncio.to_thread(apply_once, uow, consumer="test", event=event, work=lambda tx: work(tx, event))
 
     repeats: list[str] = []
 
@@ -231,7 +231,7 @@ def test_escalation_ends_its_wait_with_its_status_change_even_when_the_status_do
     assert waits.count_documents({}) == 0
 
 
-def contested_cases(count: int, *, interferes: Callable[[ComplaintStatusChanged], bool]) -> tuple[Consumer, list[str]]:
+def contested_cases(count: int, *, interferes: Callable[[ComplaintStatusChanged, UnitOfWork], bool]) -> tuple[Consumer, list[str]]:
     """A consumer moving `count` case documents; when `interferes(event)`, another writer changes
     that case after the handler's transaction began (another topic's poll, say). Returns the
     consumer and the ids written under it, one per interference."""
@@ -239,15 +239,15 @@ def contested_cases(count: int, *, interferes: Callable[[ComplaintStatusChanged]
     cases.insert_many([{"_id": f"c-{i}", "states": []} for i in range(count)])
     interfered: list[str] = []
 
-    def work(tx: Tx, event: ComplaintStatusChanged) -> None:
-        if interferes(event):
+    def work(tx: UnitOfWork, event: ComplaintStatusChanged) -> None:
+        if interferes(event, tx):
             cases.update_one({"_id": event.complaint_id}, {"$inc": {"touched": 1}})
             interfered.append(event.complaint_id)
         tx.db["cases"].update_one({"_id": event.complaint_id}, {"$push": {"states": event.to_state}},
                                   session=tx.session)
 
-    async def handle(event: ComplaintStatusChanged) -> None:
-        await asyncio.to_thread(apply_once, consumer="test", event=event, work=lambda tx: work(tx, event))
+    async def handle(event: ComplaintStatusChanged, uow: UnitOfWork) -> None:
+        await asyncio.to_thread(apply_once, uow, consumer="test", event=event, work=lambda tx: work(tx, event))
 
     reader = Consumer(broker=KafkaBroker("127.0.0.1:1"), settings=ServiceSettings(), topic="in",
                       handlers={ComplaintStatusChanged: handle}, ready=lambda: True)
@@ -260,7 +260,7 @@ def moved_cases() -> dict[str, list[str]]:
 
 def test_a_poll_that_loses_a_write_conflict_is_applied_together_again_not_one_by_one(db: None) -> None:
     first_time = iter([True])  # c-2 is touched by another writer once, while its poll is applied
-    reader, interfered = contested_cases(4, interferes=lambda e: e.complaint_id == "c-2" and next(first_time, False))
+    reader, interfered = contested_cases(4, interferes=lambda e, _tx: e.complaint_id == "c-2" and next(first_time, False))
     asyncio.run(reader.dispatch_batch(records([status_change(i, "acknowledged") for i in range(4)])))
 
     assert interfered == ["c-2"]
@@ -273,7 +273,7 @@ def test_a_poll_that_loses_a_write_conflict_is_applied_together_again_not_one_by
 def test_a_poll_that_keeps_losing_write_conflicts_is_applied_in_halves_not_one_by_one(db: None) -> None:
     # c-5 is touched by another writer whenever it is applied with others, every time.
     reader, interfered = contested_cases(
-        8, interferes=lambda e: e.complaint_id == "c-5" and store.shared_tx() is not None)
+        8, interferes=lambda e, tx: e.complaint_id == "c-5" and tx.grouped)
     with COMMANDS.counting():
         asyncio.run(reader.dispatch_batch(records([status_change(i, "acknowledged") for i in range(8)])))
 
@@ -304,8 +304,8 @@ def notify_reader(*types: type[Message]) -> Consumer:
 
     settings = NotifySettings()
 
-    async def on_event(event: Message) -> None:
-        await asyncio.to_thread(service.handle_event, event=event, settings=settings)
+    async def on_event(event: Message, uow: UnitOfWork) -> None:
+        await asyncio.to_thread(service.handle_event, uow, event=event, settings=settings)
 
     return Consumer(broker=KafkaBroker("127.0.0.1:1"), settings=settings, topic="in",
                     handlers=dict.fromkeys(types, on_event), ready=lambda: True, prepare=service.read_ahead)
@@ -382,8 +382,8 @@ def filings_reader(on_filed, prepare) -> Consumer:
     """A consumer applying filings as a service does, with the service's read-ahead."""
     from shared.contracts.complaints import ComplaintFiled
 
-    async def on_event(event: Message) -> None:
-        await asyncio.to_thread(on_filed, event)
+    async def on_event(event: Message, uow: UnitOfWork) -> None:
+        await asyncio.to_thread(on_filed, event, uow)
 
     return Consumer(broker=KafkaBroker("127.0.0.1:1"), settings=ServiceSettings(), topic="in",
                     handlers={ComplaintFiled: on_event}, ready=lambda: True, prepare=prepare)
@@ -400,7 +400,7 @@ def test_evidence_reads_a_polls_closing_marks_in_one_query_and_writes_its_files_
         filings = [complaint_filed(merchant=f"m-{i}") for i in range(4)]
         # The withdrawal of the last one overtook its filing (another topic).
         ComplaintClosure(id=filings[3].complaint_id, status="withdrawn", at=datetime.now(UTC)).save()
-        reader = filings_reader(lambda e: service.open_file(event=e, topic="out", consumer="evidence"),
+        reader = filings_reader(lambda e, uow: service.open_file(uow, event=e, topic="out", consumer="evidence"),
                                 service.read_ahead)
         with COMMANDS.counting():
             asyncio.run(reader.dispatch_batch(records(filings)))
@@ -429,7 +429,7 @@ def test_escalation_reads_a_shops_history_and_the_timer_floor_once_per_poll(
     with own_database(servers, f"{namespace}_escalation_batches", Case, Timer, ProcessedEvent, OutboxEntry):
         # Four complaints against one busy shop and one against another.
         filings = [complaint_filed(merchant="m-busy") for _ in range(4)] + [complaint_filed(merchant="m-quiet")]
-        reader = filings_reader(lambda e: opening.open_case(event=e, rules=rules, topic="out", consumer="escalation"),
+        reader = filings_reader(lambda e, uow: opening.open_case(uow, event=e, rules=rules, topic="out", consumer="escalation"),
                                 functools.partial(opening.read_ahead, rules=rules))
         with COMMANDS.counting():
             asyncio.run(reader.dispatch_batch(records(filings)))
@@ -444,24 +444,25 @@ def test_escalation_reads_a_shops_history_and_the_timer_floor_once_per_poll(
 
 def test_two_consumers_of_a_service_take_turns_on_a_complaint_instead_of_failing_each_other(db: None) -> None:
     """Topic a's poll holds c-1 in its open transaction when topic b's poll about c-1 arrives."""
-    from shared import messaging
+    from shared.bus import KeyGate
 
     cases = store.database()["cases"]
+    gate = KeyGate()  # one per service runtime: both consumers are one service's
     order: list[str] = []
 
     def reader(topic: str, entered: asyncio.Event, release: asyncio.Event | None) -> Consumer:
-        async def handle(event: ComplaintStatusChanged) -> None:
-            def work(tx: Tx) -> None:
+        async def handle(event: ComplaintStatusChanged, uow: UnitOfWork) -> None:
+            def work(tx: UnitOfWork) -> None:
                 tx.db["cases"].update_one({"_id": event.complaint_id}, {"$push": {"states": topic}},
                                           upsert=True, session=tx.session)
-            await asyncio.to_thread(apply_once, consumer=topic, event=event, work=work)
+            await asyncio.to_thread(apply_once, uow, consumer=topic, event=event, work=work)
             order.append(topic)
             entered.set()
             if release is not None:
                 await release.wait()  # the transaction stays open, c-1 written in it
 
         return Consumer(broker=KafkaBroker("127.0.0.1:1"), settings=ServiceSettings(), topic=topic,
-                        handlers={ComplaintStatusChanged: handle}, ready=lambda: True)
+                        handlers={ComplaintStatusChanged: handle}, ready=lambda: True, gate=gate)
 
     async def both() -> tuple[Consumer, Consumer]:
         a_in, b_in, release = asyncio.Event(), asyncio.Event(), asyncio.Event()
@@ -473,7 +474,7 @@ def test_two_consumers_of_a_service_take_turns_on_a_complaint_instead_of_failing
                                                                status_change(1, "in_review")])))
         # b either waits for c-1 at the gate or (without it) writes c-1 against a's open transaction.
         async with asyncio.timeout(30):
-            while not (messaging.key_gate().waiting or b_in.is_set() or b.stats()["shared_transactions_retried"]):
+            while not (gate.waiting or b_in.is_set() or b.stats()["shared_transactions_retried"]):
                 await asyncio.sleep(0.01)
         release.set()
         await asyncio.gather(first, second)

@@ -9,7 +9,7 @@ import pytest
 from faststream.kafka import KafkaBroker
 
 from shared.contracts.escalation import ComplaintStatusChanged
-from shared.messaging import Consumer
+from shared.bus import Consumer
 from shared.settings import ServiceSettings
 from shared.topics import TopicSettings
 from tests.support.servers import Servers

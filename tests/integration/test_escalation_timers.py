@@ -16,6 +16,7 @@ from services.escalation.models import Timer
 from services.escalation.service import firing
 from services.escalation.service.rules import load_rules
 from shared import store
+from shared.store import UnitOfWork
 from shared.runtime import embedded, supervisor
 from shared.topics import TopicSettings
 from tests.support.escalation_cases import FAST_POLICY, filed, read_all, send
@@ -122,7 +123,7 @@ def test_a_timer_claimed_by_an_owner_that_died_fires_once_after_its_lease_runs_o
     fired = Timer.objects(id=breach.id).first()
     assert fired.fired_by != "doomed" and fired.fired_at >= claimed["lease_until"]
     settings = EscalationSettings(policy_path=FAST_POLICY)
-    late = firing.fire(timer=claimed, owner="doomed", rules=load_rules(settings=settings),
+    late = firing.fire(UnitOfWork.standalone(), timer=claimed, owner="doomed", rules=load_rules(settings=settings),
                        topic=topics.escalation_events)
     assert late is False
     assert sla_counts(env, topics, ids)[("SlaBreached", cid, "first_response")] == 1

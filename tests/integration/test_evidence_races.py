@@ -16,7 +16,7 @@ from shared.contracts.complaints import ComplaintFiled
 from shared.contracts.escalation import ComplaintStatusChanged
 from shared.ledger import ProcessedEvent
 from shared.outbox import OutboxEntry
-from shared.store import Batch, is_conflict
+from shared.store import UnitOfWork, is_conflict
 from tests.support.notify_harness import complaint_filed
 from tests.support.servers import Servers, own_database
 from tests.support.waiting import wait_until
@@ -52,14 +52,10 @@ def evidence_db(servers: Servers, namespace: str) -> Iterator[None]:
         yield
 
 
-def opening_in_a_poll(filed: ComplaintFiled) -> Batch:
-    """The file opened in a consumer's shared transaction, not committed yet."""
-    batch = Batch()
-    batch.join()
-    try:
-        open_file(event=filed, topic="evidence-events", consumer="evidence")
-    finally:
-        batch.leave()
+def opening_in_a_poll(filed: ComplaintFiled) -> UnitOfWork:
+    """The file opened in a consumer's group, not committed yet."""
+    batch = UnitOfWork.group()
+    open_file(batch, event=filed, topic="evidence-events", consumer="evidence")
     return batch
 
 
@@ -71,7 +67,7 @@ def test_a_close_applied_while_the_file_is_being_opened_is_not_lost(evidence_db:
     batch = opening_in_a_poll(filed)
     # ... when the closing event, from another topic, is applied by another consumer.
     before = CONFLICTS.seen
-    closing = threading.Thread(target=set_status, kwargs={"event": closed, "status": "closed",
+    closing = threading.Thread(target=set_status, args=(UnitOfWork.standalone(),), kwargs={"event": closed, "status": "closed",
                                                           "consumer": "evidence"})
     closing.start()
     # Either the close waits on the opening (it conflicts, and retries), or it has committed alone.

@@ -18,7 +18,7 @@ from shared.envelope import utcnow
 from shared.outbox import OutboxEntry, emit
 from services.intake.models import MerchantTally
 from services.intake.service import slots
-from shared.store import GroupCommit, GroupRead, Tx
+from shared.store import GroupCommit, GroupRead, UnitOfWork
 from tests.support.servers import Servers, own_database
 from tests.support.store_commands import COMMANDS
 from tests.support.waiting import wait_until
@@ -41,8 +41,8 @@ def db(servers: Servers, namespace: str) -> Iterator[None]:
 
 
 def claim(key: str, owner: str):
-    def work(tx: Tx) -> str:
-        tx.defer([Claim(id=key, owner=owner)])
+    def work(tx: UnitOfWork) -> str:
+        tx.add([Claim(id=key, owner=owner)])
         emit(tx, topic="out", messages=[SlaWarning(complaint_id=key, ticket=owner, clock="first_response",
                                                    due_at=utcnow())])
         return owner
@@ -56,7 +56,7 @@ def queued_behind_a_held_commit(commits: GroupCommit, jobs: list, *, tracer=None
     With a tracer, job i is handed in from inside a span of its own, whose trace id goes in traces[i]."""
     release, started = threading.Event(), threading.Event()
 
-    def first(tx: Tx) -> str:
+    def first(tx: UnitOfWork) -> str:
         started.set()
         release.wait(30)
         return claim("first", "first")(tx)
@@ -113,7 +113,7 @@ def test_each_job_in_a_group_writes_under_its_own_trace(db: None) -> None:
 def test_when_the_store_is_unreachable_every_job_of_the_group_fails_at_once(db: None) -> None:
     # A store outage met by the group fails every queued request now (they answer 503), instead of
     # each waiting out the store's timeout in turn behind the others; nothing of theirs is written.
-    def unreachable(tx: Tx) -> str:
+    def unreachable(tx: UnitOfWork) -> str:
         raise AutoReconnect("store went away")
 
     commits = GroupCommit(name="test")

@@ -35,7 +35,7 @@ def status_changes(count: int) -> list[ComplaintStatusChanged]:
 
 def test_two_relays_publish_every_entry_exactly_once(outbox: None) -> None:
     events = status_changes(60)
-    store.transaction(lambda tx: emit(tx, topic="status", messages=events))
+    store.run_transaction(lambda tx: emit(tx, topic="status", messages=events))
     published: Counter[str] = Counter()
 
     async def publish(entry: OutboxEntry) -> None:
@@ -64,7 +64,7 @@ async def run_and_commit(relay: OutboxRelay, events: list[ComplaintStatusChanged
     """Start the relay as a service would, then commit a transaction that emits the events."""
     running = asyncio.create_task(relay.run(ready=lambda: True))
     await wait_until_async(lambda: asyncio.sleep(0, result=relay.running), timeout=5, what="the relay to run")
-    await asyncio.to_thread(store.transaction, lambda tx: emit(tx, topic="status", messages=events))
+    await asyncio.to_thread(store.run_transaction, lambda tx: emit(tx, topic="status", messages=events), sink=relay)
     return running
 
 
@@ -124,7 +124,7 @@ def test_entries_handed_to_a_relay_that_died_are_taken_by_a_poll_once_their_leas
 def test_a_batch_goes_to_the_producer_before_any_confirmation_and_a_refused_one_is_sent_again(
         outbox: None) -> None:
     events = status_changes(4)
-    store.transaction(lambda tx: emit(tx, topic="status", messages=events))
+    store.run_transaction(lambda tx: emit(tx, topic="status", messages=events))
     handed: list[str] = []
     confirmations: list[asyncio.Future[None]] = []
 

@@ -1,5 +1,5 @@
-"""Read-and-write of one document in a transaction on the real store (Tx.update_before and
-Tx.delete_before, used where find_one_and_update would read a whole growing collection): each
+"""Read-and-write of one document in a transaction on the real store (UnitOfWork.update_before and
+UnitOfWork.delete_before, used where find_one_and_update would read a whole growing collection): each
 caller gets the document as it was before its own change, even when many change it at once."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from mongoengine import Document, IntField, StringField
 
-from shared.store import Tx, transaction
+from shared.store import UnitOfWork, run_transaction
 from tests.support.servers import Servers, own_database
 
 pytestmark = pytest.mark.integration
@@ -37,22 +37,22 @@ def counts() -> dict[str, int]:
 
 def test_update_before_returns_the_document_as_it_was_and_changes_only_it(db: None) -> None:
     Counter(id="c", n=3).save()
-    before = transaction(lambda tx: tx.update_before(Counter, {"_id": "c"}, {"$inc": {"n": 2}}))
+    before = run_transaction(lambda tx: tx.update_before(Counter, {"_id": "c"}, {"$inc": {"n": 2}}))
 
     assert before is not None and before["n"] == 3
     assert counts() == {"c": 5, **{f"other-{i}": 100 + i for i in range(50)}}
 
 
 def test_update_before_inserts_with_upsert_and_returns_none(db: None) -> None:
-    before = transaction(lambda tx: tx.update_before(Counter, {"_id": "new"}, {"$set": {"n": 7}}, upsert=True))
+    before = run_transaction(lambda tx: tx.update_before(Counter, {"_id": "new"}, {"$set": {"n": 7}}, upsert=True))
 
     assert before is None and counts()["new"] == 7
 
 
 def test_update_before_changes_nothing_when_the_query_finds_nothing(db: None) -> None:
     Counter(id="c", n=3, state="closed").save()
-    before = transaction(lambda tx: tx.update_before(Counter, {"_id": "c", "state": "open"}, {"$inc": {"n": 1}}))
-    missing = transaction(lambda tx: tx.update_before(Counter, {"_id": "nobody"}, {"$inc": {"n": 1}}))
+    before = run_transaction(lambda tx: tx.update_before(Counter, {"_id": "c", "state": "open"}, {"$inc": {"n": 1}}))
+    missing = run_transaction(lambda tx: tx.update_before(Counter, {"_id": "nobody"}, {"$inc": {"n": 1}}))
 
     assert before is None and missing is None
     assert counts()["c"] == 3 and "nobody" not in counts()
@@ -62,7 +62,7 @@ def test_concurrent_updates_each_see_the_document_before_their_own_change(db: No
     Counter(id="c", n=0).save()
 
     def bump(_: int) -> int:
-        before = transaction(lambda tx: tx.update_before(Counter, {"_id": "c"}, {"$inc": {"n": 1}}))
+        before = run_transaction(lambda tx: tx.update_before(Counter, {"_id": "c"}, {"$inc": {"n": 1}}))
         assert before is not None
         return int(before["n"])
 
@@ -77,11 +77,11 @@ def test_concurrent_updates_each_see_the_document_before_their_own_change(db: No
 def test_delete_before_returns_the_document_it_deleted(db: None) -> None:
     Counter(id="c", n=3).save()
 
-    def take(tx: Tx) -> dict | None:
+    def take(tx: UnitOfWork) -> dict | None:
         return tx.delete_before(Counter, {"n": 3})
 
-    first = transaction(take)
-    second = transaction(take)
+    first = run_transaction(take)
+    second = run_transaction(take)
 
     assert first is not None and first["_id"] == "c"
     assert second is None

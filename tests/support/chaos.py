@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from shared.messaging import group_of
+from shared.bus import group_of
 from shared.runtime import supervisor
 from shared.runtime.supervisor import ServiceProcess
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
-from shared.messaging import group_of
+from shared.bus import group_of
 
 
 async def read_until(*, bootstrap: str, topic: str, match: Callable[[ConsumerRecord[Any, Any]], bool],

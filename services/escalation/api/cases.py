@@ -23,7 +23,7 @@ from shared.idempotency import (
     IdempotencyKeyError, Keyed, KeyReused, StoredAnswer, first_answer, keyed, store_answer,
 )
 from shared.openapi import field_refusal
-from shared.store import Tx
+from shared.store import UnitOfWork
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 IdempotencyKey = Annotated[str | None, Header(
@@ -58,13 +58,13 @@ def take_action(ticket: str, action: Action, request: Request, principal: Curren
     if retry is not None and (stored := _first_answer(retry)) is not None:
         return _replay(stored)
 
-    def record(tx: Tx, doc: dict[str, Any]) -> None:
+    def record(tx: UnitOfWork, doc: dict[str, Any]) -> None:
         if retry is not None:
             store_answer(tx, key=retry.key, fingerprint=retry.fingerprint, status_code=200,
                          body=to_jsonable_python(views.case_view(doc=doc, rules=rules)))
 
     try:
-        doc = acting.act(ticket=ticket, action=action, principal=principal,
+        doc = acting.act(runtime.unit(), ticket=ticket, action=action, principal=principal,
                          actor=party_of(principal=principal), request=body, rules=rules,
                          topic=runtime.settings.topics.escalation_events, record=record)
     except CaseNotFound:

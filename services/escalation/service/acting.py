@@ -22,7 +22,7 @@ from shared.auth import Principal
 from shared.contracts.escalation import CaseAssigned
 from shared.envelope import Event, utcnow
 from shared.ledger import apply_once
-from shared.store import Tx, transaction
+from shared.store import UnitOfWork
 
 
 class CaseNotFound(LookupError):
@@ -70,7 +70,7 @@ def guard_tier(*, doc: dict[str, Any], status: CaseStatus, action: Action, targe
     return tier
 
 
-def take_action(tx: Tx, *, doc: dict[str, Any], action: Action, actor: Party, request: ActionRequest,
+def take_action(tx: UnitOfWork, *, doc: dict[str, Any], action: Action, actor: Party, request: ActionRequest,
                 rules: Rules, topic: str, actor_id: str = "") -> dict[str, Any]:
     """Perform one action on a loaded case inside a transaction; returns the updated case."""
     status, now = status_of(doc), utcnow()
@@ -91,13 +91,13 @@ def take_action(tx: Tx, *, doc: dict[str, Any], action: Action, actor: Party, re
                      after=after, fields=fields)
 
 
-def act(*, ticket: str, action: Action, principal: Principal, actor: Party, request: ActionRequest,
-        rules: Rules, topic: str, record: Callable[[Tx, dict[str, Any]], None] | None = None) -> dict[str, Any]:
+def act(uow: UnitOfWork, *, ticket: str, action: Action, principal: Principal, actor: Party, request: ActionRequest,
+        rules: Rules, topic: str, record: Callable[[UnitOfWork, dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """An HTTP caller's action on a case in its scope; raises the domain's errors or CaseNotFound.
 
     record, when given, stores the answer in the same transaction (Idempotency-Key replays)."""
 
-    def work(tx: Tx) -> dict[str, Any]:
+    def work(tx: UnitOfWork) -> dict[str, Any]:
         doc = tx.collection(Case).find_one({"ticket": ticket}, session=tx.session)
         if doc is None or not in_scope(principal=principal, case=doc):
             raise CaseNotFound(ticket)
@@ -107,15 +107,15 @@ def act(*, ticket: str, action: Action, principal: Principal, actor: Party, requ
             record(tx, done)
         return done
 
-    return transaction(work)
+    return uow.transaction(work)
 
 
-def apply_party_event(*, event: Event, action: Action, only_in: frozenset[State] | None,
+def apply_party_event(uow: UnitOfWork, *, event: Event, action: Action, only_in: frozenset[State] | None,
                       request: ActionRequest, rules: Rules, topic: str, consumer: str,
                       actor_id: str) -> None:
     """Apply an action another service reported (withdrawal, evidence); no-op when it does not apply."""
 
-    def work(tx: Tx) -> None:
+    def work(tx: UnitOfWork) -> None:
         doc = tx.collection(Case).find_one({"_id": event.complaint_id}, session=tx.session)
         if doc is None:
             return
@@ -127,4 +127,4 @@ def apply_party_event(*, event: Event, action: Action, only_in: frozenset[State]
         except IllegalTransition:
             return  # e.g. a withdrawal of a case that is already finished
 
-    apply_once(consumer=consumer, event=event, work=work)
+    apply_once(uow, consumer=consumer, event=event, work=work)

@@ -20,7 +20,7 @@ from services.escalation.service.timer_docs import FLOOR_ID, FLOORS, generation,
 from shared.contracts.escalation import SlaBreached, SlaWarning
 from shared.envelope import Event, new_id, utcnow
 from shared.outbox import emit
-from shared.store import Tx, database, transaction
+from shared.store import UnitOfWork, database
 
 
 def _timers() -> Any:
@@ -124,18 +124,18 @@ def next_due(*, within_s: float, now: datetime | None = None) -> datetime | None
     return doc["due_at"] if doc else None
 
 
-def fire(*, timer: dict[str, Any], owner: str, rules: Rules, topic: str) -> bool:
+def fire(uow: UnitOfWork, *, timer: dict[str, Any], owner: str, rules: Rules, topic: str) -> bool:
     """Fire a claimed timer in one transaction with its case change; False when stale or lost."""
-    return fire_many(timers=[timer], owner=owner, rules=rules, topic=topic) == 1
+    return fire_many(uow, timers=[timer], owner=owner, rules=rules, topic=topic) == 1
 
 
-def fire_many(*, timers: list[dict[str, Any]], owner: str, rules: Rules, topic: str) -> int:
+def fire_many(uow: UnitOfWork, *, timers: list[dict[str, Any]], owner: str, rules: Rules, topic: str) -> int:
     """Fire claimed timers in one transaction (the store's commit is the cost); returns how many fired."""
-    return transaction(lambda tx: sum(_fire_traced(tx, timer=t, owner=owner, rules=rules, topic=topic)
+    return uow.transaction(lambda tx: sum(_fire_traced(tx, timer=t, owner=owner, rules=rules, topic=topic)
                                       for t in timers))
 
 
-def _fire_traced(tx: Tx, *, timer: dict[str, Any], owner: str, rules: Rules, topic: str) -> bool:
+def _fire_traced(tx: UnitOfWork, *, timer: dict[str, Any], owner: str, rules: Rules, topic: str) -> bool:
     # The events join the trace of the complaint that started the clock.
     token = otel_context.attach(propagate.extract(timer.get("trace") or {}))
     try:
@@ -144,7 +144,7 @@ def _fire_traced(tx: Tx, *, timer: dict[str, Any], owner: str, rules: Rules, top
         otel_context.detach(token)
 
 
-def _fire(tx: Tx, *, timer: dict[str, Any], owner: str, rules: Rules, topic: str) -> bool:
+def _fire(tx: UnitOfWork, *, timer: dict[str, Any], owner: str, rules: Rules, topic: str) -> bool:
     mine = {"_id": timer["_id"], "state": "firing", "lease_token": timer["lease_token"]}
     if tx.collection(Timer).find_one(mine, {"_id": 1}, session=tx.session) is None:
         return False  # another instance took it over after our lease ran out
@@ -199,17 +199,17 @@ def _fire(tx: Tx, *, timer: dict[str, Any], owner: str, rules: Rules, topic: str
     return True
 
 
-def fire_due(*, owner: str, lease_s: float, limit: int, group: int, rules: Rules, topic: str,
+def fire_due(uow: UnitOfWork, *, owner: str, lease_s: float, limit: int, group: int, rules: Rules, topic: str,
              scan: DueScan | None = None) -> int:
     """Claim up to limit due timers and fire them group by group; returns how many were claimed."""
     claimed = claim_due(owner=owner, lease_s=lease_s, limit=limit, scan=scan)
     for start in range(0, len(claimed), group):
         chunk = claimed[start:start + group]
         try:
-            fire_many(timers=chunk, owner=owner, rules=rules, topic=topic)
+            fire_many(uow, timers=chunk, owner=owner, rules=rules, topic=topic)
         except CaseChanged:
             # One case moved under the group: fire its members alone so the others are not held up.
             for timer in chunk:
                 with contextlib.suppress(CaseChanged):
-                    fire(timer=timer, owner=owner, rules=rules, topic=topic)
+                    fire(uow, timer=timer, owner=owner, rules=rules, topic=topic)
     return len(claimed)

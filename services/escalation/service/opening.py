@@ -21,31 +21,28 @@ from shared.contracts.complaints import AccountFreezeRequested, ComplaintFiled, 
 from shared.contracts.escalation import CaseOpened, ComplaintEscalated, ComplaintStatusChanged
 from shared.envelope import Event, Message, utcnow
 from shared.ledger import apply_once
-from shared.messaging import Rejected
+from shared.bus import Rejected
 from shared.money import Money
 from shared.outbox import emit
-from shared.store import Tx, database, shared_tx
+from shared.store import UnitOfWork, database
 
 _FREEZE_REASON = "unauthorized charge: freeze the account or card before anything else"
 
 
-def merchant_history(*, platform: str, merchant_id: str, rules: Rules) -> MerchantHistory:
-    """The merchant's history as its consumer's shared transaction read it ahead, else read now."""
-    tx = shared_tx()
+def merchant_history(uow: UnitOfWork, *, platform: str, merchant_id: str, rules: Rules) -> MerchantHistory:
+    """The merchant's history as the unit of work read it ahead, else read now."""
     ahead = (MerchantHistory, (platform, merchant_id))
-    if tx is not None and ahead in tx.read_ahead:
-        return tx.read_ahead[ahead]  # type: ignore[no-any-return]
+    if ahead in uow.read_ahead:
+        return uow.read_ahead[ahead]  # type: ignore[no-any-return]
     return _read_history(platform=platform, merchant_id=merchant_id, rules=rules)
 
 
-def read_ahead(events: list[Message], *, rules: Rules) -> None:
-    """Read, in a consumer's shared transaction, the history of each merchant its filings name, once
-    per merchant: a poll of complaints against one busy shop reads it once (see Tx.read_ahead).
+def read_ahead(events: list[Message], uow: UnitOfWork, *, rules: Rules) -> None:
+    """Read, for a consumer's group, the history of each merchant its filings name, once per
+    merchant: a poll of complaints against one busy shop reads it once (see UnitOfWork.read_ahead).
 
     (One query per merchant: the embedded store reads every case for a merchant_id `$in`.)"""
-    tx = shared_tx()
-    if tx is None:
-        return
+    tx = uow
     for platform, merchant_id in dict.fromkeys((e.platform, e.merchant.id) for e in events
                                                if isinstance(e, ComplaintFiled)):
         tx.read_ahead[(MerchantHistory, (platform, merchant_id))] = _read_history(
@@ -126,21 +123,21 @@ def build_case(*, event: ComplaintFiled, rules: Rules, category: Category,
     return case, clocks, messages
 
 
-def open_case(*, event: ComplaintFiled, rules: Rules, topic: str, consumer: str) -> Case:
+def open_case(uow: UnitOfWork, *, event: ComplaintFiled, rules: Rules, topic: str, consumer: str) -> Case:
     """Open the case of a filed complaint on its route, start its clocks and timers, tell the others."""
     category = to_category(raw=event.category)
     if category is None:
         raise Rejected(f"category: unknown complaint category {event.category!r}")
-    history = merchant_history(platform=event.platform, merchant_id=event.merchant.id, rules=rules)
+    history = merchant_history(uow, platform=event.platform, merchant_id=event.merchant.id, rules=rules)
     case, clocks, messages = build_case(event=event, rules=rules, category=category, history=history)
 
-    def work(tx: Tx) -> Case:
-        tx.defer([case])  # in a consumer's shared transaction: one insert for the poll's cases
+    def work(tx: UnitOfWork) -> Case:
+        tx.add([case])  # in a consumer's shared transaction: one insert for the poll's cases
         sync_timers(tx, complaint_id=case.id, ticket=case.ticket, clocks=clocks, new_case=True)
         emit(tx, topic=topic, messages=messages)
         return case
 
-    return apply_once(consumer=consumer, event=event, work=work)
+    return apply_once(uow, consumer=consumer, event=event, work=work)
 
 
 def _opening_extras(*, ids: dict[str, str], route: Route, status: CaseStatus,
@@ -156,7 +153,7 @@ def _opening_extras(*, ids: dict[str, str], route: Route, status: CaseStatus,
     return out
 
 
-def correct_category(*, event: ComplaintUpdated, rules: Rules, topic: str, consumer: str) -> None:
+def correct_category(uow: UnitOfWork, *, event: ComplaintUpdated, rules: Rules, topic: str, consumer: str) -> None:
     """Re-route a case whose category intake corrected: new clocks, freeze, a higher first tier."""
     detail = event.detail
     raw = next((str(detail[k]) for k in ("category", "to", "new_category", "corrected_to")
@@ -165,14 +162,14 @@ def correct_category(*, event: ComplaintUpdated, rules: Rules, topic: str, consu
     if category is None:
         raise Rejected(f"detail.category: unknown complaint category {raw!r}")
 
-    def work(tx: Tx) -> None:
+    def work(tx: UnitOfWork) -> None:
         doc = tx.collection(Case).find_one({"_id": event.complaint_id}, session=tx.session)
         if doc is None:
             raise Rejected(f"no case for complaint {event.complaint_id}")
         old = route_of(doc)
         new = route(policy=rules.policy, category=category, priority=Priority(doc["priority"]),
                     amount=Money.model_validate(doc["amount"]), channel=doc.get("channel"),
-                    merchant=merchant_history(platform=doc["platform"], merchant_id=doc["merchant_id"],
+                    merchant=merchant_history(tx, platform=doc["platform"], merchant_id=doc["merchant_id"],
                                               rules=rules))
         status, now = status_of(doc), utcnow()
         clocks = clocks_of(doc)
@@ -207,4 +204,4 @@ def correct_category(*, event: ComplaintUpdated, rules: Rules, topic: str, consu
                 return
         emit(tx, topic=topic, messages=extras)
 
-    apply_once(consumer=consumer, event=event, work=work)
+    apply_once(uow, consumer=consumer, event=event, work=work)

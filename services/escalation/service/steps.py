@@ -20,7 +20,7 @@ from shared.contracts.escalation import (
 )
 from shared.envelope import Event
 from shared.outbox import emit
-from shared.store import Tx
+from shared.store import UnitOfWork
 
 
 class CaseChanged(RuntimeError):
@@ -55,7 +55,7 @@ def clock_entries(*, clocks: Mapping[str, Clock], previous: Sequence[Mapping[str
     return out
 
 
-def write_case(tx: Tx, *, doc: Mapping[str, Any], fields: Mapping[str, Any],
+def write_case(tx: UnitOfWork, *, doc: Mapping[str, Any], fields: Mapping[str, Any],
                history: Mapping[str, Any] | None = None) -> None:
     """Update the case if nobody changed it since it was read; raises CaseChanged otherwise."""
     update: dict[str, Any] = {"$set": dict(fields), "$inc": {"version": 1}}
@@ -68,7 +68,7 @@ def write_case(tx: Tx, *, doc: Mapping[str, Any], fields: Mapping[str, Any],
 
 
 def save_step(
-    tx: Tx, *, doc: Mapping[str, Any], step: Step, rules: Rules, topic: str, actor_id: str = "",
+    tx: UnitOfWork, *, doc: Mapping[str, Any], step: Step, rules: Rules, topic: str, actor_id: str = "",
     before: Sequence[Event] = (), after: Sequence[Event] = (), fields: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Apply a step to the case: clocks and timers follow, events go to the outbox; returns the case."""

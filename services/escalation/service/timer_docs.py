@@ -11,7 +11,7 @@ from pymongo import InsertOne
 
 from services.escalation.domain.clocks import Clock
 from services.escalation.models import Timer
-from shared.store import Tx
+from shared.store import UnitOfWork
 
 KINDS = ("warning", "breach")
 # One document holds the due floor: no scheduled timer is due before it, so claim queries start
@@ -35,7 +35,7 @@ def same_instant(a: datetime, b: datetime) -> bool:
     return abs(a - b) < _SAME
 
 
-def sync_timers(tx: Tx, *, complaint_id: str, ticket: str, clocks: Mapping[str, Clock],
+def sync_timers(tx: UnitOfWork, *, complaint_id: str, ticket: str, clocks: Mapping[str, Clock],
                 new_case: bool = False) -> None:
     """Schedule, move, pause or cancel the case's timers so they match its clocks.
 
@@ -82,7 +82,7 @@ def sync_timers(tx: Tx, *, complaint_id: str, ticket: str, clocks: Mapping[str, 
         lower_floor(tx, due=min(scheduled))
 
 
-def lower_floor(tx: Tx, *, due: datetime) -> None:
+def lower_floor(tx: UnitOfWork, *, due: datetime) -> None:
     """Make sure the due floor is not after due (writes only when it must, to avoid contention)."""
     floors = tx.db[FLOORS]
     # Read once per transaction: a consumer's shared one opens the clocks of a whole poll's cases.

@@ -67,7 +67,7 @@ def add_statement(ticket: Ticket, body: Annotated[NewStatement, Body(openapi_exa
     answer = None if retry is None else answer_recorder(
         key=retry.key, fingerprint=retry.fingerprint, render=lambda n: (201, {"ticket": ticket, "statement": n}))
     try:
-        number = service.add_statement(complaint=complaint, statement=body, by=principal.subject,
+        number = service.add_statement(runtime.unit(), complaint=complaint, statement=body, by=principal.subject,
                                        topic=runtime.settings.topics.intake_events, answer=answer)
     except service.NotOpen:
         _closed(ticket)
@@ -88,7 +88,7 @@ def withdraw(ticket: Ticket, body: Annotated[Withdrawal, Body(openapi_examples=e
     complaint = _load(ticket, principal, role=Role.COMPLAINANT)
     runtime = request.app.state.runtime
     try:
-        service.withdraw_complaint(complaint=complaint, withdrawal=body, topic=runtime.settings.topics.intake_events)
+        service.withdraw_complaint(runtime.unit(), complaint=complaint, withdrawal=body, topic=runtime.settings.topics.intake_events)
     except service.NotOpen:
         _closed(ticket)
     runtime.relay.wake()
@@ -105,7 +105,7 @@ def correct_category(ticket: Ticket, body: Annotated[CategoryCorrection, Body(op
     complaint = _load(ticket, principal, role=Role.AGENT)
     runtime = request.app.state.runtime
     try:
-        service.correct_category(complaint=complaint, category=body.category, by=principal.subject,
+        service.correct_category(runtime.unit(), complaint=complaint, category=body.category, by=principal.subject,
                                  note=body.note, topic=runtime.settings.topics.intake_events)
     except service.NotOpen:
         _closed(ticket)

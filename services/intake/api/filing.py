@@ -67,7 +67,7 @@ def file_complaint(
             return _replay(stored)
         answer = answer_recorder(key=retry.key, fingerprint=retry.fingerprint, render=lambda f: _render(f, principal))
     try:
-        filing = service.file_complaint(request=body, settings=runtime.settings, filed_by=filed_by(principal),
+        filing = service.file_complaint(runtime.unit(), desk=request.app.state.desk, request=body, settings=runtime.settings, filed_by=filed_by(principal),
                                         answer=answer)
     except service.AnswerExists:
         assert retry is not None

@@ -19,7 +19,7 @@ from shared.contracts.complaints import ComplaintUpdated, ComplaintWithdrawn
 from shared.envelope import Message, new_id, utcnow
 from shared.masking import scrub
 from shared.outbox import emit
-from shared.store import Tx, transaction
+from shared.store import UnitOfWork
 
 
 class NotOpen(Exception):
@@ -34,7 +34,7 @@ class OpenTwin(Exception):
         self.ticket = ticket
 
 
-def _apply(tx: Tx, complaint: Complaint, *, guard: dict[str, Any], changes: dict[str, Any], step: str,
+def _apply(tx: UnitOfWork, complaint: Complaint, *, guard: dict[str, Any], changes: dict[str, Any], step: str,
            detail: dict[str, Any], topic: str, events: list[Message]) -> None:
     now = utcnow()
     entry = TimelineEntry(event_id=new_id(), at=now, service="intake", step=step, detail=detail)
@@ -47,8 +47,8 @@ def _apply(tx: Tx, complaint: Complaint, *, guard: dict[str, Any], changes: dict
     emit(tx, topic=topic, messages=events)
 
 
-def add_statement(*, complaint: Complaint, statement: NewStatement, by: str, topic: str,
-                  answer: Callable[[Tx, int], None] | None = None) -> int:
+def add_statement(uow: UnitOfWork, *, complaint: Complaint, statement: NewStatement, by: str, topic: str,
+                  answer: Callable[[UnitOfWork, int], None] | None = None) -> int:
     """Append the complainant's statement; returns its number. NotOpen when finished.
 
     `answer` stores the reply to an Idempotency-Key in the same transaction; AnswerExists when a
@@ -56,7 +56,7 @@ def add_statement(*, complaint: Complaint, statement: NewStatement, by: str, top
     """
     for _ in range(5):
         try:
-            return _add_statement(complaint=complaint, statement=statement, by=by, topic=topic, answer=answer)
+            return _add_statement(uow, complaint=complaint, statement=statement, by=by, topic=topic, answer=answer)
         except NotOpen:
             complaint = Complaint.objects(id=complaint.id).get()
             if complaint.status in FINISHED:
@@ -64,15 +64,15 @@ def add_statement(*, complaint: Complaint, statement: NewStatement, by: str, top
     raise NotOpen(complaint.ticket)
 
 
-def _add_statement(*, complaint: Complaint, statement: NewStatement, by: str, topic: str,
-                   answer: Callable[[Tx, int], None] | None) -> int:
+def _add_statement(uow: UnitOfWork, *, complaint: Complaint, statement: NewStatement, by: str, topic: str,
+                   answer: Callable[[UnitOfWork, int], None] | None) -> int:
     number = len(complaint.statements) + 1
     record = {"number": number, "text": statement.text, "occurred_at": statement.occurred_at,
               "added_at": utcnow(), "by": by}
     event = ComplaintUpdated(complaint_id=complaint.id, ticket=complaint.ticket, change="statement_added",
                              detail={"number": number, "text": scrub(statement.text)})
 
-    def work(tx: Tx) -> None:
+    def work(tx: UnitOfWork) -> None:
         if answer is not None:
             try:
                 answer(tx, number)
@@ -82,27 +82,27 @@ def _add_statement(*, complaint: Complaint, statement: NewStatement, by: str, to
         _apply(tx, complaint, guard={"statements": {"$size": number - 1}}, changes={"$push": {"statements": record}},
                step="statement_added", detail={"number": number}, topic=topic, events=[event])
 
-    transaction(work)
+    uow.transaction(work)
     return number
 
 
-def withdraw_complaint(*, complaint: Complaint, withdrawal: Withdrawal, topic: str) -> None:
+def withdraw_complaint(uow: UnitOfWork, *, complaint: Complaint, withdrawal: Withdrawal, topic: str) -> None:
     """Withdraw an open complaint and release its dedup slot. NotOpen when already finished."""
     reason = scrub(withdrawal.reason)
     event = ComplaintWithdrawn(complaint_id=complaint.id, ticket=complaint.ticket, reason=reason)
 
-    def work(tx: Tx) -> None:
+    def work(tx: UnitOfWork) -> None:
         _apply(tx, complaint, guard={}, topic=topic, events=[event], step="withdrawn",
                detail={"code": withdrawal.code.value},
                changes={"$set": {"status": "withdrawn", "withdrawal": {
                    "reason": withdrawal.reason, "code": withdrawal.code.value, "at": utcnow()}}})
         slots.free(tx, complaint_id=complaint.id)
 
-    transaction(work)
+    uow.transaction(work)
 
 
 def correct_category(
-    *, complaint: Complaint, category: Category, by: str, topic: str, note: str | None = None
+    uow: UnitOfWork, *, complaint: Complaint, category: Category, by: str, topic: str, note: str | None = None
 ) -> None:
     """An agent sets the category; the dedup slot moves with it. OpenTwin if that slot is taken."""
     old = complaint.category
@@ -118,7 +118,7 @@ def correct_category(
     changes = {"$set": {"category": category.value, "category_inferred": False, "category_confidence": 1.0,
                         "dedup_digest": digest, **({"priority": "urgent"} if urgent else {})}}
 
-    def work(tx: Tx) -> None:
+    def work(tx: UnitOfWork) -> None:
         _apply(tx, complaint, guard={"category": old}, changes=changes, step="category_corrected",
                detail={"from": old, "to": category.value, "by": by, "note": note or ""}, topic=topic, events=events)
         held = slots.free(tx, complaint_id=complaint.id)
@@ -132,7 +132,7 @@ def correct_category(
             raise OpenTwin(ticket="") from exc
 
     try:
-        transaction(work)
+        uow.transaction(work)
     except OpenTwin as exc:
         twin = OpenComplaint.objects(id=digest).first()
         raise OpenTwin(ticket=twin.ticket if twin else "") from exc

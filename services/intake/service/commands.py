@@ -13,11 +13,11 @@ from services.intake.domain.errors import validation_errors
 from shared.idempotency import fingerprint
 from services.intake.domain.schemas import NewComplaint
 from services.intake.models import CommandReply
-from services.intake.service.filing import AnswerExists, Filing, file_complaint
+from services.intake.service.filing import AnswerExists, Filing, FilingDesk, file_complaint
 from shared.contracts.complaints import ComplaintAccepted, ComplaintRejected, FileComplaint
 from shared.envelope import Message, new_id, utcnow
 from shared.outbox import emit
-from shared.store import Tx, transaction
+from shared.store import UnitOfWork
 
 _REPLIES: dict[str, type[Message]] = {"ComplaintAccepted": ComplaintAccepted, "ComplaintRejected": ComplaintRejected}
 ROUTE = "kafka:FileComplaint"
@@ -32,7 +32,7 @@ def _platform(command: FileComplaint) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _store_and_emit(tx: Tx, *, command: FileComplaint, reply: Message, topic: str) -> None:
+def _store_and_emit(tx: UnitOfWork, *, command: FileComplaint, reply: Message, topic: str) -> None:
     tx.insert(CommandReply(
         id=_reply_id(_platform(command), command.platform_reference), platform=_platform(command),
         platform_reference=command.platform_reference, fingerprint=fingerprint(body=command.complaint, route=ROUTE),
@@ -40,7 +40,7 @@ def _store_and_emit(tx: Tx, *, command: FileComplaint, reply: Message, topic: st
     emit(tx, topic=topic, messages=[reply])
 
 
-def _answer_again(*, command: FileComplaint, topic: str) -> Message:
+def _answer_again(uow: UnitOfWork, *, command: FileComplaint, topic: str) -> Message:
     stored = CommandReply.objects(id=_reply_id(_platform(command), command.platform_reference)).get()
     if stored.fingerprint != fingerprint(body=command.complaint, route=ROUTE):
         reply: Message = ComplaintRejected(platform_reference=command.platform_reference, errors=[{
@@ -50,28 +50,29 @@ def _answer_again(*, command: FileComplaint, topic: str) -> Message:
     else:
         previous = _REPLIES[stored.message_type].model_validate_json(stored.payload)
         reply = previous.model_copy(update={"event_id": new_id(), "occurred_at": utcnow()})
-    transaction(lambda tx: emit(tx, topic=topic, messages=[reply]))
+    uow.transaction(lambda tx: emit(tx, topic=topic, messages=[reply]))
     return reply
 
 
-def handle_file_complaint(*, command: FileComplaint, settings: IntakeSettings) -> Message:
+def handle_file_complaint(uow: UnitOfWork, *, desk: FilingDesk, command: FileComplaint,
+                          settings: IntakeSettings) -> Message:
     """File the command's complaint as its platform's partner and answer; a repeat gets the first answer."""
     topic = settings.topics.intake_replies
     reference = command.platform_reference
     if CommandReply.objects(id=_reply_id(_platform(command), reference)).first() is not None:
-        return _answer_again(command=command, topic=topic)
+        return _answer_again(uow, command=command, topic=topic)
     try:
         request = NewComplaint.model_validate(command.complaint)
     except ValidationError as exc:
         rejected = ComplaintRejected(platform_reference=reference, errors=validation_errors(exc=exc))
         try:
-            transaction(lambda tx: _store_and_emit(tx, command=command, reply=rejected, topic=topic))
+            uow.transaction(lambda tx: _store_and_emit(tx, command=command, reply=rejected, topic=topic))
         except DuplicateKeyError:
-            return _answer_again(command=command, topic=topic)
+            return _answer_again(uow, command=command, topic=topic)
         return rejected
     replies: list[Message] = []
 
-    def answer(tx: Tx, filing: Filing) -> None:
+    def answer(tx: UnitOfWork, filing: Filing) -> None:
         accepted = ComplaintAccepted(platform_reference=reference, ticket=filing.complaint.ticket,
                                      already_existed=filing.already_existed)
         _store_and_emit(tx, command=command, reply=accepted, topic=topic)
@@ -80,8 +81,8 @@ def handle_file_complaint(*, command: FileComplaint, settings: IntakeSettings) -
     filed_by: dict[str, Any] = {"subject": f"platform:{request.platform}", "role": "partner",
                                 "platform": request.platform}
     try:
-        file_complaint(request=request, settings=settings, filed_by=filed_by, source="kafka",
+        file_complaint(uow, desk=desk, request=request, settings=settings, filed_by=filed_by, source="kafka",
                        platform_reference=reference, answer=answer)
     except AnswerExists:
-        return _answer_again(command=command, topic=topic)
+        return _answer_again(uow, command=command, topic=topic)
     return replies[-1]

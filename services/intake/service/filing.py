@@ -22,12 +22,10 @@ from services.intake.service import slots
 from services.intake.service.records import build_complaint, filed_event, freeze_event, waits_of
 from shared.envelope import utcnow
 from shared.outbox import emit
-from shared.store import GroupCommit, Tx, database, transaction
+from shared.store import GroupCommit, GroupRead, UnitOfWork, database
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ATTEMPTS = 5
-#: Filings of concurrent requests share a commit when they queue up for one (see GroupCommit).
-_COMMITS = GroupCommit(name="filing")
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,7 @@ class Filing:
 
 #: Stores the answer to the request in the filing's transaction; a DuplicateKeyError means
 #: another copy of the same request answered first.
-Answer = Callable[[Tx, Filing], None]
+Answer = Callable[[UnitOfWork, Filing], None]
 
 
 class AnswerExists(Exception):
@@ -75,7 +73,7 @@ class TicketNumbers:
 def _reserve(*, day: str, count: int) -> int:
     """Add `count` to the day's counter atomically; the last number reserved."""
     # findAndModify: the only atomic increment-and-read outside a transaction. On the embedded store
-    # it reads the whole collection (see Tx.update_before), which holds one counter per day.
+    # it reads the whole collection (see UnitOfWork.update_before), which holds one counter per day.
     for _ in range(ATTEMPTS):
         try:
             doc = database()[TicketSequence._get_collection_name()].find_one_and_update(
@@ -90,12 +88,16 @@ def _reserve(*, day: str, count: int) -> int:
     raise RuntimeError(f"could not allocate a ticket number after {ATTEMPTS} attempts")
 
 
-_TICKETS = TicketNumbers()
+@dataclass(frozen=True)
+class FilingDesk:
+    """What filings of one intake process share, built once by its wiring point (main.py)."""
 
-
-def next_ticket(*, prefix: str, now: datetime, block: int = 1) -> str:
-    """The next ticket number of this instance (see TicketNumbers)."""
-    return _TICKETS.next(prefix=prefix, now=now, block=block)
+    #: Filings of concurrent requests share a commit when they queue up for one (see GroupCommit).
+    commits: GroupCommit
+    #: Concurrent filings ask for their merchants' open counts together (see slots.open_for_merchant).
+    tallies: GroupRead[tuple[str, str], int]
+    #: This instance's block of the day's ticket numbers.
+    tickets: TicketNumbers
 
 
 def _open_twin(digest: str) -> Complaint | None:
@@ -103,7 +105,7 @@ def _open_twin(digest: str) -> Complaint | None:
     return Complaint.objects(id=row["complaint_id"]).first() if row else None
 
 
-def _record_answer(tx: Tx, answer: Answer | None, filing: Filing) -> None:
+def _record_answer(tx: UnitOfWork, answer: Answer | None, filing: Filing) -> None:
     if answer is None:
         return
     try:
@@ -113,7 +115,7 @@ def _record_answer(tx: Tx, answer: Answer | None, filing: Filing) -> None:
 
 
 def file_complaint(
-    *, request: NewComplaint, settings: IntakeSettings, filed_by: dict[str, Any], source: str = "http",
+    uow: UnitOfWork, *, desk: FilingDesk, request: NewComplaint, settings: IntakeSettings, filed_by: dict[str, Any], source: str = "http",
     platform_reference: str | None = None, answer: Answer | None = None,
 ) -> Filing:
     """File once: an open twin (same complainant, platform, order, category) is returned instead."""
@@ -128,11 +130,11 @@ def file_complaint(
         if twin is not None:
             filing = Filing(complaint=twin, already_existed=True)
             if answer is not None:
-                transaction(lambda tx, f=filing: _record_answer(tx, answer, f))
+                uow.transaction(lambda tx, f=filing: _record_answer(tx, answer, f))
             return filing
         priority = assess_priority(
             category=category.category, amount=request.order.amount, currency=request.order.currency,
-            merchant_open_complaints=slots.open_for_merchant(platform=request.platform,
+            merchant_open_complaints=slots.open_for_merchant(desk.tallies, platform=request.platform,
                                                              merchant_id=request.merchant.id),
             high_amount=settings.high_amount_minor, high_amount_currency=settings.high_amount_currency,
             rates=settings.exchange_rates, merchant_open_limit=settings.merchant_open_limit,
@@ -140,7 +142,7 @@ def file_complaint(
         now = utcnow()
         now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what the store keeps
         complaint = build_complaint(
-            request=request, ticket=next_ticket(prefix=settings.ticket_prefix, now=now, block=settings.ticket_block),
+            request=request, ticket=desk.tickets.next(prefix=settings.ticket_prefix, now=now, block=settings.ticket_block),
             now=now,
             category=category, priority=priority, digest=digest, filed_by=filed_by, source=source,
             platform_reference=platform_reference,
@@ -150,15 +152,15 @@ def file_complaint(
         if requires_account_freeze(category=complaint.category):
             events.insert(0, freeze_event(complaint))
 
-        def work(tx: Tx, filing: Filing = filing, events: list[Any] = events) -> None:
+        def work(tx: UnitOfWork, filing: Filing = filing, events: list[Any] = events) -> None:
             _record_answer(tx, answer, filing)
             slots.take(tx, digest=digest, complaint=filing.complaint)
-            tx.defer([filing.complaint])
+            tx.add([filing.complaint])
             tx.write(ComplaintWait, waits_of(filing.complaint))
             emit(tx, topic=topic, messages=events)
 
         try:
-            _COMMITS.run(work)
+            desk.commits.run(work)
             return filing
         except DuplicateKeyError:
             continue  # an open twin was filed meanwhile: the next round returns it

@@ -7,7 +7,7 @@ from typing import Any
 
 from services.intake.service.filing import Answer
 from shared.idempotency import StoredAnswer, store_answer
-from shared.store import Tx
+from shared.store import UnitOfWork
 
 __all__ = ["StoredAnswer", "answer_recorder"]
 
@@ -15,7 +15,7 @@ __all__ = ["StoredAnswer", "answer_recorder"]
 def answer_recorder(*, key: str, fingerprint: str, render: Callable[[Any], tuple[int, dict[str, Any]]]) -> Answer:
     """An Answer storing the rendered response under the key in the change's own transaction."""
 
-    def record(tx: Tx, outcome: Any) -> None:
+    def record(tx: UnitOfWork, outcome: Any) -> None:
         status_code, body = render(outcome)
         store_answer(tx, key=key, fingerprint=fingerprint, status_code=status_code, body=body)
 

@@ -16,7 +16,7 @@ from typing import Any
 from pymongo import UpdateOne
 
 from services.intake.models import Complaint, MerchantTally, OpenComplaint
-from shared.store import GroupRead, Tx, database
+from shared.store import GroupRead, UnitOfWork, database
 
 #: Documents one merchant's tally is spread over, so that concurrent filings against the same shop
 #: write different ones (two transactions writing one document conflict, and one starts over).
@@ -34,24 +34,24 @@ def _tally_id(*, platform: str, merchant_id: str, shard: int) -> str:
     return f"{_merchant_key(platform=platform, merchant_id=merchant_id)}\x1f{shard}"
 
 
-def _add(tx: Tx, *, platform: str, merchant_id: str, shard: int, by: int) -> None:
+def _add(tx: UnitOfWork, *, platform: str, merchant_id: str, shard: int, by: int) -> None:
     where = {"_id": _tally_id(platform=platform, merchant_id=merchant_id, shard=shard)}
     change = {"$inc": {"open": by}, "$set": {"merchant": _merchant_key(platform=platform, merchant_id=merchant_id)}}
-    if tx.shared:  # nothing in the transaction reads the tally back: one bulk write at its end
-        tx.defer_writes(MerchantTally, [UpdateOne(where, change, upsert=True)])
+    if tx.grouped:  # nothing in the transaction reads the tally back: one bulk write at its end
+        tx.write(MerchantTally, [UpdateOne(where, change, upsert=True)])
     else:
         tx.collection(MerchantTally).update_one(where, change, upsert=True, session=tx.session)
 
 
-def take(tx: Tx, *, digest: str, complaint: Complaint) -> None:
+def take(tx: UnitOfWork, *, digest: str, complaint: Complaint) -> None:
     """Hold the dedup slot for the complaint and count it for its merchant (DuplicateKeyError: taken)."""
     merchant_id, shard = str(complaint.merchant["id"]), next(_turns) % TALLY_SHARDS
-    tx.defer([OpenComplaint(id=digest, complaint_id=complaint.id, ticket=complaint.ticket,
+    tx.add([OpenComplaint(id=digest, complaint_id=complaint.id, ticket=complaint.ticket,
                             platform=complaint.platform, merchant_id=merchant_id, tally_shard=shard)])
     _add(tx, platform=complaint.platform, merchant_id=merchant_id, shard=shard, by=1)
 
 
-def free(tx: Tx, *, complaint_id: str) -> dict[str, Any] | None:
+def free(tx: UnitOfWork, *, complaint_id: str) -> dict[str, Any] | None:
     """Release the complaint's slot and its count; the slot as it was, or None if it held none."""
     row = tx.delete_before(OpenComplaint, {"complaint_id": complaint_id})
     # A slot written before slots named their merchant was never counted, so it is not taken away.
@@ -86,11 +86,12 @@ def name_tally_merchants() -> int:
     return len(unnamed)
 
 
-#: Concurrent filings ask for their merchants' counts together: one query a group, not one each.
-_TALLIES = GroupRead(name="merchant-tally", read=_read_tallies)
+def tallies() -> GroupRead[tuple[str, str], int]:
+    """The reader of merchants' open counts that concurrent filings share: one query a group, not one each."""
+    return GroupRead(name="merchant-tally", read=_read_tallies)
 
 
-def open_for_merchant(*, platform: str, merchant_id: str) -> int:
+def open_for_merchant(tallies: GroupRead[tuple[str, str], int], *, platform: str, merchant_id: str) -> int:
     """How many complaints against the merchant hold an open slot: one query, whatever the number,
     shared with the filings asking at the same moment (read after this call began)."""
-    return _TALLIES.get((platform, merchant_id))
+    return tallies.get((platform, merchant_id))

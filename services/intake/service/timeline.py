@@ -11,7 +11,7 @@ from services.intake.models import Complaint, ComplaintStep, ComplaintWait
 from services.intake.service import slots
 from services.intake.domain.status import FINISHED
 from shared.envelope import Event
-from shared.store import Tx, database, shared_tx, transaction
+from shared.store import UnitOfWork, database
 
 
 class _Heard:
@@ -40,7 +40,7 @@ _HEARD = _Heard(50_000)
 
 
 def record_step(
-    *, event: Event, service: str, step: str, detail: dict[str, Any] | None = None,
+    uow: UnitOfWork, *, event: Event, service: str, step: str, detail: dict[str, Any] | None = None,
     status: str | None = None, tier: str | None = None, changes_complaint: bool = True,
 ) -> bool | None:
     """Put another service's step on the complaint's timeline once per event id; False on a repeat.
@@ -51,8 +51,8 @@ def record_step(
     withdrawn whatever arrives later, and a status change older than the one shown (a relay killed
     mid-batch holds its entries for a lease while the case moves on) is recorded without moving the
     status back; a finished one frees its dedup slot. A step that always comes with another which
-    changes the complaint passes `changes_complaint=False`. In a consumer's shared transaction the
-    writes go out with the batch's, and None is returned.
+    changes the complaint passes `changes_complaint=False`. In a consumer's group the writes go
+    out with the group's, and None is returned.
     """
     record = ComplaintStep(id=event.event_id, complaint_id=event.complaint_id, at=event.occurred_at,
                            service=service, step=step, detail=detail or {})
@@ -79,7 +79,7 @@ def record_step(
     if status in FINISHED:
         insert = upsert()
 
-        def work(tx: Tx) -> bool:
+        def work(tx: UnitOfWork) -> bool:
             new = tx.collection(ComplaintStep).bulk_write([insert], session=tx.session).upserted_count == 1
             if complaint_writes:
                 tx.collection(Complaint).bulk_write(complaint_writes, session=tx.session)
@@ -89,25 +89,25 @@ def record_step(
             tx.after_commit.append(heard)
             return new
 
-        return transaction(work)
-    shared = shared_tx()
-    if shared is not None and shared.session is None:
+        return uow.transaction(work)
+    shared = uow if uow.grouped else None
+    if shared is not None and not shared.atomic:
         # Applied with other complaints' steps, in a batch that is not atomic: the steps go out in
         # one insert that skips the ones already there, the other writes in one bulk write per
         # collection. Each stays a write of its own document: the embedded store holds a
         # collection's lock while an update_many waits out a write conflict, and a transaction
         # holding one of its documents (a finished complaint freeing its slot) then waits for that
         # lock for ever (seen in a chaos run: one update_many of the complaints retried 840 s).
-        shared.defer_repeatable([record])
-        shared.defer_writes(Complaint, complaint_writes)
-        shared.defer_writes(ComplaintWait, wait_writes)
+        shared.add([record])
+        shared.write(Complaint, complaint_writes)
+        shared.write(ComplaintWait, wait_writes)
         shared.after_commit.append(heard)
         return None
     if shared is not None:
         # Applied with other complaints' steps: the same writes, sent in one bulk write per collection.
-        shared.defer_writes(ComplaintStep, [upsert()])
-        shared.defer_writes(Complaint, complaint_writes)
-        shared.defer_writes(ComplaintWait, wait_writes)
+        shared.write(ComplaintStep, [upsert()])
+        shared.write(Complaint, complaint_writes)
+        shared.write(ComplaintWait, wait_writes)
         shared.after_commit.append(heard)
         return None
     # Each write is atomic on its own and may be repeated: no transaction, so no commit round-trip

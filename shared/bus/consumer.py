@@ -1,184 +1,49 @@
-"""Kafka plumbing: the traced broker, the dead-letter-aware consumer and the outbox publisher."""
+"""The consumer: one service's subscription to one topic, applied in groups, poison dead-lettered."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
-import weakref
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from faststream.message import StreamMessage
 from opentelemetry import context as otel_context
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from opentelemetry.trace import Tracer
 
+from shared.bus.broker import group_of, raw_body, record_headers, trace_of
+from shared.bus.deadletter import Rejected, dead_letter
+from shared.bus.keygate import KeyGate
 from shared.envelope import Message, PoisonMessage, decode
 from shared.ledger import AlreadyProcessed
-from shared.outbox import CAUSE, OutboxEntry, Publish, trace_parent
+from shared.outbox import CAUSE
 from shared.settings import ServiceSettings
-from shared.store import STORE_UNAVAILABLE, Batch, is_conflict
+from shared.store import STORE_UNAVAILABLE, Sink, UnitOfWork, is_conflict
 
 #: Tries of a shared transaction that met a write conflict before its messages are split in two.
 GROUP_ATTEMPTS = 3
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Any], Awaitable[None]]
-
-
-def group_of(consumer_group: str, topic: str) -> str:
-    """The consumer group that reads one topic for a service: one group per topic.
-
-    A group per (service, topic) means starting or stopping the consumer of one topic never makes
-    the members of the others rebalance, and it keeps clear of a Tansu 0.6 fault: when a group's
-    leader left while the group was re-forming (as a process's members of one group do when they
-    stop together), its next member waited for that leader forever (the broker's group state kept
-    the departed leader).
-    """
-    return f"{consumer_group}.{topic}"
-
-
-class Rejected(ValueError):
-    """A well-formed message that breaks a business rule; it goes to the dead-letter topic."""
-
-
-def create_broker(*, settings: ServiceSettings) -> KafkaBroker:
-    """A KafkaBroker. Its spans are ours: the relay's publish span (`make_publish`) and each
-    consumed record's process span (`Consumer`). FastStream's telemetry middleware added a
-    "create" span to each publish and two spans to each poll, a quarter of a complaint's spans,
-    which told nothing these do not."""
-    return KafkaBroker(
-        settings.kafka_bootstrap_servers,
-        client_id=settings.service_name,
-        acks="all",
-        graceful_timeout=10.0,
-        # FastStream's own logger would bypass the masking handler configured for the process.
-        logger=logging.getLogger("faststream"),
-    )
-
-
-def _trace_of(headers: Mapping[str, Any]) -> otel_context.Context:
-    """The trace context a record's headers carry (that of whatever published it)."""
-    return propagate.extract({k: v for k, v in headers.items() if isinstance(v, str)})
-
-
-def _headers(record: Any) -> dict[str, Any]:
-    """A Kafka record's headers as text (values that are not UTF-8 stay bytes)."""
-    out: dict[str, Any] = {}
-    for key, value in record.headers or ():
-        try:
-            out[key] = value.decode() if isinstance(value, bytes) else value
-        except UnicodeDecodeError:
-            out[key] = value
-    return out
-
-
-async def _raw_body(message: StreamMessage[Any]) -> bytes:
-    """Hand the handler the raw bytes: decoding and dead-lettering are ours to do."""
-    return message.body
-
-
-def document_publisher(
-    broker: KafkaBroker, *, topic: str, messages: list[type[Message]], description: str
-) -> None:
-    """Declare what a service publishes on a topic so the AsyncAPI document shows it."""
-    schema: Any = messages[0] if len(messages) == 1 else Union[tuple(messages)]  # noqa: UP007
-    broker.publisher(topic, title=f"{topic}:publish", description=description, schema=schema)
-
-
-def make_publish(broker: KafkaBroker, tracer: Tracer) -> Publish:
-    """The outbox relay's publish step: a publish span, child of the entry's own trace context,
-    whose context the record carries (consumers' spans are its children); returns the producer's
-    future of the broker's confirmation."""
-
-    async def publish(entry: OutboxEntry) -> Awaitable[Any]:
-        with tracer.start_as_current_span(
-                f"{entry.topic} publish", context=trace_parent(entry), kind=trace.SpanKind.PRODUCER,
-                attributes={"messaging.system": "kafka", "messaging.destination.name": entry.topic,
-                            "messaging.operation": "publish", "messaging.message.id": entry.id}):
-            headers = dict(entry.kafka_headers) if entry.kafka_headers else {
-                "content-type": "application/json", "message-type": entry.message_type}
-            propagate.inject(headers)
-            return await broker.publish(entry.payload.encode(), entry.topic, key=entry.key.encode(),
-                                        headers=headers, no_confirm=True)
-
-    return publish
-
+#: A subscriber: applies one message in the unit of work the consumer hands it.
+Handler = Callable[[Any, UnitOfWork], Awaitable[None]]
 
 #: What a consumed record gives the consumer: its bytes, its headers, and the record itself.
 Record = tuple[bytes, Mapping[str, Any], Any]
-
-
-class KeyGate:
-    """The message keys (complaints) this process's consumers are applying a shared transaction for.
-
-    A service's consumers of different topics write the same documents when their events are about
-    one complaint (notify applying a filing while an escalation event about it arrives): the store
-    then fails one of the two transactions with a write conflict, and the loser's whole group is
-    applied again. Under load that fed itself: the lagging consumer kept losing to the other and
-    fell further behind. So a consumer takes its group's keys before its transaction begins and
-    gives them back once it committed or failed; a group whose keys another holds waits for them.
-    The wait is bounded: past it the group goes ahead without them, and the store still keeps the
-    two apart. Other instances of the service are not seen here; there the store alone decides.
-    """
-
-    def __init__(self, *, wait_s: float = 5.0) -> None:
-        self._held: set[str] = set()
-        self._changed = asyncio.Condition()
-        self._wait_s = wait_s
-        #: Groups waiting for keys another holds, now.
-        self.waiting = 0
-
-    async def take(self, keys: set[str]) -> set[str]:
-        """Wait until none of the keys is held (or the bound passed); take those free; return them."""
-        async with self._changed:
-            if keys & self._held:
-                self.waiting += 1
-                try:
-                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
-                    # that arrives as the wait ends (see shared/aio.py), and a stopping service hangs.
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(self._wait_s):
-                            await self._changed.wait_for(lambda: not keys & self._held)
-                finally:
-                    self.waiting -= 1
-            taken = keys - self._held
-            self._held |= taken
-            return taken
-
-    async def give(self, keys: set[str]) -> None:
-        """Give back keys taken."""
-        if keys:
-            async with self._changed:
-                self._held -= keys
-                self._changed.notify_all()
-
-
-_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, KeyGate] = weakref.WeakKeyDictionary()
-
-
-def key_gate() -> KeyGate:
-    """The gate of every consumer on the running event loop (a service runs them all on one)."""
-    loop = asyncio.get_running_loop()
-    gate = _GATES.get(loop)
-    if gate is None:
-        gate = _GATES[loop] = KeyGate()
-    return gate
 
 
 class Consumer:
     """Subscribes one service to one topic: decode, dispatch by type, dead-letter poison.
 
     It takes up to `consume_batch_max` records per poll. Records of different keys are applied
-    together in one shared transaction (`shared.store.Batch`): one commit, one ledger insert and
-    one outbox insert for all of them. If anything in it fails, it is undone and each record is
+    together in one unit of work (`UnitOfWork.group`), handed to each record's handler: one commit,
+    one ledger insert and one outbox insert for all of them. A record applied alone gets a
+    standalone unit. If anything in it fails, it is undone and each record is
     applied on its own, where a repeat, a rule-breaking message or a bug is told apart; if it keeps
     losing write conflicts, it is applied as two halves.
     """
@@ -194,10 +59,15 @@ class Consumer:
         on_repeat: Callable[[Message], Awaitable[None]] | None = None,
         after_commit: Callable[[], None] | None = None,
         tracer: Tracer | None = None,
-        prepare: Callable[[list[Message]], None] | None = None,
+        prepare: Callable[[list[Message], UnitOfWork], None] | None = None,
         atomic: bool = True,
+        sink: Sink | None = None,
+        gate: KeyGate | None = None,
     ) -> None:
         self._broker = broker
+        self._sink = sink
+        #: Shared by the service's consumers (its runtime gives them one): see KeyGate.
+        self.gate = gate or KeyGate()
         self._atomic = atomic
         self._settings = settings
         self._topic = topic
@@ -226,7 +96,7 @@ class Consumer:
             # Anything escaping the handler (it catches all it can) rewinds the poll: redelivered,
             # and the idempotent handlers apply each record once; never acknowledged unapplied.
             ack_policy=AckPolicy.NACK_ON_ERROR,
-            decoder=_raw_body,
+            decoder=raw_body,
             auto_offset_reset="earliest",
             session_timeout_ms=self._settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=self._settings.kafka_heartbeat_interval_ms,
@@ -252,7 +122,7 @@ class Consumer:
     async def _on_batch(self, _body: Any, message: KafkaMessage) -> None:
         records = message.raw_message if isinstance(message.raw_message, tuple) else (message.raw_message,)
         try:
-            await self.dispatch_batch([(r.value, _headers(r), r) for r in records])
+            await self.dispatch_batch([(r.value, record_headers(r), r) for r in records])
         except Exception:
             # E.g. the dead-letter topic could not be written. The poll is rewound (see register);
             # pause so a lasting cause is not retried in a tight loop.
@@ -306,7 +176,7 @@ class Consumer:
     def _span(self, headers: Mapping[str, Any]) -> Any:
         """The record's own span, a child of whatever published it: one trace per complaint."""
         return self._tracer.start_as_current_span(
-            f"{self._topic} process", context=_trace_of(headers), kind=trace.SpanKind.CONSUMER,
+            f"{self._topic} process", context=trace_of(headers), kind=trace.SpanKind.CONSUMER,
             attributes={"messaging.system": "kafka", "messaging.destination.name": self._topic,
                         "messaging.operation": "process"})
 
@@ -316,28 +186,24 @@ class Consumer:
         attempt = 0
         while True:
             attempt += 1
-            batch = Batch(atomic=self._atomic)
+            batch = UnitOfWork.group(atomic=self._atomic, sink=self._sink)
             # Only an atomic group is applied again whole when it loses a conflict (see KeyGate).
-            held = await key_gate().take({event.key() for event, _ in group}) if self._atomic else set()
+            held = await self.gate.take({event.key() for event, _ in group}) if self._atomic else set()
             try:
-                batch.join()
-                try:
-                    if self._prepare is not None:
-                        # In the first record's trace: its reads are made for the whole group.
-                        token = otel_context.attach(_trace_of(group[0][1][1]))
+                if self._prepare is not None:
+                    # In the first record's trace: its reads are made for the whole group.
+                    token = otel_context.attach(trace_of(group[0][1][1]))
+                    try:
+                        await asyncio.to_thread(self._prepare, [event for event, _ in group], batch)
+                    finally:
+                        otel_context.detach(token)
+                for event, (_, headers, _raw) in group:
+                    with self._span(headers):
+                        cause = CAUSE.set(event.event_id)
                         try:
-                            await asyncio.to_thread(self._prepare, [event for event, _ in group])
+                            await self._handlers[type(event)](event, batch)
                         finally:
-                            otel_context.detach(token)
-                    for event, (_, headers, _raw) in group:
-                        with self._span(headers):
-                            cause = CAUSE.set(event.event_id)
-                            try:
-                                await self._handlers[type(event)](event)
-                            finally:
-                                CAUSE.reset(cause)
-                finally:
-                    batch.leave()
+                            CAUSE.reset(cause)
                 await asyncio.to_thread(batch.commit)
             except STORE_UNAVAILABLE as exc:
                 await asyncio.to_thread(batch.abort)
@@ -367,7 +233,7 @@ class Consumer:
                 batch.abort()
                 raise
             finally:
-                await key_gate().give(held)
+                await self.gate.give(held)
             self.processed += len(group)
             self.batches += 1
             if self._after_commit is not None:
@@ -375,11 +241,11 @@ class Consumer:
             return "applied"
 
     async def _apply_one(self, event: Message, record: Record) -> None:
-        held = await key_gate().take({event.key()}) if self._atomic else set()
+        held = await self.gate.take({event.key()}) if self._atomic else set()
         try:
             await self._apply_one_held(event, record)
         finally:
-            await key_gate().give(held)
+            await self.gate.give(held)
 
     async def _apply_one_held(self, event: Message, record: Record) -> None:
         body, headers, raw = record
@@ -390,7 +256,7 @@ class Consumer:
                 attempt += 1
                 cause = CAUSE.set(event.event_id)
                 try:
-                    await handler(event)
+                    await handler(event, UnitOfWork.standalone(sink=self._sink))
                     self.processed += 1
                     if self._after_commit is not None:
                         self._after_commit()
@@ -421,20 +287,7 @@ class Consumer:
                 finally:
                     CAUSE.reset(cause)
 
-    async def _dead_letter(
-        self, body: bytes, *, headers: Mapping[str, Any], reason: str, raw: Any
-    ) -> None:
-        record = getattr(raw, "raw_message", raw)  # a FastStream message or the record itself
-        dlq_headers = {
-            "dlq-reason": reason[:1000],
-            "dlq-original-topic": self._topic,
-            "dlq-consumer": self._settings.service_name,
-        }
-        if hasattr(record, "partition") and hasattr(record, "offset"):
-            dlq_headers["dlq-original-partition"] = str(record.partition)
-            dlq_headers["dlq-original-offset"] = str(record.offset)
-        if "traceparent" in headers:
-            dlq_headers["traceparent"] = str(headers["traceparent"])
-        log.error("dead-lettered a message from %s: %s", self._topic, reason)
-        await self._broker.publish(body, self._dlq, headers=dlq_headers)
+    async def _dead_letter(self, body: bytes, *, headers: Mapping[str, Any], reason: str, raw: Any) -> None:
+        await dead_letter(self._broker, body, topic=self._topic, dlq=self._dlq,
+                          consumer=self._settings.service_name, headers=headers, reason=reason, raw=raw)
         self.dead_lettered += 1
