@@ -9,6 +9,8 @@ from typing import Any
 
 import jwt
 
+from shared.contracts.vocabulary import Role
+
 ALGORITHM = "HS256"
 DEFAULT_ISSUER = "complaints-intake"
 DEFAULT_AUDIENCE = "complaints"
@@ -16,13 +18,6 @@ DEFAULT_TTL = timedelta(hours=1)
 MIN_SECRET_BYTES = 32  # RFC 7518: an HS256 key must be at least as long as the hash
 
 
-class Role(StrEnum):
-    """Who the caller is: a buyer, a seller, platform staff or a platform integration."""
-
-    COMPLAINANT = "complainant"
-    MERCHANT = "merchant"
-    AGENT = "agent"
-    PARTNER = "partner"
 
 
 class TokenError(Exception):

@@ -1,4 +1,4 @@
-"""The words every service and partner share: complaint categories and case states on the wire."""
+"""The words every service and partner share: categories, states, roles, priorities, tiers, payment channels."""
 
 from __future__ import annotations
 
@@ -36,3 +36,54 @@ class CaseState(StrEnum):
     RESOLVED = "resolved"
     CLOSED = "closed"
     WITHDRAWN = "withdrawn"
+
+
+class Role(StrEnum):
+    """Who a caller or a recipient is: a buyer, a seller, platform staff or a platform integration."""
+
+    COMPLAINANT = "complainant"
+    MERCHANT = "merchant"
+    AGENT = "agent"
+    PARTNER = "partner"
+
+
+class Priority(StrEnum):
+    """How soon a complaint must be handled; intake sets it, escalation may only raise it."""
+
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+    @property
+    def rank(self) -> int:
+        """Ordering so a rule can only raise priority, never lower it."""
+        return list(Priority).index(self)
+
+
+class Tier(StrEnum):
+    """Where a complaint is being handled, lowest first (DOMAIN.md's escalation tiers)."""
+
+    AUTOMATIC = "automatic"
+    INTERNAL = "internal"
+    PLATFORM = "platform"
+    PAYMENT_CHANNEL = "payment_channel"
+    EXTERNAL = "external"
+    LEGAL = "legal"
+
+    @property
+    def rank(self) -> int:
+        """Position in the escalation ladder; higher is further up."""
+        return list(Tier).index(self)
+
+
+class PaymentChannel(StrEnum):
+    """How the order was paid."""
+
+    ALIPAY = "alipay"
+    WECHAT = "wechat"
+    BANK_CARD = "bank_card"
+    PAYPAL = "paypal"
+    VISA = "visa"
+    MASTERCARD = "mastercard"
+    WALLET_BALANCE = "wallet_balance"
+    OTHER = "other"

@@ -11,13 +11,17 @@ from mongoengine.connection import get_connection, get_db
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from pymongo import MongoClient
 from pymongo.database import Database
-from pymongo.errors import (AutoReconnect, BulkWriteError, ConnectionFailure, NetworkTimeout, PyMongoError,
-                            ServerSelectionTimeoutError)
+from pymongo.errors import (AutoReconnect, BulkWriteError, ConnectionFailure, DuplicateKeyError, NetworkTimeout,
+                            PyMongoError, ServerSelectionTimeoutError)
 
 log = logging.getLogger(__name__)
 
 #: The server's error code for a duplicate key.
 DUPLICATE_KEY = 11000
+
+#: A unique index refused a write: what the code relies on for "exactly once" (a slot taken, an
+#: answer stored, an event applied). Use cases catch it under this name, without the driver's.
+DuplicateKey = DuplicateKeyError
 
 #: Errors that mean "the store is not reachable right now": retry, report not-ready, answer 503.
 STORE_UNAVAILABLE: tuple[type[BaseException], ...] = (

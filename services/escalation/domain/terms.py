@@ -4,21 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from shared.contracts.vocabulary import Priority, Tier
 
-class Tier(StrEnum):
-    """Where a complaint is being handled, lowest first (see DOMAIN.md's escalation tiers)."""
 
-    AUTOMATIC = "automatic"
-    INTERNAL = "internal"
-    PLATFORM = "platform"
-    PAYMENT_CHANNEL = "payment_channel"
-    EXTERNAL = "external"
-    LEGAL = "legal"
-
-    @property
-    def rank(self) -> int:
-        """Position in the escalation ladder; higher is further up."""
-        return list(Tier).index(self)
 
 
 class Party(StrEnum):
@@ -45,17 +33,6 @@ class Category(StrEnum):
     DATA_LEAK = "data_leak"
 
 
-class Priority(StrEnum):
-    """How fast a case must move; the wire contract knows these three."""
-
-    NORMAL = "normal"
-    HIGH = "high"
-    URGENT = "urgent"
-
-    @property
-    def rank(self) -> int:
-        """Ordering so a rule can only raise priority, never lower it."""
-        return list(Priority).index(self)
 
 
 class Basis(StrEnum):

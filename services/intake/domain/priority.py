@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from .currency import MINOR_UNITS
 from .schemas import Category
+from shared.contracts.vocabulary import Priority
 
 DEFAULT_HIGH_AMOUNT = 500_000  # 5,000 CNY in fen: the seeds' line for legal action
 DEFAULT_HIGH_AMOUNT_CURRENCY = "CNY"
@@ -14,12 +15,6 @@ DEFAULT_MERCHANT_OPEN_LIMIT = 10
 URGENT_CATEGORIES = frozenset({Category.UNAUTHORIZED_CHARGE, Category.DATA_LEAK})
 
 
-class Priority(StrEnum):
-    """How soon a complaint must be handled."""
-
-    URGENT = "urgent"
-    HIGH = "high"
-    NORMAL = "normal"
 
 
 @dataclass(frozen=True)

@@ -8,23 +8,13 @@ from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_v
 from pydantic_core import PydanticCustomError
 
 from shared.contracts.vocabulary import Category
+from shared.contracts.vocabulary import PaymentChannel
 
 from .demands import CompensationDemand, Demand, RefundDemand, ReissueDemand, vague_demand_error
 from .examples import COMPLAINT_EN, COMPLAINT_ZH
 from .fields import Count, CurrencyCode, Identifier, MinorUnits, PastUtc, RequestModel, ShortText, Text
 
 
-class PaymentChannel(StrEnum):
-    """How the order was paid."""
-
-    ALIPAY = "alipay"
-    WECHAT = "wechat"
-    BANK_CARD = "bank_card"
-    PAYPAL = "paypal"
-    VISA = "visa"
-    MASTERCARD = "mastercard"
-    WALLET_BALANCE = "wallet_balance"
-    OTHER = "other"
 
 
 def _phone(value: str) -> str:

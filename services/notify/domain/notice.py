@@ -7,16 +7,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from shared.contracts.vocabulary import Role
+
 SHANGHAI = "Asia/Shanghai"
 
 
-class Role(StrEnum):
-    """Who reads a notification; decides wording, masking and default channels."""
-
-    COMPLAINANT = "complainant"
-    MERCHANT = "merchant"
-    AGENT = "agent"
-    PARTNER = "partner"
 
 
 class Channel(StrEnum):
