@@ -1,12 +1,16 @@
-"""The suite's command line: `complaints up` runs everything; `complaints topics` creates topics."""
+"""The suite's command line: `complaints up` runs everything; topics, tokens and sample complaints."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import secrets
 import signal
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -15,7 +19,8 @@ from rich.table import Table
 from shared.runtime import embedded, supervisor
 from shared.topics import TopicSettings
 
-app = typer.Typer(help="Complaint-handling suite: run it, create its topics, mint local tokens.",
+app = typer.Typer(help="Complaint-handling suite: run it, create its topics, mint local tokens, print "
+                       "sample complaints.",
                   no_args_is_help=True)
 console = Console(stderr=True)
 
@@ -127,6 +132,34 @@ def token(
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from exc
     typer.echo(minted)
+
+
+SAMPLES = Path(__file__).with_name("samples.json")
+
+
+@app.command()
+def sample(kind: str = typer.Option("invalid-card-key", help="Which sample complaint")) -> None:
+    """Print a complaint body ready to file, paid minutes ago under an order number of its own."""
+    bodies = json.loads(SAMPLES.read_text(encoding="utf-8"))
+    if kind not in bodies:
+        console.print(f"[red]no sample of kind {kind!r}; there are: {', '.join(sorted(bodies))}[/]")
+        raise typer.Exit(2)
+    typer.echo(json.dumps(dated_sample(bodies[kind], now=datetime.now(UTC)), ensure_ascii=False, indent=2))
+
+
+def dated_sample(body: dict[str, Any], *, now: datetime) -> dict[str, Any]:
+    """The sample as if paid 10 minutes and hit 5 minutes before `now`: a fresh sample starts out
+    inside every clock, and its own order number keeps it from being taken for an earlier one."""
+    paid = now.astimezone(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    reference = f"{paid:%Y%m%d%H%M%S}{secrets.randbelow(1_000_000):06d}"
+    order = {**body["order"], "number": f"KM{reference}", "transaction_id": f"2088{reference}",
+             "paid_at": _utc_z(paid)}
+    description = {**body["description"], "occurred_at": _utc_z(paid + timedelta(minutes=5))}
+    return {**body, "order": order, "description": description}
+
+
+def _utc_z(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def main() -> None:
