@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from services.evidence import channel, service
 from services.evidence.config import EvidenceSettings
+from services.evidence.service import channel, files
 from shared.app import ServiceRuntime
 from shared.contracts.complaints import ComplaintFiled, ComplaintUpdated, ComplaintWithdrawn
 from shared.contracts.escalation import ComplaintStatusChanged
@@ -21,27 +21,27 @@ def register(runtime: ServiceRuntime) -> None:
     events_topic, consumer = settings.topics.evidence_events, settings.service_name
 
     async def on_complaint_filed(event: ComplaintFiled, uow: UnitOfWork) -> None:
-        await asyncio.to_thread(service.open_file, uow, event=event, topic=events_topic,
+        await asyncio.to_thread(files.open_file, uow, event=event, topic=events_topic,
                                 consumer=consumer)
         runtime.relay.wake()
 
     async def on_complaint_updated(event: ComplaintUpdated, uow: UnitOfWork) -> None:
-        await asyncio.to_thread(service.correct_category, uow, event=event, topic=events_topic,
+        await asyncio.to_thread(files.correct_category, uow, event=event, topic=events_topic,
                                 consumer=consumer, window=window)
         runtime.relay.wake()
 
     async def on_withdrawn(event: ComplaintWithdrawn, uow: UnitOfWork) -> None:
-        await asyncio.to_thread(service.set_status, uow, event=event, status="withdrawn",
+        await asyncio.to_thread(files.set_status, uow, event=event, status="withdrawn",
                                 consumer=consumer)
 
     async def on_status_changed(event: ComplaintStatusChanged, uow: UnitOfWork) -> None:
-        if event.to_state in service.CLOSED_STATES:
+        if event.to_state in files.CLOSED_STATES:
             status = event.to_state
-        elif event.from_state in service.CLOSED_STATES:
+        elif event.from_state in files.CLOSED_STATES:
             status = "open"  # reopened
         else:
             return
-        await asyncio.to_thread(service.set_status, uow, event=event, status=status,
+        await asyncio.to_thread(files.set_status, uow, event=event, status=status,
                                 consumer=consumer)
 
     async def on_payment_record(message: PaymentRecordPublished, uow: UnitOfWork) -> None:
@@ -51,7 +51,7 @@ def register(runtime: ServiceRuntime) -> None:
 
     runtime.subscribe(settings.topics.intake_events, {
         ComplaintFiled: on_complaint_filed, ComplaintUpdated: on_complaint_updated,
-        ComplaintWithdrawn: on_withdrawn}, prepare=service.read_ahead)
+        ComplaintWithdrawn: on_withdrawn}, prepare=files.read_ahead)
     runtime.subscribe(settings.topics.escalation_events,
                       {ComplaintStatusChanged: on_status_changed})
     runtime.subscribe(settings.topics.payment_records, {PaymentRecordPublished: on_payment_record})

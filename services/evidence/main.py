@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from services.evidence import api, api_checks, handlers
-from services.evidence.body_limit import UploadSizeGuard
+from services.evidence import api, handlers
+from services.evidence.api.body_limit import UploadSizeGuard
 from services.evidence.config import EvidenceSettings
 from services.evidence.models import (ComplaintClosure, CustodyRecord, EvidenceFile,
                                       EvidenceItem, PaymentRecordDoc, StoredCardKey)
-from services.evidence.sweeper import sweeper
+from services.evidence.loops import sweeper
 from shared.app import ServiceRuntime, create_service_app
 from shared.contracts.evidence import (CardKeyChecked, EvidenceAssessed, EvidenceFileOpened,
                                        EvidenceSubmitted, PaymentRecordMatched,
@@ -38,7 +38,7 @@ def create_app(settings: EvidenceSettings | None = None) -> FastAPI:
     app = create_service_app(
         runtime=runtime, title="Complaint evidence",
         description="Stores evidence (证据链), proves it unaltered and judges it.",
-        routers=[api_checks.router, api.router],
+        routers=[api.checks_router, api.payment_records_router, api.evidence_router],
     )
     app.add_middleware(UploadSizeGuard, max_file_bytes=settings.max_file_bytes)
     return app

@@ -391,8 +391,8 @@ def filings_reader(on_filed, prepare) -> Consumer:
 
 def test_evidence_reads_a_polls_closing_marks_in_one_query_and_writes_its_files_together(
         servers: Servers, namespace: str) -> None:
-    from services.evidence import service
     from services.evidence.models import ComplaintClosure, EvidenceFile
+    from services.evidence.service import files
     from tests.support.notify_harness import complaint_filed
 
     with own_database(servers, f"{namespace}_evidence_batches", EvidenceFile, ComplaintClosure, ProcessedEvent,
@@ -400,8 +400,8 @@ def test_evidence_reads_a_polls_closing_marks_in_one_query_and_writes_its_files_
         filings = [complaint_filed(merchant=f"m-{i}") for i in range(4)]
         # The withdrawal of the last one overtook its filing (another topic).
         ComplaintClosure(id=filings[3].complaint_id, status="withdrawn", at=datetime.now(UTC)).save()
-        reader = filings_reader(lambda e, uow: service.open_file(uow, event=e, topic="out", consumer="evidence"),
-                                service.read_ahead)
+        reader = filings_reader(lambda e, uow: files.open_file(uow, event=e, topic="out", consumer="evidence"),
+                                files.read_ahead)
         with COMMANDS.counting():
             asyncio.run(reader.dispatch_batch(records(filings)))
 

@@ -11,7 +11,7 @@ from pymongo import monitoring
 from pymongo.errors import OperationFailure
 
 from services.evidence.models import ComplaintClosure, EvidenceFile
-from services.evidence.service import open_file, set_status
+from services.evidence.service.files import open_file, set_status
 from shared.contracts.complaints import ComplaintFiled
 from shared.contracts.escalation import ComplaintStatusChanged
 from shared.ledger import ProcessedEvent

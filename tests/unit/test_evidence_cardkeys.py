@@ -6,8 +6,8 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from services.evidence.domain.cardkeys import (CardKeyIssuer, CardKeyStatus, CardKeyVault,
-                                               HttpCardKeyIssuer, mask_key)
+from services.evidence.adapters.card_issuer import HttpCardKeyIssuer
+from services.evidence.domain.cardkeys import CardKeyIssuer, CardKeyStatus, CardKeyVault, mask_key
 from tests.support.card_issuer import IssuerState, create_issuer_app, run_issuer
 
 pytestmark = pytest.mark.unit

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from .errors import ComplaintBudgetError, EmptyFileError, FileTooLargeError
 
@@ -76,6 +77,15 @@ def hash_stream(*, stream: BinaryIO, max_bytes: int = DEFAULT_MAX_FILE_BYTES) ->
     while chunk := stream.read(CHUNK_BYTES):
         hasher.update(chunk)
     return hasher.finish()
+
+
+def iter_content(*, stream: IO[bytes]) -> Iterator[bytes]:
+    """Yield a stream chunk by chunk and close it."""
+    try:
+        while chunk := stream.read(CHUNK_BYTES):
+            yield chunk
+    finally:
+        stream.close()
 
 
 def budget_left(*, used_bytes: int, max_bytes: int = DEFAULT_MAX_COMPLAINT_BYTES) -> int:

@@ -7,23 +7,22 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, BinaryIO
 
-from pymongo.errors import DuplicateKeyError
-
-from services.evidence import access, custody_log, storage
-from services.evidence.assessing import authenticity_flags, reassess
-from services.evidence.channel import check_item, stored_record
 from services.evidence.domain.custody import CustodyAction
 from services.evidence.domain.errors import ComplaintClosedError, EvidenceRuleError, FieldsError
 from services.evidence.domain.filetypes import sanitise_filename
 from services.evidence.domain.hashing import check_complaint_budget
 from services.evidence.domain.kinds import EvidenceKind, parse_fields, parse_kind
 from services.evidence.models import EvidenceFile, EvidenceItem
-from services.evidence.service import closed_error, find_file
+from services.evidence.repository import content, files, items
+from services.evidence.service import access, custody
+from services.evidence.service.assessing import authenticity_flags, reassess
+from services.evidence.service.channel import check_item, stored_record
+from services.evidence.service.files import closed_error, find_file
 from shared.auth import Principal
 from shared.contracts.evidence import EvidenceSubmitted
 from shared.envelope import Message, new_id, utcnow
 from shared.outbox import emit
-from shared.store import UnitOfWork
+from shared.store import DuplicateKey, UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -59,10 +58,10 @@ def submit(uow: UnitOfWork, *, principal: Principal, ticket: str, kind: str, fie
     structured = parse_structured(kind=parsed_kind, text=fields_text)
     name = sanitise_filename(name=filename or "", strict=True)
     budget = max(0, limits.max_complaint_bytes - evidence_file.used_bytes)
-    pending = storage.upload(source=source, max_bytes=limits.max_file_bytes,
+    pending = content.upload(source=source, max_bytes=limits.max_file_bytes,
                              budget_left=budget)
-    existing = EvidenceItem.objects(complaint_id=evidence_file.id,
-                                    sha256=pending.scanned.sha256).first()
+    existing = items.get_item_by_content(complaint_id=evidence_file.id,
+                                         sha256=pending.scanned.sha256)
     if existing is not None:
         pending.discard()
         _record_repeat(uow, item_id=existing.id, principal=principal, name=name)
@@ -75,34 +74,32 @@ def submit(uow: UnitOfWork, *, principal: Principal, ticket: str, kind: str, fie
         item_id = _record(uow, evidence_file=evidence_file, principal=principal, kind=parsed_kind,
                           structured=structured, name=name, scanned=pending.scanned,
                           gridfs_id=gridfs_id, limits=limits, topic=topic)
-    except DuplicateKeyError:  # the same content won a race from another request
-        storage.delete(gridfs_id=gridfs_id)
-        existing = EvidenceItem.objects(complaint_id=evidence_file.id,
-                                        sha256=pending.scanned.sha256).first()
+    except DuplicateKey:  # the same content won a race from another request
+        content.delete_content(gridfs_id=gridfs_id)
+        existing = items.get_item_by_content(complaint_id=evidence_file.id,
+                                             sha256=pending.scanned.sha256)
         if existing is None:
             raise
         return existing, False
     except BaseException:
-        storage.delete(gridfs_id=gridfs_id)
+        content.delete_content(gridfs_id=gridfs_id)
         raise
-    return EvidenceItem.objects.get(id=item_id), True
+    return items.get_new_item(item_id=item_id), True
 
 
 def _record_repeat(uow: UnitOfWork, *, item_id: str, principal: Principal, name: str) -> None:
-    uow.transaction(lambda tx: custody_log.append_to_chains(
+    uow.transaction(lambda tx: custody.append_to_chains(
         tx, item_ids=[item_id], action=CustodyAction.UPLOADED,
-        actor=custody_log.actor_of(principal=principal),
+        actor=custody.actor_of(principal=principal),
         details={"repeat": True, "name": name}))
 
 
 def _reserve(tx: UnitOfWork, *, evidence_file: EvidenceFile, size: int, limits: Limits) -> dict:
-    files = tx.collection(EvidenceFile)
-    claimed = tx.update_before(EvidenceFile, {"_id": evidence_file.id, "status": "open",
-                                              "used_bytes": {"$lte": limits.max_complaint_bytes - size}},
-                               {"$inc": {"next_number": 1, "used_bytes": size}})
+    claimed = files.update_reserved(tx, complaint_id=evidence_file.id, size=size,
+                                    max_complaint_bytes=limits.max_complaint_bytes)
     if claimed is not None:
         return claimed
-    now = files.find_one({"_id": evidence_file.id}, session=tx.session) or {}
+    now = files.get_file_doc(tx, complaint_id=evidence_file.id) or {}
     if now.get("status", "open") != "open":
         raise closed_error(status=now["status"])
     check_complaint_budget(used_bytes=now.get("used_bytes", 0), incoming_bytes=size,
@@ -120,10 +117,10 @@ def _record(uow: UnitOfWork, *, evidence_file: EvidenceFile, principal: Principa
     def work(tx: UnitOfWork) -> str:
         claimed = _reserve(tx, evidence_file=evidence_file, size=scanned.size, limits=limits)
         number = claimed.get("next_number", 1)
-        head = custody_log.start_chain(tx, item_id=item_id,
-                                       actor=custody_log.actor_of(principal=principal),
-                                       details={"sha256": scanned.sha256, "size": scanned.size,
-                                                "name": name})
+        head = custody.start_chain(tx, item_id=item_id,
+                                   actor=custody.actor_of(principal=principal),
+                                   details={"sha256": scanned.sha256, "size": scanned.size,
+                                            "name": name})
         item = EvidenceItem(
             id=item_id, complaint_id=evidence_file.id, ticket=evidence_file.ticket,
             number=number, kind=kind.value, structured=structured, name=name, mime=scanned.mime,
@@ -131,14 +128,14 @@ def _record(uow: UnitOfWork, *, evidence_file: EvidenceFile, principal: Principa
             gridfs_id=gridfs_id, submitted_at=utcnow(), flags=flags, custody_head=head,
             submitted_by={"subject": principal.subject, "role": principal.role.value,
                           "merchant_id": principal.merchant_id})
-        tx.insert(item)
+        items.create_item(tx, item=item)
         events: list[Message] = [EvidenceSubmitted(
             complaint_id=evidence_file.id, ticket=evidence_file.ticket, evidence_id=item_id,
             number=number, kind=kind.value, sha256=scanned.sha256, size=scanned.size)]
         transaction_id = structured.get("transaction_id")
         record = stored_record(tx, transaction_id=transaction_id) if transaction_id else None
         if record is not None and kind is EvidenceKind.PAYMENT_PROOF:
-            doc = tx.collection(EvidenceItem).find_one({"_id": item_id}, session=tx.session)
+            doc = items.get_item_doc(tx, item_id=item_id)
             checked = check_item(tx, item=doc, record=record)
             events += [checked] if checked else []
         assessed = reassess(tx, complaint_id=evidence_file.id, window=limits.window)

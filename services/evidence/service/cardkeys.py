@@ -6,12 +6,14 @@ import asyncio
 import unicodedata
 from typing import Any
 
-from services.evidence import access
+from services.evidence.adapters.card_issuer import HttpCardKeyIssuer
 from services.evidence.config import EvidenceSettings
-from services.evidence.domain.cardkeys import CardKeyVault, HttpCardKeyIssuer, mask_key
+from services.evidence.domain.cardkeys import CardKeyVault, mask_key
 from services.evidence.domain.errors import EvidenceRuleError
 from services.evidence.models import EvidenceItem, StoredCardKey
-from services.evidence.service import EvidenceNotFound, find_file
+from services.evidence.repository import items, records
+from services.evidence.service import access
+from services.evidence.service.files import EvidenceNotFound, find_file
 from shared.auth import Principal
 from shared.contracts.evidence import CardKeyChecked
 from shared.envelope import new_id, utcnow
@@ -42,7 +44,7 @@ def parse_request(*, body: Any) -> tuple[str, str]:
 def _item(principal: Principal, ticket: str, evidence_id: str) -> EvidenceItem:
     evidence_file = find_file(principal=principal, ticket=ticket)
     access.check_staff_or_owner(principal=principal, action="re-validate a card key")
-    item = EvidenceItem.objects(id=evidence_id, complaint_id=evidence_file.id).first()
+    item = items.get_item(complaint_id=evidence_file.id, item_id=evidence_id)
     if item is None:
         raise EvidenceNotFound(evidence_id)
     return item
@@ -53,11 +55,10 @@ def _store(uow: UnitOfWork, *, item: EvidenceItem, token: str, last4: str, ref: 
     checked = {"key_last4": last4, "status": status, "issuer_ref": ref, "checked_at": utcnow()}
 
     def work(tx: UnitOfWork) -> None:
-        tx.insert(StoredCardKey(id=new_id(), item_id=item.id, issuer_ref=ref, token=token,
-                                last4=last4, status=status, checked_at=checked["checked_at"]))
-        tx.collection(EvidenceItem).update_one({"_id": item.id},
-                                               {"$set": {"card_key_check": checked}},
-                                               session=tx.session)
+        records.create_card_key(tx, card_key=StoredCardKey(
+            id=new_id(), item_id=item.id, issuer_ref=ref, token=token, last4=last4, status=status,
+            checked_at=checked["checked_at"]))
+        items.update_card_key_check(tx, item_id=item.id, check=checked)
         emit(tx, topic=topic, messages=[CardKeyChecked(
             complaint_id=item.complaint_id, ticket=item.ticket, evidence_id=item.id,
             key_last4=last4, status=status)])

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from services.evidence.assessing import reassess
 from services.evidence.domain.kinds import EvidenceKind, PaymentProofFields, parse_fields
 from services.evidence.domain.payments import PaymentRecord, cross_check
-from services.evidence.models import EvidenceItem, PaymentRecordDoc
+from services.evidence.repository import items, records
+from services.evidence.service.assessing import reassess
 from shared.contracts.evidence import (PaymentRecordMatched, PaymentRecordMismatched,
                                        PaymentRecordPublished)
 from shared.envelope import Event, utcnow
@@ -40,9 +40,7 @@ def check_item(tx: UnitOfWork, *, item: Mapping[str, Any], record: PaymentRecord
               "differences": [d.model_dump() for d in check.differences]}
     if {k: v for k, v in (item.get("channel_check") or {}).items() if k != "checked_at"} == stored:
         return None
-    tx.collection(EvidenceItem).update_one(
-        {"_id": item["_id"]}, {"$set": {"channel_check": stored | {"checked_at": utcnow()}}},
-        session=tx.session)
+    items.update_channel_check(tx, item_id=item["_id"], check=stored | {"checked_at": utcnow()})
     base = {"complaint_id": item["complaint_id"], "ticket": item["ticket"],
             "evidence_id": item["_id"], "transaction_id": record.transaction_id}
     if check.differences:
@@ -52,8 +50,7 @@ def check_item(tx: UnitOfWork, *, item: Mapping[str, Any], record: PaymentRecord
 
 def stored_record(tx: UnitOfWork, *, transaction_id: str) -> PaymentRecord | None:
     """The latest record a channel published for a transaction, if any."""
-    doc = tx.collection(PaymentRecordDoc).find_one({"transaction_id": transaction_id},
-                                                   session=tx.session)
+    doc = records.get_payment_record(tx, transaction_id=transaction_id)
     return PaymentRecord.model_validate(doc["record"]) if doc else None
 
 
@@ -63,19 +60,16 @@ def apply_record(uow: UnitOfWork, *, message: PaymentRecordPublished, topic: str
     record = record_of(message=message)
 
     def work(tx: UnitOfWork) -> int:
-        records = tx.collection(PaymentRecordDoc)
-        current = records.find_one({"transaction_id": record.transaction_id}, session=tx.session)
+        current = records.get_payment_record(tx, transaction_id=record.transaction_id)
         if current and PaymentRecord.model_validate(current["record"]).occurred_at \
                 > record.occurred_at:
             return 0  # an older status arriving late changes nothing
-        records.update_one({"transaction_id": record.transaction_id},
-                           {"$set": {"record": record.model_dump(mode="json"),
-                                     "received_at": utcnow(), "event_id": message.event_id,
-                                     "posted_by": dict(posted_by or {"via": "topic"})}},
-                           upsert=True, session=tx.session)
-        proofs = list(tx.collection(EvidenceItem).find(
-            {"kind": EvidenceKind.PAYMENT_PROOF.value,
-             "structured.transaction_id": record.transaction_id}, session=tx.session))
+        records.update_payment_record(tx, transaction_id=record.transaction_id,
+                                      record=record.model_dump(mode="json"), received_at=utcnow(),
+                                      event_id=message.event_id,
+                                      posted_by=dict(posted_by or {"via": "topic"}))
+        proofs = items.list_proofs_naming(tx, kind=EvidenceKind.PAYMENT_PROOF.value,
+                                          transaction_id=record.transaction_id)
         events: list[Event] = []
         for item in proofs:
             event = check_item(tx, item=item, record=record)

@@ -1,18 +1,19 @@
-"""Evidence content in GridFS: streamed in while it is hashed and typed, streamed back out."""
+"""Evidence content in GridFS: streamed in while hashed and typed, streamed out, orphans swept."""
 
 from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Any, BinaryIO
+from datetime import timedelta
+from typing import Any, BinaryIO
 
 from bson import ObjectId
 from gridfs import GridFSBucket, NoFile
 
-from services.evidence.domain.hashing import CHUNK_BYTES
+from services.evidence.domain.hashing import CHUNK_BYTES, iter_content
 from services.evidence.domain.upload import ScannedFile, UploadScanner
+from services.evidence.models import EvidenceItem
 from shared.envelope import utcnow
 from shared.store import database
 
@@ -63,6 +64,7 @@ class _ChunkWriter:
         self._chunks.delete_many({"files_id": self.files_id})
 
 
+#: The databases whose GridFS indexes this process has made: one check per database, not per upload.
 _INDEXED: set[str] = set()
 
 
@@ -107,7 +109,7 @@ def upload(*, source: BinaryIO, max_bytes: int, budget_left: int) -> PendingUplo
     return PendingUpload(scanned=scanned, _writer=writer)
 
 
-def delete(*, gridfs_id: str) -> None:
+def delete_content(*, gridfs_id: str) -> None:
     """Delete stored content (used when the item that would own it was not written)."""
     try:
         _bucket().delete(ObjectId(gridfs_id))
@@ -164,15 +166,6 @@ def read_head(*, gridfs_id: str, max_bytes: int) -> bytes:
     return bytes(head)
 
 
-def iter_content(*, stream: IO[bytes]) -> Iterator[bytes]:
-    """Yield a stream chunk by chunk and close it."""
-    try:
-        while chunk := stream.read(CHUNK_BYTES):
-            yield chunk
-    finally:
-        stream.close()
-
-
 def hash_content(*, gridfs_id: str) -> tuple[str, int] | None:
     """SHA-256 and size of the content as stored now, or None when it is gone."""
     stream = open_content(gridfs_id=gridfs_id)
@@ -184,3 +177,23 @@ def hash_content(*, gridfs_id: str) -> tuple[str, int] | None:
         size += len(chunk)
     return sha.hexdigest(), size
 
+
+
+def delete_orphans(*, older_than: timedelta) -> int:
+    """Delete stored content no evidence item owns, once older than `older_than`; return how many:
+    chunks without a file document (an upload cut short) and files no item names."""
+    db, cutoff = database(), utcnow() - older_than
+    started = db["fs.chunks"].distinct(
+        "files_id", {"n": 0, "files_id": {"$lt": ObjectId.from_datetime(cutoff)}})
+    closed = {d["_id"] for d in db["fs.files"].find({"_id": {"$in": started}}, {"_id": 1})}
+    orphans = [files_id for files_id in started if files_id not in closed]
+    if orphans:
+        db["fs.chunks"].delete_many({"files_id": {"$in": orphans}})
+    old_files = [d["_id"] for d in db["fs.files"].find({"uploadDate": {"$lt": cutoff}},
+                                                       {"_id": 1})]
+    owned = set(db[EvidenceItem._get_collection_name()].distinct(
+        "gridfs_id", {"gridfs_id": {"$in": [str(i) for i in old_files]}}))
+    unowned = [files_id for files_id in old_files if str(files_id) not in owned]
+    for files_id in unowned:
+        delete_content(gridfs_id=str(files_id))
+    return len(orphans) + len(unowned)

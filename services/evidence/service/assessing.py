@@ -12,8 +12,7 @@ from services.evidence.domain.authentic import check_authenticity
 from services.evidence.domain.errors import EvidenceRuleError
 from services.evidence.domain.kinds import EvidenceKind, parse_fields
 from services.evidence.domain.relevant import ComplaintOrder
-from services.evidence.models import EvidenceFile, EvidenceItem
-from services.evidence.storage import read_head
+from services.evidence.repository import content, files, items as stored_items
 from shared.contracts.evidence import EvidenceAssessed
 from shared.envelope import utcnow
 from shared.store import UnitOfWork
@@ -37,7 +36,7 @@ def authenticity_flags(*, gridfs_id: str, mime: str, filed_at: datetime) -> list
     """Image metadata flags of stored content (flags for an agent, never refusals)."""
     if not mime.startswith("image/"):
         return []
-    head = io.BytesIO(read_head(gridfs_id=gridfs_id, max_bytes=_METADATA_BYTES))
+    head = io.BytesIO(content.read_head(gridfs_id=gridfs_id, max_bytes=_METADATA_BYTES))
     return [f.model_dump() for f in check_authenticity(stream=head, mime=mime,
                                                       filed_at=filed_at)]
 
@@ -84,14 +83,12 @@ def evaluate(*, evidence_file: Mapping[str, Any], items: Sequence[Mapping[str, A
 
 def reassess(tx: UnitOfWork, *, complaint_id: str, window: timedelta) -> EvidenceAssessed | None:
     """Judge the file again inside `tx`, store the verdict and return the event to emit."""
-    files = tx.collection(EvidenceFile)
-    evidence_file = files.find_one({"_id": complaint_id}, session=tx.session)
+    evidence_file = files.get_file_doc(tx, complaint_id=complaint_id)
     if evidence_file is None:
         return None
-    items = list(tx.collection(EvidenceItem).find({"complaint_id": complaint_id},
-                                                  session=tx.session))
+    items = stored_items.list_item_docs(tx, complaint_id=complaint_id)
     verdict = evaluate(evidence_file=evidence_file, items=items, window=window)
-    files.update_one({"_id": complaint_id}, {"$set": {"assessment": verdict}}, session=tx.session)
+    files.update_assessment(tx, complaint_id=complaint_id, assessment=verdict)
     return EvidenceAssessed(complaint_id=complaint_id, ticket=evidence_file["ticket"],
                             completeness_score=verdict["score"],
                             missing=[m["code"] for m in verdict["missing"]],

@@ -6,13 +6,14 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
-from services.evidence import access, custody_log, storage
 from services.evidence.domain.custody import CustodyAction
 from services.evidence.domain.dossier import DossierFile, render_all, write_dossier
 from services.evidence.domain.errors import EvidenceRuleError
 from services.evidence.models import EvidenceFile, EvidenceItem
-from services.evidence.service import find_file
-from services.evidence.verification import verify_items
+from services.evidence.repository import content, items as stored_items
+from services.evidence.service import access, custody
+from services.evidence.service.files import find_file
+from services.evidence.service.verification import verify_items
 from shared.auth import Principal
 from shared.store import UnitOfWork
 
@@ -86,15 +87,15 @@ def _manifest(evidence_file: EvidenceFile, items: list[EvidenceItem],
                       "channel_check": i.channel_check, "flags": i.flags} for i in items],
         "assessment": evidence_file.assessment,
         "verification": results,
-        "custody": {str(i.number): custody_log.describe(
-            entries=custody_log.list_chain(item_id=i.id)) for i in items},
+        "custody": {str(i.number): custody.describe(
+            entries=custody.list_chain(item_id=i.id)) for i in items},
     }
 
 
 def _packed(items: list[EvidenceItem]) -> Iterator[DossierFile]:
     # One stored file open at a time; content that is gone is named by the verification instead.
     for item in items:
-        stream = storage.open_content(gridfs_id=item.gridfs_id)
+        stream = content.open_content(gridfs_id=item.gridfs_id)
         if stream is None:
             continue
         with stream:
@@ -106,11 +107,11 @@ def export_dossier(uow: UnitOfWork, *, principal: Principal, ticket: str) -> tup
     """Build the dossier ZIP in a spooled file (rewound) and return it with its file name."""
     evidence_file = find_file(principal=principal, ticket=ticket)
     access.check_staff_or_owner(principal=principal, action="export a dossier")
-    items = list(EvidenceItem.objects(complaint_id=evidence_file.id).order_by("number"))
-    actor = custody_log.actor_of(principal=principal)
+    items = stored_items.list_items(complaint_id=evidence_file.id)
+    actor = custody.actor_of(principal=principal)
     results = verify_items(uow, items=items, actor=actor)
     if items:
-        uow.transaction(lambda tx: custody_log.append_to_chains(
+        uow.transaction(lambda tx: custody.append_to_chains(
             tx, item_ids=[i.id for i in items], action=CustodyAction.EXPORTED, actor=actor,
             details={"dossier": evidence_file.ticket}))
     target = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115

@@ -1,15 +1,14 @@
-"""Evidence's logic: opening, finding, closing and re-categorising a complaint's evidence file."""
+"""Opening, finding, closing and re-categorising a complaint's evidence file."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from pymongo import UpdateOne
-
-from services.evidence import access
-from services.evidence.assessing import reassess
 from services.evidence.domain.errors import ComplaintClosedError
-from services.evidence.models import ComplaintClosure, EvidenceFile
+from services.evidence.models import EvidenceFile
+from services.evidence.repository import files
+from services.evidence.service import access
+from services.evidence.service.assessing import reassess
 from shared.auth import Principal
 from shared.contracts.complaints import ComplaintFiled, ComplaintUpdated
 from shared.contracts.evidence import EvidenceFileOpened
@@ -41,15 +40,13 @@ def open_file(uow: UnitOfWork, *, event: ComplaintFiled, topic: str, consumer: s
                                 required_kinds=evidence_file.required_kinds)
 
     def work(tx: UnitOfWork) -> EvidenceFile:
-        # Written, not only read: a closing event applied meanwhile (another topic, another
-        # consumer) writes this same document, so the store lets only one of the two transactions
-        # commit and retries the other. Read alone, both could commit and the file stay open.
-        closure = tx.get(ComplaintClosure, event.complaint_id)
-        tx.write(ComplaintClosure, [UpdateOne({"_id": event.complaint_id}, {"$set": {"file_opened_at": utcnow()}},
-                                              upsert=True)])
+        # Opening marks the complaint's closing document too, so opening and closing never both
+        # go through unaware of each other (repository.files.update_closure_opened says how).
+        closure = files.get_closure(tx, complaint_id=event.complaint_id)
+        files.update_closure_opened(tx, complaint_id=event.complaint_id)
         if closure is not None and closure.get("status"):  # the closing event overtook the filing
             evidence_file.status = closure["status"]
-        tx.add([evidence_file])  # in a consumer's shared transaction: one insert for the poll's files
+        files.create_file(tx, evidence_file=evidence_file)
         emit(tx, topic=topic, messages=[opened])
         return evidence_file
 
@@ -59,18 +56,17 @@ def open_file(uow: UnitOfWork, *, event: ComplaintFiled, topic: str, consumer: s
 def read_ahead(events: list[Message], uow: UnitOfWork) -> None:
     """Read, for a consumer's group, the closing marks of the filings among its events in one
     query (see UnitOfWork.read_ahead)."""
-    uow.read_ahead_ids(ComplaintClosure, [e.complaint_id for e in events if isinstance(e, ComplaintFiled)])
+    files.read_ahead_closures(uow, complaint_ids=[e.complaint_id for e in events
+                                                  if isinstance(e, ComplaintFiled)])
 
 
 def set_status(uow: UnitOfWork, *, event: Event, status: str, consumer: str) -> None:
     """Record that a complaint was closed, withdrawn or reopened, once."""
 
     def work(tx: UnitOfWork) -> None:
-        tx.collection(ComplaintClosure).update_one(
-            {"_id": event.complaint_id}, {"$set": {"status": status, "at": event.occurred_at}},
-            upsert=True, session=tx.session)
-        tx.collection(EvidenceFile).update_one({"_id": event.complaint_id},
-                                               {"$set": {"status": status}}, session=tx.session)
+        files.update_closure_status(tx, complaint_id=event.complaint_id, status=status,
+                                    at=event.occurred_at)
+        files.update_status(tx, complaint_id=event.complaint_id, status=status)
 
     apply_once(uow, consumer=consumer, event=event, work=work)
 
@@ -83,9 +79,7 @@ def correct_category(uow: UnitOfWork, *, event: ComplaintUpdated, topic: str, co
         return
 
     def work(tx: UnitOfWork) -> None:
-        tx.collection(EvidenceFile).update_one({"_id": event.complaint_id},
-                                               {"$set": {"category": category}},
-                                               session=tx.session)
+        files.update_category(tx, complaint_id=event.complaint_id, category=category)
         assessed = reassess(tx, complaint_id=event.complaint_id, window=window)
         if assessed is not None:
             emit(tx, topic=topic, messages=[assessed])
@@ -93,14 +87,9 @@ def correct_category(uow: UnitOfWork, *, event: ComplaintUpdated, topic: str, co
     apply_once(uow, consumer=consumer, event=event, work=work)
 
 
-def get_file(*, ticket: str) -> EvidenceFile | None:
-    """The evidence file of a ticket, or None."""
-    return EvidenceFile.objects(ticket=ticket).first()
-
-
 def find_file(*, principal: Principal, ticket: str) -> EvidenceFile:
     """The evidence file of a ticket the caller may see, else EvidenceNotFound."""
-    evidence_file = get_file(ticket=ticket)
+    evidence_file = files.get_file(ticket=ticket)
     if evidence_file is None or not access.in_scope(principal=principal,
                                                     evidence_file=evidence_file):
         raise EvidenceNotFound(ticket)

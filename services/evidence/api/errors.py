@@ -7,7 +7,7 @@ from fastapi import HTTPException
 from services.evidence.domain.errors import (ComplaintBudgetError, ComplaintClosedError,
                                              EvidenceRuleError, FieldsError, FileTooLargeError,
                                              FileTypeError, NotAllowedError)
-from services.evidence.service import EvidenceNotFound
+from services.evidence.service.files import EvidenceNotFound
 
 _STATUS: tuple[tuple[type[EvidenceRuleError], int], ...] = (
     (FileTypeError, 415), (FileTooLargeError, 413), (ComplaintBudgetError, 413),

@@ -10,16 +10,15 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from services.evidence import access, custody_log, storage
-from services.evidence.api_errors import not_found, refusal
-from services.evidence.domain.custody import CustodyAction
+from services.evidence.api.errors import not_found, refusal
+from services.evidence.api.views import item_view
 from services.evidence.domain.errors import EvidenceRuleError
-from services.evidence.models import EvidenceItem
-from services.evidence.service import EvidenceNotFound, find_file
-from services.evidence.submissions import Limits, submit
-from services.evidence.views import item_view
-from shared.http_auth import CurrentPrincipal
+from services.evidence.domain.hashing import iter_content
+from services.evidence.service import access, reading
+from services.evidence.service.files import EvidenceNotFound, find_file
+from services.evidence.service.submissions import Limits, submit
 from shared.app import unit_of_work
+from shared.http_auth import CurrentPrincipal
 from shared.store import UnitOfWork
 
 router = APIRouter(prefix="/v1/complaints", tags=["evidence"])
@@ -75,15 +74,9 @@ def create_evidence(ticket: str, principal: CurrentPrincipal, request: Request,
 def list_evidence(ticket: str, principal: CurrentPrincipal,
                   uow: Annotated[UnitOfWork, Depends(unit_of_work)]) -> dict[str, Any]:
     try:
-        evidence_file = find_file(principal=principal, ticket=ticket)
+        evidence_file, items = reading.list_evidence(uow, principal=principal, ticket=ticket)
     except EvidenceNotFound as exc:
         raise not_found(exc) from None
-    items = access.visible(principal=principal, items=EvidenceItem.objects(
-        complaint_id=evidence_file.id).order_by("number"))
-    if items:
-        uow.transaction(lambda tx: custody_log.append_to_chains(
-            tx, item_ids=[i.id for i in items], action=CustodyAction.VIEWED,
-            actor=custody_log.actor_of(principal=principal)))
     return {"ticket": ticket, "status": evidence_file.status,
             "items": [item_view(item=i) for i in items]}
 
@@ -93,20 +86,12 @@ def list_evidence(ticket: str, principal: CurrentPrincipal,
 def get_evidence_content(ticket: str, evidence_id: str, principal: CurrentPrincipal,
                          uow: Annotated[UnitOfWork, Depends(unit_of_work)]) -> StreamingResponse:
     try:
-        evidence_file = find_file(principal=principal, ticket=ticket)
-        found = access.visible(principal=principal, items=EvidenceItem.objects(
-            id=evidence_id, complaint_id=evidence_file.id))
-        stream = storage.open_content(gridfs_id=found[0].gridfs_id) if found else None
-        if stream is None:
-            raise EvidenceNotFound(evidence_id)
+        item, stream = reading.open_evidence(uow, principal=principal, ticket=ticket,
+                                             evidence_id=evidence_id)
     except EvidenceNotFound as exc:
         raise not_found(exc) from None
-    item = found[0]
-    uow.transaction(lambda tx: custody_log.append_to_chains(
-        tx, item_ids=[item.id], action=CustodyAction.DOWNLOADED,
-        actor=custody_log.actor_of(principal=principal)))
     name = f"证据{item.number}-{item.kind}.{item.extension}"  # our name, the proven type
-    return StreamingResponse(storage.iter_content(stream=stream), media_type=item.mime, headers={
+    return StreamingResponse(iter_content(stream=stream), media_type=item.mime, headers={
         "X-Content-Type-Options": "nosniff", "Content-Length": str(item.size),
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
         "X-Evidence-SHA256": item.sha256})

@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from services.evidence import custody_log, storage
 from services.evidence.domain.custody import CustodyAction, verify_chain
 from services.evidence.models import EvidenceItem
+from services.evidence.repository import content, items as stored_items
+from services.evidence.service import access, custody
+from services.evidence.service.files import find_file
+from shared.auth import Principal
 from shared.store import UnitOfWork
 
 
 def _file_result(item: EvidenceItem) -> dict[str, Any]:
-    now = storage.hash_content(gridfs_id=item.gridfs_id)
+    now = content.hash_content(gridfs_id=item.gridfs_id)
     if now is None:
         return {"intact": False, "problem": "missing", "message": "the stored content is gone"}
     sha256, size = now
@@ -26,7 +29,7 @@ def _file_result(item: EvidenceItem) -> dict[str, Any]:
 def verify_item(*, item: EvidenceItem) -> dict[str, Any]:
     """One item's verdict: its content and its custody chain, each intact or tampered."""
     file_result = _file_result(item)
-    entries = custody_log.list_chain(item_id=item.id)
+    entries = custody.list_chain(item_id=item.id)
     problems = verify_chain(entries=entries, expected_head=item.custody_head)
     intact = file_result["intact"] and not problems
     named = [f"证据{item.number}: {file_result['message']}"] if not file_result["intact"] else []
@@ -42,7 +45,18 @@ def verify_items(uow: UnitOfWork, *, items: Sequence[EvidenceItem], actor: str) 
     """Verify each item and log the verification on its chain."""
     results = [verify_item(item=item) for item in items]
     for result in results:
-        uow.transaction(lambda tx, r=result: custody_log.append_to_chains(
+        uow.transaction(lambda tx, r=result: custody.append_to_chains(
             tx, item_ids=[r["evidence_id"]], action=CustodyAction.VERIFIED, actor=actor,
             details={"status": r["status"]}))
     return results
+
+
+def verify_evidence(uow: UnitOfWork, *, principal: Principal, ticket: str) -> dict[str, Any]:
+    """Verify every item of a complaint for the complainant or an agent; name what was tampered with."""
+    evidence_file = find_file(principal=principal, ticket=ticket)
+    access.check_staff_or_owner(principal=principal, action="verify evidence")
+    items = stored_items.list_items(complaint_id=evidence_file.id)
+    results = verify_items(uow, items=items, actor=custody.actor_of(principal=principal))
+    tampered = [r for r in results if r["status"] != "intact"]
+    return {"ticket": ticket, "intact": not tampered, "items": results,
+            "tampered": [r["label"] for r in tampered]}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.evidence.channel import CONFIRMED_LABEL
+from services.evidence.service.channel import CONFIRMED_LABEL
 from services.evidence.models import EvidenceItem
 
 

@@ -1,0 +1,1 @@
+"""Evidence's outside systems: the card-key issuer, asked over HTTP."""
