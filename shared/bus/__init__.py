@@ -16,6 +16,7 @@ from shared.bus.broker import create_broker, document_publisher, group_of, make_
 from shared.bus.consumer import Consumer, Handler, Record
 from shared.bus.deadletter import Rejected, dead_letter
 from shared.bus.keygate import KeyGate
+from shared.bus.partitions import partition_of
 
 __all__ = ["Consumer", "Handler", "KeyGate", "Record", "Rejected", "create_broker", "dead_letter",
-           "document_publisher", "group_of", "make_publish"]
+           "document_publisher", "group_of", "make_publish", "partition_of"]

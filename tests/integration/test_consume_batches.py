@@ -30,9 +30,9 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def intake_steps(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """Intake's step handlers with nothing heard yet: the ids here repeat from test to test."""
-    from services.intake.service import timeline
+    from services.intake.repository import steps
 
-    monkeypatch.setattr(timeline, "_HEARD", timeline._Heard(100))
+    monkeypatch.setattr(steps, "_HEARD", steps._Heard(100))
 
 
 @pytest.fixture

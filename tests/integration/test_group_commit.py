@@ -17,7 +17,7 @@ from shared.contracts.escalation import SlaWarning
 from shared.envelope import utcnow
 from shared.outbox import OutboxEntry, emit
 from services.intake.models import MerchantTally
-from services.intake.service import slots
+from services.intake.repository import slots
 from shared.store import GroupCommit, GroupRead, UnitOfWork
 from tests.support.servers import Servers, own_database
 from tests.support.store_commands import COMMANDS

@@ -10,10 +10,10 @@ import pytest
 from pymongo import monitoring
 
 from services.intake.models import Complaint, ComplaintWait
-from services.intake.service.reconcile import (
-    ACTORS, Activity, adopt_listed_waits, partition_of, redrive_stuck, waiting_queries,
-)
+from services.intake.repository.waits import adopt_listed_waits, waiting_queries
+from services.intake.service.reconcile import ACTORS, Activity, redrive_stuck
 from shared import store
+from shared.bus import partition_of
 from shared.envelope import utcnow
 from shared.outbox import PUBLISHED, OutboxEntry
 from tests.support.servers import Servers, own_database

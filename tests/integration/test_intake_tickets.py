@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 
 from services.intake.models import TicketSequence
-from services.intake.service.filing import SHANGHAI, TicketNumbers
+from services.intake.repository.tickets import SHANGHAI, TicketNumbers
 from shared.store import database
 from tests.support.servers import Servers, own_database
 

@@ -44,7 +44,7 @@ def _add(tx: UnitOfWork, *, platform: str, merchant_id: str, shard: int, by: int
 
 
 def take(tx: UnitOfWork, *, digest: str, complaint: Complaint) -> None:
-    """Hold the dedup slot for the complaint and count it for its merchant (DuplicateKeyError: taken)."""
+    """Hold the dedup slot for the complaint and count it for its merchant (DuplicateKey: taken)."""
     merchant_id, shard = str(complaint.merchant["id"]), next(_turns) % TALLY_SHARDS
     tx.add([OpenComplaint(id=digest, complaint_id=complaint.id, ticket=complaint.ticket,
                             platform=complaint.platform, merchant_id=merchant_id, tally_shard=shard)])
@@ -58,6 +58,27 @@ def free(tx: UnitOfWork, *, complaint_id: str) -> dict[str, Any] | None:
     if row is not None and row.get("merchant_id") is not None:
         _add(tx, platform=row["platform"], merchant_id=row["merchant_id"], shard=row["tally_shard"], by=-1)
     return row
+
+
+def take_again(tx: UnitOfWork, *, held: dict[str, Any] | None, digest: str, complaint: Complaint) -> None:
+    """Hold a new slot for a complaint whose slot `held` was just freed (see `free`), counted unless
+    that one was not (DuplicateKey: taken)."""
+    if held is None or held.get("merchant_id") is not None:
+        take(tx, digest=digest, complaint=complaint)
+    else:  # a slot from before slots were counted stays uncounted
+        tx.collection(OpenComplaint).insert_one(
+            {"_id": digest, "complaint_id": complaint.id, "ticket": complaint.ticket}, session=tx.session)
+
+
+def get_slot(*, digest: str) -> OpenComplaint | None:
+    """The slot of this digest, or None when no open complaint holds it."""
+    return OpenComplaint.objects(id=digest).first()
+
+
+def get_holder(*, digest: str) -> Complaint | None:
+    """The open complaint holding the slot of this digest, or None."""
+    row = database()[OpenComplaint._get_collection_name()].find_one({"_id": digest})
+    return Complaint.objects(id=row["complaint_id"]).first() if row else None
 
 
 def _read_tallies(merchants: list[tuple[str, str]]) -> dict[tuple[str, str], int]:

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
-
+from services.intake import repository
 from services.intake.domain.dedup import dedup_key
 from services.intake.domain.priority import URGENT_CATEGORIES, requires_account_freeze
 from services.intake.domain.schemas import Category, NewStatement, Withdrawal
-from services.intake.models import Complaint, OpenComplaint, TimelineEntry
-from services.intake.service import slots
-from services.intake.service.filing import AnswerExists
 from services.intake.domain.status import FINISHED
+from services.intake.models import Complaint, TimelineEntry
+from services.intake.service.filing import AnswerExists
 from services.intake.service.records import freeze_event
 from shared.contracts.complaints import ComplaintUpdated, ComplaintWithdrawn
 from shared.envelope import Message, new_id, utcnow
 from shared.masking import scrub
 from shared.outbox import emit
-from shared.store import UnitOfWork
+from shared.store import DuplicateKey, UnitOfWork
+
+#: Applies a change and its timeline entry to an open complaint; whether it did (see repository.complaints).
+Change = Callable[..., bool]
 
 
 class NotOpen(Exception):
@@ -34,15 +36,10 @@ class OpenTwin(Exception):
         self.ticket = ticket
 
 
-def _apply(tx: UnitOfWork, complaint: Complaint, *, guard: dict[str, Any], changes: dict[str, Any], step: str,
-           detail: dict[str, Any], topic: str, events: list[Message]) -> None:
-    now = utcnow()
-    entry = TimelineEntry(event_id=new_id(), at=now, service="intake", step=step, detail=detail)
-    changes.setdefault("$set", {})["updated_at"] = now
-    changes.setdefault("$push", {})["timeline"] = entry.to_mongo().to_dict()
-    result = tx.collection(Complaint).update_one(
-        {"_id": complaint.id, "status": {"$nin": list(FINISHED)}, **guard}, changes, session=tx.session)
-    if result.modified_count != 1:
+def _apply(tx: UnitOfWork, complaint: Complaint, *, change: Change, step: str, detail: dict[str, Any], topic: str,
+           events: list[Message]) -> None:
+    entry = TimelineEntry(event_id=new_id(), at=utcnow(), service="intake", step=step, detail=detail)
+    if not change(tx, complaint_id=complaint.id, entry=entry):
         raise NotOpen(complaint.ticket)
     emit(tx, topic=topic, messages=events)
 
@@ -58,7 +55,7 @@ def add_statement(uow: UnitOfWork, *, complaint: Complaint, statement: NewStatem
         try:
             return _add_statement(uow, complaint=complaint, statement=statement, by=by, topic=topic, answer=answer)
         except NotOpen:
-            complaint = Complaint.objects(id=complaint.id).get()
+            complaint = repository.complaints.get_complaint_by_id(complaint_id=complaint.id)
             if complaint.status in FINISHED:
                 raise
     raise NotOpen(complaint.ticket)
@@ -76,10 +73,10 @@ def _add_statement(uow: UnitOfWork, *, complaint: Complaint, statement: NewState
         if answer is not None:
             try:
                 answer(tx, number)
-            except DuplicateKeyError as exc:
+            except DuplicateKey as exc:
                 raise AnswerExists() from exc
-        # The size guard makes two concurrent statements take different numbers (one retries).
-        _apply(tx, complaint, guard={"statements": {"$size": number - 1}}, changes={"$push": {"statements": record}},
+        # Two concurrent statements take different numbers: the one that finds its number taken retries.
+        _apply(tx, complaint, change=partial(repository.complaints.add_statement, statement=record),
                step="statement_added", detail={"number": number}, topic=topic, events=[event])
 
     uow.transaction(work)
@@ -92,11 +89,10 @@ def withdraw_complaint(uow: UnitOfWork, *, complaint: Complaint, withdrawal: Wit
     event = ComplaintWithdrawn(complaint_id=complaint.id, ticket=complaint.ticket, reason=reason)
 
     def work(tx: UnitOfWork) -> None:
-        _apply(tx, complaint, guard={}, topic=topic, events=[event], step="withdrawn",
-               detail={"code": withdrawal.code.value},
-               changes={"$set": {"status": "withdrawn", "withdrawal": {
-                   "reason": withdrawal.reason, "code": withdrawal.code.value, "at": utcnow()}}})
-        slots.free(tx, complaint_id=complaint.id)
+        withdrawn = {"reason": withdrawal.reason, "code": withdrawal.code.value, "at": utcnow()}
+        _apply(tx, complaint, change=partial(repository.complaints.update_withdrawn, withdrawal=withdrawn),
+               step="withdrawn", detail={"code": withdrawal.code.value}, topic=topic, events=[event])
+        repository.slots.free(tx, complaint_id=complaint.id)
 
     uow.transaction(work)
 
@@ -115,24 +111,21 @@ def correct_category(
     events: list[Message] = [updated]
     if requires_account_freeze(category=category) and not requires_account_freeze(category=old):
         events.append(freeze_event(complaint))
-    changes = {"$set": {"category": category.value, "category_inferred": False, "category_confidence": 1.0,
-                        "dedup_digest": digest, **({"priority": "urgent"} if urgent else {})}}
+    fields = {"category": category.value, "category_inferred": False, "category_confidence": 1.0,
+              "dedup_digest": digest, **({"priority": "urgent"} if urgent else {})}
 
     def work(tx: UnitOfWork) -> None:
-        _apply(tx, complaint, guard={"category": old}, changes=changes, step="category_corrected",
-               detail={"from": old, "to": category.value, "by": by, "note": note or ""}, topic=topic, events=events)
-        held = slots.free(tx, complaint_id=complaint.id)
+        _apply(tx, complaint, change=partial(repository.complaints.update_category, old=old, fields=fields),
+               step="category_corrected", detail={"from": old, "to": category.value, "by": by, "note": note or ""},
+               topic=topic, events=events)
+        held = repository.slots.free(tx, complaint_id=complaint.id)
         try:
-            if held is None or held.get("merchant_id") is not None:
-                slots.take(tx, digest=digest, complaint=complaint)
-            else:  # a slot from before slots were counted stays uncounted
-                tx.collection(OpenComplaint).insert_one(
-                    {"_id": digest, "complaint_id": complaint.id, "ticket": complaint.ticket}, session=tx.session)
-        except DuplicateKeyError as exc:
+            repository.slots.take_again(tx, held=held, digest=digest, complaint=complaint)
+        except DuplicateKey as exc:
             raise OpenTwin(ticket="") from exc
 
     try:
         uow.transaction(work)
     except OpenTwin as exc:
-        twin = OpenComplaint.objects(id=digest).first()
+        twin = repository.slots.get_slot(digest=digest)
         raise OpenTwin(ticket=twin.ticket if twin else "") from exc

@@ -6,18 +6,27 @@ import hashlib
 from typing import Any
 
 from pydantic import ValidationError
-from pymongo.errors import DuplicateKeyError
 
+from services.intake import repository
 from services.intake.config import IntakeSettings
 from services.intake.domain.errors import validation_errors
-from shared.idempotency import fingerprint
 from services.intake.domain.schemas import NewComplaint
 from services.intake.models import CommandReply
-from services.intake.service.filing import AnswerExists, Filing, FilingDesk, file_complaint
-from shared.contracts.complaints import ComplaintAccepted, ComplaintRejected, FileComplaint
+from services.intake.service.filing import (
+    AnswerExists,
+    Filing,
+    FilingDesk,
+    file_complaint,
+)
+from shared.contracts.complaints import (
+    ComplaintAccepted,
+    ComplaintRejected,
+    FileComplaint,
+)
 from shared.envelope import Message, new_id, utcnow
+from shared.idempotency import fingerprint
 from shared.outbox import emit
-from shared.store import UnitOfWork
+from shared.store import DuplicateKey, UnitOfWork
 
 _REPLIES: dict[str, type[Message]] = {"ComplaintAccepted": ComplaintAccepted, "ComplaintRejected": ComplaintRejected}
 ROUTE = "kafka:FileComplaint"
@@ -41,7 +50,7 @@ def _store_and_emit(tx: UnitOfWork, *, command: FileComplaint, reply: Message, t
 
 
 def _answer_again(uow: UnitOfWork, *, command: FileComplaint, topic: str) -> Message:
-    stored = CommandReply.objects(id=_reply_id(_platform(command), command.platform_reference)).get()
+    stored = repository.replies.load_reply(reply_id=_reply_id(_platform(command), command.platform_reference))
     if stored.fingerprint != fingerprint(body=command.complaint, route=ROUTE):
         reply: Message = ComplaintRejected(platform_reference=command.platform_reference, errors=[{
             "field": "platform_reference", "rule": "reference_reused",
@@ -59,7 +68,7 @@ def handle_file_complaint(uow: UnitOfWork, *, desk: FilingDesk, command: FileCom
     """File the command's complaint as its platform's partner and answer; a repeat gets the first answer."""
     topic = settings.topics.intake_replies
     reference = command.platform_reference
-    if CommandReply.objects(id=_reply_id(_platform(command), reference)).first() is not None:
+    if repository.replies.get_reply(reply_id=_reply_id(_platform(command), reference)) is not None:
         return _answer_again(uow, command=command, topic=topic)
     try:
         request = NewComplaint.model_validate(command.complaint)
@@ -67,7 +76,7 @@ def handle_file_complaint(uow: UnitOfWork, *, desk: FilingDesk, command: FileCom
         rejected = ComplaintRejected(platform_reference=reference, errors=validation_errors(exc=exc))
         try:
             uow.transaction(lambda tx: _store_and_emit(tx, command=command, reply=rejected, topic=topic))
-        except DuplicateKeyError:
+        except DuplicateKey:
             return _answer_again(uow, command=command, topic=topic)
         return rejected
     replies: list[Message] = []

@@ -6,13 +6,10 @@ import re
 from datetime import datetime
 from typing import Any
 
-from pymongo import InsertOne
-
 from services.intake.domain.classify import Classification
 from services.intake.domain.priority import PriorityDecision
 from services.intake.domain.schemas import NewComplaint
-from services.intake.models import Complaint, ComplaintWait, TimelineEntry
-from services.intake.service.reconcile import ACTORS
+from services.intake.models import Complaint, TimelineEntry
 from shared.contracts.complaints import (
     AccountFreezeRequested,
     Complainant,
@@ -59,13 +56,6 @@ def build_complaint(
                                 detail={"category": category.category.value, "inferred": category.inferred,
                                         "priority": priority.priority.value, "source": source})],
     )
-
-
-def waits_of(complaint: Complaint) -> list[InsertOne]:
-    """What the reconciler waits for on a new complaint, one ComplaintWait for every service that
-    acts on each one: as stored, not built through the document class (three a filing)."""
-    return [InsertOne({"_id": ComplaintWait.key(complaint.id, actor), "complaint_id": complaint.id, "actor": actor,
-                       "filed_at": complaint.filed_at}) for actor in ACTORS]
 
 
 def filed_event(complaint: Complaint) -> ComplaintFiled:
