@@ -11,7 +11,7 @@ from services.intake.models import Complaint, TimelineEntry
 from shared.store import UnitOfWork
 
 
-def as_stored(at: datetime) -> datetime:
+def as_stored(*, at: datetime) -> datetime:
     """The instant as the store keeps it (to the millisecond): what a filed complaint reads back."""
     return at.replace(microsecond=at.microsecond // 1000 * 1000)
 

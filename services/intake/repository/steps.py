@@ -124,6 +124,8 @@ def _shown(step: ComplaintStep, shown: dict[str, Any]) -> tuple[dict, dict]:
     return {"_id": step.complaint_id, **current}, {"$set": shown, "$max": {"updated_at": step.at}}
 
 
-def list_steps(*, complaint_id: str) -> list[dict[str, Any]]:
-    """Every other service's step on the complaint, as stored."""
-    return list(ComplaintStep.objects(complaint_id=complaint_id).as_pymongo())
+def list_timeline(*, complaint: Complaint, others: bool) -> list[dict[str, Any]]:
+    """The complaint's timeline as stored, oldest first: intake's own entries (on the complaint) and,
+    unless `others` is False, every other service's steps (documents of their own)."""
+    stored = ComplaintStep.objects(complaint_id=complaint.id).as_pymongo() if others else []
+    return sorted([*(entry.to_mongo().to_dict() for entry in complaint.timeline), *stored], key=lambda e: e["at"])

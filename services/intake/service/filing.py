@@ -86,7 +86,7 @@ def file_complaint(
             high_amount=settings.high_amount_minor, high_amount_currency=settings.high_amount_currency,
             rates=settings.exchange_rates, merchant_open_limit=settings.merchant_open_limit,
         )
-        now = repository.complaints.as_stored(utcnow())
+        now = repository.complaints.as_stored(at=utcnow())
         complaint = build_complaint(
             request=request, ticket=desk.tickets.next(prefix=settings.ticket_prefix, now=now, block=settings.ticket_block),
             now=now,

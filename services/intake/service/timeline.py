@@ -36,5 +36,4 @@ def record_step(
 def steps_of(complaint: Complaint, *, others: bool = True) -> list[dict[str, Any]]:
     """The complaint's timeline, oldest first: intake's own steps and, unless `others` is False (a
     complaint just filed has none), every other service's, read from the store."""
-    stored = repository.steps.list_steps(complaint_id=complaint.id) if others else []
-    return sorted([*(entry.to_mongo().to_dict() for entry in complaint.timeline), *stored], key=lambda e: e["at"])
+    return repository.steps.list_timeline(complaint=complaint, others=others)
