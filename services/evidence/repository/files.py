@@ -19,7 +19,8 @@ def get_file(*, ticket: str) -> EvidenceFile | None:
 
 def get_file_doc(tx: UnitOfWork, *, complaint_id: str) -> dict[str, Any] | None:
     """The raw evidence file of a complaint as `tx` sees it, or None."""
-    return tx.collection(EvidenceFile).find_one({"_id": complaint_id}, session=tx.session)  # type: ignore[no-any-return]
+    found: dict[str, Any] | None = tx.collection(EvidenceFile).find_one({"_id": complaint_id}, session=tx.session)
+    return found
 
 
 def create_file(tx: UnitOfWork, *, evidence_file: EvidenceFile) -> None:
@@ -27,8 +28,8 @@ def create_file(tx: UnitOfWork, *, evidence_file: EvidenceFile) -> None:
     tx.add([evidence_file])
 
 
-def update_reserved(tx: UnitOfWork, *, complaint_id: str, size: int,
-                    max_complaint_bytes: int) -> dict[str, Any] | None:
+def reserve_number(tx: UnitOfWork, *, complaint_id: str, size: int,
+                   max_complaint_bytes: int) -> dict[str, Any] | None:
     """Take the next item number and `size` bytes of an open file's budget; the file as it was
     before, or None when it is not open or the bytes do not fit."""
     return tx.update_before(EvidenceFile, {"_id": complaint_id, "status": "open",
@@ -55,8 +56,7 @@ def update_assessment(tx: UnitOfWork, *, complaint_id: str, assessment: dict[str
 
 
 def read_ahead_closures(uow: UnitOfWork, *, complaint_ids: list[str]) -> None:
-    """Read the closing marks of these complaints in one query, for `get_closure` to answer from
-    in this unit (see UnitOfWork.read_ahead)."""
+    """Read these complaints' closing marks in one query, for `get_closure` in this unit to answer from."""
     uow.read_ahead_ids(ComplaintClosure, complaint_ids)
 
 

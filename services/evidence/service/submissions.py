@@ -95,8 +95,8 @@ def _record_repeat(uow: UnitOfWork, *, item_id: str, principal: Principal, name:
 
 
 def _reserve(tx: UnitOfWork, *, evidence_file: EvidenceFile, size: int, limits: Limits) -> dict:
-    claimed = files.update_reserved(tx, complaint_id=evidence_file.id, size=size,
-                                    max_complaint_bytes=limits.max_complaint_bytes)
+    claimed = files.reserve_number(tx, complaint_id=evidence_file.id, size=size,
+                                   max_complaint_bytes=limits.max_complaint_bytes)
     if claimed is not None:
         return claimed
     now = files.get_file_doc(tx, complaint_id=evidence_file.id) or {}
