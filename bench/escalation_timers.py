@@ -29,13 +29,13 @@ from pymongo import MongoClient
 from bench.harness import embedded_stack, percentiles, settle, write_results
 from services.escalation.config import EscalationSettings
 from services.escalation.domain.routing import MerchantHistory
-from services.escalation.domain.terms import Category
 from services.escalation.models import Case, Timer
+from services.escalation.repository.timers import FLOOR_ID, FLOORS, new_timers
 from services.escalation.service.opening import build_case
 from services.escalation.service.rules import load_rules
-from services.escalation.service.timer_docs import FLOOR_ID, FLOORS, new_timers
 from shared import store
 from shared.contracts.complaints import Complainant, ComplaintFiled, OrderSummary, Party
+from shared.contracts.vocabulary import Category
 from shared.envelope import new_id
 from shared.ledger import ProcessedEvent
 from shared.money import Money

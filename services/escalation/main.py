@@ -10,9 +10,8 @@ from services.escalation import api, handlers
 from services.escalation.config import EscalationSettings
 from services.escalation.domain.holiday_overrides import CalendarOverrideError
 from services.escalation.domain.policy import PolicyError
+from services.escalation.loops import TimerLoop
 from services.escalation.models import Case, Timer
-from shared.idempotency import IdempotentResponse
-from services.escalation.scheduler import TimerLoop
 from services.escalation.service.rules import load_rules
 from shared.app import ServiceRuntime, create_service_app
 from shared.contracts.complaints import AccountFreezeRequested
@@ -21,6 +20,7 @@ from shared.contracts.escalation import (
     ResolutionProposed, ResolutionRejected, SlaBreached, SlaWarning,
 )
 from shared.bus import document_publisher
+from shared.idempotency import IdempotentResponse
 from shared.runtime.serve import serve
 
 PUBLISHED = [CaseOpened, ComplaintStatusChanged, ComplaintEscalated, CaseAssigned, SlaWarning,

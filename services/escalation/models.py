@@ -26,7 +26,7 @@ class Case(Document):
     ticket = StringField(required=True)
     state = StringField(required=True)
     tier = StringField(required=True)
-    category = StringField(required=True)  # the domain's category (underscore form)
+    category = StringField(required=True)  # the shared Category (older cases: underscores, read as today's)
     priority = StringField(required=True)
     platform = StringField(required=True)
     merchant_id = StringField(required=True)
@@ -56,10 +56,7 @@ class Case(Document):
 class Timer(Document):
     """A durable clock deadline, found by a query over what is due (never a scan of cases).
 
-    One index besides the id: the embedded store rewrites every index of a document it writes, and
-    a case opens with eight timers. The id names complaint, clock and kind (one timer each), a
-    case's timers are read by id, and the few timers being fired are found by state alone.
-    """
+    One index besides the id (repository/timers.py says why)."""
 
     meta = {
         "collection": "timers",

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from pymongo import MongoClient
 
 from tests.support.escalation_cases import (
     FAST_POLICY, escalation_client, filed, send, token, wait_case,
@@ -42,9 +43,23 @@ def test_complaints_are_counted_by_merchant_category_and_product(client: TestCli
     assert [(r["merchant"], r["complaints"], r["open"]) for r in by_merchant["items"]] == [
         ("m-1001", 3, 2), ("m-2002", 1, 1)]
     by_category = client.get("/v1/analytics/complaints", headers=AGENT).json()["items"]
-    assert by_category[0] == {"category": "invalid_card_key", "complaints": 2, "open": 1}
+    assert by_category[0] == {"category": "invalid-card-key", "complaints": 2, "open": 1}
     by_product = client.get("/v1/analytics/complaints", params={"group_by": "product"}, headers=AGENT).json()
     assert {r["product"]: r["complaints"] for r in by_product["items"]} == {"100元游戏点卡": 2, "Steam 充值卡": 2}
+
+
+def test_cases_stored_with_the_old_underscore_category_count_with_the_shared_spelling(
+        client: TestClient, service_env: dict[str, str]) -> None:
+    with MongoClient(service_env["MONGODB_URI"], serverSelectionTimeoutMS=3000) as mongo:
+        cases = mongo[service_env["ESCALATION_MONGODB_DB"]]["cases"]
+        old = cases.find_one({"category": "invalid-card-key"}, {"_id": 1})
+        cases.update_one({"_id": old["_id"]}, {"$set": {"category": "invalid_card_key"}})
+        try:
+            by_category = client.get("/v1/analytics/complaints", headers=AGENT).json()["items"]
+            assert by_category[0] == {"category": "invalid-card-key", "complaints": 2, "open": 1}
+            assert len({r["category"] for r in by_category}) == len(by_category)
+        finally:
+            cases.update_one({"_id": old["_id"]}, {"$set": {"category": "invalid-card-key"}})
 
 
 def test_sla_attainment_resolution_time_and_hot_merchants(client: TestClient) -> None:

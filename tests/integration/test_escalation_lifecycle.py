@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from pymongo import MongoClient
 
 from shared.contracts.complaints import ComplaintUpdated, ComplaintWithdrawn
 from shared.envelope import new_id, utcnow
@@ -182,10 +183,22 @@ def test_a_category_corrected_to_unauthorized_charge_reroutes_and_asks_for_a_fre
          events=[ComplaintUpdated(complaint_id=case["complaint_id"], ticket=case["ticket"],
                                   change="category_corrected", detail={"category": "unauthorized-charge"})])
     moved = wait_case(client, case["ticket"], headers=AGENT, state="payment_channel_dispute")
-    assert (moved["category"], moved["tier"], moved["priority"]) == ("unauthorized_charge", "payment_channel", "urgent")
+    assert (moved["category"], moved["tier"], moved["priority"]) == ("unauthorized-charge", "payment_channel", "urgent")
     assert moved["account_freeze_requested"] is True
     freeze = events(service_env, topics, case["complaint_id"], "AccountFreezeRequested")[0]
     assert freeze["payment_channel"] == "wechat"
+
+
+def test_a_case_stored_with_the_old_underscore_category_reads_and_acts_in_the_shared_spelling(
+        client: TestClient, service_env: dict[str, str], topics: TopicSettings) -> None:
+    case = open_case(client, service_env, topics, category="invalid-card-key")
+    with MongoClient(service_env["MONGODB_URI"], serverSelectionTimeoutMS=3000) as mongo:
+        mongo[service_env["ESCALATION_MONGODB_DB"]]["cases"].update_one(
+            {"_id": case["complaint_id"]}, {"$set": {"category": "invalid_card_key"}})
+    assert client.get(f"/v1/cases/{case['ticket']}", headers=AGENT).json()["category"] == "invalid-card-key"
+    answered = act(client, case["ticket"], "respond", AGENT)
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["category"] == "invalid-card-key"
 
 
 def test_a_malformed_action_names_the_field_in_both_languages_and_asyncapi_lists_the_events(

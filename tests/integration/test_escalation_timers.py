@@ -13,6 +13,7 @@ from pymongo import MongoClient
 
 from services.escalation.config import EscalationSettings
 from services.escalation.models import Timer
+from services.escalation.repository import claims
 from services.escalation.service import firing
 from services.escalation.service.rules import load_rules
 from shared import store
@@ -115,7 +116,7 @@ def test_a_timer_claimed_by_an_owner_that_died_fires_once_after_its_lease_runs_o
     wait_until(lambda: Timer.objects(complaint_id=cid, kind="warning", state="fired").first(),
                timeout=30, interval=0.05, what="the warning to fire")
     # A doomed instance claims the breach timer ahead of the service and never fires it.
-    claimed = firing.claim_one(owner="doomed", lease_s=3, now=breach.due_at)
+    claimed = claims.claim_one(owner="doomed", lease_s=3, now=breach.due_at)
     assert claimed is not None and claimed["_id"] == breach.id
     counts = wait_until(lambda: breached_all(env, topics, ids), timeout=60, interval=0.5,
                         what="the breach after the lease ran out")

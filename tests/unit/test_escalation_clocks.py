@@ -12,8 +12,9 @@ from services.escalation.domain.effects import apply_clock_changes, clock_change
 from services.escalation.domain.policy import load_policy
 from services.escalation.domain.routing import route
 from services.escalation.domain.states import CaseStatus, Outcome, Resolution, State
-from services.escalation.domain.terms import BreachAction, Category, Party, Tier
+from services.escalation.domain.terms import BreachAction, Party
 from services.escalation.domain.transitions import perform
+from shared.contracts.vocabulary import Category, Tier
 
 pytestmark = pytest.mark.unit
 

@@ -7,7 +7,8 @@ from services.escalation.domain.policy import DEFAULT_POLICY, PolicyError, load_
 from services.escalation.domain.guards import check_tier
 from services.escalation.domain.routing import MerchantHistory, next_tier, route
 from services.escalation.domain.states import State
-from services.escalation.domain.terms import Basis, Category, Priority, Tier
+from services.escalation.domain.terms import Basis
+from shared.contracts.vocabulary import Category, Priority, Tier
 from shared.money import Money
 
 pytestmark = pytest.mark.unit
@@ -83,7 +84,7 @@ def test_external_guard_names_the_missing_proof_then_allows() -> None:
 
 
 def test_legal_guard_names_the_rules_that_would_open_it() -> None:
-    r = route(policy=POLICY, category=Category.SLOW_SERVICE)
+    r = route(policy=POLICY, category=Category.SLOW_OR_RUDE_SERVICE)
     check = check_tier(policy=POLICY, route=r, tier=Tier.LEGAL)
     assert not check.allowed and check.missing == ("rule:large-amount", "rule:merchant-fraud")
 
@@ -141,3 +142,17 @@ def test_unreadable_policy_file_is_a_policy_error(tmp_path) -> None:
     path.write_text("clocks: [unclosed\n", encoding="utf-8")
     with pytest.raises(PolicyError, match="policy.yaml: \\(file\\): cannot read"):
         load_policy(path=path)
+
+
+def test_a_policy_written_with_the_old_underscore_categories_still_loads_as_the_shared_ones() -> None:
+    raw = _raw()
+    raw["routing"]["rules"][1]["when"]["categories"] = ["not_delivered", "wrong_delivery", "invalid_card_key",
+                                                        "refund_refused"]
+    raw["routing"]["rules"].append({"name": "rude", "when": {"categories": ["slow_service"]},
+                                    "then": {"priority": "high"}})
+    policy = parse_policy(raw=raw)
+    assert policy.routing.rules[1] == POLICY.routing.rules[1]
+    assert route(policy=policy, category=Category.SLOW_OR_RUDE_SERVICE).priority is Priority.HIGH
+    raw["routing"]["rules"][-1]["when"]["categories"] = ["bad_vibes"]
+    with pytest.raises(PolicyError, match=r"routing\.rules\[6\]\.when\.categories\[0\]: Input should be"):
+        parse_policy(raw=raw)

@@ -8,8 +8,9 @@ from services.escalation.domain.actions import (
     Action, ActionInvalid, ActionNotPermitted, IllegalTransition, MerchantDecision,
 )
 from services.escalation.domain.states import CaseStatus, Outcome, Resolution, State, allowed_targets
-from services.escalation.domain.terms import Party, Tier
+from services.escalation.domain.terms import Party
 from services.escalation.domain.transitions import perform
+from shared.contracts.vocabulary import Tier
 from shared.money import Money
 
 pytestmark = pytest.mark.unit

@@ -7,15 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic_core import to_jsonable_python
-from pymongo.errors import DuplicateKeyError
 
 from services.escalation.api.errors import not_found, refusal
 from services.escalation.domain.actions import (
     Action, ActionInvalid, ActionNotPermitted, IllegalTransition,
 )
 from services.escalation.service import acting, views
+from services.escalation.repository.cases import CaseChanged
 from services.escalation.service.acting import ActionRequest, CaseNotFound, TierRefused
-from services.escalation.service.steps import CaseChanged
 from services.escalation.service.rules import party_of
 from shared.auth import Principal
 from shared.http_auth import CurrentPrincipal
@@ -23,7 +22,7 @@ from shared.idempotency import (
     IdempotencyKeyError, Keyed, KeyReused, StoredAnswer, first_answer, keyed, store_answer,
 )
 from shared.openapi import field_refusal
-from shared.store import UnitOfWork
+from shared.store import DuplicateKey, UnitOfWork
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 IdempotencyKey = Annotated[str | None, Header(
@@ -42,7 +41,7 @@ _ERRORS = {403: {"description": "This party may not take the action"},
 @router.get("/{ticket}", summary="The case: state, tier, clocks and who must act now",
             responses={404: _ERRORS[404]})
 def get_case(ticket: str, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-    doc = views.find_case(ticket=ticket, principal=principal)
+    doc = views.find_case(request.app.state.runtime.unit(), ticket=ticket, principal=principal)
     if doc is None:
         raise not_found(ticket)
     return views.case_view(doc=doc, rules=request.app.state.rules)
@@ -69,7 +68,7 @@ def take_action(ticket: str, action: Action, request: Request, principal: Curren
                          topic=runtime.settings.topics.escalation_events, record=record)
     except CaseNotFound:
         raise not_found(ticket) from None
-    except DuplicateKeyError:
+    except DuplicateKey:
         # The same key raced in twice: the first one's answer is stored now.
         if retry is None or (stored := _first_answer(retry)) is None:
             raise

@@ -7,8 +7,8 @@ from __future__ import annotations
 from fastapi import HTTPException
 
 from services.escalation.domain.actions import ActionInvalid, ActionNotPermitted, IllegalTransition
+from services.escalation.repository.cases import CaseChanged
 from services.escalation.service.acting import TierRefused
-from services.escalation.service.steps import CaseChanged
 from shared.openapi import field_refusal
 
 

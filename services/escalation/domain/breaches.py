@@ -9,7 +9,8 @@ from services.escalation.domain.guards import TierCheck, check_tier
 from services.escalation.domain.policy_schema import Policy
 from services.escalation.domain.routing import Route, next_tier
 from services.escalation.domain.states import ACTIVE, CaseStatus
-from services.escalation.domain.terms import BreachAction, Party, Tier
+from services.escalation.domain.terms import BreachAction, Party
+from shared.contracts.vocabulary import Tier
 
 _NOTIFY = {
     BreachAction.NOTIFY_AGENT: Party.AGENT,

@@ -13,8 +13,8 @@ from services.escalation.domain.clocks import Clock, start_clock
 from services.escalation.domain.policy import Policy
 from services.escalation.domain.routing import Route
 from services.escalation.domain.states import WAITING_ON_COMPLAINANT, Outcome, State
-from services.escalation.domain.terms import Tier
 from services.escalation.domain.transitions import Step
+from shared.contracts.vocabulary import Tier
 
 # These start when something happens during the case, not when it is opened.
 ON_DEMAND = frozenset({"merchant_response", "refund", "evidence_upload"})

@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict
 
 from services.escalation.domain.policy_schema import Policy
 from services.escalation.domain.routing import Route
-from services.escalation.domain.terms import Tier
+from shared.contracts.vocabulary import Tier
 
 _PROOF_TEXT = {
     "refusal_record": ("a record of the refusal", "商家或平台拒绝处理的记录"),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from services.escalation.domain.terms import Basis, BreachAction, Category, Party, Priority, Tier
+from services.escalation.domain.terms import Basis, BreachAction, Party, current_category
+from shared.contracts.vocabulary import Category, Priority, Tier
 from shared.money import Money
 
 FAILURE_PROOFS = ("refusal_record", "closed_ticket", "breached_clock")
@@ -58,6 +59,14 @@ class Condition(_Strict):
     amount_over: Money | None = None
     merchant_open_complaints_at_least: int | None = Field(None, ge=1)
     merchant_breached_clocks_at_least: int | None = Field(None, ge=1)
+
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _current_spelling(cls, value: object) -> object:
+        # A policy file written when escalation spelled categories with underscores still loads.
+        if isinstance(value, list | tuple):
+            return [current_category(v) if isinstance(v, str) else v for v in value]
+        return value
 
     @model_validator(mode="after")
     def _not_empty(self) -> Condition:

@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.escalation.domain.policy_schema import Condition, Policy
 from services.escalation.domain.states import TIER_STATES, State
-from services.escalation.domain.terms import Category, Priority, Tier
+from shared.contracts.vocabulary import Category, Priority, Tier
 from shared.money import Money
 
 

@@ -7,8 +7,8 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from services.escalation.domain.terms import Tier
 from shared.contracts.vocabulary import CaseState as State
+from shared.contracts.vocabulary import Tier
 from shared.money import Money
 
 DEFAULT_REOPEN_WINDOW = timedelta(days=15)

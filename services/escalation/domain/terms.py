@@ -1,12 +1,14 @@
-"""The escalation domain's shared vocabulary: tiers, parties, categories, clock bases."""
+"""The escalation domain's vocabulary: parties, clock bases, breach actions (categories, priorities
+and tiers are the suite's, from shared/contracts/vocabulary.py)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from shared.contracts.vocabulary import Priority, Tier
+from shared.contracts.vocabulary import Category, Priority, Tier
 
-
+__all__ = ["OLD_CATEGORY_SPELLINGS", "Basis", "BreachAction", "Category", "Party", "Priority", "Tier",
+           "current_category"]
 
 
 class Party(StrEnum):
@@ -16,23 +18,6 @@ class Party(StrEnum):
     MERCHANT = "merchant"
     AGENT = "agent"
     SYSTEM = "system"
-
-
-class Category(StrEnum):
-    """The ten complaint categories the seeds describe."""
-
-    CHARGED_NO_ORDER = "charged_no_order"
-    NOT_DELIVERED = "not_delivered"
-    WRONG_DELIVERY = "wrong_delivery"
-    INVALID_CARD_KEY = "invalid_card_key"
-    UNAUTHORIZED_CHARGE = "unauthorized_charge"
-    REFUND_REFUSED = "refund_refused"
-    ACCOUNT_RESTRICTED = "account_restricted"
-    MERCHANT_FRAUD = "merchant_fraud"
-    SLOW_SERVICE = "slow_service"
-    DATA_LEAK = "data_leak"
-
-
 
 
 class Basis(StrEnum):
@@ -51,3 +36,15 @@ class BreachAction(StrEnum):
     NOTIFY_AGENT = "notify_agent"
     NOTIFY_COMPLAINANT = "notify_complainant"
     NOTIFY_MERCHANT = "notify_merchant"
+
+
+#: How escalation once spelled the categories (underscores, "slow_service"), still found in cases
+#: stored then and in policy files written then.
+OLD_CATEGORY_SPELLINGS = {**{c.value.replace("-", "_"): c for c in Category},
+                          "slow_service": Category.SLOW_OR_RUDE_SERVICE}
+
+
+def current_category(raw: str) -> str:
+    """A category name as spelled today: an old underscore spelling becomes the shared one."""
+    old = OLD_CATEGORY_SPELLINGS.get(raw)
+    return old.value if old is not None else raw

@@ -12,7 +12,7 @@ from services.escalation.domain.actions import (
 from services.escalation.domain.states import (
     ACTIVE, TIER_STATES, CaseStatus, Outcome, Resolution, State,
 )
-from services.escalation.domain.terms import Tier
+from shared.contracts.vocabulary import Tier
 
 Legal = tuple[State, ...]
 

@@ -13,8 +13,9 @@ from services.escalation.domain.actions import (
 from services.escalation.domain.states import (
     ACTIVE, DEFAULT_REOPEN_WINDOW, CaseStatus, Resolution, State, allowed_targets,
 )
-from services.escalation.domain.terms import Party, Tier
+from services.escalation.domain.terms import Party
 from services.escalation.domain.transition_rules import RULES
+from shared.contracts.vocabulary import Tier
 
 
 class Step(BaseModel):

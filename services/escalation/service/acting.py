@@ -13,13 +13,14 @@ from services.escalation.domain.actions import (
 from services.escalation.domain.guards import TierCheck, check_tier
 from services.escalation.domain.routing import next_tier
 from services.escalation.domain.states import CaseStatus, Resolution, State
-from services.escalation.domain.terms import Party, Tier
+from services.escalation.domain.terms import Party
 from services.escalation.domain.transitions import perform
-from services.escalation.models import Case
+from services.escalation.repository import cases
 from services.escalation.service.rules import Rules, in_scope
 from services.escalation.service.steps import route_of, save_step, status_of
 from shared.auth import Principal
 from shared.contracts.escalation import CaseAssigned
+from shared.contracts.vocabulary import Tier
 from shared.envelope import Event, utcnow
 from shared.ledger import apply_once
 from shared.store import UnitOfWork
@@ -98,7 +99,7 @@ def act(uow: UnitOfWork, *, ticket: str, action: Action, principal: Principal, a
     record, when given, stores the answer in the same transaction (Idempotency-Key replays)."""
 
     def work(tx: UnitOfWork) -> dict[str, Any]:
-        doc = tx.collection(Case).find_one({"ticket": ticket}, session=tx.session)
+        doc = cases.get_case(tx, ticket=ticket)
         if doc is None or not in_scope(principal=principal, case=doc):
             raise CaseNotFound(ticket)
         done = take_action(tx, doc=doc, action=action, actor=actor, request=request, rules=rules,
@@ -116,7 +117,7 @@ def apply_party_event(uow: UnitOfWork, *, event: Event, action: Action, only_in:
     """Apply an action another service reported (withdrawal, evidence); no-op when it does not apply."""
 
     def work(tx: UnitOfWork) -> None:
-        doc = tx.collection(Case).find_one({"_id": event.complaint_id}, session=tx.session)
+        doc = cases.get_case(tx, complaint_id=event.complaint_id)
         if doc is None:
             return
         if only_in is not None and doc["state"] not in only_in:

@@ -9,64 +9,37 @@ from services.escalation.domain.clocks import Clock
 from services.escalation.domain.effects import ClockChanges, apply_clock_changes, open_clocks, opening_clocks
 from services.escalation.domain.routing import MerchantHistory, Route, route
 from services.escalation.domain.states import ACTIVE, TIER_STATES, CaseStatus, State
-from services.escalation.domain.terms import Category, Party, Priority, Tier
+from services.escalation.domain.terms import Party
 from services.escalation.domain.transitions import perform
 from services.escalation.models import Case
+from services.escalation.repository import cases, timers
 from services.escalation.service.rules import Rules, to_category
-from services.escalation.service.steps import (
-    clock_entries, clocks_of, route_of, save_step, status_of, write_case,
-)
-from services.escalation.service.timer_docs import sync_timers
+from services.escalation.service.steps import clock_entries, clocks_of, route_of, save_step, status_of
 from shared.contracts.complaints import AccountFreezeRequested, ComplaintFiled, ComplaintUpdated
 from shared.contracts.escalation import CaseOpened, ComplaintEscalated, ComplaintStatusChanged
+from shared.contracts.vocabulary import Category, Priority, Tier
 from shared.envelope import Event, Message, utcnow
 from shared.ledger import apply_once
 from shared.bus import Rejected
 from shared.money import Money
 from shared.outbox import emit
-from shared.store import UnitOfWork, database
+from shared.store import UnitOfWork
 
 _FREEZE_REASON = "unauthorized charge: freeze the account or card before anything else"
 
 
 def merchant_history(uow: UnitOfWork, *, platform: str, merchant_id: str, rules: Rules) -> MerchantHistory:
-    """The merchant's history as the unit of work read it ahead, else read now."""
-    ahead = (MerchantHistory, (platform, merchant_id))
-    if ahead in uow.read_ahead:
-        return uow.read_ahead[ahead]  # type: ignore[no-any-return]
-    return _read_history(platform=platform, merchant_id=merchant_id, rules=rules)
+    """The merchant's missed clocks so far, and its open complaints when a routing rule asks."""
+    return cases.get_merchant_history(uow, platform=platform, merchant_id=merchant_id,
+                                      count_open=_routes_on_open_complaints(rules))
 
 
 def read_ahead(events: list[Message], uow: UnitOfWork, *, rules: Rules) -> None:
     """Read, for a consumer's group, the history of each merchant its filings name, once per
-    merchant: a poll of complaints against one busy shop reads it once (see UnitOfWork.read_ahead).
-
-    (One query per merchant: the embedded store reads every case for a merchant_id `$in`.)"""
-    tx = uow
-    for platform, merchant_id in dict.fromkeys((e.platform, e.merchant.id) for e in events
-                                               if isinstance(e, ComplaintFiled)):
-        tx.read_ahead[(MerchantHistory, (platform, merchant_id))] = _read_history(
-            platform=platform, merchant_id=merchant_id, rules=rules)
-
-
-def _read_history(*, platform: str, merchant_id: str, rules: Rules) -> MerchantHistory:
-    """The merchant's breached clocks so far, and its open complaints if a routing rule asks.
-
-    Only the merchant's cases with a breach are read (an index serves exactly them), so a shop with
-    thousands of complaints costs a filing no more than a quiet one; its open complaints are counted
-    only when the policy routes on them, as that reads every open case of the merchant."""
-    cases = database()[Case._get_collection_name()]
-    found = cases.find({"platform": platform, "merchant_id": merchant_id, "breach_count": {"$gt": 0}},
-                       {"breach_count": 1})
-    breached = sum(int(doc.get("breach_count", 0)) for doc in found)
-    if not _routes_on_open_complaints(rules):
-        return MerchantHistory(breached_clocks=breached)
-    rows = list(cases.aggregate([
-        {"$match": {"platform": platform, "merchant_id": merchant_id}},
-        {"$group": {"_id": None,
-                    "open": {"$sum": {"$cond": [{"$in": ["$state", [s.value for s in ACTIVE]]}, 1, 0]}}}},
-    ]))
-    return MerchantHistory(open_complaints=rows[0]["open"] if rows else 0, breached_clocks=breached)
+    merchant: a poll of complaints against one busy shop reads it once (see UnitOfWork.read_ahead)."""
+    cases.read_ahead_merchant_histories(
+        uow, merchants=[(e.platform, e.merchant.id) for e in events if isinstance(e, ComplaintFiled)],
+        count_open=_routes_on_open_complaints(rules))
 
 
 def _routes_on_open_complaints(rules: Rules) -> bool:
@@ -132,8 +105,8 @@ def open_case(uow: UnitOfWork, *, event: ComplaintFiled, rules: Rules, topic: st
     case, clocks, messages = build_case(event=event, rules=rules, category=category, history=history)
 
     def work(tx: UnitOfWork) -> Case:
-        tx.add([case])  # in a consumer's shared transaction: one insert for the poll's cases
-        sync_timers(tx, complaint_id=case.id, ticket=case.ticket, clocks=clocks, new_case=True)
+        cases.create_case(tx, case=case)
+        timers.sync_timers(tx, complaint_id=case.id, ticket=case.ticket, clocks=clocks, new_case=True)
         emit(tx, topic=topic, messages=messages)
         return case
 
@@ -163,7 +136,7 @@ def correct_category(uow: UnitOfWork, *, event: ComplaintUpdated, rules: Rules, 
         raise Rejected(f"detail.category: unknown complaint category {raw!r}")
 
     def work(tx: UnitOfWork) -> None:
-        doc = tx.collection(Case).find_one({"_id": event.complaint_id}, session=tx.session)
+        doc = cases.get_case(tx, complaint_id=event.complaint_id)
         if doc is None:
             raise Rejected(f"no case for complaint {event.complaint_id}")
         old = route_of(doc)
@@ -189,8 +162,8 @@ def correct_category(uow: UnitOfWork, *, event: ComplaintUpdated, rules: Rules, 
             extras.append(AccountFreezeRequested(**ids, platform=doc["platform"],
                                                  payment_channel=doc.get("channel", "other"),
                                                  reason=_FREEZE_REASON))
-        write_case(tx, doc=doc, fields=fields)
-        sync_timers(tx, complaint_id=doc["_id"], ticket=doc["ticket"], clocks=clocks)
+        cases.update_case(tx, doc=doc, fields=fields)
+        timers.sync_timers(tx, complaint_id=doc["_id"], ticket=doc["ticket"], clocks=clocks)
         doc = {**doc, **fields, "version": doc["version"] + 1}
         target = new.first_tier
         if status.state in ACTIVE and target in TIER_STATES and target.rank > status.tier.rank:

@@ -9,11 +9,10 @@ from services.escalation.config import EscalationSettings
 from services.escalation.domain.calendar import WorkingCalendar
 from services.escalation.domain.holiday_overrides import load_overrides
 from services.escalation.domain.policy import Policy, load_policy
-from services.escalation.domain.terms import Category, Party
+from services.escalation.domain.terms import Party
 from shared.auth import Principal, Role
+from shared.contracts.vocabulary import Category
 
-# Intake names categories in kebab-case; the domain uses its own underscore vocabulary.
-_ALIASES = {"slow-or-rude-service": Category.SLOW_SERVICE}
 _PARTIES = {Role.COMPLAINANT: Party.COMPLAINANT, Role.MERCHANT: Party.MERCHANT,
             Role.AGENT: Party.AGENT, Role.PARTNER: Party.AGENT}
 
@@ -39,11 +38,9 @@ def load_rules(*, settings: EscalationSettings) -> Rules:
 
 
 def to_category(*, raw: str) -> Category | None:
-    """The domain category of an intake category name, or None when it is unknown."""
-    if raw in _ALIASES:
-        return _ALIASES[raw]
+    """The category a message names, or None when it is unknown."""
     try:
-        return Category(raw.replace("-", "_"))
+        return Category(raw)
     except ValueError:
         return None
 

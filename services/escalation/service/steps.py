@@ -11,9 +11,8 @@ from services.escalation.domain.effects import apply_clock_changes, clock_change
 from services.escalation.domain.routing import Route
 from services.escalation.domain.states import CaseStatus, Outcome, State
 from services.escalation.domain.transitions import Step
-from services.escalation.models import Case
+from services.escalation.repository import cases, timers
 from services.escalation.service.rules import Rules
-from services.escalation.service.timer_docs import sync_timers
 from shared.contracts.escalation import (
     ComplaintEscalated, ComplaintStatusChanged, ResolutionAccepted, ResolutionProposed,
     ResolutionRejected,
@@ -21,10 +20,6 @@ from shared.contracts.escalation import (
 from shared.envelope import Event
 from shared.outbox import emit
 from shared.store import UnitOfWork
-
-
-class CaseChanged(RuntimeError):
-    """The case changed under a transaction (a version check failed); the work is retried."""
 
 
 def status_of(doc: Mapping[str, Any]) -> CaseStatus:
@@ -55,18 +50,6 @@ def clock_entries(*, clocks: Mapping[str, Clock], previous: Sequence[Mapping[str
     return out
 
 
-def write_case(tx: UnitOfWork, *, doc: Mapping[str, Any], fields: Mapping[str, Any],
-               history: Mapping[str, Any] | None = None) -> None:
-    """Update the case if nobody changed it since it was read; raises CaseChanged otherwise."""
-    update: dict[str, Any] = {"$set": dict(fields), "$inc": {"version": 1}}
-    if history is not None:
-        update["$push"] = {"history": dict(history)}
-    done = tx.collection(Case).update_one({"_id": doc["_id"], "version": doc["version"]}, update,
-                                          session=tx.session)
-    if done.matched_count != 1:
-        raise CaseChanged(doc["ticket"])
-
-
 def save_step(
     tx: UnitOfWork, *, doc: Mapping[str, Any], step: Step, rules: Rules, topic: str, actor_id: str = "",
     before: Sequence[Event] = (), after: Sequence[Event] = (), fields: Mapping[str, Any] | None = None,
@@ -89,8 +72,8 @@ def save_step(
     entry = {"at": now, "actor": step.actor.value, "actor_id": actor_id, "action": step.action.value,
              "from_state": step.from_state.value, "to_state": step.to_state.value,
              "from_tier": step.from_tier.value, "to_tier": step.to_tier.value, "reason": step.reason}
-    write_case(tx, doc=doc, fields=new, history=entry)
-    sync_timers(tx, complaint_id=doc["_id"], ticket=doc["ticket"], clocks=clocks)
+    cases.update_case(tx, doc=doc, fields=new, history=entry)
+    timers.sync_timers(tx, complaint_id=doc["_id"], ticket=doc["ticket"], clocks=clocks)
     emit(tx, topic=topic, messages=[*before, *step_events(doc=doc, step=step, actor_id=actor_id), *after])
     return {**doc, **new, "history": [*doc.get("history", []), entry], "version": doc["version"] + 1}
 

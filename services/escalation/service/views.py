@@ -7,18 +7,18 @@ from typing import Any
 
 from services.escalation.domain.duties import duties
 from services.escalation.domain.states import allowed_targets
-from services.escalation.models import Case
+from services.escalation.repository import cases
 from services.escalation.service.rules import Rules, in_scope
 from services.escalation.service.steps import clocks_of, route_of, status_of
 from shared.auth import Principal
 from shared.envelope import utcnow
 from shared.masking import scrub_deep
-from shared.store import database
+from shared.store import UnitOfWork
 
 
-def find_case(*, ticket: str, principal: Principal) -> dict[str, Any] | None:
+def find_case(uow: UnitOfWork, *, ticket: str, principal: Principal) -> dict[str, Any] | None:
     """The stored case of a ticket if the caller may see it, else None."""
-    doc = database()[Case._get_collection_name()].find_one({"ticket": ticket})
+    doc = cases.get_case(uow, ticket=ticket)
     return doc if doc is not None and in_scope(principal=principal, case=doc) else None
 
 

@@ -7,6 +7,7 @@ import logging
 import time
 
 from services.escalation.config import EscalationSettings
+from services.escalation.repository import claims
 from services.escalation.service import firing
 from services.escalation.service.rules import Rules
 from shared.aio import wait_set
@@ -28,7 +29,7 @@ class TimerLoop:
         self._wakeup = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.claimed_total = 0
-        self._scan = firing.DueScan()
+        self._scan = claims.DueScan()
         self._rewound = 0.0
 
     def wake(self) -> None:
@@ -45,13 +46,13 @@ class TimerLoop:
             claimed, delay = 0, s.timer_poll_interval_s
             try:
                 if time.monotonic() - self._rewound > REWIND_EVERY_S:
-                    await asyncio.to_thread(firing.rewind_floor, back_s=2 * REWIND_EVERY_S)
+                    await asyncio.to_thread(claims.rewind_floor, back_s=2 * REWIND_EVERY_S)
                     self._rewound = time.monotonic()
                 claimed = await asyncio.to_thread(
                     firing.fire_due, self._runtime.unit(), owner=s.instance_id, lease_s=s.timer_lease_s,
                     limit=s.timer_batch_size, group=s.timer_group_size, rules=self._rules,
                     topic=s.topics.escalation_events, scan=self._scan)
-                due = await asyncio.to_thread(firing.next_due, within_s=delay)
+                due = await asyncio.to_thread(claims.next_due, within_s=delay)
                 if due is not None:
                     delay = min(delay, max((due - utcnow()).total_seconds(), 0.0))
             except STORE_UNAVAILABLE as exc:

@@ -1,0 +1,84 @@
+"""Cases in the store: read one, create, update under a version check, and the merchant's record."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from services.escalation.domain.routing import MerchantHistory
+from services.escalation.domain.states import ACTIVE
+from services.escalation.domain.terms import current_category
+from services.escalation.models import Case
+from shared.store import UnitOfWork, database
+
+
+class CaseChanged(RuntimeError):
+    """The case changed under a transaction (a version check failed); the work is retried."""
+
+
+def get_case(uow: UnitOfWork, *, complaint_id: str | None = None, ticket: str | None = None) -> dict[str, Any] | None:
+    """The stored case of a complaint id (or else of a ticket), read in the unit; None when there is none."""
+    query = {"_id": complaint_id} if complaint_id is not None else {"ticket": ticket}
+    doc = uow.collection(Case).find_one(query, session=uow.session)
+    if doc is not None:
+        # Cases stored before escalation took the shared spelling carry "invalid_card_key" and the like.
+        doc["category"] = current_category(doc["category"])
+    return doc  # type: ignore[no-any-return]
+
+
+def create_case(tx: UnitOfWork, *, case: Case) -> None:
+    """Insert a new case (nothing reads it back in its transaction)."""
+    tx.add([case])  # in a consumer's shared transaction: one insert for the poll's cases
+
+
+def update_case(tx: UnitOfWork, *, doc: Mapping[str, Any], fields: Mapping[str, Any],
+                history: Mapping[str, Any] | None = None) -> None:
+    """Update the case if nobody changed it since it was read; raises CaseChanged otherwise."""
+    update: dict[str, Any] = {"$set": dict(fields), "$inc": {"version": 1}}
+    if history is not None:
+        update["$push"] = {"history": dict(history)}
+    done = tx.collection(Case).update_one({"_id": doc["_id"], "version": doc["version"]}, update,
+                                          session=tx.session)
+    if done.matched_count != 1:
+        raise CaseChanged(doc["ticket"])
+
+
+def get_merchant_history(uow: UnitOfWork, *, platform: str, merchant_id: str,
+                         count_open: bool) -> MerchantHistory:
+    """The merchant's history as the unit read it ahead (see read_ahead_merchant_histories), else read now."""
+    ahead = (MerchantHistory, (platform, merchant_id))
+    if ahead in uow.read_ahead:
+        return uow.read_ahead[ahead]  # type: ignore[no-any-return]
+    return _read_history(platform=platform, merchant_id=merchant_id, count_open=count_open)
+
+
+def read_ahead_merchant_histories(uow: UnitOfWork, *, merchants: Iterable[tuple[str, str]],
+                                  count_open: bool) -> None:
+    """Read the history of each (platform, merchant id) once into the unit's read-ahead.
+
+    One query per merchant, never one `$in` over them all: the embedded store reads every case
+    for a merchant_id `$in`."""
+    for platform, merchant_id in dict.fromkeys(merchants):
+        uow.read_ahead[(MerchantHistory, (platform, merchant_id))] = _read_history(
+            platform=platform, merchant_id=merchant_id, count_open=count_open)
+
+
+def _read_history(*, platform: str, merchant_id: str, count_open: bool) -> MerchantHistory:
+    """The merchant's breached clocks so far, and its open complaints when count_open.
+
+    Read outside any transaction. Only the merchant's cases with a breach are read (the
+    (platform, merchant_id, breach_count) index serves exactly them), so a shop with thousands of
+    complaints costs a filing no more than a quiet one; counting its open complaints reads every
+    case of the merchant, so it is done only when asked."""
+    cases = database()[Case._get_collection_name()]
+    found = cases.find({"platform": platform, "merchant_id": merchant_id, "breach_count": {"$gt": 0}},
+                       {"breach_count": 1})
+    breached = sum(int(doc.get("breach_count", 0)) for doc in found)
+    if not count_open:
+        return MerchantHistory(breached_clocks=breached)
+    rows = list(cases.aggregate([
+        {"$match": {"platform": platform, "merchant_id": merchant_id}},
+        {"$group": {"_id": None,
+                    "open": {"$sum": {"$cond": [{"$in": ["$state", [s.value for s in ACTIVE]]}, 1, 0]}}}},
+    ]))
+    return MerchantHistory(open_complaints=rows[0]["open"] if rows else 0, breached_clocks=breached)

@@ -1,0 +1,112 @@
+"""Due timers claimed under a lease, one instance at a time, starting from the shared due floor."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.escalation.models import Timer
+from services.escalation.repository.timers import FLOOR_ID, FLOORS
+from shared.envelope import new_id, utcnow
+from shared.store import database
+
+
+def _timers() -> Any:
+    return database()[Timer._get_collection_name()]
+
+
+def _floors() -> Any:
+    return database()[FLOORS]
+
+
+class DueScan:
+    """How wide a slice of due times one claim query covers; it adapts so no query matches a flood."""
+
+    def __init__(self, *, slice_s: float = 1.0) -> None:
+        self.slice_s = slice_s
+
+    def widen(self) -> None:
+        """The last slice held less than a batch: look further next time."""
+        self.slice_s = min(self.slice_s * 2, 3600.0)
+
+    def narrow(self) -> None:
+        """The last slice held a full batch: look nearer next time."""
+        self.slice_s = max(self.slice_s / 2, 0.05)
+
+
+def claim_one(*, owner: str, lease_s: float, now: datetime | None = None) -> dict[str, Any] | None:
+    """Claim the earliest due timer (or one whose owner's lease ran out); None when nothing is due."""
+    claimed = claim_due(owner=owner, lease_s=lease_s, limit=1, now=now)
+    return claimed[0] if claimed else None
+
+
+def claim_due(*, owner: str, lease_s: float, limit: int, now: datetime | None = None,
+              scan: DueScan | None = None) -> list[dict[str, Any]]:
+    """Claim up to limit due timers, oldest first: expired leases, then slices from the due floor."""
+    now, scan = now or utcnow(), scan or DueScan()
+    token = new_id()
+    lease = {"$set": {"state": "firing", "owner": owner, "lease_token": token,
+                      "lease_until": now + timedelta(seconds=lease_s)}}
+    # The timers being fired are few: found by state alone (the index), the lapsed leases among them here.
+    firing = sorted((d for d in _timers().find({"state": "firing"}, {"lease_until": 1})
+                     if d.get("lease_until") is not None and d["lease_until"] <= now),
+                    key=lambda d: d["lease_until"])
+    claimed = _claim_ids([d["_id"] for d in firing[:limit]], {"state": "firing", "lease_until": {"$lte": now}},
+                         lease, token)
+    floor_doc = _floors().find_one({"_id": FLOOR_ID})
+    floor = floor_doc["due_at"] if floor_doc else None
+    while floor is not None and floor <= now and len(claimed) < limit:
+        hi = min(now, floor + timedelta(seconds=scan.slice_s))
+        want = limit - len(claimed)
+        got, found = _claim({"state": "scheduled", "due_at": {"$gte": floor, "$lte": hi}}, "due_at",
+                            want, lease, token)
+        claimed += got
+        if found >= want:
+            scan.narrow()
+            break
+        # Nothing scheduled is left up to hi: move the shared floor on, unless a new overdue timer
+        # lowered it meanwhile (then the compare-and-set fails and the next round starts lower).
+        scan.widen()
+        if _floors().update_one({"_id": FLOOR_ID, "due_at": floor}, {"$set": {"due_at": hi}}).modified_count != 1:
+            break
+        if hi >= now:
+            break
+        floor = hi
+    return sorted(claimed, key=lambda d: d["due_at"])
+
+
+def rewind_floor(*, back_s: float, now: datetime | None = None) -> None:
+    """Move the due floor back a little, so a timer scheduled while the floor moved is not missed."""
+    at = (now or utcnow()) - timedelta(seconds=back_s)
+    _floors().update_one({"_id": FLOOR_ID}, {"$min": {"due_at": at}})
+
+
+def next_due(*, within_s: float, now: datetime | None = None) -> datetime | None:
+    """When the earliest timer due in the next within_s seconds is due, or None."""
+    now = now or utcnow()
+    # A bounded range keeps the query to what is imminent, however many timers wait further out.
+    window = {"state": "scheduled", "due_at": {"$gt": now, "$lte": now + timedelta(seconds=within_s)}}
+    doc = _timers().find_one(window, {"due_at": 1}, sort=[("due_at", 1)])
+    return doc["due_at"] if doc else None
+
+
+def _claim(due: dict[str, Any], order: str, limit: int, lease: dict[str, Any],
+           token: str) -> tuple[list[dict[str, Any]], int]:
+    """Claim up to limit timers matching due; returns them and how many candidates there were."""
+    ids = [d["_id"] for d in _timers().find(due, {"_id": 1}).sort(order, 1).limit(limit)]
+    return _claim_ids(ids, due, lease, token), len(ids)
+
+
+def _claim_ids(ids: list[str], due: dict[str, Any], lease: dict[str, Any], token: str) -> list[dict[str, Any]]:
+    """Claim the timers of those ids that still match due; returns the ones claimed."""
+    if not ids:
+        return []
+    # The conditional update is the claim: a timer another instance took meanwhile no longer
+    # matches, and firing re-checks the token inside the transaction. One update per timer, never
+    # update_many: a timer whose lease ran out may carry the uncommitted change of an instance
+    # SIGKILLed mid-fire. The embedded store retries a multi-document update's conflict with it
+    # forever while holding the collection lock (every write of every service then hangs); a
+    # single-document update waits for the dead transaction to be reaped without holding it.
+    for timer_id in ids:
+        _timers().update_one({"_id": timer_id, **due}, lease)
+    return [d for d in _timers().find({"_id": {"$in": ids}}) if d.get("lease_token") == token]

@@ -1,0 +1,140 @@
+"""A case's Timer documents kept in line with its clocks, and the due floor under all timers.
+
+Timers carry one index besides the id: the embedded store rewrites every index of a document it
+writes, and a case opens with eight timers. The id names complaint, clock and kind (one timer
+each), so a case's timers are read by id; the few timers being fired are found by state alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from opentelemetry import propagate
+from pymongo import InsertOne
+
+from services.escalation.domain.clocks import Clock
+from services.escalation.models import Timer
+from shared.store import UnitOfWork
+
+KINDS = ("warning", "breach")
+# One document holds the due floor: no scheduled timer is due before it, so claim queries start
+# there and cover a bounded slice (a query over every overdue timer would grow with the backlog).
+FLOORS, FLOOR_ID = "timer_floor", "floor"
+_SAME = timedelta(milliseconds=2)  # the store keeps milliseconds
+
+
+def timer_id(*, complaint_id: str, clock: str, kind: str) -> str:
+    """The id of a clock's warning or breach timer."""
+    return f"{complaint_id}:{clock}:{kind}"
+
+
+def generation(*, clock: Clock) -> str:
+    """A clock's start instant: a restarted clock fires its timers again, a resumed one does not."""
+    return clock.started_at.isoformat()
+
+
+def same_instant(a: datetime, b: datetime) -> bool:
+    """Equal up to the store's millisecond precision."""
+    return abs(a - b) < _SAME
+
+
+def matches_clock(*, timer: Mapping[str, Any], clock: Clock | None) -> bool:
+    """Whether a stored timer is still one its clock wants: same kind and due time, same run."""
+    wanted = dict(clock.timers()) if clock else {}
+    kind = timer["kind"]
+    return (clock is not None and kind in wanted and same_instant(wanted[kind], timer["due_at"])
+            and generation(clock=clock) == timer.get("generation"))
+
+
+def sync_timers(tx: UnitOfWork, *, complaint_id: str, ticket: str, clocks: Mapping[str, Clock],
+                new_case: bool = False) -> None:
+    """Schedule, move, pause or cancel the case's timers so they match its clocks.
+
+    A new case has no timers yet: nothing is read and its timers go in with one insert."""
+    coll = tx.collection(Timer)
+    ids = [timer_id(complaint_id=complaint_id, clock=name, kind=kind) for name in clocks for kind in KINDS]
+    existing = {} if new_case else {d["_id"]: d for d in coll.find({"_id": {"$in": ids}}, session=tx.session)}
+    inserts: list[dict[str, Any]] = []
+    trace: dict[str, str] = {}
+    propagate.inject(trace)
+    scheduled: list[datetime] = []
+    for name, clock in clocks.items():
+        wanted, gen = dict(clock.timers()), generation(clock=clock)
+        for kind in KINDS:
+            tid = timer_id(complaint_id=complaint_id, clock=name, kind=kind)
+            old = existing.get(tid)
+            if kind not in wanted:
+                if old is not None and old["state"] in {"scheduled", "firing"}:
+                    state = "paused" if clock.paused_at is not None else "cancelled"
+                    coll.update_one({"_id": tid}, {"$set": {"state": state, "lease_token": None}},
+                                    session=tx.session)
+                continue
+            due = wanted[kind]
+            if old is None:
+                scheduled.append(due)
+                inserts.append(_scheduled(tid=tid, complaint_id=complaint_id, ticket=ticket, clock=name, kind=kind,
+                                          due=due, generation=gen, trace=trace))
+            elif old.get("generation") == gen and (
+                old["state"] == "fired"
+                or old["state"] in {"scheduled", "firing"} and same_instant(old["due_at"], due)):
+                continue  # already given for this run of the clock, or already right
+            else:
+                scheduled.append(due)
+                coll.update_one({"_id": tid}, {"$set": {
+                    "state": "scheduled", "due_at": due, "generation": gen, "owner": None,
+                    "lease_token": None, "lease_until": None, "fired_at": None, "fired_by": None,
+                    "trace": trace}}, session=tx.session)
+    if new_case:
+        # Nothing reads a new case's timers back in its transaction: with the poll's other writes.
+        tx.write(Timer, [InsertOne(doc) for doc in inserts])
+    elif inserts:
+        coll.insert_many(inserts, session=tx.session)
+    if scheduled:
+        lower_floor(tx, due=min(scheduled))
+
+
+def lower_floor(tx: UnitOfWork, *, due: datetime) -> None:
+    """Make sure the due floor is not after due (writes only when it must, to avoid contention)."""
+    floors = tx.db[FLOORS]
+    # Read once per transaction: a consumer's shared one opens the clocks of a whole poll's cases.
+    ahead = (FLOORS, FLOOR_ID)
+    if ahead not in tx.read_ahead:
+        tx.read_ahead[ahead] = floors.find_one({"_id": FLOOR_ID}, session=tx.session)
+    current = tx.read_ahead[ahead]
+    if current is None or due < current["due_at"]:
+        floors.update_one({"_id": FLOOR_ID}, {"$min": {"due_at": due}}, upsert=True, session=tx.session)
+        tx.read_ahead[ahead] = {"_id": FLOOR_ID, "due_at": due}
+
+
+def is_claimed(tx: UnitOfWork, *, timer: Mapping[str, Any]) -> bool:
+    """Whether the timer is still firing under the lease it was claimed with, read in the transaction."""
+    return tx.collection(Timer).find_one(_claimed(timer), {"_id": 1}, session=tx.session) is not None
+
+
+def mark_fired(tx: UnitOfWork, *, timer: Mapping[str, Any], live: bool, owner: str, at: datetime) -> None:
+    """Record the claimed timer as fired (live) or cancelled (its clock moved on) by owner at at."""
+    tx.collection(Timer).update_one(_claimed(timer), {"$set": {
+        "state": "fired" if live else "cancelled", "fired_at": at, "fired_by": owner}},
+        session=tx.session)
+
+
+def _claimed(timer: Mapping[str, Any]) -> dict[str, Any]:
+    return {"_id": timer["_id"], "state": "firing", "lease_token": timer["lease_token"]}
+
+
+def _scheduled(*, tid: str, complaint_id: str, ticket: str, clock: str, kind: str, due: datetime,
+               generation: str, trace: dict[str, str]) -> dict[str, Any]:
+    """A scheduled Timer as stored. Built as it is stored rather than through the document class:
+    a case opens with eight, and building, validating and converting each cost the service as much
+    as the rest of opening the case."""
+    return {"_id": tid, "complaint_id": complaint_id, "ticket": ticket, "clock": clock, "kind": kind,
+            "due_at": due, "generation": generation, "state": "scheduled", "trace": trace}
+
+
+def new_timers(*, complaint_id: str, ticket: str, clocks: Mapping[str, Clock]) -> list[dict[str, Any]]:
+    """The timers of a new case's clocks as stored, for bulk creation."""
+    return [_scheduled(tid=timer_id(complaint_id=complaint_id, clock=name, kind=kind), complaint_id=complaint_id,
+                       ticket=ticket, clock=name, kind=kind, due=at, generation=generation(clock=clock), trace={})
+            for name, clock in clocks.items() for kind, at in clock.timers()]
