@@ -3,59 +3,46 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+from collections.abc import Callable
 from typing import Any
 
-from services.notify import reminders, service
-from services.notify.worker import DeliveryWorker
+from services.notify.config import NotifySettings
+from services.notify.service import events
+from services.notify.service.subscriptions import LiveEndpoints
 from shared.app import ServiceRuntime
 from shared.contracts.complaints import ComplaintFiled, ComplaintWithdrawn
 from shared.contracts.escalation import (CaseAssigned, ComplaintEscalated, ComplaintStatusChanged,
                                          ResolutionProposed, SlaBreached, SlaWarning)
 from shared.contracts.evidence import EvidenceAssessed
 from shared.envelope import Event
-from shared.store import STORE_UNAVAILABLE, UnitOfWork
+from shared.store import UnitOfWork
 
-log = logging.getLogger(__name__)
 ESCALATION_EVENTS: list[Any] = [CaseAssigned, ComplaintStatusChanged, ComplaintEscalated, SlaWarning,
                                 SlaBreached, ResolutionProposed]
 
 
-def register(runtime: ServiceRuntime, *, worker: DeliveryWorker) -> None:
-    """Subscribe notify to the three event topics and start the worker and the reminder sweeper."""
-    settings = runtime.settings
+def register(runtime: ServiceRuntime, *, settings: NotifySettings, endpoints: LiveEndpoints,
+             wake_worker: Callable[[], None]) -> None:
+    """Subscribe notify to the three event topics; what they record wakes the delivery worker."""
 
     def subscribe(topic: str, types: list[Any]) -> None:
         recorded = 0  # deliveries this topic's handlers recorded since its last commit
 
         async def on_event(event: Event, uow: UnitOfWork) -> None:
             nonlocal recorded
-            recorded += await asyncio.to_thread(service.handle_event, uow, event=event, settings=settings)
+            recorded += await asyncio.to_thread(events.handle_event, uow, event=event, settings=settings,
+                                                endpoints=endpoints)
 
         def committed() -> None:
             # What the handlers recorded can be claimed once their transaction has committed.
             nonlocal recorded
             if recorded:
                 recorded = 0
-                worker.wake()
+                wake_worker()
 
-        runtime.subscribe(topic, dict.fromkeys(types, on_event), after_commit=committed, prepare=service.read_ahead)
+        runtime.subscribe(topic, dict.fromkeys(types, on_event), after_commit=committed, prepare=events.read_ahead)
 
     topics = settings.topics
     subscribe(topics.intake_events, [ComplaintFiled, ComplaintWithdrawn])
     subscribe(topics.evidence_events, [EvidenceAssessed])
     subscribe(topics.escalation_events, ESCALATION_EVENTS)
-
-    async def sweep() -> None:
-        while True:
-            try:
-                fired = await asyncio.to_thread(reminders.fire_due, runtime.unit(), settings=settings)
-                fired += await asyncio.to_thread(service.sweep_parked, runtime.unit(), settings=settings)
-                if fired:
-                    runtime.relay.wake()
-                    worker.wake()
-            except STORE_UNAVAILABLE as exc:
-                log.warning("reminder sweep waiting for the store: %s", exc)
-            await asyncio.sleep(settings.reminder_poll_s)
-
-    runtime.background.extend([worker.run, sweep])

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.notify import api, handlers, subscriptions_api
+from services.notify import api, handlers
 from services.notify.config import NotifySettings
+from services.notify.loops import DeliveryWorker, reminder_sweep
 from services.notify.models import (ComplaintRecipients, DeliveryAttempt, Notification, ParkedEvent,
                                     RecipientProfile, Reminder, Subscription)
-from services.notify.worker import DeliveryWorker
+from services.notify.service.subscriptions import LiveEndpoints
 from shared.app import ServiceRuntime, create_service_app
-from shared.contracts.notify import ComplaintStatusCloudEvent, NotificationSent
 from shared.bus import document_publisher
+from shared.contracts.notify import ComplaintStatusCloudEvent, NotificationSent
 from shared.runtime.serve import serve
 
 DOCUMENTS = [ComplaintRecipients, RecipientProfile, ParkedEvent, Notification, DeliveryAttempt, Subscription,
@@ -19,12 +20,15 @@ DOCUMENTS = [ComplaintRecipients, RecipientProfile, ParkedEvent, Notification, D
 
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
-    """Build the notify service: runtime, subscribers, worker, documented publishers, routes."""
+    """Build the notify service: runtime, subscribers, worker and sweep, documented publishers, routes."""
     settings = settings or NotifySettings()
     runtime = ServiceRuntime(settings=settings, documents=DOCUMENTS)
+    endpoints = LiveEndpoints()  # each platform's live webhook subscriptions, kept for a while
     worker = DeliveryWorker(settings=settings, on_delivered=runtime.relay.wake,
                             outcomes=runtime.group_commit("delivery-outcomes"))
-    handlers.register(runtime, worker=worker)
+    handlers.register(runtime, settings=settings, endpoints=endpoints, wake_worker=worker.wake)
+    runtime.background.extend([worker.run, reminder_sweep(runtime, settings=settings, worker=worker,
+                                                          endpoints=endpoints)])
     document_publisher(runtime.broker, topic=settings.topics.notify_events, messages=[NotificationSent],
                        description="Notification facts (one per delivered notification), keyed by complaint id")
     document_publisher(
@@ -37,9 +41,9 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         runtime=runtime, title="Complaint notify",
         description="Tells every party what happened to a complaint, exactly once: email, SMS, in-app, "
                     "signed webhooks, and a public CloudEvents status topic.",
-        routers=[api.router, subscriptions_api.router],
+        routers=[api.inbox_router, api.subscriptions_router],
     )
-    app.state.worker = worker
+    app.state.worker, app.state.endpoints = worker, endpoints
     return app
 
 

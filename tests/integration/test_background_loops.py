@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 from pymongo.errors import OperationFailure
 
-from services.notify import worker
 from services.notify.config import NotifySettings
 from services.notify.main import create_app
+from services.notify.service import delivery
 from tests.support.notify_harness import complaint_filed, notify_settings, publish, running_notify, token
 from tests.support.servers import Servers
 from tests.support.suite import create_topics
@@ -39,7 +39,7 @@ def receiver() -> Iterator[WebhookReceiver]:
 
 def test_a_claim_the_store_answers_with_an_error_does_not_stop_webhooks(
         settings: NotifySettings, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_claim = worker.claim
+    real_claim = delivery.claim
     failed: list[str] = []
 
     def claim(**kwargs: Any) -> list[Any]:
@@ -48,7 +48,7 @@ def test_a_claim_the_store_answers_with_an_error_does_not_stop_webhooks(
             raise OperationFailure("internal server error", code=1)
         return real_claim(**kwargs)
 
-    monkeypatch.setattr(worker, "claim", claim)
+    monkeypatch.setattr(delivery, "claim", claim)
     with running_notify(settings) as app:
         partner = token(settings, subject="p-claim-integration", role="partner", platform="p-claim")
         made = app.post("/v1/subscriptions", json={"url": receiver.url}, headers=partner)

@@ -299,16 +299,18 @@ def notify_db(servers: Servers, namespace: str) -> Iterator[None]:
 
 def notify_reader(*types: type[Message]) -> Consumer:
     """A consumer applying events as notify does, reading ahead for each shared transaction."""
-    from services.notify import service
     from services.notify.config import NotifySettings
+    from services.notify.service import events
+    from services.notify.service.subscriptions import LiveEndpoints
 
     settings = NotifySettings()
+    endpoints = LiveEndpoints()
 
     async def on_event(event: Message, uow: UnitOfWork) -> None:
-        await asyncio.to_thread(service.handle_event, uow, event=event, settings=settings)
+        await asyncio.to_thread(events.handle_event, uow, event=event, settings=settings, endpoints=endpoints)
 
     return Consumer(broker=KafkaBroker("127.0.0.1:1"), settings=settings, topic="in",
-                    handlers=dict.fromkeys(types, on_event), ready=lambda: True, prepare=service.read_ahead)
+                    handlers=dict.fromkeys(types, on_event), ready=lambda: True, prepare=events.read_ahead)
 
 
 def english_profile(platform: str, merchant: str) -> None:

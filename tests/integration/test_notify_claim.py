@@ -42,7 +42,7 @@ def due_delivery(delivery_id: str, sub_id: str) -> None:
 
 
 def test_a_claim_skips_paused_and_backing_off_endpoints_and_takes_one_that_answers_again(notify_db: None) -> None:
-    from services.notify.worker import claim
+    from services.notify.service.delivery import claim
 
     endpoint("s-healthy", backoff_until=None)  # answered again: its backoff was cleared
     endpoint("s-paused", paused=True)

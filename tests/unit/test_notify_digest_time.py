@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.notify.reminders import next_digest_at
+from services.notify.service.reminders import next_digest_at
 
 pytestmark = pytest.mark.unit
 

@@ -8,7 +8,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from services.notify.domain.email import EmailDeliveryError, TlsMode, build_email, send_email
+from services.notify.adapters.email import send_email
+from services.notify.domain.email import EmailDeliveryError, TlsMode, build_email
 from services.notify.domain.notice import Language, Notice, Role
 from services.notify.domain.render import render_notice
 from tests.support.smtp_server import SmtpServer

@@ -5,7 +5,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from services.notify.domain.sms import HttpSmsProvider, SmsError, SmsProvider
+from services.notify.adapters.sms import HttpSmsProvider
+from services.notify.domain.sms import SmsError, SmsProvider
 from tests.support.sms_provider import SmsProviderServer
 
 pytestmark = pytest.mark.unit

@@ -10,10 +10,12 @@ import httpx
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from services.notify.adapters.webhook_targets import validate_target
+from services.notify.adapters.webhooks import deliver
 from services.notify.domain.webhook_secrets import (
     SigningSecret, active_secrets, create_secret, rotate_secrets)
-from services.notify.domain.webhook_targets import TargetRefused, validate_target
-from services.notify.domain.webhooks import deliver, sign_headers
+from services.notify.domain.webhook_targets import TargetRefused
+from services.notify.domain.webhooks import sign_headers
 from tests.support.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.unit

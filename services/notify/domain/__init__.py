@@ -1,1 +1,1 @@
-"""Notify service domain: what to say, to whom, and the outbound adapters; no broker or store imports."""
+"""Notify service domain: what to say, to whom, when to retry, how to sign; pure rules, no I/O."""

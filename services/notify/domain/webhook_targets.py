@@ -1,9 +1,9 @@
-"""Check that a webhook subscription URL points at a public http(s) endpoint."""
+"""The rules a webhook subscription URL must meet: public http(s), no credentials, no internal address."""
 
-import asyncio
 import ipaddress
-import socket
 from urllib.parse import urlsplit
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class TargetRefused(ValueError):
@@ -14,7 +14,7 @@ class TargetRefused(ValueError):
         self.message_zh = f"url：{message_zh}"
 
 
-def _blocked(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+def _blocked(address: Address) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     # is_global alone misses multicast; together they cover loopback, private, link-local,
@@ -22,20 +22,8 @@ def _blocked(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return not address.is_global or address.is_multicast or address.is_reserved
 
 
-async def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-    try:
-        return [ipaddress.ip_address(host)]
-    except ValueError:
-        pass
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise TargetRefused(f"host {host!r} does not resolve", f"主机 {host!r} 无法解析") from exc
-    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
-
-
-async def validate_target(*, url: str, allow_private: bool = False) -> str:
-    """Return the URL if deliverable, else raise TargetRefused; call at subscribe and before each send."""
+def target_of(*, url: str) -> tuple[str, int]:
+    """The host and port a URL names, or TargetRefused for a scheme, credentials or port it may not have."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https"):
         raise TargetRefused("must use http or https", "必须使用 http 或 https")
@@ -47,11 +35,23 @@ async def validate_target(*, url: str, allow_private: bool = False) -> str:
         raise TargetRefused("has an invalid port", "端口无效") from exc
     if not host:
         raise TargetRefused("must name a host", "必须包含主机名")
-    addresses = await _resolve(host, port)
-    if not allow_private:
-        blocked = sorted({str(a) for a in addresses if _blocked(a)})
-        if blocked:
-            # Refuse if any answer is internal: the client may pick that one when it connects.
-            raise TargetRefused(f"host {host!r} resolves to non-public address {', '.join(blocked)}",
-                                f"主机 {host!r} 解析到非公网地址 {', '.join(blocked)}")
-    return url.strip()
+    return host, port
+
+
+def literal_address(host: str) -> Address | None:
+    """The address a host names literally (an IP), else None: it has to be resolved."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
+def check_addresses(*, host: str, addresses: list[Address], allow_private: bool) -> None:
+    """Raise TargetRefused if any address the host resolves to is not public (unless allowed)."""
+    if allow_private:
+        return
+    blocked = sorted({str(a) for a in addresses if _blocked(a)})
+    if blocked:
+        # Refuse if any answer is internal: the client may pick that one when it connects.
+        raise TargetRefused(f"host {host!r} resolves to non-public address {', '.join(blocked)}",
+                            f"主机 {host!r} 解析到非公网地址 {', '.join(blocked)}")

@@ -6,15 +6,17 @@ import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from services.notify import repository
 from services.notify.config import NotifySettings
 from services.notify.domain.notice import SHANGHAI, Notice, Role
 from services.notify.models import ComplaintRecipients, Reminder
-from services.notify.planning import About, get_recipients, record_intents
+from services.notify.service.planning import About, get_recipients, record_intents
+from services.notify.service.subscriptions import LiveEndpoints
 from shared.contracts.complaints import ComplaintWithdrawn
 from shared.contracts.escalation import SlaBreached
 from shared.contracts.evidence import EvidenceAssessed
 from shared.envelope import Event, utcnow
-from shared.store import UnitOfWork, database
+from shared.store import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -31,50 +33,27 @@ def next_digest_at(*, now: datetime, time_of_day: str) -> datetime:
 
 def on_event(tx: UnitOfWork, *, event: Event, record: ComplaintRecipients, settings: NotifySettings) -> datetime | None:
     """Schedule or cancel what an event implies; returns the evidence deadline it set, if any."""
-    coll = tx.collection(Reminder)
     evidence_id = f"evidence:{record.id}"
     if isinstance(event, EvidenceAssessed):
         due = event.occurred_at + timedelta(seconds=settings.evidence_reminder_after_s)
         # Only a later assessment decides: an older one delivered late changes nothing.
-        newer = {"_id": evidence_id, "basis_at": {"$gt": event.occurred_at}}
-        if coll.find_one(newer, session=tx.session) is None:
+        if not repository.has_later_basis(tx, reminder_id=evidence_id, basis_at=event.occurred_at):
             state = "pending" if event.missing else "cancelled"
-            coll.replace_one({"_id": evidence_id}, {
+            repository.replace_reminder(tx, reminder_id=evidence_id, fields={
                 "kind": "evidence_missing", "complaint_id": record.id, "platform": record.platform,
                 "missing": list(event.missing), "state": state, "due_at": due, "basis_at": event.occurred_at,
-                "tickets": [record.ticket]}, upsert=True, session=tx.session)
+                "tickets": [record.ticket]})
         return due if event.missing else None
     if isinstance(event, ComplaintWithdrawn):
-        coll.update_one({"_id": evidence_id, "state": "pending"}, {"$set": {"state": "cancelled"}},
-                        session=tx.session)
+        repository.update_cancelled(tx, reminder_id=evidence_id)
     if isinstance(event, SlaBreached):
         if not record.agent_id:
             log.info("breach of %s has no assigned agent yet; not in any digest", record.ticket)
             return None
         due = next_digest_at(now=utcnow(), time_of_day=settings.digest_time_shanghai)
         digest_id = f"digest:{record.platform}:{record.agent_id}:{due:%Y%m%dT%H%M}"
-        coll.update_one({"_id": digest_id}, {
-            "$setOnInsert": {"kind": "breach_digest", "platform": record.platform, "agent_id": record.agent_id,
-                             "state": "pending", "due_at": due},
-            "$addToSet": {"tickets": record.ticket}}, upsert=True, session=tx.session)
-    return None
-
-
-def _claim(now: datetime, lease: timedelta) -> Reminder | None:
-    coll = database()[Reminder._get_collection_name()]
-    # The due reminders by the (state, due_at) index alone: a condition on the lease as well would
-    # make the embedded store read every reminder ever written. The claim itself leads with _id.
-    for candidate in coll.find({"state": "pending", "due_at": {"$lte": now}}, {"lease_until": 1}).sort("due_at", 1):
-        if candidate.get("lease_until") and candidate["lease_until"] > now:
-            continue  # another instance is sending it
-        # An update, then a read by _id: the embedded store's findAndModify would read every reminder.
-        taken = coll.update_one(
-            {"_id": candidate["_id"], "state": "pending",
-             "lease_until": {"$not": {"$gt": now}}},  # unleased or lapsed, unless taken meanwhile
-            {"$set": {"lease_until": now + lease}})
-        doc = coll.find_one({"_id": candidate["_id"]}) if taken.modified_count else None
-        if doc is not None:
-            return Reminder._from_son(doc)
+        repository.update_digest(tx, digest_id=digest_id, platform=record.platform, agent_id=record.agent_id,
+                                 due_at=due, ticket=record.ticket)
     return None
 
 
@@ -94,26 +73,26 @@ def _about(reminder: Reminder, now: datetime, settings: NotifySettings) -> About
                  platform=reminder.platform, notice=notice)
 
 
-def fire_due(uow: UnitOfWork, *, settings: NotifySettings, now: datetime | None = None) -> int:
+def fire_due(uow: UnitOfWork, *, settings: NotifySettings, endpoints: LiveEndpoints,
+             now: datetime | None = None) -> int:
     """Turn every due reminder into delivery intents, each exactly once; returns how many fired."""
     now = now or utcnow()
     fired = 0
-    while (reminder := _claim(now, timedelta(seconds=settings.delivery_lease_s))) is not None:
+    lease = timedelta(seconds=settings.delivery_lease_s)
+    while (reminder := repository.claim_reminder(now=now, lease=lease)) is not None:
         if reminder.kind == "evidence_missing":
-            record = ComplaintRecipients.objects(id=reminder.complaint_id).first()
+            record = repository.get_record(complaint_id=reminder.complaint_id)
             roles = {Role.COMPLAINANT}
         else:
             record = ComplaintRecipients(id="digest", ticket="-", platform=reminder.platform, complainant_id="",
                                          merchant_id="", agent_id=reminder.agent_id, language="zh-CN")
             roles = {Role.AGENT}
-        recipients = get_recipients(record=record, roles=roles, settings=settings) if record else []
+        recipients = get_recipients(record=record, roles=roles, settings=settings,
+                                    endpoints=endpoints) if record else []
         about = _about(reminder, now, settings)
 
         def work(tx: UnitOfWork, r: Reminder = reminder, about: About = about, recipients: list = recipients) -> None:
-            done = tx.collection(Reminder).update_one({"_id": r.id, "state": "pending"},
-                                                      {"$set": {"state": "done", "done_at": now}},
-                                                      session=tx.session)
-            if done.modified_count:
+            if repository.update_done(tx, reminder_id=r.id, at=now):
                 record_intents(tx, about=about, recipients=recipients, settings=settings, now=now)
 
         uow.transaction(work)

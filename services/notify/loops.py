@@ -1,78 +1,33 @@
-"""The delivery worker: claims due intents under a lease, sends them concurrently per channel, records outcomes."""
+"""Notify's background loops: the delivery worker, and the sweep of due reminders and parked events."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Any
 
-
-from services.notify import outcomes
+from services.notify.adapters.senders import Senders
 from services.notify.config import NotifySettings
 from services.notify.domain.notice import Channel
-from services.notify.models import Notification, Subscription
-from services.notify.planning import channel_enabled
-from services.notify.senders import Senders
+from services.notify.models import Notification
+from services.notify.service import delivery, events, outcomes, reminders
+from services.notify.service.planning import channel_enabled
+from services.notify.service.subscriptions import LiveEndpoints
 from shared.aio import wait_set
-from shared.envelope import new_id, utcnow
-from shared.store import STORE_UNAVAILABLE, GroupCommit, database
+from shared.app import ServiceRuntime
+from shared.store import STORE_UNAVAILABLE, GroupCommit
 
 log = logging.getLogger(__name__)
 CHANNELS = ("email", "sms", "webhook")
 
 
-def claim(*, channel: str, lease: timedelta, slots: int, in_flight: Counter[str], per_endpoint: int,
-          now: datetime | None = None) -> list[Notification]:
-    """Lease up to `slots` due pending deliveries of a channel; paused, backed-off and full endpoints wait."""
-    now = now or utcnow()
-    coll = database()[Notification._get_collection_name()]
-    # Only the index's fields go to the store: the due deliveries of the channel. A condition on any
-    # other field (the lease, the endpoint) makes the embedded store read every delivery ever
-    # recorded instead, so those are checked here. It fetches every match before a limit anyway.
-    query = {"channel": channel, "state": "pending", "next_attempt_at": {"$lte": now}}
-    candidates = list(coll.find(query, {"_id": 1, "subscription_id": 1, "lease_until": 1}).sort("next_attempt_at", 1))
-    held: set[str] = set()
-    endpoints = {doc["subscription_id"] for doc in candidates if doc.get("subscription_id")}
-    if endpoints:
-        # Only the endpoints that have something due, by _id: asking for paused or backing-off ones
-        # instead makes the embedded store read every subscription at every claim.
-        held = {sub["_id"] for sub in database()[Subscription._get_collection_name()].find(
-            {"_id": {"$in": sorted(endpoints)}}, {"paused_at": 1, "health.backoff_until": 1})
-            if sub.get("paused_at") is not None
-            or ((sub.get("health") or {}).get("backoff_until") or now) > now}  # None once it answers again
-    taken: list[str] = []
-    room = Counter(in_flight)
-    for doc in candidates:
-        if doc["lease_until"] > now or doc.get("subscription_id") in held:
-            continue  # being sent by someone, or its endpoint is paused or backing off
-        endpoint = doc.get("subscription_id") or channel
-        if channel == "webhook" and room[endpoint] >= per_endpoint:
-            continue
-        room[endpoint] += 1
-        taken.append(doc["_id"])
-        if len(taken) >= slots:
-            break
-    if not taken:
-        return []
-    token = new_id()
-    # One update per delivery, never update_many: a delivery may carry the uncommitted outcome of a
-    # process SIGKILLed mid-transaction. The embedded store retries a multi-document update's conflict
-    # with it forever while holding the collection lock, and its reaper of dead transactions then
-    # deadlocks behind the transactions queued on that lock (every write of every service hangs).
-    # A single-document update waits for the reaper (at most 60 s) without holding the lock.
-    # The filter leads with _id and names no other indexed field: the embedded store picks its
-    # index from the filter's first fields, and (channel, state, ...) would make every claim read
-    # the whole pending backlog. Lease and state are what a concurrent claim or settle changes.
-    for delivery_id in taken:
-        coll.update_one({"_id": delivery_id, "lease_until": {"$lte": now}, "state": "pending"},
-                        {"$set": {"lease_until": now + lease, "lease_token": token}})
-    return [Notification._from_son(d) for d in coll.find({"_id": {"$in": taken}, "lease_token": token})]
-
-
 class DeliveryWorker:
-    """One loop per channel; a slow or failing endpoint only ever holds its own share of the slots."""
+    """One loop per channel; a slow or failing endpoint only ever holds its own share of the slots.
+
+    It claims due intents under a lease, sends them concurrently per channel and records outcomes."""
 
     def __init__(self, *, settings: NotifySettings, on_delivered: Callable[[], None], outcomes: GroupCommit) -> None:
         self._settings = settings
@@ -117,7 +72,7 @@ class DeliveryWorker:
                         # Up to twice the endpoint's share is claimed: the next ones wait at its gate, so
                         # a finished send is followed at once while the next claim runs.
                         docs = await asyncio.to_thread(
-                            claim, channel=channel, lease=lease, slots=limit - len(in_flight),
+                            delivery.claim, channel=channel, lease=lease, slots=limit - len(in_flight),
                             in_flight=Counter(in_flight.values()),
                             per_endpoint=2 * self._settings.concurrency_per_endpoint)
                     except STORE_UNAVAILABLE as exc:
@@ -144,13 +99,9 @@ class DeliveryWorker:
     async def _deliver(self, doc: Notification, senders: Senders, gate: asyncio.Semaphore) -> None:
         try:
             async with gate:
-                subscription = None
-                if doc.subscription_id:
-                    subscription = await asyncio.to_thread(
-                        lambda: Subscription.objects(id=doc.subscription_id).first())
-                outcome = await senders.send(doc=doc, subscription=subscription)
-            delivered = await asyncio.to_thread(outcomes.record_outcome, self._outcomes, doc=doc, subscription=subscription,
-                                                outcome=outcome, settings=self._settings)
+                subscription, outcome = await delivery.send(doc, senders=senders)
+            delivered = await asyncio.to_thread(outcomes.record_outcome, self._outcomes, doc=doc,
+                                                subscription=subscription, outcome=outcome, settings=self._settings)
             if delivered:
                 self.sent[doc.channel] += 1
                 self._on_delivered()
@@ -158,3 +109,24 @@ class DeliveryWorker:
             raise
         except Exception:  # one broken delivery must not stop the channel; its lease brings it back
             log.exception("delivery %s failed unexpectedly; it will be retried after its lease", doc.id)
+
+
+def reminder_sweep(runtime: ServiceRuntime, *, settings: NotifySettings, worker: DeliveryWorker,
+                   endpoints: LiveEndpoints) -> Callable[[], Coroutine[Any, Any, None]]:
+    """The loop that fires due reminders and replays parked events whose complaint is now known."""
+
+    async def sweep() -> None:
+        while True:
+            try:
+                fired = await asyncio.to_thread(reminders.fire_due, runtime.unit(), settings=settings,
+                                                endpoints=endpoints)
+                fired += await asyncio.to_thread(events.sweep_parked, runtime.unit(), settings=settings,
+                                                 endpoints=endpoints)
+                if fired:
+                    runtime.relay.wake()
+                    worker.wake()
+            except STORE_UNAVAILABLE as exc:
+                log.warning("reminder sweep waiting for the store: %s", exc)
+            await asyncio.sleep(settings.reminder_poll_s)
+
+    return sweep

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from services.notify.domain.notice import Role
+from services.notify import repository
 from services.notify.domain.recipients import AUDIENCE
 from services.notify.domain.webhook_secrets import SigningSecret, create_secret, rotate_secrets
-from services.notify.models import DeliveryAttempt, Notification, Subscription
+from services.notify.models import Subscription
+from shared.contracts.vocabulary import Role
 from shared.envelope import new_id, utcnow
-from shared.store import database
 
 #: Event types a partner can receive (the filter accepts only these).
 PARTNER_EVENTS = sorted(t for t, roles in AUDIENCE.items() if Role.PARTNER in roles)
@@ -35,6 +35,7 @@ class LiveEndpoints:
     frequent commands of the whole system. A subscription made or deleted through this process is
     seen at once; one made through another instance within `max_age_s`. A delivery to a deleted
     subscription still fails at send time (the sender reads it first), so nothing goes out after a delete.
+    One per service, built in main.py.
     """
 
     def __init__(self) -> None:
@@ -45,7 +46,7 @@ class LiveEndpoints:
 
     def of(self, platform: str, *, max_age_s: float) -> tuple[Endpoint, ...]:
         """The platform's live endpoints, oldest first."""
-        key = (database().name, platform)
+        key = (repository.database_name(), platform)
         with self._lock:
             kept = self._read.get(key)
             changes = self._changes
@@ -53,8 +54,7 @@ class LiveEndpoints:
             return kept[1]
         started = time.monotonic()
         endpoints = tuple(Endpoint(id=s.id, url=s.url, event_types=frozenset(s.event_types or ()))
-                          for s in Subscription.objects(platform=platform, deleted_at=None)
-                          .only("id", "url", "event_types").order_by("created_at"))
+                          for s in repository.list_endpoints(platform=platform))
         with self._lock:
             if self._changes == changes:
                 self._read[key] = (started, endpoints)
@@ -67,11 +67,8 @@ class LiveEndpoints:
             self._read.clear()
 
 
-LIVE_ENDPOINTS = LiveEndpoints()
-
-
-def create_subscription(*, platform: str, owner: str, url: str, event_types: list[str],
-                        description: str) -> tuple[Subscription, str]:
+def create_subscription(*, platform: str, owner: str, url: str, event_types: list[str], description: str,
+                        endpoints: LiveEndpoints) -> tuple[Subscription, str]:
     """Store a subscription with a fresh secret; the secret is returned once and never shown again."""
     now = utcnow()
     secret = create_secret()
@@ -79,25 +76,25 @@ def create_subscription(*, platform: str, owner: str, url: str, event_types: lis
                                 event_types=sorted(set(event_types)), description=description,
                                 secrets=[SigningSecret(value=secret, created_at=now).model_dump()],
                                 health={}, created_at=now)
-    subscription.save(force_insert=True)
-    LIVE_ENDPOINTS.changed()
+    repository.create_subscription(subscription=subscription)
+    endpoints.changed()
     return subscription, secret
 
 
 def list_subscriptions(*, platform: str) -> list[Subscription]:
     """The platform's live subscriptions, oldest first."""
-    return list(Subscription.objects(platform=platform, deleted_at=None).order_by("created_at"))
+    return repository.list_subscriptions(platform=platform)
 
 
 def get_subscription(*, platform: str, subscription_id: str) -> Subscription | None:
     """One live subscription of the platform, or None (other platforms' ones do not exist for the caller)."""
-    return Subscription.objects(id=subscription_id, platform=platform, deleted_at=None).first()
+    return repository.get_subscription(platform=platform, subscription_id=subscription_id)
 
 
-def delete_subscription(*, subscription: Subscription) -> None:
+def delete_subscription(*, subscription: Subscription, endpoints: LiveEndpoints) -> None:
     """Stop deliveries to it; pending ones fail with the reason on their next turn."""
-    Subscription.objects(id=subscription.id).update_one(set__deleted_at=utcnow())
-    LIVE_ENDPOINTS.changed()
+    repository.delete_subscription(subscription_id=subscription.id, at=utcnow())
+    endpoints.changed()
 
 
 def rotate_secret(*, subscription: Subscription, grace: timedelta) -> str:
@@ -105,31 +102,30 @@ def rotate_secret(*, subscription: Subscription, grace: timedelta) -> str:
     now = utcnow()
     current = [SigningSecret(**s) for s in subscription.secrets]
     rotated = rotate_secrets(secrets=current, now=now, grace=grace)
-    Subscription.objects(id=subscription.id).update_one(set__secrets=[s.model_dump() for s in rotated])
+    repository.update_secrets(subscription_id=subscription.id, secrets=[s.model_dump() for s in rotated])
     return rotated[0].value
 
 
 def pause_subscription(*, subscription: Subscription) -> None:
     """Hold deliveries to it (e.g. during the partner's maintenance) until resumed; nothing is lost."""
-    Subscription.objects(id=subscription.id, paused_at=None).update_one(set__paused_at=utcnow())
+    repository.update_paused(subscription_id=subscription.id, at=utcnow())
 
 
 def count_pending(*, subscription: Subscription) -> int:
     """Deliveries still to be made to it (held while paused)."""
-    return Notification.objects(subscription_id=subscription.id, state="pending").count()
+    return repository.count_pending(subscription_id=subscription.id)
 
 
 def resume_subscription(*, subscription: Subscription) -> None:
     """Clear the pause and the failure count; held deliveries go out again."""
-    Subscription.objects(id=subscription.id).update_one(set__health={}, set__paused_at=None)
+    repository.update_resumed(subscription_id=subscription.id)
 
 
 def list_deliveries(*, subscription: Subscription, limit: int = 100) -> list[dict[str, Any]]:
     """The delivery log: each delivery, newest first, with every attempt (status, latency, error)."""
-    docs = list(Notification.objects(subscription_id=subscription.id, channel="webhook")
-                .order_by("-created_at").limit(limit))
+    docs = repository.list_webhook_deliveries(subscription_id=subscription.id, limit=limit)
     attempts: dict[str, list[dict[str, Any]]] = {d.id: [] for d in docs}
-    for a in DeliveryAttempt.objects(delivery_id__in=list(attempts)).order_by("number"):
+    for a in repository.list_attempts(delivery_ids=list(attempts)):
         attempts[a.delivery_id].append({"number": a.number, "started_at": a.started_at, "ok": a.ok,
                                         "status_code": a.status_code, "latency_ms": a.latency_ms,
                                         "error": a.error})
@@ -141,7 +137,4 @@ def list_deliveries(*, subscription: Subscription, limit: int = 100) -> list[dic
 
 def redeliver(*, subscription: Subscription, delivery_id: str) -> bool:
     """Queue one delivery again at once (same webhook-id, so the partner can drop a copy it has)."""
-    now = utcnow()
-    changed = Notification.objects(id=delivery_id, subscription_id=subscription.id).update_one(
-        set__state="pending", set__next_attempt_at=now, set__lease_until=now, set__first_attempt_at=None)
-    return bool(changed)
+    return repository.update_redeliver(delivery_id=delivery_id, subscription_id=subscription.id, now=utcnow())

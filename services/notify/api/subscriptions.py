@@ -6,17 +6,18 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.notify import subscriptions as subs
-from services.notify.domain.webhook_targets import TargetRefused, validate_target
+from services.notify.adapters.webhook_targets import validate_target
+from services.notify.api import errors, views
+from services.notify.domain.webhook_targets import TargetRefused
 from services.notify.models import Subscription
+from services.notify.service import subscriptions as subs
 from shared.auth import Principal, Role
 from shared.http_auth import CurrentPrincipal
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["webhooks"])
-NOT_FOUND = {"message": "no such subscription", "message_zh": "订阅不存在"}
 
 
 class SubscriptionBody(BaseModel):
@@ -39,23 +40,15 @@ class SubscriptionBody(BaseModel):
 
 def _partner(principal: Principal) -> str:
     if principal.role is not Role.PARTNER or not principal.platform:
-        raise HTTPException(status_code=403, detail={"message": "only a platform's partner integration may "
-                                                     "manage webhook subscriptions",
-                                                     "message_zh": "只有平台的合作方集成可以管理回调订阅"})
+        raise errors.not_a_partner()
     return principal.platform
-
-
-def _out(s: Subscription) -> dict[str, Any]:
-    return {"id": s.id, "url": s.url, "event_types": s.event_types, "description": s.description,
-            "created_at": s.created_at, "paused": s.paused_at is not None, "paused_at": s.paused_at,
-            "consecutive_failures": (s.health or {}).get("consecutive_failures", 0)}
 
 
 async def _found(principal: Principal, subscription_id: str) -> Subscription:
     platform = _partner(principal)
     found = await asyncio.to_thread(subs.get_subscription, platform=platform, subscription_id=subscription_id)
     if found is None:
-        raise HTTPException(status_code=404, detail=NOT_FOUND)
+        raise errors.subscription_not_found()
     return found
 
 
@@ -69,36 +62,38 @@ async def post_subscription(body: SubscriptionBody, principal: CurrentPrincipal,
     try:
         url = await validate_target(url=body.url, allow_private=settings.webhook_allow_private_targets)
     except TargetRefused as exc:
-        raise HTTPException(status_code=422, detail=[{"field": "url", "rule": "webhook_target",
-                                                      "message": str(exc), "message_zh": exc.message_zh}]) from exc
+        raise errors.target_refused(exc) from exc
     created, secret = await asyncio.to_thread(subs.create_subscription, platform=platform,
                                               owner=principal.subject, url=url, event_types=body.event_types,
-                                              description=body.description)
-    return _out(created) | {"secret": secret}
+                                              description=body.description,
+                                              endpoints=request.app.state.endpoints)
+    return views.subscription(created) | {"secret": secret}
 
 
 @router.get("", summary="The platform's subscriptions (secrets are never listed)")
 async def get_subscriptions(principal: CurrentPrincipal) -> dict[str, Any]:
     items = await asyncio.to_thread(subs.list_subscriptions, platform=_partner(principal))
-    return {"items": [_out(s) for s in items], "event_types": subs.PARTNER_EVENTS}
+    return {"items": [views.subscription(s) for s in items], "event_types": subs.PARTNER_EVENTS}
 
 
 @router.get("/{subscription_id}", summary="One subscription with its pending deliveries",
             responses={404: {"description": "Not found"}})
 async def get_subscription(subscription_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
     found = await _found(principal, subscription_id)
-    return _out(found) | {"pending_deliveries": await asyncio.to_thread(subs.count_pending, subscription=found)}
+    pending = await asyncio.to_thread(subs.count_pending, subscription=found)
+    return views.subscription(found) | {"pending_deliveries": pending}
 
 
 @router.post("/{subscription_id}/pause", summary="Hold deliveries until resumed (nothing is dropped)")
 async def pause(subscription_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
     await asyncio.to_thread(subs.pause_subscription, subscription=await _found(principal, subscription_id))
-    return _out(await _found(principal, subscription_id))
+    return views.subscription(await _found(principal, subscription_id))
 
 
 @router.delete("/{subscription_id}", status_code=204, summary="Stop deliveries to this endpoint")
-async def delete_subscription(subscription_id: str, principal: CurrentPrincipal) -> Response:
-    await asyncio.to_thread(subs.delete_subscription, subscription=await _found(principal, subscription_id))
+async def delete_subscription(subscription_id: str, principal: CurrentPrincipal, request: Request) -> Response:
+    await asyncio.to_thread(subs.delete_subscription, subscription=await _found(principal, subscription_id),
+                            endpoints=request.app.state.endpoints)
     return Response(status_code=204)
 
 
@@ -115,7 +110,7 @@ async def resume(subscription_id: str, principal: CurrentPrincipal, request: Req
     found = await _found(principal, subscription_id)
     await asyncio.to_thread(subs.resume_subscription, subscription=found)
     request.app.state.worker.wake()
-    return _out(await _found(principal, subscription_id))
+    return views.subscription(await _found(principal, subscription_id))
 
 
 @router.get("/{subscription_id}/deliveries", summary="Delivery log: every attempt with status, latency, error")
@@ -130,7 +125,6 @@ async def redeliver(subscription_id: str, delivery_id: str, principal: CurrentPr
                     request: Request) -> dict[str, str]:
     found = await _found(principal, subscription_id)
     if not await asyncio.to_thread(subs.redeliver, subscription=found, delivery_id=delivery_id):
-        raise HTTPException(status_code=404, detail={"message": "no such delivery",
-                                                     "message_zh": "投递记录不存在"})
+        raise errors.delivery_not_found()
     request.app.state.worker.wake()
     return {"id": delivery_id, "state": "pending"}

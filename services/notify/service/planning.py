@@ -7,14 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pymongo import UpdateOne
-
+from services.notify import repository
 from services.notify.config import NotifySettings
 from services.notify.domain.notice import Channel, Language, Notice, Role
 from services.notify.domain.recipients import Preferences, Recipient, plan_deliveries
 from services.notify.domain.render import Rendered, render_notice
 from services.notify.models import ComplaintRecipients, Notification, RecipientProfile
-from services.notify.subscriptions import LIVE_ENDPOINTS
+from services.notify.service.subscriptions import LiveEndpoints
 from shared.contracts.notify import NotificationSent
 from shared.envelope import utcnow
 from shared.outbox import emit
@@ -57,18 +56,13 @@ def people_keys(record: ComplaintRecipients) -> dict[Role, str]:
 
 
 def get_recipients(*, record: ComplaintRecipients, roles: set[Role], settings: NotifySettings,
-                   tx: UnitOfWork | None = None) -> list[Recipient]:
+                   endpoints: LiveEndpoints, tx: UnitOfWork | None = None) -> list[Recipient]:
     """The complaint's parties (and its platform's partner subscriptions) with their contacts.
 
-    Profiles the transaction read ahead (see service.read_ahead) are not asked for again."""
+    Profiles the transaction read ahead (see events.read_ahead) are not asked for again."""
     platform = record.platform
     keys = {role: key for role, key in people_keys(record).items() if role in roles}
-    ahead = tx.read_ahead if tx is not None else {}
-    profiles = {key: ahead[(RecipientProfile, key)] for key in keys.values() if (RecipientProfile, key) in ahead}
-    missing = [key for key in keys.values() if key not in profiles]
-    # A partner-only audience names no person: nothing to look up.
-    if missing:
-        profiles.update({p.id: p for p in RecipientProfile.objects(id__in=missing)})
+    profiles = repository.list_profiles(tx, keys=list(keys.values()))
     found: list[Recipient] = []
     for role, key in keys.items():
         profile = profiles.get(key)
@@ -80,7 +74,7 @@ def get_recipients(*, record: ComplaintRecipients, roles: set[Role], settings: N
         found.append(Recipient(id=key, role=role, email=email, phone=phone,
                                preferences=_preferences(profile, language)))
     if Role.PARTNER in roles:
-        for endpoint in LIVE_ENDPOINTS.of(platform, max_age_s=settings.subscriptions_max_age_s):
+        for endpoint in endpoints.of(platform, max_age_s=settings.subscriptions_max_age_s):
             found.append(Recipient(id=recipient_key(platform=platform, role="partner", recipient_id=endpoint.id),
                                    role=Role.PARTNER, webhook_url=endpoint.url, event_types=endpoint.event_types))
     return found
@@ -136,19 +130,7 @@ def record_intents(tx: UnitOfWork, *, about: About, recipients: list, settings: 
     docs = create_notifications(about=about, recipients=recipients, settings=settings, now=now)
     if not docs:
         return 0
-    if tx.grouped:
-        # With the other events' writes at the end (their ids come from the event, applied once):
-        # an intent recorded before fails the insert, and the group is applied again one by one.
-        tx.add(docs)
-        created = docs
-    else:
-        for doc in docs:
-            doc.validate()
-        # All intents in one round-trip; an intent recorded before is not upserted again (its key).
-        result = tx.collection(Notification).bulk_write(
-            [UpdateOne({"_id": doc.id}, {"$setOnInsert": doc.to_mongo().to_dict()}, upsert=True) for doc in docs],
-            ordered=True, session=tx.session)
-        created = [docs[i] for i in sorted(result.upserted_ids)]
+    created = repository.create_intents(tx, docs=docs)
     sent = [notification_sent(doc) for doc in created if doc.state == "delivered" and doc.complaint_id]
     if sent:
         emit(tx, topic=settings.topics.notify_events, messages=sent)

@@ -1,4 +1,4 @@
-"""Channel adapters for the worker: send one recorded delivery by email, SMS or webhook."""
+"""The senders the worker picks among: one recorded delivery by email, SMS or webhook."""
 
 from __future__ import annotations
 
@@ -10,13 +10,16 @@ from datetime import datetime
 import httpx
 
 from services.notify.config import NotifySettings
-from services.notify.domain.email import EmailDeliveryError, build_email, send_email
+from services.notify.adapters.email import send_email
+from services.notify.adapters.sms import HttpSmsProvider
+from services.notify.adapters.webhook_targets import validate_target
+from services.notify.adapters.webhooks import deliver
+from services.notify.domain.email import EmailDeliveryError, build_email
 from services.notify.domain.notice import Language
 from services.notify.domain.render import Rendered
-from services.notify.domain.sms import HttpSmsProvider, SmsError
+from services.notify.domain.sms import SmsError
 from services.notify.domain.webhook_secrets import SigningSecret, active_secrets
-from services.notify.domain.webhook_targets import TargetRefused, validate_target
-from services.notify.domain.webhooks import deliver
+from services.notify.domain.webhook_targets import TargetRefused
 from services.notify.models import Notification, Subscription
 from shared.envelope import utcnow
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from services.notify import repository
+from services.notify.adapters.senders import Outcome
 from services.notify.config import NotifySettings
 from services.notify.domain.retry import EndpointHealth, next_attempt_at, record_attempt
 from services.notify.models import DeliveryAttempt, Notification, Subscription
-from services.notify.planning import notification_sent
-from services.notify.senders import Outcome
+from services.notify.service.planning import notification_sent
 from shared.envelope import utcnow
 from shared.outbox import emit
 from shared.store import GroupCommit, UnitOfWork
@@ -45,18 +46,16 @@ def record_outcome(commits: GroupCommit, *, doc: Notification, subscription: Sub
     retry_at = None if outcome.ok else _retry_at(doc, outcome, attempt, settings)
 
     def work(tx: UnitOfWork) -> bool:
-        tx.add([DeliveryAttempt(delivery_id=doc.id, number=attempt, channel=doc.channel,
-                                  started_at=outcome.started_at, status_code=outcome.status_code,
-                                  latency_ms=outcome.latency_ms, error=outcome.error, ok=outcome.ok)])
+        repository.create_attempt(tx, attempt=DeliveryAttempt(
+            delivery_id=doc.id, number=attempt, channel=doc.channel, started_at=outcome.started_at,
+            status_code=outcome.status_code, latency_ms=outcome.latency_ms, error=outcome.error, ok=outcome.ok))
         changes: dict = {"attempts": attempt, "first_attempt_at": doc.first_attempt_at or outcome.started_at,
                          "lease_until": now, "last_error": outcome.error}
         if outcome.ok:
             changes |= {"state": "delivered", "delivered_at": now}
         else:
             changes |= {"state": "pending" if retry_at else "failed", "next_attempt_at": retry_at or now}
-        mine = {"_id": doc.id, "lease_token": doc.lease_token, "state": "pending"}
-        settled = tx.collection(Notification).update_one(mine, {"$set": changes}, session=tx.session)
-        if not settled.modified_count:
+        if not repository.update_settled(tx, doc=doc, changes=changes):
             log.warning("delivery %s was settled by another worker; attempt only logged", doc.id)
             return False
         if subscription is not None:
@@ -71,25 +70,23 @@ def record_outcome(commits: GroupCommit, *, doc: Notification, subscription: Sub
 
 def _update_health(tx: UnitOfWork, *, subscription: Subscription, ok: bool, retry_at: datetime | None, now: datetime,
                    settings: NotifySettings) -> None:
-    current = tx.collection(Subscription).find_one({"_id": subscription.id}, session=tx.session) or {}
-    stored = {k: v for k, v in (current.get("health") or {}).items() if k != "backoff_until"}
-    if ok and not stored.get("consecutive_failures") and not current.get("paused_at"):
-        return  # healthy and staying so: no write, so parallel deliveries do not conflict on this document
+    current, paused_at = repository.get_health(tx, subscription_id=subscription.id)
+    stored = {k: v for k, v in current.items() if k != "backoff_until"}
+    if ok and not stored.get("consecutive_failures") and not paused_at:
+        return  # healthy and staying so: nothing to write (see repository.update_health)
     health = record_attempt(health=EndpointHealth(**stored), ok=ok, at=now,
                             failures=settings.webhook_pause_after_failures,
                             span=timedelta(seconds=settings.webhook_pause_after_s))
     saved = health.model_dump()
     # Per-endpoint backoff: a failing endpoint's other deliveries wait too, so it is not hammered.
     saved["backoff_until"] = None if ok else min(retry_at or now, now + timedelta(seconds=settings.retry_max_delay_s))
-    tx.collection(Subscription).update_one({"_id": subscription.id},
-                                           {"$set": {"health": saved, "paused_at": health.paused_at}},
-                                           session=tx.session)
-    if health.paused and not current.get("paused_at"):
+    repository.update_health(tx, subscription_id=subscription.id, health=saved, paused_at=health.paused_at)
+    if health.paused and not paused_at:
         log.warning("webhook subscription %s paused after %d failures", subscription.id,
                     health.consecutive_failures)
         text = {k: v.format(url=subscription.url, n=health.consecutive_failures, id=subscription.id)
                 for k, v in PAUSED_TEXT.items()}
-        tx.insert(Notification(
+        repository.create_notification(tx, doc=Notification(
             id=f"paused:{subscription.id}:{now:%Y%m%dT%H%M%S%f}", event_id=f"paused:{subscription.id}",
             event_type="WebhookEndpointPaused", platform=subscription.platform,
             recipient_key=f"{subscription.platform}:partner:{subscription.owner}", recipient_id=subscription.owner,

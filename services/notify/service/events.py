@@ -1,0 +1,142 @@
+"""Each event once: recipients kept, intents recorded before any send, the status published to partners."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from pydantic import ValidationError
+
+from services.notify import repository
+from services.notify.config import NotifySettings
+from services.notify.domain.notice import Role
+from services.notify.domain.recipients import AUDIENCE, DEFAULT_AUDIENCE
+from services.notify.domain.status_event import EVENT_TYPE, build_status_event, to_kafka_message
+from services.notify.models import ComplaintRecipients
+from services.notify.service import reminders
+from services.notify.service.notices import create_notice, status_change, webhook_payload
+from services.notify.service.planning import About, get_recipients, people_keys, record_intents
+from services.notify.service.subscriptions import LiveEndpoints
+from shared.contracts.complaints import ComplaintFiled
+from shared.contracts.escalation import CaseAssigned, ComplaintStatusChanged
+from shared.envelope import Event, Message, decode, utcnow
+from shared.ledger import apply_once
+from shared.outbox import emit_raw
+from shared.store import UnitOfWork
+
+log = logging.getLogger(__name__)
+#: States whose change is not told to people (the filing acknowledgement already said it).
+QUIET_STATES = frozenset({"acknowledged"})
+
+
+def handle_event(uow: UnitOfWork, *, event: Event, settings: NotifySettings, endpoints: LiveEndpoints) -> int:
+    """Apply one event once; returns how many deliveries it recorded (AlreadyProcessed on a repeat)."""
+    return apply_once(uow, consumer=settings.service_name, event=event,
+                      work=lambda tx: _apply(tx, event=event, settings=settings, endpoints=endpoints))
+
+
+def _apply(tx: UnitOfWork, *, event: Event, settings: NotifySettings, endpoints: LiveEndpoints) -> int:
+    if isinstance(event, ComplaintStatusChanged):
+        publish_status(tx, event=event, settings=settings)
+    if isinstance(event, ComplaintFiled):
+        record = _record_of(event)
+        waiting = repository.create_record(tx, record=record)
+        count = _apply_known(tx, event=event, record=record, settings=settings, endpoints=endpoints)
+        if waiting:
+            count += replay_parked(tx, record=record, settings=settings, endpoints=endpoints)
+        return count
+    known = repository.get_known_record(tx, complaint_id=event.complaint_id)
+    if known is None:
+        # Its ComplaintFiled is still on the way (another topic): plan it once that arrives.
+        repository.create_parked(tx, event_id=event.event_id, complaint_id=event.complaint_id,
+                                 payload=event.model_dump_json(), parked_at=utcnow())
+        return 0
+    return _apply_known(tx, event=event, record=known, settings=settings, endpoints=endpoints)
+
+
+def read_ahead(events: list[Message], uow: UnitOfWork) -> None:
+    """Read, for a consumer's group, the recipient records, waiting events and people's
+    profiles its events will each need: a query each for the group, not each per event (see UnitOfWork.read_ahead).
+
+    A group holds one event per complaint at most, so nothing in it changes a record another of
+    its events reads after it."""
+    # A filing brings its record with it (what is read of it says whether events wait for it).
+    keys = [key for e in events if isinstance(e, ComplaintFiled) for key in people_keys(_record_of(e)).values()]
+    ids = [e.complaint_id for e in events if isinstance(e, Event)]
+    filed = {e.complaint_id for e in events if isinstance(e, ComplaintFiled)}
+    known, parked = repository.read_ahead_records(uow, ids=ids)
+    for complaint_id, record in known.items():
+        if complaint_id not in filed:
+            keys += people_keys(record).values()
+    # The events parked for filed complaints, to go out now: one query for all of them.
+    repository.read_ahead_parked(uow, complaint_ids=[i for i in filed if i in parked])
+    repository.read_ahead_profiles(uow, keys=keys)
+
+
+def _record_of(event: ComplaintFiled) -> ComplaintRecipients:
+    c = event.complainant
+    return ComplaintRecipients(id=event.complaint_id, ticket=event.ticket, platform=event.platform,
+                               complainant_id=c.id, complainant_email=c.email, complainant_phone=c.phone,
+                               language=c.language, merchant_id=event.merchant.id,
+                               order_no=event.order.order_number, created_at=utcnow())
+
+
+def _apply_known(tx: UnitOfWork, *, event: Event, record: ComplaintRecipients, settings: NotifySettings,
+                 endpoints: LiveEndpoints) -> int:
+    if isinstance(event, CaseAssigned):
+        repository.update_agent(tx, complaint_id=record.id, agent_id=event.agent_id)
+        record.agent_id = event.agent_id
+        return 0
+    evidence_due = reminders.on_event(tx, event=event, record=record, settings=settings)
+    notice = create_notice(event=event, order_no=record.order_no, evidence_due=evidence_due)
+    about = About(event_id=event.event_id, event_type=event.type, complaint_id=event.complaint_id,
+                  ticket=event.ticket, platform=record.platform, notice=notice,
+                  payload=lambda summary: webhook_payload(event=event, summary=summary))
+    roles = set(AUDIENCE.get(event.type, DEFAULT_AUDIENCE))
+    if isinstance(event, ComplaintStatusChanged) and event.to_state in QUIET_STATES:
+        roles &= {Role.PARTNER}  # people already got the acknowledgement of ComplaintFiled
+    recipients = get_recipients(record=record, roles=roles, settings=settings, endpoints=endpoints, tx=tx)
+    return record_intents(tx, about=about, recipients=recipients, settings=settings)
+
+
+def replay_parked(tx: UnitOfWork, *, record: ComplaintRecipients, settings: NotifySettings,
+                  endpoints: LiveEndpoints) -> int:
+    """Plan the events that arrived before their complaint's ComplaintFiled."""
+    parked = sorted(repository.list_parked(tx, complaint_id=record.id), key=lambda p: p.parked_at)
+    count = 0
+    # Assignments first: parked_at has millisecond precision, and the agent must be known before the rest.
+    parked.sort(key=lambda p: '"type":"CaseAssigned"' not in p.payload)
+    for one in parked:
+        event = decode(one.payload.encode())
+        count += _apply_known(tx, event=event, record=record, settings=settings,  # type: ignore[arg-type]
+                              endpoints=endpoints)
+    if parked:
+        repository.delete_parked(tx, ids=[one.id for one in parked])
+    return count
+
+
+def sweep_parked(uow: UnitOfWork, *, settings: NotifySettings, endpoints: LiveEndpoints,
+                 older_than: timedelta = timedelta(seconds=2)) -> int:
+    """Replay parked events whose complaint is known (ones parked before parking marked the record)."""
+    count = 0
+    for record in repository.list_parked_records(parked_before=utcnow() - older_than):
+        count += uow.transaction(lambda tx, r=record: replay_parked(tx, record=r, settings=settings,
+                                                                    endpoints=endpoints))
+    return count
+
+
+def publish_status(tx: UnitOfWork, *, event: ComplaintStatusChanged, settings: NotifySettings) -> None:
+    """Write the partner-facing CloudEvent to the outbox, keyed by complaint id, in this transaction."""
+    try:
+        change = status_change(event=event)
+    except ValidationError as exc:
+        # A state or ticket outside the published schema must not reach partners; people are still told.
+        log.error("status change %s not published: outside schema v1: %s", event.event_id, exc)
+        return
+    cloud_event = build_status_event(change=change)
+    message = to_kafka_message(event=cloud_event)
+    headers = {name: value.decode() if isinstance(value, bytes) else str(value)
+               for name, value in message.headers.items()}
+    emit_raw(tx, topic=settings.topics.public_status, entry_id=f"ce-{cloud_event.get_id()}",
+             key=event.complaint_id, payload=message.value.decode("utf-8"), message_type=EVENT_TYPE,
+             kafka_headers=headers or {"content-type": "application/cloudevents+json; charset=utf-8"})
