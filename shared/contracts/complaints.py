@@ -89,6 +89,10 @@ class AccountFreezeRequested(Event):
     platform: str = Field(title="Platform id")
     payment_channel: str = Field(title="Channel to ask for the freeze")
     reason: str = Field(title="Why the freeze is requested")
+    freeze: list[str] = Field(default_factory=lambda: ["account", "payment_instrument"],
+                              title="What to freeze: account, payment_instrument, merchant_settlement")
+    order_number: str | None = Field(None, title="The order the charge is about", max_length=64)
+    transaction_id: str | None = Field(None, title="The channel's transaction id", max_length=128)
 
 
 class FileComplaint(Message):

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, Field
 
 from shared.envelope import Event
+from shared.money import Money
 
 
 class CaseOpened(Event):
@@ -46,6 +47,9 @@ class SlaWarning(Event):
     type: Literal["SlaWarning"] = "SlaWarning"
     clock: str = Field(title="Clock name, e.g. first_response")
     due_at: AwareDatetime = Field(title="When it breaches")
+    owner: str = Field("", title="Whose clock: complainant, merchant, platform or channel (empty: not said)")
+    audience: list[str] = Field(default_factory=list, title="Roles to tell: complainant, merchant, agent, partner")
+    stage: Literal["share", "day_before"] = Field("share", title="share: its warning share used; day_before: a day left")
 
 
 class SlaBreached(Event):
@@ -56,6 +60,8 @@ class SlaBreached(Event):
     due_at: AwareDatetime = Field(title="When it was due")
     escalated_to: str = Field("", title="Tier the breach escalated to, empty when it did not")
     blocked: list[str] = Field(default_factory=list, title="What the tier guard found missing")
+    owner: str = Field("", title="Whose clock ran out: complainant, merchant, platform or channel")
+    audience: list[str] = Field(default_factory=list, title="Roles to tell: complainant, merchant, agent, partner")
 
 
 class ResolutionProposed(Event):
@@ -64,6 +70,12 @@ class ResolutionProposed(Event):
     type: Literal["ResolutionProposed"] = "ResolutionProposed"
     outcome: str = Field(title="refund, partial_refund, reissue, compensation, unfreeze, rejected")
     detail: dict[str, Any] = Field(default_factory=dict, title="Amounts, counts, reason")
+    refund: Money | None = Field(None, title="Money back, when the offer includes a refund")
+    compensation: Money | None = Field(None, title="Money on top of any refund, when offered")
+    compensation_basis: str = Field("", title="Why compensation: delay, fraud_triple (退一赔三), other")
+    automatic: bool = Field(False, title="Made by the automatic tier, no agent involved")
+    missing_evidence_overridden: list[str] = Field(default_factory=list,
+                                                   title="Required evidence missing, proposed anyway by an agent's override")
 
 
 class ResolutionAccepted(Event):
@@ -86,3 +98,11 @@ class CaseAssigned(Event):
     type: Literal["CaseAssigned"] = "CaseAssigned"
     agent_id: str = Field(title="The assigned agent")
     assigned_by: str = Field("", title="Who assigned it (subject), empty for the system")
+
+
+class AccountFreezeConfirmed(Event):
+    """Someone confirmed the account or payment instrument is frozen (the freeze request is met)."""
+
+    type: Literal["AccountFreezeConfirmed"] = "AccountFreezeConfirmed"
+    confirmed_by: str = Field("", title="Role of whoever confirmed it: agent or partner")
+    note: str = Field("", title="What was frozen, in their words", max_length=500)

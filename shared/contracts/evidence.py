@@ -76,3 +76,16 @@ class CardKeyChecked(Event):
     evidence_id: str = Field(title="Evidence item id")
     key_last4: str = Field(title="Last 4 characters of the key", max_length=4)
     status: Literal["valid", "used", "unknown", "error"] = Field(title="Issuer's answer")
+
+
+class PaymentDebitConfirmed(Event):
+    """A payment channel's own record confirms the complaint's money was taken (its debit).
+
+    For a charged-no-order complaint this is the channel notice the seeds ask for (002): the
+    automatic tier may refund on it without an agent."""
+
+    type: Literal["PaymentDebitConfirmed"] = "PaymentDebitConfirmed"
+    transaction_id: str = Field(title="The channel's transaction id", max_length=128)
+    amount: Money = Field(title="Amount the record shows")
+    source: str = Field(title="Who published the record (channel or platform id)", max_length=128)
+    record_status: str = Field(title="The record's status, e.g. paid")
