@@ -14,8 +14,8 @@ from services.evidence.models import (ComplaintClosure, CustodyRecord, EvidenceF
 from services.evidence.loops import sweeper
 from shared.app import ServiceRuntime, create_service_app
 from shared.contracts.evidence import (CardKeyChecked, EvidenceAssessed, EvidenceFileOpened,
-                                       EvidenceSubmitted, PaymentRecordMatched,
-                                       PaymentRecordMismatched)
+                                       EvidenceSubmitted, PaymentDebitConfirmed,
+                                       PaymentRecordMatched, PaymentRecordMismatched)
 from shared.bus import document_publisher
 from shared.runtime.serve import serve
 
@@ -32,7 +32,8 @@ def create_app(settings: EvidenceSettings | None = None) -> FastAPI:
                                       ready=lambda: runtime.store_ready))
     document_publisher(runtime.broker, topic=settings.topics.evidence_events,
                        messages=[EvidenceFileOpened, EvidenceSubmitted, EvidenceAssessed,
-                                 PaymentRecordMatched, PaymentRecordMismatched, CardKeyChecked],
+                                 PaymentRecordMatched, PaymentRecordMismatched, CardKeyChecked,
+                                 PaymentDebitConfirmed],
                        description="Evidence facts, keyed by complaint id (card keys: last 4 "
                                    "characters only)")
     app = create_service_app(

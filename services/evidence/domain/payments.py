@@ -107,3 +107,17 @@ def parse_payment_record(*, data: dict) -> PaymentRecord:
         return PaymentRecord.model_validate(data)
     except ValidationError as exc:
         raise fields_error_from(error=exc) from None
+
+
+def _norm(value: str | None) -> str:
+    return "".join((value or "").split()).upper()
+
+
+def matches_order(*, record: PaymentRecord, transaction_id: str | None, order_number: str,
+                  amount_minor: int, currency: str) -> bool:
+    """Whether a channel's record is of the complaint's own payment: the same transaction id when
+    the complaint names one, else the same order number, amount and currency."""
+    if transaction_id:
+        return _norm(record.transaction_id) == _norm(transaction_id)
+    return (bool(record.order_number) and _norm(record.order_number) == _norm(order_number)
+            and (record.amount_minor, record.currency) == (amount_minor, currency))

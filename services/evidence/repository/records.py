@@ -15,6 +15,14 @@ def get_payment_record(tx: UnitOfWork, *, transaction_id: str) -> dict[str, Any]
                                                     session=tx.session)
 
 
+def list_records_for_order(tx: UnitOfWork, *, transaction_id: str | None,
+                           order_number: str) -> list[dict[str, Any]]:
+    """Stored records of a transaction id, or (without one) naming this order number."""
+    query = ({"transaction_id": transaction_id} if transaction_id
+             else {"record.order_number": order_number})
+    return list(tx.collection(PaymentRecordDoc).find(query, session=tx.session))
+
+
 def update_payment_record(tx: UnitOfWork, *, transaction_id: str, record: dict[str, Any],
                           received_at: datetime, event_id: str, posted_by: dict[str, Any]) -> None:
     """Store the latest record of a transaction (created on its first)."""
