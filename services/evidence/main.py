@@ -10,7 +10,8 @@ from services.evidence import api, handlers
 from services.evidence.api.body_limit import UploadSizeGuard
 from services.evidence.config import EvidenceSettings
 from services.evidence.models import (ComplaintClosure, CustodyRecord, EvidenceFile,
-                                      EvidenceItem, PaymentRecordDoc, StoredCardKey)
+                                      EvidenceItem, PaymentRecordDoc, PaymentWatch,
+                                      StoredCardKey)
 from services.evidence.loops import sweeper
 from shared.app import ServiceRuntime, create_service_app
 from shared.contracts.evidence import (CardKeyChecked, EvidenceAssessed, EvidenceFileOpened,
@@ -25,7 +26,7 @@ def create_app(settings: EvidenceSettings | None = None) -> FastAPI:
     settings = settings or EvidenceSettings()
     runtime = ServiceRuntime(settings=settings, documents=[
         EvidenceFile, ComplaintClosure, EvidenceItem, CustodyRecord, PaymentRecordDoc,
-        StoredCardKey])
+        PaymentWatch, StoredCardKey])
     handlers.register(runtime)
     runtime.background.append(sweeper(interval_s=settings.orphan_sweep_interval_s,
                                       older_than=timedelta(seconds=settings.orphan_age_s),

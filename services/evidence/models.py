@@ -117,3 +117,16 @@ class StoredCardKey(Document):
     last4 = StringField(required=True)
     status = StringField(required=True)
     checked_at = DateTimeField(required=True)
+
+
+class PaymentWatch(Document):
+    """A payment's meeting point: filings and channel records of one payment both write it.
+
+    A complaint filed while the channel's record of its payment is being applied would otherwise
+    not see the record, nor the record the complaint (each reads before the other commits); both
+    writing this one document makes the store retry one of them, which then sees the other."""
+
+    meta = {"collection": "payment_watches"}
+
+    id = StringField(primary_key=True)  # tx:<transaction id> or order:<order number>
+    touches = IntField(default=0)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from services.evidence.domain.kinds import EvidenceKind, PaymentProofFields, parse_fields
-from services.evidence.domain.payments import PaymentRecord, cross_check
+from services.evidence.domain.payments import PaymentRecord, cross_check, payment_keys
 from services.evidence.repository import files, items, records
 from services.evidence.service.assessing import reassess, record_is_of
 from services.evidence.service.debits import confirm_debits
@@ -83,6 +83,8 @@ def apply_record(uow: UnitOfWork, *, message: PaymentRecordPublished, topic: str
         if current and PaymentRecord.model_validate(current["record"]).occurred_at \
                 > record.occurred_at:
             return 0  # an older status arriving late changes nothing
+        records.update_payment_watches(tx, keys=payment_keys(
+            transaction_id=record.transaction_id, order_number=record.order_number))
         records.update_payment_record(tx, transaction_id=record.transaction_id,
                                       record=record.model_dump(mode="json"), received_at=utcnow(),
                                       event_id=message.event_id,

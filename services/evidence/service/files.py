@@ -7,7 +7,8 @@ from datetime import timedelta
 from services.evidence.domain.errors import ComplaintClosedError
 from services.evidence.domain.relevant import DEFAULT_WINDOW
 from services.evidence.models import EvidenceFile
-from services.evidence.repository import files
+from services.evidence.domain.payments import payment_keys
+from services.evidence.repository import files, records
 from services.evidence.service import access
 from services.evidence.service.assessing import (assessed_event, channel_facts, evaluate,
                                                  matching_records, reassess)
@@ -65,6 +66,10 @@ def _channel_said(tx: UnitOfWork, *, evidence_file: EvidenceFile,
     """What stored channel records of the new file's order change: its first verdict and the
     debits they confirm, set on the file before it is written (it is added, not updated)."""
     doc = evidence_file.to_mongo().to_dict()
+    transaction_id = doc["order"].get("payment_transaction_id")
+    records.update_payment_watches(tx, keys=payment_keys(
+        transaction_id=transaction_id,
+        order_number=None if transaction_id else doc["order"]["order_number"]))
     found = matching_records(tx, evidence_file=doc)
     if not found:
         return []
@@ -80,10 +85,12 @@ def _channel_said(tx: UnitOfWork, *, evidence_file: EvidenceFile,
 
 
 def read_ahead(events: list[Message], uow: UnitOfWork) -> None:
-    """Read, for a consumer's group, the closing marks of the filings among its events in one
-    query (see UnitOfWork.read_ahead)."""
-    files.read_ahead_closures(uow, complaint_ids=[e.complaint_id for e in events
-                                                  if isinstance(e, ComplaintFiled)])
+    """Read, for a consumer's group, the closing marks of the filings among its events and the
+    channels' records of their payments, in one query each (see UnitOfWork.read_ahead)."""
+    filings = [e for e in events if isinstance(e, ComplaintFiled)]
+    files.read_ahead_closures(uow, complaint_ids=[e.complaint_id for e in filings])
+    records.read_ahead_records_for_orders(uow, orders=[
+        (e.order.payment_transaction_id, e.order.order_number) for e in filings])
 
 
 def set_status(uow: UnitOfWork, *, event: Event, status: str, consumer: str) -> None:
