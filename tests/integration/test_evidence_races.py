@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pymongo import monitoring
 from pymongo.errors import OperationFailure
 
-from datetime import UTC, datetime, timedelta
-
-from services.evidence.models import ComplaintClosure, EvidenceFile, PaymentRecordDoc, PaymentWatch
+from services.evidence.models import (ComplaintClosure, EvidenceFile, PaymentRecordDoc,
+                                      PaymentWatch)
 from services.evidence.service.channel import apply_record
 from services.evidence.service.files import open_file, set_status
 from shared.contracts.complaints import ComplaintFiled
