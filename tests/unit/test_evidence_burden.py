@@ -116,3 +116,11 @@ def test_a_record_is_of_the_complaints_payment_by_transaction_or_by_order_and_am
     assert matches_order(record=record, transaction_id=None, **same)
     assert not matches_order(record=record, transaction_id=None, **same | {"amount_minor": 2800})
     assert not matches_order(record=record, transaction_id=None, **same | {"currency": "USD"})
+
+
+def test_every_kind_has_a_label_in_both_languages():
+    from services.evidence.domain.dossier_text import KIND_LABELS
+
+    for kind in EvidenceKind:
+        zh, en = KIND_LABELS[kind.value]
+        assert zh and en and zh != en
