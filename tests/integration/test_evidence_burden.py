@@ -231,6 +231,8 @@ def test_a_merchant_proves_delivery_and_licence_source_and_reads_its_side(
 
 def test_a_delivery_record_of_another_order_proves_nothing(client: TestClient) -> None:
     ticket = file_complaint(client, category="not-delivered").ticket
+    side = _assessment(client, ticket, headers=_shop(client))["merchant"]  # nothing uploaded yet
+    assert (side["burden_met"], _codes(side["missing"])) == (False, ["delivery_record"])
     elsewhere = _data("delivery_record") | {"order_number": "202611239999"}
     upload(client, ticket, content=image_bytes(seed=130), kind="delivery_record",
            fields=elsewhere, headers=_shop(client))

@@ -63,19 +63,21 @@ def open_file(uow: UnitOfWork, *, event: ComplaintFiled, topic: str, consumer: s
 
 def _channel_said(tx: UnitOfWork, *, evidence_file: EvidenceFile,
                   window: timedelta) -> list[Event]:
-    """What stored channel records of the new file's order change: its first verdict and the
-    debits they confirm, set on the file before it is written (it is added, not updated)."""
+    """The new file's first verdict, set on it before it is written (it is added, not updated),
+    so every reader sees from the start what is missing, the merchant's side included. Stored
+    channel records of its order count at once: then the verdict is told (it is not what a new
+    file's would be) and each debit they confirm too."""
     doc = evidence_file.to_mongo().to_dict()
     transaction_id = doc["order"].get("payment_transaction_id")
     records.update_payment_watches(tx, keys=payment_keys(
         transaction_id=transaction_id,
         order_number=None if transaction_id else doc["order"]["order_number"]))
     found = matching_records(tx, evidence_file=doc)
-    if not found:
-        return []
     verdict = evaluate(evidence_file=doc, items=[], window=window,
                        channel=channel_facts(found=found))
     evidence_file.assessment = verdict
+    if not found:
+        return []
     events: list[Event] = [assessed_event(evidence_file=doc, verdict=verdict)]
     if evidence_file.status == "open":
         fresh = debits_to_tell(evidence_file=doc, records=found)
