@@ -44,7 +44,8 @@ class Case(Document):
     route = DictField(required=True)  # the domain Route, JSON form
     clocks = ListField(DictField())  # [{name, clock: Clock JSON, warned, breached}]
     breached_clocks = ListField(StringField())
-    breach_count = IntField(default=0)  # breaches of clocks the complainant does not own
+    breach_count = IntField(default=0)  # breaches of clocks the merchant owns (its record)
+    lapsed_windows = ListField(StringField())  # the complainant's own windows that lapsed (theirs)
     refusal_record = BooleanField(default=False)
     closed_ticket = BooleanField(default=False)
     freeze_requested = BooleanField(default=False)
@@ -69,7 +70,7 @@ class Timer(Document):
     complaint_id = StringField(required=True)
     ticket = StringField(required=True)
     clock = StringField(required=True)
-    kind = StringField(required=True, choices=("warning", "breach"))
+    kind = StringField(required=True, choices=("warning", "day_before", "breach"))
     due_at = DateTimeField(required=True)
     generation = StringField(default="")  # the clock's start instant: a restarted clock fires anew
     state = StringField(required=True, choices=("scheduled", "firing", "fired", "cancelled", "paused"))

@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict
 
 from services.escalation.domain.clocks import Clock
 from services.escalation.domain.guards import TierCheck, check_tier
-from services.escalation.domain.policy_schema import Policy
+from services.escalation.domain.policy_schema import ClockOwner, Policy
 from services.escalation.domain.routing import Route, next_tier
 from services.escalation.domain.states import ACTIVE, CaseStatus
 from services.escalation.domain.terms import BreachAction, Party
@@ -37,9 +37,14 @@ def plan_breach(
     """Turn a breached clock into notifications and, if the policy says so, an escalation target."""
     reason = f"{clock.name} breached (due {clock.due_at:%Y-%m-%dT%H:%MZ})"
     notify = tuple(_NOTIFY[a] for a in clock.on_breach if a in _NOTIFY)
-    if BreachAction.ESCALATE not in clock.on_breach or status.state not in ACTIVE:
+    # The complainant's own window lapsing is theirs: it never moves the case against the merchant.
+    mine = clock.owner is ClockOwner.COMPLAINANT
+    if mine or BreachAction.ESCALATE not in clock.on_breach or status.state not in ACTIVE:
         return BreachPlan(clock=clock.name, reason=reason, notify=notify)
     target = next_tier(route=route, current=status.tier)
+    # Only the handling side's lapses prove internal handling failed (never the buyer's own window).
+    breached_clocks = frozenset(n for n in breached_clocks
+                                if n not in policy.clocks or policy.clocks[n].owner is not ClockOwner.COMPLAINANT)
     if target is None:
         return BreachPlan(clock=clock.name, reason=reason, notify=notify)
     check = check_tier(policy=policy, route=route, tier=target, refusal_record=refusal_record,

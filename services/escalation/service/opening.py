@@ -6,7 +6,9 @@ from datetime import datetime
 
 from services.escalation.domain.actions import Action, ActionInvalid, IllegalTransition
 from services.escalation.domain.clocks import Clock
-from services.escalation.domain.effects import ClockChanges, apply_clock_changes, open_clocks, opening_clocks
+from services.escalation.domain.effects import (
+    CaseFacts, ClockChanges, apply_clock_changes, open_clocks, opening_clocks, refund_requested,
+)
 from services.escalation.domain.routing import MerchantHistory, Route, route
 from services.escalation.domain.states import ACTIVE, TIER_STATES, CaseStatus, State
 from services.escalation.domain.terms import Party
@@ -71,9 +73,11 @@ def build_case(*, event: ComplaintFiled, rules: Rules, category: Category,
     status = CaseStatus(state=first)
     opened = event.filed_at
     discovered = discovery_of(event)
+    facts = CaseFacts(category=category.value, amount=Money.model_validate(event.order.amount.model_dump()),
+                      refund_requested=refund_requested(demand=event.demand))
     clocks = open_clocks(policy=rules.policy, route=r, opened_at=opened, paid_at=event.order.paid_at,
-                         discovered_at=discovered,
-                         channel=event.order.payment_channel, calendar=rules.calendar)
+                         discovered_at=discovered, channel=event.order.payment_channel,
+                         calendar=rules.calendar, facts=facts)
     case = Case(
         id=event.complaint_id, ticket=event.ticket, state=status.state.value, tier=status.tier.value,
         category=category.value, priority=r.priority.value, platform=event.platform,

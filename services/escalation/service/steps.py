@@ -7,7 +7,7 @@ from typing import Any
 
 from services.escalation.domain.actions import Action
 from services.escalation.domain.clocks import Clock
-from services.escalation.domain.effects import apply_clock_changes, clock_changes
+from services.escalation.domain.effects import CaseFacts, apply_clock_changes, clock_changes
 from services.escalation.domain.routing import Route
 from services.escalation.domain.states import CaseStatus, Outcome, State
 from services.escalation.domain.transitions import Step
@@ -18,6 +18,7 @@ from shared.contracts.escalation import (
     ResolutionRejected,
 )
 from shared.envelope import Event
+from shared.money import Money
 from shared.outbox import emit
 from shared.store import UnitOfWork
 
@@ -35,6 +36,13 @@ def route_of(doc: Mapping[str, Any]) -> Route:
 def clocks_of(doc: Mapping[str, Any]) -> dict[str, Clock]:
     """The clocks stored on a case, by name."""
     return {e["name"]: Clock.model_validate(e["clock"]) for e in doc.get("clocks", [])}
+
+
+def facts_of(doc: Mapping[str, Any], *, step: Step | None = None) -> CaseFacts:
+    """What decides a case's complexity: category, amount, and a contest or refusal on record."""
+    amount = doc.get("amount")
+    return CaseFacts(category=doc.get("category"), amount=Money.model_validate(amount) if amount else None,
+                     contested=bool(doc.get("refusal_record")) or (step is not None and _refusal(step)))
 
 
 def clock_entries(*, clocks: Mapping[str, Clock], previous: Sequence[Mapping[str, Any]]) -> list[dict]:
@@ -56,10 +64,11 @@ def save_step(
 ) -> dict[str, Any]:
     """Apply a step to the case: clocks and timers follow, events go to the outbox; returns the case."""
     route, status, now = route_of(doc), step.status, step.at
-    changes = clock_changes(step=step, route=route)
+    changes = clock_changes(step=step, route=route, policy=rules.policy)
     clocks = apply_clock_changes(clocks=clocks_of(doc), changes=changes, at=now, policy=rules.policy,
                                  paid_at=doc.get("paid_at"), discovered_at=doc.get("discovered_at"),
-                                 channel=doc.get("channel"), calendar=rules.calendar)
+                                 channel=doc.get("channel"), calendar=rules.calendar,
+                                 complex_case=facts_of(doc, step=step).is_complex(policy=rules.policy))
     new = {
         "status": status.model_dump(mode="json"), "state": status.state.value,
         "tier": status.tier.value, "clocks": clock_entries(clocks=clocks, previous=doc.get("clocks", [])),
