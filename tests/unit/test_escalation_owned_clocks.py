@@ -8,7 +8,7 @@ import yaml
 
 from services.escalation.domain.actions import Action
 from services.escalation.domain.breaches import plan_breach
-from services.escalation.domain.clocks import start_clock
+from services.escalation.domain.clocks import Clock, start_clock
 from services.escalation.domain.effects import (
     CaseFacts, apply_clock_changes, clock_changes, open_clocks, refund_requested,
 )
@@ -135,3 +135,11 @@ def test_the_refund_clock_runs_from_the_refund_request_and_an_accepted_offer_doe
                      at=T0 + timedelta(days=2), resolution=Resolution(outcome=Outcome.REFUND)), route=r, policy=POLICY),
         at=T0 + timedelta(days=2), policy=POLICY)
     assert later["refund"].started_at == T0
+
+
+def test_a_clock_stored_before_owners_reads_as_the_merchants() -> None:
+    stored = start_clock(policy=POLICY, name="first_response", started_at=T0).model_dump(mode="json")
+    stored["owner"] = "agent"  # how clocks were stored when the owner was the acting party
+    del stored["day_before_at"]
+    clock = Clock.model_validate(stored)
+    assert clock.owner.value == "merchant" and clock.day_before_at is None
