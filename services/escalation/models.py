@@ -49,9 +49,26 @@ class Case(Document):
     refusal_record = BooleanField(default=False)
     closed_ticket = BooleanField(default=False)
     freeze_requested = BooleanField(default=False)
+    freeze_confirmed_at = DateTimeField()  # confirm_freeze: when the freeze was confirmed, and by whom
+    freeze_confirmed_by = StringField()
+    evidence_assessment = DictField()  # evidence's latest EvidenceAssessed: missing, score, flags, assessed_at
+    debit_confirmed = DictField()  # the channel's PaymentDebitConfirmed for this complaint, if any
     assigned_agent = StringField()
     history = ListField(DictField())  # every action: at, actor, action, from, to, reason
     version = IntField(required=True, default=0)
+
+
+class ParkedFact(Document):
+    """A fact about a complaint that arrived before its case (another topic was read first); the
+    case takes it when it opens."""
+
+    meta = {"collection": "parked_facts", "indexes": ["complaint_id"]}
+
+    id = StringField(primary_key=True)  # complaint_id:kind
+    complaint_id = StringField(required=True)
+    kind = StringField(required=True)
+    data = DictField()
+    at = DateTimeField(required=True)
 
 
 class Timer(Document):

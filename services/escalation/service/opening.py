@@ -15,6 +15,7 @@ from services.escalation.domain.terms import Party
 from services.escalation.domain.transitions import perform
 from services.escalation.models import Case
 from services.escalation.repository import cases, timers
+from services.escalation.service import outcomes
 from services.escalation.service.rules import Rules, to_category
 from services.escalation.service.steps import clock_entries, clocks_of, route_of, save_step, status_of
 from shared.contracts.complaints import AccountFreezeRequested, ComplaintFiled, ComplaintUpdated
@@ -68,9 +69,10 @@ def build_case(*, event: ComplaintFiled, rules: Rules, category: Category,
                history: MerchantHistory) -> tuple[Case, dict[str, Clock], list[Event]]:
     """The new case of a filed complaint with its running clocks and the events that announce it."""
     r = route_complaint(rules=rules, category=category, event=event, history=history)
-    # A complaint on the internal tier is acknowledged on receipt; higher tiers open in their state.
+    # A complaint on the internal tier is acknowledged on receipt; higher tiers open in their state;
+    # one on the automatic tier is acknowledged there, waiting for the channel to confirm the debit.
     first = r.first_state if r.first_state is not State.FILED else State.ACKNOWLEDGED
-    status = CaseStatus(state=first)
+    status = CaseStatus(state=first, automatic=r.first_tier is Tier.AUTOMATIC)
     opened = event.filed_at
     discovered = discovery_of(event)
     facts = CaseFacts(category=category.value, amount=Money.model_validate(event.order.amount.model_dump()),
@@ -109,9 +111,19 @@ def open_case(uow: UnitOfWork, *, event: ComplaintFiled, rules: Rules, topic: st
     case, clocks, messages = build_case(event=event, rules=rules, category=category, history=history)
 
     def work(tx: UnitOfWork) -> Case:
-        cases.create_case(tx, case=case)
+        # Evidence read before intake: what it said about this complaint waits for the case.
+        parked = cases.take_parked_facts(tx, complaint_id=case.id)
+        if "evidence_assessment" in parked:
+            case.evidence_assessment = parked["evidence_assessment"]
+        if "debit_confirmed" not in parked:
+            cases.create_case(tx, case=case)
+        else:
+            cases.create_case_now(tx, case=case)  # read back at once: the automatic tier offers its refund
         timers.sync_timers(tx, complaint_id=case.id, ticket=case.ticket, clocks=clocks, new_case=True)
         emit(tx, topic=topic, messages=messages)
+        if "debit_confirmed" in parked:
+            doc = cases.get_case(tx, complaint_id=case.id)
+            outcomes.automatic_refund(tx, doc=doc, debit=parked["debit_confirmed"], rules=rules, topic=topic)
         return case
 
     return apply_once(uow, consumer=consumer, event=event, work=work)
@@ -126,7 +138,8 @@ def _opening_extras(*, ids: dict[str, str], route: Route, status: CaseStatus,
     if route.request_account_freeze:
         out.append(AccountFreezeRequested(**ids, platform=event.platform,
                                           payment_channel=event.order.payment_channel,
-                                          reason=_FREEZE_REASON))
+                                          reason=_FREEZE_REASON, order_number=event.order.order_number,
+                                          transaction_id=event.order.payment_transaction_id))
     return out
 
 
