@@ -21,6 +21,7 @@ from shared.contracts.escalation import AccountFreezeConfirmed
 from tests.support import kafka
 from tests.support.notify_harness import complaint_filed, notify_settings, publish, running_notify, token
 from tests.support.servers import Servers
+from tests.support.sms_provider import SmsProviderServer
 from tests.support.smtp_server import SmtpServer
 from tests.support.suite import create_topics
 from tests.support.waiting import wait_until
@@ -40,10 +41,18 @@ def smtp() -> Iterator[SmtpServer]:
 
 
 @pytest.fixture(scope="module")
-def settings(servers: Servers, namespace: str, service_env: dict[str, str], smtp: SmtpServer) -> NotifySettings:
+def sms() -> Iterator[SmsProviderServer]:
+    server = SmsProviderServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def settings(servers: Servers, namespace: str, service_env: dict[str, str], smtp: SmtpServer,
+             sms: SmsProviderServer) -> NotifySettings:
     create_topics(env=service_env)
     return notify_settings(servers=servers, namespace=namespace, smtp_host=smtp.host, smtp_port=smtp.port,
-                           smtp_tls="none")
+                           smtp_tls="none", sms_url=sms.url, sms_api_key=sms.api_key)
 
 
 @pytest.fixture(scope="module")
@@ -87,21 +96,22 @@ def settled(settings: NotifySettings, topic: str, sent: tuple[int, int]) -> None
 
 @pytest.mark.parametrize("language", ["zh-CN", "en"])
 def test_a_freeze_request_reaches_the_partner_and_the_buyer_once(
-        app: TestClient, settings: NotifySettings, smtp: SmtpServer, receiver: WebhookReceiver,
-        language: str) -> None:
+        app: TestClient, settings: NotifySettings, smtp: SmtpServer, sms: SmsProviderServer,
+        receiver: WebhookReceiver, language: str) -> None:
     platform = f"{PLATFORM}-{language.lower()}"
     partner = token(settings, subject=f"{platform}-integration", role="partner", platform=platform)
     sub = app.post("/v1/subscriptions", headers=partner,
                    json={"url": receiver.url, "event_types": ["AccountFreezeRequested"]})
     assert sub.status_code == 201, sub.text
     address = f"stolen-card-{language.lower()}@example.com"
+    phone = "13812345678" if language == "zh-CN" else "13812345679"
     filed = complaint_filed(complainant=f"u-freeze-{language}", language=language, email=address,
-                            phone="13812345678", platform=platform)
+                            phone=phone, platform=platform)
     publish(settings, topic=settings.topics.intake_events, events=[filed])
     ids = {"complaint_id": filed.complaint_id, "ticket": filed.ticket}
     asked = {"platform": platform, "payment_channel": "alipay", "freeze": ["account", "payment_instrument"],
              "order_number": "202611230001", "transaction_id": "2026112322001400001",
-             "reason": "unauthorized charge reported on order 202611230001; buyer phone 13812345678"}
+             "reason": f"unauthorized charge reported on order 202611230001; buyer phone {phone}"}
     from_intake = publish(settings, topic=settings.topics.intake_events,
                           events=[AccountFreezeRequested(**ids, **asked)])[0]
     from_escalation = publish(settings, topic=settings.topics.escalation_events,
@@ -114,11 +124,14 @@ def test_a_freeze_request_reaches_the_partner_and_the_buyer_once(
     assert data["ticket"] == filed.ticket and data["freeze"] == ["account", "payment_instrument"]
     assert data["order_number"] == "202611230001" and data["payment_channel"] == "alipay"
     assert "202611230001" in data["reason"]
-    assert b"13812345678" not in request.body and address.encode() not in request.body
+    assert phone.encode() not in request.body and address.encode() not in request.body
 
     [mail] = wait_until(lambda: [m for m in smtp.messages if m["To"] == address and "96110" in text_of(m)],
                         timeout=30, what="the buyer's freeze email")
     assert all(word in text_of(mail) for word in TOLD[language]), text_of(mail)
+    [text] = wait_until(lambda: [m.text for m in sms.messages if m.to == phone], timeout=30,
+                        what="the buyer's freeze SMS (no deadline: sent at once)")
+    assert "110" in text and "96110" in text, text
     me = token(settings, subject=f"u-freeze-{language}", role="complainant", platform=platform)
     inbox = app.get("/v1/inbox", headers=me).json()["items"]
     assert [i for i in inbox if i["event_type"] == "AccountFreezeRequested" and "96110" in i["body"]]
@@ -136,6 +149,7 @@ def test_a_freeze_request_reaches_the_partner_and_the_buyer_once(
     log = app.get(f"/v1/subscriptions/{sub.json()['id']}/deliveries", headers=partner).json()["items"]
     assert [d["event_type"] for d in log] == ["AccountFreezeRequested"]  # pending ones are listed too
     assert len(receiver.requests) == 1
+    assert len([m for m in sms.messages if m.to == phone]) == 1
     published = asyncio.run(read_status(settings, key=filed.complaint_id.encode()))
     assert len(published) == 1  # once per complaint on the public topic too
     headers = {name: value for name, value in published[0].headers}
@@ -143,7 +157,7 @@ def test_a_freeze_request_reaches_the_partner_and_the_buyer_once(
     assert event.get_type() == FREEZE_EVENT_TYPE and event.get_subject() == filed.complaint_id
     Draft202012Validator(load_freeze_schema()).validate(event.get_data())
     assert event.get_data()["freeze"] == ["account", "payment_instrument"]
-    assert b"13812345678" not in published[0].value and event.get_data()["reason_code"] is None
+    assert phone.encode() not in published[0].value and event.get_data()["reason_code"] is None
     [done] = [i for i in inbox if i["event_type"] == "AccountFreezeConfirmed"]
     assert ("冻结已确认" in done["subject"]) if language == "zh-CN" else ("Freeze confirmed" in done["subject"])
 

@@ -120,3 +120,14 @@ def test_chinese_notices_hold_no_raw_code_or_english_word(event_type: str, role:
     assert not result.fallback, result.error
     for body in (result.subject, result.text, result.sms):
         assert _codes_in(body, (notice.ticket, "DD2026112312345678", "Asia/Shanghai")) == [], body
+
+
+@pytest.mark.parametrize(("owner", "clock", "next_step"), [("platform", "platform_decision", "转入下一处理环节"),
+                                                           ("channel", "channel_decision", "向该渠道催办")])
+def test_a_lapse_of_the_platforms_or_channels_clock_tells_the_buyer_the_next_step_and_spares_the_merchant(
+        owner: str, clock: str, next_step: str) -> None:
+    breach = SlaBreached(**IDS, clock=clock, due_at=DUE, owner=owner, escalated_to="external",
+                         audience=["complainant", "merchant", "agent"])
+    buyer = read(breach, Role.COMPLAINANT, Language.ZH_CN)
+    assert next_step in buyer and "投诉已转入「外部投诉渠道（如12315）」" in buyer
+    assert not [w for w in SANCTION for language in Language if w in read(breach, Role.MERCHANT, language)]

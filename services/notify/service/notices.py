@@ -47,7 +47,8 @@ def create_notice(*, event: Event, order_no: str | None = None,
                    "deadline": evidence_due if event.missing else None}
     elif isinstance(event, SlaWarning | SlaBreached):
         fields |= {"deadline": event.due_at, "reason": event.clock, "clock": event.clock,
-                   "owner": event.owner or None, "stage": event.stage if isinstance(event, SlaWarning) else None}
+                   "owner": event.owner or None, "stage": event.stage if isinstance(event, SlaWarning) else None,
+                   "tier": (event.escalated_to or None) if isinstance(event, SlaBreached) else None}
     elif isinstance(event, ResolutionProposed):
         fields |= _offer(event)
     elif isinstance(event, AccountFreezeRequested):
