@@ -167,6 +167,24 @@ def test_a_simple_case_at_platform_arbitration_breaches_into_the_payment_channel
     assert instant(channel["due_at"]) - instant(channel["started_at"]) == timedelta(days=15)
 
 
+def test_a_platform_breach_never_sends_the_buyer_to_a_channel_whose_window_has_closed(
+        client: TestClient, service_env: dict[str, str], topics: TopicSettings) -> None:
+    # Paid by Alipay 20 days ago: the buyer's 15-day dispute window has lapsed, so when platform
+    # arbitration runs out the case is not handed to the payment channel.
+    event = paid(filed(category="not-delivered"), ago=timedelta(days=20))
+    case = open_case(client, service_env, topics, event)
+    act(client, case["ticket"], "escalate", AGENT, target="platform", reason="the merchant is unreachable")
+    breach = wait_until(lambda: next((b for b in of(read_all(
+        bootstrap=service_env["KAFKA_BOOTSTRAP_SERVERS"], topic=topics.escalation_events),
+        complaint_id=event.complaint_id, type_="SlaBreached") if b["clock"] == "platform_decision"), None),
+        timeout=30, interval=0.3, what="the platform clock's breach")
+    assert breach["escalated_to"] != "payment_channel"
+    after = wait_case(client, case["ticket"], headers=AGENT)
+    assert after["tier"] != "payment_channel" and "payment_channel_dispute" in after["lapsed_windows"]
+    noted = next(h for h in reversed(after["history"]) if "platform_decision" in (h.get("reason") or ""))
+    assert "payment_channel passed over" in noted["reason"]
+
+
 def test_a_complex_case_gets_five_working_days_of_platform_arbitration(
         client: TestClient, service_env: dict[str, str], topics: TopicSettings) -> None:
     # Over 1,000 CNY makes a case complex (policy complex_case): 5 working days, not 24 h.

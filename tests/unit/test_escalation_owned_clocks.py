@@ -143,3 +143,20 @@ def test_a_clock_stored_before_owners_reads_as_the_merchants() -> None:
     del stored["day_before_at"]
     clock = Clock.model_validate(stored)
     assert clock.owner.value == "merchant" and clock.day_before_at is None
+
+
+def test_a_breach_passes_over_the_payment_channel_once_the_buyers_windows_there_have_lapsed() -> None:
+    r = route(policy=POLICY, category=Category.NOT_DELIVERED)
+    decision = start_clock(policy=POLICY, name="platform_decision", started_at=T0)
+    at_platform = CaseStatus(state=State.PLATFORM_ARBITRATION)
+    lapsed = plan_breach(clock=decision, status=at_platform, route=r, policy=POLICY, refusal_record=True,
+                         lapsed_windows=frozenset({"payment_channel_dispute"}))
+    assert lapsed.escalate_to is Tier.EXTERNAL and "payment_channel passed over" in lapsed.reason
+    still_open = plan_breach(clock=decision, status=at_platform, route=r, policy=POLICY, refusal_record=True,
+                             lapsed_windows=frozenset({"payment_channel_dispute"}),
+                             open_windows=frozenset({"chargeback"}))
+    assert still_open.escalate_to is Tier.PAYMENT_CHANNEL
+    raw = _raw()
+    raw["tier_windows"]["payment_channel"] = ["first_response"]
+    assert any(p.startswith("tier_windows.payment_channel[0]: 'first_response' is not a window")
+               for p in _problems(raw))

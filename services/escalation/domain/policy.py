@@ -75,6 +75,12 @@ def _owned_clocks(policy: Policy) -> Iterator[str]:
             yield f"tier_clocks.{tier}: unknown clock {name!r}; defined clocks: {', '.join(policy.clocks)}"
         elif policy.clocks[name].owner is ClockOwner.COMPLAINANT:
             yield f"tier_clocks.{tier}: {name!r} is the complainant's own window, not a tier's deadline"
+    for tier, names in policy.tier_windows.items():
+        for j, name in enumerate(names):
+            if name not in policy.clocks:
+                yield f"tier_windows.{tier}[{j}]: unknown clock {name!r}; defined clocks: {', '.join(policy.clocks)}"
+            elif policy.clocks[name].owner is not ClockOwner.COMPLAINANT:
+                yield f"tier_windows.{tier}[{j}]: {name!r} is not a window the complainant owns"
 
 
 def _path(loc: tuple) -> str:

@@ -6,7 +6,6 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from services.escalation.domain.remedies import RemedyTerms
 from services.escalation.domain.terms import Basis, BreachAction, current_category
 from shared.contracts.vocabulary import Category, Priority, Role, Tier
 from shared.money import Money
@@ -194,10 +193,11 @@ class Policy(_Strict):
     reopen_window_days: int = Field(15, ge=1)
     clocks: dict[str, ClockSpec]
     tier_clocks: dict[Tier, str] = Field({}, title="The clock each tier runs from when a case enters it")
+    tier_windows: dict[Tier, tuple[str, ...]] = Field(
+        {}, title="The complainant's windows a tier needs: once all a case has lapsed, breaches pass it over")
     complex_case: ComplexCase = ComplexCase()
     external: ExternalGate = ExternalGate()
     routing: Routing
-    remedies: RemedyTerms = RemedyTerms()  # the outcomes helper's: 退一赔三 figures (remedies.py)
 
     def clock_warn_share(self, *, name: str) -> float:
         """The warning share for a clock: its own, else the policy default."""

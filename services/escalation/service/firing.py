@@ -10,6 +10,7 @@ from opentelemetry import propagate
 
 from services.escalation.domain.actions import Action, ActionInvalid, IllegalTransition
 from services.escalation.domain.breaches import plan_breach
+from services.escalation.domain.clocks import ClockStatus
 from services.escalation.domain.policy_schema import ClockOwner
 from services.escalation.domain.terms import Party
 from services.escalation.domain.transitions import perform
@@ -79,9 +80,13 @@ def _fire(tx: UnitOfWork, *, timer: dict[str, Any], owner: str, rules: Rules, to
         # merchant's side let run out: not the buyer's windows, not the platform's or channel's.
         fields["breach_count"] = doc.get("breach_count", 0) + 1
     status = status_of(doc)
+    windows = {n: c.status(at=now) for n, c in clocks_of(doc).items() if c.owner is ClockOwner.COMPLAINANT}
     plan = plan_breach(clock=clock, status=status, route=route_of(doc), policy=rules.policy,
                        refusal_record=doc.get("refusal_record", False),
-                       closed_ticket=doc.get("closed_ticket", False), breached_clocks=frozenset(breached))
+                       closed_ticket=doc.get("closed_ticket", False), breached_clocks=frozenset(breached),
+                       lapsed_windows=frozenset(n for n, st in windows.items() if st is ClockStatus.BREACHED),
+                       open_windows=frozenset(n for n, st in windows.items()
+                                              if st not in {ClockStatus.BREACHED, ClockStatus.STOPPED}))
     step = None
     if plan.escalate_to is not None:
         try:
