@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from services.escalation.domain.remedies import RemedyTerms
 from services.escalation.domain.terms import Basis, BreachAction, current_category
 from shared.contracts.vocabulary import Category, Priority, Role, Tier
 from shared.money import Money
@@ -198,6 +199,7 @@ class Policy(_Strict):
     complex_case: ComplexCase = ComplexCase()
     external: ExternalGate = ExternalGate()
     routing: Routing
+    remedies: RemedyTerms = RemedyTerms()  # the outcomes helper's: 退一赔三 figures (remedies.py)
 
     def clock_warn_share(self, *, name: str) -> float:
         """The warning share for a clock: its own, else the policy default."""
