@@ -131,3 +131,20 @@ def test_a_lapse_of_the_platforms_or_channels_clock_tells_the_buyer_the_next_ste
     buyer = read(breach, Role.COMPLAINANT, Language.ZH_CN)
     assert next_step in buyer and "投诉已转入「外部投诉渠道（如12315）」" in buyer
     assert not [w for w in SANCTION for language in Language if w in read(breach, Role.MERCHANT, language)]
+
+
+def test_the_agents_breach_digest_counts_the_breaches_in_words_of_the_readers_language() -> None:
+    digest = Notice(event_id="d-1", event_type="SlaBreached", complaint_id="digest", occurred_at=DUE,
+                    ticket="CP-20261123-000001、CP-20261123-000002", details={"breached": "2"})
+    zh = render_notice(notice=digest, role=Role.AGENT, language=Language.ZH_CN).text
+    assert "您负责的 2 件投诉已超时" in zh and "breached" not in zh
+    assert "2 of your complaints missed their deadlines" in render_notice(notice=digest, role=Role.AGENT,
+                                                                          language=Language.EN).text
+
+
+def test_a_failed_template_still_speaks_chinese_to_a_chinese_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(TEMPLATES, "AccountFreezeRequested", "does_not_exist")
+    notice = Notice(event_id="e-1", event_type="AccountFreezeRequested", **IDS, occurred_at=DUE)
+    result = render_notice(notice=notice, role=Role.COMPLAINANT, language=Language.ZH_CN)
+    assert result.fallback and "有新进展（冻结请求）" in result.text
+    assert _codes_in(result.text, (notice.ticket,)) == []

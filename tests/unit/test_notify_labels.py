@@ -11,6 +11,7 @@ from services.evidence.domain.kinds import EvidenceKind, PaymentNoticeType, Prob
 from services.escalation.domain.states import Outcome
 from services.notify.domain.labels import VOCABULARIES, label
 from services.notify.domain.notice import Language
+from services.notify.domain.render import TEMPLATES
 from shared.contracts.complaints import AccountFreezeRequested
 from shared.contracts.vocabulary import CaseState, Category, PaymentChannel, Role, Tier
 
@@ -40,6 +41,7 @@ CODES: dict[str, set[str]] = {
     "compensation_basis": {"delay", "fraud_triple", "other"},  # ResolutionProposed.compensation_basis
     "freeze": {*AccountFreezeRequested.model_fields["freeze"].default_factory(), "merchant_settlement"},
     "reason": {"refusal_no_7day_return_not_a_ground", "case_opened", "freeze_requested"},
+    "event": set(TEMPLATES) | {"ComplaintWithdrawn"},
 }
 
 

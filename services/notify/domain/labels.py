@@ -162,10 +162,23 @@ PARTIES: Names = {
     "partner": ("平台合作方", "the platform partner"),
     "system": ("系统", "the system"),
 }
+#: Event types, for the plain message sent when a template fails.
+EVENTS: Names = {
+    "ComplaintFiled": ("投诉已受理", "complaint filed"),
+    "ComplaintStatusChanged": ("状态更新", "status changed"),
+    "EvidenceAssessed": ("证据审核", "evidence reviewed"),
+    "SlaWarning": ("时限即将到期", "deadline approaching"),
+    "SlaBreached": ("时限已过", "deadline passed"),
+    "ResolutionProposed": ("处理方案", "resolution proposed"),
+    "ComplaintEscalated": ("投诉升级", "complaint escalated"),
+    "ComplaintWithdrawn": ("投诉已撤回", "complaint withdrawn"),
+    "AccountFreezeRequested": ("冻结请求", "freeze requested"),
+    "AccountFreezeConfirmed": ("冻结已确认", "freeze confirmed"),
+}
 VOCABULARIES: dict[str, Names] = {
     "state": STATES, "tier": TIERS, "evidence": EVIDENCE, "clock": CLOCKS, "reason": REASONS,
     "category": CATEGORIES, "outcome": OUTCOMES, "compensation_basis": COMPENSATION_BASES,
-    "freeze": FREEZE_TARGETS, "payment_channel": PAYMENT_CHANNELS, "party": PARTIES,
+    "freeze": FREEZE_TARGETS, "payment_channel": PAYMENT_CHANNELS, "party": PARTIES, "event": EVENTS,
 }
 #: Clocks the complainant owns (for events from before SlaWarning/SlaBreached named their owner).
 COMPLAINANT_CLOCKS = frozenset({"evidence_upload", "payment_channel_dispute", "chargeback", "complaint_window"})

@@ -149,7 +149,10 @@ _PLAIN = {
 def _plain(notice: Notice, language: Language, time_zone: str) -> tuple[str, str, str, str]:
     subject, text, due, local = _PLAIN[language]
     subject = subject.format(ticket=notice.ticket)
-    text = text.format(ticket=notice.ticket, event=notice.event_type)
+    # zh-CN readers get the event's Chinese name; English ones keep the type, as partners' logs show it.
+    event = label(vocabulary="event", code=notice.event_type, language=language) if language is Language.ZH_CN \
+        else notice.event_type
+    text = text.format(ticket=notice.ticket, event=event)
     if notice.deadline:
         when = format_deadline(deadline=notice.deadline, time_zone=time_zone)
         text += due.format(**when) + (local.format(**when) if when["local"] else "")
