@@ -25,6 +25,9 @@ _LABELS = {
     "problem_proof": ("proof of what was wrong with the goods", "商品存在问题的证据"),
     "merchant_identity": ("the merchant's identity (business registration)", "商家身份信息（营业执照）"),
     "login_alert": ("the strange-login alert or proof of the leaked data", "异常登录提醒或个人信息泄露的证据"),
+    "police_receipt": ("the police report receipt", "报案回执"),
+    "delivery_record": ("the merchant's delivery or card-key issuing record", "商家的发货或卡密发放记录"),
+    "licence_source": ("proof of the merchant's licensed source", "商家的授权来源证明"),
 }
 
 

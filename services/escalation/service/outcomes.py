@@ -33,7 +33,8 @@ def _aware(value: datetime) -> datetime:
 def assessment_of(event: EvidenceAssessed) -> dict[str, Any]:
     """The assessment as a case keeps it."""
     return {"missing": list(event.missing), "score": event.completeness_score, "flags": list(event.flags),
-            "assessed_at": event.occurred_at}
+            "findings": list(event.findings), "merchant_missing": list(event.merchant_missing),
+            "merchant_burden_met": event.merchant_burden_met, "assessed_at": event.occurred_at}
 
 
 def record_assessment(uow: UnitOfWork, *, event: EvidenceAssessed, consumer: str) -> None:

@@ -78,4 +78,7 @@ def _evidence(doc: dict[str, Any]) -> dict[str, Any] | None:
     if not seen:
         return None
     return {"score": seen.get("score"), "assessed_at": seen.get("assessed_at"), "flags": list(seen.get("flags", [])),
-            "missing": [m.model_dump() for m in missing_pieces(seen.get("missing", []))]}
+            "missing": [m.model_dump() for m in missing_pieces(seen.get("missing", []))],
+            "findings": list(seen.get("findings", [])),
+            "merchant_missing": [m.model_dump() for m in missing_pieces(seen.get("merchant_missing", []))],
+            "merchant_burden_met": seen.get("merchant_burden_met")}
