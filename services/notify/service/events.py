@@ -98,12 +98,13 @@ def _apply_known(tx: UnitOfWork, *, event: Event, record: ComplaintRecipients, s
         roles &= {Role.PARTNER}  # people already got the acknowledgement of ComplaintFiled
     about = About(event_id=_intent_key(event), event_type=event.type, complaint_id=event.complaint_id,
                   ticket=event.ticket, platform=record.platform, notice=notice,
-                  payload=lambda summary: webhook_payload(event=event, summary=summary), roles=frozenset(roles))
+                  payload=lambda summary: webhook_payload(event=event, summary=summary, order_no=record.order_no),
+                  roles=frozenset(roles))
     recipients = get_recipients(record=record, roles=roles, settings=settings, endpoints=endpoints, tx=tx)
     count = record_intents(tx, about=about, recipients=recipients, settings=settings)
     if isinstance(event, AccountFreezeRequested) and count:
         # The buyer's in-app notice is new only for the complaint's first freeze request: publish once.
-        publish_freeze(tx, event=event, settings=settings)
+        publish_freeze(tx, event=event, order_no=record.order_no, settings=settings)
     return count
 
 
@@ -146,11 +147,12 @@ def sweep_parked(uow: UnitOfWork, *, settings: NotifySettings, endpoints: LiveEn
     return count
 
 
-def publish_freeze(tx: UnitOfWork, *, event: AccountFreezeRequested, settings: NotifySettings) -> None:
+def publish_freeze(tx: UnitOfWork, *, event: AccountFreezeRequested, order_no: str | None,
+                   settings: NotifySettings) -> None:
     """The partner-facing freeze request on the public status topic, keyed by complaint, in this transaction."""
     try:
         request = FreezeRequest(complaint_id=event.complaint_id, ticket=event.ticket, freeze=event.freeze,
-                                order_number=event.order_number, payment_channel=event.payment_channel or None,
+                                order_number=event.order_number or order_no, payment_channel=event.payment_channel or None,
                                 transaction_id=event.transaction_id, occurred_at=event.occurred_at,
                                 reason_code=public_reason_code(reason=event.reason))
     except ValidationError as exc:

@@ -80,10 +80,13 @@ def _offer(event: ResolutionProposed) -> dict[str, Any]:
     return parts
 
 
-def freeze_data(*, event: AccountFreezeRequested) -> dict[str, Any]:
-    """What the partner must freeze, for which order and channel, and why: no personal data."""
+def freeze_data(*, event: AccountFreezeRequested, order_no: str | None = None) -> dict[str, Any]:
+    """What the partner must freeze, for which order and channel, and why: no personal data.
+
+    A request without its order number (intake's, at filing) names the complaint's order."""
     reason = public_reason_code(reason=event.reason)
-    return {"freeze": list(event.freeze), "order_number": event.order_number, "payment_channel": event.payment_channel,
+    return {"freeze": list(event.freeze), "order_number": event.order_number or order_no,
+            "payment_channel": event.payment_channel,
             "transaction_id": event.transaction_id,
             # Free text may name a person: contacts masked, secrets removed, order numbers kept.
             "reason": reason or scrub(event.reason, mask_contacts=True,
@@ -98,13 +101,13 @@ def status_change(*, event: ComplaintStatusChanged) -> StatusChange:
                         occurred_at=event.occurred_at, reason_code=public_reason_code(reason=event.reason))
 
 
-def webhook_payload(*, event: Event, summary: str) -> str:
+def webhook_payload(*, event: Event, summary: str, order_no: str | None = None) -> str:
     """The JSON a partner's endpoint receives: type, timestamp and data (no contacts, no secrets)."""
     data: dict[str, Any] = {"complaint_id": event.complaint_id, "ticket": event.ticket,
                             "event_id": event.event_id, "summary": summary}
     if isinstance(event, ComplaintStatusChanged):
         data |= status_data(change=status_change(event=event))
     if isinstance(event, AccountFreezeRequested):
-        data |= freeze_data(event=event)
+        data |= freeze_data(event=event, order_no=order_no)
     return json.dumps({"type": event.type, "timestamp": event.occurred_at.isoformat(), "data": data},
                       ensure_ascii=False, separators=(",", ":"))
