@@ -188,6 +188,18 @@ def test_a_statement_hands_the_automatic_tier_to_internal_handling_and_no_refund
     assert (kept["state"], kept["offer"]) == ("acknowledged", None)  # an agent decides now
 
 
+def test_a_charged_no_order_corrected_to_another_category_leaves_the_automatic_tier(
+        client: TestClient, service_env: dict[str, str], topics: TopicSettings) -> None:
+    case = open_case(client, service_env, topics, category="charged-no-order")
+    publish(service_env, topics.intake_events, ComplaintUpdated(
+        complaint_id=case["complaint_id"], ticket=case["ticket"], change="category_corrected",
+        detail={"category": "invalid-card-key"}))
+    moved = wait_view(client, case["ticket"], lambda v: v["category"] == "invalid-card-key", "the corrected case")
+    assert (moved["state"], moved["tier"]) == ("acknowledged", "internal")
+    window = next(c for c in moved["clocks"] if c["name"] == "automatic_window")
+    assert window["status"] == "stopped"
+
+
 def test_seed_003_refund_29_and_10_compensation_for_the_delay_is_proposed_and_accepted_as_such(
         client: TestClient, service_env: dict[str, str], topics: TopicSettings) -> None:
     case = open_case(client, service_env, topics, category="not-delivered", amount_minor=2900)

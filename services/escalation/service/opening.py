@@ -183,7 +183,10 @@ def correct_category(uow: UnitOfWork, *, event: ComplaintUpdated, rules: Rules, 
         timers.sync_timers(tx, complaint_id=doc["_id"], ticket=doc["ticket"], clocks=clocks)
         doc = {**doc, **fields, "version": doc["version"] + 1}
         target = new.first_tier
-        if status.state in ACTIVE and target in TIER_STATES and target.rank > status.tier.rank:
+        # A case the automatic tier held that is no charged-no-order after all goes on to internal handling.
+        handed_on = status.automatic and target is not Tier.AUTOMATIC
+        target = Tier.INTERNAL if handed_on and target not in TIER_STATES else target
+        if status.state in ACTIVE and (handed_on or target in TIER_STATES and target.rank > status.tier.rank):
             try:
                 step = perform(status=status, action=Action.ESCALATE, actor=Party.SYSTEM, at=now,
                                target=target, reason=f"category corrected to {category.value}")

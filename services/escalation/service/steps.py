@@ -71,7 +71,7 @@ def save_step(
     """Apply a step to the case: clocks and timers follow, events go to the outbox; returns the case."""
     route, status, now = route_of(doc), step.status, step.at
     changes = clock_changes(step=step, route=route, policy=rules.policy)
-    if step.from_tier is Tier.AUTOMATIC and AUTOMATIC_WINDOW in route.clocks:
+    if step.from_tier is Tier.AUTOMATIC and any(e["name"] == AUTOMATIC_WINDOW for e in doc.get("clocks", [])):
         # The automatic tier made its offer or handed on: its window has done its work.
         changes = changes.model_copy(update={"stop": (*changes.stop, AUTOMATIC_WINDOW)})
     clocks = apply_clock_changes(clocks=clocks_of(doc), changes=changes, at=now, policy=rules.policy,
