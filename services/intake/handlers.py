@@ -94,7 +94,11 @@ def register(runtime: ServiceRuntime, activity: Activity, desk: FilingDesk) -> d
     Returns the topic each acting service's steps arrive on.
     """
     topics = runtime.settings.topics
-    runtime.subscribe(topics.intake_commands, {FileComplaint: command_handler(runtime, desk)})
+    # Not atomic: a command's writes go out in transactions of their own, each guarded by the reply's
+    # unique key (a repeat is answered again). In a shared transaction, a rejection or a repeat's answer
+    # written in it held the replies collection while a filing of the same poll waited on it in the
+    # group commit's transaction: the poll stalled until the store's lock timeout (60 s).
+    runtime.subscribe(topics.intake_commands, {FileComplaint: command_handler(runtime, desk)}, atomic=False)
     # Every write of a step may repeat (an upsert of the step, guarded updates of the complaint; a
     # finished complaint's slot is freed in a transaction of its own): a poll's steps go out without
     # one, and three topics' polls about the same complaints no longer conflict.

@@ -127,8 +127,9 @@ def test_a_platform_s_fraud_triple_command_is_computed_or_rejected_like_a_reques
     good = FileComplaint(platform_reference="ref-rem-good", complaint=case_body("fraud_triple_300", "KM-REM-CMD-1"))
     bad = FileComplaint(platform_reference="ref-rem-bad", complaint=body(**{
         "order.number": "KM-REM-CMD-2", "category": "slow-or-rude-service", "demand": {"type": "fraud_triple"}}))
-    for command in (good, bad):
-        send(service_env, topics.intake_commands, command, command.platform_reference)
+    # One key, one partition, most likely one poll: the rejection first, then the filing.
+    for command in (bad, good):
+        send(service_env, topics.intake_commands, command, "ref-rem")
     accepted = published(service_env, topics.intake_replies, "ComplaintAccepted", platform_reference="ref-rem-good")
     rejected = published(service_env, topics.intake_replies, "ComplaintRejected", platform_reference="ref-rem-bad")
     view = intake.get(f"/v1/complaints/{accepted['ticket']}", headers=AGENT).json()
