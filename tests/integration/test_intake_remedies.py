@@ -201,3 +201,7 @@ def test_a_12315_number_comes_back_whole_to_the_agent_and_in_the_event_while_the
     assert "受理号 1234567890123" in event["description"] and "4111111111111111" not in event["description"]
     # One category spelling everywhere: the shared hyphen one.
     assert view["category"] == event["category"] in {c.value for c in Category}
+    listed = intake.get("/v1/complaints", params={"category": view["category"].replace("-", "_")}, headers=AGENT)
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["items"][0]["ticket"] == ticket
+    assert {item["category"] for item in listed.json()["items"]} == {view["category"]}
