@@ -227,7 +227,12 @@ def test_seed_003_refund_29_and_10_compensation_for_the_delay_is_proposed_and_ac
 def test_fraud_triple_gives_the_refund_plus_three_times_the_price_at_least_500_cny(
         client: TestClient, service_env: dict[str, str], topics: TopicSettings, index: int) -> None:
     expected = json.loads((EXPECTED / "fraud_triple.json").read_text(encoding="utf-8"))["cases"][index]
-    case = open_case(client, service_env, topics, category="merchant-fraud", amount_minor=expected["price_minor"])
+    # The buyer asked for new keys: the refund clock starts only once the 退一赔三 offer is accepted.
+    event = filed(category="merchant-fraud", amount_minor=expected["price_minor"]).model_copy(
+        update={"demand": {"type": "reissue"}})
+    publish(service_env, topics.intake_events, event)
+    case = wait_case(client, event.ticket, headers=AGENT)
+    assert "refund" not in {c["name"] for c in case["clocks"]}
     (remedy,) = case["remedies_offered"]
     assert (remedy["outcome"], remedy["refund"], remedy["compensation"]) == (
         "fraud_triple", expected["refund"], expected["compensation"])
@@ -240,6 +245,9 @@ def test_fraud_triple_gives_the_refund_plus_three_times_the_price_at_least_500_c
     proposed = events(service_env, topics, case["complaint_id"], "ResolutionProposed")[0]
     assert (proposed["outcome"], proposed["refund"], proposed["compensation"]) == (
         "fraud_triple", expected["refund"], expected["compensation"])
+    accepted = act(client, case["ticket"], "accept_resolution", BUYER).json()
+    assert accepted["outcome"]["compensation"] == expected["compensation"]
+    assert next(c for c in accepted["clocks"] if c["name"] == "refund")["status"] == "running"
 
 
 def test_fraud_triple_is_for_fraud_and_found_counterfeit_only(

@@ -28,7 +28,7 @@ from shared.money import Money
 # These start when something happens during the case, not when it is opened.
 ON_DEMAND = frozenset({"merchant_response", "refund", "evidence_upload"})
 HANDLING = frozenset({"first_response", "merchant_response", "internal_answer", "evidence_upload"})
-MONEY_OUTCOMES = frozenset({Outcome.REFUND, Outcome.PARTIAL_REFUND, Outcome.COMPENSATION})
+MONEY_OUTCOMES = frozenset({Outcome.REFUND, Outcome.PARTIAL_REFUND, Outcome.COMPENSATION, Outcome.FRAUD_TRIPLE})
 # Demand types (ComplaintFiled.demand["type"]) that ask for money back: the refund request.
 REFUND_DEMANDS = frozenset({"refund", "refund_and_compensation", "fraud_triple"})
 # Started once and left running: a later start (e.g. the offer accepted) does not move the deadline.
