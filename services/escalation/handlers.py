@@ -1,4 +1,5 @@
-"""Escalation's subscribers: open cases, follow withdrawals, corrections and submitted evidence."""
+"""Escalation's subscribers: open cases, follow withdrawals, corrections, statements and evidence
+(submissions, assessments, the channel's confirmed debit)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from collections.abc import Callable
 
 from services.escalation.domain.actions import Action
 from services.escalation.domain.states import State
-from services.escalation.service import acting, opening
+from services.escalation.service import acting, opening, outcomes
 from services.escalation.service.rules import Rules
 from shared.app import ServiceRuntime
 from shared.contracts.complaints import ComplaintFiled, ComplaintUpdated, ComplaintWithdrawn
-from shared.contracts.evidence import EvidenceSubmitted
+from shared.contracts.evidence import EvidenceAssessed, EvidenceSubmitted, PaymentDebitConfirmed
 from shared.store import UnitOfWork
 
 _AWAITING_EVIDENCE = frozenset({State.AWAITING_EVIDENCE.value})
@@ -32,9 +33,19 @@ def register(runtime: ServiceRuntime, *, rules: Rules, wake_timers: Callable[[],
                                 actor_id="intake", **common)
 
     async def on_complaint_updated(event: ComplaintUpdated, uow: UnitOfWork) -> None:
+        if event.change == "statement_added":
+            await asyncio.to_thread(outcomes.statement_added, uow, event=event, **common)
         if event.change != "category_corrected":
             return
         await asyncio.to_thread(opening.correct_category, uow, event=event, **common)
+
+    async def on_evidence_assessed(event: EvidenceAssessed, uow: UnitOfWork) -> None:
+        # The latest assessment gates money offers (what is missing, named to the agent).
+        await asyncio.to_thread(outcomes.record_assessment, uow, event=event, consumer=settings.service_name)
+
+    async def on_debit_confirmed(event: PaymentDebitConfirmed, uow: UnitOfWork) -> None:
+        # The channel's own record: at the automatic tier, a full refund is offered at once.
+        await asyncio.to_thread(outcomes.debit_confirmed, uow, event=event, **common)
 
     async def on_evidence_submitted(event: EvidenceSubmitted, uow: UnitOfWork) -> None:
         # Evidence arriving while the case waits for it lets the case (and its clocks) go on.
@@ -48,5 +59,6 @@ def register(runtime: ServiceRuntime, *, rules: Rules, wake_timers: Callable[[],
         ComplaintFiled: on_complaint_filed, ComplaintWithdrawn: on_complaint_withdrawn,
         ComplaintUpdated: on_complaint_updated}, after_commit=wake_timers,
         prepare=functools.partial(opening.read_ahead, rules=rules))
-    runtime.subscribe(settings.topics.evidence_events, {EvidenceSubmitted: on_evidence_submitted},
-                      after_commit=wake_timers)
+    runtime.subscribe(settings.topics.evidence_events, {
+        EvidenceSubmitted: on_evidence_submitted, EvidenceAssessed: on_evidence_assessed,
+        PaymentDebitConfirmed: on_debit_confirmed}, after_commit=wake_timers)

@@ -11,12 +11,12 @@ from services.escalation.config import EscalationSettings
 from services.escalation.domain.holiday_overrides import CalendarOverrideError
 from services.escalation.domain.policy import PolicyError
 from services.escalation.loops import TimerLoop
-from services.escalation.models import Case, Timer
+from services.escalation.models import Case, ParkedFact, Timer
 from services.escalation.service.rules import load_rules
 from shared.app import ServiceRuntime, create_service_app
 from shared.contracts.complaints import AccountFreezeRequested
 from shared.contracts.escalation import (
-    CaseAssigned, CaseOpened, ComplaintEscalated, ComplaintStatusChanged, ResolutionAccepted,
+    AccountFreezeConfirmed, CaseAssigned, CaseOpened, ComplaintEscalated, ComplaintStatusChanged, ResolutionAccepted,
     ResolutionProposed, ResolutionRejected, SlaBreached, SlaWarning,
 )
 from shared.bus import document_publisher
@@ -25,14 +25,14 @@ from shared.runtime.serve import serve
 
 PUBLISHED = [CaseOpened, ComplaintStatusChanged, ComplaintEscalated, CaseAssigned, SlaWarning,
              SlaBreached, ResolutionProposed, ResolutionAccepted, ResolutionRejected,
-             AccountFreezeRequested]
+             AccountFreezeRequested, AccountFreezeConfirmed]
 
 
 def create_app(settings: EscalationSettings | None = None) -> FastAPI:
     """Build the escalation service: rules (validated now), runtime, subscribers, timers, routes."""
     settings = settings or EscalationSettings()
     rules = load_rules(settings=settings)  # a broken policy or override file stops startup here
-    runtime = ServiceRuntime(settings=settings, documents=[Case, Timer, IdempotentResponse])
+    runtime = ServiceRuntime(settings=settings, documents=[Case, Timer, ParkedFact, IdempotentResponse])
     timers = TimerLoop(runtime=runtime, rules=rules)
     handlers.register(runtime, rules=rules, wake_timers=timers.wake)
     runtime.background.append(timers.run)

@@ -44,13 +44,31 @@ class Case(Document):
     route = DictField(required=True)  # the domain Route, JSON form
     clocks = ListField(DictField())  # [{name, clock: Clock JSON, warned, breached}]
     breached_clocks = ListField(StringField())
-    breach_count = IntField(default=0)  # breaches of clocks the complainant does not own
+    breach_count = IntField(default=0)  # breaches of clocks the merchant owns (its record)
+    lapsed_windows = ListField(StringField())  # the complainant's own windows that lapsed (theirs)
     refusal_record = BooleanField(default=False)
     closed_ticket = BooleanField(default=False)
     freeze_requested = BooleanField(default=False)
+    freeze_confirmed_at = DateTimeField()  # confirm_freeze: when the freeze was confirmed, and by whom
+    freeze_confirmed_by = StringField()
+    evidence_assessment = DictField()  # evidence's latest EvidenceAssessed: missing, score, flags, assessed_at
+    debit_confirmed = DictField()  # the channel's PaymentDebitConfirmed for this complaint, if any
     assigned_agent = StringField()
     history = ListField(DictField())  # every action: at, actor, action, from, to, reason
     version = IntField(required=True, default=0)
+
+
+class ParkedFact(Document):
+    """A fact about a complaint that arrived before its case (another topic was read first); the
+    case takes it when it opens."""
+
+    meta = {"collection": "parked_facts", "indexes": ["complaint_id"]}
+
+    id = StringField(primary_key=True)  # complaint_id:kind
+    complaint_id = StringField(required=True)
+    kind = StringField(required=True)
+    data = DictField()
+    at = DateTimeField(required=True)
 
 
 class Timer(Document):
@@ -69,7 +87,7 @@ class Timer(Document):
     complaint_id = StringField(required=True)
     ticket = StringField(required=True)
     clock = StringField(required=True)
-    kind = StringField(required=True, choices=("warning", "breach"))
+    kind = StringField(required=True, choices=("warning", "day_before", "breach"))
     due_at = DateTimeField(required=True)
     generation = StringField(default="")  # the clock's start instant: a restarted clock fires anew
     state = StringField(required=True, choices=("scheduled", "firing", "fired", "cancelled", "paused"))

@@ -22,7 +22,7 @@ def register(runtime: ServiceRuntime) -> None:
 
     async def on_complaint_filed(event: ComplaintFiled, uow: UnitOfWork) -> None:
         await asyncio.to_thread(files.open_file, uow, event=event, topic=events_topic,
-                                consumer=consumer)
+                                consumer=consumer, window=window)
         runtime.relay.wake()
 
     async def on_complaint_updated(event: ComplaintUpdated, uow: UnitOfWork) -> None:

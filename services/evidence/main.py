@@ -10,12 +10,13 @@ from services.evidence import api, handlers
 from services.evidence.api.body_limit import UploadSizeGuard
 from services.evidence.config import EvidenceSettings
 from services.evidence.models import (ComplaintClosure, CustodyRecord, EvidenceFile,
-                                      EvidenceItem, PaymentRecordDoc, StoredCardKey)
+                                      EvidenceItem, PaymentRecordDoc, PaymentWatch,
+                                      StoredCardKey)
 from services.evidence.loops import sweeper
 from shared.app import ServiceRuntime, create_service_app
 from shared.contracts.evidence import (CardKeyChecked, EvidenceAssessed, EvidenceFileOpened,
-                                       EvidenceSubmitted, PaymentRecordMatched,
-                                       PaymentRecordMismatched)
+                                       EvidenceSubmitted, PaymentDebitConfirmed,
+                                       PaymentRecordMatched, PaymentRecordMismatched)
 from shared.bus import document_publisher
 from shared.runtime.serve import serve
 
@@ -25,14 +26,15 @@ def create_app(settings: EvidenceSettings | None = None) -> FastAPI:
     settings = settings or EvidenceSettings()
     runtime = ServiceRuntime(settings=settings, documents=[
         EvidenceFile, ComplaintClosure, EvidenceItem, CustodyRecord, PaymentRecordDoc,
-        StoredCardKey])
+        PaymentWatch, StoredCardKey])
     handlers.register(runtime)
     runtime.background.append(sweeper(interval_s=settings.orphan_sweep_interval_s,
                                       older_than=timedelta(seconds=settings.orphan_age_s),
                                       ready=lambda: runtime.store_ready))
     document_publisher(runtime.broker, topic=settings.topics.evidence_events,
                        messages=[EvidenceFileOpened, EvidenceSubmitted, EvidenceAssessed,
-                                 PaymentRecordMatched, PaymentRecordMismatched, CardKeyChecked],
+                                 PaymentRecordMatched, PaymentRecordMismatched, CardKeyChecked,
+                                 PaymentDebitConfirmed],
                        description="Evidence facts, keyed by complaint id (card keys: last 4 "
                                    "characters only)")
     app = create_service_app(

@@ -8,7 +8,9 @@ from mongoengine import DateTimeField, DictField, Document, IntField, ListField,
 class EvidenceFile(Document):
     """The evidence file of one complaint: what its category needs and the order it is about."""
 
-    meta = {"collection": "evidence_files", "indexes": [{"fields": ["ticket"], "unique": True}]}
+    meta = {"collection": "evidence_files", "indexes": [
+        {"fields": ["ticket"], "unique": True}, "order.payment_transaction_id",
+        "order.order_number"]}
 
     id = StringField(primary_key=True)  # the complaint id
     ticket = StringField(required=True)
@@ -28,6 +30,7 @@ class EvidenceFile(Document):
     next_number = IntField(default=1)
     used_bytes = IntField(default=0)
     assessment = DictField()
+    debits_confirmed = ListField(StringField())  # transactions whose debit was told confirmed
 
 
 class ComplaintClosure(Document):
@@ -93,7 +96,7 @@ class PaymentRecordDoc(Document):
     """The latest record a channel published for one transaction."""
 
     meta = {"collection": "payment_records",
-            "indexes": [{"fields": ["transaction_id"], "unique": True}]}
+            "indexes": [{"fields": ["transaction_id"], "unique": True}, "record.order_number"]}
 
     transaction_id = StringField(required=True)
     record = DictField(required=True)
@@ -114,3 +117,16 @@ class StoredCardKey(Document):
     last4 = StringField(required=True)
     status = StringField(required=True)
     checked_at = DateTimeField(required=True)
+
+
+class PaymentWatch(Document):
+    """A payment's meeting point: filings and channel records of one payment both write it.
+
+    A complaint filed while the channel's record of its payment is being applied would otherwise
+    not see the record, nor the record the complaint (each reads before the other commits); both
+    writing this one document makes the store retry one of them, which then sees the other."""
+
+    meta = {"collection": "payment_watches"}
+
+    id = StringField(primary_key=True)  # tx:<transaction id> or order:<order number>
+    touches = IntField(default=0)

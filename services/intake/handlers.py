@@ -12,7 +12,7 @@ from services.intake.service.reconcile import Activity
 from shared.app import ServiceRuntime
 from shared.contracts.complaints import FileComplaint
 from shared.contracts.escalation import CaseOpened, ComplaintStatusChanged
-from shared.contracts.evidence import EvidenceFileOpened
+from shared.contracts.evidence import EvidenceFileOpened, EvidenceSubmitted
 from shared.contracts.notify import NotificationSent
 from shared.store import UnitOfWork
 
@@ -22,6 +22,15 @@ async def on_evidence_file_opened(event: EvidenceFileOpened, uow: UnitOfWork) ->
     await asyncio.to_thread(
         service.record_step, uow, event=event, service="evidence", step="evidence_file_opened",
         detail={"required_kinds": list(event.required_kinds)},
+    )
+
+
+async def on_evidence_submitted(event: EvidenceSubmitted, uow: UnitOfWork) -> None:
+    """An evidence item was stored: it shows on the timeline by its number (证据N) and kind."""
+    await asyncio.to_thread(
+        service.record_step, uow, event=event, service="evidence", step="evidence_submitted",
+        detail={"number": event.number, "label": f"证据{event.number}", "kind": event.kind,
+                "evidence_id": event.evidence_id},
     )
 
 
@@ -39,11 +48,13 @@ async def on_case_opened(event: CaseOpened, uow: UnitOfWork) -> None:
 
 
 async def on_status_changed(event: ComplaintStatusChanged, uow: UnitOfWork) -> None:
-    """The case changed state: the complaint's status follows."""
+    """The case changed state: the complaint's status follows, with who moved it and by what action."""
+    role = event.actor_role or "system"
+    actor = {"role": role, "id": event.actor_id or ("escalation" if role == "system" else None)}
     await asyncio.to_thread(
         service.record_step, uow, event=event, service="escalation", step=f"status_{event.to_state}",
-        detail={"from": event.from_state, "to": event.to_state, "reason": event.reason},
-        status=event.to_state, tier=event.tier,
+        detail={"from": event.from_state, "to": event.to_state, "reason": event.reason, "action": event.action},
+        status=event.to_state, tier=event.tier, actor=actor,
     )
 
 
@@ -52,7 +63,7 @@ async def on_notification_sent(event: NotificationSent, uow: UnitOfWork) -> None
     await asyncio.to_thread(
         service.record_step, uow, event=event, service="notify",
         step=f"notified_{event.recipient_role}",
-        detail={"channel": event.channel, "about": event.about_event_type},
+        detail={"channel": event.channel, "recipient_role": event.recipient_role, "about": event.about_event_type},
     )
 
 
@@ -83,12 +94,17 @@ def register(runtime: ServiceRuntime, activity: Activity, desk: FilingDesk) -> d
     Returns the topic each acting service's steps arrive on.
     """
     topics = runtime.settings.topics
-    runtime.subscribe(topics.intake_commands, {FileComplaint: command_handler(runtime, desk)})
+    # Not atomic: a command's writes go out in transactions of their own, each guarded by the reply's
+    # unique key (a repeat is answered again). In a shared transaction, a rejection or a repeat's answer
+    # written in it held the replies collection while a filing of the same poll waited on it in the
+    # group commit's transaction: the poll stalled until the store's lock timeout (60 s).
+    runtime.subscribe(topics.intake_commands, {FileComplaint: command_handler(runtime, desk)}, atomic=False)
     # Every write of a step may repeat (an upsert of the step, guarded updates of the complaint; a
     # finished complaint's slot is freed in a transaction of its own): a poll's steps go out without
     # one, and three topics' polls about the same complaints no longer conflict.
     runtime.subscribe(topics.evidence_events,
-                      {EvidenceFileOpened: noting(activity, "evidence", on_evidence_file_opened)}, atomic=False)
+                      {EvidenceFileOpened: noting(activity, "evidence", on_evidence_file_opened),
+                       EvidenceSubmitted: noting(activity, "evidence", on_evidence_submitted)}, atomic=False)
     runtime.subscribe(
         topics.escalation_events,
         {CaseOpened: noting(activity, "escalation", on_case_opened),

@@ -28,6 +28,7 @@ class TimelineEntry(EmbeddedDocument):
     service = StringField(required=True)
     step = StringField(required=True)
     detail = DictField()
+    actor = DictField()  # who did it: role and id (entries stored before actors were recorded have none)
 
 
 class Complaint(Document):
@@ -115,6 +116,7 @@ class ComplaintStep(Document):
     service = StringField(required=True)
     step = StringField(required=True)
     detail = DictField()
+    actor = DictField()  # who did it: role and id, e.g. {"role": "agent", "id": "agent-7"}
 
 
 class TicketSequence(Document):

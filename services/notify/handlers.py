@@ -10,15 +10,15 @@ from services.notify.config import NotifySettings
 from services.notify.service import events
 from services.notify.service.subscriptions import LiveEndpoints
 from shared.app import ServiceRuntime
-from shared.contracts.complaints import ComplaintFiled, ComplaintWithdrawn
-from shared.contracts.escalation import (CaseAssigned, ComplaintEscalated, ComplaintStatusChanged,
-                                         ResolutionProposed, SlaBreached, SlaWarning)
+from shared.contracts.complaints import AccountFreezeRequested, ComplaintFiled, ComplaintWithdrawn
+from shared.contracts.escalation import (AccountFreezeConfirmed, CaseAssigned, ComplaintEscalated,
+                                         ComplaintStatusChanged, ResolutionProposed, SlaBreached, SlaWarning)
 from shared.contracts.evidence import EvidenceAssessed
 from shared.envelope import Event
 from shared.store import UnitOfWork
 
 ESCALATION_EVENTS: list[Any] = [CaseAssigned, ComplaintStatusChanged, ComplaintEscalated, SlaWarning,
-                                SlaBreached, ResolutionProposed]
+                                SlaBreached, ResolutionProposed, AccountFreezeRequested, AccountFreezeConfirmed]
 
 
 def register(runtime: ServiceRuntime, *, settings: NotifySettings, endpoints: LiveEndpoints,
@@ -43,6 +43,8 @@ def register(runtime: ServiceRuntime, *, settings: NotifySettings, endpoints: Li
         runtime.subscribe(topic, dict.fromkeys(types, on_event), after_commit=committed, prepare=events.read_ahead)
 
     topics = settings.topics
-    subscribe(topics.intake_events, [ComplaintFiled, ComplaintWithdrawn])
+    # A freeze request comes from intake at filing and from escalation's routing: both are heard,
+    # and told once per complaint (see events._intent_key).
+    subscribe(topics.intake_events, [ComplaintFiled, ComplaintWithdrawn, AccountFreezeRequested])
     subscribe(topics.evidence_events, [EvidenceAssessed])
     subscribe(topics.escalation_events, ESCALATION_EVENTS)

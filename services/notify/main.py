@@ -36,7 +36,10 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         messages=[ComplaintStatusCloudEvent],  # type: ignore[list-item]  # a CloudEvent, not an envelope
         description="Partner-facing complaint status changes: CloudEvents 1.0 in Kafka structured mode "
                     "(content-type application/cloudevents+json), key = complaint id, one record per change. "
-                    "Data schema: urn:complaints-suite:schema:complaint-status-changed:v1 (codes only, no PII).")
+                    "Data schema: urn:complaints-suite:schema:complaint-status-changed:v1 (codes only, no PII). "
+                    "Also freeze requests (type org.complaints-suite.freeze.requested.v1, provisional name): one per "
+                    "complaint, data schema urn:complaints-suite:schema:freeze-requested:v1 (codes, order and "
+                    "transaction numbers; no PII).")
     app = create_service_app(
         runtime=runtime, title="Complaint notify",
         description="Tells every party what happened to a complaint, exactly once: email, SMS, in-app, "

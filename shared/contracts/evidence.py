@@ -35,6 +35,14 @@ class EvidenceAssessed(Event):
     completeness_score: int = Field(title="0..100", ge=0, le=100)
     missing: list[str] = Field(default_factory=list, title="Missing requirements")
     flags: list[str] = Field(default_factory=list, title="Authenticity and relevance flags")
+    findings: list[str] = Field(default_factory=list,
+                                title="What the card issuer and the payment channel said, e.g. "
+                                      "证据2:card_key_used, channel:channel_record_paid")
+    merchant_missing: list[str] = Field(default_factory=list,
+                                        title="What the merchant still lacks to prove delivery, "
+                                              "e.g. delivery_record, licence_source")
+    merchant_burden_met: bool | None = Field(None, title="Whether the merchant has proven "
+                                                         "delivery; None when no burden applies")
 
 
 class PaymentRecordPublished(Message):

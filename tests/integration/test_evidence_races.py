@@ -1,19 +1,24 @@
-"""Opening an evidence file and closing its complaint at the same moment, on the real store: the
-close is never lost, whichever transaction commits first."""
+"""Opening an evidence file while its complaint is closed, or while the channel's record of its
+payment is applied, on the real store: neither is lost, whichever transaction commits first."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pymongo import monitoring
 from pymongo.errors import OperationFailure
 
-from services.evidence.models import ComplaintClosure, EvidenceFile
+from services.evidence.models import (ComplaintClosure, EvidenceFile, PaymentRecordDoc,
+                                      PaymentWatch)
+from services.evidence.service.channel import apply_record
 from services.evidence.service.files import open_file, set_status
 from shared.contracts.complaints import ComplaintFiled
 from shared.contracts.escalation import ComplaintStatusChanged
+from shared.contracts.evidence import PaymentRecordPublished
+from shared.envelope import new_id
 from shared.ledger import ProcessedEvent
 from shared.outbox import OutboxEntry
 from shared.store import UnitOfWork, is_conflict
@@ -48,7 +53,7 @@ monitoring.register(CONFLICTS)
 @pytest.fixture
 def evidence_db(servers: Servers, namespace: str) -> Iterator[None]:
     with own_database(servers, f"{namespace}_evidence_races", EvidenceFile, ComplaintClosure, ProcessedEvent,
-                      OutboxEntry):
+                      OutboxEntry, PaymentRecordDoc, PaymentWatch):
         yield
 
 
@@ -84,3 +89,32 @@ def test_a_close_applied_while_the_file_is_being_opened_is_not_lost(evidence_db:
     closing.join(60)
     assert not closing.is_alive()
     assert EvidenceFile.objects(id=filed.complaint_id).get().status == "closed"
+
+
+def test_a_channel_record_applied_while_the_file_is_being_opened_still_confirms_the_debit(
+        evidence_db: None) -> None:
+    plain = complaint_filed()  # no transaction id: the record is matched by order number
+    filed = plain.model_copy(update={"order": plain.order.model_copy(
+        update={"order_number": f"FK{new_id()[:10]}"})})
+    record = PaymentRecordPublished(source="alipay", transaction_id=f"TX-{new_id()[:12]}",
+                                    order_number=filed.order.order_number,
+                                    amount=filed.order.amount, status="paid",
+                                    at=datetime.now(UTC))
+    batch = opening_in_a_poll(filed)  # read the records before this one is stored ...
+    before = CONFLICTS.seen
+    applying = threading.Thread(target=apply_record, args=(UnitOfWork.standalone(),), kwargs={
+        "message": record, "topic": "evidence-events", "consumer": "evidence",
+        "window": timedelta(hours=24)})
+    applying.start()  # ... while the record, applied meanwhile, looks for files of its order
+    wait_until(lambda: CONFLICTS.seen > before or not applying.is_alive(), timeout=30,
+               what="the record to conflict with the opening or to finish")
+    try:
+        batch.commit()
+    except OperationFailure as exc:
+        assert is_conflict(exc), exc
+        batch.abort()
+        opening_in_a_poll(filed).commit()
+    applying.join(60)
+    assert not applying.is_alive()
+    told = OutboxEntry.objects(key=filed.complaint_id, message_type="PaymentDebitConfirmed")
+    assert told.count() == 1

@@ -225,7 +225,8 @@ def test_content_left_by_a_crashed_upload_is_swept_away(client: TestClient) -> N
 def test_the_asyncapi_document_declares_every_evidence_event(client: TestClient) -> None:
     document = json.dumps(client.get("/asyncapi.json").json())
     for name in ("EvidenceSubmitted", "EvidenceAssessed", "PaymentRecordMatched",
-                 "PaymentRecordMismatched", "CardKeyChecked", "PaymentRecordPublished"):
+                 "PaymentRecordMismatched", "CardKeyChecked", "PaymentRecordPublished",
+                 "PaymentDebitConfirmed"):
         assert name in document
 
 

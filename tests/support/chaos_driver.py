@@ -49,7 +49,9 @@ STEPS: dict[Plan, tuple[Step, ...]] = {
     Plan.ACKNOWLEDGED: (),
     Plan.CLOSED: (
         Step("escalation", "propose_resolution", "agent",
-             {"resolution": {"outcome": "refund"}, "reason": "invalid key confirmed"},
+             # Evidence now gates money offers: the drill's agent decides on what it has (issue 22).
+             {"resolution": {"outcome": "refund"}, "reason": "invalid key confirmed",
+              "override_missing_evidence": {"reason": "drill: the agent refunds on the issuer's word"}},
              frozenset({"resolution_proposed", "resolved", "closed"})),
         Step("escalation", "accept_resolution", "complainant", {}, frozenset({"resolved", "closed"})),
         Step("escalation", "close", "agent", {"reason": "refund paid"}, frozenset({"closed"})),

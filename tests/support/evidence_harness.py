@@ -66,18 +66,20 @@ def publish(client: TestClient, *, topic: str, message: Message) -> None:
 
 def file_complaint(client: TestClient, *, category: str = "invalid-card-key",
                    order_number: str = "202611230001", amount_minor: int = 10000,
-                   transaction_id: str | None = "2026112322001400001") -> ComplaintFiled:
+                   transaction_id: str | None = "2026112322001400001",
+                   item: str = "100元游戏点卡",
+                   description: str = "卡密提示已被使用。") -> ComplaintFiled:
     """Publish a ComplaintFiled and wait until evidence has opened its file."""
     suffix = new_id()[:6]
     event = ComplaintFiled(
         complaint_id=new_id(), ticket=f"CP-20261123-{suffix}", platform=PLATFORM,
         merchant=Party(id=MERCHANT, name="星辰卡铺"),
         complainant=Complainant(id=COMPLAINANT, display_name="小王"), category=category,
-        order=OrderSummary(order_number=order_number, item="100元游戏点卡",
+        order=OrderSummary(order_number=order_number, item=item,
                            amount=Money(amount_minor=amount_minor, currency="CNY"),
                            paid_at=datetime(2026, 11, 23, 1, 0, tzinfo=UTC),
                            payment_channel="alipay", payment_transaction_id=transaction_id),
-        demand={"type": "refund", "mode": "full"}, description="卡密提示已被使用。",
+        demand={"type": "refund", "mode": "full"}, description=description,
         incident_at=datetime(2026, 11, 23, 1, 5, tzinfo=UTC),
         filed_at=datetime(2026, 11, 23, 3, 0, tzinfo=UTC))
     publish(client, topic=settings_of(client).topics.intake_events, message=event)
@@ -128,6 +130,22 @@ def read_event(client: TestClient, *, match: Callable[[dict[str, Any]], bool],
         bootstrap=settings.kafka_bootstrap_servers, topic=settings.topics.evidence_events,
         match=lambda r: match(json.loads(r.value)), timeout=timeout))
     return json.loads(record.value)
+
+
+def events_until(client: TestClient, *, ticket: str, until: Callable[[dict[str, Any]], bool],
+                 timeout: float = 30.0) -> list[dict[str, Any]]:
+    """Every evidence event of a ticket, in topic order, up to the first that `until` accepts
+    (one complaint's events share a partition, so what came before it is all there)."""
+    seen: list[dict[str, Any]] = []
+
+    def collect(value: dict[str, Any]) -> bool:
+        if value.get("ticket") != ticket:
+            return False
+        seen.append(value)
+        return until(value)
+
+    read_event(client, match=collect, timeout=timeout)
+    return seen
 
 
 def topics_of(client: TestClient) -> TopicSettings:

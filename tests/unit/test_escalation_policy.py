@@ -41,13 +41,15 @@ def test_unauthorized_charge_is_urgent_starts_at_the_channel_with_internal_and_f
     assert "chargeback" in r.clocks and "first_response" in r.clocks
 
 
-def test_legal_tier_opens_only_above_5000_cny_or_for_merchant_fraud() -> None:
+def test_legal_tier_is_open_to_every_case_and_5000_cny_only_raises_priority() -> None:
+    # Issue 22 changes this: small claims (004) serve small disputes, in any currency.
     def legal(**kw) -> bool:
         return Tier.LEGAL in route(policy=POLICY, **kw).tiers
-    assert not legal(category=Category.INVALID_CARD_KEY, amount=_cny(5000))
-    assert legal(category=Category.INVALID_CARD_KEY, amount=_cny(5000, 1))
-    assert not legal(category=Category.INVALID_CARD_KEY, amount=Money(amount_minor=900000, currency="USD"))
-    assert legal(category=Category.MERCHANT_FRAUD, amount=_cny(29))
+    assert legal(category=Category.INVALID_CARD_KEY, amount=_cny(5000))
+    assert legal(category=Category.INVALID_CARD_KEY, amount=Money(amount_minor=900000, currency="USD"))
+    assert legal(category=Category.UNAUTHORIZED_CHARGE, amount=_cny(29))
+    assert route(policy=POLICY, category=Category.INVALID_CARD_KEY, amount=_cny(5000)).priority is Priority.NORMAL
+    assert route(policy=POLICY, category=Category.INVALID_CARD_KEY, amount=_cny(5000, 1)).priority is Priority.HIGH
 
 
 def test_large_amount_raises_priority_but_never_lowers_urgent() -> None:
@@ -83,10 +85,10 @@ def test_external_guard_names_the_missing_proof_then_allows() -> None:
                           breached_clocks=frozenset({"evidence_upload"})).allowed
 
 
-def test_legal_guard_names_the_rules_that_would_open_it() -> None:
+def test_legal_guard_lets_every_case_go_to_court_but_no_breach_takes_it_there() -> None:
     r = route(policy=POLICY, category=Category.SLOW_OR_RUDE_SERVICE)
-    check = check_tier(policy=POLICY, route=r, tier=Tier.LEGAL)
-    assert not check.allowed and check.missing == ("rule:large-amount", "rule:merchant-fraud")
+    assert check_tier(policy=POLICY, route=r, tier=Tier.LEGAL).allowed
+    assert next_tier(route=r, current=Tier.EXTERNAL) is None
 
 
 def test_breach_escalates_to_the_next_tier_on_the_route() -> None:

@@ -12,6 +12,7 @@ from services.escalation.api.errors import not_found, refusal
 from services.escalation.domain.actions import (
     Action, ActionInvalid, ActionNotPermitted, IllegalTransition,
 )
+from services.escalation.domain.evidence_gate import EvidenceMissing
 from services.escalation.service import acting, views
 from services.escalation.repository.cases import CaseChanged
 from services.escalation.service.acting import ActionRequest, CaseNotFound, TierRefused
@@ -30,11 +31,12 @@ IdempotencyKey = Annotated[str | None, Header(
     description="重试时使用同一键，得到首次的答复，操作不会执行两次。"
                 "Reuse on retries: the first answer comes back and the action is not taken twice.",
 )]
-_REFUSALS = (ActionNotPermitted, IllegalTransition, TierRefused, ActionInvalid, CaseChanged)
+_REFUSALS = (ActionNotPermitted, IllegalTransition, TierRefused, ActionInvalid, CaseChanged, EvidenceMissing)
 _ERRORS = {403: {"description": "This party may not take the action"},
            404: {"description": "No such case in the caller's scope"},
-           409: {"description": "Not allowed now: the allowed states are listed, or the tier guard "
-                            "names what is missing"},
+           409: {"description": "Not allowed now: the allowed states are listed, the tier guard "
+                            "names what is missing, or a money offer lacks required evidence "
+                            "(rule evidence_missing; send override_missing_evidence with a reason)"},
            422: {"description": "A field is missing or breaks a rule (names the field and the rule)"}}
 
 

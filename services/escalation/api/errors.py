@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import HTTPException
 
 from services.escalation.domain.actions import ActionInvalid, ActionNotPermitted, IllegalTransition
+from services.escalation.domain.evidence_gate import EvidenceMissing
 from services.escalation.repository.cases import CaseChanged
 from services.escalation.service.acting import TierRefused
 from shared.openapi import field_refusal
@@ -35,6 +36,11 @@ def refusal(exc: Exception) -> HTTPException:
         return HTTPException(status_code=409, detail={
             "rule": "tier_guard", "tier": c.tier.value, "missing": list(c.missing),
             "message": c.text_en, "message_zh": c.text_zh})
+    if isinstance(exc, EvidenceMissing):
+        return HTTPException(status_code=409, detail={
+            "rule": "evidence_missing", "field": "evidence", "missing": [m.field for m in exc.missing],
+            "items": [m.model_dump() for m in exc.missing], "override_field": "override_missing_evidence",
+            "message": exc.text_en, "message_en": exc.text_en, "message_zh": exc.text_zh})
     if isinstance(exc, CaseChanged):
         return HTTPException(status_code=409, headers={"Retry-After": "1"}, detail={
             "rule": "concurrent_change", "message": "the case changed meanwhile; read it and retry",

@@ -28,6 +28,7 @@ class Action(StrEnum):
     CLOSE = "close"
     REOPEN = "reopen"
     WITHDRAW = "withdraw"
+    CONFIRM_FREEZE = "confirm_freeze"
 
 
 class MerchantDecision(StrEnum):
@@ -45,7 +46,7 @@ PERMITTED: dict[Action, frozenset[Party]] = {
     Action.REQUEST_EVIDENCE: frozenset({A}),
     Action.PROVIDE_EVIDENCE: frozenset({C}),
     Action.MERCHANT_RESPONSE: frozenset({M}),
-    Action.PROPOSE_RESOLUTION: frozenset({A, M}),
+    Action.PROPOSE_RESOLUTION: frozenset({A, M, S}),  # the system: the automatic tier's refund
     Action.ACCEPT_RESOLUTION: frozenset({C}),
     Action.REJECT_RESOLUTION: frozenset({C}),
     Action.ESCALATE: frozenset({A, C, S}),
@@ -54,7 +55,10 @@ PERMITTED: dict[Action, frozenset[Party]] = {
     Action.CLOSE: frozenset({A, S}),
     Action.REOPEN: frozenset({A, C}),
     Action.WITHDRAW: frozenset({C}),
+    Action.CONFIRM_FREEZE: frozenset({A}),  # agents and the platform's partner (who acts as agent)
 }
+#: Actions that only record a fact: they apply to a finished case too and leave the state alone.
+RECORDS = frozenset({Action.CONFIRM_FREEZE, Action.RECORD_EXTERNAL_FILING})
 
 
 class ActionNotPermitted(Exception):

@@ -4,6 +4,10 @@ Pausing: a calendar-based clock's due time moves by the paused wall time. A work
 gets back every working day that *began* while it was paused, and its due time is recomputed
 from the start with that many extra working days (a pause inside one day gives nothing back).
 The warning always comes (1 - warn_share) of the clock's unpaused length before the due time.
+
+A clock the complainant owns (their own window: channel dispute, chargeback, 补单, evidence) warns
+them a second time a day before it closes, unless the clock is a day or shorter or its share
+warning already comes within that last day.
 """
 
 from __future__ import annotations
@@ -11,15 +15,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator
 
 from services.escalation.domain.calendar import WorkingCalendar, add_calendar_days, default_calendar
 from services.escalation.domain.policy import Policy
+from services.escalation.domain.policy_schema import ClockOwner
 from services.escalation.domain.states import WAITING_ON_COMPLAINANT
-from services.escalation.domain.terms import Basis, BreachAction, Party
+from services.escalation.domain.terms import Basis, BreachAction
 
 # Pausable clocks stop in these states: the complainant, not the platform, must act.
 PAUSING_STATES = WAITING_ON_COMPLAINANT
+DAY = timedelta(days=1)
+# Clocks stored before clocks had owners said who acted: "agent" and "system" were the handling side.
+_OLD_OWNERS = {"agent": ClockOwner.MERCHANT, "system": ClockOwner.MERCHANT}
 
 
 class ClockStatus(StrEnum):
@@ -47,16 +55,22 @@ class Clock(BaseModel):
     name: str
     basis: Basis
     length: int | float
-    owner: Party
+    owner: ClockOwner
     pausable: bool
     warn_share: float
     on_breach: tuple[BreachAction, ...] = ()
     started_at: AwareDatetime
     due_at: AwareDatetime
     warn_at: AwareDatetime
+    day_before_at: AwareDatetime | None = None
     pauses: tuple[Pause, ...] = ()
     paused_at: AwareDatetime | None = None
     stopped_at: AwareDatetime | None = None
+
+    @field_validator("owner", mode="before")
+    @classmethod
+    def _old_owner(cls, value: object) -> object:
+        return _OLD_OWNERS.get(value, value) if isinstance(value, str) else value
 
     def status(self, *, at: datetime) -> ClockStatus:
         """The clock's status at an instant."""
@@ -84,38 +98,51 @@ class Clock(BaseModel):
         unpaused = _due(self.basis, self.length, self.started_at, (), calendar)
         lead = (unpaused - self.started_at) * (1 - self.warn_share)
         return self.model_copy(update={"pauses": pauses, "paused_at": None, "due_at": due,
-                                       "warn_at": due - lead})
+                                       "warn_at": due - lead,
+                                       "day_before_at": _day_before(self.owner, due, due - lead)})
 
     def stop(self, *, at: datetime) -> Clock:
         """Stop for good: the owed action happened or no longer matters."""
         return self if self.stopped_at is not None else self.model_copy(update={"stopped_at": at})
 
     def timers(self) -> tuple[tuple[str, datetime], ...]:
-        """What a scheduler must fire for this clock: ("warning", at) and ("breach", at)."""
+        """What a scheduler must fire for this clock: ("warning", at), for the complainant's own
+        windows ("day_before", at), and ("breach", at)."""
         if self.stopped_at is not None or self.paused_at is not None:
             return ()
-        return (("warning", self.warn_at), ("breach", self.due_at))
+        reminder = (("day_before", self.day_before_at),) if self.day_before_at is not None else ()
+        return (("warning", self.warn_at), *reminder, ("breach", self.due_at))
 
 
 def start_clock(
     *, policy: Policy, name: str, started_at: datetime, paid_at: datetime | None = None,
     discovered_at: datetime | None = None, channel: str | None = None,
-    calendar: WorkingCalendar | None = None,
+    calendar: WorkingCalendar | None = None, complex_case: bool = False,
 ) -> Clock | None:
-    """Start a policy clock; None when it does not apply (no anchor time, or not for this channel)."""
+    """Start a policy clock; None when it does not apply (no anchor time, or not for this channel).
+
+    A complex case runs the clock's ``complex`` length where the policy gives one."""
     if name not in policy.clocks:
         raise ValueError(f"unknown clock {name!r}; the policy defines: {', '.join(policy.clocks)}")
     spec = policy.clocks[name]
+    basis, length = spec.basis, spec.length_for(channel=channel)
+    if complex_case and spec.complex is not None:
+        basis, length = spec.complex.basis, spec.complex.duration
     anchor = {Basis.DAYS_FROM_PAYMENT: paid_at, Basis.DAYS_FROM_DISCOVERY: discovered_at}.get(
-        spec.basis, started_at)
-    length = spec.length_for(channel=channel)
+        basis, started_at)
     if anchor is None or length is None:
         return None
     share = policy.clock_warn_share(name=name)
-    due = _due(spec.basis, length, anchor, (), calendar or default_calendar())
-    return Clock(name=name, basis=spec.basis, length=length, owner=spec.owner, pausable=spec.pauses,
+    due = _due(basis, length, anchor, (), calendar or default_calendar())
+    warn = due - (due - anchor) * (1 - share)
+    return Clock(name=name, basis=basis, length=length, owner=spec.owner, pausable=spec.pauses,
                  warn_share=share, on_breach=spec.on_breach, started_at=anchor, due_at=due,
-                 warn_at=due - (due - anchor) * (1 - share))
+                 warn_at=warn, day_before_at=_day_before(spec.owner, due, warn))
+
+
+def _day_before(owner: ClockOwner, due: datetime, warn: datetime) -> datetime | None:
+    """The complainant's second warning, a day before their window closes (see the module rule)."""
+    return due - DAY if owner is ClockOwner.COMPLAINANT and due - warn > DAY else None
 
 
 def _due(basis: Basis, length: int | float, anchor: datetime, pauses: tuple[Pause, ...],

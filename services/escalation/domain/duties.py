@@ -30,14 +30,14 @@ _TABLE: dict[State, list[Row]] = {
     State.RESOLUTION_PROPOSED: [(C, "answer_offer", (), "Accept or reject the offer: {offer_en}",
                                  "接受或拒绝处理方案：{offer_zh}")],
     State.PLATFORM_ARBITRATION: [
-        (A, "arbitrate", ("internal_answer",), "Decide the dispute between buyer and merchant",
+        (A, "arbitrate", ("platform_decision", "internal_answer"), "Decide the dispute between buyer and merchant",
          "对买卖双方的争议作出裁决"),
         (M, "submit_defence", ("merchant_response",), "Send the platform your answer and evidence",
          "向平台提交答辩和证据")],
     State.PAYMENT_CHANNEL_DISPUTE: [
         (C, "file_channel_dispute", ("payment_channel_dispute", "chargeback"),
          "File the dispute with your payment channel", "向支付渠道发起交易争议"),
-        (A, "support_channel_dispute", ("first_response",),
+        (A, "support_channel_dispute", ("first_response", "channel_decision"),
          "Give the payment channel the order and delivery records",
          "向支付渠道提供订单和发货记录")],
     State.EXTERNAL: [(A, "answer_external", (), "Answer the external body's case",

@@ -8,7 +8,8 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from services.escalation.domain.policy_schema import FAILURE_PROOFS, ClockSpec, Policy
+from services.escalation.domain.policy_schema import FAILURE_PROOFS, ClockOwner, ClockSpec, Policy
+from shared.contracts.vocabulary import Tier
 
 DEFAULT_POLICY = Path(__file__).with_name("policy.yaml")
 __all__ = ["DEFAULT_POLICY", "ClockSpec", "Policy", "PolicyError", "load_policy", "parse_policy"]
@@ -39,6 +40,7 @@ def parse_policy(*, raw: object, source: str = "policy") -> Policy:
         problems = [f"{_path(e['loc'])}: {e['msg']}{_got(e)}" for e in exc.errors()]
         raise PolicyError(source=source, problems=problems) from exc
     problems = list(_unknown_clocks(policy))
+    problems += list(_owned_clocks(policy))
     problems += [f"external.requires_any_of: unknown proof {p!r}; known: {', '.join(FAILURE_PROOFS)}"
                  for p in policy.external.requires_any_of if p not in FAILURE_PROOFS]
     if problems:
@@ -57,6 +59,28 @@ def _unknown_clocks(policy: Policy) -> Iterator[str]:
         for j, name in enumerate(names):
             if name not in policy.clocks:
                 yield f"{where}[{j}]: unknown clock {name!r}; defined clocks: {known}"
+
+
+def _owned_clocks(policy: Policy) -> Iterator[str]:
+    """A buyer's own window never proves the handling side failed; a tier clock belongs to a tier."""
+    for j, name in enumerate(policy.external.breached_clocks):
+        spec = policy.clocks.get(name)
+        if spec is not None and spec.owner is ClockOwner.COMPLAINANT:
+            yield (f"external.breached_clocks[{j}]: {name!r} is the complainant's own window; its lapse "
+                   "is no proof that internal handling failed")
+    for tier, name in policy.tier_clocks.items():
+        if tier in {Tier.AUTOMATIC, Tier.INTERNAL}:
+            yield f"tier_clocks.{tier}: the {tier} tier runs the routed handling clocks, not a tier clock"
+        if name not in policy.clocks:
+            yield f"tier_clocks.{tier}: unknown clock {name!r}; defined clocks: {', '.join(policy.clocks)}"
+        elif policy.clocks[name].owner is ClockOwner.COMPLAINANT:
+            yield f"tier_clocks.{tier}: {name!r} is the complainant's own window, not a tier's deadline"
+    for tier, names in policy.tier_windows.items():
+        for j, name in enumerate(names):
+            if name not in policy.clocks:
+                yield f"tier_windows.{tier}[{j}]: unknown clock {name!r}; defined clocks: {', '.join(policy.clocks)}"
+            elif policy.clocks[name].owner is not ClockOwner.COMPLAINANT:
+                yield f"tier_windows.{tier}[{j}]: {name!r} is not a window the complainant owns"
 
 
 def _path(loc: tuple) -> str:

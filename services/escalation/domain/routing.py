@@ -69,8 +69,14 @@ def route(
 
 
 def next_tier(*, route: Route, current: Tier) -> Tier | None:
-    """The tier a breach escalates to: the route's lowest tier above current, if any."""
-    return next((t for t in route.tiers if t.rank > current.rank and t in TIER_STATES), None)
+    """The tier a breach escalates to: the route's lowest tier above current, if any.
+
+    The automatic tier hands on to internal handling (the case keeps its state). The legal tier is
+    never reached by a breach: going to court is a deliberate step, the complainant's or an agent's."""
+    if current is Tier.AUTOMATIC:
+        return Tier.INTERNAL
+    return next((t for t in route.tiers if t.rank > current.rank and t in TIER_STATES and t is not Tier.LEGAL),
+                None)
 
 
 def _matches(w: Condition, category: Category, priority: Priority, amount: Money | None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -23,6 +24,11 @@ class Outcome(StrEnum):
     COMPENSATION = "compensation"
     UNFREEZE = "unfreeze"
     REJECTED = "rejected"
+    FRAUD_TRIPLE = "fraud_triple"  # 退一赔三 (消法 §55): the refund plus three times the price
+
+
+#: Outcomes that pay money back (with or without compensation on top).
+MONEY_OUTCOMES = frozenset({Outcome.REFUND, Outcome.PARTIAL_REFUND, Outcome.COMPENSATION, Outcome.FRAUD_TRIPLE})
 
 
 FINISHED = frozenset({State.RESOLVED, State.CLOSED, State.WITHDRAWN})
@@ -45,19 +51,28 @@ _FORWARD = {
 
 
 class Resolution(BaseModel):
-    """An outcome with what it takes: an amount for money outcomes, a reason for a rejection."""
+    """An outcome with what it takes: money for money outcomes, a reason for a rejection.
+
+    A refund may come with a compensation on top and its basis (e.g. "refund 29 CNY and 10 CNY
+    for the delay"); ``amount`` alone is the older shape: the refund of a partial_refund, the
+    compensation of a compensation."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     outcome: Outcome
-    amount: Money | None = Field(None, title="Required for partial_refund and compensation")
+    amount: Money | None = Field(None, title="Required for partial_refund and compensation (or give refund / compensation)")
+    refund: Money | None = Field(None, title="Money back; a full refund is the order amount")
+    compensation: Money | None = Field(None, title="Money on top of any refund")
+    compensation_basis: Literal["delay", "fraud_triple", "other"] | None = Field(
+        None, title="Why the compensation: delay, fraud_triple (退一赔三) or other")
     keys: int | None = Field(None, ge=1, title="Number of card keys to reissue")
     reason: str = Field("", max_length=2000, title="Required for rejected")
 
     @model_validator(mode="after")
     def _complete(self) -> Resolution:
-        needs_amount = {Outcome.PARTIAL_REFUND, Outcome.COMPENSATION}
-        if self.outcome in needs_amount and self.amount is None:
-            raise ValueError(f"amount is required when outcome is {self.outcome}")
+        if self.outcome is Outcome.PARTIAL_REFUND and self.amount is None and self.refund is None:
+            raise ValueError("amount is required when outcome is partial_refund (or give refund)")
+        if self.outcome is Outcome.COMPENSATION and self.amount is None and self.compensation is None:
+            raise ValueError("amount is required when outcome is compensation (or give compensation)")
         if self.outcome is Outcome.REJECTED and not self.reason.strip():
             raise ValueError("reason is required when outcome is rejected")
         return self
@@ -74,6 +89,7 @@ class CaseStatus(BaseModel):
     outcome: Resolution | None = None
     resolved_at: AwareDatetime | None = None
     external_references: tuple[str, ...] = ()
+    automatic: bool = Field(False, title="At the automatic tier: no agent has taken it up yet")
 
     @property
     def handling_state(self) -> State:
@@ -85,6 +101,8 @@ class CaseStatus(BaseModel):
     @property
     def tier(self) -> Tier:
         """The escalation tier the case is at."""
+        if self.automatic:
+            return Tier.AUTOMATIC
         return _STATE_TIERS.get(self.handling_state, Tier.INTERNAL)
 
 

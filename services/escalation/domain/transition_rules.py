@@ -93,7 +93,8 @@ def _answer_offer(s: CaseStatus, a: Action, *, at: datetime, legal: Legal, **_: 
         raise _refuse(s, a, legal, " (there is no offer to answer)")
     if a is Action.ACCEPT_RESOLUTION:
         return _resolve(s, a, resolution=s.offer, at=at, legal=legal)
-    return s.model_copy(update={"state": s.handling_state, "return_to": None, "offer": None})
+    return s.model_copy(update={"state": s.handling_state, "return_to": None, "offer": None,
+                                "automatic": False})
 
 
 def _escalate(s: CaseStatus, a: Action, *, reason: str, target: Tier | None, legal: Legal,
@@ -101,6 +102,8 @@ def _escalate(s: CaseStatus, a: Action, *, reason: str, target: Tier | None, leg
     _active(s, a, legal)
     if not reason:
         raise ActionInvalid(field="reason", rule="an escalation must say why")
+    if s.automatic and target in (None, Tier.INTERNAL):
+        return s.model_copy(update={"automatic": False})  # the automatic tier hands on to internal handling
     higher = [t for t in TIER_STATES if t.rank > s.tier.rank]
     tier = target or (higher[0] if higher else None)
     if tier is None or tier not in higher:
@@ -109,12 +112,16 @@ def _escalate(s: CaseStatus, a: Action, *, reason: str, target: Tier | None, leg
                                 "requested_evidence": ()})
 
 
-def _record_filing(s: CaseStatus, a: Action, *, reference: str, legal: Legal, **_: Any) -> CaseStatus:
-    _active(s, a, legal)
+def _record_filing(s: CaseStatus, a: Action, *, reference: str, internal_ended: bool, legal: Legal,
+                   **_: Any) -> CaseStatus:
     if not reference:
         raise ActionInvalid(field="reference", rule="give the external body's case number")
+    if reference in s.external_references:
+        raise _refuse(s, a, legal, f" ({reference} is already recorded)")
     refs = (*s.external_references, reference)
-    if s.tier.rank >= Tier.EXTERNAL.rank:
+    # The consumer may go to any channel at any time (消法 §39): the filing is always recorded. Only
+    # once internal handling has ended does the case itself move on; before, handling goes on.
+    if s.tier.rank >= Tier.EXTERNAL.rank or s.state not in ACTIVE or not internal_ended:
         return s.model_copy(update={"external_references": refs})
     return s.model_copy(update={"state": State.EXTERNAL, "return_to": None, "offer": None,
                                 "requested_evidence": (), "external_references": refs})
@@ -136,6 +143,12 @@ def _reopen(s: CaseStatus, a: Action, *, legal: Legal, **_: Any) -> CaseStatus:
     return s.model_copy(update={"state": State.IN_REVIEW, "outcome": None, "resolved_at": None})
 
 
+def _confirm_freeze(s: CaseStatus, a: Action, *, freeze_confirmed: bool, legal: Legal, **_: Any) -> CaseStatus:
+    if freeze_confirmed:
+        raise _refuse(s, a, legal, " (the freeze is already confirmed)")
+    return s
+
+
 RULES: dict[Action, Callable[..., CaseStatus]] = {
     Action.ASSIGN: _assign,
     Action.RESPOND: _respond,
@@ -152,4 +165,5 @@ RULES: dict[Action, Callable[..., CaseStatus]] = {
     Action.CLOSE: _to(State.CLOSED),
     Action.REOPEN: _reopen,
     Action.WITHDRAW: _to(State.WITHDRAWN),
+    Action.CONFIRM_FREEZE: _confirm_freeze,
 }

@@ -32,16 +32,21 @@ def describe(*, resolution: Resolution | None) -> tuple[str, str]:
     if resolution is None:
         return "", ""
     r = resolution
-    money, amount = (f" of {r.amount}", f" {r.amount}") if r.amount else ("", "")
+    paid = r.compensation if r.outcome is Outcome.COMPENSATION and r.compensation else r.refund or r.amount
+    money, amount = (f" of {paid}", f" {paid}") if paid else ("", "")
     keys = r.keys or 1
-    return {
+    en, zh = {
         Outcome.REFUND: (f"a full refund{money}", f"全额退款{amount}"),
         Outcome.PARTIAL_REFUND: (f"a partial refund{money}", f"部分退款{amount}"),
         Outcome.COMPENSATION: (f"compensation{money}", f"赔偿{amount}"),
+        Outcome.FRAUD_TRIPLE: (f"a refund{money} plus three times the price (退一赔三)", f"退一赔三：退款{amount}"),
         Outcome.REISSUE: (f"{keys} valid card key(s)", f"{keys}个有效卡密"),
         Outcome.UNFREEZE: ("lifting the account restriction", "解除账户限制"),
         Outcome.REJECTED: (f"no remedy, because: {r.reason}", f"不予支持，理由：{r.reason}"),
     }[r.outcome]
+    if r.compensation and r.outcome is not Outcome.COMPENSATION:  # e.g. refund 29 and 10 for the delay
+        en, zh = f"{en} and compensation of {r.compensation}", f"{zh}，另赔偿 {r.compensation}"
+    return en, zh
 
 
 def deadline(*, due: datetime) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 from services.escalation.domain.routing import MerchantHistory
 from services.escalation.domain.states import ACTIVE
 from services.escalation.domain.terms import current_category
-from services.escalation.models import Case
+from services.escalation.models import Case, ParkedFact
 from shared.store import UnitOfWork, database
 
 
@@ -31,6 +31,11 @@ def create_case(tx: UnitOfWork, *, case: Case) -> None:
     tx.add([case])  # in a consumer's shared transaction: one insert for the poll's cases
 
 
+def create_case_now(tx: UnitOfWork, *, case: Case) -> None:
+    """Insert a new case at once, for its transaction to read it back."""
+    tx.collection(Case).insert_one(case.to_mongo().to_dict(), session=tx.session)
+
+
 def update_case(tx: UnitOfWork, *, doc: Mapping[str, Any], fields: Mapping[str, Any],
                 history: Mapping[str, Any] | None = None) -> None:
     """Update the case if nobody changed it since it was read; raises CaseChanged otherwise."""
@@ -41,6 +46,26 @@ def update_case(tx: UnitOfWork, *, doc: Mapping[str, Any], fields: Mapping[str, 
                                           session=tx.session)
     if done.matched_count != 1:
         raise CaseChanged(doc["ticket"])
+
+
+def park_fact(tx: UnitOfWork, *, complaint_id: str, kind: str, data: Mapping[str, Any], at: Any) -> None:
+    """Keep a fact that came before its case (the latest of each kind), for the case to take when it opens."""
+    facts = tx.collection(ParkedFact)
+    key = f"{complaint_id}:{kind}"
+    seen = facts.find_one({"_id": key}, {"at": 1}, session=tx.session)
+    if seen is not None and seen["at"].replace(tzinfo=None) > at.replace(tzinfo=None):
+        return  # an older fact never replaces a newer one
+    facts.replace_one({"_id": key}, {"_id": key, "complaint_id": complaint_id, "kind": kind, "data": dict(data),
+                                     "at": at}, upsert=True, session=tx.session)
+
+
+def take_parked_facts(tx: UnitOfWork, *, complaint_id: str) -> dict[str, dict[str, Any]]:
+    """The facts parked for a complaint, by kind, removed as the case takes them."""
+    facts = tx.collection(ParkedFact)
+    found = {d["kind"]: d["data"] for d in facts.find({"complaint_id": complaint_id}, session=tx.session)}
+    if found:
+        facts.delete_many({"complaint_id": complaint_id}, session=tx.session)
+    return found
 
 
 def get_merchant_history(uow: UnitOfWork, *, platform: str, merchant_id: str,

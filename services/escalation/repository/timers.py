@@ -18,7 +18,7 @@ from services.escalation.domain.clocks import Clock
 from services.escalation.models import Timer
 from shared.store import UnitOfWork
 
-KINDS = ("warning", "breach")
+KINDS = ("warning", "day_before", "breach")
 # One document holds the due floor: no scheduled timer is due before it, so claim queries start
 # there and cover a bounded slice (a query over every overdue timer would grow with the backlog).
 FLOORS, FLOOR_ID = "timer_floor", "floor"

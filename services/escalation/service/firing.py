@@ -10,6 +10,8 @@ from opentelemetry import propagate
 
 from services.escalation.domain.actions import Action, ActionInvalid, IllegalTransition
 from services.escalation.domain.breaches import plan_breach
+from services.escalation.domain.clocks import ClockStatus
+from services.escalation.domain.policy_schema import ClockOwner
 from services.escalation.domain.terms import Party
 from services.escalation.domain.transitions import perform
 from services.escalation.repository import cases, claims
@@ -56,23 +58,35 @@ def _fire(tx: UnitOfWork, *, timer: dict[str, Any], owner: str, rules: Rules, to
     ids = {"complaint_id": doc["_id"], "ticket": doc["ticket"]}
     entries = [dict(e) for e in doc["clocks"]]
     mark = next(e for e in entries if e["name"] == clock.name)
-    if kind == "warning":
+    said = {"owner": clock.owner.value, "audience": _audience(rules, clock=clock.name, kind=kind)}
+    if kind in {"warning", "day_before"}:
+        stage = "share" if kind == "warning" else "day_before"
         mark["warned"] = True
         cases.update_case(tx, doc=doc, fields={"clocks": entries, "updated_at": now},
-                          history={"at": now, "actor": "system", "action": "sla_warning", "reason": clock.name})
-        emit(tx, topic=topic, messages=[SlaWarning(**ids, clock=clock.name, due_at=clock.due_at)])
+                          history={"at": now, "actor": "system", "action": "sla_warning",
+                                   "reason": clock.name if stage == "share" else f"{clock.name}: a day left"})
+        emit(tx, topic=topic, messages=[SlaWarning(**ids, clock=clock.name, due_at=clock.due_at, stage=stage,
+                                                   **said)])
         return True
     mark["breached"] = True
     breached = sorted({*doc.get("breached_clocks", []), clock.name})
-    fields = {"clocks": entries, "breached_clocks": breached, "updated_at": now}
-    if clock.owner != Party.COMPLAINANT:
-        # The merchant's record (repeat-offender routing, hot merchants) counts only clocks the
-        # handling side let run out; a window the buyer let lapse is not the merchant's miss.
+    fields: dict[str, Any] = {"clocks": entries, "breached_clocks": breached, "updated_at": now}
+    if clock.owner is ClockOwner.COMPLAINANT:
+        # The buyer's own window lapsed: recorded as theirs (lapsed_windows), never in the merchant's
+        # record, never proof that internal handling failed (plan_breach), never an escalation.
+        fields["lapsed_windows"] = sorted({*doc.get("lapsed_windows", []), clock.name})
+    if clock.owner is ClockOwner.MERCHANT:
+        # The merchant's record (repeat-offender routing, hot merchants) counts only the clocks the
+        # merchant's side let run out: not the buyer's windows, not the platform's or channel's.
         fields["breach_count"] = doc.get("breach_count", 0) + 1
     status = status_of(doc)
+    windows = {n: c.status(at=now) for n, c in clocks_of(doc).items() if c.owner is ClockOwner.COMPLAINANT}
     plan = plan_breach(clock=clock, status=status, route=route_of(doc), policy=rules.policy,
                        refusal_record=doc.get("refusal_record", False),
-                       closed_ticket=doc.get("closed_ticket", False), breached_clocks=frozenset(breached))
+                       closed_ticket=doc.get("closed_ticket", False), breached_clocks=frozenset(breached),
+                       lapsed_windows=frozenset(n for n, st in windows.items() if st is ClockStatus.BREACHED),
+                       open_windows=frozenset(n for n, st in windows.items()
+                                              if st not in {ClockStatus.BREACHED, ClockStatus.STOPPED}))
     step = None
     if plan.escalate_to is not None:
         try:
@@ -82,15 +96,22 @@ def _fire(tx: UnitOfWork, *, timer: dict[str, Any], owner: str, rules: Rules, to
             step = None
     event: Event = SlaBreached(**ids, clock=clock.name, due_at=clock.due_at,
                                escalated_to=step.to_tier.value if step else "",
-                               blocked=list(plan.blocked.missing) if plan.blocked else [])
+                               blocked=list(plan.blocked.missing) if plan.blocked else [], **said)
     if step is None:
+        reason = plan.reason + (": the complainant's own window" if clock.owner is ClockOwner.COMPLAINANT else "")
         cases.update_case(tx, doc=doc, fields=fields,
-                          history={"at": now, "actor": "system", "action": "sla_breach", "reason": plan.reason})
+                          history={"at": now, "actor": "system", "action": "sla_breach", "reason": reason})
         emit(tx, topic=topic, messages=[event])
         return True
     save_step(tx, doc={**doc, "clocks": entries, "breached_clocks": breached}, step=step, rules=rules,
               topic=topic, before=[event], fields={k: v for k, v in fields.items() if k != "clocks"})
     return True
+
+
+def _audience(rules: Rules, *, clock: str, kind: str) -> list[str]:
+    """Who hears of this warning or breach, from the policy's notify lists for the clock."""
+    spec = rules.policy.clocks.get(clock)
+    return [r.value for r in spec.audience(kind=kind)] if spec is not None else ["agent"]
 
 
 def fire_due(uow: UnitOfWork, *, owner: str, lease_s: float, limit: int, group: int, rules: Rules, topic: str,

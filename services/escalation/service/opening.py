@@ -6,13 +6,16 @@ from datetime import datetime
 
 from services.escalation.domain.actions import Action, ActionInvalid, IllegalTransition
 from services.escalation.domain.clocks import Clock
-from services.escalation.domain.effects import ClockChanges, apply_clock_changes, open_clocks, opening_clocks
+from services.escalation.domain.effects import (
+    CaseFacts, ClockChanges, apply_clock_changes, open_clocks, opening_clocks, refund_requested,
+)
 from services.escalation.domain.routing import MerchantHistory, Route, route
 from services.escalation.domain.states import ACTIVE, TIER_STATES, CaseStatus, State
 from services.escalation.domain.terms import Party
 from services.escalation.domain.transitions import perform
 from services.escalation.models import Case
 from services.escalation.repository import cases, timers
+from services.escalation.service import outcomes
 from services.escalation.service.rules import Rules, to_category
 from services.escalation.service.steps import clock_entries, clocks_of, route_of, save_step, status_of
 from shared.contracts.complaints import AccountFreezeRequested, ComplaintFiled, ComplaintUpdated
@@ -66,14 +69,17 @@ def build_case(*, event: ComplaintFiled, rules: Rules, category: Category,
                history: MerchantHistory) -> tuple[Case, dict[str, Clock], list[Event]]:
     """The new case of a filed complaint with its running clocks and the events that announce it."""
     r = route_complaint(rules=rules, category=category, event=event, history=history)
-    # A complaint on the internal tier is acknowledged on receipt; higher tiers open in their state.
+    # A complaint on the internal tier is acknowledged on receipt; higher tiers open in their state;
+    # one on the automatic tier is acknowledged there, waiting for the channel to confirm the debit.
     first = r.first_state if r.first_state is not State.FILED else State.ACKNOWLEDGED
-    status = CaseStatus(state=first)
+    status = CaseStatus(state=first, automatic=r.first_tier is Tier.AUTOMATIC)
     opened = event.filed_at
     discovered = discovery_of(event)
+    facts = CaseFacts(category=category.value, amount=Money.model_validate(event.order.amount.model_dump()),
+                      refund_requested=refund_requested(demand=event.demand))
     clocks = open_clocks(policy=rules.policy, route=r, opened_at=opened, paid_at=event.order.paid_at,
-                         discovered_at=discovered,
-                         channel=event.order.payment_channel, calendar=rules.calendar)
+                         discovered_at=discovered, channel=event.order.payment_channel,
+                         calendar=rules.calendar, facts=facts)
     case = Case(
         id=event.complaint_id, ticket=event.ticket, state=status.state.value, tier=status.tier.value,
         category=category.value, priority=r.priority.value, platform=event.platform,
@@ -105,9 +111,19 @@ def open_case(uow: UnitOfWork, *, event: ComplaintFiled, rules: Rules, topic: st
     case, clocks, messages = build_case(event=event, rules=rules, category=category, history=history)
 
     def work(tx: UnitOfWork) -> Case:
-        cases.create_case(tx, case=case)
+        # Evidence read before intake: what it said about this complaint waits for the case.
+        parked = cases.take_parked_facts(tx, complaint_id=case.id)
+        if "evidence_assessment" in parked:
+            case.evidence_assessment = parked["evidence_assessment"]
+        if "debit_confirmed" not in parked:
+            cases.create_case(tx, case=case)
+        else:
+            cases.create_case_now(tx, case=case)  # read back at once: the automatic tier offers its refund
         timers.sync_timers(tx, complaint_id=case.id, ticket=case.ticket, clocks=clocks, new_case=True)
         emit(tx, topic=topic, messages=messages)
+        if "debit_confirmed" in parked:
+            doc = cases.get_case(tx, complaint_id=case.id)
+            outcomes.automatic_refund(tx, doc=doc, debit=parked["debit_confirmed"], rules=rules, topic=topic)
         return case
 
     return apply_once(uow, consumer=consumer, event=event, work=work)
@@ -122,7 +138,8 @@ def _opening_extras(*, ids: dict[str, str], route: Route, status: CaseStatus,
     if route.request_account_freeze:
         out.append(AccountFreezeRequested(**ids, platform=event.platform,
                                           payment_channel=event.order.payment_channel,
-                                          reason=_FREEZE_REASON))
+                                          reason=_FREEZE_REASON, order_number=event.order.order_number,
+                                          transaction_id=event.order.payment_transaction_id))
     return out
 
 
@@ -166,7 +183,10 @@ def correct_category(uow: UnitOfWork, *, event: ComplaintUpdated, rules: Rules, 
         timers.sync_timers(tx, complaint_id=doc["_id"], ticket=doc["ticket"], clocks=clocks)
         doc = {**doc, **fields, "version": doc["version"] + 1}
         target = new.first_tier
-        if status.state in ACTIVE and target in TIER_STATES and target.rank > status.tier.rank:
+        # A case the automatic tier held that is no charged-no-order after all goes on to internal handling.
+        handed_on = status.automatic and target is not Tier.AUTOMATIC
+        target = Tier.INTERNAL if handed_on and target not in TIER_STATES else target
+        if status.state in ACTIVE and (handed_on or target in TIER_STATES and target.rank > status.tier.rank):
             try:
                 step = perform(status=status, action=Action.ESCALATE, actor=Party.SYSTEM, at=now,
                                target=target, reason=f"category corrected to {category.value}")

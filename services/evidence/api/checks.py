@@ -8,12 +8,14 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Request
 from fastapi.responses import StreamingResponse
 
 from services.evidence.api.errors import not_found, refusal
+from services.evidence.api.views import assessment_view
 from services.evidence.domain.errors import EvidenceRuleError
 from services.evidence.domain.hashing import iter_content
 from services.evidence.service import cardkeys, reading, verification
 from services.evidence.service.export import export_dossier
 from services.evidence.service.files import EvidenceNotFound
 from shared.app import unit_of_work
+from shared.auth import Role
 from shared.http_auth import CurrentPrincipal
 from shared.store import UnitOfWork
 
@@ -21,7 +23,8 @@ router = APIRouter(tags=["evidence"])
 
 
 @router.get("/v1/complaints/{ticket}/evidence/assessment",
-            summary="Completeness score, what is missing and guidance in zh-CN and English")
+            summary="Completeness score, what is missing and guidance in zh-CN and English; the "
+                    "merchant's side of the burden of proof (merchants read only that side)")
 def get_assessment(ticket: str, principal: CurrentPrincipal) -> dict[str, Any]:
     try:
         evidence_file = reading.get_assessed_file(principal=principal, ticket=ticket)
@@ -29,8 +32,9 @@ def get_assessment(ticket: str, principal: CurrentPrincipal) -> dict[str, Any]:
         raise not_found(exc) from None
     except EvidenceRuleError as exc:
         raise refusal(exc) from None
-    return {"ticket": ticket, "category": evidence_file.category,
-            **(evidence_file.assessment or {"score": 0, "missing": [], "flags": []})}
+    return assessment_view(ticket=ticket, category=evidence_file.category,
+                           assessment=evidence_file.assessment,
+                           merchant=principal.role is Role.MERCHANT)
 
 
 @router.get("/v1/complaints/{ticket}/evidence/verify",

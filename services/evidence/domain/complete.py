@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .errors import EvidenceRuleError
 from .kinds import SubmittedEvidence
-from .requirements import RULES, ComplaintCategory, Requirement
+from .requirements import RULES, ChannelFacts, ComplaintCategory, Requirement
 
 
 class MissingPiece(BaseModel):
@@ -49,13 +49,14 @@ def _piece(req: Requirement) -> MissingPiece:
     return MissingPiece(code=req.code, en=req.en, zh=req.zh)
 
 
-def check_completeness(*, category: str,
-                       items: Sequence[SubmittedEvidence]) -> CompletenessResult:
-    """Check the items against the category's required pieces: order, payment, goods, problem."""
+def check_completeness(*, category: str, items: Sequence[SubmittedEvidence],
+                       channel: ChannelFacts | None = None) -> CompletenessResult:
+    """Check the items (and the channel's own record of the order, when one arrived) against the
+    category's required pieces: order, payment, goods, problem."""
     cat = parse_category(category=category)
     rule = RULES[cat]
-    lacking = [r for r in rule.required if not any(r.matches(i) for i in items)]
-    extra = [r for r in rule.recommended if not any(r.matches(i) for i in items)]
+    lacking = [r for r in rule.required if not r.met(items=items, channel=channel)]
+    extra = [r for r in rule.recommended if not r.met(items=items, channel=channel)]
     score = round(100 * (len(rule.required) - len(lacking)) / len(rule.required))
     if not lacking:
         en = f"Your evidence for '{rule.name_en}' is complete."

@@ -17,7 +17,10 @@ KIND_LABELS = {
     "communication_log": ("沟通记录", "Communication log"),
     "platform_rule": ("平台规则", "Platform rule"),
     "listing_snapshot": ("商品页面快照", "Listing snapshot"),
-    "merchant_identity": ("商家身份", "Merchant identity"), "other": ("其他", "Other"),
+    "merchant_identity": ("商家身份", "Merchant identity"),
+    "police_receipt": ("报案回执", "Police receipt"),
+    "delivery_record": ("发货/卡密发放记录", "Delivery record"),
+    "licence_source": ("授权来源证明", "Licence source"), "other": ("其他", "Other"),
 }
 # Vague asks get nowhere; a demand must say what to pay, reissue or unfreeze.
 _VAGUE = ("explanation", "说法", "解释", "交代")

@@ -26,6 +26,9 @@ class EvidenceKind(StrEnum):
     PLATFORM_RULE = "platform_rule"
     LISTING_SNAPSHOT = "listing_snapshot"
     MERCHANT_IDENTITY = "merchant_identity"
+    POLICE_RECEIPT = "police_receipt"
+    DELIVERY_RECORD = "delivery_record"
+    LICENCE_SOURCE = "licence_source"
     OTHER = "other"
 
 
@@ -178,6 +181,36 @@ class MerchantIdentityFields(_Fields):
     registration_number: Text | None = None
 
 
+class PoliceReceiptFields(_Fields):
+    """The police's receipt of a fraud or data-leak report (报案回执, DOMAIN.md corrections)."""
+
+    police_station: Text
+    receipt_number: Text  # the receipt's or the case's number (回执编号/案件编号)
+    reported_at: UtcTime
+    case_type: Text | None = None  # e.g. 电信网络诈骗, 个人信息泄露
+
+
+class DeliveryRecordFields(_Fields):
+    """The merchant's record of issuing the goods (发货/卡密发放记录): when, to which account."""
+
+    order_number: Text
+    delivered_at: UtcTime
+    account: Text  # the buyer account, phone or mailbox the goods were issued to
+    item: Text | None = None
+    quantity: int | None = Field(default=None, ge=1)
+    card_key_last4: Annotated[str, AfterValidator(_last4)] | None = None
+
+
+class LicenceSourceFields(_Fields):
+    """Where the merchant's software licences come from (授权来源证明, seed 003/004)."""
+
+    licensor: Text  # the rights holder or authorised distributor
+    document: Text  # what the proof is, e.g. 官方授权书, 分销协议, 采购发票
+    reference: Text | None = None
+    product: Text | None = None
+    valid_until: UtcTime | None = None
+
+
 class OtherFields(_Fields):
     """Anything else, described in words."""
 
@@ -186,7 +219,8 @@ class OtherFields(_Fields):
 
 EvidenceFields = (PaymentProofFields | OrderRecordFields | ProblemProofFields
                   | CommunicationLogFields | PlatformRuleFields | ListingSnapshotFields
-                  | MerchantIdentityFields | OtherFields)
+                  | MerchantIdentityFields | PoliceReceiptFields | DeliveryRecordFields
+                  | LicenceSourceFields | OtherFields)
 
 FIELDS_BY_KIND: dict[EvidenceKind, type[_Fields]] = {
     EvidenceKind.PAYMENT_PROOF: PaymentProofFields,
@@ -196,6 +230,9 @@ FIELDS_BY_KIND: dict[EvidenceKind, type[_Fields]] = {
     EvidenceKind.PLATFORM_RULE: PlatformRuleFields,
     EvidenceKind.LISTING_SNAPSHOT: ListingSnapshotFields,
     EvidenceKind.MERCHANT_IDENTITY: MerchantIdentityFields,
+    EvidenceKind.POLICE_RECEIPT: PoliceReceiptFields,
+    EvidenceKind.DELIVERY_RECORD: DeliveryRecordFields,
+    EvidenceKind.LICENCE_SOURCE: LicenceSourceFields,
     EvidenceKind.OTHER: OtherFields,
 }
 
@@ -206,6 +243,7 @@ class SubmittedEvidence:
 
     kind: EvidenceKind
     fields: EvidenceFields | None = None
+    card_key_status: str | None = None  # what the issuer said of the item's card key, if asked
 
 
 def parse_kind(*, kind: str) -> EvidenceKind:

@@ -107,3 +107,24 @@ def parse_payment_record(*, data: dict) -> PaymentRecord:
         return PaymentRecord.model_validate(data)
     except ValidationError as exc:
         raise fields_error_from(error=exc) from None
+
+
+def _norm(value: str | None) -> str:
+    return "".join((value or "").split()).upper()
+
+
+def matches_order(*, record: PaymentRecord, transaction_id: str | None, order_number: str,
+                  amount_minor: int, currency: str) -> bool:
+    """Whether a channel's record is of the complaint's own payment: the same transaction id when
+    the complaint names one, else the same order number, amount and currency."""
+    if transaction_id:
+        return _norm(record.transaction_id) == _norm(transaction_id)
+    return (bool(record.order_number) and _norm(record.order_number) == _norm(order_number)
+            and (record.amount_minor, record.currency) == (amount_minor, currency))
+
+
+def payment_keys(*, transaction_id: str | None, order_number: str | None) -> list[str]:
+    """The keys a payment is met by: its transaction id, and its order number (a complaint
+    without a transaction id is matched by order number, so a record is met by both)."""
+    keys = [f"tx:{_norm(transaction_id)}"] if transaction_id else []
+    return keys + ([f"order:{_norm(order_number)}"] if order_number else [])

@@ -6,8 +6,9 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .kinds import (CommunicationLogFields, Currency, EvidenceFields, OrderRecordFields,
-                    PaymentProofFields, ProblemProofFields, UtcTime)
+from .kinds import (CommunicationLogFields, Currency, DeliveryRecordFields, EvidenceFields,
+                    OrderRecordFields, PaymentProofFields, PoliceReceiptFields,
+                    ProblemProofFields, UtcTime)
 from .money import format_amount
 
 DEFAULT_WINDOW = timedelta(days=1)
@@ -99,6 +100,12 @@ def check_relevance(*, fields: EvidenceFields | None, order: ComplaintOrder,
         _before(out, "observed_at", order.ordered_at - window, fields.observed_at, "发现时间")
     elif isinstance(fields, CommunicationLogFields):
         _before(out, "contacted_at", order.ordered_at - window, fields.contacted_at, "联系时间")
+    elif isinstance(fields, DeliveryRecordFields):
+        # A delivery record must name this very order; it may come late, never before the order.
+        _same_text(out, "order_number", order.order_number, fields.order_number, "订单号")
+        _before(out, "delivered_at", order.ordered_at - window, fields.delivered_at, "发货时间")
+    elif isinstance(fields, PoliceReceiptFields):
+        _before(out, "reported_at", order.ordered_at - window, fields.reported_at, "报案时间")
     return out
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from shared.contracts.vocabulary import Category as ComplaintCategory
@@ -12,6 +12,20 @@ from .kinds import (EvidenceKind, OrderRecordFields, OrderStatus, PaymentNoticeT
 
 Match = Callable[[SubmittedEvidence], bool]
 _NOTICES = {PaymentNoticeType.CHANNEL_EXCEPTION_NOTICE, PaymentNoticeType.CHANNEL_CLOSING_NOTICE}
+#: The channel's own record of the complaint's transaction traces the money flow whenever it
+#: shows the money taken, closed or refunded (002): it is the channel's notice. Only a record
+#: showing the money taken (or taken and returned) proves the debit itself.
+TRACED = frozenset({"paid", "closed", "refunded"})
+DEBITED = frozenset({"paid", "refunded"})
+
+
+@dataclass(frozen=True)
+class ChannelFacts:
+    """What the payment channel's own record of the complaint's order says, if one arrived."""
+
+    source: str
+    transaction_id: str
+    record_status: str
 
 
 @dataclass(frozen=True)
@@ -25,6 +39,13 @@ class Requirement:
     near_miss: Match | None = None
     hint_en: str = ""
     hint_zh: str = ""
+    by_channel: frozenset[str] = frozenset()  # record statuses that meet it without an upload
+
+    def met(self, *, items: Sequence[SubmittedEvidence], channel: ChannelFacts | None) -> bool:
+        """Whether an item, or the channel's own record of the order, supplies this piece."""
+        if channel is not None and channel.record_status in self.by_channel:
+            return True
+        return any(self.matches(i) for i in items)
 
 
 @dataclass(frozen=True)
@@ -59,6 +80,16 @@ def _problem(*subtypes: ProblemSubtype) -> Match:
     return match
 
 
+def _key_used(item: SubmittedEvidence) -> bool:
+    # The issuer's own answer that the key was already used is the failure the buyer saw, told
+    # by the one who issued the key: it goes with the key as the prompt would (004).
+    return item.card_key_status == "used"
+
+
+def _either(*matches: Match) -> Match:
+    return lambda item: any(m(item) for m in matches)
+
+
 def _failed_order(item: SubmittedEvidence) -> bool:
     return isinstance(item.fields, OrderRecordFields) and item.fields.status in {
         OrderStatus.FAILED, OrderStatus.NOT_FOUND, OrderStatus.CLOSED}
@@ -70,7 +101,8 @@ ORDER = Requirement("order_record", _kind(EvidenceKind.ORDER_RECORD),
 PAYMENT = Requirement("payment_proof", _payment(False),
                       "proof of payment: payment page, bank debit or statement with order "
                       "number, amount and merchant",
-                      "支付凭证：显示订单号、金额和商家的支付页面、银行扣款记录或账单")
+                      "支付凭证：显示订单号、金额和商家的支付页面、银行扣款记录或账单",
+                      by_channel=DEBITED)
 CHANNEL_NOTICE = Requirement(
     "channel_notice", _payment(True),
     "the payment channel's own exception or 'transaction closed' notice (e.g. the "
@@ -79,9 +111,11 @@ CHANNEL_NOTICE = Requirement(
     near_miss=_failed_order,
     hint_en="The platform's 'order failed' screen does not show where the money went; refunds "
             "have been blocked for lack of the channel's notice.",
-    hint_zh="平台的“订单失败”页面不能说明资金去向，曾有退款因缺少支付渠道通知而被驳回。")
+    hint_zh="平台的“订单失败”页面不能说明资金去向，曾有退款因缺少支付渠道通知而被驳回。",
+    by_channel=TRACED)
 FAILURE_PROMPT = Requirement(
-    "key_failure_prompt", _problem(ProblemSubtype.KEY_FAILURE_PROMPT, ProblemSubtype.ERROR_CODE),
+    "key_failure_prompt",
+    _either(_problem(ProblemSubtype.KEY_FAILURE_PROMPT, ProblemSubtype.ERROR_CODE), _key_used),
     "the failure prompt shown when the card key was used (the error message or code)",
     "使用卡密时弹出的失败提示截图（错误信息或错误码）",
     near_miss=_problem(ProblemSubtype.KEY_SCREENSHOT),
@@ -102,10 +136,14 @@ REFUSAL = Requirement("refund_request_record", _kind(EvidenceKind.COMMUNICATION_
                       "申请退款及被拒绝或拖延的沟通记录")
 UNKNOWN_CHARGE = Requirement("unknown_transaction", _payment(False),
                              "the statement or debit showing the transaction you did not make",
-                             "显示非本人交易的账单或扣款记录")
+                             "显示非本人交易的账单或扣款记录", by_channel=DEBITED)
 FREEZE_REPORT = Requirement("freeze_report", _kind(EvidenceKind.COMMUNICATION_LOG),
                             "a record that you reported the charge to the channel or bank and "
                             "asked for a freeze", "已向支付渠道或银行报告并申请冻结的记录")
+POLICE = Requirement("police_receipt", _kind(EvidenceKind.POLICE_RECEIPT),
+                     "the police receipt of your report (报案回执: police station, receipt number "
+                     "and date); report fraud on 110 or the anti-fraud hotline 96110",
+                     "报案回执（派出所、回执编号和报案日期）；诈骗可拨打 110 或反诈专线 96110 报案")
 RESTRICTION = Requirement("restriction_notice", _problem(ProblemSubtype.BAN_NOTICE),
                           "the notice that the account or order was restricted",
                           "账号或订单被限制、冻结的通知")
@@ -114,7 +152,8 @@ RULE = Requirement("platform_rule", _kind(EvidenceKind.PLATFORM_RULE),
 LISTING = Requirement("listing_snapshot", _kind(EvidenceKind.LISTING_SNAPSHOT),
                       "a snapshot of what the listing promised (e.g. '100% valid keys')",
                       "商品页面承诺的截图（如“100%有效卡密”）")
-PROBLEM = Requirement("problem_proof", _problem(), "proof of what was wrong with the goods",
+PROBLEM = Requirement("problem_proof", _either(_problem(), _key_used),
+                      "proof of what was wrong with the goods",
                       "商品存在问题的证据")
 MERCHANT = Requirement("merchant_identity", _kind(EvidenceKind.MERCHANT_IDENTITY),
                        "the merchant's identity (business registration) for legal steps",
@@ -134,7 +173,7 @@ RULES: dict[ComplaintCategory, CategoryRule] = {
     C.INVALID_CARD_KEY: CategoryRule("invalid card key", "卡密无效",
                                      (ORDER, PAYMENT, FAILURE_PROMPT), (CONTACT, RULE)),
     C.UNAUTHORIZED_CHARGE: CategoryRule("unauthorized charge", "盗刷",
-                                        (UNKNOWN_CHARGE, FREEZE_REPORT)),
+                                        (UNKNOWN_CHARGE, FREEZE_REPORT), (POLICE,)),
     C.REFUND_REFUSED: CategoryRule("refund refused", "拒绝退款",
                                    (ORDER, PAYMENT, REFUSAL), (RULE,)),
     C.ACCOUNT_RESTRICTED: CategoryRule("account restricted", "账号受限",
@@ -143,5 +182,5 @@ RULES: dict[ComplaintCategory, CategoryRule] = {
                                    (ORDER, PAYMENT, LISTING, PROBLEM), (MERCHANT,)),
     C.SLOW_OR_RUDE_SERVICE: CategoryRule("slow or rude service", "客服推诿",
                                          (CONTACT,), (ORDER,)),
-    C.DATA_LEAK: CategoryRule("data leak", "信息泄露", (LOGIN_ALERT,), (CONTACT,)),
+    C.DATA_LEAK: CategoryRule("data leak", "信息泄露", (LOGIN_ALERT,), (CONTACT, POLICE)),
 }

@@ -23,6 +23,25 @@ def get_file_doc(tx: UnitOfWork, *, complaint_id: str) -> dict[str, Any] | None:
     return found
 
 
+def list_files_for_record(tx: UnitOfWork, *, transaction_id: str,
+                          order_number: str | None) -> list[dict[str, Any]]:
+    """Raw files whose order names this transaction id, or this order number without an id."""
+    either: list[dict[str, Any]] = [{"order.payment_transaction_id": transaction_id}]
+    if order_number:
+        either.append({"order.order_number": order_number,
+                       "order.payment_transaction_id": None})
+    return list(tx.collection(EvidenceFile).find({"$or": either}, session=tx.session))
+
+
+def update_debit_confirmed(tx: UnitOfWork, *, complaint_id: str, transaction_id: str) -> bool:
+    """Note that the channel confirmed this transaction's debit for the complaint; False when it
+    was noted before (so the confirmation is told once per complaint and transaction)."""
+    moved = tx.collection(EvidenceFile).update_one(
+        {"_id": complaint_id, "debits_confirmed": {"$ne": transaction_id}},
+        {"$addToSet": {"debits_confirmed": transaction_id}}, session=tx.session)
+    return moved.modified_count == 1
+
+
 def create_file(tx: UnitOfWork, *, evidence_file: EvidenceFile) -> None:
     """Add a new evidence file (in a consumer's shared transaction: one insert for the poll's files)."""
     tx.add([evidence_file])

@@ -10,9 +10,11 @@ from services.evidence.domain.kinds import EvidenceKind
 from services.evidence.models import EvidenceFile
 from shared.auth import Principal, Role
 
-#: A merchant may contest a complaint with these kinds, never with the buyer's own proofs.
+#: A merchant may contest a complaint with these kinds, never with the buyer's own proofs; its
+#: delivery record and licence source are what its burden of proof asks for (002, 004).
 MERCHANT_KINDS = frozenset({EvidenceKind.MERCHANT_IDENTITY, EvidenceKind.COMMUNICATION_LOG,
                             EvidenceKind.PLATFORM_RULE, EvidenceKind.LISTING_SNAPSHOT,
+                            EvidenceKind.DELIVERY_RECORD, EvidenceKind.LICENCE_SOURCE,
                             EvidenceKind.OTHER})
 
 
@@ -42,6 +44,14 @@ def visible(*, principal: Principal, items: Iterable[Any]) -> list[Any]:
         return list(items)
     return [i for i in items if i.submitted_by.get("role") == Role.MERCHANT.value
             and i.submitted_by.get("merchant_id") == principal.merchant_id]
+
+
+def check_assessment_reader(*, principal: Principal) -> None:
+    """The complainant and agents read the whole verdict, the merchant its own side of it."""
+    if principal.role not in (Role.COMPLAINANT, Role.AGENT, Role.MERCHANT):
+        raise NotAllowedError(field="role", rule="party_to_complaint",
+                              message="only the parties and the platform's agents may read the "
+                                      "assessment", message_zh="只有投诉双方和平台客服可以查看证据评估")
 
 
 def check_staff_or_owner(*, principal: Principal, action: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import unicodedata
+from datetime import timedelta
 from typing import Any
 
 from services.evidence.adapters.card_issuer import HttpCardKeyIssuer
@@ -13,6 +14,7 @@ from services.evidence.domain.errors import EvidenceRuleError
 from services.evidence.models import EvidenceItem, StoredCardKey
 from services.evidence.repository import items, records
 from services.evidence.service import access
+from services.evidence.service.assessing import reassess
 from services.evidence.service.files import EvidenceNotFound, find_file
 from shared.auth import Principal
 from shared.contracts.evidence import CardKeyChecked
@@ -51,7 +53,7 @@ def _item(principal: Principal, ticket: str, evidence_id: str) -> EvidenceItem:
 
 
 def _store(uow: UnitOfWork, *, item: EvidenceItem, token: str, last4: str, ref: str, status: str,
-           topic: str) -> None:
+           topic: str, window: timedelta) -> None:
     checked = {"key_last4": last4, "status": status, "issuer_ref": ref, "checked_at": utcnow()}
 
     def work(tx: UnitOfWork) -> None:
@@ -59,9 +61,11 @@ def _store(uow: UnitOfWork, *, item: EvidenceItem, token: str, last4: str, ref: 
             id=new_id(), item_id=item.id, issuer_ref=ref, token=token, last4=last4, status=status,
             checked_at=checked["checked_at"]))
         items.update_card_key_check(tx, item_id=item.id, check=checked)
+        # The issuer's answer counts in the verdict (a key reported used is the failure itself).
+        assessed = reassess(tx, complaint_id=item.complaint_id, window=window)
         emit(tx, topic=topic, messages=[CardKeyChecked(
             complaint_id=item.complaint_id, ticket=item.ticket, evidence_id=item.id,
-            key_last4=last4, status=status)])
+            key_last4=last4, status=status), *([assessed] if assessed else [])])
 
     uow.transaction(work)
 
@@ -85,6 +89,7 @@ async def check_card_key(uow: UnitOfWork, *, settings: EvidenceSettings, princip
     masked = mask_key(key=key)
     last4 = masked.removeprefix("****")
     await asyncio.to_thread(_store, uow, item=item, token=token, last4=last4, ref=ref,
-                            status=status.value, topic=settings.topics.evidence_events)
+                            status=status.value, topic=settings.topics.evidence_events,
+                            window=timedelta(hours=settings.relevance_window_hours))
     return {"evidence_id": item.id, "number": item.number, "card_key": masked,
             "key_last4": last4, "status": status.value}

@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from services.evidence.domain.errors import ComplaintClosedError
+from services.evidence.domain.relevant import DEFAULT_WINDOW
 from services.evidence.models import EvidenceFile
-from services.evidence.repository import files
+from services.evidence.domain.payments import payment_keys
+from services.evidence.repository import files, records
 from services.evidence.service import access
-from services.evidence.service.assessing import reassess
+from services.evidence.service.assessing import (assessed_event, channel_facts, evaluate,
+                                                 matching_records, reassess)
+from services.evidence.service.debits import debit_confirmed, debits_to_tell
 from shared.auth import Principal
 from shared.contracts.complaints import ComplaintFiled, ComplaintUpdated
 from shared.contracts.evidence import EvidenceFileOpened
@@ -26,8 +30,10 @@ class EvidenceNotFound(LookupError):
     """No complaint by that ticket in the caller's scope (answered 404, never 403)."""
 
 
-def open_file(uow: UnitOfWork, *, event: ComplaintFiled, topic: str, consumer: str) -> EvidenceFile:
-    """Open the evidence file of a newly filed complaint, once."""
+def open_file(uow: UnitOfWork, *, event: ComplaintFiled, topic: str, consumer: str,
+              window: timedelta = DEFAULT_WINDOW) -> EvidenceFile:
+    """Open the evidence file of a newly filed complaint, once; a channel's record of its payment
+    that arrived first is taken into account at once (judged, and a debit it shows told)."""
     evidence_file = EvidenceFile(
         id=event.complaint_id, ticket=event.ticket, category=event.category,
         complainant_id=event.complainant.id, platform=event.platform,
@@ -46,18 +52,47 @@ def open_file(uow: UnitOfWork, *, event: ComplaintFiled, topic: str, consumer: s
         files.update_closure_opened(tx, complaint_id=event.complaint_id)
         if closure is not None and closure.get("status"):  # the closing event overtook the filing
             evidence_file.status = closure["status"]
+        events: list[Event] = [opened, *_channel_said(tx, evidence_file=evidence_file,
+                                                      window=window)]
         files.create_file(tx, evidence_file=evidence_file)
-        emit(tx, topic=topic, messages=[opened])
+        emit(tx, topic=topic, messages=events)
         return evidence_file
 
     return apply_once(uow, consumer=consumer, event=event, work=work)
 
 
+def _channel_said(tx: UnitOfWork, *, evidence_file: EvidenceFile,
+                  window: timedelta) -> list[Event]:
+    """The new file's first verdict, set on it before it is written (it is added, not updated),
+    so every reader sees from the start what is missing, the merchant's side included. Stored
+    channel records of its order count at once: then the verdict is told (it is not what a new
+    file's would be) and each debit they confirm too."""
+    doc = evidence_file.to_mongo().to_dict()
+    transaction_id = doc["order"].get("payment_transaction_id")
+    records.update_payment_watches(tx, keys=payment_keys(
+        transaction_id=transaction_id,
+        order_number=None if transaction_id else doc["order"]["order_number"]))
+    found = matching_records(tx, evidence_file=doc)
+    verdict = evaluate(evidence_file=doc, items=[], window=window,
+                       channel=channel_facts(found=found))
+    evidence_file.assessment = verdict
+    if not found:
+        return []
+    events: list[Event] = [assessed_event(evidence_file=doc, verdict=verdict)]
+    if evidence_file.status == "open":
+        fresh = debits_to_tell(evidence_file=doc, records=found)
+        evidence_file.debits_confirmed = [r.transaction_id for r in fresh]
+        events += [debit_confirmed(evidence_file=doc, record=r) for r in fresh]
+    return events
+
+
 def read_ahead(events: list[Message], uow: UnitOfWork) -> None:
-    """Read, for a consumer's group, the closing marks of the filings among its events in one
-    query (see UnitOfWork.read_ahead)."""
-    files.read_ahead_closures(uow, complaint_ids=[e.complaint_id for e in events
-                                                  if isinstance(e, ComplaintFiled)])
+    """Read, for a consumer's group, the closing marks of the filings among its events and the
+    channels' records of their payments, in one query each (see UnitOfWork.read_ahead)."""
+    filings = [e for e in events if isinstance(e, ComplaintFiled)]
+    files.read_ahead_closures(uow, complaint_ids=[e.complaint_id for e in filings])
+    records.read_ahead_records_for_orders(uow, orders=[
+        (e.order.payment_transaction_id, e.order.order_number) for e in filings])
 
 
 def set_status(uow: UnitOfWork, *, event: Event, status: str, consumer: str) -> None:

@@ -14,9 +14,9 @@ from shared.store import UnitOfWork
 
 
 def get_assessed_file(*, principal: Principal, ticket: str) -> EvidenceFile:
-    """The evidence file whose assessment the caller (the complainant or an agent) may read."""
+    """The evidence file whose assessment the caller (complainant, agent, merchant) may read."""
     evidence_file = find_file(principal=principal, ticket=ticket)
-    access.check_staff_or_owner(principal=principal, action="read the assessment")
+    access.check_assessment_reader(principal=principal)
     return evidence_file
 
 

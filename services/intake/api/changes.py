@@ -88,7 +88,8 @@ def withdraw(ticket: Ticket, body: Annotated[Withdrawal, Body(openapi_examples=e
     complaint = _load(ticket, principal, role=Role.COMPLAINANT)
     runtime = request.app.state.runtime
     try:
-        service.withdraw_complaint(runtime.unit(), complaint=complaint, withdrawal=body, topic=runtime.settings.topics.intake_events)
+        service.withdraw_complaint(runtime.unit(), complaint=complaint, withdrawal=body,
+                                   topic=runtime.settings.topics.intake_events, by=principal.subject)
     except service.NotOpen:
         _closed(ticket)
     runtime.relay.wake()

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.intake.domain.examples import COMPLAINT_EN, COMPLAINT_ZH
+from services.intake.domain.examples import (
+    COMPLAINT_EN,
+    COMPLAINT_ZH,
+    REFUND_AND_DELAY_ZH,
+)
 
 
 def _pair(zh: tuple[str, Any], en: tuple[str, Any]) -> dict[str, dict[str, Any]]:
@@ -21,15 +25,26 @@ def _view(body: dict[str, Any], *, ticket: str, category: str, priority: str) ->
         "description": body["description"], "demand": body["demand"], "statements": [], "withdrawal": None,
         "source": "http", "filed_at": "2026-11-23T02:00:00Z", "updated_at": "2026-11-23T02:00:00Z",
         "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "already_existed": False,
-        "timeline": [{"at": "2026-11-23T02:00:00Z", "service": "intake", "step": "filed", "detail": {}}],
+        "timeline": [{"at": "2026-11-23T02:00:00Z", "service": "intake", "step": "filed", "detail": {},
+                      "actor": {"role": "complainant", "id": body["complainant"]["id"]}}],
     }
 
 
 VIEW_ZH = _view(COMPLAINT_ZH, ticket="CP-20261123-000123", category="invalid-card-key", priority="normal")
-VIEW_EN = _view(COMPLAINT_EN, ticket="CP-20261123-000124", category="merchant-fraud", priority="normal")
+VIEW_EN = _view(COMPLAINT_EN, ticket="CP-20261123-000124", category="merchant-fraud", priority="normal") | {
+    "demand": {"type": "fraud_triple", "counterfeit": True, "note": None,
+               "refund": {"mode": "full", "amount": {"amount_minor": 2900, "currency": "USD"}},
+               "compensation": {"amount": {"amount_minor": 8700, "currency": "USD"}, "basis": "fraud_triple",
+                                "floor_applied": False, "law": "消法 §55 / PRC Consumer Rights Protection Law art. 55"},
+               "total": {"amount_minor": 11600, "currency": "USD"}}}
 
-NEW_COMPLAINT = _pair(("卡密已被使用，要求补发（类型由系统推断）", COMPLAINT_ZH),
-                      ("Pirated licence, triple compensation", COMPLAINT_EN))
+NEW_COMPLAINT = {
+    **_pair(("卡密已被使用，要求补发（类型由系统推断）", COMPLAINT_ZH),
+            ("Pirated licence: refund plus threefold compensation (退一赔三)", COMPLAINT_EN)),
+    "zh_refund_and_delay": {"summary": "退款 29 元并赔偿 10 元延误损失（一个诉求，两部分）",
+                            "value": COMPLAINT_ZH | {"order": COMPLAINT_ZH["order"] | {"amount": 2900},
+                                                     "demand": REFUND_AND_DELAY_ZH}},
+}
 STATEMENT = _pair(("补充陈述", {"text": "商家承诺24小时内补发，但至今未收到。"}),
                   ("Further statement", {"text": "The merchant promised a new key within 24 h; none came."}))
 WITHDRAWAL = _pair(("商家已退款，撤诉", {"reason": "商家已全额退款", "code": "resolved-by-merchant"}),

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from services.intake import service
 from services.intake.api import examples
-from services.intake.api.errors import ERROR_ANSWERS, refuse
+from services.intake.api.errors import ERROR_ANSWERS, FieldErrors, refuse
 from services.intake.api.idempotency import IdempotencyKey, first_answer, keyed
 from services.intake.api.views import complaint_view, filed_by
 from services.intake.domain.schemas import NewComplaint
@@ -69,6 +69,8 @@ def file_complaint(
     try:
         filing = service.file_complaint(runtime.unit(), desk=request.app.state.desk, request=body, settings=runtime.settings, filed_by=filed_by(principal),
                                         answer=answer)
+    except service.DemandRefused as refused:
+        raise FieldErrors(field=refused.field, rule=refused.rule, en=refused.en, zh=refused.zh) from refused
     except service.AnswerExists:
         assert retry is not None
         stored = first_answer(retry)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from services.intake import service
 from services.intake.api import examples
@@ -13,7 +13,7 @@ from services.intake.api.errors import ERROR_ANSWERS, FieldErrors, not_found
 from services.intake.api.views import complaint_view, summary_view, visible
 from services.intake.domain.cursor import InvalidCursor, decode_cursor, encode_cursor
 from services.intake.domain.priority import Priority
-from services.intake.domain.schemas import Category
+from services.intake.domain.schemas import Category, hyphen_spelling
 from services.intake.domain.status import ComplaintStatus
 from shared.auth import scope_filter
 from shared.http_auth import CurrentPrincipal
@@ -39,6 +39,11 @@ class ListFilters(BaseModel):
     filed_to: AwareDatetime | None = Field(None, description="止（不含）。Filed before.")
     cursor: str | None = Field(None, max_length=512, description="上一页的 next_cursor。From the last page.")
     limit: int = Field(20, ge=1, le=100, description="每页条数。Page size.")
+
+    @field_validator("category", mode="before")
+    @classmethod
+    def _one_spelling(cls, value: Any) -> Any:
+        return hyphen_spelling(value)
 
 
 @router.get("", summary="List complaints in your scope (投诉列表)",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.intake.domain.references import scrub_deep_keeping_references
 from services.intake.models import Complaint
 from shared.auth import Principal, can_see, sees_contact
-from shared.masking import mask_email, mask_phone, scrub_deep
+from shared.masking import mask_email, mask_phone
 
 
 def scope_document(complaint: Complaint) -> dict[str, Any]:
@@ -50,12 +51,28 @@ def complaint_view(complaint: Complaint, *, principal: Principal, timeline: list
         "withdrawal": complaint.withdrawal or None, "source": complaint.source,
         "filed_at": complaint.filed_at, "trace_id": complaint.trace_id,
         "updated_at": max([complaint.updated_at, *(e["at"] for e in timeline)]),
-        "timeline": [{"at": e["at"], "service": e["service"], "step": e["step"], "detail": e.get("detail") or {}}
-                     for e in timeline],
+        "timeline": [{"at": e["at"], "service": e["service"], "step": e["step"], "detail": e.get("detail") or {},
+                      "actor": actor_of(e, complaint)} for e in timeline],
     }
     # Free text may hold card keys, card numbers or passwords the buyer typed: only they see it whole.
-    # The system's own ids (complaint, trace) come back whole either way (see scrub_deep).
-    return view if owner else scrub_deep(view)
+    # The system's own ids (complaint, trace) and the references regulators and channels gave (12315
+    # 受理号, dispute numbers) come back whole either way (see domain/references.py).
+    return view if owner else scrub_deep_keeping_references(view)
+
+
+def actor_of(entry: dict[str, Any], complaint: Complaint) -> dict[str, Any]:
+    """Who took the step: as recorded, or for entries stored before actors were, as the step implies."""
+    if entry.get("actor"):
+        return {"role": entry["actor"].get("role") or "system", "id": entry["actor"].get("id")}
+    detail, service = entry.get("detail") or {}, entry["service"]
+    if service != "intake":
+        return {"role": "system", "id": service}
+    if entry["step"] == "filed":
+        by = complaint.filed_by or {}
+        return {"role": by.get("role") or "complainant", "id": by.get("subject") or complaint.complainant["id"]}
+    if entry["step"] == "category_corrected":
+        return {"role": "agent", "id": detail.get("by")}
+    return {"role": "complainant", "id": complaint.complainant["id"]}
 
 
 def summary_view(complaint: Complaint) -> dict[str, Any]:

@@ -13,12 +13,12 @@ from .fields import Count, CurrencyCode, MinorUnits, RequestModel, ShortText, Te
 GUIDANCE_EN = (
     "State one concrete demand the platform can carry out, e.g. \"refund 29 CNY and 10 CNY for "
     "the delay\", \"reissue 2 valid keys\" or \"unfreeze my account\". A demand such as \"give me "
-    "an explanation\" cannot be acted on: use type refund, reissue, compensation or unfreeze, or "
-    "say in `other` what should be done, how much or how many."
+    "an explanation\" cannot be acted on: use type refund, refund_and_compensation, fraud_triple, "
+    "reissue, compensation or unfreeze, or say in `other` what should be done, how much or how many."
 )
 GUIDANCE_ZH = (
     "请提出一个平台可以执行的具体诉求，例如“退款 29 元并补偿延迟 10 元”“补发 2 张有效卡密”"
-    "“解冻账号”。“给我一个说法”这类诉求无法处理：请选择退款、补发、赔偿或解冻，"
+    "“解冻账号”。“给我一个说法”这类诉求无法处理：请选择退款、退款并赔偿、退一赔三、补发、赔偿或解冻，"
     "或在“其他”中写明要做什么、金额或数量。"
 )
 
@@ -115,7 +115,7 @@ class ReissueDemand(RequestModel):
 
 
 class CompensationDemand(RequestModel):
-    """Compensation on a stated basis, e.g. triple compensation for merchant fraud."""
+    """Compensation alone on a stated basis; 退一赔三 with its refund part is type fraud_triple."""
 
     type: Literal["compensation"] = Field(title="诉求类型 / Demand type", description="compensation：赔偿。")
     amount: MinorUnits = Field(
@@ -166,8 +166,103 @@ class OtherDemand(RequestModel):
         return self
 
 
+class RemedyBasis(StrEnum):
+    """Why compensation is owed on top of a refund; 退一赔三 has a demand type of its own."""
+
+    DELAY = "delay"
+    LOSS = "loss"
+    OTHER = "other"
+
+
+class MoneyAmount(RequestModel):
+    """An amount of money: integer minor units and an ISO 4217 currency (the order's when left out)."""
+
+    amount_minor: MinorUnits = Field(
+        title="金额 / Amount", description="最小货币单位（分）。Minor units (fen/cents).", examples=[2900]
+    )
+    currency: CurrencyCode | None = _currency_field()
+
+
+class RefundPart(RequestModel):
+    """The refund part of a combined demand."""
+
+    mode: Literal["full", "partial"] = Field(
+        title="退款方式 / Refund mode", description="full 全额退款，partial 部分退款。Full or partial.",
+        examples=["full"],
+    )
+    amount: MoneyAmount | None = Field(
+        default=None, title="退款金额 / Refund amount",
+        description="部分退款必填；全额退款即支付金额。Required when partial; a full refund is the amount paid.",
+    )
+
+    @model_validator(mode="after")
+    def _partial_needs_amount(self) -> "RefundPart":
+        if self.mode == "partial" and self.amount is None:
+            raise _required("amount", "A partial refund needs an amount", "部分退款必须填写退款金额")
+        return self
+
+
+class CompensationPart(RequestModel):
+    """The compensation part of a combined demand, with its basis."""
+
+    amount: MoneyAmount = Field(title="赔偿金额 / Compensation amount", description="赔偿金额。How much.")
+    basis: RemedyBasis = Field(
+        title="赔偿依据 / Basis",
+        description="delay 延误补偿，loss 实际损失，other 其他（需备注）；退一赔三请用 fraud_triple 类型。"
+        "Delay, actual loss, or other (explain in note); for 退一赔三 use type fraud_triple.",
+        examples=["delay"],
+    )
+    note: Text | None = _note_field()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _triple_has_its_own_type(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("basis") in ("triple", "fraud_triple"):
+            raise PydanticCustomError(
+                "use_fraud_triple",
+                "退一赔三 is demand type fraud_triple: intake computes the refund and the threefold "
+                "compensation (at least 500 CNY) from the order",
+                {"at": "basis", "message_zh": "退一赔三请选择诉求类型 fraud_triple：退款及三倍赔偿（不足 500 元按 500 元）由系统按订单金额计算"},
+            )
+        return data
+
+    @model_validator(mode="after")
+    def _other_basis_needs_note(self) -> "CompensationPart":
+        if self.basis is RemedyBasis.OTHER and not self.note:
+            raise _required("note", "Basis 'other' needs a note saying why", "赔偿依据为“其他”时必须填写备注")
+        return self
+
+
+class RefundAndCompensationDemand(RequestModel):
+    """One demand in two parts, e.g. seed 003's "refund 29 CNY and 10 CNY for the delay"."""
+
+    type: Literal["refund_and_compensation"] = Field(
+        title="诉求类型 / Demand type", description="refund_and_compensation：退款并赔偿。")
+    refund: RefundPart = Field(title="退款 / Refund", description="退款部分。The refund part.")
+    compensation: CompensationPart = Field(title="赔偿 / Compensation", description="赔偿部分。The compensation part.")
+
+
+class FraudTripleDemand(RequestModel):
+    """退一赔三 (消法 §55): the price back plus three times the price, at least 500 CNY; intake computes both."""
+
+    type: Literal["fraud_triple"] = Field(
+        title="诉求类型 / Demand type",
+        description="fraud_triple：退一赔三（消费者权益保护法第五十五条），适用于商家欺诈或假冒商品。"
+        "Refund plus threefold compensation for fraud or counterfeit goods.",
+    )
+    counterfeit: bool = Field(
+        default=False, title="假冒商品 / Counterfeit",
+        description="商品（卡密、授权）是假冒或伪造的；卡密无效、发错货的投诉须据此才可主张退一赔三。"
+        "The goods were counterfeit or fake; needed for invalid-card-key and wrong-delivery complaints.",
+        examples=[True],
+    )
+    note: Text | None = _note_field()
+
+
 Demand = Annotated[
-    RefundDemand | ReissueDemand | CompensationDemand | UnfreezeDemand | OtherDemand,
+    RefundDemand | RefundAndCompensationDemand | FraudTripleDemand | ReissueDemand | CompensationDemand
+    | UnfreezeDemand | OtherDemand,
     Field(discriminator="type"),
 ]
-DEMAND_TYPES = frozenset({"refund", "reissue", "compensation", "unfreeze", "other"})
+DEMAND_TYPES = frozenset({"refund", "refund_and_compensation", "fraud_triple", "reissue", "compensation",
+                          "unfreeze", "other"})

@@ -39,8 +39,8 @@ def _field(loc: tuple[Any, ...], error_type: str, ctx: Mapping[str, Any]) -> str
     for index, part in enumerate(loc):
         if index == 0 and part in _REQUEST_PARTS:
             continue
-        if part in DEMAND_TYPES and parts and parts[-1] == "demand":
-            continue  # the union tag pydantic inserts after "demand" is not a field
+        if part in DEMAND_TYPES and index and loc[index - 1] == "demand":
+            continue  # the union tag pydantic inserts after "demand" is not a field (its parts, e.g. refund, are)
         parts.append(f"[{part}]" if isinstance(part, int) else str(part))
     if error_type in ("union_tag_invalid", "union_tag_not_found"):
         parts.append(str(ctx.get("discriminator", "type")).strip("'"))

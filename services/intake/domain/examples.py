@@ -1,5 +1,12 @@
 """Worked request bodies in zh-CN and English, shown in the OpenAPI document and kept valid by tests."""
 
+#: Seed 003's own demand, "退款29元并赔偿10元延误损失": one demand in two parts.
+REFUND_AND_DELAY_ZH = {
+    "type": "refund_and_compensation",
+    "refund": {"mode": "full"},
+    "compensation": {"amount": {"amount_minor": 1000, "currency": "CNY"}, "basis": "delay"},
+}
+
 COMPLAINT_ZH = {
     "complainant": {
         "id": "u-10086",
@@ -50,5 +57,5 @@ COMPLAINT_EN = {
         "licence and the shop has disappeared.",
         "occurred_at": "2026-11-19T10:00:00Z",
     },
-    "demand": {"type": "compensation", "amount": 8700, "basis": "triple"},
+    "demand": {"type": "fraud_triple"},
 }

@@ -7,14 +7,35 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from shared.contracts.vocabulary import Category
-from shared.contracts.vocabulary import PaymentChannel
+from shared.contracts.vocabulary import Category, PaymentChannel
 
-from .demands import CompensationDemand, Demand, RefundDemand, ReissueDemand, vague_demand_error
+from .demands import (
+    CompensationDemand,
+    Demand,
+    MoneyAmount,
+    RefundAndCompensationDemand,
+    RefundDemand,
+    ReissueDemand,
+    vague_demand_error,
+)
 from .examples import COMPLAINT_EN, COMPLAINT_ZH
-from .fields import Count, CurrencyCode, Identifier, MinorUnits, PastUtc, RequestModel, ShortText, Text
+from .fields import (
+    Count,
+    CurrencyCode,
+    Identifier,
+    MinorUnits,
+    PastUtc,
+    RequestModel,
+    ShortText,
+    Text,
+)
 
 
+def hyphen_spelling(value: Any) -> Any:
+    """Read the underscore spelling some callers still send (invalid_card_key) as the one shared spelling."""
+    if isinstance(value, str) and "_" in value and value.replace("_", "-") in {c.value for c in Category}:
+        return value.replace("_", "-")
+    return value
 
 
 def _phone(value: str) -> str:
@@ -144,6 +165,11 @@ class NewComplaint(RequestModel):
     description: Description = Field(title="事件描述 / Description", description="事件经过。What happened.")
     demand: Demand = Field(title="诉求 / Demand", description="一个具体诉求。One concrete demand.")
 
+    @field_validator("category", mode="before")
+    @classmethod
+    def _one_spelling(cls, value: Any) -> Any:
+        return hyphen_spelling(value)
+
     @field_validator("demand", mode="before")
     @classmethod
     def _demand_is_structured(cls, value: Any) -> Any:
@@ -171,10 +197,35 @@ class NewComplaint(RequestModel):
                 raise _mismatch("refund_exceeds_order", "demand.amount", "A refund cannot exceed the amount paid",
                                 "退款金额不能超过支付金额")
             demand.amount = demand.amount or order.amount
+        if isinstance(demand, RefundAndCompensationDemand):
+            _fit_parts(demand, order)
         if isinstance(demand, ReissueDemand) and demand.count > order.quantity:
             raise _mismatch("reissue_exceeds_quantity", "demand.count", "Cannot reissue more than the quantity ordered",
                             "补发数量不能超过购买数量")
         return self
+
+
+def _in_order_currency(money: MoneyAmount, order: Order, at: str) -> None:
+    if money.currency not in (None, order.currency):
+        raise _mismatch("currency_mismatch", at, "The demand currency must be the order currency",
+                        "诉求币种必须与订单币种一致")
+    money.currency = order.currency
+
+
+def _fit_parts(demand: RefundAndCompensationDemand, order: Order) -> None:
+    """The refund part is at most the amount paid (a full one is exactly it); both parts in the order currency."""
+    refund, compensation = demand.refund, demand.compensation
+    if refund.amount is not None:
+        _in_order_currency(refund.amount, order, "demand.refund.amount.currency")
+        if refund.mode == "full" and refund.amount.amount_minor != order.amount:
+            raise _mismatch("full_refund_amount", "demand.refund.amount",
+                            "A full refund is the amount paid; omit the amount", "全额退款即支付金额，请勿另填金额")
+        if refund.amount.amount_minor > order.amount:
+            raise _mismatch("refund_exceeds_order", "demand.refund.amount", "A refund cannot exceed the amount paid",
+                            "退款金额不能超过支付金额")
+    else:
+        refund.amount = MoneyAmount(amount_minor=order.amount, currency=order.currency)
+    _in_order_currency(compensation.amount, order, "demand.compensation.amount.currency")
 
 
 def _mismatch(rule: str, at: str, en: str, zh: str) -> PydanticCustomError:
@@ -215,6 +266,11 @@ class CategoryCorrection(RequestModel):
                                examples=["unauthorized-charge", "not-delivered"])
     note: ShortText | None = Field(default=None, max_length=500, title="备注 / Note",
                                    description="更正原因。Why it was corrected.", examples=["用户补充说明为盗刷"])
+
+    @field_validator("category", mode="before")
+    @classmethod
+    def _one_spelling(cls, value: Any) -> Any:
+        return hyphen_spelling(value)
 
 
 __all__ = ["Category", "CategoryCorrection", "Complainant", "Contact", "Description", "Merchant", "NewComplaint",

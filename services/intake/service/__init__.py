@@ -1,5 +1,6 @@
 """Intake's logic: filing, reading and changing complaints, platform commands, other services' steps."""
 
+from services.intake.domain.remedies import DemandRefused
 from services.intake.service.changes import (
     NotOpen,
     OpenTwin,
@@ -18,7 +19,7 @@ from services.intake.service.reading import get_complaint, list_complaints
 from services.intake.service.timeline import record_step, steps_of
 
 __all__ = [
-    "AnswerExists", "Filing", "FilingDesk", "NotOpen", "OpenTwin", "add_statement", "correct_category", "file_complaint",
+    "AnswerExists", "DemandRefused", "Filing", "FilingDesk", "NotOpen", "OpenTwin", "add_statement", "correct_category", "file_complaint",
     "get_complaint", "handle_file_complaint", "list_complaints", "record_step",
     "steps_of", "withdraw_complaint",
 ]

@@ -9,6 +9,7 @@ from typing import Any
 from services.intake import repository
 from services.intake.domain.dedup import dedup_key
 from services.intake.domain.priority import URGENT_CATEGORIES, requires_account_freeze
+from services.intake.domain.references import scrub_keeping_references as scrub
 from services.intake.domain.schemas import Category, NewStatement, Withdrawal
 from services.intake.domain.status import FINISHED
 from services.intake.models import Complaint, TimelineEntry
@@ -16,7 +17,6 @@ from services.intake.service.filing import AnswerExists
 from services.intake.service.records import freeze_event
 from shared.contracts.complaints import ComplaintUpdated, ComplaintWithdrawn
 from shared.envelope import Message, new_id, utcnow
-from shared.masking import scrub
 from shared.outbox import emit
 from shared.store import DuplicateKey, UnitOfWork
 
@@ -37,8 +37,8 @@ class OpenTwin(Exception):
 
 
 def _apply(tx: UnitOfWork, complaint: Complaint, *, change: Change, step: str, detail: dict[str, Any], topic: str,
-           events: list[Message]) -> None:
-    entry = TimelineEntry(event_id=new_id(), at=utcnow(), service="intake", step=step, detail=detail)
+           events: list[Message], actor: dict[str, Any]) -> None:
+    entry = TimelineEntry(event_id=new_id(), at=utcnow(), service="intake", step=step, detail=detail, actor=actor)
     if not change(tx, complaint_id=complaint.id, entry=entry):
         raise NotOpen(complaint.ticket)
     emit(tx, topic=topic, messages=events)
@@ -77,21 +77,24 @@ def _add_statement(uow: UnitOfWork, *, complaint: Complaint, statement: NewState
                 raise AnswerExists() from exc
         # Two concurrent statements take different numbers: the one that finds its number taken retries.
         _apply(tx, complaint, change=partial(repository.complaints.add_statement, statement=record),
-               step="statement_added", detail={"number": number}, topic=topic, events=[event])
+               step="statement_added", detail={"number": number}, topic=topic, events=[event],
+               actor={"role": "complainant", "id": by})
 
     uow.transaction(work)
     return number
 
 
-def withdraw_complaint(uow: UnitOfWork, *, complaint: Complaint, withdrawal: Withdrawal, topic: str) -> None:
-    """Withdraw an open complaint and release its dedup slot. NotOpen when already finished."""
+def withdraw_complaint(uow: UnitOfWork, *, complaint: Complaint, withdrawal: Withdrawal, topic: str,
+                       by: str | None = None) -> None:
+    """Withdraw an open complaint (by its complainant) and release its dedup slot. NotOpen when already finished."""
     reason = scrub(withdrawal.reason)
     event = ComplaintWithdrawn(complaint_id=complaint.id, ticket=complaint.ticket, reason=reason)
 
     def work(tx: UnitOfWork) -> None:
         withdrawn = {"reason": withdrawal.reason, "code": withdrawal.code.value, "at": utcnow()}
         _apply(tx, complaint, change=partial(repository.complaints.update_withdrawn, withdrawal=withdrawn),
-               step="withdrawn", detail={"code": withdrawal.code.value}, topic=topic, events=[event])
+               step="withdrawn", detail={"code": withdrawal.code.value}, topic=topic, events=[event],
+               actor={"role": "complainant", "id": by or complaint.complainant["id"]})
         repository.slots.free(tx, complaint_id=complaint.id)
 
     uow.transaction(work)
@@ -117,7 +120,7 @@ def correct_category(
     def work(tx: UnitOfWork) -> None:
         _apply(tx, complaint, change=partial(repository.complaints.update_category, old=old, fields=fields),
                step="category_corrected", detail={"from": old, "to": category.value, "by": by, "note": note or ""},
-               topic=topic, events=events)
+               topic=topic, events=events, actor={"role": "agent", "id": by})
         held = repository.slots.free(tx, complaint_id=complaint.id)
         try:
             repository.slots.take_again(tx, held=held, digest=digest, complaint=complaint)

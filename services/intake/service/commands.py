@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from services.intake import repository
 from services.intake.config import IntakeSettings
 from services.intake.domain.errors import validation_errors
+from services.intake.domain.remedies import DemandRefused
 from services.intake.domain.schemas import NewComplaint
 from services.intake.models import CommandReply
 from services.intake.service.filing import (
@@ -73,12 +74,7 @@ def handle_file_complaint(uow: UnitOfWork, *, desk: FilingDesk, command: FileCom
     try:
         request = NewComplaint.model_validate(command.complaint)
     except ValidationError as exc:
-        rejected = ComplaintRejected(platform_reference=reference, errors=validation_errors(exc=exc))
-        try:
-            uow.transaction(lambda tx: _store_and_emit(tx, command=command, reply=rejected, topic=topic))
-        except DuplicateKey:
-            return _answer_again(uow, command=command, topic=topic)
-        return rejected
+        return _reject(uow, command=command, errors=validation_errors(exc=exc), topic=topic)
     replies: list[Message] = []
 
     def answer(tx: UnitOfWork, filing: Filing) -> None:
@@ -92,6 +88,18 @@ def handle_file_complaint(uow: UnitOfWork, *, desk: FilingDesk, command: FileCom
     try:
         file_complaint(uow, desk=desk, request=request, settings=settings, filed_by=filed_by, source="kafka",
                        platform_reference=reference, answer=answer)
+    except DemandRefused as refused:
+        return _reject(uow, command=command, errors=[refused.entry()], topic=topic)
     except AnswerExists:
         return _answer_again(uow, command=command, topic=topic)
     return replies[-1]
+
+
+def _reject(uow: UnitOfWork, *, command: FileComplaint, errors: list[dict[str, str]], topic: str) -> Message:
+    """Answer ComplaintRejected with the field errors, stored so that a repeat gets the same answer."""
+    rejected = ComplaintRejected(platform_reference=command.platform_reference, errors=errors)
+    try:
+        uow.transaction(lambda tx: _store_and_emit(tx, command=command, reply=rejected, topic=topic))
+    except DuplicateKey:
+        return _answer_again(uow, command=command, topic=topic)
+    return rejected

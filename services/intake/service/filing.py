@@ -11,6 +11,7 @@ from services.intake.config import IntakeSettings
 from services.intake.domain.classify import resolve_category
 from services.intake.domain.dedup import dedup_key
 from services.intake.domain.priority import assess_priority, requires_account_freeze
+from services.intake.domain.remedies import settle_demand
 from services.intake.domain.schemas import NewComplaint
 from services.intake.models import Complaint
 from services.intake.repository.tickets import TicketNumbers
@@ -65,8 +66,17 @@ def file_complaint(
     uow: UnitOfWork, *, desk: FilingDesk, request: NewComplaint, settings: IntakeSettings, filed_by: dict[str, Any], source: str = "http",
     platform_reference: str | None = None, answer: Answer | None = None,
 ) -> Filing:
-    """File once: an open twin (same complainant, platform, order, category) is returned instead."""
+    """File once: an open twin (same complainant, platform, order, category) is returned instead.
+
+    DemandRefused, before anything is written, when the demand does not fit the complaint (退一赔三
+    outside fraud, or without a rate for its floor).
+    """
     category = resolve_category(complaint=request)
+    demand = settle_demand(
+        demand=request.demand, order={"amount": request.order.amount, "currency": request.order.currency},
+        category=category.category, description=request.description.what_happened,
+        rates=settings.exchange_rates, rate_base=settings.high_amount_currency,
+    )
     digest = dedup_key(complainant_id=request.complainant.id, platform=request.platform,
                        order_number=request.order.number, category=category.category.value).digest()
     topic = settings.topics.intake_events
@@ -91,7 +101,7 @@ def file_complaint(
             request=request, ticket=desk.tickets.next(prefix=settings.ticket_prefix, now=now, block=settings.ticket_block),
             now=now,
             category=category, priority=priority, digest=digest, filed_by=filed_by, source=source,
-            platform_reference=platform_reference,
+            platform_reference=platform_reference, demand=demand,
         )
         filing = Filing(complaint=complaint, already_existed=False)
         events = [filed_event(complaint)]

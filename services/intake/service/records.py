@@ -8,6 +8,7 @@ from typing import Any
 
 from services.intake.domain.classify import Classification
 from services.intake.domain.priority import PriorityDecision
+from services.intake.domain.references import scrub_keeping_references as scrub
 from services.intake.domain.schemas import NewComplaint
 from services.intake.models import Complaint, TimelineEntry
 from shared.contracts.complaints import (
@@ -18,7 +19,6 @@ from shared.contracts.complaints import (
     Party,
 )
 from shared.envelope import new_id
-from shared.masking import scrub
 from shared.money import Money
 from shared.telemetry import current_trace_id
 
@@ -33,7 +33,7 @@ def guess_language(*, text: str) -> str:
 def build_complaint(
     *, request: NewComplaint, ticket: str, now: datetime, category: Classification,
     priority: PriorityDecision, digest: str, filed_by: dict[str, Any], source: str,
-    platform_reference: str | None = None,
+    platform_reference: str | None = None, demand: dict[str, Any] | None = None,
 ) -> Complaint:
     """The complaint document of a validated request, numbered and classified."""
     person, order, description = request.complainant, request.order, request.description
@@ -49,13 +49,18 @@ def build_complaint(
         order={**order.model_dump(mode="json"), "paid_at": order.paid_at},
         description={**description.model_dump(mode="json"), "occurred_at": description.occurred_at,
                      "discovered_at": description.discovered_at},
-        demand=request.demand.model_dump(mode="json"), statements=[], withdrawal={},
+        demand=demand if demand is not None else request.demand.model_dump(mode="json"), statements=[], withdrawal={},
         dedup_digest=digest, source=source, platform_reference=platform_reference,
         filed_by=filed_by, filed_at=now, updated_at=now, trace_id=current_trace_id(),
         timeline=[TimelineEntry(event_id=new_id(), at=now, service="intake", step="filed",
-                                detail={"category": category.category.value, "inferred": category.inferred,
+                                actor=filer(filed_by), detail={"category": category.category.value, "inferred": category.inferred,
                                         "priority": priority.priority.value, "source": source})],
     )
+
+
+def filer(filed_by: dict[str, Any]) -> dict[str, Any]:
+    """Who filed, as a timeline actor: the complainant, an agent, or a platform's partner (Kafka)."""
+    return {"role": filed_by.get("role") or "system", "id": filed_by.get("subject")}
 
 
 def filed_event(complaint: Complaint) -> ComplaintFiled:

@@ -14,6 +14,7 @@ from shared.store import UnitOfWork
 def record_step(
     uow: UnitOfWork, *, event: Event, service: str, step: str, detail: dict[str, Any] | None = None,
     status: str | None = None, tier: str | None = None, changes_complaint: bool = True,
+    actor: dict[str, Any] | None = None,
 ) -> bool | None:
     """Put another service's step on the complaint's timeline once per event id; False on a repeat.
 
@@ -26,7 +27,8 @@ def record_step(
     consumer's group the writes go out with the group's, and None is returned.
     """
     record = ComplaintStep(id=event.event_id, complaint_id=event.complaint_id, at=event.occurred_at,
-                           service=service, step=step, detail=detail or {})
+                           service=service, step=step, detail=detail or {},
+                           actor=actor or {"role": "system", "id": service})
     shown = {name: value for name, value in (("status", status), ("tier", tier))
              if value is not None} if changes_complaint else {}
     return repository.steps.create_step(uow, step=record, shown=shown, ends_wait=changes_complaint,

@@ -12,8 +12,6 @@ from shared.contracts.vocabulary import Role
 SHANGHAI = "Asia/Shanghai"
 
 
-
-
 class Channel(StrEnum):
     """How a notification travels."""
 
@@ -59,6 +57,22 @@ class Notice(BaseModel):
     amount_minor: int | None = None
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     details: Mapping[str, str] = Field(default_factory=dict)
+    # Whose clock, at which stage (SlaWarning, SlaBreached).
+    clock: str | None = None
+    owner: str | None = None
+    stage: str | None = None
+    # An offer's parts (ResolutionProposed): refund and compensation, each in its own currency.
+    outcome: str | None = None
+    refund_minor: int | None = None
+    refund_currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    compensation_minor: int | None = None
+    compensation_currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    compensation_basis: str | None = None
+    automatic: bool = False
+    # A freeze (AccountFreezeRequested, AccountFreezeConfirmed): what, through which channel, who confirmed.
+    freeze: tuple[str, ...] = ()
+    payment_channel: str | None = None
+    confirmed_by: str | None = None
 
     @field_validator("occurred_at", "deadline")
     @classmethod

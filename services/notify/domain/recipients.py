@@ -17,10 +17,18 @@ AUDIENCE: dict[str, frozenset[Role]] = {
     "SlaBreached": _ALL,
     "ResolutionProposed": _ALL,
     "ComplaintEscalated": _ALL,
+    # The partner freezes; the buyer calls the bank at once; the agent follows it up.
+    "AccountFreezeRequested": frozenset({Role.COMPLAINANT, Role.AGENT, Role.PARTNER}),
+    "AccountFreezeConfirmed": frozenset({Role.COMPLAINANT, Role.AGENT}),
 }
 DEFAULT_AUDIENCE = frozenset({Role.COMPLAINANT, Role.AGENT})
-# SMS costs money and attention: by default only when the reader must act against a deadline.
-_SMS_BY_DEFAULT = {Role.COMPLAINANT: {"EvidenceAssessed", "ResolutionProposed"}, Role.MERCHANT: {"SlaBreached"}}
+#: Who hears of a lapse or warning of the buyer's own clock when the event does not say (old events).
+BUYER_CLOCK_AUDIENCE = frozenset({Role.COMPLAINANT, Role.AGENT})
+# SMS costs money and attention: by default only when the reader must act against a deadline,
+# or at once (URGENT: the buyer must call the bank to freeze the card now).
+_SMS_BY_DEFAULT = {Role.COMPLAINANT: {"EvidenceAssessed", "ResolutionProposed", "SlaWarning", "AccountFreezeRequested"},
+                   Role.MERCHANT: {"SlaBreached"}}
+URGENT = frozenset({"AccountFreezeRequested"})
 _EMAIL_BY_DEFAULT = {Role.COMPLAINANT: None, Role.MERCHANT: None, Role.AGENT: {"SlaWarning", "SlaBreached"}}
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:complaints-suite:notify:delivery")
 _ROLE_ORDER = list(Role)
@@ -98,9 +106,21 @@ def _address(recipient: Recipient, channel: Channel) -> tuple[bool, str | None]:
     return (channel is Channel.IN_APP or bool(address)), address
 
 
-def plan_deliveries(*, event_id: str, event_type: str, recipients: Iterable[Recipient]) -> list[DeliveryIntent]:
+def audience_of(*, event_type: str, audience: Iterable[str] = (), owner: str = "") -> frozenset[Role]:
+    """Who hears of an event: the roles it names when it names any (SlaWarning, SlaBreached), the
+    buyer and the agent for a buyer's own clock, else the event type's usual readers."""
+    named = frozenset(Role(r) for r in audience if r in {role.value for role in Role})
+    if named:
+        return named
+    if owner == Role.COMPLAINANT.value and event_type in {"SlaWarning", "SlaBreached"}:
+        return BUYER_CLOCK_AUDIENCE
+    return AUDIENCE.get(event_type, DEFAULT_AUDIENCE)
+
+
+def plan_deliveries(*, event_id: str, event_type: str, recipients: Iterable[Recipient],
+                    audience: frozenset[Role] | None = None) -> list[DeliveryIntent]:
     """Delivery intents for an event, one per (recipient, channel), in a stable order."""
-    audience = AUDIENCE.get(event_type, DEFAULT_AUDIENCE)
+    audience = AUDIENCE.get(event_type, DEFAULT_AUDIENCE) if audience is None else audience
     intents: dict[tuple[str, str, str], DeliveryIntent] = {}
     for recipient in recipients:
         if recipient.role not in audience:

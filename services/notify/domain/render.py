@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from .labels import evidence_label, state_label, tier_label
+from .labels import COMPLAINANT_CLOCKS, VOCABULARIES, evidence_label, label, state_label, tier_label
 from .notice import SHANGHAI, Language, Notice, Role, check_time_zone
 from .scrub import scrub
 
@@ -20,8 +20,12 @@ TEMPLATES = {
     "SlaBreached": "sla_breached",
     "ResolutionProposed": "resolution_proposed",
     "ComplaintEscalated": "complaint_escalated",
+    "AccountFreezeRequested": "freeze_requested",
+    "AccountFreezeConfirmed": "freeze_confirmed",
 }
 _MINOR_DIGITS = {"JPY": 0, "KRW": 0, "VND": 0, "BHD": 3, "KWD": 3}
+# zh-CN names of the currencies a buyer meets most; others keep their ISO code.
+_ZH_CURRENCY = {"CNY": "元", "USD": "美元", "EUR": "欧元", "HKD": "港元", "JPY": "日元", "GBP": "英镑", "TWD": "新台币"}
 _LOADER = FileSystemLoader(Path(__file__).parent / "templates")
 _OPTIONS = {"undefined": StrictUndefined, "trim_blocks": True, "lstrip_blocks": True}
 _TEXT = Environment(loader=_LOADER, autoescape=False, **_OPTIONS)
@@ -58,20 +62,64 @@ def format_money(*, amount_minor: int, currency: str) -> str:
     return f"{sign}{whole}.{part:0{digits}d} {currency}" if digits else f"{sign}{whole} {currency}"
 
 
+def money_for(*, amount_minor: int | None, currency: str | None, language: Language) -> str | None:
+    """An amount as the reader's language writes it (29.00 元 / 29.00 CNY); None when there is none."""
+    if amount_minor is None or currency is None:
+        return None
+    text = format_money(amount_minor=amount_minor, currency=currency)
+    if language is Language.ZH_CN and currency in _ZH_CURRENCY:
+        return text[: -len(currency)] + _ZH_CURRENCY[currency]
+    return text
+
+
+def _reason(code: str | None, language: Language) -> str | None:
+    # A reason may be a reason code, a clock's or a category's; free text is shown as given.
+    if code is None:
+        return None
+    for vocabulary in ("reason", "clock", "category"):
+        if code in VOCABULARIES[vocabulary]:
+            return label(vocabulary=vocabulary, code=code, language=language)
+    return code
+
+
+def _owner(notice: Notice) -> str | None:
+    # Events from before SlaWarning/SlaBreached named an owner: the policy's buyer clocks are the buyer's.
+    if notice.owner:
+        return notice.owner
+    return "complainant" if notice.clock in COMPLAINANT_CLOCKS else None
+
+
 def _context(notice: Notice, role: Role, language: Language, time_zone: str) -> dict[str, object]:
-    has_amount = notice.amount_minor is not None and notice.currency is not None
+    def named(vocabulary: str, code: str | None) -> str | None:
+        return label(vocabulary=vocabulary, code=code, language=language) if code else None
+
+    proposal = notice.details.get("proposal") or notice.outcome
     return {
         "role": role.value,
         "ticket": notice.ticket,
         "event_type": notice.event_type,
         "order_no": notice.order_no,
-        "reason": notice.reason,
+        "reason": _reason(notice.reason, language),
+        "clock": notice.clock,
+        "clock_name": named("clock", notice.clock),
+        "owner": _owner(notice),
+        "stage": notice.stage,
+        "refund": money_for(amount_minor=notice.refund_minor, currency=notice.refund_currency, language=language),
+        "compensation": money_for(amount_minor=notice.compensation_minor, currency=notice.compensation_currency,
+                                  language=language),
+        "basis": notice.compensation_basis,
+        "basis_name": named("compensation_basis", notice.compensation_basis),
+        "automatic": notice.automatic,
+        "freeze": [label(vocabulary="freeze", code=code, language=language) for code in notice.freeze],
+        "channel": named("payment_channel", notice.payment_channel),
+        "payment_channel": notice.payment_channel,
+        "confirmed_by": named("party", notice.confirmed_by),
         "from_state": state_label(code=notice.from_state, language=language),
         "to_state": state_label(code=notice.to_state, language=language),
         "tier": tier_label(code=notice.tier, language=language),
         "missing": [evidence_label(code=code, language=language) for code in notice.missing_evidence],
-        "amount": format_money(amount_minor=notice.amount_minor, currency=notice.currency) if has_amount else None,
-        "proposal": notice.details.get("proposal"),
+        "amount": money_for(amount_minor=notice.amount_minor, currency=notice.currency, language=language),
+        "proposal": named("outcome", proposal),
         "details": dict(notice.details),
         "deadline": format_deadline(deadline=notice.deadline, time_zone=time_zone) if notice.deadline else None,
     }
@@ -101,7 +149,10 @@ _PLAIN = {
 def _plain(notice: Notice, language: Language, time_zone: str) -> tuple[str, str, str, str]:
     subject, text, due, local = _PLAIN[language]
     subject = subject.format(ticket=notice.ticket)
-    text = text.format(ticket=notice.ticket, event=notice.event_type)
+    # zh-CN readers get the event's Chinese name; English ones keep the type, as partners' logs show it.
+    event = label(vocabulary="event", code=notice.event_type, language=language) if language is Language.ZH_CN \
+        else notice.event_type
+    text = text.format(ticket=notice.ticket, event=event)
     if notice.deadline:
         when = format_deadline(deadline=notice.deadline, time_zone=time_zone)
         text += due.format(**when) + (local.format(**when) if when["local"] else "")

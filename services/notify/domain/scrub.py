@@ -13,7 +13,22 @@ _DIGIT_RUN = re.compile(r"(?<![\w+])\d(?:[ -]?\d){12,18}(?![\w])")
 _KEY_TOKEN = re.compile(r"(?<![\w-])(?:[A-Za-z0-9]{4,6}(?:-[A-Za-z0-9]{4,6}){2,}|[A-Za-z0-9]{16,})(?![\w-])")
 _MOBILE = re.compile(r"(?<!\d)(?P<cc>\+?86[ -]?)?(?P<head>[1１][3-9３-９]\d)(?P<mid>\d{4})(?P<tail>\d{4})(?!\d)")
 _EMAIL = re.compile(r"(?P<first>[A-Za-z0-9])[A-Za-z0-9._%+-]*@(?P<domain>[A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+# References a regulator or channel gave (a 12315 受理号, a channel's case number) are recognised by
+# the label before them and kept whole: the reader filed them and must be able to quote them. A bare
+# digit run, or one after 卡号/电话, is still judged as a card or phone number.
+_REFERENCE = re.compile(
+    r"(?P<label>(?:12315|12345|96110)?\s*(?:平台)?(?:受理号|受理编号|受理单号|投诉编号|投诉单号|案件编号|举报编号|工单号|工单编号"
+    r"|交易单号|交易号|争议编号|回执编号|报案编号|(?<![A-Za-z])(?:reference|ref\.|case\s*(?:no\.|number|id)"
+    r"|complaint\s*(?:no\.|number)|dispute\s*(?:no\.|number|id)|transaction\s*id)(?![A-Za-z]))"
+    r"\s*(?:is\b)?\s*[:：#=]?\s*|12315\s*[:：#]?\s*)(?P<value>[A-Za-z0-9][A-Za-z0-9-]{3,39})(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
 HIDDEN = "****"
+
+
+def references(text: str) -> list[str]:
+    """The references a regulator or channel gave that text quotes, each with its label (12315 受理号 …)."""
+    return [" ".join(m.group().split()) for m in _REFERENCE.finditer(text) if any(c.isdigit() for c in m.group("value"))]
 
 
 def luhn_ok(digits: str) -> bool:
@@ -44,7 +59,8 @@ def _card_key(match: re.Match[str]) -> str:
 
 def scrub(text: str, *, mask_contacts: bool = False, keep: Iterable[str] = ()) -> str:
     """Return text with secrets hidden; phone and email masked when mask_contacts is set."""
-    kept = sorted({k for k in keep if k}, key=len, reverse=True)
+    labelled = [m.group("value") for m in _REFERENCE.finditer(text)]
+    kept = sorted({k for k in (*keep, *labelled) if k}, key=len, reverse=True)
     # Ticket and order numbers look like keys; shield them so readers can still quote them.
     for index, token in enumerate(kept):
         text = text.replace(token, f"\ue000{index}\ue001")

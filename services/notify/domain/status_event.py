@@ -79,3 +79,57 @@ def to_kafka_message(*, event: CloudEvent) -> KafkaMessage:
     """Structured mode: value is the whole event as JSON, key is the complaint id as bytes."""
     # Structured mode so a consumer needs one json.loads and no header handling to see everything.
     return to_structured_event(event, key_mapper=lambda e: str(e.get_extension("partitionkey")).encode("utf-8"))
+
+
+#: Provisional: issue 23 names the public event types; partners may already read this one.
+FREEZE_EVENT_TYPE = "org.complaints-suite.freeze.requested.v1"
+FREEZE_SCHEMA_PATH = Path(__file__).parent / "schemas" / "freeze-requested.v1.json"
+FREEZE_SCHEMA_ID = "urn:complaints-suite:schema:freeze-requested:v1"
+
+
+class FreezeRequest(BaseModel):
+    """A freeze request as partners may see it: what to freeze, for which order and channel; no personal data."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    complaint_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    ticket: str = Field(pattern=r"^[A-Za-z0-9-]{1,40}$")
+    freeze: list[str] = Field(min_length=1)
+    order_number: str | None = Field(default=None, max_length=64)
+    payment_channel: str | None = Field(default=None, pattern=_CODE)
+    transaction_id: str | None = Field(default=None, max_length=128)
+    reason_code: str | None = Field(default=None, pattern=_CODE)
+    occurred_at: AwareDatetime
+
+    @field_validator("freeze")
+    @classmethod
+    def _codes(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not re.fullmatch(_CODE, v)]
+        if bad:
+            raise ValueError(f"freeze targets must be codes like payment_instrument, got {bad}")
+        return value
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _utc(cls, value: AwareDatetime) -> AwareDatetime:
+        return value.astimezone(UTC)
+
+
+def build_freeze_event(*, request: FreezeRequest, source: str = DEFAULT_SOURCE) -> CloudEvent:
+    """A CloudEvent whose id is derived from the complaint: one freeze request per complaint, however often asked."""
+    data = request.model_dump(mode="json")
+    data["occurred_at"] = request.occurred_at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return CloudEvent(
+        attributes={
+            "id": str(uuid.uuid5(_NAMESPACE, f"freeze:{request.complaint_id}")),
+            "source": source, "type": FREEZE_EVENT_TYPE, "subject": request.complaint_id,
+            "time": request.occurred_at, "datacontenttype": "application/json",
+            "dataschema": FREEZE_SCHEMA_ID, "partitionkey": request.complaint_id,
+        },
+        data=data,
+    )
+
+
+def load_freeze_schema() -> dict[str, Any]:
+    """The JSON Schema of the freeze request's data."""
+    return json.loads(FREEZE_SCHEMA_PATH.read_text(encoding="utf-8"))

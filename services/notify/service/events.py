@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from pydantic import ValidationError
 
 from services.notify import repository
 from services.notify.config import NotifySettings
-from services.notify.domain.notice import Role
-from services.notify.domain.recipients import AUDIENCE, DEFAULT_AUDIENCE
-from services.notify.domain.status_event import EVENT_TYPE, build_status_event, to_kafka_message
+from services.notify.domain.labels import COMPLAINANT_CLOCKS
+from services.notify.domain.notice import Notice, Role
+from services.notify.domain.recipients import audience_of
+from services.notify.domain.status_event import (EVENT_TYPE, FREEZE_EVENT_TYPE, FreezeRequest, build_freeze_event,
+                                                 build_status_event, public_reason_code, to_kafka_message)
 from services.notify.models import ComplaintRecipients
 from services.notify.service import reminders
 from services.notify.service.notices import create_notice, status_change, webhook_payload
 from services.notify.service.planning import About, get_recipients, people_keys, record_intents
 from services.notify.service.subscriptions import LiveEndpoints
-from shared.contracts.complaints import ComplaintFiled
-from shared.contracts.escalation import CaseAssigned, ComplaintStatusChanged
+from shared.contracts.complaints import AccountFreezeRequested, ComplaintFiled
+from shared.contracts.escalation import CaseAssigned, ComplaintStatusChanged, SlaBreached, SlaWarning
 from shared.envelope import Event, Message, decode, utcnow
 from shared.ledger import apply_once
 from shared.outbox import emit_raw
@@ -89,14 +92,33 @@ def _apply_known(tx: UnitOfWork, *, event: Event, record: ComplaintRecipients, s
         return 0
     evidence_due = reminders.on_event(tx, event=event, record=record, settings=settings)
     notice = create_notice(event=event, order_no=record.order_no, evidence_due=evidence_due)
-    about = About(event_id=event.event_id, event_type=event.type, complaint_id=event.complaint_id,
-                  ticket=event.ticket, platform=record.platform, notice=notice,
-                  payload=lambda summary: webhook_payload(event=event, summary=summary))
-    roles = set(AUDIENCE.get(event.type, DEFAULT_AUDIENCE))
+    told = (event.audience, notice.owner or "") if isinstance(event, SlaWarning | SlaBreached) else ((), "")
+    roles = set(audience_of(event_type=event.type, audience=told[0], owner=told[1] or _owner_of(notice)))
     if isinstance(event, ComplaintStatusChanged) and event.to_state in QUIET_STATES:
         roles &= {Role.PARTNER}  # people already got the acknowledgement of ComplaintFiled
+    about = About(event_id=_intent_key(event), event_type=event.type, complaint_id=event.complaint_id,
+                  ticket=event.ticket, platform=record.platform, notice=notice,
+                  payload=lambda summary: webhook_payload(event=event, summary=summary, order_no=record.order_no),
+                  roles=frozenset(roles))
     recipients = get_recipients(record=record, roles=roles, settings=settings, endpoints=endpoints, tx=tx)
-    return record_intents(tx, about=about, recipients=recipients, settings=settings)
+    count = record_intents(tx, about=about, recipients=recipients, settings=settings)
+    if isinstance(event, AccountFreezeRequested) and count:
+        # The buyer's in-app notice is new only for the complaint's first freeze request: publish once.
+        publish_freeze(tx, event=event, order_no=record.order_no, settings=settings)
+    return count
+
+
+def _intent_key(event: Event) -> str:
+    """What deliveries are keyed by: the event, except a freeze request, which intake and escalation
+    both publish (two event ids): one freeze request per complaint is told once."""
+    if isinstance(event, AccountFreezeRequested):
+        return f"freeze:{event.complaint_id}"
+    return event.event_id
+
+
+def _owner_of(notice: Notice) -> str:
+    # Old SLA events name no owner: the policy's buyer clocks are the buyer's.
+    return "complainant" if notice.clock in COMPLAINANT_CLOCKS else ""
 
 
 def replay_parked(tx: UnitOfWork, *, record: ComplaintRecipients, settings: NotifySettings,
@@ -125,6 +147,21 @@ def sweep_parked(uow: UnitOfWork, *, settings: NotifySettings, endpoints: LiveEn
     return count
 
 
+def publish_freeze(tx: UnitOfWork, *, event: AccountFreezeRequested, order_no: str | None,
+                   settings: NotifySettings) -> None:
+    """The partner-facing freeze request on the public status topic, keyed by complaint, in this transaction."""
+    try:
+        request = FreezeRequest(complaint_id=event.complaint_id, ticket=event.ticket, freeze=event.freeze,
+                                order_number=event.order_number or order_no, payment_channel=event.payment_channel or None,
+                                transaction_id=event.transaction_id, occurred_at=event.occurred_at,
+                                reason_code=public_reason_code(reason=event.reason))
+    except ValidationError as exc:
+        log.error("freeze request %s not published: outside schema v1: %s", event.event_id, exc)
+        return
+    _emit_cloud_event(tx, cloud_event=build_freeze_event(request=request), key=event.complaint_id,
+                      message_type=FREEZE_EVENT_TYPE, settings=settings)
+
+
 def publish_status(tx: UnitOfWork, *, event: ComplaintStatusChanged, settings: NotifySettings) -> None:
     """Write the partner-facing CloudEvent to the outbox, keyed by complaint id, in this transaction."""
     try:
@@ -133,10 +170,15 @@ def publish_status(tx: UnitOfWork, *, event: ComplaintStatusChanged, settings: N
         # A state or ticket outside the published schema must not reach partners; people are still told.
         log.error("status change %s not published: outside schema v1: %s", event.event_id, exc)
         return
-    cloud_event = build_status_event(change=change)
+    _emit_cloud_event(tx, cloud_event=build_status_event(change=change), key=event.complaint_id,
+                      message_type=EVENT_TYPE, settings=settings)
+
+
+def _emit_cloud_event(tx: UnitOfWork, *, cloud_event: Any, key: str, message_type: str,
+                      settings: NotifySettings) -> None:
     message = to_kafka_message(event=cloud_event)
     headers = {name: value.decode() if isinstance(value, bytes) else str(value)
                for name, value in message.headers.items()}
     emit_raw(tx, topic=settings.topics.public_status, entry_id=f"ce-{cloud_event.get_id()}",
-             key=event.complaint_id, payload=message.value.decode("utf-8"), message_type=EVENT_TYPE,
+             key=key, payload=message.value.decode("utf-8"), message_type=message_type,
              kafka_headers=headers or {"content-type": "application/cloudevents+json; charset=utf-8"})

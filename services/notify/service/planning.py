@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from services.notify import repository
 from services.notify.config import NotifySettings
 from services.notify.domain.notice import Channel, Language, Notice, Role
-from services.notify.domain.recipients import Preferences, Recipient, plan_deliveries
+from services.notify.domain.recipients import URGENT, Preferences, Recipient, plan_deliveries
 from services.notify.domain.render import Rendered, render_notice
 from services.notify.models import ComplaintRecipients, Notification, RecipientProfile
 from services.notify.service.subscriptions import LiveEndpoints
@@ -38,6 +38,7 @@ class About:
     platform: str
     notice: Notice
     payload: Callable[[str], str] | None = None
+    roles: frozenset[Role] | None = None  # who hears it, when not the event type's usual readers
 
 
 def _preferences(profile: RecipientProfile | None, language: str = "zh-CN") -> Preferences:
@@ -88,15 +89,17 @@ def channel_enabled(channel: Channel, settings: NotifySettings) -> bool:
 def create_notifications(*, about: About, recipients: list[Recipient], settings: NotifySettings,
                          now: datetime) -> list[Notification]:
     """One rendered, not yet saved Notification per (recipient, channel) the event reaches."""
-    intents = plan_deliveries(event_id=about.event_id, event_type=about.notice.event_type, recipients=recipients)
+    intents = plan_deliveries(event_id=about.event_id, event_type=about.notice.event_type, recipients=recipients,
+                              audience=about.roles)
     renders: dict[tuple[Role, Language, str], Rendered] = {}
     chosen = {r.id for r in recipients if r.preferences.channels is not None}
     made: list[Notification] = []
     for intent in intents:
         if not channel_enabled(intent.channel, settings):
             continue
-        if intent.channel is Channel.SMS and about.notice.deadline is None and intent.recipient_id not in chosen:
-            continue  # SMS by default only when the reader must act by a deadline
+        if (intent.channel is Channel.SMS and about.notice.deadline is None and intent.recipient_id not in chosen
+                and about.event_type not in URGENT):
+            continue  # SMS by default only when the reader must act by a deadline, or at once
         look = (intent.role, intent.language, intent.time_zone)
         if look not in renders:
             renders[look] = render_notice(notice=about.notice, role=intent.role, language=intent.language,

@@ -68,7 +68,7 @@ def _about(reminder: Reminder, now: datetime, settings: NotifySettings) -> About
         return About(event_id=f"{reminder.id}@{reminder.due_at:%Y%m%dT%H%M%S}", event_type="EvidenceReminder",
                      complaint_id=reminder.complaint_id, ticket=ticket, platform=reminder.platform, notice=notice)
     notice = Notice(event_id=reminder.id, event_type="SlaBreached", complaint_id="digest", ticket=ticket,
-                    occurred_at=now, reason=f"{len(reminder.tickets)} breached / 超时 {len(reminder.tickets)}")
+                    occurred_at=now, details={"breached": str(len(reminder.tickets))})
     return About(event_id=reminder.id, event_type="SlaBreachDigest", complaint_id=None, ticket=ticket,
                  platform=reminder.platform, notice=notice)
 
