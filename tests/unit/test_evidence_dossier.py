@@ -110,3 +110,23 @@ def test_a_card_key_in_the_manifest_is_refused():
     with pytest.raises(ValueError, match=r"manifest.evidence\[0\].card_key"):
         write_dossier(target=io.BytesIO(), manifest={"evidence": [{"card_key": "X7KD"}]},
                       files=[], texts={})
+
+
+REMEDIES = json.loads((Path(__file__).resolve().parents[1] / "data" / "intake" / "remedies.json").read_text("utf-8"))
+
+
+@pytest.mark.parametrize(("case", "zh", "en"), [
+    ("seed_003", "请退款 29.00 CNY，并赔偿延误损失 10.00 CNY。",
+     "Refund 29.00 CNY and pay 10.00 CNY compensation for the delay."),
+    ("fraud_triple_99", "请退款 99.00 CNY，并赔偿（退一赔三，消法第55条） 500.00 CNY。",
+     "and pay 500.00 CNY compensation for fraud"),
+])
+def test_a_demand_in_two_parts_reads_as_one_demand_in_the_dossier(case: str, zh: str, en: str) -> None:
+    """Seed 003's refund and compensation, and 退一赔三, as intake stores them, in the complaint text."""
+    from services.evidence.service.export import demand_for_text
+
+    stored = REMEDIES[case]
+    order = {"amount": {"amount_minor": stored["order_amount"], "currency": "CNY"}, "item": "点卡"}
+    demand = demand_for_text(demand=stored["stored"], order=order)
+    assert render_demand(demand=demand, lang="zh-CN") == zh
+    assert en in render_demand(demand=demand, lang="en")

@@ -44,7 +44,31 @@ def demand_for_text(*, demand: Mapping[str, Any], order: Mapping[str, Any]) -> d
                                           f"({demand.get('basis', 'other')})"}
     if kind == "other":
         return {"type": "custom", "text": str(demand.get("text", ""))}
+    if kind in ("refund_and_compensation", "fraud_triple"):
+        return _refund_with_compensation(demand=demand, order=order)
     return dict(demand)
+
+
+#: Why compensation is asked for, as the complaint text says it.
+_BASES = {"delay": {"zh-CN": "延误损失", "en": "the delay"}, "loss": {"zh-CN": "损失", "en": "the loss"},
+          "fraud_triple": {"zh-CN": "（退一赔三，消法第55条）",
+                           "en": "fraud, three times the price and at least 500 CNY (Consumer Rights "
+                                 "Protection Law art. 55)"},
+          "other": {"zh-CN": "", "en": ""}}
+
+
+def _refund_with_compensation(*, demand: Mapping[str, Any], order: Mapping[str, Any]) -> dict[str, Any]:
+    """A demand in two parts (seed 003's refund and compensation for the delay; 退一赔三) as one text."""
+    refund = demand.get("refund") or {}
+    compensation = demand.get("compensation") or {}
+    paid = (order["amount"]["amount_minor"], order["amount"]["currency"])
+    minor, currency = _amount(refund.get("amount"), order) or paid
+    extra = _amount(compensation.get("amount"), order)
+    text = {"type": "refund", "amount_minor": minor, "currency": currency}
+    if extra:
+        text |= {"compensation_minor": extra[0],
+                 "compensation_reason": _BASES.get(str(compensation.get("basis")), _BASES["other"])}
+    return text
 
 
 def _texts(evidence_file: EvidenceFile, items: list[EvidenceItem]) -> dict[str, str]:
