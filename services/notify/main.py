@@ -8,7 +8,7 @@ from services.notify import api, handlers
 from services.notify.config import NotifySettings
 from services.notify.loops import DeliveryWorker, reminder_sweep
 from services.notify.models import (ComplaintRecipients, DeliveryAttempt, Notification, ParkedEvent,
-                                    RecipientProfile, Reminder, Subscription)
+                                    PartnerEvent, RecipientProfile, Reminder, Subscription)
 from services.notify.service.subscriptions import LiveEndpoints
 from shared.app import ServiceRuntime, create_service_app
 from shared.bus import document_publisher
@@ -16,7 +16,7 @@ from shared.contracts.notify import ComplaintStatusCloudEvent, NotificationSent
 from shared.runtime.serve import serve
 
 DOCUMENTS = [ComplaintRecipients, RecipientProfile, ParkedEvent, Notification, DeliveryAttempt, Subscription,
-             Reminder]
+             Reminder, PartnerEvent]
 
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
@@ -44,7 +44,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         runtime=runtime, title="Complaint notify",
         description="Tells every party what happened to a complaint, exactly once: email, SMS, in-app, "
                     "signed webhooks, and a public CloudEvents status topic.",
-        routers=[api.inbox_router, api.subscriptions_router],
+        routers=[api.inbox_router, api.subscriptions_router, api.events_router],
     )
     app.state.worker, app.state.endpoints = worker, endpoints
     return app

@@ -16,7 +16,7 @@ from services.notify.domain.recipients import audience_of
 from services.notify.domain.status_event import (EVENT_TYPE, FREEZE_EVENT_TYPE, FreezeRequest, build_freeze_event,
                                                  build_status_event, public_reason_code, to_kafka_message)
 from services.notify.models import ComplaintRecipients
-from services.notify.service import reminders
+from services.notify.service import events_log, reminders
 from services.notify.service.notices import create_notice, status_change, webhook_payload
 from services.notify.service.planning import About, get_recipients, people_keys, record_intents
 from services.notify.service.subscriptions import LiveEndpoints
@@ -100,6 +100,8 @@ def _apply_known(tx: UnitOfWork, *, event: Event, record: ComplaintRecipients, s
                   ticket=event.ticket, platform=record.platform, notice=notice,
                   payload=lambda summary: webhook_payload(event=event, summary=summary, order_no=record.order_no),
                   roles=frozenset(roles))
+    if Role.PARTNER in roles:
+        events_log.record(tx, about=about)  # the partner events list (GET /v1/events) and replays
     recipients = get_recipients(record=record, roles=roles, settings=settings, endpoints=endpoints, tx=tx)
     count = record_intents(tx, about=about, recipients=recipients, settings=settings)
     if isinstance(event, AccountFreezeRequested) and count:
