@@ -13,7 +13,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from faststream.specification import AsyncAPI
 from mongoengine import Document
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
@@ -21,7 +20,7 @@ from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 from shared import store
 from shared.envelope import Message
 from shared.ledger import ProcessedEvent
-from shared.bus import Consumer, Handler, KeyGate, create_broker, make_publish
+from shared.bus import Consumer, Handler, KeyGate, asyncapi_document, create_broker, make_publish
 from shared.openapi import install_field_error_handler, install_field_error_schema
 from shared.outbox import OutboxEntry, OutboxRelay, prune_published, republish_effects
 from shared.settings import ServiceSettings
@@ -264,9 +263,7 @@ def create_service_app(
 
     @app.get("/asyncapi.json", tags=["operations"], summary="AsyncAPI document of this service's topics")
     async def asyncapi() -> JSONResponse:
-        spec = AsyncAPI(runtime.broker, title=f"{title} events", version="1.0.0",
-                        description=description)
-        return JSONResponse(spec.to_specification().to_jsonable())
+        return JSONResponse(asyncapi_document(runtime.broker, title=f"{title} events", description=description))
 
     async def store_unavailable(_: Request, exc: Exception) -> JSONResponse:
         log.warning("store unavailable: %s", exc)

@@ -34,6 +34,8 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     document_publisher(
         runtime.broker, topic=settings.topics.public_status,
         messages=[ComplaintStatusCloudEvent],  # type: ignore[list-item]  # a CloudEvent, not an envelope
+        key="The complaint id (the CloudEvent's complaint_id): one complaint's records keep their order",
+        content_type="application/cloudevents+json",
         description="Partner-facing complaint status changes: CloudEvents 1.0 in Kafka structured mode "
                     "(content-type application/cloudevents+json), key = complaint id, one record per change. "
                     "Data schema: urn:complaints-suite:schema:complaint-status-changed:v1 (codes only, no PII). "

@@ -12,6 +12,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Tracer
 
+from shared.bus.documents import document_channel
 from shared.envelope import Message
 from shared.outbox import OutboxEntry, Publish, trace_parent
 from shared.settings import ServiceSettings
@@ -66,11 +67,14 @@ async def raw_body(message: StreamMessage[Any]) -> bytes:
 
 
 def document_publisher(
-    broker: KafkaBroker, *, topic: str, messages: list[type[Message]], description: str
+    broker: KafkaBroker, *, topic: str, messages: list[type[Message]], description: str, key: str | None = None,
+    content_type: str = "application/json",
 ) -> None:
-    """Declare what a service publishes on a topic so the AsyncAPI document shows it."""
+    """Declare what a service publishes on a topic so the AsyncAPI document shows it: the messages'
+    schema, the record key (`key`; the complaint id for complaint events) and the content type."""
     schema: Any = messages[0] if len(messages) == 1 else Union[tuple(messages)]  # noqa: UP007
     broker.publisher(topic, title=f"{topic}:publish", description=description, schema=schema)
+    document_channel(broker, topic=topic, messages=list(messages), key=key, content_type=content_type)
 
 
 def make_publish(broker: KafkaBroker, tracer: Tracer) -> Publish:
