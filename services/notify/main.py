@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.notify import api, handlers
+from services.notify.api.webhook_docs import webhooks_and_schemas
 from services.notify.config import NotifySettings
 from services.notify.loops import DeliveryWorker, reminder_sweep
 from services.notify.models import (ComplaintRecipients, DeliveryAttempt, Notification, ParkedEvent,
@@ -42,11 +43,13 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
                     "Also freeze requests (type org.complaints-suite.freeze.requested.v1, provisional name): one per "
                     "complaint, data schema urn:complaints-suite:schema:freeze-requested:v1 (codes, order and "
                     "transaction numbers; no PII).")
+    webhooks, webhook_schemas = webhooks_and_schemas()
     app = create_service_app(
         runtime=runtime, title="Complaint notify",
         description="Tells every party what happened to a complaint, exactly once: email, SMS, in-app, "
                     "signed webhooks, and a public CloudEvents status topic.",
         routers=[api.inbox_router, api.subscriptions_router, api.events_router],
+        openapi_webhooks=webhooks, openapi_components=webhook_schemas,
     )
     app.state.worker, app.state.endpoints = worker, endpoints
     return app
