@@ -120,10 +120,13 @@ def test_patch_changes_url_types_and_description_and_keeps_the_secret(
     headers = partner(settings, "wm-patch")
     sub = subscribe(app, settings, "wm-patch", "http://127.0.0.1:9/hook")
     moved = app.patch(f"/v1/subscriptions/{sub['id']}", headers=headers,
-                      json={"url": receiver.url, "event_types": ["ComplaintFiled"], "description": "orders"})
+                      json={"url": receiver.url, "event_types": ["ComplaintFiled"], "description": "orders",
+                            "contact_email": "ops@partner.test"})
     assert moved.status_code == 200, moved.text
-    assert (moved.json()["url"], moved.json()["event_types"], moved.json()["description"]) == \
-        (receiver.url, ["ComplaintFiled"], "orders")
+    shown = moved.json()
+    assert (shown["url"], shown["event_types"], shown["description"], shown["contact_email"]) == \
+        (receiver.url, ["ComplaintFiled"], "orders", "ops@partner.test")
+    assert "secret" not in shown
     assert app.post(f"/v1/subscriptions/{sub['id']}/test", headers=headers).status_code == 200
     [request] = receiver.requests
     Webhook(sub["secret"]).verify(request.body, request.headers)  # the secret did not change

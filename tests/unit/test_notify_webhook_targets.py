@@ -98,3 +98,17 @@ async def test_a_name_resolving_public_then_private_is_sent_to_the_checked_addre
     assert request.headers["host"] == "hooks.partner.example"
     assert request.extensions["sni_hostname"] == "hooks.partner.example"  # TLS verifies the name's certificate
     Webhook(secret).verify(request.content, dict(request.headers))
+
+
+async def test_a_redirect_is_not_followed_and_counts_as_a_failure() -> None:
+    seen: list[httpx.Request] = []
+
+    def endpoint(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(302, headers={"location": "http://169.254.169.254/latest/meta-data"})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(endpoint), trust_env=False) as client:
+        attempt = await deliver(url="https://93.184.215.14/in", msg_id="msg_2", body=b"{}", secrets=[create_secret()],
+                                client=client, address=ipaddress.ip_address("93.184.215.14"))
+
+    assert not attempt.ok and attempt.status_code == 302 and len(seen) == 1
