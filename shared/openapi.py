@@ -184,6 +184,8 @@ def install_field_error_schema(app: FastAPI, *, webhooks: dict[str, Any] | None 
                 for code, answer in answers.items():
                     if str(code)[:1] in ("4", "5"):
                         _problem_content(answer)
+                    if str(code) == "422" and answer.get("description") == "Validation Error":
+                        answer["description"] = _STATUS_TEXT["422"]
         if components:
             schemas.update(components)
         if webhooks:
