@@ -192,17 +192,21 @@ def test_a_replay_resends_a_range_under_the_original_webhook_ids(
     for request in again:
         Webhook(sub["secret"]).verify(request.body, request.headers)
 
-    # A subscription made later gets the range under the ids its deliveries would have had; asking twice
-    # at once queues nothing twice.
+    # A subscription made later gets the range under the ids its deliveries would have had; asked twice
+    # before they went out (the endpoint paused meanwhile), nothing is queued twice.
     late = WebhookReceiver().start()
     try:
         newcomer = subscribe(app, settings, "wm-replay", late.url)
+        assert app.post(f"/v1/subscriptions/{newcomer['id']}/pause", headers=headers).json()["paused"]
         body = {"from": start.isoformat(), "to": end.isoformat()}
-        ids = {i["webhook_id"] for i in app.post(f"/v1/subscriptions/{newcomer['id']}/replay", headers=headers,
-                                                 json=body).json()["items"]}
-        app.post(f"/v1/subscriptions/{newcomer['id']}/replay", headers=headers, json=body)
+        once = app.post(f"/v1/subscriptions/{newcomer['id']}/replay", headers=headers, json=body).json()
+        ids = {i["webhook_id"] for i in once["items"]}
+        twice = app.post(f"/v1/subscriptions/{newcomer['id']}/replay", headers=headers, json=body).json()
+        assert (once["queued"], twice["queued"], twice["already_pending"]) == (2, 0, 2)
+        app.post(f"/v1/subscriptions/{newcomer['id']}/resume", headers=headers)
         got = late.wait_for(count=2, timeout=30)
         assert {r.headers["webhook-id"] for r in got} == ids and not ids & set(original)
+        assert sorted(r.body for r in got) == sorted(original.values())  # the body every subscription gets
         wait_until(lambda: all(d["state"] == "delivered" for d in app.get(
             f"/v1/subscriptions/{newcomer['id']}/deliveries", headers=headers).json()["items"]), timeout=30,
             what="the replayed deliveries settled")

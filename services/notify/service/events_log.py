@@ -30,8 +30,10 @@ def record(tx: UnitOfWork, *, about: About) -> None:
     """Record a partner-facing event with the body its webhooks carry, in the transaction that plans it."""
     if about.payload is None:
         return
-    # The body a subscription gets: the partner's rendering (zh-CN, Beijing time) of the same notice.
-    summary = render_notice(notice=about.notice, role=Role.PARTNER, language=Language.ZH_CN, time_zone=SHANGHAI).sms
+    # The body a subscription gets. A body told under a public type carries its own zh-CN/English
+    # summary; an older body takes the partner's rendering (zh-CN, Beijing time) of the notice.
+    summary = "" if getattr(about, "public_type", None) else render_notice(
+        notice=about.notice, role=Role.PARTNER, language=Language.ZH_CN, time_zone=SHANGHAI).sms
     body = about.payload(summary)
     try:
         public_type = json.loads(body).get("type") or about.event_type
