@@ -35,6 +35,9 @@ SLA_WARNING = "org.complaints-suite.sla.warning.v1"
 SLA_BREACHED = "org.complaints-suite.sla.breached.v1"
 COMPLAINT_CLOSED = "org.complaints-suite.complaint.closed.v1"
 COMPLAINT_WITHDRAWN = "org.complaints-suite.complaint.withdrawn.v1"
+#: Replies to a platform's FileComplaint command (intake's replies topic; subject = `platform:reference`).
+FILING_ACCEPTED = "org.complaints-suite.filing.accepted.v1"
+FILING_REJECTED = "org.complaints-suite.filing.rejected.v1"
 
 #: The internal event type each public type comes from; subscription filters accept either name.
 INTERNAL_ALIASES: dict[str, str] = {
@@ -43,6 +46,8 @@ INTERNAL_ALIASES: dict[str, str] = {
     "ComplaintEscalated": COMPLAINT_ESCALATED, "AccountFreezeRequested": FREEZE_REQUESTED,
     "SlaWarning": SLA_WARNING, "SlaBreached": SLA_BREACHED,
 }
+#: The replies topic's types, by the internal reply they stand for (not webhook events: no filter names them).
+REPLY_TYPES = {"ComplaintAccepted": FILING_ACCEPTED, "ComplaintRejected": FILING_REJECTED}
 #: A status change into these states is told to webhooks under its own type (still a status change).
 CLOSING_STATES = {"closed": COMPLAINT_CLOSED, "withdrawn": COMPLAINT_WITHDRAWN}
 #: SLA events reach partners only for the platform's own clocks (and the merchant's, whom the
@@ -114,6 +119,21 @@ _TYPES: dict[str, tuple[str, str, dict[str, Any], list[str]]] = {
         "clock": {"type": "string", "pattern": _CODE}, "owner": {"type": "string", "enum": sorted(PARTNER_CLOCK_OWNERS)},
         "due_at": _TIME, "escalated_to": _TIER_OR_NULL}, ["clock", "owner", "due_at", "escalated_to"]),
 }
+_REPLY = {"platform": {"type": "string", "maxLength": 128, "description": "The platform the reply is for."},
+          "platform_reference": {"type": "string", "maxLength": 128, "description": "The platform's reference."}}
+_ERROR = {"type": "object", "required": ["field", "rule", "message"], "additionalProperties": {"type": "string"},
+          "description": "A refused field: its path, the rule it broke, and the message (message_zh in Chinese)."}
+_TYPES |= {
+    FILING_ACCEPTED: ("投诉已受理（平台提交）", "Filing accepted", {
+        **_REPLY, "ticket": _BASE["ticket"], "already_existed": {"type": "boolean"},
+        "complaint_id": {**_BASE["complaint_id"], "type": ["string", "null"]}},
+        ["platform", "platform_reference", "ticket", "already_existed"]),
+    FILING_REJECTED: ("投诉提交被拒绝", "Filing rejected", {
+        **_REPLY, "errors": {"type": "array", "minItems": 1, "items": _ERROR}},
+        ["platform", "platform_reference", "errors"]),
+}
+#: Types not about one complaint yet (replies): their data need not carry complaint_id and ticket.
+_WITHOUT_COMPLAINT = frozenset({FILING_ACCEPTED, FILING_REJECTED})
 PUBLIC_TYPES = sorted(_TYPES)
 
 
@@ -136,6 +156,7 @@ def titles(event_type: str) -> dict[str, str]:
 def schema_of(event_type: str) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a public type's data; KeyError for an unknown type."""
     zh, en, props, required = _TYPES[event_type]
+    base = {"occurred_at": _TIME} if event_type in _WITHOUT_COMPLAINT else _BASE
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema", "$id": schema_url(event_type),
         "title": f"{en} ({zh}), data of {event_type}",
@@ -143,8 +164,8 @@ def schema_of(event_type: str) -> dict[str, Any]:
                        "names, contacts, card data or free text. Keys in `required` are always present (null "
                        "when absent); `summary` is given in webhooks.",
         "type": "object", "additionalProperties": False,
-        "required": [*_BASE, *required],
-        "properties": {**_BASE, **props, "summary": _SUMMARY},
+        "required": [*base, *required],
+        "properties": {**base, **props, "summary": _SUMMARY},
     }
 
 
@@ -165,7 +186,7 @@ def filter_names(event_type: str) -> set[str]:
 
 
 #: What a subscription filter accepts: the public types and the internal names kept as aliases.
-FILTER_NAMES = sorted({*PUBLIC_TYPES, *INTERNAL_ALIASES})
+FILTER_NAMES = sorted({*PUBLIC_TYPES, *INTERNAL_ALIASES} - set(REPLY_TYPES.values()))
 
 
 def rfc3339(moment: datetime) -> str:

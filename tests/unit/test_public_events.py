@@ -19,7 +19,8 @@ def test_every_type_is_named_noun_verb_v1_and_its_schema_is_valid_draft_2020_12(
         schema = public.schema_of(event_type)
         Draft202012Validator.check_schema(schema)
         assert schema["$id"] == public.schema_url(event_type)
-        assert {"complaint_id", "ticket", "occurred_at"} <= set(schema["required"])
+        about_one = event_type not in public.REPLY_TYPES.values()  # a rejected filing has no complaint yet
+        assert ({"complaint_id", "ticket", "occurred_at"} if about_one else {"occurred_at"}) <= set(schema["required"])
         assert schema["additionalProperties"] is False
 
 
@@ -69,3 +70,15 @@ def test_cloud_event_headers_are_recognised_for_the_relay() -> None:
     assert public.is_cloud_event_headers({"ce_specversion": "1.0"})
     assert not public.is_cloud_event_headers({"content-type": "application/json"})
     assert not public.is_cloud_event_headers(None)
+
+
+def test_replies_have_their_own_types_for_the_replies_topic() -> None:
+    rejected = public.cloud_event(event_type=public.REPLY_TYPES["ComplaintRejected"], subject="kamen-1:ORDER-1",
+                                  time=datetime(2026, 12, 6, tzinfo=UTC), key="evt-2",
+                                  data={"occurred_at": "2026-12-06T00:00:00.000Z", "platform": "kamen-1",
+                                        "platform_reference": "ORDER-1",
+                                        "errors": [{"field": "order.amount", "rule": "gt", "message": "must be > 0",
+                                                    "message_zh": "必须大于 0"}]})
+    Draft202012Validator(public.schema_of(rejected["type"])).validate(rejected["data"])
+    assert rejected["partitionkey"] == "kamen-1:ORDER-1"
+    assert not set(public.REPLY_TYPES.values()) & set(public.FILTER_NAMES)  # never a webhook filter
