@@ -187,6 +187,8 @@ def filter_names(event_type: str) -> set[str]:
 
 #: What a subscription filter accepts: the public types and the internal names kept as aliases.
 FILTER_NAMES = sorted({*PUBLIC_TYPES, *INTERNAL_ALIASES} - set(REPLY_TYPES.values()))
+#: The public types a webhook body can carry (every public type but the replies topic's).
+WEBHOOK_TYPES = sorted(set(PUBLIC_TYPES) - set(REPLY_TYPES.values()))
 
 
 def rfc3339(moment: datetime) -> str:

@@ -82,3 +82,4 @@ def test_replies_have_their_own_types_for_the_replies_topic() -> None:
     Draft202012Validator(public.schema_of(rejected["type"])).validate(rejected["data"])
     assert rejected["partitionkey"] == "kamen-1:ORDER-1"
     assert not set(public.REPLY_TYPES.values()) & set(public.FILTER_NAMES)  # never a webhook filter
+    assert not set(public.REPLY_TYPES.values()) & set(public.WEBHOOK_TYPES)
