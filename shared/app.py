@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from faststream.specification import AsyncAPI
+from fastapi_offline import FastAPIOffline
 from mongoengine import Document
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
@@ -21,9 +21,10 @@ from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 from shared import store
 from shared.envelope import Message
 from shared.ledger import ProcessedEvent
-from shared.bus import Consumer, Handler, KeyGate, create_broker, make_publish
-from shared.openapi import install_field_error_handler, install_field_error_schema
+from shared.bus import Consumer, Handler, KeyGate, asyncapi_document, create_broker, make_publish
+from shared.openapi import QUERY_GUARD, install_error_handlers, install_field_error_schema
 from shared.outbox import OutboxEntry, OutboxRelay, prune_published, republish_effects
+from shared.problems import not_ready
 from shared.settings import ServiceSettings
 from shared.store import GroupCommit, UnitOfWork
 from shared.telemetry import create_tracer_provider
@@ -231,8 +232,11 @@ async def _with_backoff(what: str, step: Callable[[], Any]) -> None:
 def create_service_app(
     *, runtime: ServiceRuntime, title: str, description: str, routers: list[Any],
     openapi_tags: list[dict[str, str]] | None = None,
+    openapi_webhooks: dict[str, Any] | None = None, openapi_components: dict[str, Any] | None = None,
 ) -> FastAPI:
-    """A FastAPI app around a runtime: lifespan, /healthz, /readyz, /asyncapi.json, 503 on store loss."""
+    """A FastAPI app around a runtime: lifespan, /healthz, /readyz, /asyncapi.json, 503 on store loss;
+    problem details for every refusal and unknown query parameter (shared.openapi), offline /docs and
+    /redoc, and `openapi_webhooks` (with their `openapi_components`) in the OpenAPI document."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -242,8 +246,10 @@ def create_service_app(
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan,
-                  openapi_tags=openapi_tags)
+    # Swagger UI and ReDoc from fastapi-offline's own assets under /static-offline-docs
+    app = FastAPIOffline(title=title, description=description, version="1.0.0", lifespan=lifespan,
+                         openapi_tags=openapi_tags, dependencies=[QUERY_GUARD],
+                         swagger_ui_parameters={"persistAuthorization": True})
     app.state.runtime = runtime
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
@@ -256,32 +262,19 @@ def create_service_app(
         checks = await runtime.readiness()
         ready = all(checks.values())
         consumers = [c.stats() for c in runtime.consumers] if runtime.broker_ready else []
-        return JSONResponse({"ready": ready, "checks": checks, "consumers": consumers,
-                             "outbox_published": runtime.relay.published_total,
-                             "background_restarts": dict(runtime.restarts)},
-                            status_code=200 if ready else 503,
-                            headers={} if ready else {"Retry-After": str(RETRY_AFTER_S)})
+        report = {"ready": ready, "checks": checks, "consumers": consumers,
+                  "outbox_published": runtime.relay.published_total,
+                  "background_restarts": dict(runtime.restarts)}
+        return JSONResponse(report) if ready else not_ready(report, retry_after_s=RETRY_AFTER_S)
 
     @app.get("/asyncapi.json", tags=["operations"], summary="AsyncAPI document of this service's topics")
     async def asyncapi() -> JSONResponse:
-        spec = AsyncAPI(runtime.broker, title=f"{title} events", version="1.0.0",
-                        description=description)
-        return JSONResponse(spec.to_specification().to_jsonable())
+        return JSONResponse(asyncapi_document(runtime.broker, title=f"{title} events", description=description))
 
-    async def store_unavailable(_: Request, exc: Exception) -> JSONResponse:
-        log.warning("store unavailable: %s", exc)
-        return JSONResponse(
-            {"detail": "the document store is unavailable; retry later",
-             "detail_zh": "数据存储暂时不可用，请稍后重试"},
-            status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)},
-        )
-
-    for error in store.STORE_UNAVAILABLE:
-        app.add_exception_handler(error, store_unavailable)
     for router in routers:
         app.include_router(router)
-    install_field_error_schema(app)
-    install_field_error_handler(app)
+    install_field_error_schema(app, webhooks=openapi_webhooks, components=openapi_components)
+    install_error_handlers(app, store_errors=store.STORE_UNAVAILABLE, retry_after_s=RETRY_AFTER_S)
     FastAPIInstrumentor.instrument_app(app, tracer_provider=runtime.tracer_provider,
                                        excluded_urls="healthz,readyz",
                                        # one span per request: the ASGI send/receive events add

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -70,28 +71,60 @@ def message_types() -> dict[str, type[Message]]:
     return dict(_REGISTRY)
 
 
-def decode(raw: bytes, *, max_bytes: int | None = None) -> Message:
-    """Parse and validate one message; raise PoisonMessage with the reason when it cannot be."""
+def _first_bytes(raw: bytes, count: int = 8) -> str:
+    """The payload's first bytes in hex, for a reason that shows what arrived (never the whole of it)."""
+    shown = " ".join(f"0x{b:02x}" for b in raw[:count])
+    return shown + (" …" if len(raw) > count else "")
+
+
+def _json_kind(value: Any) -> str:
+    return {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def decode(raw: bytes, *, max_bytes: int | None = None, known: Iterable[str] | None = None) -> Message:
+    """Parse and validate one message; raise PoisonMessage with a reason a person can act on.
+
+    Each reason starts with its kind (payload too large, invalid JSON, invalid envelope, unknown
+    message type, unsupported schema_version, schema violation) and says what to send instead.
+    `known` names the types the caller takes (for the unknown-type reason); every registered type
+    otherwise."""
     if max_bytes is not None and len(raw) > max_bytes:
-        raise PoisonMessage(f"payload too large: {len(raw)} bytes > {max_bytes}")
+        raise PoisonMessage(f"payload too large: {len(raw)} bytes, over the limit of {max_bytes} bytes "
+                            f"(MAX_EVENT_BYTES); send a smaller message")
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PoisonMessage(f"invalid JSON: {exc}") from exc
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PoisonMessage(
+            f"invalid JSON: not UTF-8 JSON: the payload's bytes are not UTF-8 text (first bytes "
+            f"{_first_bytes(raw)}; byte {exc.start} is not UTF-8); send one JSON object encoded as "
+            f"UTF-8, content-type application/json") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PoisonMessage(
+            f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno} (first bytes "
+            f"{_first_bytes(raw)}); send one complete JSON object, content-type application/json") from exc
     if not isinstance(data, dict):
-        raise PoisonMessage("invalid envelope: the body is not a JSON object")
+        raise PoisonMessage(f"invalid envelope: the body is {_json_kind(data)}, not a JSON object; send one "
+                            f"JSON object with a \"type\" field")
+    names = sorted(known) if known is not None else sorted(_REGISTRY)
     name = data.get("type")
     cls = _REGISTRY.get(name) if isinstance(name, str) else None
     if cls is None:
-        raise PoisonMessage(f"unknown message type: {name!r}")
+        what = "no \"type\" field" if name is None else f"{name!r}"
+        raise PoisonMessage(f"unknown message type: {what}; the types read here are {', '.join(names)}")
     version = data.get("schema_version", 1)
     if version not in cls.supported_versions:
-        raise PoisonMessage(f"unsupported schema_version {version!r} for {name}")
+        supported = ", ".join(str(v) for v in sorted(cls.supported_versions))
+        raise PoisonMessage(f"unsupported schema_version {version!r} for {name}: this consumer reads "
+                            f"schema_version {supported}")
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or '(body)'}: {err['msg']} (rule {err['type']})"
+            for err in exc.errors()
         )
         raise PoisonMessage(f"schema violation in {name}: {problems}") from exc
 

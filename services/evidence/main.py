@@ -16,8 +16,9 @@ from services.evidence.loops import sweeper
 from shared.app import ServiceRuntime, create_service_app
 from shared.contracts.evidence import (CardKeyChecked, EvidenceAssessed, EvidenceFileOpened,
                                        EvidenceSubmitted, PaymentDebitConfirmed,
-                                       PaymentRecordMatched, PaymentRecordMismatched)
-from shared.bus import document_publisher
+                                       PaymentRecordMatched, PaymentRecordMismatched,
+                                       PaymentRecordPublished)
+from shared.bus import document_channel, document_publisher
 from shared.runtime.serve import serve
 
 
@@ -37,6 +38,8 @@ def create_app(settings: EvidenceSettings | None = None) -> FastAPI:
                                  PaymentDebitConfirmed],
                        description="Evidence facts, keyed by complaint id (card keys: last 4 "
                                    "characters only)")
+    document_channel(runtime.broker, topic=settings.topics.payment_records, messages=[PaymentRecordPublished],
+                     key="The payment's transaction id (transaction_id): one payment's records keep their order")
     app = create_service_app(
         runtime=runtime, title="Complaint evidence",
         description="Stores evidence (证据链), proves it unaltered and judges it.",

@@ -48,7 +48,9 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
                        description="Complaint facts from intake, keyed by complaint id")
     document_publisher(runtime.broker, topic=settings.topics.intake_replies,
                        messages=[ComplaintAccepted, ComplaintRejected],
-                       description="Answers to FileComplaint commands, keyed by the platform's reference")
+                       description="Answers to FileComplaint commands: each names its platform and is keyed "
+                                   "`platform:platform_reference`, so a platform reads only its own (key prefix "
+                                   "`<platform>:`; see docs/architecture.md, intake)")
     app = create_service_app(
         runtime=runtime, title="Complaint intake",
         description="Files complaints (受理) by HTTP and Kafka, numbers, classifies and deduplicates them, "

@@ -5,18 +5,20 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.notify import api, handlers
+from services.notify.api.webhook_docs import webhooks_and_schemas
 from services.notify.config import NotifySettings
 from services.notify.loops import DeliveryWorker, reminder_sweep
 from services.notify.models import (ComplaintRecipients, DeliveryAttempt, Notification, ParkedEvent,
-                                    RecipientProfile, Reminder, Subscription)
+                                    PartnerEvent, RecipientProfile, Reminder, Subscription)
 from services.notify.service.subscriptions import LiveEndpoints
 from shared.app import ServiceRuntime, create_service_app
 from shared.bus import document_publisher
 from shared.contracts.notify import ComplaintStatusCloudEvent, NotificationSent
 from shared.runtime.serve import serve
+from shared.schema_routes import router as schema_router
 
 DOCUMENTS = [ComplaintRecipients, RecipientProfile, ParkedEvent, Notification, DeliveryAttempt, Subscription,
-             Reminder]
+             Reminder, PartnerEvent]
 
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
@@ -34,17 +36,21 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     document_publisher(
         runtime.broker, topic=settings.topics.public_status,
         messages=[ComplaintStatusCloudEvent],  # type: ignore[list-item]  # a CloudEvent, not an envelope
-        description="Partner-facing complaint status changes: CloudEvents 1.0 in Kafka structured mode "
-                    "(content-type application/cloudevents+json), key = complaint id, one record per change. "
-                    "Data schema: urn:complaints-suite:schema:complaint-status-changed:v1 (codes only, no PII). "
-                    "Also freeze requests (type org.complaints-suite.freeze.requested.v1, provisional name): one per "
-                    "complaint, data schema urn:complaints-suite:schema:freeze-requested:v1 (codes, order and "
-                    "transaction numbers; no PII).")
+        key="The complaint id (the CloudEvent's complaint_id): one complaint's records keep their order",
+        content_type="application/cloudevents+json",
+        description="Partner-facing complaint status: CloudEvents 1.0 in Kafka structured mode (content-type "
+                    "application/cloudevents+json, no other header), key = complaint id. The first record of a "
+                    "complaint is its filing (from_state null, to_state filed), then one record per change of state "
+                    "(type org.complaints-suite.complaint.status_changed.v1), and freeze requests (type "
+                    "org.complaints-suite.freeze.requested.v1, one per complaint). Each event's dataschema is the "
+                    "URL of its data's JSON Schema, served at GET /schemas/{type}.json (codes only, no PII).")
+    webhooks, webhook_schemas = webhooks_and_schemas()
     app = create_service_app(
         runtime=runtime, title="Complaint notify",
         description="Tells every party what happened to a complaint, exactly once: email, SMS, in-app, "
                     "signed webhooks, and a public CloudEvents status topic.",
-        routers=[api.inbox_router, api.subscriptions_router],
+        routers=[api.inbox_router, api.subscriptions_router, api.events_router, schema_router],
+        openapi_webhooks=webhooks, openapi_components=webhook_schemas,
     )
     app.state.worker, app.state.endpoints = worker, endpoints
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mongoengine import (BooleanField, DateTimeField, DictField, Document, IntField, ListField,
+from mongoengine import (BooleanField, DateTimeField, DictField, Document, FloatField, IntField, ListField,
                          StringField)
 
 STATES = ("pending", "delivered", "failed")
@@ -124,11 +124,31 @@ class Subscription(Document):
     url = StringField(required=True)
     event_types = ListField(StringField())
     description = StringField()
+    contact_email = StringField()  # told by email too when the endpoint is paused for failures
+    secret_grace_s = FloatField()  # how long a rotated-out secret still signs (None: the setting)
     secrets = ListField(DictField())
     health = DictField()
     paused_at = DateTimeField()
     created_at = DateTimeField(required=True)
+    updated_at = DateTimeField()
     deleted_at = DateTimeField()
+
+
+class PartnerEvent(Document):
+    """One event a platform's partners may hear of, with the webhook body it is told in: the events
+    list partners reconcile from, and what a replay sends again."""
+
+    meta = {"collection": "partner_events", "indexes": [("platform", "recorded_at")]}
+
+    id = StringField(primary_key=True)  # the event's delivery key (events._intent_key)
+    platform = StringField(required=True)
+    event_type = StringField(required=True)  # the type the body names (what partners filter by)
+    internal_type = StringField(required=True)
+    complaint_id = StringField()
+    ticket = StringField()
+    occurred_at = DateTimeField()
+    recorded_at = DateTimeField(required=True)
+    body = StringField(required=True)
 
 
 class Reminder(Document):

@@ -12,6 +12,8 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Tracer
 
+from shared.bus.documents import document_channel
+from shared.contracts.public import is_cloud_event_headers
 from shared.envelope import Message
 from shared.outbox import OutboxEntry, Publish, trace_parent
 from shared.settings import ServiceSettings
@@ -66,11 +68,14 @@ async def raw_body(message: StreamMessage[Any]) -> bytes:
 
 
 def document_publisher(
-    broker: KafkaBroker, *, topic: str, messages: list[type[Message]], description: str
+    broker: KafkaBroker, *, topic: str, messages: list[type[Message]], description: str, key: str | None = None,
+    content_type: str = "application/json",
 ) -> None:
-    """Declare what a service publishes on a topic so the AsyncAPI document shows it."""
+    """Declare what a service publishes on a topic so the AsyncAPI document shows it: the messages'
+    schema, the record key (`key`; the complaint id for complaint events) and the content type."""
     schema: Any = messages[0] if len(messages) == 1 else Union[tuple(messages)]  # noqa: UP007
     broker.publisher(topic, title=f"{topic}:publish", description=description, schema=schema)
+    document_channel(broker, topic=topic, messages=list(messages), key=key, content_type=content_type)
 
 
 def make_publish(broker: KafkaBroker, tracer: Tracer) -> Publish:
@@ -85,6 +90,12 @@ def make_publish(broker: KafkaBroker, tracer: Tracer) -> Publish:
                             "messaging.operation": "publish", "messaging.message.id": entry.id}):
             headers = dict(entry.kafka_headers) if entry.kafka_headers else {
                 "content-type": "application/json", "message-type": entry.message_type}
+            if is_cloud_event_headers(entry.kafka_headers):
+                # A public CloudEvent carries its own headers only: no trace context, and not the
+                # correlation_id FastStream adds to every publish, so it goes to the producer itself.
+                producer = broker.config.producer._producer.producer  # noqa: SLF001
+                return await producer.send(entry.topic, value=entry.payload.encode(), key=entry.key.encode(),
+                                           headers=[(k, str(v).encode()) for k, v in headers.items()])
             propagate.inject(headers)
             return await broker.publish(entry.payload.encode(), entry.topic, key=entry.key.encode(),
                                         headers=headers, no_confirm=True)

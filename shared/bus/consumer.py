@@ -17,7 +17,8 @@ from opentelemetry import trace
 from opentelemetry.trace import Tracer
 
 from shared.bus.broker import group_of, raw_body, record_headers, trace_of
-from shared.bus.deadletter import Rejected, dead_letter
+from shared.bus.deadletter import Rejected, dead_letter, failed_reason, rejected_reason, tolerant_parser
+from shared.bus.documents import document_channel
 from shared.bus.keygate import KeyGate
 from shared.envelope import Message, PoisonMessage, decode
 from shared.ledger import AlreadyProcessed
@@ -63,6 +64,7 @@ class Consumer:
         atomic: bool = True,
         sink: Sink | None = None,
         gate: KeyGate | None = None,
+        key_doc: str | None = None,
     ) -> None:
         self._broker = broker
         self._sink = sink
@@ -73,6 +75,7 @@ class Consumer:
         self._topic = topic
         self._dlq = settings.topics.dead_letter(topic)
         self._handlers = dict(handlers)
+        self._names = sorted(cls.model_fields["type"].default for cls in self._handlers)
         self._ready = ready
         self._on_repeat = on_repeat
         self._after_commit = after_commit
@@ -86,17 +89,19 @@ class Consumer:
         self.split = 0
         self.rewound = 0
         self._subscriber: Any = None
+        #: What the topic's record key is, for the AsyncAPI document (default: see documents.key_of).
+        self.key_doc = key_doc
 
     def register(self) -> None:
         """Attach the subscriber to the broker (before the broker starts)."""
-        names = ", ".join(sorted(cls.model_fields["type"].default for cls in self._handlers))
+        names = ", ".join(self._names)
         subscriber = self._broker.subscriber(
             self._topic,
             group_id=group_of(self._settings.consumer_group, self._topic),
             # Anything escaping the handler (it catches all it can) rewinds the poll: redelivered,
             # and the idempotent handlers apply each record once; never acknowledged unapplied.
             ack_policy=AckPolicy.NACK_ON_ERROR,
-            decoder=raw_body,
+            decoder=raw_body, parser=tolerant_parser,
             auto_offset_reset="earliest",
             session_timeout_ms=self._settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=self._settings.kafka_heartbeat_interval_ms,
@@ -108,6 +113,8 @@ class Consumer:
         )
         subscriber(self._on_batch)
         self._subscriber = subscriber
+        # Raw bytes in, so FastStream shows no payload: the document takes it from here.
+        document_channel(self._broker, topic=self._topic, messages=list(self._handlers), key=self.key_doc)
 
     def stats(self) -> dict[str, Any]:
         """What this member consumes now: its partitions and what it applied or parked."""
@@ -139,7 +146,7 @@ class Consumer:
         for record in records:
             body, headers, raw = record
             try:
-                event = decode(body, max_bytes=self._settings.max_event_bytes)
+                event = decode(body, max_bytes=self._settings.max_event_bytes, known=self._names)
             except PoisonMessage as exc:
                 await self._dead_letter(body, headers=headers, reason=str(exc), raw=raw)
                 continue
@@ -272,7 +279,8 @@ class Consumer:
                     log.warning("store unavailable handling %s, retry in %.1fs: %s", event.type, delay, exc)
                     await asyncio.sleep(delay)
                 except Rejected as exc:
-                    await self._dead_letter(body, headers=headers, reason=f"rejected: {exc}", raw=raw)
+                    await self._dead_letter(body, headers=headers, raw=raw, reason=rejected_reason(
+                        exc, event=event, consumer=self._settings.service_name))
                     return
                 except Exception as exc:  # a bug or a broken message must not stop the consumer
                     if attempt < 3:
@@ -280,9 +288,8 @@ class Consumer:
                         await asyncio.sleep(0.1 * attempt)
                         continue
                     log.exception("handler for %s failed; dead-lettering", event.type)
-                    await self._dead_letter(
-                        body, headers=headers, reason=f"handler error: {type(exc).__name__}: {exc}", raw=raw
-                    )
+                    await self._dead_letter(body, headers=headers, raw=raw, reason=failed_reason(
+                        exc, event=event, consumer=self._settings.service_name, attempts=attempt))
                     return
                 finally:
                     CAUSE.reset(cause)

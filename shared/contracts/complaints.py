@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -100,30 +100,49 @@ class FileComplaint(Message):
 
     type: Literal["FileComplaint"] = "FileComplaint"
     platform_reference: str = Field(title="The platform's own reference for this filing", max_length=128)
-    complaint: dict[str, Any] = Field(title="The complaint body, as POST /v1/complaints takes it")
+    complaint: dict[str, Any] = Field(title="The complaint body, as POST /v1/complaints takes it "
+                                            "(its `platform` names the platform the reply is for)")
+
+    key_doc: ClassVar[str] = "The platform's own reference (platform_reference): one filing's commands keep their order"
 
     def key(self) -> str:
         return self.platform_reference
+
+
+def reply_key(platform: str, platform_reference: str) -> str:
+    """The record key of a reply: `platform:reference`, so two platforms' references never meet and
+    a platform's replies share the prefix `platform:` (a prefixed ACL can grant it only those)."""
+    return f"{platform}:{platform_reference}"
+
+
+_REPLY_KEY = ("`platform:platform_reference` (e.g. kameng-example:ORDER-1): the platform's own replies "
+              "share the prefix `<platform>:`")
 
 
 class ComplaintAccepted(Message):
     """Answer to FileComplaint: filed (or already filed) under this ticket."""
 
     type: Literal["ComplaintAccepted"] = "ComplaintAccepted"
+    platform: str = Field(title="The platform the command filed for (its complaint's `platform`); the reply is for it alone")
     platform_reference: str = Field(title="The platform's reference from the command")
     ticket: str = Field(title="Ticket number")
     already_existed: bool = Field(False, title="True when the complaint had been filed before")
 
+    key_doc: ClassVar[str] = _REPLY_KEY
+
     def key(self) -> str:
-        return self.platform_reference
+        return reply_key(self.platform, self.platform_reference)
 
 
 class ComplaintRejected(Message):
     """Answer to FileComplaint: refused, with the field errors."""
 
     type: Literal["ComplaintRejected"] = "ComplaintRejected"
+    platform: str = Field(title="The platform the command filed for (its complaint's `platform`); the reply is for it alone")
     platform_reference: str = Field(title="The platform's reference from the command")
     errors: list[dict[str, str]] = Field(title="Each error: field, rule, message")
 
+    key_doc: ClassVar[str] = _REPLY_KEY
+
     def key(self) -> str:
-        return self.platform_reference
+        return reply_key(self.platform, self.platform_reference)

@@ -27,7 +27,7 @@ class ComplaintStatusData(BaseModel):
     complaint_id: str = Field(title="Opaque complaint id; also the Kafka key and the CloudEvents subject",
                               pattern=r"^[A-Za-z0-9_-]{1,64}$")
     ticket: str = Field(title="Ticket number the complainant quotes", pattern=r"^[A-Za-z0-9-]{1,40}$")
-    from_state: str | None = Field(title="State before; null for the first state")
+    from_state: str | None = Field(title="State before; null for the first record (the filing)")
     to_state: str = Field(title="State after, e.g. under_review, resolved, rejected, closed")
     tier: Literal["automatic", "internal", "platform", "payment_channel", "external", "legal"] | None = Field(
         title="Escalation tier after the change")
@@ -48,11 +48,11 @@ class ComplaintStatusCloudEvent(BaseModel):
     specversion: Literal["1.0"] = Field(title="CloudEvents version")
     id: str = Field(title="Event id (UUID, stable per status change)")
     source: str = Field(title="urn:complaints-suite:notify")
-    type: Literal["org.complaints-suite.complaint.status_changed.v1"] = Field(title="Event type, versioned")
+    type: Literal["org.complaints-suite.complaint.status_changed.v1", "org.complaints-suite.freeze.requested.v1"] = Field(
+        title="Event type, versioned")
     subject: str = Field(title="The complaint id")
     time: str = Field(title="When the change happened (RFC 3339)")
     datacontenttype: Literal["application/json"] = Field(title="Content type of data")
-    dataschema: Literal["urn:complaints-suite:schema:complaint-status-changed:v1"] = Field(
-        title="JSON Schema of data, published with the service")
+    dataschema: str = Field(title="URL of the JSON Schema of data: {COMPLAINTS_PUBLIC_BASE_URL}/schemas/{type}.json")
     partitionkey: str = Field(title="Partitioning extension: the complaint id")
     data: ComplaintStatusData = Field(title="The change")

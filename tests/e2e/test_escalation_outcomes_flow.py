@@ -85,7 +85,7 @@ def test_a_charged_no_order_refund_is_refused_until_the_channel_closing_notice_i
           "escalation reading the assessment that lacks the channel notice")
     refused = _propose(suite, ticket)
     assert refused.status_code == 409, refused.text
-    assert refused.json()["detail"]["missing"] == ["channel_notice"]
+    assert refused.json()["missing"] == ["channel_notice"]
     _submit(suite, ticket, 13, "payment_proof", {
         "channel": "alipay", "notice_type": "channel_closing_notice", "amount_minor": 10000, "currency": "CNY",
         "paid_at": (paid + timedelta(minutes=1)).isoformat(), "transaction_id": body["order"]["transaction_id"]})

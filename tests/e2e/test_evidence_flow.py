@@ -101,4 +101,4 @@ def test_a_filed_complaint_collects_evidence_and_exports_a_dossier(
                       files={"file": ("late.png", image_bytes(seed=4))},
                       data={"kind": "other", "fields": "{}"})
     assert late.status_code == 409
-    assert late.json()["detail"]["rule"] == "complaint_open"
+    assert late.json()["rule"] == "complaint_open"

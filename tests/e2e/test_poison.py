@@ -75,6 +75,8 @@ def test_every_consumer_parks_poison_and_goes_on(suite: dict[str, ServiceProcess
             headers = {k: v.decode() for k, v in record.headers}
             assert reason in headers["dlq-reason"], headers
             assert headers["dlq-original-topic"] == topic
+            assert record.key == b"poison", "the dead letter keeps the original record's key"
+            assert "'utf-16" not in headers["dlq-reason"] and "codec can't decode" not in headers["dlq-reason"]
 
     # The next good messages: an HTTP filing runs through every event topic, a command and a
     # payment record through the other two.

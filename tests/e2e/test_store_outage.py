@@ -88,6 +88,13 @@ def test_a_store_outage_is_reported_and_caught_up(suite: dict[str, ServiceProces
     assert time.monotonic() - answer_started < 10, "the request hung instead of answering 503"
     read = httpx.get(f"{intake}/v1/complaints/{before.json()['ticket']}", headers=agent, timeout=15)
     assert read.status_code == 503
+    for answer in (refused, read):  # problem details, like every other refusal
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert (answer.json()["status"], answer.json()["rule"]) == (503, "store_unavailable")
+        assert answer.json()["detail_zh"]
+    not_ready = httpx.get(f"{intake}/readyz", timeout=5)
+    assert not_ready.headers["content-type"] == "application/problem+json"
+    assert not_ready.json()["checks"]["store"] is False and int(not_ready.headers["Retry-After"]) > 0
 
     command = FileComplaint(platform_reference="during-outage",
                             complaint=body(**{"order.number": "OUTAGE-3"}))

@@ -80,4 +80,4 @@ def test_analytics_are_for_platform_staff_only(client: TestClient) -> None:
     assert client.get("/v1/analytics/complaints", headers=other_platform).json()["items"] == []
     bad = client.get("/v1/analytics/sla", params={"since": "2026-12-01T00:00:00Z", "until": "2026-11-01T00:00:00Z"},
                      headers=AGENT)
-    assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "since"
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "since"

@@ -102,10 +102,10 @@ def test_the_12315_guard_names_what_is_missing_then_allows_after_a_refusal(
     # Issue 22: the complainant's own filing is always recorded; the agent's escalation stays guarded.
     refused = act(client, ticket, "escalate", AGENT, reason="no answer", target="external")
     assert refused.status_code == 409, refused.text
-    detail = refused.json()["detail"]
+    detail = refused.json()
     assert detail["rule"] == "tier_guard"
     assert detail["missing"] == ["refusal_record", "closed_ticket", "breached_clock"]
-    assert "12315" in detail["message_zh"]
+    assert "12315" in detail["detail_zh"]
     assert act(client, ticket, "respond", AGENT).status_code == 200
     assert act(client, ticket, "forward_to_merchant", AGENT).json()["state"] == "awaiting_merchant"
     contested = act(client, ticket, "merchant_response", MERCHANT, decision="contest",
@@ -125,13 +125,13 @@ def test_refusals_answer_403_409_and_422_naming_the_rule(
     ticket = open_case(client, service_env, topics, category="not-delivered")["ticket"]
     forbidden = act(client, ticket, "resolve", MERCHANT, resolution={"outcome": "refund"})
     assert forbidden.status_code == 403
-    assert forbidden.json()["detail"]["permitted"] == ["agent", "system"]
+    assert forbidden.json()["permitted"] == ["agent", "system"]
     illegal = act(client, ticket, "accept_resolution", BUYER)
     assert illegal.status_code == 409
-    assert "in_review" in illegal.json()["detail"]["allowed"]
+    assert "in_review" in illegal.json()["allowed"]
     invalid = act(client, ticket, "request_evidence", AGENT, items=[])
     assert invalid.status_code == 422
-    assert invalid.json()["detail"][0]["field"] == "items"
+    assert invalid.json()["errors"][0]["field"] == "items"
     bad_body = act(client, ticket, "propose_resolution", AGENT, resolution={"outcome": "compensation"})
     assert bad_body.status_code == 422
     assert "amount" in bad_body.text
@@ -207,7 +207,7 @@ def test_a_malformed_action_names_the_field_in_both_languages_and_asyncapi_lists
     ticket = open_case(client, service_env, topics, category="data-leak")["ticket"]
     wrong = act(client, ticket, "escalate", BUYER, reason="no answer", target="moon")
     assert wrong.status_code == 422
-    (problem,) = wrong.json()["detail"]
+    (problem,) = wrong.json()["errors"]
     assert problem["field"] == "target" and "字段 target" in problem["message_zh"]
     spec = client.get("/asyncapi.json").text
     for name in ("SlaWarning", "SlaBreached", "ComplaintEscalated", "CaseAssigned", "AccountFreezeRequested",
@@ -246,9 +246,9 @@ def test_an_action_retried_under_its_idempotency_key_is_taken_once_and_answered_
     history = client.get(f"/v1/cases/{ticket}", headers=AGENT).json()["history"]
     assert [h["action"] for h in history].count("respond") == 1
     other = client.post(f"/v1/cases/{ticket}/actions/respond", json={"reason": "something else"}, headers=keyed)
-    assert other.status_code == 422 and other.json()["detail"][0]["rule"] == "idempotency_key_reused"
+    assert other.status_code == 422 and other.json()["errors"][0]["rule"] == "idempotency_key_reused"
     bad = client.post(f"/v1/cases/{ticket}/actions/respond", json={}, headers={**AGENT, "Idempotency-Key": "k" * 256})
-    assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "Idempotency-Key"
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "Idempotency-Key"
 
 
 def test_concurrent_retries_of_one_keyed_action_take_it_once(

@@ -91,12 +91,12 @@ def test_a_charged_no_order_refund_is_refused_while_the_channel_notice_is_missin
     wait_view(client, ticket, lambda v: v["evidence"] and v["evidence"]["missing"], "the assessment on the case")
     refused = act(client, ticket, "propose_resolution", AGENT, resolution={"outcome": "refund"}, reason="debit shown")
     assert refused.status_code == 409, refused.text
-    detail = refused.json()["detail"]
+    detail = refused.json()
     assert (detail["rule"], detail["missing"]) == ("evidence_missing", ["channel_notice"])
     (item,) = detail["items"]
     assert (item["field"], item["rule"]) == ("channel_notice", "required_evidence")
     assert "payment channel" in item["message_en"] and "支付渠道" in item["message_zh"]
-    assert "支付渠道" in detail["message_zh"] and "override_missing_evidence" in detail["message_en"]
+    assert "支付渠道" in detail["detail_zh"] and "override_missing_evidence" in detail["detail"]
     # The complainant uploads the notice: evidence's next assessment no longer lists it.
     publish(service_env, topics.evidence_events, assessed(case))
     wait_view(client, ticket, lambda v: v["evidence"]["missing"] == [], "the newer assessment")
@@ -220,7 +220,7 @@ def test_seed_003_refund_29_and_10_compensation_for_the_delay_is_proposed_and_ac
     too_much = open_case(client, service_env, topics, category="not-delivered", amount_minor=2900)
     over = act(client, too_much["ticket"], "propose_resolution", AGENT,
                resolution={"outcome": "partial_refund", "refund": _cny(3000)})
-    assert over.status_code == 422 and over.json()["detail"][0]["field"] == "resolution.refund.amount_minor"
+    assert over.status_code == 422 and over.json()["errors"][0]["field"] == "resolution.refund.amount_minor"
 
 
 @pytest.mark.parametrize("index", [0, 1], ids=["300-cny", "99-cny-floor"])
@@ -255,11 +255,11 @@ def test_fraud_triple_is_for_fraud_and_found_counterfeit_only(
     late = open_case(client, service_env, topics, category="not-delivered", amount_minor=9900)
     assert late["remedies_offered"] == []
     refused = act(client, late["ticket"], "propose_resolution", AGENT, resolution={"outcome": "fraud_triple"})
-    assert refused.status_code == 422 and refused.json()["detail"][0]["field"] == "resolution.outcome"
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "resolution.outcome"
     keys = open_case(client, service_env, topics, category="invalid-card-key", amount_minor=9900)
     assert keys["remedies_offered"][0]["condition"] == "agent_finds_counterfeit"
     unfounded = act(client, keys["ticket"], "propose_resolution", AGENT, resolution={"outcome": "fraud_triple"})
-    assert unfounded.status_code == 422 and unfounded.json()["detail"][0]["field"] == "resolution.reason"
+    assert unfounded.status_code == 422 and unfounded.json()["errors"][0]["field"] == "resolution.reason"
     found = act(client, keys["ticket"], "propose_resolution", AGENT, resolution={
         "outcome": "fraud_triple", "reason": "the issuer says these keys were never issued: counterfeit"})
     assert found.status_code == 200 and found.json()["offer"]["compensation"] == _cny(50000)
@@ -292,7 +292,7 @@ def test_a_complainants_12315_filing_is_recorded_and_flagged_before_internal_han
     assert body["external_references"] == ["12315-2026-000777"]
     # The agent's own escalation to an external body stays guarded.
     guarded = act(client, ticket, "escalate", AGENT, reason="no answer", target="external")
-    assert guarded.status_code == 409 and guarded.json()["detail"]["rule"] == "tier_guard"
+    assert guarded.status_code == 409 and guarded.json()["rule"] == "tier_guard"
 
 
 def test_a_virtual_goods_no_7_day_return_refusal_is_recognised_as_a_failed_internal_answer(

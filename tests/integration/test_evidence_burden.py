@@ -191,7 +191,7 @@ def test_a_police_receipt_is_kept_with_its_fields_for_fraud_and_data_leaks(
     refused = upload(client, leak, content=image_bytes(seed=112), kind="police_receipt",
                      fields=unnumbered)
     assert refused.status_code == 422
-    assert [(p["field"], p["rule"]) for p in refused.json()["detail"]["problems"]] == [
+    assert [(p["field"], p["rule"]) for p in refused.json()["errors"]] == [
         ("receipt_number", "missing")]
     by_shop = upload(client, leak, content=image_bytes(seed=113), kind="police_receipt",
                      fields=receipt, headers=_shop(client))

@@ -150,4 +150,4 @@ def test_a_merchant_cannot_export_the_dossier(client: TestClient) -> None:
     shop = token(client, role="merchant", subject="s", merchant_id="m-1001")
     answer = client.get(f"/v1/complaints/{ticket}/dossier", headers=shop)
     assert answer.status_code == 403
-    assert answer.json()["detail"]["rule"] == "complainant_or_agent"
+    assert answer.json()["rule"] == "complainant_or_agent"

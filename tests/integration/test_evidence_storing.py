@@ -82,9 +82,10 @@ def _refused(client: TestClient, ticket: str, status: int, field: str, rule: str
     chunks = chunk_count(client)
     answer = upload(client, ticket, **kwargs)  # type: ignore[arg-type]
     assert answer.status_code == status, answer.text
-    detail = answer.json()["detail"]
-    assert (detail["field"], detail["rule"]) == (field, rule)
-    assert detail["message"] and detail["message_zh"]
+    detail = answer.json()
+    assert detail["status"] == status and answer.headers["content-type"] == "application/problem+json"
+    assert [(e["field"], e["rule"]) for e in detail["errors"]] == [(field, rule)]
+    assert detail["detail"] and detail["detail_zh"]
     assert chunk_count(client) == chunks
     return detail
 
@@ -125,7 +126,7 @@ def test_the_complaint_budget_is_enforced(client: TestClient) -> None:
     last = image_bytes(seed=12) + b"\x01" * 390_000
     detail = _refused(client, ticket, 413, "file", "max_complaint_size", content=last,
                       kind="other")
-    assert "1 MB" in detail["message"] or "0.95 MB" in detail["message"]
+    assert "1 MB" in detail["detail"] or "0.95 MB" in detail["detail"]
 
 
 def test_foreign_or_unauthenticated_callers_learn_nothing(client: TestClient) -> None:
@@ -153,7 +154,7 @@ def test_a_merchant_contests_with_its_own_kinds_and_sees_only_its_own(client: Te
     refused = upload(client, ticket, content=image_bytes(seed=21), kind="payment_proof",
                      headers=shop, fields={})
     assert refused.status_code == 403
-    assert refused.json()["detail"]["rule"] == "merchant_kinds"
+    assert refused.json()["rule"] == "merchant_kinds"
     mine = upload(client, ticket, content=b"shop chat export: delivered 01:02", headers=shop,
                   kind="communication_log", name="shop.txt",
                   fields={"contacted_at": "2026-11-23T01:30:00Z"})
@@ -185,7 +186,7 @@ def test_evidence_on_a_closed_or_withdrawn_complaint_is_refused(client: TestClie
                timeout=30, what=f"the file to be {how}")
     detail = _refused(client, filed.ticket, 409, "ticket", "complaint_open",
                       content=image_bytes(seed=30), kind="other")
-    assert ("撤回" if how == "withdrawn" else "关闭") in detail["message_zh"]
+    assert ("撤回" if how == "withdrawn" else "关闭") in detail["detail_zh"]
     assert store(client)["evidence_items"].count_documents(
         {"complaint_id": filed.complaint_id}) == 0
 
@@ -198,8 +199,8 @@ def test_a_body_declared_far_too_large_is_refused_before_it_is_read(client: Test
     answer = client.post(f"/v1/complaints/{ticket}/evidence", headers=headers,
                          content=b"--x\r\n")
     assert answer.status_code == 413
-    assert answer.json()["detail"]["rule"] == "max_file_size"
-    assert answer.json()["detail"]["message_zh"]
+    assert answer.json()["rule"] == "max_file_size"
+    assert answer.json()["detail_zh"]
     assert chunk_count(client) == chunks
 
 

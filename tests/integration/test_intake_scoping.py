@@ -124,4 +124,5 @@ def test_without_a_valid_token_every_route_answers_401(
     for method, path, payload in calls:
         response = intake.request(method, path, json=payload, headers=headers)
         assert response.status_code == 401, (method, path)
-        assert response.json()["detail"]["reason"] == reason
+        assert response.json()["reason"] == reason
+        assert response.headers["content-type"] == "application/problem+json"

@@ -65,8 +65,8 @@ def test_a_vague_demand_is_refused_with_guidance_in_both_languages(intake: httpx
 
 @pytest.mark.parametrize(("params", "field", "rule"), [
     ({"status": '{"$ne": null}'}, "status", "enum"),
-    ({"status[$ne]": "withdrawn"}, "status[$ne]", "unknown_field"),
-    ({"$where": "sleep(1000)"}, "$where", "unknown_field"),
+    ({"status[$ne]": "withdrawn"}, "status[$ne]", "unknown_parameter"),
+    ({"$where": "sleep(1000)"}, "$where", "unknown_parameter"),
     ({"platform": "$where"}, "platform", "pattern"),
     ({"merchant": '{"$gt": ""}'}, "merchant", "pattern"),
     ({"category": "bad-vibes"}, "category", "enum"),

@@ -4,6 +4,7 @@ call the bank and report the fraud (110/96110), once per complaint though intake
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -120,12 +121,13 @@ def test_a_freeze_request_reaches_the_partner_and_the_buyer_once(
 
     [request] = receiver.wait_for(count=1, timeout=30)
     payload = Webhook(sub.json()["secret"]).verify(request.body, request.headers)
-    assert payload["type"] == "AccountFreezeRequested"
+    # Issue 23: the body is the public CloudEvent, the same type as on the status topic; no free text.
+    assert payload["type"] == FREEZE_EVENT_TYPE
     data = payload["data"]
     assert data["ticket"] == filed.ticket and data["freeze"] == ["account", "payment_instrument"]
     assert data["order_number"] == "202611230001" and data["payment_channel"] == "alipay"
-    # Whichever request came first is the one told: intake's free text (phone masked) or escalation's code.
-    assert data["reason"] == "unauthorized_charge" or "202611230001" in data["reason"]
+    # Whichever request came first is the one told: intake's free text (dropped) or escalation's code.
+    assert data["reason_code"] in (None, "unauthorized_charge") and "reason" not in data
     assert phone.encode() not in request.body and address.encode() not in request.body
 
     [mail] = wait_until(lambda: [m for m in smtp.messages if m["To"] == address and "96110" in text_of(m)],
@@ -152,8 +154,9 @@ def test_a_freeze_request_reaches_the_partner_and_the_buyer_once(
     assert [d["event_type"] for d in log] == ["AccountFreezeRequested"]  # pending ones are listed too
     assert len(receiver.requests) == 1
     assert len([m for m in sms.messages if m.to == phone]) == 1
-    published = asyncio.run(read_status(settings, key=filed.complaint_id.encode()))
-    assert len(published) == 1  # once per complaint on the public topic too
+    published = [r for r in asyncio.run(read_status(settings, key=filed.complaint_id.encode()))
+                 if json.loads(r.value)["type"] == FREEZE_EVENT_TYPE]
+    assert len(published) == 1  # once per complaint on the public topic too (after the filing's record)
     headers = {name: value for name, value in published[0].headers}
     event = from_structured_event(KafkaMessage(headers=headers, key=published[0].key, value=published[0].value))
     assert event.get_type() == FREEZE_EVENT_TYPE and event.get_subject() == filed.complaint_id

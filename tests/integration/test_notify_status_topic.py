@@ -69,8 +69,9 @@ def test_status_changes_become_valid_cloudevents_keyed_and_ordered_once(app: Tes
     offsets = publish(settings, topic=settings.topics.escalation_events, events=changes)
     key = filed.complaint_id.encode()
     records = asyncio.run(read_status(bootstrap=settings.kafka_bootstrap_servers,
-                                      topic=settings.topics.public_status, key=key, count=3))
-    assert len(records) == 3
+                                      topic=settings.topics.public_status, key=key, count=4))
+    # Issue 23: the filing is the complaint's first record (from_state null), then one per change.
+    assert len(records) == 4
     # The broker redelivers the last change: the topic must not get a second copy.
     partition, offset = asyncio.run(kafka.resend(bootstrap=settings.kafka_bootstrap_servers, record=asyncio.run(
         kafka.read_until(bootstrap=settings.kafka_bootstrap_servers, topic=settings.topics.escalation_events,
@@ -78,8 +79,8 @@ def test_status_changes_become_valid_cloudevents_keyed_and_ordered_once(app: Tes
     asyncio.run(kafka.committed_past(bootstrap=settings.kafka_bootstrap_servers, group=settings.consumer_group,
                                      topic=settings.topics.escalation_events, partition=partition, offset=offset))
     again = asyncio.run(read_status(bootstrap=settings.kafka_bootstrap_servers,
-                                    topic=settings.topics.public_status, key=key, count=4, timeout=3))
-    assert len(again) == 3
+                                    topic=settings.topics.public_status, key=key, count=5, timeout=3))
+    assert len(again) == 4
 
     validator = Draft202012Validator(load_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
     events = []
@@ -89,12 +90,13 @@ def test_status_changes_become_valid_cloudevents_keyed_and_ordered_once(app: Tes
         event = from_structured_event(KafkaMessage(headers=headers, key=record.key, value=record.value))
         validator.validate(event.get_data())
         events.append(event)
-    assert [e.get_type() for e in events] == ["org.complaints-suite.complaint.status_changed.v1"] * 3
+    assert [e.get_type() for e in events] == ["org.complaints-suite.complaint.status_changed.v1"] * 4
     assert {e.get_subject() for e in events} == {filed.complaint_id}
-    assert [e.get_data()["to_state"] for e in events] == ["acknowledged", "under_review", "resolved"]
-    assert events[1].get_data()["reason_code"] == "evidence_complete"
-    assert events[2].get_data()["reason_code"] is None  # free text may carry PII: never published
-    assert len({e.get_id() for e in events}) == 3
+    assert [e.get_data()["to_state"] for e in events] == ["filed", "acknowledged", "under_review", "resolved"]
+    assert events[0].get_data()["from_state"] is None
+    assert events[2].get_data()["reason_code"] == "evidence_complete"
+    assert events[3].get_data()["reason_code"] is None  # free text may carry PII: never published
+    assert len({e.get_id() for e in events}) == 4
     raw = b"".join(r.value for r in records)
     assert b"13812345678" not in raw and "小王".encode() not in raw
     assert json.loads(records[0].value)["specversion"] == "1.0"

@@ -47,8 +47,8 @@ def test_a_url_breaking_a_rule_is_refused_with_the_rule(app: TestClient, setting
                                                          url: str, rule: str) -> None:
     response = app.post("/v1/subscriptions", json={"url": url}, headers=partner(settings))
     assert response.status_code == 422, response.text
-    [error] = response.json()["detail"]
-    assert error["field"] == "url" and rule in error["message"] and error["message_zh"]
+    [error] = response.json()["errors"]
+    assert error["field"] == "url" and rule in error["message_en"] and error["message_zh"]
     assert app.get("/v1/subscriptions", headers=partner(settings)).json()["items"] == []
 
 

@@ -67,8 +67,9 @@ def test_a_delivery_verifies_with_the_partners_secret_and_carries_no_contact(
 
     [request] = receiver.wait_for(count=1, timeout=30)
     payload = Webhook(sub["secret"]).verify(request.body, request.headers)
-    assert payload["type"] == "ComplaintFiled"
-    assert payload["data"]["ticket"] == event.ticket
+    # Issue 23: the body is the public CloudEvent; the filter's internal name still picks it.
+    assert payload["type"] == "org.complaints-suite.complaint.filed.v1" and payload["specversion"] == "1.0"
+    assert payload["data"]["ticket"] == event.ticket and payload["subject"] == event.complaint_id
     assert b"13812345678" not in request.body and b"buyer@example.com" not in request.body
     with pytest.raises(Exception, match="(?i)signature"):
         Webhook("whsec_" + "A" * 43 + "=").verify(request.body, request.headers)

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.contracts import public
 from tests.support.chaos_driver import Plan
 from tests.support.webhook_receiver import ReceivedRequest
 
@@ -51,9 +52,11 @@ def expected_notices(plan: Plan) -> Counter[tuple[str, str, str]]:
 
 
 def expected_webhooks(plan: Plan) -> set[Kind]:
-    """What the partner's endpoint hears about one complaint: (event type, new state)."""
-    kinds: set[Kind] = {("ComplaintFiled", None)} | {("ComplaintStatusChanged", s) for s in STATUS_STEPS[plan]}
-    return kinds | ({("ResolutionProposed", None)} if plan is Plan.CLOSED else set())
+    """What the partner's endpoint hears about one complaint: (public event type, new state); a closing
+    or a withdrawal is told under its own type (issue 23)."""
+    kinds: set[Kind] = {(public.COMPLAINT_FILED, None)} | {
+        (public.public_type("ComplaintStatusChanged", to_state=s) or "", s) for s in STATUS_STEPS[plan]}
+    return kinds | ({(public.RESOLUTION_PROPOSED, None)} if plan is Plan.CLOSED else set())
 
 
 @dataclass

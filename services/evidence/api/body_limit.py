@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from services.evidence.domain.hashing import MB, too_large
+from shared.problems import PROBLEM_JSON, problem_bytes
 
 # Room for the multipart boundaries, headers and the small form fields around the file.
 FORM_SLACK_BYTES = 1 * MB
@@ -28,14 +28,14 @@ class UploadSizeGuard:
                 and scope["path"].endswith("/evidence")):
             declared = dict(scope["headers"]).get(b"content-length", b"")
             if declared.isdigit() and int(declared) > self.limit:
-                await self._refuse(send)
+                await self._refuse(scope, send)
                 return
         await self.app(scope, receive, send)
 
-    async def _refuse(self, send: Any) -> None:
+    async def _refuse(self, scope: dict[str, Any], send: Any) -> None:
         refusal = too_large(max_bytes=self.max_file_bytes).as_dict()
-        body = json.dumps({"detail": refusal}, ensure_ascii=False).encode()
+        body = problem_bytes(status=413, instance=scope["path"], detail=refusal)
         await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+            (b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode()),
             (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})

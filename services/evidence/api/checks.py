@@ -61,8 +61,8 @@ async def check_card_key(ticket: str, evidence_id: str, principal: CurrentPrinci
     except EvidenceRuleError as exc:
         raise refusal(exc) from None
     except cardkeys.IssuerNotConfigured as exc:
-        raise HTTPException(status_code=503, detail={"message": str(exc),
-                                                     "message_zh": "未配置发卡方，无法校验卡密"})
+        raise HTTPException(status_code=503, headers={"Retry-After": "60"}, detail={
+            "rule": "issuer_not_configured", "message": str(exc), "message_zh": "未配置发卡方，无法校验卡密"})
     finally:
         request.app.state.runtime.relay.wake()
 

@@ -1,12 +1,19 @@
-"""How evidence refusals become HTTP answers: status by rule, field and rule named, zh and en."""
+"""How evidence refusals become HTTP answers (problem details, shared.problems): status by rule,
+field and rule named in `errors`, zh and en."""
 
 from __future__ import annotations
 
 from fastapi import HTTPException
 
-from services.evidence.domain.errors import (ComplaintBudgetError, ComplaintClosedError,
-                                             EvidenceRuleError, FieldsError, FileTooLargeError,
-                                             FileTypeError, NotAllowedError)
+from services.evidence.domain.errors import (
+    ComplaintBudgetError,
+    ComplaintClosedError,
+    EvidenceRuleError,
+    FieldsError,
+    FileTooLargeError,
+    FileTypeError,
+    NotAllowedError,
+)
 from services.evidence.service.files import EvidenceNotFound
 
 _STATUS: tuple[tuple[type[EvidenceRuleError], int], ...] = (
@@ -17,9 +24,9 @@ _STATUS: tuple[tuple[type[EvidenceRuleError], int], ...] = (
 def refusal(exc: EvidenceRuleError) -> HTTPException:
     """The HTTP error of a rule the caller broke; field errors list each problem."""
     status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 422)
-    detail = exc.as_dict()
+    detail: dict[str, object] = exc.as_dict()
     if isinstance(exc, FieldsError):
-        detail["problems"] = [p.as_dict() for p in exc.problems]
+        detail["errors"] = [p.as_dict() for p in exc.problems]
     return HTTPException(status_code=status, detail=detail)
 
 

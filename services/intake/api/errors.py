@@ -1,16 +1,17 @@
-"""Error answers of intake's routes: 422 with field errors, and the reasons for 403, 404 and 409."""
+"""Error answers of intake's routes, as problem details (shared.problems): 422 with field errors,
+and the reasons for 403, 404 and 409."""
 
 from __future__ import annotations
 
 from typing import Any, NoReturn
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
 from services.intake.api import examples
 from services.intake.domain.errors import validation_errors
+from shared.problems import Problem, problem, problem_answer
 
 
 class FieldErrors(Exception):
@@ -21,21 +22,21 @@ class FieldErrors(Exception):
         self.entries = [{"field": field, "rule": rule, "message_en": en, "message_zh": zh}]
 
 
-async def _validation_failed(_: Request, exc: Exception) -> JSONResponse:
+async def _validation_failed(request: Request, exc: Exception) -> JSONResponse:
     # Input values are never echoed: they may hold phone numbers or card keys.
     entries = exc.entries if isinstance(exc, FieldErrors) else validation_errors(exc=exc)
-    return JSONResponse({"errors": entries}, status_code=422)
+    return problem_answer(status=422, instance=request.url.path, detail=entries)
 
 
 def install(app: FastAPI) -> None:
-    """Answer every bad input to intake's routes with 422 {"errors": [...]}."""
+    """Answer every bad input to intake's routes with 422 problem details listing `errors`."""
     app.add_exception_handler(RequestValidationError, _validation_failed)
     app.add_exception_handler(FieldErrors, _validation_failed)
 
 
 def refuse(status_code: int, *, reason: str, en: str, zh: str) -> NoReturn:
-    """Answer with a reason and a bilingual message."""
-    raise HTTPException(status_code=status_code, detail={"reason": reason, "message": en, "message_zh": zh})
+    """Answer with a reason (also the problem's rule) and a bilingual message."""
+    raise problem(status_code, en=en, zh=zh, rule=reason, reason=reason)
 
 
 def not_found(ticket: str) -> NoReturn:
@@ -43,24 +44,9 @@ def not_found(ticket: str) -> NoReturn:
     refuse(404, reason="not_found", en=f"no complaint {ticket}", zh=f"未找到投诉 {ticket}")
 
 
-class FieldError(BaseModel):
-    """One bad input: the field, the rule it broke, and what to do, in English and Chinese."""
-
-    field: str
-    rule: str
-    message_en: str
-    message_zh: str
-
-
-class FieldErrorsOut(BaseModel):
-    """The 422 body of every intake route."""
-
-    errors: list[FieldError]
-
-
 #: Documented on every route: the 401 of a missing, expired or forged token and the 422 shape.
 ERROR_ANSWERS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid bearer token: reason missing, expired, invalid_signature, malformed or "
                          "invalid_claims"},
-    422: {**examples.errors_answer(), "model": FieldErrorsOut},
+    422: {**examples.errors_answer(), "model": Problem},
 }

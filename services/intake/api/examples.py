@@ -59,20 +59,35 @@ def answer(description: str, zh: tuple[str, Any], en: tuple[str, Any]) -> dict[s
 
 
 def errors_answer() -> dict[str, Any]:
-    """The 422 answer: every field error with its rule, in English and Chinese."""
-    zh = {"errors": [{"field": "order.amount", "rule": "gt", "message_en": "Input should be greater than 0",
+    """The 422 answer: problem details listing every field error with its rule, in English and Chinese."""
+    zh = {"type": "urn:complaints-suite:problem:gt", "title": "Unprocessable Content", "status": 422,
+          "detail": "Input should be greater than 0", "detail_zh": "必须大于 0", "rule": "gt",
+          "instance": "/v1/complaints",
+          "errors": [{"field": "order.amount", "rule": "gt", "message_en": "Input should be greater than 0",
                       "message_zh": "必须大于 0"}]}
-    en = {"errors": [{"field": "order.currency", "rule": "iso4217",
+    en = {"type": "urn:complaints-suite:problem:invalid_request", "title": "Unprocessable Content", "status": 422,
+          "detail": "2 fields refused: order.currency, demand.type",
+          "detail_zh": "2 个字段不符合要求：order.currency, demand.type", "instance": "/v1/complaints",
+          "errors": [{"field": "order.currency", "rule": "iso4217",
                       "message_en": "'RMB' is not an ISO 4217 currency code (e.g. CNY, USD)",
-                      "message_zh": "“RMB”不是 ISO 4217 货币代码（如 CNY、USD）"}]}
-    return answer("Field errors: field, rule, message_en, message_zh", ("金额必须大于 0", zh), ("Unknown currency", en))
+                      "message_zh": "“RMB”不是 ISO 4217 货币代码（如 CNY、USD）"},
+                     {"field": "demand.type", "rule": "enum", "message_en": "Input should be a known demand type",
+                      "message_zh": "取值无效"}]}
+    return problem_answer_doc("Field errors (problem details): errors lists field, rule, message_en, message_zh",
+                              ("金额必须大于 0", zh), ("Unknown currency", en))
 
 
 def not_found() -> dict[str, Any]:
     """The 404 answer for a complaint that does not exist or is outside the caller's scope."""
-    body = {"detail": {"reason": "not_found", "message": "no complaint CP-20261123-000999",
-                       "message_zh": "未找到投诉 CP-20261123-000999"}}
-    return answer("No such complaint in your scope", ("未找到", body), ("Not found", body))
+    body = {"type": "urn:complaints-suite:problem:not_found", "title": "Not Found", "status": 404,
+            "detail": "no complaint CP-20261123-000999", "detail_zh": "未找到投诉 CP-20261123-000999",
+            "instance": "/v1/complaints/CP-20261123-000999", "rule": "not_found", "reason": "not_found"}
+    return problem_answer_doc("No such complaint in your scope", ("未找到", body), ("Not found", body))
+
+
+def problem_answer_doc(description: str, zh: tuple[str, Any], en: tuple[str, Any]) -> dict[str, Any]:
+    """An OpenAPI error entry (application/problem+json) with a zh and an en example."""
+    return {"description": description, "content": {"application/problem+json": {"examples": _pair(zh, en)}}}
 
 
 PAGE_ZH = {"items": [{k: VIEW_ZH[k] for k in ("ticket", "status", "category", "priority", "platform", "merchant",

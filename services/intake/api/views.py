@@ -39,7 +39,8 @@ def complaint_view(complaint: Complaint, *, principal: Principal, timeline: list
         contact = {"phone": mask_phone(contact.get("phone")), "email": mask_email(contact.get("email"))}
     person["contact"] = {k: v for k, v in contact.items() if v is not None}
     view = {
-        "ticket": complaint.ticket, "status": complaint.status, "tier": complaint.tier,
+        # The complaint id: the key of its records on the public topics and the subject of its CloudEvents.
+        "id": complaint.id, "ticket": complaint.ticket, "status": complaint.status, "tier": complaint.tier,
         "category": complaint.category, "category_inferred": complaint.category_inferred,
         "category_confidence": complaint.category_confidence, "priority": complaint.priority,
         "priority_reasons": list(complaint.priority_reasons), "platform": complaint.platform,
@@ -78,7 +79,7 @@ def actor_of(entry: dict[str, Any], complaint: Complaint) -> dict[str, Any]:
 def summary_view(complaint: Complaint) -> dict[str, Any]:
     """One line of a listing (no contact details at all)."""
     return {
-        "ticket": complaint.ticket, "status": complaint.status, "category": complaint.category,
+        "id": complaint.id, "ticket": complaint.ticket, "status": complaint.status, "category": complaint.category,
         "priority": complaint.priority, "platform": complaint.platform, "merchant": complaint.merchant,
         "complainant": {"id": complaint.complainant["id"], "display_name": complaint.complainant["display_name"]},
         "order": {k: complaint.order.get(k) for k in ("number", "item", "amount", "currency")},

@@ -1,8 +1,13 @@
-"""FileComplaint commands from platforms: file, answer on the reply topic, answer repeats the same way."""
+"""FileComplaint commands from platforms: file, answer on the reply topic, answer repeats the same way.
+
+Each answer names its platform (the command's complaint's `platform`) and is keyed
+`platform:reference`: two platforms using one reference get two answers that never share a key,
+and a platform reads its own under the key prefix `platform:` (docs/architecture.md, intake)."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 from pydantic import ValidationError
@@ -53,12 +58,15 @@ def _store_and_emit(tx: UnitOfWork, *, command: FileComplaint, reply: Message, t
 def _answer_again(uow: UnitOfWork, *, command: FileComplaint, topic: str) -> Message:
     stored = repository.replies.load_reply(reply_id=_reply_id(_platform(command), command.platform_reference))
     if stored.fingerprint != fingerprint(body=command.complaint, route=ROUTE):
-        reply: Message = ComplaintRejected(platform_reference=command.platform_reference, errors=[{
+        reply: Message = ComplaintRejected(platform=_platform(command), platform_reference=command.platform_reference,
+                                           errors=[{
             "field": "platform_reference", "rule": "reference_reused",
             "message_en": "This platform reference was already used for a different complaint",
             "message_zh": "该平台参考号已用于另一条不同的投诉"}])
     else:
-        previous = _REPLIES[stored.message_type].model_validate_json(stored.payload)
+        # An answer stored before replies named their platform takes it from the stored record.
+        previous = _REPLIES[stored.message_type].model_validate({"platform": stored.platform,
+                                                                  **json.loads(stored.payload)})
         reply = previous.model_copy(update={"event_id": new_id(), "occurred_at": utcnow()})
     uow.transaction(lambda tx: emit(tx, topic=topic, messages=[reply]))
     return reply
@@ -78,7 +86,8 @@ def handle_file_complaint(uow: UnitOfWork, *, desk: FilingDesk, command: FileCom
     replies: list[Message] = []
 
     def answer(tx: UnitOfWork, filing: Filing) -> None:
-        accepted = ComplaintAccepted(platform_reference=reference, ticket=filing.complaint.ticket,
+        accepted = ComplaintAccepted(platform=request.platform, platform_reference=reference,
+                                     ticket=filing.complaint.ticket,
                                      already_existed=filing.already_existed)
         _store_and_emit(tx, command=command, reply=accepted, topic=topic)
         replies.append(accepted)
@@ -97,7 +106,8 @@ def handle_file_complaint(uow: UnitOfWork, *, desk: FilingDesk, command: FileCom
 
 def _reject(uow: UnitOfWork, *, command: FileComplaint, errors: list[dict[str, str]], topic: str) -> Message:
     """Answer ComplaintRejected with the field errors, stored so that a repeat gets the same answer."""
-    rejected = ComplaintRejected(platform_reference=command.platform_reference, errors=errors)
+    rejected = ComplaintRejected(platform=_platform(command), platform_reference=command.platform_reference,
+                                 errors=errors)
     try:
         uow.transaction(lambda tx: _store_and_emit(tx, command=command, reply=rejected, topic=topic))
     except DuplicateKey:

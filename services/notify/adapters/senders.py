@@ -12,7 +12,7 @@ import httpx
 from services.notify.config import NotifySettings
 from services.notify.adapters.email import send_email
 from services.notify.adapters.sms import HttpSmsProvider
-from services.notify.adapters.webhook_targets import validate_target
+from services.notify.adapters.webhook_targets import resolve_target
 from services.notify.adapters.webhooks import deliver
 from services.notify.domain.email import EmailDeliveryError, build_email
 from services.notify.domain.notice import Language
@@ -98,13 +98,14 @@ class Senders:
         if subscription is None or subscription.deleted_at is not None:
             return _failed(started, clock, None, "the subscription was deleted", True)
         try:
-            url = await validate_target(url=subscription.url,
-                                        allow_private=self._settings.webhook_allow_private_targets)
+            target = await resolve_target(url=subscription.url,
+                                          allow_private=self._settings.webhook_allow_private_targets)
         except TargetRefused as exc:
             return _failed(started, clock, None, str(exc), True)
         secrets = active_secrets(secrets=[SigningSecret(**s) for s in subscription.secrets], now=started)
-        attempt = await deliver(url=url, msg_id=doc.id, body=(doc.payload or "{}").encode(), secrets=secrets,
-                                timeout=self._settings.webhook_timeout_s, client=self._http, now=started)
+        attempt = await deliver(url=target.url, msg_id=doc.id, body=(doc.payload or "{}").encode(), secrets=secrets,
+                                timeout=self._settings.webhook_timeout_s, client=self._http, now=started,
+                                address=target.address)
         error = None if attempt.ok else (attempt.error or f"HTTP {attempt.status_code}")
         return Outcome(attempt.started_at, attempt.status_code, attempt.latency_ms, error)
 

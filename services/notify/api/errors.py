@@ -46,3 +46,19 @@ def target_refused(exc: TargetRefused) -> HTTPException:
     """The webhook URL breaks a rule."""
     return HTTPException(status_code=422, detail=[{"field": "url", "rule": "webhook_target",
                                                    "message": str(exc), "message_zh": exc.message_zh}])
+
+
+def field_refused(*, field: str, rule: str, message: str, message_zh: str) -> HTTPException:
+    """A query or body field breaks a rule (422, naming the field and the rule)."""
+    return HTTPException(status_code=422, detail=[{"field": field, "rule": rule, "message": message,
+                                                   "message_zh": message_zh}])
+
+
+def ping_failed(*, timed_out: bool, error: str, delivery_id: str, status_code: int | None,
+                latency_ms: int) -> HTTPException:
+    """The endpoint did not take the test event: 504 when it did not answer in time, else 502, saying why."""
+    why = "did not answer in time" if timed_out else "refused the test event"
+    why_zh = "未在时限内应答" if timed_out else "未接受测试事件"
+    return HTTPException(status_code=504 if timed_out else 502, detail={
+        "message": f"the endpoint {why}: {error}", "message_zh": f"回调地址{why_zh}：{error}",
+        "delivery_id": delivery_id, "status_code": status_code, "latency_ms": latency_ms})

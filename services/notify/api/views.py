@@ -23,4 +23,5 @@ def subscription(s: Subscription) -> dict[str, Any]:
     """A webhook subscription with its state and health."""
     return {"id": s.id, "url": s.url, "event_types": s.event_types, "description": s.description,
             "created_at": s.created_at, "paused": s.paused_at is not None, "paused_at": s.paused_at,
-            "consecutive_failures": (s.health or {}).get("consecutive_failures", 0)}
+            "consecutive_failures": (s.health or {}).get("consecutive_failures", 0),
+            "contact_email": s.contact_email, "secret_grace_s": s.secret_grace_s, "updated_at": s.updated_at}

@@ -6,13 +6,18 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.contracts.public import CLOSING_STATES, INTERNAL_ALIASES, filter_names
+
 from .notice import SHANGHAI, Channel, Language, Role, check_time_zone
 
 _ALL = frozenset(Role)
 AUDIENCE: dict[str, frozenset[Role]] = {
     "ComplaintFiled": _ALL,
     "ComplaintStatusChanged": _ALL,
-    "EvidenceAssessed": frozenset({Role.COMPLAINANT, Role.AGENT}),
+    # Partners hear of an assessment only when it asks for evidence (evidence.requested.v1).
+    "EvidenceAssessed": frozenset({Role.COMPLAINANT, Role.AGENT, Role.PARTNER}),
+    # People are told of an assignment by the case itself; partners by case.assigned.v1.
+    "CaseAssigned": frozenset({Role.PARTNER}),
     "SlaWarning": frozenset({Role.MERCHANT, Role.AGENT}),
     "SlaBreached": _ALL,
     "ResolutionProposed": _ALL,
@@ -21,6 +26,10 @@ AUDIENCE: dict[str, frozenset[Role]] = {
     "AccountFreezeRequested": frozenset({Role.COMPLAINANT, Role.AGENT, Role.PARTNER}),
     "AccountFreezeConfirmed": frozenset({Role.COMPLAINANT, Role.AGENT}),
 }
+#: The public type names (shared/contracts/public.py) stand for the internal events they tell, so a
+#: subscription's filter may name either (the internal names stay accepted as aliases).
+AUDIENCE |= {public: AUDIENCE[internal] for internal, public in INTERNAL_ALIASES.items()}
+AUDIENCE |= {closing: AUDIENCE["ComplaintStatusChanged"] for closing in CLOSING_STATES.values()}
 DEFAULT_AUDIENCE = frozenset({Role.COMPLAINANT, Role.AGENT})
 #: Who hears of a lapse or warning of the buyer's own clock when the event does not say (old events).
 BUYER_CLOCK_AUDIENCE = frozenset({Role.COMPLAINANT, Role.AGENT})
@@ -118,14 +127,18 @@ def audience_of(*, event_type: str, audience: Iterable[str] = (), owner: str = "
 
 
 def plan_deliveries(*, event_id: str, event_type: str, recipients: Iterable[Recipient],
-                    audience: frozenset[Role] | None = None) -> list[DeliveryIntent]:
-    """Delivery intents for an event, one per (recipient, channel), in a stable order."""
+                    audience: frozenset[Role] | None = None, public_type: str | None = None) -> list[DeliveryIntent]:
+    """Delivery intents for an event, one per (recipient, channel), in a stable order.
+
+    A partner's filter matches the event's internal type or the public type it is told under
+    (`public_type`, with its aliases: see shared/contracts/public.filter_names)."""
     audience = AUDIENCE.get(event_type, DEFAULT_AUDIENCE) if audience is None else audience
+    names = {event_type} | (filter_names(public_type) if public_type else set())
     intents: dict[tuple[str, str, str], DeliveryIntent] = {}
     for recipient in recipients:
         if recipient.role not in audience:
             continue
-        if recipient.role is Role.PARTNER and recipient.event_types and event_type not in recipient.event_types:
+        if recipient.role is Role.PARTNER and recipient.event_types and not names & recipient.event_types:
             continue
         prefs = recipient.preferences
         for channel in prefs.channels if prefs.channels is not None else default_channels(

@@ -1,22 +1,22 @@
-"""The partner-facing complaint status event: CloudEvents 1.0, Kafka structured mode, keyed by complaint."""
+"""The partner-facing complaint status event: CloudEvents 1.0, Kafka structured mode, keyed by complaint.
 
-import json
+Types, schemas and ids come from the public vocabulary (shared/contracts/public.py)."""
+
 import re
-import uuid
 from datetime import UTC
-from pathlib import Path
 from typing import Any, Literal
 
 from cloudevents.core.bindings.kafka import KafkaMessage, to_structured_event
 from cloudevents.core.v1.event import CloudEvent
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-EVENT_TYPE = "org.complaints-suite.complaint.status_changed.v1"
-DEFAULT_SOURCE = "urn:complaints-suite:notify"
-SCHEMA_PATH = Path(__file__).parent / "schemas" / "complaint-status-changed.v1.json"
-SCHEMA_ID = "urn:complaints-suite:schema:complaint-status-changed:v1"
+from shared.contracts import public
+
+EVENT_TYPE = public.STATUS_CHANGED
+DEFAULT_SOURCE = public.DEFAULT_SOURCE
+#: Where the data schema is served (with the default COMPLAINTS_PUBLIC_BASE_URL; see public.schema_url).
+SCHEMA_ID = public.schema_url(EVENT_TYPE)
 _CODE = r"^[a-z][a-z0-9_]{0,39}$"
-_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, SCHEMA_ID)
 Tier = Literal["automatic", "internal", "platform", "payment_channel", "external", "legal"]
 
 
@@ -40,39 +40,42 @@ class StatusChange(BaseModel):
         return value.astimezone(UTC)
 
 
-def public_reason_code(*, reason: str | None) -> str | None:
-    """The reason if it is a plain code (a_code_like_this); free text may carry PII, so None."""
-    return reason if reason and re.fullmatch(_CODE, reason) else None
+def public_reason_code(*, reason: str | None, action: str | None = None) -> str | None:
+    """The reason if it is a plain code (a_code_like_this); free text may carry PII, so then the
+    action that caused the change (request_evidence …) when it is a code, else None."""
+    for code in (reason, action):
+        if code and re.fullmatch(_CODE, code):
+            return code
+    return None
 
 
 def load_schema() -> dict[str, Any]:
-    """The versioned JSON Schema of the event's data, as published to partners."""
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    """The versioned JSON Schema of the event's data, as published to partners (and served)."""
+    return public.schema_of(EVENT_TYPE)
 
 
 def status_data(*, change: StatusChange) -> dict[str, Any]:
     """The data payload; every key is always present, absent values are null."""
     data = change.model_dump(exclude={"source_event_id"}, mode="json")
-    data["occurred_at"] = change.occurred_at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    data["occurred_at"] = public.rfc3339(change.occurred_at)
     return data
 
 
+def status_cloud_event(*, change: StatusChange, source: str = DEFAULT_SOURCE) -> dict[str, Any]:
+    """The public record of a change as CloudEvents JSON; its id is derived from the source event,
+    so a republish is recognisable (the same id as before the public vocabulary)."""
+    return public.cloud_event(event_type=EVENT_TYPE, subject=change.complaint_id, data=status_data(change=change),
+                              time=change.occurred_at, key=change.source_event_id, source=source)
+
+
 def build_status_event(*, change: StatusChange, source: str = DEFAULT_SOURCE) -> CloudEvent:
-    """A CloudEvent whose id is derived from the source event, so a republish is recognisable."""
-    return CloudEvent(
-        attributes={
-            "id": str(uuid.uuid5(_NAMESPACE, change.source_event_id)),
-            "source": source,
-            "type": EVENT_TYPE,
-            "subject": change.complaint_id,
-            "time": change.occurred_at,
-            "datacontenttype": "application/json",
-            "dataschema": SCHEMA_ID,
-            # Partitioning extension: the Kafka binding turns it into the message key.
-            "partitionkey": change.complaint_id,
-        },
-        data=status_data(change=change),
-    )
+    """The same event as an SDK CloudEvent (the Kafka binding turns `partitionkey` into the key)."""
+    return _sdk_event(status_cloud_event(change=change, source=source), time=change.occurred_at)
+
+
+def _sdk_event(event: dict[str, Any], *, time: Any) -> CloudEvent:
+    attributes = {k: v for k, v in event.items() if k not in ("data", "specversion")} | {"time": time}
+    return CloudEvent(attributes=attributes, data=event["data"])
 
 
 def to_kafka_message(*, event: CloudEvent) -> KafkaMessage:
@@ -81,10 +84,9 @@ def to_kafka_message(*, event: CloudEvent) -> KafkaMessage:
     return to_structured_event(event, key_mapper=lambda e: str(e.get_extension("partitionkey")).encode("utf-8"))
 
 
-#: Provisional: issue 23 names the public event types; partners may already read this one.
-FREEZE_EVENT_TYPE = "org.complaints-suite.freeze.requested.v1"
-FREEZE_SCHEMA_PATH = Path(__file__).parent / "schemas" / "freeze-requested.v1.json"
-FREEZE_SCHEMA_ID = "urn:complaints-suite:schema:freeze-requested:v1"
+#: Its name was provisional before issue 23; it already fitted org.complaints-suite.<noun>.<verb>.v1, so it stays.
+FREEZE_EVENT_TYPE = public.FREEZE_REQUESTED
+FREEZE_SCHEMA_ID = public.schema_url(FREEZE_EVENT_TYPE)
 
 
 class FreezeRequest(BaseModel):
@@ -115,21 +117,19 @@ class FreezeRequest(BaseModel):
         return value.astimezone(UTC)
 
 
-def build_freeze_event(*, request: FreezeRequest, source: str = DEFAULT_SOURCE) -> CloudEvent:
-    """A CloudEvent whose id is derived from the complaint: one freeze request per complaint, however often asked."""
+def freeze_cloud_event(*, request: FreezeRequest, source: str = DEFAULT_SOURCE) -> dict[str, Any]:
+    """The public freeze request; its id is derived from the complaint: one per complaint, however often asked."""
     data = request.model_dump(mode="json")
-    data["occurred_at"] = request.occurred_at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    return CloudEvent(
-        attributes={
-            "id": str(uuid.uuid5(_NAMESPACE, f"freeze:{request.complaint_id}")),
-            "source": source, "type": FREEZE_EVENT_TYPE, "subject": request.complaint_id,
-            "time": request.occurred_at, "datacontenttype": "application/json",
-            "dataschema": FREEZE_SCHEMA_ID, "partitionkey": request.complaint_id,
-        },
-        data=data,
-    )
+    data["occurred_at"] = public.rfc3339(request.occurred_at)
+    return public.cloud_event(event_type=FREEZE_EVENT_TYPE, subject=request.complaint_id, data=data,
+                              time=request.occurred_at, key=f"freeze:{request.complaint_id}", source=source)
+
+
+def build_freeze_event(*, request: FreezeRequest, source: str = DEFAULT_SOURCE) -> CloudEvent:
+    """The same freeze request as an SDK CloudEvent."""
+    return _sdk_event(freeze_cloud_event(request=request, source=source), time=request.occurred_at)
 
 
 def load_freeze_schema() -> dict[str, Any]:
     """The JSON Schema of the freeze request's data."""
-    return json.loads(FREEZE_SCHEMA_PATH.read_text(encoding="utf-8"))
+    return public.schema_of(FREEZE_EVENT_TYPE)

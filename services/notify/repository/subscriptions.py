@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.notify.models import Subscription
+from services.notify.models import DeliveryAttempt, Notification, Subscription
 from shared.store import UnitOfWork, database
 
 
@@ -75,3 +75,30 @@ def update_health(tx: UnitOfWork, *, subscription_id: str, health: dict[str, Any
     tx.collection(Subscription).update_one({"_id": subscription_id},
                                            {"$set": {"health": health, "paused_at": paused_at}},
                                            session=tx.session)
+
+
+def update_subscription(*, subscription_id: str, changes: dict[str, Any]) -> Subscription | None:
+    """Apply changes to a live subscription; it as it is now, None when it was deleted meanwhile."""
+    Subscription.objects(id=subscription_id, deleted_at=None).update_one(
+        **{f"set__{field}": value for field, value in changes.items()})
+    return Subscription.objects(id=subscription_id, deleted_at=None).first()
+
+
+def list_delivery_keys(*, subscription_id: str) -> list[dict[str, Any]]:
+    """Every delivery of an endpoint as (id, created_at, state, channel), for the log to page through.
+
+    The filter names only the indexed subscription_id: a state or time condition next to it would
+    make the embedded store read every delivery ever recorded (docs/architecture.md, Store notes)."""
+    return list(Notification._get_collection().find({"subscription_id": subscription_id},
+                                                    {"_id": 1, "created_at": 1, "state": 1, "channel": 1}))
+
+
+def get_deliveries(*, ids: list[str]) -> list[Notification]:
+    """These deliveries, in no particular order."""
+    return list(Notification.objects(id__in=ids))
+
+
+def create_sent(*, doc: Notification, attempt: DeliveryAttempt) -> None:
+    """Record a delivery made at once (a ping) with its one attempt, for the delivery log."""
+    doc.save(force_insert=True)
+    attempt.save(force_insert=True)

@@ -13,15 +13,16 @@ from services.notify.config import NotifySettings
 from services.notify.domain.labels import COMPLAINANT_CLOCKS
 from services.notify.domain.notice import Notice, Role
 from services.notify.domain.recipients import audience_of
-from services.notify.domain.status_event import (EVENT_TYPE, FREEZE_EVENT_TYPE, FreezeRequest, build_freeze_event,
-                                                 build_status_event, public_reason_code, to_kafka_message)
+from services.notify.domain.status_event import (EVENT_TYPE, FREEZE_EVENT_TYPE, FreezeRequest, StatusChange,
+                                                 freeze_cloud_event, public_reason_code, status_cloud_event)
 from services.notify.models import ComplaintRecipients
-from services.notify.service import reminders
-from services.notify.service.notices import create_notice, status_change, webhook_payload
+from services.notify.service import events_log, reminders
+from services.notify.service.notices import create_notice, filing_change, partner_type, status_change, webhook_body
 from services.notify.service.planning import About, get_recipients, people_keys, record_intents
 from services.notify.service.subscriptions import LiveEndpoints
 from shared.contracts.complaints import AccountFreezeRequested, ComplaintFiled
 from shared.contracts.escalation import CaseAssigned, ComplaintStatusChanged, SlaBreached, SlaWarning
+from shared.contracts import public
 from shared.envelope import Event, Message, decode, utcnow
 from shared.ledger import apply_once
 from shared.outbox import emit_raw
@@ -39,8 +40,6 @@ def handle_event(uow: UnitOfWork, *, event: Event, settings: NotifySettings, end
 
 
 def _apply(tx: UnitOfWork, *, event: Event, settings: NotifySettings, endpoints: LiveEndpoints) -> int:
-    if isinstance(event, ComplaintStatusChanged):
-        publish_status(tx, event=event, settings=settings)
     if isinstance(event, ComplaintFiled):
         record = _record_of(event)
         waiting = repository.create_record(tx, record=record)
@@ -86,20 +85,37 @@ def _record_of(event: ComplaintFiled) -> ComplaintRecipients:
 
 def _apply_known(tx: UnitOfWork, *, event: Event, record: ComplaintRecipients, settings: NotifySettings,
                  endpoints: LiveEndpoints) -> int:
+    # The public status record: the filing first, then each change that changes the state. A change
+    # that came before its filing was parked, so it is published after the filing.
+    if isinstance(event, ComplaintFiled):
+        publish_change(tx, change=filing_change(event=event), settings=settings)
+    if isinstance(event, ComplaintStatusChanged) and event.from_state != event.to_state:
+        publish_status(tx, event=event, settings=settings)
     if isinstance(event, CaseAssigned):
         repository.update_agent(tx, complaint_id=record.id, agent_id=event.agent_id)
         record.agent_id = event.agent_id
-        return 0
-    evidence_due = reminders.on_event(tx, event=event, record=record, settings=settings)
+    evidence_due = None if isinstance(event, CaseAssigned) else reminders.on_event(tx, event=event, record=record,
+                                                                                   settings=settings)
     notice = create_notice(event=event, order_no=record.order_no, evidence_due=evidence_due)
     told = (event.audience, notice.owner or "") if isinstance(event, SlaWarning | SlaBreached) else ((), "")
     roles = set(audience_of(event_type=event.type, audience=told[0], owner=told[1] or _owner_of(notice)))
     if isinstance(event, ComplaintStatusChanged) and event.to_state in QUIET_STATES:
         roles &= {Role.PARTNER}  # people already got the acknowledgement of ComplaintFiled
+    told_as = partner_type(event)
+    if told_as is None:
+        roles.discard(Role.PARTNER)  # nothing changed, nothing asked, or not the platform's clock
+    elif isinstance(event, SlaWarning | SlaBreached):
+        # The policy's audience names people; a platform's integration hears of its own clocks and the
+        # merchants' (its subscription's filter chooses), never of the buyer's private windows.
+        roles.add(Role.PARTNER)
+    if not roles:
+        return 0
     about = About(event_id=_intent_key(event), event_type=event.type, complaint_id=event.complaint_id,
                   ticket=event.ticket, platform=record.platform, notice=notice,
-                  payload=lambda summary: webhook_payload(event=event, summary=summary, order_no=record.order_no),
-                  roles=frozenset(roles))
+                  payload=lambda _summary: webhook_body(event=event, notice=notice, order_no=record.order_no),
+                  roles=frozenset(roles), public_type=told_as)
+    if Role.PARTNER in roles:
+        events_log.record(tx, about=about)  # the partner events list (GET /v1/events) and replays
     recipients = get_recipients(record=record, roles=roles, settings=settings, endpoints=endpoints, tx=tx)
     count = record_intents(tx, about=about, recipients=recipients, settings=settings)
     if isinstance(event, AccountFreezeRequested) and count:
@@ -158,27 +174,30 @@ def publish_freeze(tx: UnitOfWork, *, event: AccountFreezeRequested, order_no: s
     except ValidationError as exc:
         log.error("freeze request %s not published: outside schema v1: %s", event.event_id, exc)
         return
-    _emit_cloud_event(tx, cloud_event=build_freeze_event(request=request), key=event.complaint_id,
+    _emit_cloud_event(tx, cloud_event=freeze_cloud_event(request=request), key=event.complaint_id,
                       message_type=FREEZE_EVENT_TYPE, settings=settings)
 
 
 def publish_status(tx: UnitOfWork, *, event: ComplaintStatusChanged, settings: NotifySettings) -> None:
-    """Write the partner-facing CloudEvent to the outbox, keyed by complaint id, in this transaction."""
+    """Write the partner-facing status CloudEvent to the outbox, keyed by complaint id, in this transaction."""
     try:
         change = status_change(event=event)
     except ValidationError as exc:
         # A state or ticket outside the published schema must not reach partners; people are still told.
         log.error("status change %s not published: outside schema v1: %s", event.event_id, exc)
         return
-    _emit_cloud_event(tx, cloud_event=build_status_event(change=change), key=event.complaint_id,
+    publish_change(tx, change=change, settings=settings)
+
+
+def publish_change(tx: UnitOfWork, *, change: StatusChange, settings: NotifySettings) -> None:
+    """One status record on the public topic (a filing's is the complaint's first)."""
+    _emit_cloud_event(tx, cloud_event=status_cloud_event(change=change), key=change.complaint_id,
                       message_type=EVENT_TYPE, settings=settings)
 
 
-def _emit_cloud_event(tx: UnitOfWork, *, cloud_event: Any, key: str, message_type: str,
+def _emit_cloud_event(tx: UnitOfWork, *, cloud_event: dict[str, Any], key: str, message_type: str,
                       settings: NotifySettings) -> None:
-    message = to_kafka_message(event=cloud_event)
-    headers = {name: value.decode() if isinstance(value, bytes) else str(value)
-               for name, value in message.headers.items()}
-    emit_raw(tx, topic=settings.topics.public_status, entry_id=f"ce-{cloud_event.get_id()}",
-             key=key, payload=message.value.decode("utf-8"), message_type=message_type,
-             kafka_headers=headers or {"content-type": "application/cloudevents+json; charset=utf-8"})
+    # Structured mode: the value is the whole event; the only header is its content-type (the relay
+    # adds no trace or message-type headers to an entry with CloudEvents headers: shared/bus/broker.py).
+    emit_raw(tx, topic=settings.topics.public_status, entry_id=f"ce-{cloud_event['id']}", key=key,
+             payload=public.to_json(cloud_event), message_type=message_type, kafka_headers=dict(public.KAFKA_HEADERS))

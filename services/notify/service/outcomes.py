@@ -10,6 +10,7 @@ from services.notify.adapters.senders import Outcome
 from services.notify.config import NotifySettings
 from services.notify.domain.retry import EndpointHealth, next_attempt_at, record_attempt
 from services.notify.models import DeliveryAttempt, Notification, Subscription
+from services.notify.service import subscriptions
 from services.notify.service.planning import notification_sent
 from shared.envelope import utcnow
 from shared.outbox import emit
@@ -93,3 +94,7 @@ def _update_health(tx: UnitOfWork, *, subscription: Subscription, ok: bool, retr
             recipient_role="partner", channel="in_app", language="zh-CN", subject=text["subject"],
             body=text["body"], state="delivered", next_attempt_at=now, lease_until=now, created_at=now,
             delivered_at=now, subscription_id=subscription.id))
+        email = subscriptions.paused_email(subscription=subscription, subject=text["subject"], body=text["body"],
+                                           now=now, email_on=bool(settings.smtp_host))
+        if email is not None:  # the owner's contact email too, sent by the worker like any email
+            repository.create_notification(tx, doc=email)

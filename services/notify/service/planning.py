@@ -39,6 +39,7 @@ class About:
     notice: Notice
     payload: Callable[[str], str] | None = None
     roles: frozenset[Role] | None = None  # who hears it, when not the event type's usual readers
+    public_type: str | None = None  # the partner-facing type it is told under (filters may name it)
 
 
 def _preferences(profile: RecipientProfile | None, language: str = "zh-CN") -> Preferences:
@@ -90,7 +91,7 @@ def create_notifications(*, about: About, recipients: list[Recipient], settings:
                          now: datetime) -> list[Notification]:
     """One rendered, not yet saved Notification per (recipient, channel) the event reaches."""
     intents = plan_deliveries(event_id=about.event_id, event_type=about.notice.event_type, recipients=recipients,
-                              audience=about.roles)
+                              audience=about.roles, public_type=about.public_type)
     renders: dict[tuple[Role, Language, str], Rendered] = {}
     chosen = {r.id for r in recipients if r.preferences.channels is not None}
     made: list[Notification] = []

@@ -1,0 +1,65 @@
+"""Stored partner events: the list partners reconcile from, and the deliveries a replay queues again."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import UpdateOne
+
+from services.notify.models import Notification, PartnerEvent
+from shared.store import UnitOfWork
+
+
+def create_partner_event(tx: UnitOfWork, *, event: PartnerEvent) -> None:
+    """Record an event once: an event told again (a freeze request from two services, a redelivery)
+    keeps its first record, so its place in the list and its body stay."""
+    event.validate()
+    tx.write(PartnerEvent, [UpdateOne({"_id": event.id}, {"$setOnInsert": event.to_mongo().to_dict()},
+                                      upsert=True)])
+
+
+def list_partner_events(*, platform: str, since: datetime | None, until: datetime | None) -> list[PartnerEvent]:
+    """The platform's events recorded in [since, until), oldest first.
+
+    Only the index's fields (platform, one range on recorded_at) go to the store: anything more
+    (the types, the cursor's id) is checked by the caller, see docs/architecture.md, Store notes."""
+    recorded: dict[str, Any] = {}
+    if since is not None:
+        recorded["$gte"] = since
+    if until is not None:
+        recorded["$lt"] = until
+    query: dict[str, Any] = {"platform": platform} | ({"recorded_at": recorded} if recorded else {})
+    docs = PartnerEvent._get_collection().find(query).sort([("recorded_at", 1), ("_id", 1)])
+    return [PartnerEvent._from_son(doc) for doc in docs]
+
+
+def get_deliveries(*, ids: list[str]) -> dict[str, Notification]:
+    """These deliveries as stored, by id (point lookups)."""
+    return {n.id: n for n in Notification.objects(id__in=ids)}
+
+
+def create_replays(*, docs: list[Notification]) -> int:
+    """Record deliveries a replay adds (a subscription that had not had them); ids taken are skipped."""
+    if not docs:
+        return 0
+    for doc in docs:
+        doc.validate()
+    result = Notification._get_collection().bulk_write(
+        [UpdateOne({"_id": d.id}, {"$setOnInsert": d.to_mongo().to_dict()}, upsert=True) for d in docs],
+        ordered=False)
+    return len(result.upserted_ids)
+
+
+def update_replayed(*, ids: list[str], now: datetime) -> int:
+    """Make these settled deliveries due again now, under their own ids; ones still pending are left
+    (they go out anyway), so a replay asked twice sends nothing twice."""
+    changed = 0
+    coll = Notification._get_collection()
+    # One document at a time: see update_leases in repository/deliveries.py.
+    for delivery_id in ids:
+        changed += coll.update_one(
+            {"_id": delivery_id, "state": {"$in": ["delivered", "failed"]}},
+            {"$set": {"state": "pending", "next_attempt_at": now, "lease_until": now - timedelta(seconds=1),
+                      "first_attempt_at": None}}).modified_count
+    return changed

@@ -1,0 +1,114 @@
+"""Webhook egress: every wrapped form of an internal address is refused, a public one allowed, and the
+request goes to the very address that was checked (no second resolution)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import httpx
+import pytest
+from standardwebhooks import Webhook
+
+from services.notify.adapters import webhook_targets
+from services.notify.adapters.webhooks import deliver
+from services.notify.domain.webhook_secrets import create_secret
+from services.notify.domain.webhook_targets import TargetRefused, blocked, pinned_url
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(("address", "form"), [
+    ("2002:a9fe:a9fe::1", "6to4 wrapping 169.254.169.254 (cloud metadata)"),
+    ("2002:0a00:0001::1", "6to4 wrapping 10.0.0.1"),
+    ("2002:7f00:0001::", "6to4 wrapping 127.0.0.1"),
+    ("64:ff9b::a9fe:a9fe", "NAT64 well-known prefix wrapping 169.254.169.254"),
+    ("64:ff9b::c0a8:0101", "NAT64 well-known prefix wrapping 192.168.1.1"),
+    ("64:ff9b:1::5db8:d70e", "NAT64 local-use prefix (RFC 8215)"),
+    ("::ffff:127.0.0.1", "IPv4-mapped loopback"),
+    ("::ffff:169.254.169.254", "IPv4-mapped link-local"),
+    ("::ffff:100.64.0.1", "IPv4-mapped CGNAT"),
+    ("::127.0.0.1", "IPv4-compatible loopback"),
+    ("::10.0.0.1", "IPv4-compatible private"),
+    ("::5db8:d70e", "IPv4-compatible (deprecated) even of a public address"),
+    ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo"),
+    ("127.0.0.1", "loopback"), ("10.1.2.3", "private"), ("172.16.0.1", "private"), ("192.168.1.20", "private"),
+    ("169.254.169.254", "link-local"), ("100.64.1.1", "CGNAT (shared)"), ("0.0.0.0", "this network"),
+    ("224.0.0.1", "multicast"), ("240.0.0.1", "reserved"), ("255.255.255.255", "broadcast"),
+    ("198.18.0.1", "benchmarking"), ("192.0.2.1", "documentation"),
+    ("::1", "IPv6 loopback"), ("::", "unspecified"), ("fe80::1", "IPv6 link-local"), ("fc00::1", "unique local"),
+    ("fec0::1", "site-local"), ("ff02::1", "IPv6 multicast"), ("2001:db8::1", "IPv6 documentation"),
+])
+def test_every_internal_or_wrapped_internal_address_is_refused(address: str, form: str) -> None:
+    assert blocked(ipaddress.ip_address(address)), form
+
+
+@pytest.mark.parametrize("address", ["93.184.215.14", "2606:4700:4700::1111", "::ffff:93.184.215.14",
+                                     "2002:5db8:d70e::1", "64:ff9b::5db8:d70e"])
+def test_a_public_address_or_one_wrapping_a_public_ipv4_is_allowed(address: str) -> None:
+    assert not blocked(ipaddress.ip_address(address))
+
+
+async def test_a_url_naming_a_wrapped_private_address_is_refused_with_the_rule() -> None:
+    with pytest.raises(TargetRefused, match="non-public address 2002:a9fe:a9fe::1") as refused:
+        await webhook_targets.validate_target(url="http://[2002:a9fe:a9fe::1]/hook")
+    assert str(refused.value).startswith("url:") and "非公网" in refused.value.message_zh
+
+
+async def test_a_name_with_any_internal_answer_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def resolver(host: str, port: int) -> list:
+        return [ipaddress.ip_address("93.184.215.14"), ipaddress.ip_address("::ffff:10.0.0.7")]
+
+    monkeypatch.setattr(webhook_targets, "resolve_host", resolver)
+    with pytest.raises(TargetRefused, match="non-public address ::ffff:a00:7"):  # ::ffff:10.0.0.7
+        await webhook_targets.resolve_target(url="https://hooks.partner.example/in")
+
+
+def test_the_pinned_url_keeps_path_query_and_port_and_names_the_host() -> None:
+    assert pinned_url(url="https://hooks.partner.example/in?x=1", address=ipaddress.ip_address("93.184.215.14")) \
+        == ("https://93.184.215.14/in?x=1", "hooks.partner.example")
+    assert pinned_url(url="http://hooks.partner.example:8443/in", address=ipaddress.ip_address("2606:4700::1")) \
+        == ("http://[2606:4700::1]:8443/in", "hooks.partner.example:8443")
+
+
+async def test_a_name_resolving_public_then_private_is_sent_to_the_checked_address(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = [["93.184.215.14"], ["169.254.169.254"]]  # a rebinding DNS server: public first, then internal
+    asked: list[str] = []
+
+    async def resolver(host: str, port: int) -> list:
+        asked.append(host)
+        return [ipaddress.ip_address(a) for a in answers[min(len(asked), len(answers)) - 1]]
+
+    monkeypatch.setattr(webhook_targets, "resolve_host", resolver)
+    seen: list[httpx.Request] = []
+
+    def endpoint(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    target = await webhook_targets.resolve_target(url="https://hooks.partner.example/in")
+    secret = create_secret()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(endpoint), trust_env=False) as client:
+        attempt = await deliver(url=target.url, msg_id="msg_1", body=b'{"a":1}', secrets=[secret], client=client,
+                                address=target.address)
+
+    assert attempt.ok and asked == ["hooks.partner.example"]  # resolved once, at the check
+    [request] = seen
+    assert request.url.host == "93.184.215.14" and request.url.scheme == "https"
+    assert request.headers["host"] == "hooks.partner.example"
+    assert request.extensions["sni_hostname"] == "hooks.partner.example"  # TLS verifies the name's certificate
+    Webhook(secret).verify(request.content, dict(request.headers))
+
+
+async def test_a_redirect_is_not_followed_and_counts_as_a_failure() -> None:
+    seen: list[httpx.Request] = []
+
+    def endpoint(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(302, headers={"location": "http://169.254.169.254/latest/meta-data"})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(endpoint), trust_env=False) as client:
+        attempt = await deliver(url="https://93.184.215.14/in", msg_id="msg_2", body=b"{}", secrets=[create_secret()],
+                                client=client, address=ipaddress.ip_address("93.184.215.14"))
+
+    assert not attempt.ok and attempt.status_code == 302 and len(seen) == 1
