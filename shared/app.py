@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import contextlib
 import logging
 import time
@@ -30,6 +31,8 @@ from shared.store import GroupCommit, UnitOfWork
 from shared.telemetry import create_tracer_provider
 
 log = logging.getLogger(__name__)
+#: The package's version (pyproject.toml), shown by every service's OpenAPI document.
+_VERSION = importlib.metadata.version("complaints-suite")
 
 RETRY_AFTER_S = 5
 #: How long stopping waits for a cancelled background task to end (twice, see ServiceRuntime.stop).
@@ -247,7 +250,7 @@ def create_service_app(
             await runtime.stop()
 
     # Swagger UI and ReDoc from fastapi-offline's own assets under /static-offline-docs
-    app = FastAPIOffline(title=title, description=description, version="1.0.0", lifespan=lifespan,
+    app = FastAPIOffline(title=title, description=description, version=_VERSION, lifespan=lifespan,
                          openapi_tags=openapi_tags, dependencies=[QUERY_GUARD],
                          swagger_ui_parameters={"persistAuthorization": True})
     app.state.runtime = runtime

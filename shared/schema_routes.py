@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
 
 from shared.contracts import public
@@ -21,7 +21,10 @@ async def list_schemas() -> dict[str, list[dict[str, object]]]:
             responses={404: {"description": "No such public event type"}})
 async def get_schema(event_type: str) -> JSONResponse:
     if event_type not in public.PUBLIC_TYPES:
-        return JSONResponse({"detail": f"unknown event type {event_type!r}; known: {public.PUBLIC_TYPES}",
-                             "detail_zh": f"未知的事件类型 {event_type!r}"}, status_code=404)
+        # Raised, not returned: the service's error handler answers it as problem details.
+        raise HTTPException(status_code=404, detail={
+            "field": "event_type", "rule": "unknown_event_type",
+            "message": f"unknown event type {event_type!r}; known: {', '.join(public.PUBLIC_TYPES)}",
+            "message_zh": f"未知的事件类型 {event_type!r}"})
     return JSONResponse(public.schema_of(event_type), media_type="application/schema+json",
                         headers={"Cache-Control": "public, max-age=300"})

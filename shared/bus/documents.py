@@ -69,7 +69,7 @@ def _payload(messages: tuple[type[BaseModel], ...], schemas: dict[str, Any]) -> 
     if isinstance(schema.get("discriminator"), dict):  # AsyncAPI's discriminator is the property name
         schema["discriminator"] = schema["discriminator"]["propertyName"]
     if len(messages) == 1:
-        name = messages[0].__name__
+        name = str(schema.get("title") or messages[0].__name__)  # a model's own title names it, as FastStream did
         schemas[name] = schema
         return {"$ref": _REF.format(model=name)}
     return schema

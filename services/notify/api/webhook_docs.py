@@ -64,7 +64,7 @@ def webhooks_and_schemas() -> tuple[dict[str, Any], dict[str, Any]]:
     components: dict[str, Any] = {}
     webhooks: dict[str, Any] = {}
     if public is not None:
-        types = list(public.PUBLIC_TYPES)
+        types = list(public.WEBHOOK_TYPES)  # what webhooks carry: not the replies topic's types
         for event_type in types:
             data = {k: v for k, v in public.schema_of(event_type).items() if k not in ("$schema", "$id")}
             data["description"] = f"{data.get('description', '')} Served at {public.schema_url(event_type)}."
