@@ -6,28 +6,42 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from services.notify.adapters.senders import Senders
 from services.notify.config import NotifySettings
 from services.notify.domain.notice import Channel
-from services.notify.models import Notification
+from services.notify.models import Notification, Subscription
 from services.notify.service import delivery, events, outcomes, reminders
 from services.notify.service.planning import channel_enabled
 from services.notify.service.subscriptions import LiveEndpoints
 from shared.aio import wait_set
 from shared.app import ServiceRuntime
+from shared.envelope import utcnow
 from shared.store import STORE_UNAVAILABLE, GroupCommit
 
 log = logging.getLogger(__name__)
 CHANNELS = ("email", "sms", "webhook")
+SETTLE_BATCH_MAX = 256  # outcomes settled in one transaction at most
+LEASE_MARGIN_S = 2.0  # a send starts only with its timeout and this much of its lease left
+
+
+@dataclass
+class _Settling:
+    """A finished send waiting for the next settling batch, and the future its task awaits."""
+
+    sent: outcomes.Sent
+    done: asyncio.Future[bool | None]
 
 
 class DeliveryWorker:
     """One loop per channel; a slow or failing endpoint only ever holds its own share of the slots.
 
-    It claims due intents under a lease, sends them concurrently per channel and records outcomes."""
+    It claims due intents under a lease in batches (one read, one bulk write), sends them
+    concurrently per channel and records their outcomes in batches (one transaction for the
+    outcomes that finish while the previous batch commits)."""
 
     def __init__(self, *, settings: NotifySettings, on_delivered: Callable[[], None], outcomes: GroupCommit) -> None:
         self._settings = settings
@@ -35,6 +49,7 @@ class DeliveryWorker:
         self._outcomes = outcomes
         self._on_delivered = on_delivered
         self._wakeups = {channel: asyncio.Event() for channel in CHANNELS}
+        self._settling: asyncio.Queue[_Settling] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.sent = Counter[str]()
 
@@ -50,31 +65,45 @@ class DeliveryWorker:
     async def run(self) -> None:
         """Serve every channel until cancelled."""
         self._loop = asyncio.get_running_loop()
+        self._settling = asyncio.Queue()
         senders = Senders(settings=self._settings)
         limits = {"email": self._settings.concurrency_email, "sms": self._settings.concurrency_sms,
                   "webhook": self._settings.concurrency_webhook}
         try:
-            await asyncio.gather(*(self._serve(c, limits[c], senders) for c in CHANNELS))
+            await asyncio.gather(self._settle(), *(self._serve(c, limits[c], senders) for c in CHANNELS))
         finally:
             await senders.close()
 
     async def _serve(self, channel: str, limit: int, senders: Senders) -> None:
-        in_flight: dict[asyncio.Task[None], str] = {}
-        gates: dict[str, asyncio.Semaphore] = {}
+        held: dict[asyncio.Task[None], str] = {}  # claimed and not settled yet, by endpoint
+        share = self._settings.concurrency_per_endpoint if channel == "webhook" else limit
+        gates: dict[str, asyncio.Semaphore] = {}  # an endpoint's POSTs in flight
+        posts = asyncio.Semaphore(limit)  # the channel's sends in flight
+        pace = _Pace(share=share, lease_s=self._settings.delivery_lease_s)
+        # A claim reads the channel's whole due set (docs/architecture.md, Store notes), so claims are
+        # made for many deliveries at once: up to eight times the channel's slots held, and per
+        # endpoint as many as it answers within half a lease (`_Pace`). A finished send asks for the
+        # next claim only once its endpoint or the channel has half its room free again.
+        most = 8 * limit
         lease = timedelta(seconds=self._settings.delivery_lease_s)
         wakeup = self._wakeups[channel]
+
+        def finished(task: asyncio.Task[None]) -> None:
+            endpoint = held.pop(task, channel)
+            left = sum(1 for e in held.values() if e == endpoint)
+            if len(held) <= most // 2 or left <= pace.cap(endpoint) // 2:
+                wakeup.set()
+
         try:
             while True:
                 wakeup.clear()
                 docs: list[Notification] = []
-                if len(in_flight) < limit:
+                room = most - len(held)
+                if room > 0:
                     try:
-                        # Up to twice the endpoint's share is claimed: the next ones wait at its gate, so
-                        # a finished send is followed at once while the next claim runs.
                         docs = await asyncio.to_thread(
-                            delivery.claim, channel=channel, lease=lease, slots=limit - len(in_flight),
-                            in_flight=Counter(in_flight.values()),
-                            per_endpoint=2 * self._settings.concurrency_per_endpoint)
+                            delivery.claim, channel=channel, lease=lease, slots=room,
+                            in_flight=Counter(held.values()), per_endpoint=2 * share, endpoint_caps=pace.caps())
                     except STORE_UNAVAILABLE as exc:
                         log.warning("delivery worker waiting for the store: %s", exc)
                     except Exception:
@@ -82,33 +111,106 @@ class DeliveryWorker:
                         # channel's loop: its sends in flight go on, and it claims again on its next turn.
                         log.exception("claiming %s deliveries failed; the channel claims again on its next turn",
                                       channel)
+                endpoints = getattr(docs, "endpoints", {})
                 for doc in docs:
-                    share = self._settings.concurrency_per_endpoint if channel == "webhook" else limit
-                    gate = gates.setdefault(doc.subscription_id or channel, asyncio.Semaphore(share))
-                    task = asyncio.create_task(self._deliver(doc, senders, gate))
-                    in_flight[task] = doc.subscription_id or channel
-                    task.add_done_callback(lambda t: (in_flight.pop(t, None), wakeup.set()))
-                if docs:
-                    continue
+                    endpoint = doc.subscription_id or channel
+                    gate = gates.setdefault(endpoint, asyncio.Semaphore(share))
+                    task = asyncio.create_task(self._deliver(doc, endpoints.get(doc.subscription_id or ""),
+                                                             senders, gate, posts, pace))
+                    held[task] = endpoint
+                    task.add_done_callback(finished)
+                if docs and len(docs) >= room:
+                    continue  # the claim was full: there may be more due
                 await wait_set(wakeup, self._settings.delivery_poll_s)
         finally:
-            for task in list(in_flight):
+            for task in list(held):
                 task.cancel()
-            await asyncio.gather(*in_flight, return_exceptions=True)
+            await asyncio.gather(*held, return_exceptions=True)
 
-    async def _deliver(self, doc: Notification, senders: Senders, gate: asyncio.Semaphore) -> None:
+    async def _deliver(self, doc: Notification, subscription: Subscription | None, senders: Senders,
+                       gate: asyncio.Semaphore, posts: asyncio.Semaphore, pace: _Pace) -> None:
         try:
-            async with gate:
-                subscription, outcome = await delivery.send(doc, senders=senders)
-            delivered = await asyncio.to_thread(outcomes.record_outcome, self._outcomes, doc=doc,
-                                                subscription=subscription, outcome=outcome, settings=self._settings)
-            if delivered:
+            async with gate, posts:
+                # Waiting at its endpoint's gate must not outlast the lease: a delivery whose lease
+                # could run out during its send is left for the next claim, never sent twice at once.
+                # (It asks for the send's timeout left, or half the lease where a lease is shorter.)
+                left = (doc.lease_until - utcnow()).total_seconds()
+                if left < min(self._send_timeout(doc.channel) + LEASE_MARGIN_S, self._settings.delivery_lease_s / 2):
+                    log.info("delivery %s waited too long for its endpoint; it is claimed again after its lease",
+                             doc.id)
+                    return
+                outcome = await delivery.send(doc, senders=senders, subscription=subscription)
+            pace.heard(doc.subscription_id or doc.channel, outcome.latency_ms / 1000)
+            assert self._settling is not None
+            done: asyncio.Future[bool | None] = asyncio.get_running_loop().create_future()
+            self._settling.put_nowait(_Settling(outcomes.Sent(doc=doc, subscription=subscription, outcome=outcome),
+                                                done))
+            if await done:
                 self.sent[doc.channel] += 1
-                self._on_delivered()
         except asyncio.CancelledError:
             raise
         except Exception:  # one broken delivery must not stop the channel; its lease brings it back
             log.exception("delivery %s failed unexpectedly; it will be retried after its lease", doc.id)
+
+    def _send_timeout(self, channel: str) -> float:
+        s = self._settings
+        return {"email": s.smtp_timeout_s + 1, "sms": s.sms_timeout_s + 1}.get(channel, s.webhook_timeout_s)
+
+    async def _settle(self) -> None:
+        """Record finished sends: all those waiting, in one transaction, while the next ones finish."""
+        assert self._settling is not None
+        while True:
+            batch = [await self._settling.get()]
+            while len(batch) < SETTLE_BATCH_MAX and not self._settling.empty():
+                batch.append(self._settling.get_nowait())
+            try:
+                results: list[bool | None] = list(await asyncio.to_thread(
+                    outcomes.record_outcomes, self._outcomes, sent=[b.sent for b in batch],
+                    settings=self._settings))
+            except STORE_UNAVAILABLE as exc:
+                log.warning("settling %d deliveries waits for the store; their leases bring them back: %s",
+                            len(batch), exc)
+                results = [None] * len(batch)
+            except Exception:  # a race or a bug in the batch: each alone, as it would be
+                log.warning("settling %d deliveries together failed; each is settled alone", len(batch),
+                            exc_info=True)
+                results = [await self._settle_alone(b.sent) for b in batch]
+            for item, result in zip(batch, results, strict=True):
+                if not item.done.done():
+                    item.done.set_result(result)
+            if any(results):
+                self._on_delivered()
+
+    async def _settle_alone(self, sent: outcomes.Sent) -> bool | None:
+        try:
+            return await asyncio.to_thread(outcomes.record_outcome, self._outcomes, doc=sent.doc,
+                                           subscription=sent.subscription, outcome=sent.outcome,
+                                           settings=self._settings)
+        except Exception:  # its lease brings it back
+            log.exception("settling delivery %s failed; it will be retried after its lease", sent.doc.id)
+            return None
+
+
+class _Pace:
+    """How many deliveries of each endpoint a claim may hold: its share of slots times the rounds of
+    sends it answers within half a lease (two rounds until it has answered, at most 64)."""
+
+    def __init__(self, *, share: int, lease_s: float) -> None:
+        self._share = share
+        self._half_lease = lease_s / 2
+        self._latency: dict[str, float] = {}
+
+    def heard(self, endpoint: str, seconds: float) -> None:
+        before = self._latency.get(endpoint)
+        self._latency[endpoint] = seconds if before is None else 0.8 * before + 0.2 * seconds
+
+    def cap(self, endpoint: str) -> int:
+        latency = self._latency.get(endpoint)
+        rounds = 2 if latency is None else max(2, min(64, int(self._half_lease / max(latency, 0.001))))
+        return self._share * rounds
+
+    def caps(self) -> dict[str, int]:
+        return {endpoint: self.cap(endpoint) for endpoint in self._latency}
 
 
 def reminder_sweep(runtime: ServiceRuntime, *, settings: NotifySettings, worker: DeliveryWorker,

@@ -7,19 +7,23 @@ and may deadlock on multi-document updates)."""
 
 from services.notify.repository.deliveries import (
     Due,
+    SettleRace,
     count_pending,
     create_attempt,
+    create_attempts,
     create_intents,
     create_notification,
     list_attempts,
     list_due,
-    list_held_endpoints,
+    list_endpoints_by_id,
+    list_health,
     list_inbox,
     list_webhook_deliveries,
     update_leases,
     update_read,
     update_redeliver,
     update_settled,
+    update_settled_many,
 )
 from services.notify.repository.recipients import (
     create_parked,
@@ -61,13 +65,13 @@ from services.notify.repository.subscriptions import (
 )
 
 __all__ = [
-    "Due", "claim_reminder", "count_pending", "create_attempt", "create_intents", "create_notification",
+    "Due", "SettleRace", "claim_reminder", "count_pending", "create_attempt", "create_attempts", "create_intents", "create_notification",
     "create_parked", "create_record", "create_subscription", "database_name", "delete_parked",
     "delete_subscription", "get_endpoint", "get_health", "get_known_record", "get_profile", "get_record",
     "get_subscription", "has_later_basis", "list_attempts", "list_due", "list_endpoints",
-    "list_held_endpoints", "list_inbox", "list_parked", "list_parked_records", "list_profiles",
+    "list_endpoints_by_id", "list_health", "list_inbox", "list_parked", "list_parked_records", "list_profiles",
     "list_subscriptions", "list_webhook_deliveries", "read_ahead_parked", "read_ahead_profiles",
     "read_ahead_records", "replace_reminder", "update_agent", "update_cancelled", "update_digest",
     "update_done", "update_health", "update_leases", "update_paused", "update_profile", "update_read",
-    "update_redeliver", "update_resumed", "update_secrets", "update_settled",
+    "update_redeliver", "update_resumed", "update_secrets", "update_settled", "update_settled_many",
 ]

@@ -9,7 +9,7 @@ from pymongo import UpdateOne
 
 from services.notify.models import DeliveryAttempt, Notification, Subscription
 from shared.envelope import new_id
-from shared.store import UnitOfWork, database
+from shared.store import UnitOfWork, database, run_transaction
 
 
 class Due(NamedTuple):
@@ -52,32 +52,40 @@ def list_due(*, channel: str, now: datetime) -> list[Due]:
             coll.find(query, {"_id": 1, "subscription_id": 1, "lease_until": 1}).sort("next_attempt_at", 1)]
 
 
-def list_held_endpoints(*, ids: set[str], now: datetime) -> set[str]:
-    """Of these endpoints, the ones paused or still backing off at now."""
-    # Only the endpoints that have something due, by _id: asking for paused or backing-off ones
-    # instead makes the embedded store read every subscription at every claim.
-    return {sub["_id"] for sub in database()[Subscription._get_collection_name()].find(
-        {"_id": {"$in": sorted(ids)}}, {"paused_at": 1, "health.backoff_until": 1})
-        if sub.get("paused_at") is not None
-        or ((sub.get("health") or {}).get("backoff_until") or now) > now}  # None once it answers again
+def list_endpoints_by_id(*, ids: set[str]) -> dict[str, Subscription]:
+    """These endpoints as stored now, by id (deleted ones too: a send of theirs fails for good)."""
+    # By _id only: asking for paused or backing-off ones instead makes the embedded store read every
+    # subscription at every claim. One read per claim batch serves both the claim (which endpoints
+    # are held) and every send of the batch (URL, secrets), instead of a read per send.
+    return {sub["_id"]: Subscription._from_son(sub) for sub in
+            database()[Subscription._get_collection_name()].find({"_id": {"$in": sorted(ids)}})}
 
 
 def update_leases(*, ids: list[str], now: datetime, lease: timedelta) -> list[Notification]:
     """Lease these deliveries until now + lease; the ones this call took (not leased meanwhile)."""
     coll = database()[Notification._get_collection_name()]
     token = new_id()
-    # One update per delivery, never update_many: a delivery may carry the uncommitted outcome of a
-    # process SIGKILLed mid-transaction. The embedded store retries a multi-document update's conflict
-    # with it forever while holding the collection lock, and its reaper of dead transactions then
-    # deadlocks behind the transactions queued on that lock (every write of every service hangs).
-    # A single-document update waits for the reaper (at most 60 s) without holding the lock.
+    # One bulk of single-document guarded updates in one transaction, never update_many: a delivery
+    # may carry the uncommitted outcome of a process SIGKILLed mid-transaction. The embedded store
+    # retries a multi-document update's conflict with it forever while holding the collection lock,
+    # and its reaper of dead transactions then deadlocks behind the transactions queued on that lock
+    # (every write of every service hangs). A single-document statement (multi=False, also inside a
+    # bulk: the store applies each statement on its own) in a transaction fails on that conflict at
+    # once and the transaction is tried again, without holding the lock. The transaction is what
+    # makes the bulk cheap: outside one, the store commits (and syncs to disk) every statement.
     # The filter leads with _id and names no other indexed field: the embedded store picks its
     # index from the filter's first fields, and (channel, state, ...) would make every claim read
     # the whole pending backlog. Lease and state are what a concurrent claim or settle changes.
-    for delivery_id in ids:
-        coll.update_one({"_id": delivery_id, "lease_until": {"$lte": now}, "state": "pending"},
-                        {"$set": {"lease_until": now + lease, "lease_token": token}})
+    if not ids:
+        return []
+    leases = [UpdateOne({"_id": delivery_id, "lease_until": {"$lte": now}, "state": "pending"},
+                        {"$set": {"lease_until": now + lease, "lease_token": token}}) for delivery_id in ids]
+    run_transaction(lambda tx: tx.collection(Notification).bulk_write(leases, ordered=True, session=tx.session))
     return [Notification._from_son(d) for d in coll.find({"_id": {"$in": ids}, "lease_token": token})]
+
+
+class SettleRace(RuntimeError):
+    """A delivery read as held in a settling transaction was not there to write: settle one by one."""
 
 
 def update_settled(tx: UnitOfWork, *, doc: Notification, changes: dict[str, Any]) -> bool:
@@ -87,9 +95,40 @@ def update_settled(tx: UnitOfWork, *, doc: Notification, changes: dict[str, Any]
     return bool(settled.modified_count)
 
 
+def update_settled_many(tx: UnitOfWork, *, settles: list[tuple[Notification, dict[str, Any]]]) -> set[str]:
+    """Apply many attempts' outcomes to the deliveries this worker still holds, in one read and one
+    bulk write of the transaction; the ids settled (the others were settled by another worker)."""
+    if not settles:
+        return set()
+    coll = tx.collection(Notification)
+    # Read the leases first, then write only the held ones, each guarded by its token as
+    # update_settled is: a bulk write answers with a total, not which statement matched. In the
+    # transaction the read and the write are as good as one step (a concurrent claim or settle of one
+    # of them makes one of the two transactions retry), so a total short of the held ones means the
+    # store did not keep that promise: SettleRace, and the caller settles each on its own.
+    stored = {d["_id"]: d for d in coll.find({"_id": {"$in": [doc.id for doc, _ in settles]}},
+                                             {"lease_token": 1, "state": 1}, session=tx.session)}
+    mine = [(doc, changes) for doc, changes in settles
+            if (stored.get(doc.id) or {}).get("state") == "pending"
+            and stored[doc.id].get("lease_token") == doc.lease_token]
+    if not mine:
+        return set()
+    result = coll.bulk_write([UpdateOne({"_id": doc.id, "lease_token": doc.lease_token, "state": "pending"},
+                                        {"$set": changes}) for doc, changes in mine],
+                             ordered=True, session=tx.session)
+    if result.matched_count != len(mine):
+        raise SettleRace(f"{len(mine) - result.matched_count} of {len(mine)} held deliveries changed hands")
+    return {doc.id for doc, _ in mine}
+
+
 def create_attempt(tx: UnitOfWork, *, attempt: DeliveryAttempt) -> None:
     """Log one attempt of a delivery."""
     tx.add([attempt])
+
+
+def create_attempts(tx: UnitOfWork, *, attempts: list[DeliveryAttempt]) -> None:
+    """Log attempts of many deliveries (one insert)."""
+    tx.add(attempts)
 
 
 def list_inbox(*, role: str, recipient_id: str, platform: str | None, unread_only: bool,
@@ -135,3 +174,10 @@ def update_redeliver(*, delivery_id: str, subscription_id: str, now: datetime) -
     changed = Notification.objects(id=delivery_id, subscription_id=subscription_id).update_one(
         set__state="pending", set__next_attempt_at=now, set__lease_until=now, set__first_attempt_at=None)
     return bool(changed)
+
+
+def list_health(tx: UnitOfWork, *, subscription_ids: list[str]) -> dict[str, tuple[dict[str, Any], datetime | None]]:
+    """Endpoints' stored health and pause time as of this settling transaction, by id (one read)."""
+    found = tx.collection(Subscription).find({"_id": {"$in": sorted(subscription_ids)}},
+                                             {"health": 1, "paused_at": 1}, session=tx.session)
+    return {sub["_id"]: (sub.get("health") or {}, sub.get("paused_at")) for sub in found}

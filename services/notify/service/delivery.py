@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from services.notify import repository
@@ -12,33 +12,51 @@ from services.notify.models import Notification, Subscription
 from shared.envelope import utcnow
 
 
+class Claimed(list[Notification]):
+    """The deliveries a claim took, with their endpoints as read for the claim (`endpoints`, by id):
+    every send of the batch uses them instead of reading its subscription again."""
+
+    def __init__(self, docs: list[Notification], endpoints: Mapping[str, Subscription] | None = None) -> None:
+        super().__init__(docs)
+        self.endpoints: dict[str, Subscription] = dict(endpoints or {})
+
+
 def claim(*, channel: str, lease: timedelta, slots: int, in_flight: Counter[str], per_endpoint: int,
-          now: datetime | None = None) -> list[Notification]:
-    """Lease up to `slots` due pending deliveries of a channel; paused, backed-off and full endpoints wait."""
+          endpoint_caps: Mapping[str, int] | None = None, now: datetime | None = None) -> Claimed:
+    """Lease up to `slots` due pending deliveries of a channel in one read and one write; paused,
+    backed-off and full endpoints wait (an endpoint takes up to its cap in `endpoint_caps`, else
+    `per_endpoint`, counting those `in_flight`)."""
     now = now or utcnow()
     candidates = repository.list_due(channel=channel, now=now)
-    endpoints = {due.subscription_id for due in candidates if due.subscription_id}
-    held = repository.list_held_endpoints(ids=endpoints, now=now) if endpoints else set()
+    wanted = {due.subscription_id for due in candidates if due.subscription_id}
+    endpoints = repository.list_endpoints_by_id(ids=wanted) if wanted else {}
+    held = {sub_id for sub_id, sub in endpoints.items() if _held(sub, now)}
     taken: list[str] = []
     room = Counter(in_flight)
+    caps = endpoint_caps or {}
     for due in candidates:
         if due.lease_until > now or due.subscription_id in held:
             continue  # being sent by someone, or its endpoint is paused or backing off
         endpoint = due.subscription_id or channel
-        if channel == "webhook" and room[endpoint] >= per_endpoint:
+        if channel == "webhook" and room[endpoint] >= caps.get(endpoint, per_endpoint):
             continue
         room[endpoint] += 1
         taken.append(due.id)
         if len(taken) >= slots:
             break
     if not taken:
-        return []
-    return repository.update_leases(ids=taken, now=now, lease=lease)
+        return Claimed([])
+    docs = repository.update_leases(ids=taken, now=now, lease=lease)
+    return Claimed(docs, {d.subscription_id: endpoints[d.subscription_id] for d in docs
+                          if d.subscription_id in endpoints})
 
 
-async def send(doc: Notification, *, senders: Senders) -> tuple[Subscription | None, Outcome]:
-    """Attempt one taken delivery (a webhook's subscription is read first); the subscription and the outcome."""
-    subscription = None
-    if doc.subscription_id:
-        subscription = await asyncio.to_thread(repository.get_endpoint, subscription_id=doc.subscription_id)
-    return subscription, await senders.send(doc=doc, subscription=subscription)
+def _held(subscription: Subscription, now: datetime) -> bool:
+    """Paused, or still backing off at now (backoff_until is None once it answers again)."""
+    backoff_until = (subscription.health or {}).get("backoff_until")
+    return subscription.paused_at is not None or (backoff_until or now) > now
+
+
+async def send(doc: Notification, *, senders: Senders, subscription: Subscription | None = None) -> Outcome:
+    """Attempt one taken delivery (a webhook with the subscription read at its claim); the outcome."""
+    return await senders.send(doc=doc, subscription=subscription)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from services.notify import repository
@@ -12,7 +13,7 @@ from services.notify.domain.retry import EndpointHealth, next_attempt_at, record
 from services.notify.models import DeliveryAttempt, Notification, Subscription
 from services.notify.service import subscriptions
 from services.notify.service.planning import notification_sent
-from shared.envelope import utcnow
+from shared.envelope import Message, utcnow
 from shared.outbox import emit
 from shared.store import GroupCommit, UnitOfWork
 
@@ -34,6 +35,65 @@ def _retry_at(doc: Notification, outcome: Outcome, attempt: int, settings: Notif
                            max_delay=timedelta(seconds=settings.retry_max_delay_s),
                            horizon=timedelta(seconds=settings.retry_horizon_s),
                            max_attempts=settings.retry_max_attempts)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One finished attempt of a taken delivery, to be settled."""
+
+    doc: Notification
+    subscription: Subscription | None
+    outcome: Outcome
+
+
+def _changes(sent: Sent, *, now: datetime, settings: NotifySettings) -> tuple[dict, datetime | None]:
+    doc, outcome = sent.doc, sent.outcome
+    attempt = doc.attempts + 1
+    retry_at = None if outcome.ok else _retry_at(doc, outcome, attempt, settings)
+    changes: dict = {"attempts": attempt, "first_attempt_at": doc.first_attempt_at or outcome.started_at,
+                     "lease_until": now, "last_error": outcome.error}
+    if outcome.ok:
+        changes |= {"state": "delivered", "delivered_at": now}
+    else:
+        changes |= {"state": "pending" if retry_at else "failed", "next_attempt_at": retry_at or now}
+    return changes, retry_at
+
+
+def _attempt(sent: Sent) -> DeliveryAttempt:
+    outcome = sent.outcome
+    return DeliveryAttempt(delivery_id=sent.doc.id, number=sent.doc.attempts + 1, channel=sent.doc.channel,
+                           started_at=outcome.started_at, status_code=outcome.status_code,
+                           latency_ms=outcome.latency_ms, error=outcome.error, ok=outcome.ok)
+
+
+def record_outcomes(commits: GroupCommit, *, sent: list[Sent], settings: NotifySettings) -> list[bool]:
+    """Log the attempts and settle their deliveries in one transaction: one insert of the attempts,
+    one read and one bulk write of the deliveries (each guarded by its lease token), one read and at
+    most one write per endpoint whose health changes, one outbox write. For each, True when it was
+    delivered now; False when it failed or another worker had settled it (its attempt is logged)."""
+    now = utcnow()
+    planned = [(one, *_changes(one, now=now, settings=settings)) for one in sent]
+
+    def work(tx: UnitOfWork) -> list[bool]:
+        repository.create_attempts(tx, attempts=[_attempt(one) for one in sent])
+        settled = repository.update_settled_many(tx, settles=[(one.doc, changes) for one, changes, _ in planned])
+        for one, _, _ in planned:
+            if one.doc.id not in settled:
+                log.warning("delivery %s was settled by another worker; attempt only logged", one.doc.id)
+        mine = [(one, retry_at) for one, _, retry_at in planned if one.doc.id in settled]
+        endpoints = {one.subscription.id: one.subscription for one, _ in mine if one.subscription is not None}
+        stored = repository.list_health(tx, subscription_ids=list(endpoints)) if endpoints else {}
+        for sub_id, subscription in endpoints.items():
+            _update_health_many(tx, subscription=subscription, stored=stored.get(sub_id, ({}, None)),
+                                results=[(one.outcome.ok, retry_at) for one, retry_at in mine
+                                         if one.subscription is not None and one.subscription.id == sub_id],
+                                now=now, settings=settings)
+        delivered: list[Message] = [notification_sent(one.doc) for one, _ in mine if one.outcome.ok and one.doc.complaint_id]
+        if delivered:
+            emit(tx, topic=settings.topics.notify_events, messages=delivered)
+        return [one.doc.id in settled and one.outcome.ok for one in sent]
+
+    return commits.run(work)
 
 
 def record_outcome(commits: GroupCommit, *, doc: Notification, subscription: Subscription | None,
@@ -69,6 +129,28 @@ def record_outcome(commits: GroupCommit, *, doc: Notification, subscription: Sub
     return commits.run(work)
 
 
+def _update_health_many(tx: UnitOfWork, *, subscription: Subscription, stored: tuple[dict, datetime | None],
+                        results: list[tuple[bool, datetime | None]], now: datetime, settings: NotifySettings) -> None:
+    """Fold one endpoint's outcomes of a batch, in order, into its health; written once if it changed."""
+    current, paused_at = stored
+    health: EndpointHealth | None = None
+    backoff_until: datetime | None = None
+    for ok, retry_at in results:
+        kept = health.model_dump() if health is not None else {k: v for k, v in current.items()
+                                                               if k != "backoff_until"}
+        if health is None and ok and not kept.get("consecutive_failures") and not paused_at:
+            continue  # healthy and staying so: nothing to write (see repository.update_health)
+        health = record_attempt(health=EndpointHealth(**kept), ok=ok, at=now,
+                                failures=settings.webhook_pause_after_failures,
+                                span=timedelta(seconds=settings.webhook_pause_after_s))
+        # Per-endpoint backoff: a failing endpoint's other deliveries wait too, so it is not hammered.
+        backoff_until = None if ok else min(retry_at or now, now + timedelta(seconds=settings.retry_max_delay_s))
+    if health is None:
+        return
+    _save_health(tx, subscription=subscription, health=health, backoff_until=backoff_until, paused_at=paused_at,
+                 now=now, settings=settings)
+
+
 def _update_health(tx: UnitOfWork, *, subscription: Subscription, ok: bool, retry_at: datetime | None, now: datetime,
                    settings: NotifySettings) -> None:
     current, paused_at = repository.get_health(tx, subscription_id=subscription.id)
@@ -78,10 +160,22 @@ def _update_health(tx: UnitOfWork, *, subscription: Subscription, ok: bool, retr
     health = record_attempt(health=EndpointHealth(**stored), ok=ok, at=now,
                             failures=settings.webhook_pause_after_failures,
                             span=timedelta(seconds=settings.webhook_pause_after_s))
-    saved = health.model_dump()
     # Per-endpoint backoff: a failing endpoint's other deliveries wait too, so it is not hammered.
-    saved["backoff_until"] = None if ok else min(retry_at or now, now + timedelta(seconds=settings.retry_max_delay_s))
-    repository.update_health(tx, subscription_id=subscription.id, health=saved, paused_at=health.paused_at)
+    backoff_until = None if ok else min(retry_at or now, now + timedelta(seconds=settings.retry_max_delay_s))
+    _save_health(tx, subscription=subscription, health=health, backoff_until=backoff_until, paused_at=paused_at,
+                 now=now, settings=settings)
+
+
+def _save_health(tx: UnitOfWork, *, subscription: Subscription, health: EndpointHealth,
+                 backoff_until: datetime | None, paused_at: datetime | None, now: datetime,
+                 settings: NotifySettings) -> None:
+    """Store an endpoint's new health; tell its owner in the inbox when this paused it."""
+    saved = health.model_dump()
+    saved["backoff_until"] = backoff_until
+    # A pause stays until the partner resumes: an outcome settled after a pause by hand (a send that
+    # was in flight) must not clear it, only a pause for failures is added here.
+    repository.update_health(tx, subscription_id=subscription.id, health=saved,
+                             paused_at=health.paused_at or paused_at)
     if health.paused and not paused_at:
         log.warning("webhook subscription %s paused after %d failures", subscription.id,
                     health.consecutive_failures)
