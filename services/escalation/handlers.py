@@ -13,7 +13,7 @@ from services.escalation.service import acting, opening, outcomes
 from services.escalation.service.rules import Rules
 from shared.app import ServiceRuntime
 from shared.contracts.complaints import ComplaintFiled, ComplaintUpdated, ComplaintWithdrawn
-from shared.contracts.evidence import EvidenceAssessed, EvidenceSubmitted, PaymentDebitConfirmed
+from shared.contracts.evidence import EvidenceAssessed, EvidenceFileOpened, EvidenceSubmitted, PaymentDebitConfirmed
 from shared.store import UnitOfWork
 
 _AWAITING_EVIDENCE = frozenset({State.AWAITING_EVIDENCE.value})
@@ -43,6 +43,10 @@ def register(runtime: ServiceRuntime, *, rules: Rules, wake_timers: Callable[[],
         # The latest assessment gates money offers (what is missing, named to the agent).
         await asyncio.to_thread(outcomes.record_assessment, uow, event=event, consumer=settings.service_name)
 
+    async def on_file_opened(event: EvidenceFileOpened, uow: UnitOfWork) -> None:
+        # The file's first assessment gates money offers until evidence assesses it again.
+        await asyncio.to_thread(outcomes.record_opening, uow, event=event, consumer=settings.service_name)
+
     async def on_debit_confirmed(event: PaymentDebitConfirmed, uow: UnitOfWork) -> None:
         # The channel's own record: at the automatic tier, a full refund is offered at once.
         await asyncio.to_thread(outcomes.debit_confirmed, uow, event=event, **common)
@@ -61,4 +65,5 @@ def register(runtime: ServiceRuntime, *, rules: Rules, wake_timers: Callable[[],
         prepare=functools.partial(opening.read_ahead, rules=rules))
     runtime.subscribe(settings.topics.evidence_events, {
         EvidenceSubmitted: on_evidence_submitted, EvidenceAssessed: on_evidence_assessed,
+        EvidenceFileOpened: on_file_opened,
         PaymentDebitConfirmed: on_debit_confirmed}, after_commit=wake_timers)

@@ -15,6 +15,9 @@ class EvidenceFileOpened(Event):
 
     type: Literal["EvidenceFileOpened"] = "EvidenceFileOpened"
     required_kinds: list[str] = Field(default_factory=list, title="Kinds this category needs")
+    missing: list[str] = Field(default_factory=list,
+                               title="What the file's first assessment finds missing (codes, as EvidenceAssessed "
+                                     "names them): an offer is gated on it until the evidence is assessed again")
 
 
 class EvidenceSubmitted(Event):

@@ -109,3 +109,18 @@ def test_the_channels_own_record_gets_a_full_refund_from_the_automatic_tier_with
     assert (case["tier"], case["offer"]["outcome"], case["offer"]["refund"]) == (
         "automatic", "refund", {"amount_minor": 10000, "currency": "CNY"})
     assert {h["actor"] for h in case["history"]} == {"system"} and case["assigned_agent"] is None
+
+
+def test_a_refund_on_a_file_with_nothing_uploaded_yet_is_refused_naming_what_is_missing(
+        suite: dict[str, ServiceProcess]) -> None:
+    """No upload, no assessment event yet: the file's first assessment (carried by its opening) gates
+    the offer, so a case is never taken as complete before its evidence was read."""
+    _body, ticket = _file(suite)
+    case = _case(suite, ticket, lambda c: (c.get("evidence") or {}).get("missing"),
+                 "the evidence file's first assessment on the case")
+    assert {"order_record", "payment_proof"} <= {m["field"] if isinstance(m, dict) else m
+                                                 for m in case["evidence"]["missing"]}
+    refused = _propose(suite, ticket)
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert {"order_record", "payment_proof"} <= {e["field"] for e in refused.json()["errors"]}

@@ -38,7 +38,9 @@ def refusal(exc: Exception) -> HTTPException:
             "message": c.text_en, "message_zh": c.text_zh})
     if isinstance(exc, EvidenceMissing):
         return HTTPException(status_code=409, detail={
-            "rule": "evidence_missing", "field": "evidence", "missing": [m.field for m in exc.missing],
+            # Each missing piece is a field error of its own (field, rule, message_en, message_zh).
+            "rule": "evidence_missing", "errors": [m.model_dump() for m in exc.missing],
+            "missing": [m.field for m in exc.missing],
             "items": [m.model_dump() for m in exc.missing], "override_field": "override_missing_evidence",
             "message": exc.text_en, "message_en": exc.text_en, "message_zh": exc.text_zh})
     if isinstance(exc, CaseChanged):

@@ -15,7 +15,7 @@ from services.escalation.service.acting import no_7day_refusal, refusal_recorded
 from services.escalation.service.rules import Rules
 from services.escalation.service.steps import save_step, status_of
 from shared.contracts.complaints import ComplaintUpdated
-from shared.contracts.evidence import EvidenceAssessed, PaymentDebitConfirmed
+from shared.contracts.evidence import EvidenceAssessed, EvidenceFileOpened, PaymentDebitConfirmed
 from shared.envelope import utcnow
 from shared.ledger import apply_once
 from shared.money import Money
@@ -39,17 +39,29 @@ def assessment_of(event: EvidenceAssessed) -> dict[str, Any]:
 
 def record_assessment(uow: UnitOfWork, *, event: EvidenceAssessed, consumer: str) -> None:
     """Keep the latest assessment of the complaint's evidence on its case (an older one never wins)."""
+    _keep_assessment(uow, event=event, assessment=assessment_of(event), consumer=consumer)
 
+
+def record_opening(uow: UnitOfWork, *, event: EvidenceFileOpened, consumer: str) -> None:
+    """The evidence file's first assessment, carried by its opening: until evidence assesses again,
+    a money offer is gated on what it finds missing (no file is ever taken as complete unread)."""
+    first = {"missing": list(event.missing or event.required_kinds), "score": 0, "flags": [], "findings": [],
+             "merchant_missing": [], "merchant_burden_met": None, "assessed_at": event.occurred_at}
+    _keep_assessment(uow, event=event, assessment=first, consumer=consumer)
+
+
+def _keep_assessment(uow: UnitOfWork, *, event: EvidenceAssessed | EvidenceFileOpened, assessment: dict[str, Any],
+                     consumer: str) -> None:
     def work(tx: UnitOfWork) -> None:
         doc = cases.get_case(tx, complaint_id=event.complaint_id)
         if doc is None:
             cases.park_fact(tx, complaint_id=event.complaint_id, kind="evidence_assessment",
-                            data=assessment_of(event), at=event.occurred_at)
+                            data=assessment, at=event.occurred_at)
             return
         seen = (doc.get("evidence_assessment") or {}).get("assessed_at")
         if seen is not None and _aware(seen) > event.occurred_at:
             return
-        cases.update_case(tx, doc=doc, fields={"evidence_assessment": assessment_of(event)})
+        cases.update_case(tx, doc=doc, fields={"evidence_assessment": assessment})
 
     apply_once(uow, consumer=consumer, event=event, work=work)
 

@@ -42,9 +42,6 @@ def open_file(uow: UnitOfWork, *, event: ComplaintFiled, topic: str, consumer: s
         incident_at=event.incident_at, description=event.description,
         required_kinds=list(BASE_REQUIRED), opened_at=utcnow(),
     )
-    opened = EvidenceFileOpened(complaint_id=event.complaint_id, ticket=event.ticket,
-                                required_kinds=evidence_file.required_kinds)
-
     def work(tx: UnitOfWork) -> EvidenceFile:
         # Opening marks the complaint's closing document too, so opening and closing never both
         # go through unaware of each other (repository.files.update_closure_opened says how).
@@ -52,8 +49,11 @@ def open_file(uow: UnitOfWork, *, event: ComplaintFiled, topic: str, consumer: s
         files.update_closure_opened(tx, complaint_id=event.complaint_id)
         if closure is not None and closure.get("status"):  # the closing event overtook the filing
             evidence_file.status = closure["status"]
-        events: list[Event] = [opened, *_channel_said(tx, evidence_file=evidence_file,
-                                                      window=window)]
+        said = _channel_said(tx, evidence_file=evidence_file, window=window)
+        first = [m["code"] for m in (evidence_file.assessment or {}).get("missing", [])]
+        opened = EvidenceFileOpened(complaint_id=event.complaint_id, ticket=event.ticket,
+                                    required_kinds=evidence_file.required_kinds, missing=first)
+        events: list[Event] = [opened, *said]
         files.create_file(tx, evidence_file=evidence_file)
         emit(tx, topic=topic, messages=events)
         return evidence_file
