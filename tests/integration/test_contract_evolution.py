@@ -1,0 +1,67 @@
+"""A tolerant reader on the real broker (issue 24): a v1 ComplaintFiled that carries fields added by
+a newer producer is applied by evidence (its file opens); one that breaks the contract is still
+dead-lettered with its reason."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from shared.envelope import new_id
+from tests.support import kafka
+from tests.support.evidence_harness import (file_complaint, running_evidence, settings_of, token)
+from tests.support.servers import Servers
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def evidence(servers: Servers, namespace: str, service_env: dict[str, str]) -> Iterator[TestClient]:
+    with running_evidence(servers=servers, namespace=namespace, service_env=service_env) as client:
+        yield client
+
+
+def send(client: TestClient, data: dict) -> None:
+    settings = settings_of(client)
+    asyncio.run(kafka.send(bootstrap=settings.kafka_bootstrap_servers, topic=settings.topics.intake_events,
+                           value=json.dumps(data).encode(), key=data["complaint_id"].encode()))
+
+
+def newer(client: TestClient) -> dict:
+    """A ComplaintFiled as a newer intake would send it: v1, with fields this evidence does not know."""
+    data = json.loads(file_complaint(client).encode())  # a template the service takes
+    data.update(complaint_id=new_id(), ticket=f"CP-20261124-{new_id()[:6]}", event_id=new_id(),
+                channel_hint="mini-program", risk={"score": 3})
+    data["order"]["coupon_code"] = "NEW-2026"
+    return data
+
+
+def test_a_v1_event_with_new_fields_is_applied(evidence: TestClient) -> None:
+    data = newer(evidence)
+    send(evidence, data)
+    wait_until(lambda: evidence.get(f"/v1/complaints/{data['ticket']}/evidence-file",
+                                    headers=token(evidence)).status_code == 200,
+               timeout=30, what="evidence to open the file of the event with new fields")
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    ({"category": 42}, "schema violation in ComplaintFiled: category"),
+    ({"schema_version": 2}, "unsupported schema_version 2"),
+])
+def test_an_invalid_event_is_still_dead_lettered_beside_new_fields(evidence: TestClient, change: dict,
+                                                                   reason: str) -> None:
+    data = {**newer(evidence), **change}
+    send(evidence, data)
+    settings = settings_of(evidence)
+    record = asyncio.run(kafka.read_until(
+        bootstrap=settings.kafka_bootstrap_servers, topic=settings.topics.dead_letter(settings.topics.intake_events),
+        match=lambda r: json.loads(r.value).get("event_id") == data["event_id"]))
+    headers = {k: v.decode() for k, v in record.headers}
+    assert reason in headers["dlq-reason"], headers
+    assert evidence.get(f"/v1/complaints/{data['ticket']}/evidence-file",
+                        headers=token(evidence)).status_code == 404
