@@ -143,6 +143,9 @@ def token(
     from shared.auth import mint_token
     from shared.settings import ServiceSettings
 
+    if ServiceSettings().auth_jwks_url:
+        console.print("[red]COMPLAINTS_AUTH_JWKS_URL is set: tokens come from the OIDC issuer, not from here[/]")
+        raise typer.Exit(2)
     try:
         minted = mint_token(secret=ServiceSettings().auth_secret, subject=subject, role=role,
                             platform=platform, merchant_id=merchant_id, ttl=timedelta(hours=hours))
