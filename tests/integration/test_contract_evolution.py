@@ -1,6 +1,6 @@
-"""A tolerant reader on the real broker (issue 24): a v1 ComplaintFiled that carries fields added by
-a newer producer is applied by evidence (its file opens); one that breaks the contract is still
-dead-lettered with its reason."""
+"""A tolerant reader on the real broker (issue 24): v1 events that carry fields added by a newer
+producer are applied (evidence opens the file; escalation opens the case and withdraws it); one
+that breaks the contract is still dead-lettered with its reason."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shared.envelope import new_id
+from shared.topics import TopicSettings
 from tests.support import kafka
 from tests.support.evidence_harness import (file_complaint, running_evidence, settings_of, token)
 from tests.support.servers import Servers
@@ -65,3 +66,20 @@ def test_an_invalid_event_is_still_dead_lettered_beside_new_fields(evidence: Tes
     assert reason in headers["dlq-reason"], headers
     assert evidence.get(f"/v1/complaints/{data['ticket']}/evidence-file",
                         headers=token(evidence)).status_code == 404
+
+
+def test_escalation_applies_filed_and_withdrawn_events_with_new_fields(service_env: dict[str, str]) -> None:
+    from shared.contracts.complaints import ComplaintWithdrawn
+    from tests.support.escalation_cases import escalation_client, filed, wait_case
+    from tests.support.escalation_cases import token as escalation_token
+
+    topic = TopicSettings(prefix=service_env["COMPLAINTS_TOPIC_PREFIX"]).intake_events
+    event = filed(category="invalid-card-key")
+    withdrawn = ComplaintWithdrawn(complaint_id=event.complaint_id, ticket=event.ticket, reason="已解决")
+    agent = escalation_token(role="agent")
+    with escalation_client(env=service_env) as client:
+        for message in (event, withdrawn):
+            data = {**json.loads(message.encode()), "source_app": "mini-program", "trace_note": {"v": 2}}
+            asyncio.run(kafka.send(bootstrap=service_env["KAFKA_BOOTSTRAP_SERVERS"], topic=topic,
+                                   value=json.dumps(data).encode(), key=message.key().encode()))
+        wait_case(client, event.ticket, headers=agent, state="withdrawn")
