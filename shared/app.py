@@ -43,7 +43,7 @@ class ServiceRuntime:
     """Owns the broker, the store connection, the relay and the readiness of one service."""
 
     def __init__(self, *, settings: ServiceSettings, documents: list[type[Document]]) -> None:
-        check_ledger_retention(ledger_retention_h=settings.ledger_retention_h, outbox_retention_h=settings.outbox_retention_h)
+        check_ledger_retention(settings.ledger_retention_h, settings.outbox_retention_h)  # refuse a short ledger
         self.settings = settings
         self.documents = [OutboxEntry, ProcessedEvent, *documents]
         self.tracer_provider = create_tracer_provider(

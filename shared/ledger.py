@@ -70,7 +70,7 @@ def apply_once(uow: UnitOfWork, *, consumer: str, event: Event, work: Callable[[
     return uow.transaction(_work)
 
 
-def check_ledger_retention(*, ledger_retention_h: float, outbox_retention_h: float) -> None:
+def check_ledger_retention(ledger_retention_h: float, outbox_retention_h: float) -> None:
     """Refuse a ledger retention that is not above the outbox's: an event re-driven from the outbox
     after its ledger entry expired would be applied twice."""
     if ledger_retention_h <= outbox_retention_h:

@@ -1,6 +1,7 @@
 """A tolerant reader on the real broker (issue 24): v1 events that carry fields added by a newer
-producer are applied (evidence opens the file; escalation opens the case and withdraws it); one
-that breaks the contract is still dead-lettered with its reason."""
+producer are applied by every service (evidence opens the file; escalation opens the case and
+withdraws it; notify puts the notice in the inbox; intake moves the status); one that breaks the
+contract is still dead-lettered with its reason."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from fastapi.testclient import TestClient
 from shared.envelope import new_id
 from shared.topics import TopicSettings
 from tests.support import kafka
-from tests.support.evidence_harness import (file_complaint, running_evidence, settings_of, token)
+from tests.support.evidence_harness import file_complaint, running_evidence, settings_of, token
 from tests.support.servers import Servers
 from tests.support.waiting import wait_until
 
@@ -83,3 +84,50 @@ def test_escalation_applies_filed_and_withdrawn_events_with_new_fields(service_e
             asyncio.run(kafka.send(bootstrap=service_env["KAFKA_BOOTSTRAP_SERVERS"], topic=topic,
                                    value=json.dumps(data).encode(), key=message.key().encode()))
         wait_case(client, event.ticket, headers=agent, state="withdrawn")
+
+
+def test_notify_applies_a_filed_event_with_new_fields(servers: Servers, namespace: str,
+                                                      service_env: dict[str, str]) -> None:
+    from tests.support.notify_harness import complaint_filed, notify_settings, running_notify
+    from tests.support.notify_harness import token as notify_token
+    from tests.support.suite import create_topics
+
+    create_topics(env=service_env)
+    settings = notify_settings(servers=servers, namespace=namespace)
+    event = complaint_filed(complainant="u-evolve")
+    data = json.loads(event.encode())
+    data.update(source_app="mini-program")
+    data["complainant"]["preferred_hours"] = "09-18"
+    me = notify_token(settings, subject="u-evolve", role="complainant")
+    with running_notify(settings) as client:
+        asyncio.run(kafka.send(bootstrap=settings.kafka_bootstrap_servers, topic=settings.topics.intake_events,
+                               value=json.dumps(data).encode(), key=event.key().encode()))
+        items = wait_until(lambda: client.get("/v1/inbox", headers=me).json()["items"], timeout=30,
+                           what="notify's notice of the filing with new fields")
+    assert [i["ticket"] for i in items] == [event.ticket]
+
+
+def test_intake_applies_a_status_change_with_new_fields(service_env: dict[str, str],
+                                                        tmp_path_factory: pytest.TempPathFactory) -> None:
+    from pymongo import MongoClient
+
+    from shared.contracts.escalation import ComplaintStatusChanged
+    from tests.support.intake_calls import body, complainant_of, running_intake
+    from tests.support.suite import create_topics
+
+    topics = create_topics(env=service_env)
+    sent = body(**{"order.number": "KM-EVOLVE-1"})
+    headers = complainant_of(sent)
+    with running_intake(env=service_env, log_dir=tmp_path_factory.mktemp("logs")) as intake:
+        response = intake.post("/v1/complaints", json=sent, headers=headers)
+        assert response.status_code == 201, response.text
+        ticket = response.json()["ticket"]
+        with MongoClient(service_env["MONGODB_URI"]) as mongo:
+            complaint_id = mongo[service_env["INTAKE_MONGODB_DB"]]["complaints"].find_one({"ticket": ticket})["_id"]
+        event = ComplaintStatusChanged(complaint_id=complaint_id, ticket=ticket, from_state="acknowledged",
+                                       to_state="in_review", tier="internal")
+        data = {**json.loads(event.encode()), "reason_code": "R-17", "actor": {"kind": "rule"}}
+        asyncio.run(kafka.send(bootstrap=service_env["KAFKA_BOOTSTRAP_SERVERS"], topic=topics.escalation_events,
+                               value=json.dumps(data).encode(), key=complaint_id.encode()))
+        wait_until(lambda: intake.get(f"/v1/complaints/{ticket}", headers=headers).json()["status"] == "in_review",
+                   timeout=30, what="intake to apply the status change with new fields")
