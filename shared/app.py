@@ -21,14 +21,14 @@ from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 
 from shared import store
 from shared.envelope import Message
-from shared.ledger import ProcessedEvent
+from shared.ledger import ProcessedEvent, check_ledger_retention, ensure_ledger_ttl
 from shared.bus import Consumer, Handler, KeyGate, asyncapi_document, create_broker, make_publish
 from shared.openapi import QUERY_GUARD, install_error_handlers, install_field_error_schema
 from shared.outbox import OutboxEntry, OutboxRelay, prune_published, republish_effects
 from shared.problems import not_ready
 from shared.settings import ServiceSettings
 from shared.store import GroupCommit, UnitOfWork
-from shared.telemetry import create_tracer_provider
+from shared.telemetry import create_tracer_provider, ensure_span_store
 
 log = logging.getLogger(__name__)
 #: The package's version (pyproject.toml), shown by every service's OpenAPI document.
@@ -43,6 +43,7 @@ class ServiceRuntime:
     """Owns the broker, the store connection, the relay and the readiness of one service."""
 
     def __init__(self, *, settings: ServiceSettings, documents: list[type[Document]]) -> None:
+        check_ledger_retention(settings.ledger_retention_h, settings.outbox_retention_h)  # refuse a short ledger
         self.settings = settings
         self.documents = [OutboxEntry, ProcessedEvent, *documents]
         self.tracer_provider = create_tracer_provider(
@@ -52,6 +53,7 @@ class ServiceRuntime:
             telemetry_db=settings.telemetry_db,
             timeout_ms=settings.mongodb_timeout_ms,
             export_delay_ms=settings.span_export_delay_ms,
+            span_retention_h=settings.span_retention_h,
         )
         self.tracer = self.tracer_provider.get_tracer(settings.service_name)
         self.broker = create_broker(settings=settings)
@@ -171,6 +173,9 @@ class ServiceRuntime:
     async def _connect_store(self) -> None:
         await asyncio.to_thread(store.ping)
         await asyncio.to_thread(store.ensure_indexes, *self.documents)
+        await asyncio.to_thread(ensure_ledger_ttl, ledger_retention_h=self.settings.ledger_retention_h)
+        if not self.settings.otel_exporter_otlp_endpoint:  # spans go to the span store: its TTL index
+            await asyncio.to_thread(ensure_span_store, self.settings)
         for prepare in self.prepare_store:
             await asyncio.to_thread(prepare)
 

@@ -1,4 +1,4 @@
-"""Bearer tokens (HS256 JWTs) with roles, and the scope each role may see."""
+"""Bearer tokens (HS256 JWTs, or an OIDC issuer's RS256/ES256 ones) with roles, and the scope each role may see."""
 
 import uuid
 from collections.abc import Mapping
@@ -15,6 +15,9 @@ DEFAULT_ISSUER = "complaints-intake"
 DEFAULT_AUDIENCE = "complaints"
 DEFAULT_TTL = timedelta(hours=1)
 MIN_SECRET_BYTES = 32  # RFC 7518: an HS256 key must be at least as long as the hash
+#: What an OIDC issuer's keys may sign with (asymmetric: the services verify but cannot mint).
+JWKS_ALGORITHMS = ("RS256", "ES256")
+REQUIRED_CLAIMS = ["sub", "role", "exp", "iat", "iss", "aud"]
 
 
 
@@ -82,16 +85,53 @@ def verify_token(
     try:
         claims = jwt.decode(
             token, _secret_bytes(secret), algorithms=[ALGORITHM], issuer=issuer, audience=audience,
-            leeway=leeway, options={"require": ["sub", "role", "exp", "iat", "iss", "aud"]},
+            leeway=leeway, options={"require": REQUIRED_CLAIMS},
         )
-    except jwt.ExpiredSignatureError as exc:
-        raise TokenError("expired", "The token has expired") from exc
-    except jwt.InvalidSignatureError as exc:
-        raise TokenError("invalid_signature", "The token signature is not valid") from exc
-    except jwt.DecodeError as exc:
-        raise TokenError("malformed", "The token is not a well-formed JWT") from exc
     except jwt.InvalidTokenError as exc:
-        raise TokenError("invalid_claims", f"The token claims are not acceptable: {exc}") from exc
+        raise _refusal(exc) from exc
+    return _principal(claims)
+
+
+def verify_token_jwks(
+    *, jwks: jwt.PyJWKClient, token: str, issuer: str = DEFAULT_ISSUER, audience: str = DEFAULT_AUDIENCE,
+    leeway: timedelta = timedelta(seconds=30),
+) -> Principal:
+    """Check a token of an OIDC issuer against its JWKS (RS256 or ES256 only: an HS256 token, which
+    any holder of a shared secret could mint, is refused); return the caller, TokenError otherwise."""
+    try:
+        algorithm = jwt.get_unverified_header(token).get("alg")
+    except jwt.InvalidTokenError as exc:
+        raise _refusal(exc) from exc
+    if algorithm not in JWKS_ALGORITHMS:
+        raise TokenError("invalid_algorithm",
+                         f"The token is signed with {algorithm}; only {', '.join(JWKS_ALGORITHMS)} are accepted")
+    try:
+        key = jwks.get_signing_key_from_jwt(token)
+    except jwt.PyJWKClientConnectionError as exc:
+        raise TokenError("jwks_unavailable", "The issuer's signing keys could not be fetched") from exc
+    except jwt.PyJWKClientError as exc:
+        raise TokenError("unknown_key", "The token is signed with a key the issuer does not publish") from exc
+    except jwt.InvalidTokenError as exc:
+        raise _refusal(exc) from exc
+    try:
+        claims = jwt.decode(token, key.key, algorithms=list(JWKS_ALGORITHMS), issuer=issuer, audience=audience,
+                            leeway=leeway, options={"require": REQUIRED_CLAIMS})
+    except jwt.InvalidTokenError as exc:
+        raise _refusal(exc) from exc
+    return _principal(claims)
+
+
+def _refusal(exc: jwt.InvalidTokenError) -> TokenError:
+    if isinstance(exc, jwt.ExpiredSignatureError):
+        return TokenError("expired", "The token has expired")
+    if isinstance(exc, jwt.InvalidSignatureError):
+        return TokenError("invalid_signature", "The token signature is not valid")
+    if isinstance(exc, jwt.DecodeError):
+        return TokenError("malformed", "The token is not a well-formed JWT")
+    return TokenError("invalid_claims", f"The token claims are not acceptable: {exc}")
+
+
+def _principal(claims: Mapping[str, Any]) -> Principal:
     try:
         role = Role(claims["role"])
         if not isinstance(claims["sub"], str) or not claims["sub"]:

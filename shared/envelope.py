@@ -24,7 +24,8 @@ def new_id() -> str:
 
 
 class Message(BaseModel):
-    """Base of every message on a topic: frozen, strict about unknown fields."""
+    """Base of every message on a topic: frozen; strict about unknown fields when built (a producer
+    cannot send a field its contract lacks), tolerant when read (`decode` ignores them: see there)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -88,7 +89,13 @@ def decode(raw: bytes, *, max_bytes: int | None = None, known: Iterable[str] | N
     Each reason starts with its kind (payload too large, invalid JSON, invalid envelope, unknown
     message type, unsupported schema_version, schema violation) and says what to send instead.
     `known` names the types the caller takes (for the unknown-type reason); every registered type
-    otherwise."""
+    otherwise.
+
+    A tolerant reader: within a supported major version (`schema_version`) fields this consumer's
+    contract does not know are ignored (`extra="ignore"` for this validation only, nested parts
+    included), so a producer may add an optional field before its consumers are upgraded. Wrong
+    types, missing required fields, an unknown type or major version are still poison. Building a
+    message in code keeps refusing unknown fields (`extra="forbid"` on the models)."""
     if max_bytes is not None and len(raw) > max_bytes:
         raise PoisonMessage(f"payload too large: {len(raw)} bytes, over the limit of {max_bytes} bytes "
                             f"(MAX_EVENT_BYTES); send a smaller message")
@@ -120,7 +127,7 @@ def decode(raw: bytes, *, max_bytes: int | None = None, known: Iterable[str] | N
         raise PoisonMessage(f"unsupported schema_version {version!r} for {name}: this consumer reads "
                             f"schema_version {supported}")
     try:
-        return cls.model_validate(data)
+        return cls.model_validate(data, extra="ignore")
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '(body)'}: {err['msg']} (rule {err['type']})"

@@ -5,18 +5,26 @@ that needs one declares it in the OpenAPI document and /docs "Authorize" sends i
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated
 
+import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from shared.auth import Principal, TokenError, bearer_token, verify_token
+from shared.auth import Principal, TokenError, bearer_token, verify_token, verify_token_jwks
 from shared.problems import problem
 
 #: Reads nothing itself (auto_error off): the reasons of a refusal are ours (missing, malformed ...).
 bearer_auth = HTTPBearer(scheme_name="bearerAuth", bearerFormat="JWT", auto_error=False,
                          description="A signed token of the caller (HS256 JWT): role, subject, platform, "
                                      "merchant. 令牌：调用方身份。")
+
+
+@lru_cache(maxsize=8)
+def jwks_client(url: str) -> jwt.PyJWKClient:
+    """One client per JWKS URL: its keys are cached (5 min) and re-fetched when a token names a new key id."""
+    return jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=5)
 
 
 def current_principal(request: Request,
@@ -26,7 +34,11 @@ def current_principal(request: Request,
     settings = request.app.state.runtime.settings
     try:
         token = bearer_token(authorization=request.headers.get("authorization"))
-        return verify_token(secret=settings.auth_secret, token=token)
+        if settings.auth_jwks_url:
+            return verify_token_jwks(jwks=jwks_client(settings.auth_jwks_url), token=token,
+                                     issuer=settings.auth_issuer, audience=settings.auth_audience)
+        return verify_token(secret=settings.auth_secret, token=token, issuer=settings.auth_issuer,
+                            audience=settings.auth_audience)
     except TokenError as exc:
         raise problem(
             401, en=str(exc), zh="身份验证失败：请提供有效的访问令牌", rule="invalid_token",

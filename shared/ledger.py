@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from mongoengine import DateTimeField, Document, StringField
 from pymongo.errors import DuplicateKeyError
@@ -19,8 +19,16 @@ class AlreadyProcessed(Exception):
     """The event was applied before; the redelivery changes nothing."""
 
 
+#: The TTL index that removes ledger entries `ledger_retention_h` after they were applied.
+LEDGER_TTL_INDEX = "processed_at_ttl"
+
+
 class ProcessedEvent(Document):
-    """One applied (consumer, event id) pair; the unique index makes a repeat fail."""
+    """One applied (consumer, event id) pair; the unique index makes a repeat fail.
+
+    Entries expire `ledger_retention_h` after `processed_at` (a TTL index, `ensure_ledger_ttl`):
+    past that no redelivery can come (it must exceed the outbox's `outbox_retention_h`, which
+    bounds what re-driving can publish again), so the ledger stays bounded."""
 
     meta = {
         "collection": "processed_events",
@@ -60,3 +68,30 @@ def apply_once(uow: UnitOfWork, *, consumer: str, event: Event, work: Callable[[
         return work(tx)
 
     return uow.transaction(_work)
+
+
+def check_ledger_retention(ledger_retention_h: float, outbox_retention_h: float) -> None:
+    """Refuse a ledger retention that is not above the outbox's: an event re-driven from the outbox
+    after its ledger entry expired would be applied twice."""
+    if ledger_retention_h <= outbox_retention_h:
+        raise ValueError(
+            f"ledger_retention_h ({ledger_retention_h:g}) must be above outbox_retention_h "
+            f"({outbox_retention_h:g}): a published event can be re-driven until the outbox prunes it, "
+            f"and its consumers must still remember they applied it")
+
+
+def ensure_ttl_index(collection: Any, *, field: str, name: str, seconds: int) -> None:
+    """Create the TTL index `name` on `field` expiring after `seconds`; one with another expiry is
+    dropped and made again (idempotent; a retention changed in configuration takes effect)."""
+    existing = collection.index_information().get(name)
+    if existing is not None and existing.get("expireAfterSeconds") == seconds:
+        return
+    if existing is not None:
+        collection.drop_index(name)
+    collection.create_index(field, name=name, expireAfterSeconds=seconds)
+
+
+def ensure_ledger_ttl(*, ledger_retention_h: float) -> None:
+    """The ledger's TTL index on `processed_at` (made when the service prepares its store)."""
+    ensure_ttl_index(ProcessedEvent._get_collection(), field="processed_at", name=LEDGER_TTL_INDEX,
+                     seconds=int(ledger_retention_h * 3600))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.topics import TopicSettings
@@ -13,6 +13,11 @@ from shared.topics import TopicSettings
 def _env(name: str) -> Any:
     """Bind a field to one unprefixed environment variable, whatever the class prefix."""
     return AliasChoices(name)
+
+
+#: Auth secrets committed in the repository (the settings' default, the Kubernetes placeholder).
+KNOWN_AUTH_SECRETS = frozenset({"local-development-secret-change-me-0123456789",
+                                "replace-with-a-random-secret-of-at-least-32-bytes"})
 
 
 class ServiceSettings(BaseSettings):
@@ -90,6 +95,8 @@ class ServiceSettings(BaseSettings):
     outbox_prune_interval_s: float = Field(
         600.0, title="How often published outbox entries past their retention are removed", gt=0
     )
+    ledger_retention_h: float = Field(336.0, title="Applied-event ledger entries expire this long after they were applied (a TTL index; must be above outbox_retention_h)", gt=0)
+    span_retention_h: float = Field(168.0, title="Stored spans expire this long after they were stored (a TTL index on the span store)", gt=0, validation_alias=_env("COMPLAINTS_SPAN_RETENTION_H"))
     republish_after_s: float = Field(
         30.0, title="A cause redelivered this long after its effects went out sends them again", ge=0
     )
@@ -109,8 +116,65 @@ class ServiceSettings(BaseSettings):
         min_length=32,
         validation_alias=_env("COMPLAINTS_AUTH_SECRET"),
     )
+    auth_jwks_url: str | None = Field(
+        None,
+        title="JWKS of an OIDC issuer: when set, bearer tokens are verified with its RS256/ES256 keys only "
+              "(the HS256 secret is not used, and the services cannot mint tokens)",
+        validation_alias=_env("COMPLAINTS_AUTH_JWKS_URL"),
+    )
+    auth_issuer: str = Field(
+        "complaints-intake", title="Expected `iss` of bearer tokens", validation_alias=_env("COMPLAINTS_AUTH_ISSUER"))
+    auth_audience: str = Field(
+        "complaints", title="Expected `aud` of bearer tokens", validation_alias=_env("COMPLAINTS_AUTH_AUDIENCE"))
+    env: Literal["local", "production"] = Field(
+        "local", title="production: refuse to start on default secrets and unknown settings",
+        validation_alias=_env("COMPLAINTS_ENV"))
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", title="How the Kafka clients connect", validation_alias=_env("KAFKA_SECURITY_PROTOCOL"))
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None, title="SASL mechanism (with SASL_PLAINTEXT or SASL_SSL)", validation_alias=_env("KAFKA_SASL_MECHANISM"))
+    kafka_sasl_username: str | None = Field(
+        None, title="SASL user name", validation_alias=_env("KAFKA_SASL_USERNAME"))
+    kafka_sasl_password: SecretStr | None = Field(
+        None, title="SASL password (never shown)", validation_alias=_env("KAFKA_SASL_PASSWORD"))
+    kafka_ssl_cafile: str | None = Field(
+        None, title="CA bundle the broker's certificate is checked against (SSL, SASL_SSL; unset: the system's)",
+        validation_alias=_env("KAFKA_SSL_CAFILE"))
+    kafka_ssl_certfile: str | None = Field(
+        None, title="Client certificate for mutual TLS", validation_alias=_env("KAFKA_SSL_CERTFILE"))
+    kafka_ssl_keyfile: str | None = Field(
+        None, title="Private key of the client certificate", validation_alias=_env("KAFKA_SSL_KEYFILE"))
     log_level: str = Field("INFO", title="Log level", validation_alias=_env("COMPLAINTS_LOG_LEVEL"))
     topics: TopicSettings = Field(default_factory=TopicSettings, title="Topic names")
+
+    @model_validator(mode="after")
+    def _kafka_security_consistent(self) -> ServiceSettings:
+        """A SASL protocol needs its mechanism and credentials; credentials need a SASL protocol."""
+        sasl = self.kafka_security_protocol.startswith("SASL_")
+        problems: list[str] = []
+        if sasl:
+            if not self.kafka_sasl_mechanism:
+                problems.append(f"KAFKA_SASL_MECHANISM is required with KAFKA_SECURITY_PROTOCOL="
+                                f"{self.kafka_security_protocol}")
+            if not self.kafka_sasl_username:
+                problems.append("KAFKA_SASL_USERNAME is required with a SASL protocol")
+            if self.kafka_sasl_password is None:
+                problems.append("KAFKA_SASL_PASSWORD is required with a SASL protocol")
+        elif self.kafka_sasl_mechanism or self.kafka_sasl_username:
+            problems.append(f"KAFKA_SASL_MECHANISM/KAFKA_SASL_USERNAME need KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT "
+                            f"or SASL_SSL (it is {self.kafka_security_protocol})")
+        if bool(self.kafka_ssl_certfile) != bool(self.kafka_ssl_keyfile):
+            problems.append("KAFKA_SSL_CERTFILE and KAFKA_SSL_KEYFILE go together")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def default_secrets(self) -> list[str]:
+        """The settings still at a value committed in the repository (refused in production), named."""
+        found: list[str] = []
+        if self.auth_jwks_url is None and self.auth_secret in KNOWN_AUTH_SECRETS:
+            found.append("COMPLAINTS_AUTH_SECRET is the committed default: set a random secret of at least 32 bytes")
+        return found
 
     @property
     def span_store_uri(self) -> str:

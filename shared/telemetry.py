@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
@@ -17,7 +17,35 @@ from pymongo.collection import Collection
 
 from shared.masking import ScrubbingFilter, scrub
 
+if TYPE_CHECKING:
+    from shared.settings import ServiceSettings
+
 SPANS_COLLECTION = "spans"
+#: The TTL index that removes stored spans `span_retention_h` after they were stored.
+SPANS_TTL_INDEX = "stored_at_ttl"
+
+
+def ensure_span_indexes(collection: Collection, *, retention_h: float) -> None:
+    """The span store's indexes: by trace, and a TTL on `stored_at` (idempotent)."""
+    from shared.ledger import ensure_ttl_index
+
+    collection.create_index("trace_id")
+    ensure_ttl_index(collection, field="stored_at", name=SPANS_TTL_INDEX, seconds=int(retention_h * 3600))
+
+
+def ensure_span_store(settings: ServiceSettings) -> None:
+    """Create the span store's indexes at startup; a span store that does not answer is logged, not
+    fatal (the exporter tries again at its first export: losing spans never stops a service)."""
+    with suppress_instrumentation():
+        client: MongoClient = MongoClient(settings.span_store_uri, tz_aware=True,
+                                          serverSelectionTimeoutMS=settings.mongodb_timeout_ms)
+        try:
+            ensure_span_indexes(client[settings.telemetry_db][SPANS_COLLECTION],
+                                retention_h=settings.span_retention_h)
+        except Exception as exc:
+            logging.getLogger(__name__).warning("span store indexes not made yet: %s", exc)
+        finally:
+            client.close()
 
 
 def _plain(value: Any) -> Any:
@@ -63,23 +91,30 @@ class MongoSpanExporter(SpanExporter):
     embedded store five times as much per span (its work is per document and per index entry).
     """
 
-    def __init__(self, *, uri: str, db: str, timeout_ms: int) -> None:
+    def __init__(self, *, uri: str, db: str, timeout_ms: int, retention_h: float = 168.0) -> None:
         self._client: MongoClient = MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=timeout_ms)
         self._collection = self._client[db][SPANS_COLLECTION]
+        self._retention_h = retention_h
         self._indexed = False
+
+    def ensure_indexes(self) -> None:
+        """Create the span store's indexes (at startup; again at the first export if that failed)."""
+        with suppress_instrumentation():
+            ensure_span_indexes(self._collection, retention_h=self._retention_h)
+        self._indexed = True
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         # The exporter's own writes must not be traced, or every export would make new spans.
         with suppress_instrumentation():
             try:
                 if not self._indexed:
-                    self._collection.create_index("trace_id")
-                    self._indexed = True
+                    self.ensure_indexes()
                 by_trace: dict[str, list[dict[str, Any]]] = {}
                 for span in spans:
                     doc = span_document(span)
                     by_trace.setdefault(doc["trace_id"], []).append(doc)
-                self._collection.insert_many([{"trace_id": trace_id, "spans": docs}
+                stored_at = datetime.now(UTC)
+                self._collection.insert_many([{"trace_id": trace_id, "spans": docs, "stored_at": stored_at}
                                               for trace_id, docs in by_trace.items()], ordered=False)
             except Exception as exc:  # losing spans must never break the service
                 logging.getLogger(__name__).warning("span export failed: %s", exc)
@@ -92,7 +127,7 @@ class MongoSpanExporter(SpanExporter):
 
 def create_tracer_provider(
     *, service_name: str, otlp_endpoint: str | None, mongodb_uri: str, telemetry_db: str,
-    timeout_ms: int, export_delay_ms: int,
+    timeout_ms: int, export_delay_ms: int, span_retention_h: float = 168.0,
 ) -> TracerProvider:
     """A tracer provider for one service; OTLP when an endpoint is set, else the span store."""
     provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
@@ -102,7 +137,8 @@ def create_tracer_provider(
 
         exporter = OTLPSpanExporter(endpoint=otlp_endpoint)
     else:
-        exporter = MongoSpanExporter(uri=mongodb_uri, db=telemetry_db, timeout_ms=timeout_ms)
+        exporter = MongoSpanExporter(uri=mongodb_uri, db=telemetry_db, timeout_ms=timeout_ms,
+                                     retention_h=span_retention_h)
     provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=export_delay_ms))
     return provider
 

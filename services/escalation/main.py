@@ -22,6 +22,7 @@ from shared.contracts.escalation import (
 from shared.bus import document_publisher
 from shared.idempotency import IdempotentResponse
 from shared.runtime.serve import serve
+from shared.runtime.startup import load_settings
 
 PUBLISHED = [CaseOpened, ComplaintStatusChanged, ComplaintEscalated, CaseAssigned, SlaWarning,
              SlaBreached, ResolutionProposed, ResolutionAccepted, ResolutionRejected,
@@ -49,7 +50,7 @@ def create_app(settings: EscalationSettings | None = None) -> FastAPI:
 
 def run() -> None:
     """Serve escalation with its settings from the environment; a broken rule file exits with 2."""
-    settings = EscalationSettings()
+    settings = load_settings(EscalationSettings)
     try:
         load_rules(settings=settings)
     except (PolicyError, CalendarOverrideError) as exc:

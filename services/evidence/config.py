@@ -36,6 +36,14 @@ class EvidenceSettings(ServiceSettings):
         default_factory=lambda: [LOCAL_FERNET_KEY], min_length=1,
         title="Fernet keys encrypting card keys at rest (JSON list; the first encrypts, all "
               "decrypt); set it in production")
+    def default_secrets(self) -> list[str]:
+        """The common defaults, and the committed card-key Fernet key (production sets its own)."""
+        found = super().default_secrets()
+        if LOCAL_FERNET_KEY in self.card_key_fernet_keys:
+            found.append("EVIDENCE_CARD_KEY_FERNET_KEYS holds the Fernet key committed in the repository (or is "
+                         "unset): set your own keys, e.g. from Fernet.generate_key()")
+        return found
+
     orphan_sweep_interval_s: float = Field(600.0, title="How often content left by crashed "
                                                         "uploads is looked for", gt=0)
     orphan_age_s: float = Field(3600.0, title="Age after which unowned content is removed",

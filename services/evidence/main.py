@@ -20,6 +20,7 @@ from shared.contracts.evidence import (CardKeyChecked, EvidenceAssessed, Evidenc
                                        PaymentRecordPublished)
 from shared.bus import document_channel, document_publisher
 from shared.runtime.serve import serve
+from shared.runtime.startup import load_settings
 
 
 def create_app(settings: EvidenceSettings | None = None) -> FastAPI:
@@ -51,7 +52,7 @@ def create_app(settings: EvidenceSettings | None = None) -> FastAPI:
 
 def run() -> None:
     """Serve evidence with its settings from the environment."""
-    serve(create_app, EvidenceSettings())
+    serve(create_app, load_settings(EvidenceSettings))
 
 
 if __name__ == "__main__":

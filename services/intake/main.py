@@ -30,6 +30,7 @@ from shared.contracts.complaints import (
 )
 from shared.idempotency import IdempotentResponse
 from shared.runtime.serve import serve
+from shared.runtime.startup import load_settings
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
@@ -64,7 +65,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
 
 def run() -> None:
     """Serve intake with its settings from the environment."""
-    serve(create_app, IntakeSettings())
+    serve(create_app, load_settings(IntakeSettings))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from shared.app import ServiceRuntime, create_service_app
 from shared.bus import document_publisher
 from shared.contracts.notify import ComplaintStatusCloudEvent, NotificationSent
 from shared.runtime.serve import serve
+from shared.runtime.startup import load_settings
 from shared.schema_routes import router as schema_router
 
 DOCUMENTS = [ComplaintRecipients, RecipientProfile, ParkedEvent, Notification, DeliveryAttempt, Subscription,
@@ -58,7 +59,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
 
 def run() -> None:
     """Serve notify with its settings from the environment."""
-    serve(create_app, NotifySettings())
+    serve(create_app, load_settings(NotifySettings))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import Tracer
 
 from shared.bus.documents import document_channel
+from shared.bus.security import broker_security
 from shared.contracts.public import is_cloud_event_headers
 from shared.envelope import Message
 from shared.outbox import OutboxEntry, Publish, trace_parent
@@ -40,6 +41,7 @@ def create_broker(*, settings: ServiceSettings) -> KafkaBroker:
         settings.kafka_bootstrap_servers,
         client_id=settings.service_name,
         acks="all",
+        security=broker_security(settings),
         graceful_timeout=10.0,
         # FastStream's own logger would bypass the masking handler configured for the process.
         logger=logging.getLogger("faststream"),

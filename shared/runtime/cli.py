@@ -102,13 +102,31 @@ def up(
 
 
 @app.command()
-def topics(partitions: int = typer.Option(4, min=1, help="Partitions of each new topic")) -> None:
-    """Create every topic on KAFKA_BOOTSTRAP_SERVERS (existing ones are left alone)."""
+def topics(
+    partitions: int = typer.Option(4, min=1, help="Partitions of each new topic"),
+    replication_factor: int = typer.Option(1, min=1, help="Replicas of each new topic (3 on a production cluster)"),
+    retention_ms: int | None = typer.Option(None, min=1, help="retention.ms of the event and command topics "
+                                            "(unset: the broker's default)"),
+    dlq_retention_ms: int = typer.Option(embedded.DLQ_RETENTION_MS, min=1,
+                                         help="retention.ms of the dead-letter topics (default 30 days)"),
+    replies_retention_ms: int = typer.Option(embedded.REPLIES_RETENTION_MS, min=1,
+                                             help="retention.ms of the reply topics (default 7 days)"),
+) -> None:
+    """Create every topic on KAFKA_BOOTSTRAP_SERVERS (existing ones are left alone, their configs too)."""
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
-    names = TopicSettings(partitions=partitions).all_topics()
-    created = asyncio.run(embedded.create_topics(bootstrap=bootstrap, topics=names, partitions=partitions))
+    settings = TopicSettings(partitions=partitions)
+    names = settings.all_topics()
+    configs = embedded.topic_configs(settings, retention_ms=retention_ms, dlq_retention_ms=dlq_retention_ms,
+                                     replies_retention_ms=replies_retention_ms)
+    console.print(f"creating {len(names)} topics on {bootstrap}: {partitions} partitions, "
+                  f"replication factor {replication_factor}")
+    created = asyncio.run(embedded.create_topics(bootstrap=bootstrap, topics=names, partitions=partitions,
+                                                 replication_factor=replication_factor, configs=configs))
     for name in names:
-        console.print(f"{'created' if name in created else 'exists '} {name}")
+        shown = ", ".join(f"{k}={v}" for k, v in configs.get(name, {}).items())
+        console.print(f"{'created' if name in created else 'exists '} {name}"
+                      + (f" ({shown})" if shown and name in created else ""))
+    console.print(f"topics: {len(created)} created, {len(names) - len(created)} existed")
 
 
 @app.command()
@@ -125,6 +143,9 @@ def token(
     from shared.auth import mint_token
     from shared.settings import ServiceSettings
 
+    if ServiceSettings().auth_jwks_url:
+        console.print("[red]COMPLAINTS_AUTH_JWKS_URL is set: tokens come from the OIDC issuer, not from here[/]")
+        raise typer.Exit(2)
     try:
         minted = mint_token(secret=ServiceSettings().auth_secret, subject=subject, role=role,
                             platform=platform, merchant_id=merchant_id, ttl=timedelta(hours=hours))

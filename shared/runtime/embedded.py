@@ -15,10 +15,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any
 
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
+
+if TYPE_CHECKING:
+    from shared.topics import TopicSettings
 
 PR_SET_PDEATHSIG = 1
 
@@ -197,22 +200,58 @@ def start_stores(*, names: list[str], data_dir: Path, log_dir: Path,
     return [child for child, _ in spawned.values()], uris
 
 
+#: Default retention of dead-letter topics: 30 days to look at, fix and re-drive what was parked.
+DLQ_RETENTION_MS = 30 * 24 * 3600 * 1000
+#: Default retention of reply topics: 7 days (a reply is read within seconds; a week covers an outage).
+REPLIES_RETENTION_MS = 7 * 24 * 3600 * 1000
+
+
+def new_topics(names: list[str], *, partitions: int, replication_factor: int = 1,
+               configs: dict[str, dict[str, str]] | None = None) -> list[Any]:
+    """The aiokafka NewTopic requests for `names`, each with its own topic configs (e.g. retention.ms)."""
+    from aiokafka.admin import NewTopic
+
+    configs = configs or {}
+    return [NewTopic(t, num_partitions=partitions, replication_factor=replication_factor,
+                     topic_configs=dict(configs.get(t, {}))) for t in names]
+
+
+def topic_configs(topics: TopicSettings, *, retention_ms: int | None = None,
+                  dlq_retention_ms: int = DLQ_RETENTION_MS,
+                  replies_retention_ms: int = REPLIES_RETENTION_MS) -> dict[str, dict[str, str]]:
+    """Each topic's configs: dead-letter and reply topics get an explicit retention.ms; the others
+    `retention_ms` when given (else the broker's default)."""
+    dead = {topics.dead_letter(t) for t in topics.consumed()}
+    configs: dict[str, dict[str, str]] = {}
+    for name in topics.all_topics():
+        if name in dead:
+            configs[name] = {"retention.ms": str(dlq_retention_ms)}
+        elif name == topics.intake_replies:
+            configs[name] = {"retention.ms": str(replies_retention_ms)}
+        elif retention_ms is not None:
+            configs[name] = {"retention.ms": str(retention_ms)}
+    return configs
+
+
 async def create_topics(*, bootstrap: str, topics: list[str], partitions: int,
-                        timeout: float = 30.0) -> list[str]:
-    """Create the topics that do not exist yet; return the ones created."""
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+                        timeout: float = 30.0, replication_factor: int = 1,
+                        configs: dict[str, dict[str, str]] | None = None) -> list[str]:
+    """Create the topics that do not exist yet (with `replication_factor` and each one's configs);
+    return the ones created."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from shared.bus.security import kafka_client_options
 
     deadline = time.monotonic() + timeout
     while True:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000, **kafka_client_options())
         try:
             await admin.start()
             existing = set(await admin.list_topics())
             missing = [t for t in topics if t not in existing]
             if missing:
-                await admin.create_topics(
-                    [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
-                )
+                await admin.create_topics(new_topics(missing, partitions=partitions,
+                                                     replication_factor=replication_factor, configs=configs))
             return missing
         except Exception:
             if time.monotonic() > deadline:
