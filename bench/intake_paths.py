@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import tempfile
 import time
@@ -17,6 +16,7 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from cloudevents.v1.kafka import KafkaMessage, from_structured
 
 from shared.auth import mint_token
 from shared.contracts.complaints import FileComplaint
@@ -25,7 +25,6 @@ from shared.runtime import embedded, supervisor
 from shared.settings import ServiceSettings
 from shared.topics import TopicSettings
 from tests.support.samples import sample_complaint
-
 
 
 def complaint(number: str) -> dict[str, Any]:
@@ -75,6 +74,13 @@ async def bursts(url: str, headers: dict[str, str], rounds: int, copies: int = 2
           f"(one per round expected); burst wall time {spread(walls)}")
 
 
+def _reference(record: Any) -> str:
+    """The platform reference a reply answers: each reply is a CloudEvent (structured mode)."""
+    event = from_structured(KafkaMessage(headers=dict(record.headers or []), key=record.key, value=record.value))
+    data: dict[str, Any] = event.get_data() or {}
+    return str(data.get("platform_reference", ""))
+
+
 async def commands(bootstrap: str, topics: TopicSettings, count: int) -> None:
     """FileComplaint commands sent at once; time until every reply is on the reply topic."""
     run = new_id()[:6]
@@ -92,7 +98,7 @@ async def commands(bootstrap: str, topics: TopicSettings, count: int) -> None:
     seen: set[str] = set()
     while len(seen) < count and time.perf_counter() - began < 300:
         for batch in (await consumer.getmany(timeout_ms=500)).values():
-            seen.update(ref for r in batch if (ref := json.loads(r.value)["platform_reference"]).startswith(run))
+            seen.update(ref for r in batch if (ref := _reference(r)).startswith(run))
     elapsed = time.perf_counter() - began
     await producer.stop()
     await consumer.stop()

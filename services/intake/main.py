@@ -22,11 +22,11 @@ from shared.app import ServiceRuntime, create_service_app
 from shared.bus import document_publisher
 from shared.contracts.complaints import (
     AccountFreezeRequested,
-    ComplaintAccepted,
     ComplaintFiled,
-    ComplaintRejected,
     ComplaintUpdated,
     ComplaintWithdrawn,
+    FilingAcceptedCloudEvent,
+    FilingRejectedCloudEvent,
 )
 from shared.idempotency import IdempotentResponse
 from shared.runtime.serve import serve
@@ -47,11 +47,16 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     document_publisher(runtime.broker, topic=settings.topics.intake_events,
                        messages=[ComplaintFiled, ComplaintUpdated, ComplaintWithdrawn, AccountFreezeRequested],
                        description="Complaint facts from intake, keyed by complaint id")
-    document_publisher(runtime.broker, topic=settings.topics.intake_replies,
-                       messages=[ComplaintAccepted, ComplaintRejected],
-                       description="Answers to FileComplaint commands: each names its platform and is keyed "
-                                   "`platform:platform_reference`, so a platform reads only its own (key prefix "
-                                   "`<platform>:`; see docs/architecture.md, intake)")
+    document_publisher(
+        runtime.broker, topic=settings.topics.intake_replies,
+        messages=[FilingAcceptedCloudEvent, FilingRejectedCloudEvent],  # type: ignore[list-item]  # CloudEvents
+        content_type="application/cloudevents+json",
+        description="Answers to FileComplaint commands: CloudEvents 1.0 in Kafka structured mode (content-type "
+                    "application/cloudevents+json, no other header), type org.complaints-suite.filing.accepted.v1 "
+                    "or org.complaints-suite.filing.rejected.v1, subject and key `platform:platform_reference`. Each "
+                    "names its platform, so a platform reads only its own (key prefix `<platform>:`; see "
+                    "docs/architecture.md, intake). Each event's dataschema is the URL of its data's JSON Schema, "
+                    "served at GET /schemas/{type}.json.")
     app = create_service_app(
         runtime=runtime, title="Complaint intake",
         description="Files complaints (受理) by HTTP and Kafka, numbers, classifies and deduplicates them, "

@@ -146,3 +146,65 @@ class ComplaintRejected(Message):
 
     def key(self) -> str:
         return reply_key(self.platform, self.platform_reference)
+
+
+class _CloudEventPart(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FilingAcceptedData(_CloudEventPart):
+    """Data of org.complaints-suite.filing.accepted.v1 (its JSON Schema: GET /schemas/{type}.json)."""
+
+    model_config = ConfigDict(title="FilingAcceptedData")
+
+    occurred_at: str = Field(title="When intake answered, RFC 3339 UTC with milliseconds")
+    platform: str = Field(title="The platform the reply is for (the command's complaint's `platform`)")
+    platform_reference: str = Field(title="The platform's reference from the command")
+    ticket: str = Field(title="Ticket number the complainant quotes")
+    already_existed: bool = Field(title="True when the complaint had been filed before")
+    complaint_id: str | None = Field(None, title="Opaque complaint id (the status topic's key); null when unknown")
+
+
+class FilingRejectedData(_CloudEventPart):
+    """Data of org.complaints-suite.filing.rejected.v1 (its JSON Schema: GET /schemas/{type}.json)."""
+
+    model_config = ConfigDict(title="FilingRejectedData")
+
+    occurred_at: str = Field(title="When intake answered, RFC 3339 UTC with milliseconds")
+    platform: str = Field(title="The platform the reply is for (the command's complaint's `platform`)")
+    platform_reference: str = Field(title="The platform's reference from the command")
+    errors: list[dict[str, str]] = Field(title="Each refused field: field, rule, message (English), message_en, "
+                                               "message_zh")
+
+
+class _ReplyCloudEvent(_CloudEventPart):
+    """The CloudEvents 1.0 attributes of a reply on the replies topic (Kafka structured mode)."""
+
+    key_doc: ClassVar[str] = _REPLY_KEY
+
+    specversion: Literal["1.0"] = Field(title="CloudEvents version")
+    id: str = Field(title="Event id (UUID, one per answer sent)")
+    source: str = Field(title="urn:complaints-suite:notify (the suite's one public source)")
+    subject: str = Field(title="`platform:platform_reference`, as the record key")
+    time: str = Field(title="When intake answered (RFC 3339)")
+    datacontenttype: Literal["application/json"] = Field(title="Content type of data")
+    dataschema: str = Field(title="URL of the JSON Schema of data: {COMPLAINTS_PUBLIC_BASE_URL}/schemas/{type}.json")
+    partitionkey: str = Field(title="Partitioning extension: `platform:platform_reference`")
+
+
+class FilingAcceptedCloudEvent(_ReplyCloudEvent):
+    """FileComplaint answered: filed (or filed before) under this ticket."""
+
+    model_config = ConfigDict(title="FilingAcceptedCloudEvent")
+
+    type: Literal["org.complaints-suite.filing.accepted.v1"] = Field(title="Event type, versioned")
+    data: FilingAcceptedData = Field(title="The acceptance")
+
+
+class FilingRejectedCloudEvent(_ReplyCloudEvent):
+    """FileComplaint answered: refused, with the field errors."""
+
+    model_config = ConfigDict(title="FilingRejectedCloudEvent")
+
+    type: Literal["org.complaints-suite.filing.rejected.v1"] = Field(title="Event type, versioned")
+    data: FilingRejectedData = Field(title="The refusal")

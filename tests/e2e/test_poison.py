@@ -17,6 +17,7 @@ from shared.money import Money
 from shared.runtime.supervisor import ServiceProcess
 from shared.topics import TopicSettings
 from tests.support import kafka
+from tests.support.filing_replies import ACCEPTED, reply_of
 from tests.support.intake_calls import body, token
 from tests.support.suite import create_topics, running_suite
 from tests.support.waiting import wait_until
@@ -107,7 +108,7 @@ def test_every_consumer_parks_poison_and_goes_on(suite: dict[str, ServiceProcess
     wait_until(acknowledged, timeout=60, what="a good complaint after the poison")
     reply = asyncio.run(kafka.read_until(bootstrap=bootstrap, topic=topics.intake_replies,
                                          match=lambda r: b"ref-after-poison" in r.value))
-    assert json.loads(reply.value)["type"] == "ComplaintAccepted"
+    assert reply_of(reply)["type"] == ACCEPTED
     wait_until(lambda: consumers(suite)[("evidence", topics.payment_records)]["processed"]
                > before[("evidence", topics.payment_records)]["processed"],
                timeout=30, what="the payment record after the poison")

@@ -4,7 +4,6 @@ Retry-After instead of hanging, consumers stop committing, and everything catche
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from shared.runtime import embedded
 from shared.runtime.supervisor import ServiceProcess
 from shared.topics import TopicSettings
 from tests.support import kafka
+from tests.support.filing_replies import ACCEPTED, reply_of
 from tests.support.intake_calls import body, token
 from tests.support.suite import create_topics, running_suite
 from tests.support.waiting import wait_until
@@ -113,7 +113,7 @@ def test_a_store_outage_is_reported_and_caught_up(suite: dict[str, ServiceProces
                        what=f"{svc.name} to be ready again")
         reply = asyncio.run(kafka.read_until(bootstrap=bootstrap, topic=topics.intake_replies,
                                              match=lambda r: b"during-outage" in r.value, timeout=60))
-        assert json.loads(reply.value)["type"] == "ComplaintAccepted"
+        assert reply_of(reply)["type"] == ACCEPTED
         asyncio.run(kafka.committed_past(bootstrap=bootstrap, group=group, topic=topics.intake_commands,
                                          partition=partition, offset=offset))
         after = httpx.post(f"{intake}/v1/complaints", json=body(**{"order.number": "OUTAGE-2"}),

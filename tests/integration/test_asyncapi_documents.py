@@ -81,8 +81,10 @@ def test_the_channels_partners_use_say_what_they_carry_and_how_they_are_keyed(
 
     (reply,) = messages_of(intake, TOPICS.intake_replies)
     replies = payload_types(intake, _resolve(intake, reply))
-    assert set(replies) == {"ComplaintAccepted", "ComplaintRejected"}
-    assert all("platform" in s["required"] for s in replies.values())
+    assert set(replies) == {"FilingAcceptedCloudEvent", "FilingRejectedCloudEvent"}
+    assert reply["contentType"] == "application/cloudevents+json"
+    assert all("specversion" in s["properties"] for s in replies.values())
+    assert all("platform" in _resolve(intake, s["properties"]["data"])["required"] for s in replies.values())
     assert "`platform:platform_reference`" in reply["bindings"]["kafka"]["key"]["description"]
 
     (payment,) = messages_of(evidence, TOPICS.payment_records)

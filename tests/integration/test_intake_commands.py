@@ -1,4 +1,5 @@
-"""Filing by Kafka: FileComplaint in, ComplaintAccepted or ComplaintRejected out, repeats answered alike."""
+"""Filing by Kafka: FileComplaint in, a CloudEvent out (filing.accepted.v1 or filing.rejected.v1, structured
+mode, as a partner's cloudevents SDK reads it), repeats answered alike."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from shared.contracts.complaints import FileComplaint
 from shared.topics import TopicSettings
 from tests.support import kafka
-from tests.support.intake_calls import body, running_intake, token, topic_messages
+from tests.support.filing_replies import ACCEPTED, REJECTED, replies_now, reply_of
+from tests.support.intake_calls import body, running_intake, token
 from tests.support.suite import create_topics
 from tests.support.waiting import wait_until
 
@@ -45,7 +47,7 @@ def send(service_env: dict[str, str], topics: TopicSettings, reference: str, com
 
 def replies(service_env: dict[str, str], topics: TopicSettings, reference: str, count: int = 1) -> list[dict[str, Any]]:
     def found() -> list[dict[str, Any]] | None:
-        mine = [m for m in topic_messages(bootstrap=service_env["KAFKA_BOOTSTRAP_SERVERS"], topic=topics.intake_replies)
+        mine = [m for m in replies_now(bootstrap=service_env["KAFKA_BOOTSTRAP_SERVERS"], topic=topics.intake_replies)
                 if m["platform_reference"] == reference]
         return mine if len(mine) >= count else None
 
@@ -57,9 +59,10 @@ def test_a_good_command_is_filed_and_accepted_with_its_ticket(
 ) -> None:
     send(service_env, topics, "ref-ok-1", body(**{"order.number": "KM-CMD-1", "category": ...}))
     (accepted,) = replies(service_env, topics, "ref-ok-1")
-    assert accepted["type"] == "ComplaintAccepted" and accepted["already_existed"] is False
+    assert accepted["type"] == ACCEPTED and accepted["already_existed"] is False
     assert accepted["_key"] == "kameng-example:ref-ok-1" and accepted["platform"] == "kameng-example"
     filed = intake.get(f"/v1/complaints/{accepted['ticket']}", headers=PARTNER).json()
+    assert accepted["complaint_id"] == filed["id"]
     assert filed["source"] == "kafka"
     assert filed["category"] == "invalid-card-key" and filed["category_inferred"] is True
     assert filed["complainant"]["display_name"] == "张小明😀"
@@ -72,8 +75,8 @@ def test_a_repeated_command_gets_the_same_answer_and_files_nothing_more(
     send(service_env, topics, "ref-twice", complaint)
     send(service_env, topics, "ref-twice", complaint)
     first, second = replies(service_env, topics, "ref-twice", count=2)
-    assert first["type"] == second["type"] == "ComplaintAccepted"
-    assert first["ticket"] == second["ticket"]
+    assert first["type"] == second["type"] == ACCEPTED
+    assert (first["ticket"], first["complaint_id"]) == (second["ticket"], second["complaint_id"])
     assert first["already_existed"] == second["already_existed"] is False
     items = intake.get("/v1/complaints", headers=PARTNER).json()["items"]
     assert [c["order"]["number"] for c in items].count("KM-CMD-2") == 1
@@ -84,7 +87,7 @@ def test_a_bad_command_is_rejected_with_field_errors(service_env: dict[str, str]
     send(service_env, topics, "ref-bad-1", body(**{"order.number": "KM-CMD-3", "order.amount": -1,
                                                    "order.currency": "RMB"}))
     (rejected,) = replies(service_env, topics, "ref-bad-1")
-    assert rejected["type"] == "ComplaintRejected"
+    assert rejected["type"] == REJECTED
     assert {(e["field"], e["rule"]) for e in rejected["errors"]} == {("order.amount", "gt"),
                                                                       ("order.currency", "iso4217")}
     assert all(e["message_zh"] for e in rejected["errors"])
@@ -106,8 +109,8 @@ def test_a_reference_reused_for_another_complaint_is_rejected(
     send(service_env, topics, "ref-reuse", body(**{"order.number": "KM-CMD-5"}))
     send(service_env, topics, "ref-reuse", body(**{"order.number": "KM-CMD-6"}))
     first, second = replies(service_env, topics, "ref-reuse", count=2)
-    assert first["type"] == "ComplaintAccepted"
-    assert second["type"] == "ComplaintRejected"
+    assert first["type"] == ACCEPTED
+    assert second["type"] == REJECTED
     assert second["errors"][0]["rule"] == "reference_reused"
 
 
@@ -124,7 +127,7 @@ async def _partner_replies(bootstrap: str, topic: str, *, platform: str, referen
         while time.monotonic() < deadline and not found:
             for batch in (await consumer.getmany(timeout_ms=500)).values():
                 found.extend(r for r in batch if (r.key or b"").decode().startswith(f"{platform}:")
-                             and json.loads(r.value)["platform_reference"] == reference)
+                             and reply_of(r).get_data()["platform_reference"] == reference)
         return found
     finally:
         await consumer.stop()
@@ -141,9 +144,10 @@ def test_two_platforms_with_one_reference_get_replies_keyed_apart_each_naming_it
     (theirs,) = asyncio.run(_partner_replies(bootstrap, topics.intake_replies, platform="another-market",
                                              reference="ref-shared"))
     assert (mine.key, theirs.key) == (b"kameng-example:ref-shared", b"another-market:ref-shared")
-    mine_body, theirs_body = json.loads(mine.value), json.loads(theirs.value)
+    mine_event, theirs_event = reply_of(mine), reply_of(theirs)
+    mine_body, theirs_body = mine_event.get_data(), theirs_event.get_data()
     # Both filed (one reference on two platforms is no reuse), each naming its own platform.
-    assert mine_body["type"] == theirs_body["type"] == "ComplaintAccepted"
+    assert mine_event["type"] == theirs_event["type"] == ACCEPTED
     assert (mine_body["platform"], theirs_body["platform"]) == ("kameng-example", "another-market")
     assert mine_body["ticket"] != theirs_body["ticket"]
     shown = intake.get(f"/v1/complaints/{mine_body['ticket']}", headers=PARTNER)

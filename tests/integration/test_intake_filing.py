@@ -213,7 +213,7 @@ def test_openapi_lists_every_endpoint_with_chinese_and_english_examples(intake: 
 def test_asyncapi_lists_every_event_intake_publishes_and_the_command_it_takes(intake: httpx.Client) -> None:
     document = intake.get("/asyncapi.json").text
     for name in ("ComplaintFiled", "ComplaintUpdated", "ComplaintWithdrawn", "AccountFreezeRequested",
-                 "ComplaintAccepted", "ComplaintRejected", "FileComplaint"):
+                 "FilingAcceptedCloudEvent", "FilingRejectedCloudEvent", "FileComplaint"):
         assert name in document, name
 
 

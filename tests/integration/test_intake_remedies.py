@@ -21,6 +21,7 @@ from shared.contracts.vocabulary import Category
 from shared.envelope import Message
 from shared.topics import TopicSettings
 from tests.support import kafka
+from tests.support.filing_replies import ACCEPTED, REJECTED, replies_now
 from tests.support.intake_calls import (
     DATA,
     body,
@@ -81,6 +82,15 @@ def published(service_env: dict[str, str], topic: str, kind: str, **match: Any) 
     return wait_until(find, timeout=30, what=f"{kind} {match} on {topic}")
 
 
+def replied(service_env: dict[str, str], topic: str, kind: str, **match: Any) -> dict[str, Any]:
+    """A reply on the replies topic (a CloudEvent of type `kind`): its data, matching `match`."""
+    def find() -> dict[str, Any] | None:
+        return next((m for m in replies_now(bootstrap=service_env["KAFKA_BOOTSTRAP_SERVERS"], topic=topic)
+                     if m["type"] == kind and all(m.get(k) == v for k, v in match.items())), None)
+
+    return wait_until(find, timeout=30, what=f"{kind} {match} on {topic}")
+
+
 def send(service_env: dict[str, str], topic: str, message: Message, key: str) -> None:
     asyncio.run(kafka.send(bootstrap=service_env["KAFKA_BOOTSTRAP_SERVERS"], topic=topic,
                            value=message.encode(), key=key.encode()))
@@ -130,8 +140,8 @@ def test_a_platform_s_fraud_triple_command_is_computed_or_rejected_like_a_reques
     # One key, one partition, most likely one poll: the rejection first, then the filing.
     for command in (bad, good):
         send(service_env, topics.intake_commands, command, "ref-rem")
-    accepted = published(service_env, topics.intake_replies, "ComplaintAccepted", platform_reference="ref-rem-good")
-    rejected = published(service_env, topics.intake_replies, "ComplaintRejected", platform_reference="ref-rem-bad")
+    accepted = replied(service_env, topics.intake_replies, ACCEPTED, platform_reference="ref-rem-good")
+    rejected = replied(service_env, topics.intake_replies, REJECTED, platform_reference="ref-rem-bad")
     view = intake.get(f"/v1/complaints/{accepted['ticket']}", headers=AGENT).json()
     assert view["demand"] == CASES["fraud_triple_300"]["stored"]
     assert view["timeline"][0]["actor"] == {"role": "partner", "id": "platform:kameng-example"}

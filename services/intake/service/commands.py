@@ -2,7 +2,10 @@
 
 Each answer names its platform (the command's complaint's `platform`) and is keyed
 `platform:reference`: two platforms using one reference get two answers that never share a key,
-and a platform reads its own under the key prefix `platform:` (docs/architecture.md, intake)."""
+and a platform reads its own under the key prefix `platform:` (docs/architecture.md, intake).
+On the topic an answer is a CloudEvents 1.0 record in structured mode, like the public status topic:
+type org.complaints-suite.filing.accepted.v1 or .rejected.v1, subject `platform:reference`, and data
+as that type's public JSON Schema says (shared/contracts/public.py)."""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from services.intake.service.filing import (
     FilingDesk,
     file_complaint,
 )
+from shared.contracts import public
 from shared.contracts.complaints import (
     ComplaintAccepted,
     ComplaintRejected,
@@ -31,7 +35,7 @@ from shared.contracts.complaints import (
 )
 from shared.envelope import Message, new_id, utcnow
 from shared.idempotency import fingerprint
-from shared.outbox import emit
+from shared.outbox import emit_raw
 from shared.store import DuplicateKey, UnitOfWork
 
 _REPLIES: dict[str, type[Message]] = {"ComplaintAccepted": ComplaintAccepted, "ComplaintRejected": ComplaintRejected}
@@ -47,12 +51,40 @@ def _platform(command: FileComplaint) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _store_and_emit(tx: UnitOfWork, *, command: FileComplaint, reply: Message, topic: str) -> None:
+def reply_data(reply: Message, *, complaint_id: str | None) -> dict[str, Any]:
+    """The reply's fields as the public schema of its type wants them (codes, ticket, errors; no PII)."""
+    if isinstance(reply, ComplaintAccepted):
+        return {"occurred_at": public.rfc3339(reply.occurred_at), "platform": reply.platform,
+                "platform_reference": reply.platform_reference, "ticket": reply.ticket,
+                "already_existed": reply.already_existed, "complaint_id": complaint_id}
+    if isinstance(reply, ComplaintRejected):
+        # The schema's `message` is the English one; message_en and message_zh stay beside it.
+        return {"occurred_at": public.rfc3339(reply.occurred_at), "platform": reply.platform,
+                "platform_reference": reply.platform_reference,
+                "errors": [{"message": error.get("message_en", error.get("message", error["rule"])), **error}
+                           for error in reply.errors]}
+    raise TypeError(f"{reply.type} is not a reply to FileComplaint")
+
+
+def reply_event(reply: Message, *, complaint_id: str | None) -> str:
+    """The reply as the replies topic's record value: the CloudEvent JSON, id stable per reply."""
+    return public.to_json(public.cloud_event(
+        event_type=public.REPLY_TYPES[reply.type], subject=reply.key(),
+        data=reply_data(reply, complaint_id=complaint_id), time=reply.occurred_at, key=reply.event_id))
+
+
+def _emit_reply(tx: UnitOfWork, *, reply: Message, topic: str, complaint_id: str | None) -> None:
+    emit_raw(tx, topic=topic, entry_id=reply.event_id, key=reply.key(), message_type=reply.type,
+             payload=reply_event(reply, complaint_id=complaint_id), kafka_headers=public.KAFKA_HEADERS)
+
+
+def _store_and_emit(tx: UnitOfWork, *, command: FileComplaint, reply: Message, topic: str,
+                    complaint_id: str | None = None) -> None:
     tx.insert(CommandReply(
         id=_reply_id(_platform(command), command.platform_reference), platform=_platform(command),
         platform_reference=command.platform_reference, fingerprint=fingerprint(body=command.complaint, route=ROUTE),
         message_type=reply.type, payload=reply.model_dump_json(), created_at=utcnow()))
-    emit(tx, topic=topic, messages=[reply])
+    _emit_reply(tx, reply=reply, topic=topic, complaint_id=complaint_id)
 
 
 def _answer_again(uow: UnitOfWork, *, command: FileComplaint, topic: str) -> Message:
@@ -68,8 +100,17 @@ def _answer_again(uow: UnitOfWork, *, command: FileComplaint, topic: str) -> Mes
         previous = _REPLIES[stored.message_type].model_validate({"platform": stored.platform,
                                                                   **json.loads(stored.payload)})
         reply = previous.model_copy(update={"event_id": new_id(), "occurred_at": utcnow()})
-    uow.transaction(lambda tx: emit(tx, topic=topic, messages=[reply]))
+    complaint_id = _complaint_id(reply)
+    uow.transaction(lambda tx: _emit_reply(tx, reply=reply, topic=topic, complaint_id=complaint_id))
     return reply
+
+
+def _complaint_id(reply: Message) -> str | None:
+    """The id of the complaint an acceptance is about (the stored answer holds its ticket only)."""
+    if not isinstance(reply, ComplaintAccepted):
+        return None
+    complaint = repository.complaints.get_complaint(ticket=reply.ticket)
+    return None if complaint is None else str(complaint.id)
 
 
 def handle_file_complaint(uow: UnitOfWork, *, desk: FilingDesk, command: FileComplaint,
@@ -89,7 +130,7 @@ def handle_file_complaint(uow: UnitOfWork, *, desk: FilingDesk, command: FileCom
         accepted = ComplaintAccepted(platform=request.platform, platform_reference=reference,
                                      ticket=filing.complaint.ticket,
                                      already_existed=filing.already_existed)
-        _store_and_emit(tx, command=command, reply=accepted, topic=topic)
+        _store_and_emit(tx, command=command, reply=accepted, topic=topic, complaint_id=str(filing.complaint.id))
         replies.append(accepted)
 
     filed_by: dict[str, Any] = {"subject": f"platform:{request.platform}", "role": "partner",

@@ -182,3 +182,21 @@ def render_notice(*, notice: Notice, role: Role, language: Language, time_zone: 
     clean = [scrub(part, mask_contacts=masked, keep=keep) for part in parts]
     error = scrub("; ".join(problems), mask_contacts=True, keep=keep) if problems else None
     return Rendered(*clean, template=name, fallback=fallback, error=error)
+
+
+def render_sms(*, notice: Notice, role: Role, language: Language, time_zone: str = SHANGHAI) -> str:
+    """Only the short (SMS) text of `render_notice` for one reader: what a webhook body's summaries
+    carry. The same text, without rendering the subject, plain text and HTML it does not need."""
+    name = f"{language}/{TEMPLATES.get(notice.event_type, 'generic')}.j2"
+    try:
+        check_time_zone(time_zone)
+    except ValueError:
+        time_zone = SHANGHAI
+    try:
+        context = _context(notice, role, language, time_zone)
+        text_template = _TEXT.get_template(name)
+        sms = " ".join(text_template.render(context, layout=f"{language}/layout.sms.j2").split())
+    except Exception:  # noqa: BLE001  # as render_notice: a failed template degrades to the plain message
+        sms = _plain(notice, language, time_zone)[3]
+    keep = (notice.ticket, notice.complaint_id, notice.order_no or "")
+    return scrub(sms, mask_contacts=role in (Role.MERCHANT, Role.PARTNER), keep=keep)

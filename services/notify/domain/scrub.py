@@ -24,6 +24,15 @@ _REFERENCE = re.compile(
     re.IGNORECASE,
 )
 HIDDEN = "****"
+# Every reference label holds one of these (casefolded; re's IGNORECASE also lets "ı" stand for "i"):
+# text holding none has no reference, and is not searched for one (the search is most of a scrub).
+_REFERENCE_WORDS = ("12315", "受理", "投诉编号", "投诉单号", "案件编号", "举报编号", "工单", "交易", "争议编号",
+                    "回执编号", "报案编号", "ref", "case", "complaint", "dispute", "transaction")
+
+
+def _may_hold_reference(text: str) -> bool:
+    folded = text.casefold().replace("ı", "i")
+    return any(word in folded for word in _REFERENCE_WORDS)
 
 
 def references(text: str) -> list[str]:
@@ -59,7 +68,7 @@ def _card_key(match: re.Match[str]) -> str:
 
 def scrub(text: str, *, mask_contacts: bool = False, keep: Iterable[str] = ()) -> str:
     """Return text with secrets hidden; phone and email masked when mask_contacts is set."""
-    labelled = [m.group("value") for m in _REFERENCE.finditer(text)]
+    labelled = [m.group("value") for m in _REFERENCE.finditer(text)] if _may_hold_reference(text) else []
     kept = sorted({k for k in (*keep, *labelled) if k}, key=len, reverse=True)
     # Ticket and order numbers look like keys; shield them so readers can still quote them.
     for index, token in enumerate(kept):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -112,7 +113,7 @@ def _apply_known(tx: UnitOfWork, *, event: Event, record: ComplaintRecipients, s
         return 0
     about = About(event_id=_intent_key(event), event_type=event.type, complaint_id=event.complaint_id,
                   ticket=event.ticket, platform=record.platform, notice=notice,
-                  payload=lambda _summary: webhook_body(event=event, notice=notice, order_no=record.order_no),
+                  payload=_once(lambda: webhook_body(event=event, notice=notice, order_no=record.order_no)),
                   roles=frozenset(roles), public_type=told_as)
     if Role.PARTNER in roles:
         events_log.record(tx, about=about)  # the partner events list (GET /v1/events) and replays
@@ -122,6 +123,19 @@ def _apply_known(tx: UnitOfWork, *, event: Event, record: ComplaintRecipients, s
         # The buyer's in-app notice is new only for the complaint's first freeze request: publish once.
         publish_freeze(tx, event=event, order_no=record.order_no, settings=settings)
     return count
+
+
+def _once(make: Callable[[], str]) -> Callable[[str], str]:
+    """An event's webhook body, built at its first use: the events list and each subscription's
+    delivery carry the same body (rendering its two summaries is most of planning's work)."""
+    made: list[str] = []
+
+    def body(_summary: str) -> str:
+        if not made:
+            made.append(make())
+        return made[0]
+
+    return body
 
 
 def _intent_key(event: Event) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from services.notify.domain.cursors import decode_cursor, encode_cursor, utc
 from services.notify.domain.notice import SHANGHAI, Channel, Language, Role
 from services.notify.domain.recipients import DeliveryIntent
-from services.notify.domain.render import render_notice
+from services.notify.domain.render import render_sms
 from services.notify.models import Notification, PartnerEvent, Subscription
 from services.notify.repository import events_log as stored
 from services.notify.service.planning import About, recipient_key
@@ -32,8 +32,8 @@ def record(tx: UnitOfWork, *, about: About) -> None:
         return
     # The body a subscription gets. A body told under a public type carries its own zh-CN/English
     # summary; an older body takes the partner's rendering (zh-CN, Beijing time) of the notice.
-    summary = "" if getattr(about, "public_type", None) else render_notice(
-        notice=about.notice, role=Role.PARTNER, language=Language.ZH_CN, time_zone=SHANGHAI).sms
+    summary = "" if getattr(about, "public_type", None) else render_sms(
+        notice=about.notice, role=Role.PARTNER, language=Language.ZH_CN, time_zone=SHANGHAI)
     body = about.payload(summary)
     try:
         public_type = json.loads(body).get("type") or about.event_type

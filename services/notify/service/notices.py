@@ -7,7 +7,7 @@ from typing import Any
 
 from services.notify.domain.labels import COMPLAINANT_CLOCKS
 from services.notify.domain.notice import Language, Notice, Role
-from services.notify.domain.render import render_notice
+from services.notify.domain.render import render_sms
 from services.notify.domain.scrub import references
 from services.notify.domain.status_event import StatusChange, public_reason_code, status_data
 from shared.contracts import public
@@ -166,7 +166,7 @@ def public_event(*, event: Event, notice: Notice, order_no: str | None = None) -
         return None
     data = {"complaint_id": event.complaint_id, "ticket": event.ticket,
             "occurred_at": public.rfc3339(event.occurred_at)} | _data(event, notice, order_no)
-    data["summary"] = {language.value: render_notice(notice=notice, role=Role.PARTNER, language=language).sms
+    data["summary"] = {language.value: render_sms(notice=notice, role=Role.PARTNER, language=language)
                        for language in (Language.ZH_CN, Language.EN)}
     key = f"freeze:{event.complaint_id}" if isinstance(event, AccountFreezeRequested) else event.event_id
     return public.cloud_event(event_type=kind, subject=event.complaint_id, data=data, time=event.occurred_at, key=key)
