@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from cloudevents.v1.http import CloudEvent
 from cloudevents.v1.kafka import KafkaMessage, from_structured
 
 from shared.contracts import public
+from tests.support import kafka
 
 ACCEPTED = public.FILING_ACCEPTED
 REJECTED = public.FILING_REJECTED
@@ -34,26 +34,6 @@ def data_of(event: CloudEvent) -> dict[str, Any]:
     return {**data, "type": event["type"], "_key": event["subject"]}
 
 
-async def _records(bootstrap: str, topic: str) -> list[Any]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
-        if not partitions:
-            await consumer._client.force_metadata_update()  # noqa: SLF001 - fresh topic, metadata not cached yet
-            partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        found: list[Any] = []
-        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-            for batch in (await consumer.getmany(timeout_ms=500)).values():
-                found.extend(batch)
-        return found
-    finally:
-        await consumer.stop()
-
-
 def replies_now(*, bootstrap: str, topic: str) -> list[dict[str, Any]]:
     """Every reply now on the topic: its data with `type` (the CloudEvent's) and `_key`."""
-    return [data_of(reply_of(record)) for record in asyncio.run(_records(bootstrap, topic))]
+    return [data_of(reply_of(record)) for record in asyncio.run(kafka.records_now(bootstrap=bootstrap, topic=topic))]

@@ -45,30 +45,11 @@ def running_intake(*, env: dict[str, str], log_dir: Path, extra: dict[str, str] 
             yield client
 
 
-async def _records(bootstrap: str, topic: str) -> list[dict[str, Any]]:
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
-        if not partitions:
-            await consumer._client.force_metadata_update()  # noqa: SLF001 - fresh topic, metadata not cached yet
-            partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        found: list[dict[str, Any]] = []
-        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-            for batch in (await consumer.getmany(timeout_ms=500)).values():
-                found.extend(json.loads(r.value) | {"_key": (r.key or b"").decode()} for r in batch)
-        return found
-    finally:
-        await consumer.stop()
-
-
 def topic_messages(*, bootstrap: str, topic: str) -> list[dict[str, Any]]:
     """Every message now on a topic, decoded, with its key under `_key`."""
     import asyncio
 
-    return asyncio.run(_records(bootstrap, topic))
+    from tests.support import kafka
+
+    return [json.loads(r.value) | {"_key": (r.key or b"").decode()}
+            for r in asyncio.run(kafka.records_now(bootstrap=bootstrap, topic=topic))]
