@@ -14,12 +14,20 @@ from services.escalation.loops import TimerLoop
 from services.escalation.models import Case, ParkedFact, Timer
 from services.escalation.service.rules import load_rules
 from shared.app import ServiceRuntime, create_service_app
+from shared.bus import document_publisher
 from shared.contracts.complaints import AccountFreezeRequested
 from shared.contracts.escalation import (
-    AccountFreezeConfirmed, CaseAssigned, CaseOpened, ComplaintEscalated, ComplaintStatusChanged, ResolutionAccepted,
-    ResolutionProposed, ResolutionRejected, SlaBreached, SlaWarning,
+    AccountFreezeConfirmed,
+    CaseAssigned,
+    CaseOpened,
+    ComplaintEscalated,
+    ComplaintStatusChanged,
+    ResolutionAccepted,
+    ResolutionProposed,
+    ResolutionRejected,
+    SlaBreached,
+    SlaWarning,
 )
-from shared.bus import document_publisher
 from shared.idempotency import IdempotentResponse
 from shared.runtime.serve import serve
 from shared.runtime.startup import load_settings

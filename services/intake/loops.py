@@ -33,7 +33,7 @@ def reconciler(runtime: ServiceRuntime, settings: IntakeSettings, activity: Acti
             try:
                 tickets = await asyncio.to_thread(
                     redrive_stuck, after=after, horizon=horizon, partitions=settings.topics.partitions,
-                    idle=lambda actor, partition: activity.idle(actor, partition, since=since))
+                    idle=lambda actor, partition, since=since: activity.idle(actor, partition, since=since))
             except STORE_UNAVAILABLE as exc:
                 log.warning("reconciler waiting for the store: %s", exc)
                 continue

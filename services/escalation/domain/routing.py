@@ -45,7 +45,7 @@ class Route(BaseModel):
 def route(
     *, policy: Policy, category: Category, priority: Priority = Priority.NORMAL,
     amount: Money | None = None, channel: str | None = None,
-    merchant: MerchantHistory = MerchantHistory(),
+    merchant: MerchantHistory = MerchantHistory(),  # noqa: B008  a frozen model: the shared default cannot change
 ) -> Route:
     """Apply the policy's rules, in file order, to one complaint."""
     d = policy.routing.default

@@ -7,7 +7,12 @@ from datetime import datetime
 from services.escalation.domain.actions import Action, ActionInvalid, IllegalTransition
 from services.escalation.domain.clocks import Clock
 from services.escalation.domain.effects import (
-    CaseFacts, ClockChanges, apply_clock_changes, open_clocks, opening_clocks, refund_requested,
+    CaseFacts,
+    ClockChanges,
+    apply_clock_changes,
+    open_clocks,
+    opening_clocks,
+    refund_requested,
 )
 from services.escalation.domain.routing import MerchantHistory, Route, route
 from services.escalation.domain.states import ACTIVE, TIER_STATES, CaseStatus, State
@@ -18,12 +23,12 @@ from services.escalation.repository import cases, timers
 from services.escalation.service import outcomes
 from services.escalation.service.rules import Rules, to_category
 from services.escalation.service.steps import clock_entries, clocks_of, route_of, save_step, status_of
+from shared.bus import Rejected
 from shared.contracts.complaints import AccountFreezeRequested, ComplaintFiled, ComplaintUpdated
 from shared.contracts.escalation import CaseOpened, ComplaintEscalated, ComplaintStatusChanged
 from shared.contracts.vocabulary import Category, Priority, Tier
 from shared.envelope import Event, Message, utcnow
 from shared.ledger import apply_once
-from shared.bus import Rejected
 from shared.money import Money
 from shared.outbox import emit
 from shared.store import UnitOfWork

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 from dataclasses import dataclass
@@ -111,10 +112,8 @@ def upload(*, source: BinaryIO, max_bytes: int, budget_left: int) -> PendingUplo
 
 def delete_content(*, gridfs_id: str) -> None:
     """Delete stored content (used when the item that would own it was not written)."""
-    try:
+    with contextlib.suppress(NoFile):
         _bucket().delete(ObjectId(gridfs_id))
-    except NoFile:
-        pass
 
 
 class StoredContent(io.RawIOBase):

@@ -7,7 +7,8 @@ from typing import Any
 
 from services.evidence.domain.custody import CustodyAction, verify_chain
 from services.evidence.models import EvidenceItem
-from services.evidence.repository import content, items as stored_items
+from services.evidence.repository import content
+from services.evidence.repository import items as stored_items
 from services.evidence.service import access, custody
 from services.evidence.service.files import find_file
 from shared.auth import Principal

@@ -63,7 +63,8 @@ def _record_answer(tx: UnitOfWork, answer: Answer | None, filing: Filing) -> Non
 
 
 def file_complaint(
-    uow: UnitOfWork, *, desk: FilingDesk, request: NewComplaint, settings: IntakeSettings, filed_by: dict[str, Any], source: str = "http",
+    uow: UnitOfWork, *, desk: FilingDesk, request: NewComplaint, settings: IntakeSettings, filed_by: dict[str, Any],
+    source: str = "http",
     platform_reference: str | None = None, answer: Answer | None = None,
 ) -> Filing:
     """File once: an open twin (same complainant, platform, order, category) is returned instead.
@@ -98,7 +99,8 @@ def file_complaint(
         )
         now = repository.complaints.as_stored(at=utcnow())
         complaint = build_complaint(
-            request=request, ticket=desk.tickets.next(prefix=settings.ticket_prefix, now=now, block=settings.ticket_block),
+            request=request,
+            ticket=desk.tickets.next(prefix=settings.ticket_prefix, now=now, block=settings.ticket_block),
             now=now,
             category=category, priority=priority, digest=digest, filed_by=filed_by, source=source,
             platform_reference=platform_reference, demand=demand,

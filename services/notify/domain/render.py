@@ -141,7 +141,8 @@ _PLAIN = {
                      "投诉单 {ticket} 有新进展（{event}），请登录平台查看详情并按要求处理。",
                      "\n截止时间：{shanghai}（北京时间）", " / {local}（{zone}）"),
     Language.EN: ("[{ticket}] Complaint update",
-                  "Complaint {ticket} has an update ({event}). Please sign in to see the details and any action required.",
+                  "Complaint {ticket} has an update ({event}). "
+                  "Please sign in to see the details and any action required.",
                   "\nDeadline: {shanghai} Beijing time", " / {local} ({zone})"),
 }
 
