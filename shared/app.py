@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.metadata
 import contextlib
+import importlib.metadata
 import logging
 import time
 from collections import Counter
@@ -20,9 +20,9 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 
 from shared import store
+from shared.bus import Consumer, Handler, KeyGate, asyncapi_document, create_broker, make_publish
 from shared.envelope import Message
 from shared.ledger import ProcessedEvent, check_ledger_retention, ensure_ledger_ttl
-from shared.bus import Consumer, Handler, KeyGate, asyncapi_document, create_broker, make_publish
 from shared.openapi import QUERY_GUARD, install_error_handlers, install_field_error_schema
 from shared.outbox import OutboxEntry, OutboxRelay, prune_published, republish_effects
 from shared.problems import not_ready

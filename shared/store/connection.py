@@ -11,8 +11,15 @@ from mongoengine.connection import get_connection, get_db
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from pymongo import MongoClient
 from pymongo.database import Database
-from pymongo.errors import (AutoReconnect, BulkWriteError, ConnectionFailure, DuplicateKeyError, NetworkTimeout,
-                            PyMongoError, ServerSelectionTimeoutError)
+from pymongo.errors import (
+    AutoReconnect,
+    BulkWriteError,
+    ConnectionFailure,
+    DuplicateKeyError,
+    NetworkTimeout,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+)
 
 log = logging.getLogger(__name__)
 
