@@ -45,7 +45,7 @@ class ServiceRuntime:
     def __init__(self, *, settings: ServiceSettings, documents: list[type[Document]]) -> None:
         check_ledger_retention(settings.ledger_retention_h, settings.outbox_retention_h)  # refuse a short ledger
         self.settings = settings
-        self.documents = [OutboxEntry, ProcessedEvent, *documents]
+        self.documents: list[type[Document]] = [OutboxEntry, ProcessedEvent, *documents]
         self.tracer_provider = create_tracer_provider(
             service_name=settings.service_name,
             otlp_endpoint=settings.otel_exporter_otlp_endpoint,
@@ -216,7 +216,7 @@ class ServiceRuntime:
             try:
                 await asyncio.wait_for(asyncio.to_thread(store.ping), timeout=2)
                 store_ok = True
-            except (TimeoutError, *store.STORE_UNAVAILABLE):
+            except (TimeoutError,) + store.STORE_UNAVAILABLE:
                 store_ok = False
         broker_ok = self.broker_ready and await self.broker.ping(timeout=2)
         return {"store": store_ok, "broker": bool(broker_ok)}

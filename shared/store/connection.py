@@ -31,7 +31,7 @@ DUPLICATE_KEY = 11000
 DuplicateKey = DuplicateKeyError
 
 #: Errors that mean "the store is not reachable right now": retry, report not-ready, answer 503.
-STORE_UNAVAILABLE: tuple[type[BaseException], ...] = (
+STORE_UNAVAILABLE: tuple[type[Exception], ...] = (
     AutoReconnect,
     ConnectionFailure,
     NetworkTimeout,
