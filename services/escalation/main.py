@@ -28,11 +28,12 @@ from shared.contracts.escalation import (
     SlaBreached,
     SlaWarning,
 )
+from shared.envelope import Message
 from shared.idempotency import IdempotentResponse
 from shared.runtime.serve import serve
 from shared.runtime.startup import load_settings
 
-PUBLISHED = [CaseOpened, ComplaintStatusChanged, ComplaintEscalated, CaseAssigned, SlaWarning,
+PUBLISHED: list[type[Message]] = [CaseOpened, ComplaintStatusChanged, ComplaintEscalated, CaseAssigned, SlaWarning,
              SlaBreached, ResolutionProposed, ResolutionAccepted, ResolutionRejected,
              AccountFreezeRequested, AccountFreezeConfirmed]
 

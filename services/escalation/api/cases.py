@@ -41,7 +41,7 @@ IdempotencyKey = Annotated[str | None, Header(
                 "Reuse on retries: the first answer comes back and the action is not taken twice.",
 )]
 _REFUSALS = (ActionNotPermitted, IllegalTransition, TierRefused, ActionInvalid, CaseChanged, EvidenceMissing)
-_ERRORS = {403: {"description": "This party may not take the action"},
+_ERRORS: dict[int | str, dict[str, Any]] = {403: {"description": "This party may not take the action"},
            404: {"description": "No such case in the caller's scope"},
            409: {"description": "Not allowed now: the allowed states are listed, the tier guard "
                             "names what is missing, or a money offer lacks required evidence "

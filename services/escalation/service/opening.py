@@ -128,6 +128,7 @@ def open_case(uow: UnitOfWork, *, event: ComplaintFiled, rules: Rules, topic: st
         emit(tx, topic=topic, messages=messages)
         if "debit_confirmed" in parked:
             doc = cases.get_case(tx, complaint_id=case.id)
+            assert doc is not None  # created above in this transaction
             outcomes.automatic_refund(tx, doc=doc, debit=parked["debit_confirmed"], rules=rules, topic=topic)
         return case
 

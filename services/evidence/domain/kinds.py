@@ -221,7 +221,7 @@ EvidenceFields = (PaymentProofFields | OrderRecordFields | ProblemProofFields
                   | MerchantIdentityFields | PoliceReceiptFields | DeliveryRecordFields
                   | LicenceSourceFields | OtherFields)
 
-FIELDS_BY_KIND: dict[EvidenceKind, type[_Fields]] = {
+FIELDS_BY_KIND: dict[EvidenceKind, type[EvidenceFields]] = {
     EvidenceKind.PAYMENT_PROOF: PaymentProofFields,
     EvidenceKind.ORDER_RECORD: OrderRecordFields,
     EvidenceKind.PROBLEM_PROOF: ProblemProofFields,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,9 +47,9 @@ def verify_items(uow: UnitOfWork, *, items: Sequence[EvidenceItem], actor: str) 
     """Verify each item and log the verification on its chain."""
     results = [verify_item(item=item) for item in items]
     for result in results:
-        uow.transaction(lambda tx, r=result: custody.append_to_chains(
-            tx, item_ids=[r["evidence_id"]], action=CustodyAction.VERIFIED, actor=actor,
-            details={"status": r["status"]}))
+        uow.transaction(functools.partial(
+            custody.append_to_chains, item_ids=[result["evidence_id"]], action=CustodyAction.VERIFIED, actor=actor,
+            details={"status": result["status"]}))
     return results
 
 

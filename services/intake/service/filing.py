@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ from services.intake.domain.schemas import NewComplaint
 from services.intake.models import Complaint
 from services.intake.repository.tickets import TicketNumbers
 from services.intake.service.records import build_complaint, filed_event, freeze_event
-from shared.envelope import utcnow
+from shared.envelope import Message, utcnow
 from shared.outbox import emit
 from shared.store import DuplicateKey, GroupCommit, GroupRead, UnitOfWork
 
@@ -88,7 +89,7 @@ def file_complaint(
         if twin is not None:
             filing = Filing(complaint=twin, already_existed=True)
             if answer is not None:
-                uow.transaction(lambda tx, f=filing: _record_answer(tx, answer, f))
+                uow.transaction(functools.partial(_record_answer, answer=answer, filing=filing))
             return filing
         priority = assess_priority(
             category=category.category, amount=request.order.amount, currency=request.order.currency,
@@ -106,7 +107,7 @@ def file_complaint(
             platform_reference=platform_reference, demand=demand,
         )
         filing = Filing(complaint=complaint, already_existed=False)
-        events = [filed_event(complaint)]
+        events: list[Message] = [filed_event(complaint)]
         if requires_account_freeze(category=complaint.category):
             events.insert(0, freeze_event(complaint))
 

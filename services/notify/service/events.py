@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -179,8 +180,8 @@ def sweep_parked(uow: UnitOfWork, *, settings: NotifySettings, endpoints: LiveEn
     """Replay parked events whose complaint is known (ones parked before parking marked the record)."""
     count = 0
     for record in repository.list_parked_records(parked_before=utcnow() - older_than):
-        count += uow.transaction(lambda tx, r=record: replay_parked(tx, record=r, settings=settings,
-                                                                    endpoints=endpoints))
+        count += uow.transaction(functools.partial(replay_parked, record=record, settings=settings,
+                                                   endpoints=endpoints))
     return count
 
 
