@@ -223,7 +223,8 @@ def main() -> None:
             watch(db=db, expected=due_count, last_due=last_due, deadline=time.monotonic() + wait_s)
             figures, points = measure(db=db, dues=dues)
             result = {"cases": args.cases, "instances": args.instances, "due_rate_per_s": args.due_rate,
-                      "measure_s": args.measure_s, "settle_s": args.settle_s, "store_settle_s": settled_s, "ready_before_first_due_s": round(ahead, 1),
+                      "measure_s": args.measure_s, "settle_s": args.settle_s, "store_settle_s": settled_s,
+                      "ready_before_first_due_s": round(ahead, 1),
                       "timers_in_store": timers, "seed_s": round(seed_s, 1), **figures,
                       "at": datetime.now(UTC).isoformat()}
         finally:

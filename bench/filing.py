@@ -19,8 +19,7 @@ from typing import Any
 import httpx
 from pymongo import MongoClient
 
-from bench.harness import (CpuMeter, closed_loop, console, embedded_stack, open_loop, percentiles, settle,
-                           write_results)
+from bench.harness import CpuMeter, closed_loop, console, embedded_stack, open_loop, percentiles, settle, write_results
 from shared.auth import mint_token
 from shared.runtime import embedded, supervisor
 from shared.settings import ServiceSettings
@@ -121,7 +120,8 @@ def main() -> None:
             counts = [0] + [int(c) for c in args.stored.split(",") if c]
             for stored in counts:
                 if stored:
-                    seed(uri=uri, db=f"{NAMESPACE}_intake", count=stored - MongoClient(uri)[f"{NAMESPACE}_intake"]["complaints"].estimated_document_count())
+                    have = MongoClient(uri)[f"{NAMESPACE}_intake"]["complaints"].estimated_document_count()
+                    seed(uri=uri, db=f"{NAMESPACE}_intake", count=stored - have)
                 settled_s = settle(uri=uri, max_s=args.settle_max_s)
                 run = f"{stored}"
                 raw_fig = asyncio.run(measure(label=f"raw insert ({stored} stored)", url=f"http://127.0.0.1:{raw_port}/raw",
@@ -149,13 +149,15 @@ def main() -> None:
                               f"rate p50 {v['intake']['at_half_rate_ms']['p50']:.0f} ms, "
                               f"p99 {v['intake']['at_half_rate_ms']['p99']:.0f} ms")
                 for side in ("intake", "raw"):
-                    parts = ", ".join(f"{part} {ms}" for part, ms in v[side]["cpu_ms_per_request_at_saturation"].items())
+                    parts = ", ".join(f"{part} {ms}"
+                                      for part, ms in v[side]["cpu_ms_per_request_at_saturation"].items())
                     console.print(f"{'':>18}CPU ms per request at saturation, {side}: {parts}")
 
             def plot(ax: Any) -> None:
                 labels = list(figures["runs"])
                 ax.bar([f"raw\n{k}" for k in labels], [figures["runs"][k]["raw"]["saturation_per_s"] for k in labels])
-                ax.bar([f"intake\n{k}" for k in labels], [figures["runs"][k]["intake"]["saturation_per_s"] for k in labels])
+                ax.bar([f"intake\n{k}" for k in labels],
+                       [figures["runs"][k]["intake"]["saturation_per_s"] for k in labels])
                 ax.set_ylabel("filings per second at saturation")
                 ax.set_title("Filing over HTTP vs a bare insert (stored complaints below)")
 

@@ -137,7 +137,8 @@ def main() -> None:
                                  ensure_ascii=False).encode() for i in range(int(args.rate * args.duration))]
 
             async def run() -> list[float]:
-                async with httpx.AsyncClient(timeout=30, headers={**auth, "content-type": "application/json"}) as client:
+                async with httpx.AsyncClient(timeout=30,
+                                             headers={**auth, "content-type": "application/json"}) as client:
                     async def send(i: int) -> None:
                         answer = await client.post(f"{intake}/v1/complaints", content=bodies[i])
                         answer.raise_for_status()

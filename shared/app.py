@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.metadata
 import contextlib
+import importlib.metadata
 import logging
 import time
 from collections import Counter
@@ -20,9 +20,9 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 
 from shared import store
+from shared.bus import Consumer, Handler, KeyGate, asyncapi_document, create_broker, make_publish
 from shared.envelope import Message
 from shared.ledger import ProcessedEvent, check_ledger_retention, ensure_ledger_ttl
-from shared.bus import Consumer, Handler, KeyGate, asyncapi_document, create_broker, make_publish
 from shared.openapi import QUERY_GUARD, install_error_handlers, install_field_error_schema
 from shared.outbox import OutboxEntry, OutboxRelay, prune_published, republish_effects
 from shared.problems import not_ready
@@ -45,7 +45,7 @@ class ServiceRuntime:
     def __init__(self, *, settings: ServiceSettings, documents: list[type[Document]]) -> None:
         check_ledger_retention(settings.ledger_retention_h, settings.outbox_retention_h)  # refuse a short ledger
         self.settings = settings
-        self.documents = [OutboxEntry, ProcessedEvent, *documents]
+        self.documents: list[type[Document]] = [OutboxEntry, ProcessedEvent, *documents]
         self.tracer_provider = create_tracer_provider(
             service_name=settings.service_name,
             otlp_endpoint=settings.otel_exporter_otlp_endpoint,
@@ -216,7 +216,7 @@ class ServiceRuntime:
             try:
                 await asyncio.wait_for(asyncio.to_thread(store.ping), timeout=2)
                 store_ok = True
-            except (TimeoutError, *store.STORE_UNAVAILABLE):
+            except (TimeoutError,) + store.STORE_UNAVAILABLE:
                 store_ok = False
         broker_ok = self.broker_ready and await self.broker.ping(timeout=2)
         return {"store": store_ok, "broker": bool(broker_ok)}

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-_REGISTRY: dict[str, type[Event]] = {}
+_REGISTRY: dict[str, type[Message]] = {}
 
 
 def utcnow() -> datetime:

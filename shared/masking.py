@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 import re
+from typing import Any
 
 # Phone numbers: mainland mobiles (1[3-9] + 9 digits) and international forms (+ and 8–15 digits),
 # typed in ASCII or in the full-width digits of a Chinese input method (\d matches both).
@@ -13,7 +13,8 @@ _PHONE = re.compile(r"(?<![\w])(\+?\d{1,3}[- ]?)?([1１][3-9３-９]\d)(\d{4})(\
 _CARD = re.compile(r"(?<![\d-])(?:\d{4}[ -]){3}\d{1,7}(?![\d-])|(?<![\d-])\d{13,19}(?![\d-])")
 # Card keys: long runs of letters and digits with at least one digit, often dash-grouped.
 _KEY = re.compile(r"\b(?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9]{4,}(?:-[A-Za-z0-9]{4,}){2,}\b")
-_SECRET_FIELD = re.compile(r"(?i)((?:password|passwd|pwd|card_?key|cvv|secret|密码|卡密)\s*[\"':=：]+\s*)(\"?)[^\s\",}]+")
+_SECRET_FIELD = re.compile(r"(?i)((?:password|passwd|pwd|card_?key|cvv|secret|密码|卡密)\s*[\"':=：]+\s*)"
+                           r"(\"?)[^\s\",}]+")
 _DIGIT = re.compile(r"\d")
 _EMAIL = re.compile(r"\b([A-Za-z0-9])[A-Za-z0-9._%+-]*(@[A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
 

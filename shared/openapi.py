@@ -121,7 +121,8 @@ def refuse_unknown_query(request: Request) -> None:
     unknown = [name for name in dict.fromkeys(request.query_params.keys()) if name not in allowed]
     if unknown:
         known = ", ".join(sorted(allowed)) or "none"
-        raise problem(422, en=f"unknown query parameter {', '.join(repr(n) for n in unknown)}; this route takes: {known}",
+        raise problem(422,
+                      en=f"unknown query parameter {', '.join(repr(n) for n in unknown)}; this route takes: {known}",
                       zh=f"不支持的查询参数“{'、'.join(unknown)}”；可用参数：{known}", rule="unknown_parameter",
                       errors=[{"field": name, "rule": "unknown_parameter",
                                "message_en": f"unknown query parameter {name!r}; this route takes: {known}",

@@ -28,7 +28,8 @@ INVALID_REQUEST = f"{TYPE_PREFIX}invalid_request"
 #: zh-CN text of an answer the framework gives without one (a body it cannot parse, an unknown path).
 _ZH_BY_STATUS = {400: "请求格式错误，无法解析", 401: "身份验证失败", 403: "无权执行此操作", 404: "未找到所请求的资源",
                  405: "不支持该请求方法", 406: "无法提供所请求的格式", 409: "与当前状态冲突",
-                 413: "请求内容过大", 415: "不支持的内容类型", 422: "请求内容不符合要求", 429: "请求过于频繁，请稍后重试",
+                 413: "请求内容过大", 415: "不支持的内容类型", 422: "请求内容不符合要求",
+                 429: "请求过于频繁，请稍后重试",
                  500: "服务内部错误", 503: "服务暂时不可用，请稍后重试"}
 _RESERVED = frozenset({"type", "title", "status", "detail", "instance"})
 

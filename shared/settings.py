@@ -95,8 +95,14 @@ class ServiceSettings(BaseSettings):
     outbox_prune_interval_s: float = Field(
         600.0, title="How often published outbox entries past their retention are removed", gt=0
     )
-    ledger_retention_h: float = Field(336.0, title="Applied-event ledger entries expire this long after they were applied (a TTL index; must be above outbox_retention_h)", gt=0)
-    span_retention_h: float = Field(168.0, title="Stored spans expire this long after they were stored (a TTL index on the span store)", gt=0, validation_alias=_env("COMPLAINTS_SPAN_RETENTION_H"))
+    ledger_retention_h: float = Field(
+        336.0, title="Applied-event ledger entries expire this long after they were applied (a TTL index; must be "
+        "above outbox_retention_h)", gt=0
+    )
+    span_retention_h: float = Field(
+        168.0, title="Stored spans expire this long after they were stored (a TTL index on the span store)", gt=0,
+        validation_alias=_env("COMPLAINTS_SPAN_RETENTION_H")
+    )
     republish_after_s: float = Field(
         30.0, title="A cause redelivered this long after its effects went out sends them again", ge=0
     )

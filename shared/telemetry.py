@@ -68,6 +68,7 @@ _SYSTEM_ATTRIBUTES = frozenset({
 def span_document(span: ReadableSpan) -> dict[str, Any]:
     """A finished span as a stored document (secrets in attribute values masked)."""
     ctx = span.get_span_context()
+    assert ctx is not None and span.start_time is not None and span.end_time is not None  # a finished span
     parent = span.parent
     return {
         "trace_id": format(ctx.trace_id, "032x"),
@@ -174,5 +175,6 @@ def stored_spans(collection: Collection, query: dict[str, Any] | None = None) ->
 
 def read_trace(*, uri: str, db: str, trace_id: str, timeout_ms: int) -> list[dict[str, Any]]:
     """Every stored span of one trace, oldest first."""
+    c: MongoClient[dict[str, Any]]
     with suppress_instrumentation(), MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=timeout_ms) as c:
         return stored_spans(c[db][SPANS_COLLECTION], {"trace_id": trace_id})

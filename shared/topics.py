@@ -18,7 +18,8 @@ class TopicSettings(BaseSettings):
     payment_records: str = Field("complaints.evidence.payment-records", title="Payment records published by channels")
     escalation_events: str = Field("complaints.escalation.events", title="Events of the escalation service")
     notify_events: str = Field("complaints.notify.events", title="Events of the notify service")
-    public_status: str = Field("complaints.public.status", title="Partner-facing complaint status changes (CloudEvents)")
+    public_status: str = Field("complaints.public.status",
+                               title="Partner-facing complaint status changes (CloudEvents)")
     dead_letter_suffix: str = Field(".dlq", title="Suffix of each consumed topic's dead-letter topic")
     partitions: int = Field(4, title="Partitions of each topic the suite creates", ge=1)
     prefix: str = Field("", title="Prepended to every topic name (isolates tenants or test runs)")

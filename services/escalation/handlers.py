@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable
+from typing import Any
 
 from services.escalation.domain.actions import Action
 from services.escalation.domain.states import State
@@ -16,13 +17,13 @@ from shared.contracts.complaints import ComplaintFiled, ComplaintUpdated, Compla
 from shared.contracts.evidence import EvidenceAssessed, EvidenceFileOpened, EvidenceSubmitted, PaymentDebitConfirmed
 from shared.store import UnitOfWork
 
-_AWAITING_EVIDENCE = frozenset({State.AWAITING_EVIDENCE.value})
+_AWAITING_EVIDENCE = frozenset({State.AWAITING_EVIDENCE})
 
 
 def register(runtime: ServiceRuntime, *, rules: Rules, wake_timers: Callable[[], None]) -> None:
     """Subscribe escalation to intake's and evidence's events."""
     settings = runtime.settings
-    common = dict(rules=rules, topic=settings.topics.escalation_events, consumer=settings.service_name)
+    common: dict[str, Any] = dict(rules=rules, topic=settings.topics.escalation_events, consumer=settings.service_name)
 
     async def on_complaint_filed(event: ComplaintFiled, uow: UnitOfWork) -> None:
         await asyncio.to_thread(opening.open_case, uow, event=event, **common)

@@ -14,17 +14,26 @@ from services.escalation.loops import TimerLoop
 from services.escalation.models import Case, ParkedFact, Timer
 from services.escalation.service.rules import load_rules
 from shared.app import ServiceRuntime, create_service_app
+from shared.bus import document_publisher
 from shared.contracts.complaints import AccountFreezeRequested
 from shared.contracts.escalation import (
-    AccountFreezeConfirmed, CaseAssigned, CaseOpened, ComplaintEscalated, ComplaintStatusChanged, ResolutionAccepted,
-    ResolutionProposed, ResolutionRejected, SlaBreached, SlaWarning,
+    AccountFreezeConfirmed,
+    CaseAssigned,
+    CaseOpened,
+    ComplaintEscalated,
+    ComplaintStatusChanged,
+    ResolutionAccepted,
+    ResolutionProposed,
+    ResolutionRejected,
+    SlaBreached,
+    SlaWarning,
 )
-from shared.bus import document_publisher
+from shared.envelope import Message
 from shared.idempotency import IdempotentResponse
 from shared.runtime.serve import serve
 from shared.runtime.startup import load_settings
 
-PUBLISHED = [CaseOpened, ComplaintStatusChanged, ComplaintEscalated, CaseAssigned, SlaWarning,
+PUBLISHED: list[type[Message]] = [CaseOpened, ComplaintStatusChanged, ComplaintEscalated, CaseAssigned, SlaWarning,
              SlaBreached, ResolutionProposed, ResolutionAccepted, ResolutionRejected,
              AccountFreezeRequested, AccountFreezeConfirmed]
 

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from mongoengine import (
-    BooleanField, DateTimeField, DictField, Document, IntField, ListField, StringField,
+    BooleanField,
+    DateTimeField,
+    DictField,
+    Document,
+    IntField,
+    ListField,
+    StringField,
 )
 
 

@@ -9,16 +9,28 @@ from fastapi import FastAPI
 from services.evidence import api, handlers
 from services.evidence.api.body_limit import UploadSizeGuard
 from services.evidence.config import EvidenceSettings
-from services.evidence.models import (ComplaintClosure, CustodyRecord, EvidenceFile,
-                                      EvidenceItem, PaymentRecordDoc, PaymentWatch,
-                                      StoredCardKey)
 from services.evidence.loops import sweeper
+from services.evidence.models import (
+    ComplaintClosure,
+    CustodyRecord,
+    EvidenceFile,
+    EvidenceItem,
+    PaymentRecordDoc,
+    PaymentWatch,
+    StoredCardKey,
+)
 from shared.app import ServiceRuntime, create_service_app
-from shared.contracts.evidence import (CardKeyChecked, EvidenceAssessed, EvidenceFileOpened,
-                                       EvidenceSubmitted, PaymentDebitConfirmed,
-                                       PaymentRecordMatched, PaymentRecordMismatched,
-                                       PaymentRecordPublished)
 from shared.bus import document_channel, document_publisher
+from shared.contracts.evidence import (
+    CardKeyChecked,
+    EvidenceAssessed,
+    EvidenceFileOpened,
+    EvidenceSubmitted,
+    PaymentDebitConfirmed,
+    PaymentRecordMatched,
+    PaymentRecordMismatched,
+    PaymentRecordPublished,
+)
 from shared.runtime.serve import serve
 from shared.runtime.startup import load_settings
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from services.intake import service
+from services.intake.config import IntakeSettings
 from services.intake.service.filing import FilingDesk
 from services.intake.service.reconcile import Activity
 from shared.app import ServiceRuntime
@@ -72,7 +73,7 @@ def command_handler(runtime: ServiceRuntime, desk: FilingDesk) -> Any:
 
     async def on_file_complaint(command: FileComplaint, uow: UnitOfWork) -> None:
         await asyncio.to_thread(service.handle_file_complaint, uow, desk=desk, command=command,
-                                settings=runtime.settings)
+                                settings=cast(IntakeSettings, runtime.settings))  # ServiceRuntime is not generic
         runtime.relay.wake()
 
     return on_file_complaint

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
@@ -33,7 +34,7 @@ def reconciler(runtime: ServiceRuntime, settings: IntakeSettings, activity: Acti
             try:
                 tickets = await asyncio.to_thread(
                     redrive_stuck, after=after, horizon=horizon, partitions=settings.topics.partitions,
-                    idle=lambda actor, partition: activity.idle(actor, partition, since=since))
+                    idle=functools.partial(activity.idle, since=since))
             except STORE_UNAVAILABLE as exc:
                 log.warning("reconciler waiting for the store: %s", exc)
                 continue

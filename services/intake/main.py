@@ -37,9 +37,11 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     """Build the intake service: runtime, subscribers, documented publishers, routes."""
     settings = settings or IntakeSettings()
     runtime = ServiceRuntime(settings=settings, documents=[
-        Complaint, ComplaintStep, ComplaintWait, TicketSequence, OpenComplaint, MerchantTally, IdempotentResponse, CommandReply])
+        Complaint, ComplaintStep, ComplaintWait, TicketSequence, OpenComplaint, MerchantTally, IdempotentResponse,
+        CommandReply])
     activity = Activity()
-    desk = FilingDesk(commits=runtime.group_commit("filing"), tallies=repository.slots.tallies(), tickets=TicketNumbers())
+    desk = FilingDesk(commits=runtime.group_commit("filing"), tallies=repository.slots.tallies(),
+                      tickets=TicketNumbers())
     steps_from = handlers.register(runtime, activity, desk)
     runtime.background.append(loops.reconciler(runtime, settings, activity, steps_from))
     runtime.prepare_store.append(repository.slots.name_tally_merchants)

@@ -11,8 +11,15 @@ from services.notify.service import events
 from services.notify.service.subscriptions import LiveEndpoints
 from shared.app import ServiceRuntime
 from shared.contracts.complaints import AccountFreezeRequested, ComplaintFiled, ComplaintWithdrawn
-from shared.contracts.escalation import (AccountFreezeConfirmed, CaseAssigned, ComplaintEscalated,
-                                         ComplaintStatusChanged, ResolutionProposed, SlaBreached, SlaWarning)
+from shared.contracts.escalation import (
+    AccountFreezeConfirmed,
+    CaseAssigned,
+    ComplaintEscalated,
+    ComplaintStatusChanged,
+    ResolutionProposed,
+    SlaBreached,
+    SlaWarning,
+)
 from shared.contracts.evidence import EvidenceAssessed
 from shared.envelope import Event
 from shared.store import UnitOfWork

@@ -8,8 +8,16 @@ from services.notify import api, handlers
 from services.notify.api.webhook_docs import webhooks_and_schemas
 from services.notify.config import NotifySettings
 from services.notify.loops import DeliveryWorker, reminder_sweep
-from services.notify.models import (ComplaintRecipients, DeliveryAttempt, Notification, ParkedEvent,
-                                    PartnerEvent, RecipientProfile, Reminder, Subscription)
+from services.notify.models import (
+    ComplaintRecipients,
+    DeliveryAttempt,
+    Notification,
+    ParkedEvent,
+    PartnerEvent,
+    RecipientProfile,
+    Reminder,
+    Subscription,
+)
 from services.notify.service.subscriptions import LiveEndpoints
 from shared.app import ServiceRuntime, create_service_app
 from shared.bus import document_publisher

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from mongoengine import (BooleanField, DateTimeField, DictField, Document, FloatField, IntField, ListField,
-                         StringField)
+from mongoengine import BooleanField, DateTimeField, DictField, Document, FloatField, IntField, ListField, StringField
 
 STATES = ("pending", "delivered", "failed")
 

@@ -95,7 +95,8 @@ def make_publish(broker: KafkaBroker, tracer: Tracer) -> Publish:
             if is_cloud_event_headers(entry.kafka_headers):
                 # A public CloudEvent carries its own headers only: no trace context, and not the
                 # correlation_id FastStream adds to every publish, so it goes to the producer itself.
-                producer = broker.config.producer._producer.producer  # noqa: SLF001
+                # FastStream's ProducerProto does not declare the aiokafka producer its implementation wraps.
+                producer = broker.config.producer._producer.producer  # type: ignore[attr-defined]  # noqa: SLF001
                 return await producer.send(entry.topic, value=entry.payload.encode(), key=entry.key.encode(),
                                            headers=[(k, str(v).encode()) for k, v in headers.items()])
             propagate.inject(headers)

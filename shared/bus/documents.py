@@ -10,9 +10,9 @@ its content type and `bindings.kafka.key` (AsyncAPI Kafka bindings 0.4.0).
 
 from __future__ import annotations
 
+import json
 import weakref
 from dataclasses import dataclass
-import json
 from typing import Annotated, Any, Union
 
 from faststream.kafka import KafkaBroker

@@ -123,7 +123,8 @@ class ComplaintAccepted(Message):
     """Answer to FileComplaint: filed (or already filed) under this ticket."""
 
     type: Literal["ComplaintAccepted"] = "ComplaintAccepted"
-    platform: str = Field(title="The platform the command filed for (its complaint's `platform`); the reply is for it alone")
+    platform: str = Field(
+        title="The platform the command filed for (its complaint's `platform`); the reply is for it alone")
     platform_reference: str = Field(title="The platform's reference from the command")
     ticket: str = Field(title="Ticket number")
     already_existed: bool = Field(False, title="True when the complaint had been filed before")
@@ -138,7 +139,8 @@ class ComplaintRejected(Message):
     """Answer to FileComplaint: refused, with the field errors."""
 
     type: Literal["ComplaintRejected"] = "ComplaintRejected"
-    platform: str = Field(title="The platform the command filed for (its complaint's `platform`); the reply is for it alone")
+    platform: str = Field(
+        title="The platform the command filed for (its complaint's `platform`); the reply is for it alone")
     platform_reference: str = Field(title="The platform's reference from the command")
     errors: list[dict[str, str]] = Field(title="Each error: field, rule, message")
 

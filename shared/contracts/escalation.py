@@ -49,7 +49,8 @@ class SlaWarning(Event):
     due_at: AwareDatetime = Field(title="When it breaches")
     owner: str = Field("", title="Whose clock: complainant, merchant, platform or channel (empty: not said)")
     audience: list[str] = Field(default_factory=list, title="Roles to tell: complainant, merchant, agent, partner")
-    stage: Literal["share", "day_before"] = Field("share", title="share: its warning share used; day_before: a day left")
+    stage: Literal["share", "day_before"] = Field("share",
+                                                  title="share: its warning share used; day_before: a day left")
 
 
 class SlaBreached(Event):
@@ -74,8 +75,8 @@ class ResolutionProposed(Event):
     compensation: Money | None = Field(None, title="Money on top of any refund, when offered")
     compensation_basis: str = Field("", title="Why compensation: delay, fraud_triple (退一赔三), other")
     automatic: bool = Field(False, title="Made by the automatic tier, no agent involved")
-    missing_evidence_overridden: list[str] = Field(default_factory=list,
-                                                   title="Required evidence missing, proposed anyway by an agent's override")
+    missing_evidence_overridden: list[str] = Field(
+        default_factory=list, title="Required evidence missing, proposed anyway by an agent's override")
 
 
 class ResolutionAccepted(Event):

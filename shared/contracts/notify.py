@@ -48,8 +48,8 @@ class ComplaintStatusCloudEvent(BaseModel):
     specversion: Literal["1.0"] = Field(title="CloudEvents version")
     id: str = Field(title="Event id (UUID, stable per status change)")
     source: str = Field(title="urn:complaints-suite:notify")
-    type: Literal["org.complaints-suite.complaint.status_changed.v1", "org.complaints-suite.freeze.requested.v1"] = Field(
-        title="Event type, versioned")
+    type: Literal["org.complaints-suite.complaint.status_changed.v1",
+                  "org.complaints-suite.freeze.requested.v1"] = Field(title="Event type, versioned")
     subject: str = Field(title="The complaint id")
     time: str = Field(title="When the change happened (RFC 3339)")
     datacontenttype: Literal["application/json"] = Field(title="Content type of data")

@@ -66,7 +66,8 @@ _MONEY_OR_NULL = {"anyOf": [_MONEY, {"type": "null"}]}
 _TIER_OR_NULL = {"type": ["string", "null"], "enum": [*TIERS, None]}
 _BASE = {
     "complaint_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$",
-                     "description": "Opaque complaint id: the Kafka key, the CloudEvents subject, and `id` in intake's views."},
+                     "description": "Opaque complaint id: the Kafka key, the CloudEvents subject, "
+                                    "and `id` in intake's views."},
     "ticket": {"type": "string", "pattern": "^[A-Za-z0-9-]{1,40}$",
                "description": "Ticket (acceptance) number the complainant quotes."},
     "occurred_at": _TIME,
@@ -112,11 +113,13 @@ _TYPES: dict[str, tuple[str, str, dict[str, Any], list[str]]] = {
         "reason_code": _CODE_OR_NULL},
         ["freeze", "order_number", "payment_channel", "transaction_id", "reason_code"]),
     SLA_WARNING: ("处理时限即将到期", "SLA warning (the platform's own clock)", {
-        "clock": {"type": "string", "pattern": _CODE}, "owner": {"type": "string", "enum": sorted(PARTNER_CLOCK_OWNERS)},
+        "clock": {"type": "string", "pattern": _CODE},
+        "owner": {"type": "string", "enum": sorted(PARTNER_CLOCK_OWNERS)},
         "due_at": _TIME, "stage": {"type": "string", "enum": ["share", "day_before"]}},
         ["clock", "owner", "due_at", "stage"]),
     SLA_BREACHED: ("处理时限已超时", "SLA breached (the platform's own clock)", {
-        "clock": {"type": "string", "pattern": _CODE}, "owner": {"type": "string", "enum": sorted(PARTNER_CLOCK_OWNERS)},
+        "clock": {"type": "string", "pattern": _CODE},
+        "owner": {"type": "string", "enum": sorted(PARTNER_CLOCK_OWNERS)},
         "due_at": _TIME, "escalated_to": _TIER_OR_NULL}, ["clock", "owner", "due_at", "escalated_to"]),
 }
 _REPLY = {"platform": {"type": "string", "maxLength": 128, "description": "The platform the reply is for."},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -78,7 +78,7 @@ def _write(uow: UnitOfWork, entries: list[OutboxEntry]) -> None:
     uow.add(entries)
 
 
-def emit(uow: UnitOfWork, *, topic: str, messages: list[Message]) -> None:
+def emit(uow: UnitOfWork, *, topic: str, messages: Sequence[Message]) -> None:
     """Write messages to the outbox in the caller's unit of work."""
     entries = [outbox_entry(topic=topic, message=m) for m in messages]
     # The store keeps milliseconds and the relay publishes by created_at: keep the given order.

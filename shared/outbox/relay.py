@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -66,10 +67,8 @@ class OutboxRelay:
         loop = self._loop
         if loop is None:
             return  # not running: the entries' lease runs out and a poll takes them
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop closed while stopping: same as above
             loop.call_soon_threadsafe(self._take, entries)
-        except RuntimeError:
-            pass  # the loop closed while stopping: same as above
 
     def _take(self, entries: list[OutboxEntry]) -> None:
         self._handed.extend(entries)

@@ -27,7 +27,8 @@ console = Console(stderr=True)
 
 @app.command()
 def up(
-    data_dir: Path = typer.Option(Path(".complaints-data"), help="Where the embedded stores keep their data and logs go"),
+    data_dir: Path = typer.Option(Path(".complaints-data"),
+                                  help="Where the embedded stores keep their data and logs go"),
     partitions: int = typer.Option(4, min=1, help="Partitions of each topic created"),
     first_port: int = typer.Option(8001, help="HTTP port of intake; the others follow"),
     ready_timeout: float = typer.Option(120.0, help="Seconds to wait for readiness"),

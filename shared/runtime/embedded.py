@@ -57,10 +57,8 @@ class Child:
     def stop(self, *, timeout: float = 15.0) -> None:
         """SIGTERM, wait, then SIGKILL; the process group goes with it."""
         if self.alive():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
             try:
                 self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:

@@ -13,10 +13,20 @@ What it guarantees:
 - `STORE_UNAVAILABLE` names the errors that mean "not reachable now": callers retry or answer 503.
 """
 
-from shared.store.connection import (DUPLICATE_KEY, STORE_UNAVAILABLE, DuplicateKey, client, connect, database, ensure_indexes,
-                                     insert_new, is_conflict, ping)
+from shared.store.connection import (
+                                     DUPLICATE_KEY,
+                                     STORE_UNAVAILABLE,
+                                     DuplicateKey,
+                                     client,
+                                     connect,
+                                     database,
+                                     ensure_indexes,
+                                     insert_new,
+                                     is_conflict,
+                                     ping,
+)
 from shared.store.grouping import GroupCommit, GroupRead
 from shared.store.unit import Sink, UnitOfWork, run_transaction
 
-__all__ = ["DUPLICATE_KEY", "STORE_UNAVAILABLE", "DuplicateKey", "GroupCommit", "GroupRead", "Sink", "UnitOfWork", "client",
-           "connect", "database", "ensure_indexes", "insert_new", "is_conflict", "ping", "run_transaction"]
+__all__ = ["DUPLICATE_KEY", "STORE_UNAVAILABLE", "DuplicateKey", "GroupCommit", "GroupRead", "Sink", "UnitOfWork",
+           "client", "connect", "database", "ensure_indexes", "insert_new", "is_conflict", "ping", "run_transaction"]

@@ -11,8 +11,15 @@ from mongoengine.connection import get_connection, get_db
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from pymongo import MongoClient
 from pymongo.database import Database
-from pymongo.errors import (AutoReconnect, BulkWriteError, ConnectionFailure, DuplicateKeyError, NetworkTimeout,
-                            PyMongoError, ServerSelectionTimeoutError)
+from pymongo.errors import (
+    AutoReconnect,
+    BulkWriteError,
+    ConnectionFailure,
+    DuplicateKeyError,
+    NetworkTimeout,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +31,7 @@ DUPLICATE_KEY = 11000
 DuplicateKey = DuplicateKeyError
 
 #: Errors that mean "the store is not reachable right now": retry, report not-ready, answer 503.
-STORE_UNAVAILABLE: tuple[type[BaseException], ...] = (
+STORE_UNAVAILABLE: tuple[type[Exception], ...] = (
     AutoReconnect,
     ConnectionFailure,
     NetworkTimeout,

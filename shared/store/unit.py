@@ -109,7 +109,7 @@ class UnitOfWork:
         try:
             if self.session.in_transaction:
                 self.session.abort_transaction()
-        except (*STORE_UNAVAILABLE, InvalidOperation):
+        except STORE_UNAVAILABLE + (InvalidOperation,):
             pass  # the server drops an unfinished transaction on its own; a failed commit left none
         finally:
             self.session.end_session()
@@ -133,8 +133,8 @@ class UnitOfWork:
         """The raw document of an id: as read ahead in this unit, else read now."""
         ahead = (document, doc_id)
         if ahead in self.read_ahead:
-            return self.read_ahead[ahead]  # type: ignore[no-any-return]
-        return self.collection(document).find_one({"_id": doc_id}, session=self.session)  # type: ignore[no-any-return]
+            return self.read_ahead[ahead]
+        return self.collection(document).find_one({"_id": doc_id}, session=self.session)
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -187,7 +187,7 @@ class UnitOfWork:
             coll.update_one({"_id": before["_id"]}, update, session=self.session)
         elif upsert:
             coll.update_one(query, update, upsert=True, session=self.session)
-        return before  # type: ignore[no-any-return]
+        return before
 
     def delete_before(self, document: type[Document], query: dict[str, Any]) -> dict[str, Any] | None:
         """Delete the first document `query` finds and return it (None: none found), as
@@ -196,7 +196,7 @@ class UnitOfWork:
         before = coll.find_one(query, session=self.session)
         if before is not None:
             coll.delete_one({"_id": before["_id"]}, session=self.session)
-        return before  # type: ignore[no-any-return]
+        return before
 
     def _flush(self) -> None:
         """Send what was queued: per collection, one insert of the new documents, then one bulk

@@ -96,7 +96,7 @@ def test_no_outsider_sees_or_changes_the_complaint(suite: dict[str, ServiceProce
     routes = endpoints(suite)
     assert len(routes) >= 30
     leaks: list[str] = []
-    for service, method, template, base in routes:
+    for _service, method, template, base in routes:
         url = base + template.format(**ids)
         for role, headers in OUTSIDERS.items():
             kwargs: dict[str, Any] = {"headers": headers, "timeout": 15}

@@ -86,7 +86,7 @@ def test_no_complaint_is_lost_when_the_broker_forgets(suite: dict[str, ServicePr
             for ticket in tickets:
                 current = client.get(f"{intake}/v1/complaints/{ticket}").json()
                 services = sorted({e["service"] for e in current["timeline"]})
-                if current["status"] == "filed" or not STEPS <= set(services):
+                if current["status"] == "filed" or not set(services) >= STEPS:
                     stuck[ticket] = (current["status"], services)
         return stuck
 

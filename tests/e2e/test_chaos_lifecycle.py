@@ -158,7 +158,8 @@ def complaint_body(index: int) -> dict[str, Any]:
         "order": {"number": f"CH{index:06d}", "item": "100元游戏点卡", "denomination": "100元", "quantity": 1,
                   "amount": 10000, "currency": "CNY", "paid_at": (now - timedelta(hours=2)).isoformat(),
                   "channel": "alipay", "transaction_id": f"2026112322{index:09d}"},
-        "description": {"what_happened": "购买的点卡卡密提示已被使用", "occurred_at": (now - timedelta(minutes=115)).isoformat()},
+        "description": {"what_happened": "购买的点卡卡密提示已被使用",
+                        "occurred_at": (now - timedelta(minutes=115)).isoformat()},
         "demand": {"type": "refund", "mode": "full"},
     }
 
@@ -204,7 +205,7 @@ def check_every_complaint(client: httpx.Client, urls: dict[str, str], tickets: d
     while pending:
         with ThreadPoolExecutor(8) as pool:
             verdicts = dict(zip(pending, pool.map(lambda t: complaint_of(client, urls, t, tickets[t], deadline),
-                                                  pending)))
+                                                  pending), strict=True))
         lost += [why for _, why in verdicts.values() if why]
         doubled += [f"{t}: {d}" for t, (v, _) in verdicts.items() for d in v.doubled]
         wrong += [f"{t}: {w}" for t, (v, _) in verdicts.items() for w in v.wrong]

@@ -81,7 +81,8 @@ def test_a_charged_no_order_refund_is_refused_until_the_channel_closing_notice_i
     _submit(suite, ticket, 12, "payment_proof", {
         "channel": "alipay", "notice_type": "payment_page", "amount_minor": 10000, "currency": "CNY",
         "paid_at": paid.isoformat(), "transaction_id": body["order"]["transaction_id"]})
-    _case(suite, ticket, lambda c: c["evidence"] and [m["field"] for m in c["evidence"]["missing"]] == ["channel_notice"],
+    _case(suite, ticket,
+          lambda c: c["evidence"] and [m["field"] for m in c["evidence"]["missing"]] == ["channel_notice"],
           "escalation reading the assessment that lacks the channel notice")
     refused = _propose(suite, ticket)
     assert refused.status_code == 409, refused.text

@@ -14,8 +14,8 @@ import pytest
 from pymongo import MongoClient
 
 from shared.runtime.supervisor import ServiceProcess
-from shared.topics import TopicSettings
 from shared.telemetry import stored_spans
+from shared.topics import TopicSettings
 from tests.support import kafka
 from tests.support.intake_calls import body, token
 from tests.support.suite import create_topics, running_suite

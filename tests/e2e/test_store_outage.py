@@ -12,8 +12,8 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from shared.contracts.complaints import FileComplaint
 from shared.bus import group_of
+from shared.contracts.complaints import FileComplaint
 from shared.runtime import embedded
 from shared.runtime.supervisor import ServiceProcess
 from shared.topics import TopicSettings

@@ -93,7 +93,8 @@ def test_every_service_takes_its_step_on_the_timeline(suite: dict[str, ServicePr
                      headers=case_token(role="agent")).json()
     assert case["state"] == "acknowledged"
     inbox = httpx.get(f"{suite['notify'].url}/v1/inbox", timeout=10, headers={
-        "Authorization": f"Bearer {mint_token(secret=NotifySettings().auth_secret, subject='u-2001', role='complainant', platform='kamen-1')}"}).json()["items"]
+        "Authorization": "Bearer " + mint_token(secret=NotifySettings().auth_secret, subject="u-2001",
+                                                role="complainant", platform="kamen-1")}).json()["items"]
     assert [n["ticket"] for n in inbox].count(filed["ticket"]) == 1
     assert filed["ticket"] in inbox[0]["body"]
 
@@ -140,7 +141,8 @@ def test_a_message_delivered_twice_adds_nothing(suite: dict[str, ServiceProcess]
     after = complaint(suite, filed["ticket"])
     assert after["timeline"] == before["timeline"]
     inbox = httpx.get(f"{suite['notify'].url}/v1/inbox", timeout=10, headers={
-        "Authorization": f"Bearer {mint_token(secret=NotifySettings().auth_secret, subject='u-2001', role='complainant', platform='kamen-1')}"}).json()["items"]
+        "Authorization": "Bearer " + mint_token(secret=NotifySettings().auth_secret, subject="u-2001",
+                                                role="complainant", platform="kamen-1")}).json()["items"]
     assert [n["ticket"] for n in inbox].count(filed["ticket"]) == 1
 
 
@@ -167,6 +169,7 @@ def test_poison_messages_are_parked_and_the_consumers_go_on(
         headers = {k: v.decode() for k, v in record.headers}
         assert reason in headers["dlq-reason"]
         assert headers["dlq-original-topic"] == topics.intake_events
-    created = file_complaint(suite, complaint_body() | {"order": complaint_body()["order"] | {"number": "202611230002"}})
+    created = file_complaint(suite,
+                             complaint_body() | {"order": complaint_body()["order"] | {"number": "202611230002"}})
     wait_until(lambda: fully_processed(suite, created["ticket"]), timeout=60,
                what="a good complaint after the poison to be processed")

@@ -14,10 +14,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from shared import store
+from shared.bus import Consumer
 from shared.contracts.escalation import CaseOpened, ComplaintStatusChanged, SlaWarning
 from shared.envelope import Message
 from shared.ledger import ProcessedEvent, apply_once
-from shared.bus import Consumer
 from shared.outbox import OutboxEntry, emit
 from shared.settings import ServiceSettings
 from shared.store import UnitOfWork
@@ -231,7 +231,8 @@ def test_escalation_ends_its_wait_with_its_status_change_even_when_the_status_do
     assert waits.count_documents({}) == 0
 
 
-def contested_cases(count: int, *, interferes: Callable[[ComplaintStatusChanged, UnitOfWork], bool]) -> tuple[Consumer, list[str]]:
+def contested_cases(count: int, *,
+                    interferes: Callable[[ComplaintStatusChanged, UnitOfWork], bool]) -> tuple[Consumer, list[str]]:
     """A consumer moving `count` case documents; when `interferes(event)`, another writer changes
     that case after the handler's transaction began (another topic's poll, say). Returns the
     consumer and the ids written under it, one per interference."""
@@ -260,13 +261,15 @@ def moved_cases() -> dict[str, list[str]]:
 
 def test_a_poll_that_loses_a_write_conflict_is_applied_together_again_not_one_by_one(db: None) -> None:
     first_time = iter([True])  # c-2 is touched by another writer once, while its poll is applied
-    reader, interfered = contested_cases(4, interferes=lambda e, _tx: e.complaint_id == "c-2" and next(first_time, False))
+    reader, interfered = contested_cases(
+        4, interferes=lambda e, _tx: e.complaint_id == "c-2" and next(first_time, False))
     asyncio.run(reader.dispatch_batch(records([status_change(i, "acknowledged") for i in range(4)])))
 
     assert interfered == ["c-2"]
     assert moved_cases() == {f"c-{i}": ["acknowledged"] for i in range(4)}
     stats = reader.stats()
-    assert (stats["shared_transactions_retried"], stats["shared_transactions"], stats["shared_transactions_undone"]) == (1, 1, 0)
+    assert (stats["shared_transactions_retried"], stats["shared_transactions"],
+            stats["shared_transactions_undone"]) == (1, 1, 0)
     assert ProcessedEvent.objects.count() == 4
 
 
@@ -431,7 +434,8 @@ def test_escalation_reads_a_shops_history_and_the_timer_floor_once_per_poll(
     with own_database(servers, f"{namespace}_escalation_batches", Case, Timer, ProcessedEvent, OutboxEntry):
         # Four complaints against one busy shop and one against another.
         filings = [complaint_filed(merchant="m-busy") for _ in range(4)] + [complaint_filed(merchant="m-quiet")]
-        reader = filings_reader(lambda e, uow: opening.open_case(uow, event=e, rules=rules, topic="out", consumer="escalation"),
+        reader = filings_reader(lambda e, uow: opening.open_case(uow, event=e, rules=rules, topic="out",
+                                                                 consumer="escalation"),
                                 functools.partial(opening.read_ahead, rules=rules))
         with COMMANDS.counting():
             asyncio.run(reader.dispatch_batch(records(filings)))

@@ -8,8 +8,8 @@ import asyncio
 import pytest
 from faststream.kafka import KafkaBroker
 
-from shared.contracts.escalation import ComplaintStatusChanged
 from shared.bus import Consumer
+from shared.contracts.escalation import ComplaintStatusChanged
 from shared.settings import ServiceSettings
 from shared.topics import TopicSettings
 from tests.support.servers import Servers

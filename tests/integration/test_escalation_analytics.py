@@ -9,7 +9,12 @@ from fastapi.testclient import TestClient
 from pymongo import MongoClient
 
 from tests.support.escalation_cases import (
-    FAST_POLICY, escalation_client, filed, send, token, wait_case,
+    FAST_POLICY,
+    escalation_client,
+    filed,
+    send,
+    token,
+    wait_case,
 )
 from tests.support.suite import create_topics
 

@@ -12,7 +12,15 @@ from shared.contracts.evidence import EvidenceSubmitted
 from shared.envelope import new_id, utcnow
 from shared.topics import TopicSettings
 from tests.support.escalation_cases import (
-    FAST_POLICY, escalation_client, filed, instant, of, read_all, send, token, wait_case,
+    FAST_POLICY,
+    escalation_client,
+    filed,
+    instant,
+    of,
+    read_all,
+    send,
+    token,
+    wait_case,
 )
 from tests.support.suite import create_topics
 from tests.support.waiting import wait_until

@@ -14,7 +14,14 @@ from shared.contracts.complaints import ComplaintUpdated, ComplaintWithdrawn
 from shared.envelope import new_id, utcnow
 from shared.topics import TopicSettings
 from tests.support.escalation_cases import (
-    escalation_client, filed, of, outbox_of, read_all, send, token, wait_case,
+    escalation_client,
+    filed,
+    of,
+    outbox_of,
+    read_all,
+    send,
+    token,
+    wait_case,
 )
 from tests.support.suite import create_topics
 from tests.support.waiting import wait_until
@@ -87,7 +94,8 @@ def test_windows_the_buyers_let_lapse_do_not_make_the_merchant_a_repeat_offender
             for _ in range(3)]
     send(bootstrap=service_env["KAFKA_BOOTSTRAP_SERVERS"], topic=topics.intake_events, events=late)
     for event in late:
-        wait_until(lambda: "complaint_window" in wait_case(client, event.ticket, headers=AGENT)["breached_clocks"],
+        wait_until(lambda event=event: "complaint_window" in wait_case(
+                       client, event.ticket, headers=AGENT)["breached_clocks"],
                    timeout=30, interval=0.3, what=f"the lapsed complaint window of {event.ticket}")
     later = open_case(client, service_env, topics, category="not-delivered", merchant=merchant)
     assert (later["tier"], later["state"]) == ("internal", "acknowledged")

@@ -18,7 +18,16 @@ from shared.envelope import Event, new_id
 from shared.money import Money
 from shared.topics import TopicSettings
 from tests.support.escalation_cases import (
-    DATA, escalation_client, filed, instant, of, outbox_of, read_all, send, token, wait_case,
+    DATA,
+    escalation_client,
+    filed,
+    instant,
+    of,
+    outbox_of,
+    read_all,
+    send,
+    token,
+    wait_case,
 )
 from tests.support.suite import create_topics
 from tests.support.waiting import wait_until
@@ -320,7 +329,8 @@ def test_a_virtual_goods_no_7_day_return_refusal_is_recognised_as_a_failed_inter
     ids = {"complaint_id": plain["complaint_id"], "ticket": plain["ticket"]}
     # The withdrawal after it, on the same key, is applied after the statement: then look.
     publish(service_env, topics.intake_events,
-            ComplaintUpdated(**ids, change="statement_added", detail={"number": 1, "text": "虚拟商品不支持七天无理由退货"}),
+            ComplaintUpdated(**ids, change="statement_added",
+                             detail={"number": 1, "text": "虚拟商品不支持七天无理由退货"}),
             ComplaintWithdrawn(**ids, reason="done"))
     after = wait_case(client, plain["ticket"], headers=AGENT, state="withdrawn")
     assert after["refusals"] == []  # not a complaint about goods that do not work

@@ -18,7 +18,16 @@ from shared.contracts.complaints import ComplaintFiled
 from shared.envelope import new_id, utcnow
 from shared.topics import TopicSettings
 from tests.support.escalation_cases import (
-    DATA, escalation_client, filed, instant, of, outbox_of, read_all, send, token, wait_case,
+    DATA,
+    escalation_client,
+    filed,
+    instant,
+    of,
+    outbox_of,
+    read_all,
+    send,
+    token,
+    wait_case,
 )
 from tests.support.suite import create_topics
 from tests.support.waiting import wait_until

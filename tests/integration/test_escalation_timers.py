@@ -17,8 +17,8 @@ from services.escalation.repository import claims
 from services.escalation.service import firing
 from services.escalation.service.rules import load_rules
 from shared import store
-from shared.store import UnitOfWork
 from shared.runtime import embedded, supervisor
+from shared.store import UnitOfWork
 from shared.topics import TopicSettings
 from tests.support.escalation_cases import FAST_POLICY, filed, read_all, send
 from tests.support.servers import Servers, own_database

@@ -14,9 +14,19 @@ from fastapi.testclient import TestClient
 from shared.contracts.evidence import PaymentRecordPublished
 from shared.envelope import new_id
 from tests.support.card_issuer import RunningIssuer, run_issuer
-from tests.support.evidence_harness import (MERCHANT, events_until, file_complaint, image_bytes,
-                                            publish, read_event, running_evidence, store, token,
-                                            topics_of, upload)
+from tests.support.evidence_harness import (
+    MERCHANT,
+    events_until,
+    file_complaint,
+    image_bytes,
+    publish,
+    read_event,
+    running_evidence,
+    store,
+    token,
+    topics_of,
+    upload,
+)
 from tests.support.servers import Servers
 from tests.support.waiting import wait_until
 

@@ -15,8 +15,17 @@ from shared.contracts.complaints import ComplaintUpdated
 from shared.contracts.evidence import PaymentRecordPublished
 from shared.money import Money
 from tests.support.card_issuer import RunningIssuer, run_issuer
-from tests.support.evidence_harness import (file_complaint, image_bytes, publish, read_event,
-                                            running_evidence, store, token, topics_of, upload)
+from tests.support.evidence_harness import (
+    file_complaint,
+    image_bytes,
+    publish,
+    read_event,
+    running_evidence,
+    store,
+    token,
+    topics_of,
+    upload,
+)
 from tests.support.servers import Servers
 from tests.support.waiting import wait_until
 

@@ -13,8 +13,7 @@ import pytest
 from bson import ObjectId
 from fastapi.testclient import TestClient
 
-from tests.support.evidence_harness import (file_complaint, image_bytes, running_evidence, store,
-                                            token, upload)
+from tests.support.evidence_harness import file_complaint, image_bytes, running_evidence, store, token, upload
 from tests.support.servers import Servers
 
 pytestmark = pytest.mark.integration
@@ -135,8 +134,8 @@ def test_the_dossier_round_trips(client: TestClient) -> None:
         assert manifest["custody"][number][-1]["action"] == "exported"
     zh = archive.read("complaint.zh-CN.txt").decode()
     en = archive.read("complaint.en.txt").decode()
-    assert ["一、事情经过", "二、证据清单", "三、诉求"] == [
-        line for line in zh.splitlines() if line[:2] in ("一、", "二、", "三、")]
+    assert [line for line in zh.splitlines() if line[:2] in ("一、", "二、", "三、")] == [
+        "一、事情经过", "二、证据清单", "三、诉求"]
     assert "证据1：支付凭证" in zh and "202611230001" in zh and "请退款 100.00 CNY" in zh
     assert f"ticket {ticket}" in en and f"受理编号 {ticket}" in zh
     assert "2026-11-23 09:05 (UTC+8)，我在“kamen-1”向商家“星辰卡铺”下单" in zh

@@ -11,8 +11,7 @@ import pytest
 from pymongo import monitoring
 from pymongo.errors import OperationFailure
 
-from services.evidence.models import (ComplaintClosure, EvidenceFile, PaymentRecordDoc,
-                                      PaymentWatch)
+from services.evidence.models import ComplaintClosure, EvidenceFile, PaymentRecordDoc, PaymentWatch
 from services.evidence.service.channel import apply_record
 from services.evidence.service.files import open_file, set_status
 from shared.contracts.complaints import ComplaintFiled
@@ -72,8 +71,8 @@ def test_a_close_applied_while_the_file_is_being_opened_is_not_lost(evidence_db:
     batch = opening_in_a_poll(filed)
     # ... when the closing event, from another topic, is applied by another consumer.
     before = CONFLICTS.seen
-    closing = threading.Thread(target=set_status, args=(UnitOfWork.standalone(),), kwargs={"event": closed, "status": "closed",
-                                                          "consumer": "evidence"})
+    closing = threading.Thread(target=set_status, args=(UnitOfWork.standalone(),),
+                               kwargs={"event": closed, "status": "closed", "consumer": "evidence"})
     closing.start()
     # Either the close waits on the opening (it conflicts, and retries), or it has committed alone.
     wait_until(lambda: CONFLICTS.seen > before or not closing.is_alive(), timeout=30,

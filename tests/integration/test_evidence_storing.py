@@ -15,9 +15,19 @@ from fastapi.testclient import TestClient
 
 from shared.contracts.complaints import ComplaintWithdrawn
 from shared.contracts.escalation import ComplaintStatusChanged
-from tests.support.evidence_harness import (MERCHANT, chunk_count, file_complaint,
-                                            image_bytes, publish, read_event, running_evidence,
-                                            store, token, topics_of, upload)
+from tests.support.evidence_harness import (
+    MERCHANT,
+    chunk_count,
+    file_complaint,
+    image_bytes,
+    publish,
+    read_event,
+    running_evidence,
+    store,
+    token,
+    topics_of,
+    upload,
+)
 from tests.support.servers import Servers
 from tests.support.waiting import wait_until
 

@@ -13,11 +13,11 @@ from mongoengine import Document, StringField
 from opentelemetry.sdk.trace import TracerProvider
 from pymongo.errors import AutoReconnect, DuplicateKeyError
 
+from services.intake.models import MerchantTally
+from services.intake.repository import slots
 from shared.contracts.escalation import SlaWarning
 from shared.envelope import utcnow
 from shared.outbox import OutboxEntry, emit
-from services.intake.models import MerchantTally
-from services.intake.repository import slots
 from shared.store import GroupCommit, GroupRead, UnitOfWork
 from tests.support.servers import Servers, own_database
 from tests.support.store_commands import COMMANDS

@@ -69,7 +69,8 @@ def test_twenty_identical_posts_file_one_complaint(intake: httpx.Client, service
                                                    topics: TopicSettings) -> None:
     complaint = body(**{"order.number": "KM-RACE-PLAIN"})
     answers = all_at_once(intake, complaint, complainant_of(complaint))
-    assert sorted(a.status_code for a in answers) == [200] * (COPIES - 1) + [201], [a.text[:300] for a in answers if a.status_code != 200]
+    assert sorted(a.status_code for a in answers) == [200] * (COPIES - 1) + [201], [
+        a.text[:300] for a in answers if a.status_code != 200]
     assert len({a.json()["ticket"] for a in answers}) == 1
     existed = [a for a in answers if a.status_code == 200]
     assert all(a.json()["already_existed"] and a.headers["Complaint-Already-Existed"] == "true" for a in existed)

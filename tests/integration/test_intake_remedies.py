@@ -1,4 +1,5 @@
-"""Remedies as the law has them, actors on the timeline, and references left readable — through intake's API and Kafka."""
+"""Remedies as the law has them, actors on the timeline, and references left readable — through intake's API and
+Kafka."""
 
 from __future__ import annotations
 

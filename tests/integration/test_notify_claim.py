@@ -35,7 +35,8 @@ def due_delivery(delivery_id: str, sub_id: str) -> None:
     from services.notify.models import Notification
 
     past = datetime.now(UTC) - timedelta(seconds=5)
-    Notification(id=delivery_id, event_id=f"e-{delivery_id}", event_type="ComplaintFiled", recipient_key=f"kami:partner:{sub_id}",
+    Notification(id=delivery_id, event_id=f"e-{delivery_id}", event_type="ComplaintFiled",
+                 recipient_key=f"kami:partner:{sub_id}",
                  recipient_id=sub_id, recipient_role="partner", channel="webhook", language="zh-CN",
                  subscription_id=sub_id, subject="s", body="b", state="pending", next_attempt_at=past,
                  lease_until=past, created_at=past).save()

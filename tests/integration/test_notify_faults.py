@@ -10,8 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.contracts.evidence import EvidenceAssessed
-from tests.support.notify_harness import (complaint_filed, notify_settings, publish, running_notify, store,
-                                          token)
+from tests.support.notify_harness import complaint_filed, notify_settings, publish, running_notify, store, token
 from tests.support.servers import Servers
 from tests.support.sms_provider import SmsProviderServer
 from tests.support.suite import create_topics

@@ -12,8 +12,7 @@ from fastapi.testclient import TestClient
 from services.notify.config import NotifySettings
 from services.notify.domain import render
 from shared.contracts.escalation import CaseAssigned, ComplaintEscalated, SlaWarning
-from tests.support.notify_harness import (complaint_filed, notify_settings, publish, running_notify, store,
-                                          token)
+from tests.support.notify_harness import complaint_filed, notify_settings, publish, running_notify, store, token
 from tests.support.servers import Servers
 from tests.support.smtp_server import SmtpServer
 from tests.support.suite import create_topics

@@ -11,8 +11,7 @@ from fastapi.testclient import TestClient
 from services.notify.config import NotifySettings
 from shared.contracts.escalation import CaseAssigned, SlaBreached, SlaWarning
 from shared.contracts.evidence import EvidenceAssessed
-from tests.support.notify_harness import (complaint_filed, notify_settings, publish, running_notify, store,
-                                          token)
+from tests.support.notify_harness import complaint_filed, notify_settings, publish, running_notify, store, token
 from tests.support.servers import Servers
 from tests.support.sms_provider import SmsProviderServer
 from tests.support.smtp_server import SmtpServer

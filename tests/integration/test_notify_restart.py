@@ -8,8 +8,7 @@ import threading
 import pytest
 from fastapi import FastAPI, Request, Response
 
-from tests.support.notify_harness import (complaint_filed, notify_settings, publish, running_notify, store,
-                                          token)
+from tests.support.notify_harness import complaint_filed, notify_settings, publish, running_notify, store, token
 from tests.support.servers import Servers
 from tests.support.sms_provider import AppServer
 from tests.support.suite import create_topics
@@ -44,7 +43,7 @@ class StallingReceiver:
     def url(self) -> str:
         return f"{self._server.base_url}/hook"
 
-    def start(self) -> "StallingReceiver":
+    def start(self) -> StallingReceiver:
         self._server.start()
         return self
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from fastapi.testclient import TestClient
 from cloudevents.core.bindings.kafka import KafkaMessage, from_structured_event
+from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
 
 from services.notify.config import NotifySettings
@@ -41,7 +41,8 @@ async def read_status(*, bootstrap: str, topic: str, key: bytes, count: int, tim
         await consumer.stop()
 
 
-def change(filed: Any, *, from_state: str, to_state: str, reason: str, tier: str = "internal") -> ComplaintStatusChanged:
+def change(filed: Any, *, from_state: str, to_state: str, reason: str,
+           tier: str = "internal") -> ComplaintStatusChanged:
     return ComplaintStatusChanged(complaint_id=filed.complaint_id, ticket=filed.ticket, from_state=from_state,
                                   to_state=to_state, tier=tier, reason=reason)
 

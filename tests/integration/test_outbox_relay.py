@@ -13,7 +13,15 @@ from shared import store
 from shared.contracts.escalation import ComplaintStatusChanged
 from shared.envelope import utcnow
 from shared.outbox import (
-    FAILED, PENDING, PUBLISHED, OutboxEntry, OutboxRelay, emit, pending_count, prune_published, redrive,
+    FAILED,
+    PENDING,
+    PUBLISHED,
+    OutboxEntry,
+    OutboxRelay,
+    emit,
+    pending_count,
+    prune_published,
+    redrive,
 )
 from tests.support.servers import Servers, own_database
 from tests.support.waiting import wait_until_async

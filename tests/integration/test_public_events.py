@@ -27,8 +27,13 @@ from standardwebhooks import Webhook
 
 from services.notify.config import NotifySettings
 from shared.contracts import public
-from shared.contracts.escalation import (CaseAssigned, ComplaintEscalated, ComplaintStatusChanged,
-                                         ResolutionProposed, SlaWarning)
+from shared.contracts.escalation import (
+    CaseAssigned,
+    ComplaintEscalated,
+    ComplaintStatusChanged,
+    ResolutionProposed,
+    SlaWarning,
+)
 from shared.contracts.evidence import EvidenceAssessed
 from shared.runtime.embedded import free_port
 from tests.support import kafka

@@ -38,11 +38,12 @@ def complainant_of(complaint: dict[str, Any]) -> dict[str, str]:
 
 
 @contextmanager
-def running_intake(*, env: dict[str, str], log_dir: Path, extra: dict[str, str] | None = None) -> Iterator[httpx.Client]:
+def running_intake(*, env: dict[str, str], log_dir: Path,
+                   extra: dict[str, str] | None = None) -> Iterator[httpx.Client]:
     """Intake alone as a process on the real servers; yields an HTTP client bound to it."""
-    with running_suite(env={**env, **(extra or {})}, log_dir=log_dir, names=("intake",)) as services:
-        with httpx.Client(base_url=services["intake"].url, timeout=15) as client:
-            yield client
+    with (running_suite(env={**env, **(extra or {})}, log_dir=log_dir, names=("intake",)) as services,
+          httpx.Client(base_url=services["intake"].url, timeout=15) as client):
+        yield client
 
 
 def topic_messages(*, bootstrap: str, topic: str) -> list[dict[str, Any]]:

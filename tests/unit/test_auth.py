@@ -6,7 +6,15 @@ import jwt
 import pytest
 
 from shared.auth import (
-    Principal, Role, TokenError, can_file, can_see, mint_token, scope_filter, sees_contact, verify_token,
+    Principal,
+    Role,
+    TokenError,
+    can_file,
+    can_see,
+    mint_token,
+    scope_filter,
+    sees_contact,
+    verify_token,
 )
 
 pytestmark = pytest.mark.unit

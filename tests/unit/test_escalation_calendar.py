@@ -6,8 +6,15 @@ import holidays
 import pytest
 
 from services.escalation.domain.calendar import (
-    SHANGHAI, WorkingCalendar, add_calendar_days, add_calendar_hours, add_working_days,
-    default_calendar, hours_between, is_working_day, working_days_between,
+    SHANGHAI,
+    WorkingCalendar,
+    add_calendar_days,
+    add_calendar_hours,
+    add_working_days,
+    default_calendar,
+    hours_between,
+    is_working_day,
+    working_days_between,
 )
 from services.escalation.domain.holiday_overrides import CalendarOverrideError, load_overrides
 

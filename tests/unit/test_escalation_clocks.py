@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.escalation.domain.actions import Action
-from services.escalation.domain.calendar import SHANGHAI
 from services.escalation.domain.breaches import plan_breach
+from services.escalation.domain.calendar import SHANGHAI
 from services.escalation.domain.clocks import PAUSING_STATES, ClockStatus, start_clock
 from services.escalation.domain.effects import apply_clock_changes, clock_changes, open_clocks, opening_clocks
 from services.escalation.domain.policy import load_policy
@@ -153,4 +153,4 @@ def test_missed_evidence_upload_only_notifies() -> None:
 
 
 def test_pausing_states_are_those_waiting_on_the_complainant() -> None:
-    assert PAUSING_STATES == {State.AWAITING_EVIDENCE, State.RESOLUTION_PROPOSED}
+    assert {State.AWAITING_EVIDENCE, State.RESOLUTION_PROPOSED} == PAUSING_STATES

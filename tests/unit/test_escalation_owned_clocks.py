@@ -10,7 +10,11 @@ from services.escalation.domain.actions import Action
 from services.escalation.domain.breaches import plan_breach
 from services.escalation.domain.clocks import Clock, start_clock
 from services.escalation.domain.effects import (
-    CaseFacts, apply_clock_changes, clock_changes, open_clocks, refund_requested,
+    CaseFacts,
+    apply_clock_changes,
+    clock_changes,
+    open_clocks,
+    refund_requested,
 )
 from services.escalation.domain.policy import DEFAULT_POLICY, PolicyError, load_policy, parse_policy
 from services.escalation.domain.routing import route
@@ -91,7 +95,8 @@ def test_windows_per_channel_and_scheme() -> None:
 def test_a_buyers_lapsed_window_never_escalates_and_a_platform_breach_moves_on() -> None:
     r = route(policy=POLICY, category=Category.NOT_DELIVERED)
     lapse = start_clock(policy=POLICY, name="payment_channel_dispute", started_at=T0, paid_at=T0)
-    assert plan_breach(clock=lapse, status=CaseStatus(state=State.IN_REVIEW), route=r, policy=POLICY).escalate_to is None
+    assert plan_breach(clock=lapse, status=CaseStatus(state=State.IN_REVIEW), route=r,
+                       policy=POLICY).escalate_to is None
     decision = start_clock(policy=POLICY, name="platform_decision", started_at=T0)
     plan = plan_breach(clock=decision, status=CaseStatus(state=State.PLATFORM_ARBITRATION), route=r, policy=POLICY)
     assert plan.escalate_to is Tier.PAYMENT_CHANNEL

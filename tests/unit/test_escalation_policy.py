@@ -3,8 +3,8 @@
 import pytest
 import yaml
 
-from services.escalation.domain.policy import DEFAULT_POLICY, PolicyError, load_policy, parse_policy
 from services.escalation.domain.guards import check_tier
+from services.escalation.domain.policy import DEFAULT_POLICY, PolicyError, load_policy, parse_policy
 from services.escalation.domain.routing import MerchantHistory, next_tier, route
 from services.escalation.domain.states import State
 from services.escalation.domain.terms import Basis

@@ -5,7 +5,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.escalation.domain.actions import (
-    Action, ActionInvalid, ActionNotPermitted, IllegalTransition, MerchantDecision,
+    Action,
+    ActionInvalid,
+    ActionNotPermitted,
+    IllegalTransition,
+    MerchantDecision,
 )
 from services.escalation.domain.states import CaseStatus, Outcome, Resolution, State, allowed_targets
 from services.escalation.domain.terms import Party

@@ -4,8 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.evidence.domain.custody import (GENESIS_HASH, CustodyAction, CustodyEntry,
-                                              append, verify_chain)
+from services.evidence.domain.custody import GENESIS_HASH, CustodyAction, CustodyEntry, append, verify_chain
 
 pytestmark = pytest.mark.unit
 

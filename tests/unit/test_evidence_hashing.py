@@ -5,10 +5,8 @@ import io
 
 import pytest
 
-from services.evidence.domain.errors import (ComplaintBudgetError, EmptyFileError,
-                                             FileTooLargeError, FileTypeError)
-from services.evidence.domain.hashing import (MB, StreamingHasher, budget_left,
-                                              check_complaint_budget, hash_stream)
+from services.evidence.domain.errors import ComplaintBudgetError, EmptyFileError, FileTooLargeError, FileTypeError
+from services.evidence.domain.hashing import MB, StreamingHasher, budget_left, check_complaint_budget, hash_stream
 from services.evidence.domain.upload import UploadScanner, scan_stream
 
 pytestmark = pytest.mark.unit

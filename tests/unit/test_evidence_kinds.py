@@ -6,8 +6,14 @@ from pathlib import Path
 import pytest
 
 from services.evidence.domain.errors import FieldsError, UnknownKindError
-from services.evidence.domain.kinds import (EvidenceKind, PaymentNoticeType, PaymentProofFields,
-                                            ProblemProofFields, parse_fields, parse_kind)
+from services.evidence.domain.kinds import (
+    EvidenceKind,
+    PaymentNoticeType,
+    PaymentProofFields,
+    ProblemProofFields,
+    parse_fields,
+    parse_kind,
+)
 
 pytestmark = pytest.mark.unit
 

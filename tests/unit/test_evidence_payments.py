@@ -7,8 +7,7 @@ import pytest
 
 from services.evidence.domain.errors import FieldsError
 from services.evidence.domain.kinds import PaymentProofFields, parse_fields
-from services.evidence.domain.payments import (CheckOutcome, cross_check,
-                                               parse_payment_record)
+from services.evidence.domain.payments import CheckOutcome, cross_check, parse_payment_record
 
 pytestmark = pytest.mark.unit
 

@@ -1,6 +1,6 @@
 """Ticket numbers: China calendar day, six-digit sequence that widens, one spelling per ticket."""
 
-from datetime import UTC, date, datetime, timezone, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 

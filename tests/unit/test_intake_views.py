@@ -24,7 +24,8 @@ def test_a_partner_sees_the_card_number_masked_and_the_trace_id_whole() -> None:
         complainant={"id": "u-1", "display_name": "小王", "contact": {"phone": "13812345678"}},
         order={"number": "KM-1"}, description={"what_happened": "卡号 4111111111111111 被盗刷"},
         demand={"type": "refund"}, filed_at=now, updated_at=now, trace_id=TRACE_ID)
-    timeline = [{"at": now, "service": "intake", "step": "statement_added", "detail": {"text": "卡号 4111111111111111"}}]
+    timeline = [{"at": now, "service": "intake", "step": "statement_added",
+                 "detail": {"text": "卡号 4111111111111111"}}]
     view = complaint_view(complaint, principal=Principal(subject="p-1", role=Role.PARTNER, platform="kameng-example"),
                           timeline=timeline)
     assert "4111111111111111" not in view["description"]["what_happened"]

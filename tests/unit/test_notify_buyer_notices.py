@@ -75,7 +75,8 @@ def test_an_offer_with_a_refund_and_compensation_names_both_parts() -> None:
     assert "a refund of 29.00 CNY and 10.00 CNY compensation for the delay" in read(offer, Role.COMPLAINANT,
                                                                                        Language.EN)
     triple = ResolutionProposed(**IDS, outcome="fraud_triple", refund=Money(amount_minor=9900, currency="CNY"),
-                                compensation=Money(amount_minor=50000, currency="CNY"), compensation_basis="fraud_triple")
+                                compensation=Money(amount_minor=50000, currency="CNY"),
+                                compensation_basis="fraud_triple")
     zh = read(triple, Role.COMPLAINANT, Language.ZH_CN)
     assert "退款 99.00 元，并赔偿 500.00 元（退一赔三" in zh and "第五十五条" in zh
 

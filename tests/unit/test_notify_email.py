@@ -64,13 +64,11 @@ async def test_credentials_are_used_and_wrong_ones_are_a_permanent_failure() -> 
 
 
 async def test_rejected_message_is_permanent_and_busy_server_is_not() -> None:
-    with SmtpServer(reject_with="554 5.7.1 Message rejected") as smtp:
-        with pytest.raises(EmailDeliveryError) as rejected:
-            await send_email(message=message_for(Language.EN), host=smtp.host, port=smtp.port, tls=TlsMode.NONE)
+    with SmtpServer(reject_with="554 5.7.1 Message rejected") as smtp, pytest.raises(EmailDeliveryError) as rejected:
+        await send_email(message=message_for(Language.EN), host=smtp.host, port=smtp.port, tls=TlsMode.NONE)
     assert rejected.value.permanent
-    with SmtpServer(reject_with="451 4.3.0 Try again later") as smtp:
-        with pytest.raises(EmailDeliveryError) as busy:
-            await send_email(message=message_for(Language.EN), host=smtp.host, port=smtp.port, tls=TlsMode.NONE)
+    with SmtpServer(reject_with="451 4.3.0 Try again later") as smtp, pytest.raises(EmailDeliveryError) as busy:
+        await send_email(message=message_for(Language.EN), host=smtp.host, port=smtp.port, tls=TlsMode.NONE)
     assert busy.value.code == 451 and not busy.value.permanent
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from services.escalation.domain.states import Outcome
 from services.evidence.domain import requirements
 from services.evidence.domain.kinds import EvidenceKind, PaymentNoticeType, ProblemSubtype
-from services.escalation.domain.states import Outcome
 from services.notify.domain.labels import VOCABULARIES, label
 from services.notify.domain.notice import Language
 from services.notify.domain.render import TEMPLATES

@@ -6,7 +6,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.notify.domain.retry import (
-    HORIZON, MAX_DELAY, EndpointHealth, next_attempt_at, record_attempt, retry_schedule)
+    HORIZON,
+    MAX_DELAY,
+    EndpointHealth,
+    next_attempt_at,
+    record_attempt,
+    retry_schedule,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -29,7 +35,7 @@ def test_schedule_stays_within_three_days_and_gaps_within_their_ceiling(seed: in
     offsets = retry_schedule(rng=random.Random(seed))
     assert offsets[0] == timedelta(0)
     assert offsets[-1] <= HORIZON
-    gaps = [b - a for a, b in zip(offsets, offsets[1:])]
+    gaps = [b - a for a, b in zip(offsets, offsets[1:], strict=False)]
     for number, gap in enumerate(gaps):
         assert timedelta(0) <= gap <= min(MAX_DELAY, timedelta(seconds=30) * 2**number)
 

@@ -10,8 +10,15 @@ from cloudevents.core.bindings.kafka import from_kafka_event
 from pydantic import ValidationError
 
 from services.notify.domain.status_event import (
-    EVENT_TYPE, SCHEMA_ID, StatusChange, build_status_event, load_schema, public_reason_code, status_data,
-    to_kafka_message)
+    EVENT_TYPE,
+    SCHEMA_ID,
+    StatusChange,
+    build_status_event,
+    load_schema,
+    public_reason_code,
+    status_data,
+    to_kafka_message,
+)
 
 pytestmark = pytest.mark.unit
 

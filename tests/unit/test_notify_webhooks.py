@@ -12,8 +12,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from services.notify.adapters.webhook_targets import validate_target
 from services.notify.adapters.webhooks import deliver
-from services.notify.domain.webhook_secrets import (
-    SigningSecret, active_secrets, create_secret, rotate_secrets)
+from services.notify.domain.webhook_secrets import SigningSecret, active_secrets, create_secret, rotate_secrets
 from services.notify.domain.webhook_targets import TargetRefused
 from services.notify.domain.webhooks import sign_headers
 from tests.support.webhook_receiver import WebhookReceiver

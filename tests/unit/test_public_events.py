@@ -26,7 +26,8 @@ def test_every_type_is_named_noun_verb_v1_and_its_schema_is_valid_draft_2020_12(
 
 def _names(schema: dict) -> set[str]:
     found = set(schema.get("properties", {}))
-    for sub in [*schema.get("properties", {}).values(), *schema.get("anyOf", []), *([schema["items"]] if "items" in schema else [])]:
+    for sub in [*schema.get("properties", {}).values(), *schema.get("anyOf", []),
+                *([schema["items"]] if "items" in schema else [])]:
         found |= _names(sub) if isinstance(sub, dict) else set()
     return found
 

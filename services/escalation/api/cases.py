@@ -10,17 +10,26 @@ from pydantic_core import to_jsonable_python
 
 from services.escalation.api.errors import not_found, refusal
 from services.escalation.domain.actions import (
-    Action, ActionInvalid, ActionNotPermitted, IllegalTransition,
+    Action,
+    ActionInvalid,
+    ActionNotPermitted,
+    IllegalTransition,
 )
 from services.escalation.domain.evidence_gate import EvidenceMissing
-from services.escalation.service import acting, views
 from services.escalation.repository.cases import CaseChanged
+from services.escalation.service import acting, views
 from services.escalation.service.acting import ActionRequest, CaseNotFound, TierRefused
 from services.escalation.service.rules import party_of
 from shared.auth import Principal
 from shared.http_auth import CurrentPrincipal
 from shared.idempotency import (
-    IdempotencyKeyError, Keyed, KeyReused, StoredAnswer, first_answer, keyed, store_answer,
+    IdempotencyKeyError,
+    Keyed,
+    KeyReused,
+    StoredAnswer,
+    first_answer,
+    keyed,
+    store_answer,
 )
 from shared.openapi import field_refusal
 from shared.store import DuplicateKey, UnitOfWork
@@ -32,7 +41,7 @@ IdempotencyKey = Annotated[str | None, Header(
                 "Reuse on retries: the first answer comes back and the action is not taken twice.",
 )]
 _REFUSALS = (ActionNotPermitted, IllegalTransition, TierRefused, ActionInvalid, CaseChanged, EvidenceMissing)
-_ERRORS = {403: {"description": "This party may not take the action"},
+_ERRORS: dict[int | str, dict[str, Any]] = {403: {"description": "This party may not take the action"},
            404: {"description": "No such case in the caller's scope"},
            409: {"description": "Not allowed now: the allowed states are listed, the tier guard "
                             "names what is missing, or a money offer lacks required evidence "

@@ -15,7 +15,9 @@ import holidays
 from holidays.constants import PUBLIC
 
 from services.escalation.domain.holiday_overrides import (
-    DEFAULT_OVERRIDES, CalendarOverrides, load_overrides,
+    DEFAULT_OVERRIDES,
+    CalendarOverrides,
+    load_overrides,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -153,9 +153,9 @@ def apply_clock_changes(
     for name in changes.start:
         if name in KEEP_RUNNING and name in out and out[name].stopped_at is None:
             continue
-        clock = start_clock(policy=policy, name=name, started_at=at, paid_at=paid_at,
-                            discovered_at=discovered_at, channel=channel, calendar=calendar,
-                            complex_case=complex_case)
-        if clock is not None:
-            out[name] = clock
+        started = start_clock(policy=policy, name=name, started_at=at, paid_at=paid_at,
+                              discovered_at=discovered_at, channel=channel, calendar=calendar,
+                              complex_case=complex_case)
+        if started is not None:
+            out[name] = started
     return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import yaml
@@ -90,6 +90,6 @@ def _path(loc: tuple) -> str:
     return out or "(top)"
 
 
-def _got(error: dict) -> str:
+def _got(error: Mapping[str, object]) -> str:
     value = error.get("input")
     return f" (got {value!r})" if isinstance(value, str | int | float) else ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.escalation.domain.policy_schema import Condition, Policy
@@ -45,11 +47,11 @@ class Route(BaseModel):
 def route(
     *, policy: Policy, category: Category, priority: Priority = Priority.NORMAL,
     amount: Money | None = None, channel: str | None = None,
-    merchant: MerchantHistory = MerchantHistory(),
+    merchant: MerchantHistory = MerchantHistory(),  # noqa: B008  a frozen model: the shared default cannot change
 ) -> Route:
     """Apply the policy's rules, in file order, to one complaint."""
     d = policy.routing.default
-    r = dict(priority=max(priority, d.priority, key=lambda p: p.rank), first_tier=d.first_tier,
+    r: dict[str, Any] = dict(priority=max(priority, d.priority, key=lambda p: p.rank), first_tier=d.first_tier,
              parallel_tiers=d.parallel_tiers, next_tiers=d.next_tiers, clocks=d.clocks,
              request_account_freeze=d.request_account_freeze, matched_rules=())
     for rule in policy.routing.rules:

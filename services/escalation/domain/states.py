@@ -59,7 +59,8 @@ class Resolution(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     outcome: Outcome
-    amount: Money | None = Field(None, title="Required for partial_refund and compensation (or give refund / compensation)")
+    amount: Money | None = Field(
+        None, title="Required for partial_refund and compensation (or give refund / compensation)")
     refund: Money | None = Field(None, title="Money back; a full refund is the order amount")
     compensation: Money | None = Field(None, title="Money on top of any refund")
     compensation_basis: Literal["delay", "fraud_triple", "other"] | None = Field(

@@ -7,10 +7,18 @@ from datetime import datetime
 from typing import Any
 
 from services.escalation.domain.actions import (
-    Action, ActionInvalid, IllegalTransition, MerchantDecision,
+    Action,
+    ActionInvalid,
+    IllegalTransition,
+    MerchantDecision,
 )
 from services.escalation.domain.states import (
-    ACTIVE, TIER_STATES, CaseStatus, Outcome, Resolution, State,
+    ACTIVE,
+    TIER_STATES,
+    CaseStatus,
+    Outcome,
+    Resolution,
+    State,
 )
 from shared.contracts.vocabulary import Tier
 

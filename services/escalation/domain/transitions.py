@@ -8,10 +8,20 @@ from datetime import datetime, timedelta
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from services.escalation.domain.actions import (
-    PERMITTED, RECORDS, Action, ActionNotPermitted, IllegalTransition, MerchantDecision,
+    PERMITTED,
+    RECORDS,
+    Action,
+    ActionNotPermitted,
+    IllegalTransition,
+    MerchantDecision,
 )
 from services.escalation.domain.states import (
-    ACTIVE, DEFAULT_REOPEN_WINDOW, CaseStatus, Resolution, State, allowed_targets,
+    ACTIVE,
+    DEFAULT_REOPEN_WINDOW,
+    CaseStatus,
+    Resolution,
+    State,
+    allowed_targets,
 )
 from services.escalation.domain.terms import Party
 from services.escalation.domain.transition_rules import RULES

@@ -32,7 +32,8 @@ def list_counts(*, platform: str, since: datetime, until: datetime, group: str, 
         {"$sort": {"complaints": -1, "_id": 1}}, {"$limit": limit},
     ]
     if group != "category":
-        return [{group: r["_id"], "complaints": r["complaints"], "open": r["open"]} for r in _cases().aggregate(pipeline)]
+        return [{group: r["_id"], "complaints": r["complaints"], "open": r["open"]}
+                for r in _cases().aggregate(pipeline)]
     # Cases stored before escalation took the shared spelling carry "invalid_card_key" and the
     # like: both spellings count as one category, merged here (ten categories, so twenty groups at most).
     complaints: Counter[str | None] = Counter()

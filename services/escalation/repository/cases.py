@@ -23,7 +23,7 @@ def get_case(uow: UnitOfWork, *, complaint_id: str | None = None, ticket: str | 
     if doc is not None:
         # Cases stored before escalation took the shared spelling carry "invalid_card_key" and the like.
         doc["category"] = current_category(doc["category"])
-    return doc  # type: ignore[no-any-return]
+    return doc
 
 
 def create_case(tx: UnitOfWork, *, case: Case) -> None:
@@ -73,7 +73,7 @@ def get_merchant_history(uow: UnitOfWork, *, platform: str, merchant_id: str,
     """The merchant's history as the unit read it ahead (see read_ahead_merchant_histories), else read now."""
     ahead = (MerchantHistory, (platform, merchant_id))
     if ahead in uow.read_ahead:
-        return uow.read_ahead[ahead]  # type: ignore[no-any-return]
+        return uow.read_ahead[ahead]
     return _read_history(platform=platform, merchant_id=merchant_id, count_open=count_open)
 
 

@@ -8,7 +8,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from services.escalation.domain.actions import (
-    Action, ActionInvalid, IllegalTransition, MerchantDecision,
+    Action,
+    ActionInvalid,
+    IllegalTransition,
+    MerchantDecision,
 )
 from services.escalation.domain.evidence_gate import EvidenceOverride, gate
 from services.escalation.domain.guards import TierCheck, check_tier
@@ -24,9 +27,9 @@ from shared.auth import Principal
 from shared.contracts.escalation import AccountFreezeConfirmed, CaseAssigned, ComplaintStatusChanged
 from shared.contracts.vocabulary import Category, Tier
 from shared.envelope import Event, utcnow
+from shared.ledger import apply_once
 from shared.masking import scrub
 from shared.money import Money
-from shared.ledger import apply_once
 from shared.store import UnitOfWork
 
 

@@ -55,6 +55,7 @@ def _fire(tx: UnitOfWork, *, timer: dict[str, Any], owner: str, rules: Rules, to
     mark_fired(tx, timer=timer, live=live, owner=owner, at=now)
     if not live:
         return False
+    assert doc is not None and clock is not None  # a live timer's clock, so its case, exists
     ids = {"complaint_id": doc["_id"], "ticket": doc["ticket"]}
     entries = [dict(e) for e in doc["clocks"]]
     mark = next(e for e in entries if e["name"] == clock.name)

@@ -7,7 +7,12 @@ from datetime import datetime
 from services.escalation.domain.actions import Action, ActionInvalid, IllegalTransition
 from services.escalation.domain.clocks import Clock
 from services.escalation.domain.effects import (
-    CaseFacts, ClockChanges, apply_clock_changes, open_clocks, opening_clocks, refund_requested,
+    CaseFacts,
+    ClockChanges,
+    apply_clock_changes,
+    open_clocks,
+    opening_clocks,
+    refund_requested,
 )
 from services.escalation.domain.routing import MerchantHistory, Route, route
 from services.escalation.domain.states import ACTIVE, TIER_STATES, CaseStatus, State
@@ -18,12 +23,12 @@ from services.escalation.repository import cases, timers
 from services.escalation.service import outcomes
 from services.escalation.service.rules import Rules, to_category
 from services.escalation.service.steps import clock_entries, clocks_of, route_of, save_step, status_of
+from shared.bus import Rejected
 from shared.contracts.complaints import AccountFreezeRequested, ComplaintFiled, ComplaintUpdated
 from shared.contracts.escalation import CaseOpened, ComplaintEscalated, ComplaintStatusChanged
 from shared.contracts.vocabulary import Category, Priority, Tier
 from shared.envelope import Event, Message, utcnow
 from shared.ledger import apply_once
-from shared.bus import Rejected
 from shared.money import Money
 from shared.outbox import emit
 from shared.store import UnitOfWork
@@ -123,6 +128,7 @@ def open_case(uow: UnitOfWork, *, event: ComplaintFiled, rules: Rules, topic: st
         emit(tx, topic=topic, messages=messages)
         if "debit_confirmed" in parked:
             doc = cases.get_case(tx, complaint_id=case.id)
+            assert doc is not None  # created above in this transaction
             outcomes.automatic_refund(tx, doc=doc, debit=parked["debit_confirmed"], rules=rules, topic=topic)
         return case
 

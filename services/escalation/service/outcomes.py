@@ -121,6 +121,7 @@ def statement_added(uow: UnitOfWork, *, event: ComplaintUpdated, rules: Rules, t
         status = status_of(doc)
         refused = no_7day_refusal(doc=doc, rules=rules, texts=[text]) and status.state.value not in {
             "resolved", "closed", "withdrawn"}
+        fields: dict[str, Any]
         after, fields = [], {}
         if refused:
             after.append(refusal_recorded(doc=doc, by="merchant (reported by the complainant)", at=utcnow(),

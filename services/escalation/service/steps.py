@@ -15,7 +15,10 @@ from services.escalation.domain.transitions import Step
 from services.escalation.repository import cases, timers
 from services.escalation.service.rules import Rules
 from shared.contracts.escalation import (
-    ComplaintEscalated, ComplaintStatusChanged, ResolutionAccepted, ResolutionProposed,
+    ComplaintEscalated,
+    ComplaintStatusChanged,
+    ResolutionAccepted,
+    ResolutionProposed,
     ResolutionRejected,
 )
 from shared.contracts.vocabulary import Tier
@@ -23,7 +26,6 @@ from shared.envelope import Event
 from shared.money import Money
 from shared.outbox import emit
 from shared.store import UnitOfWork
-
 
 AUTOMATIC_WINDOW = "automatic_window"  # the automatic tier's window (policy.yaml clocks)
 

@@ -13,8 +13,8 @@ from services.escalation.repository import cases
 from services.escalation.service.rules import Rules, in_scope
 from services.escalation.service.steps import clocks_of, route_of, status_of
 from shared.auth import Principal
-from shared.envelope import utcnow
 from shared.contracts.vocabulary import Category
+from shared.envelope import utcnow
 from shared.masking import scrub_deep
 from shared.money import Money
 from shared.store import UnitOfWork
@@ -60,7 +60,8 @@ def case_view(*, doc: dict[str, Any], rules: Rules, at: datetime | None = None) 
         "lapsed_windows": list(doc.get("lapsed_windows", [])),  # of breached_clocks, the complainant's own
         "clocks": [{"name": c.name, "status": c.status(at=at).value, "owner": c.owner.value,
                     "basis": c.basis.value, "started_at": c.started_at, "due_at": c.due_at,
-                    "warn_at": c.warn_at, "day_before_at": c.day_before_at, "paused_at": c.paused_at, "stopped_at": c.stopped_at,
+                    "warn_at": c.warn_at, "day_before_at": c.day_before_at, "paused_at": c.paused_at,
+                    "stopped_at": c.stopped_at,
                     "warned": marks[c.name].get("warned", False),
                     "breached": marks[c.name].get("breached", False)} for c in clocks.values()],
         "must_act_now": [{"party": d.party.value, "action": d.action, "due_at": d.due_at,

@@ -39,7 +39,8 @@ def get_assessment(ticket: str, principal: CurrentPrincipal) -> dict[str, Any]:
 
 @router.get("/v1/complaints/{ticket}/evidence/verify",
             summary="Recompute every file hash and custody chain; name what was tampered with")
-def verify_evidence(ticket: str, principal: CurrentPrincipal, uow: Annotated[UnitOfWork, Depends(unit_of_work)]) -> dict[str, Any]:
+def verify_evidence(ticket: str, principal: CurrentPrincipal,
+                    uow: Annotated[UnitOfWork, Depends(unit_of_work)]) -> dict[str, Any]:
     try:
         return verification.verify_evidence(uow, principal=principal, ticket=ticket)
     except EvidenceNotFound as exc:
@@ -51,7 +52,8 @@ def verify_evidence(ticket: str, principal: CurrentPrincipal, uow: Annotated[Uni
 @router.post("/v1/complaints/{ticket}/evidence/{evidence_id}/card-key-check",
              summary="Ask the issuer whether a card key is valid, used or unknown")
 async def check_card_key(ticket: str, evidence_id: str, principal: CurrentPrincipal,
-                         request: Request, uow: Annotated[UnitOfWork, Depends(unit_of_work)], body: Any = Body(...)) -> dict[str, Any]:
+                         request: Request, uow: Annotated[UnitOfWork, Depends(unit_of_work)],
+                         body: Any = Body(...)) -> dict[str, Any]:
     try:
         return await cardkeys.check_card_key(
             uow, settings=request.app.state.runtime.settings, principal=principal, ticket=ticket,
@@ -62,14 +64,16 @@ async def check_card_key(ticket: str, evidence_id: str, principal: CurrentPrinci
         raise refusal(exc) from None
     except cardkeys.IssuerNotConfigured as exc:
         raise HTTPException(status_code=503, headers={"Retry-After": "60"}, detail={
-            "rule": "issuer_not_configured", "message": str(exc), "message_zh": "未配置发卡方，无法校验卡密"})
+            "rule": "issuer_not_configured", "message": str(exc),
+            "message_zh": "未配置发卡方，无法校验卡密"}) from None
     finally:
         request.app.state.runtime.relay.wake()
 
 
 @router.get("/v1/complaints/{ticket}/dossier", response_class=StreamingResponse,
             summary="ZIP for a payment channel or regulator: manifest, files, complaint text")
-def get_dossier(ticket: str, principal: CurrentPrincipal, uow: Annotated[UnitOfWork, Depends(unit_of_work)]) -> StreamingResponse:
+def get_dossier(ticket: str, principal: CurrentPrincipal,
+                uow: Annotated[UnitOfWork, Depends(unit_of_work)]) -> StreamingResponse:
     try:
         archive, name = export_dossier(uow, principal=principal, ticket=ticket)
     except EvidenceNotFound as exc:

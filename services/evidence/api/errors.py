@@ -24,7 +24,7 @@ _STATUS: tuple[tuple[type[EvidenceRuleError], int], ...] = (
 def refusal(exc: EvidenceRuleError) -> HTTPException:
     """The HTTP error of a rule the caller broke; field errors list each problem."""
     status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 422)
-    detail: dict[str, object] = exc.as_dict()
+    detail: dict[str, object] = {**exc.as_dict()}
     if isinstance(exc, FieldsError):
         detail["errors"] = [p.as_dict() for p in exc.problems]
     return HTTPException(status_code=status, detail=detail)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.evidence.service.channel import CONFIRMED_LABEL
 from services.evidence.models import EvidenceItem
+from services.evidence.service.channel import CONFIRMED_LABEL
 
 
 def item_view(*, item: EvidenceItem) -> dict[str, Any]:

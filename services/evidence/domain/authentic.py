@@ -56,7 +56,7 @@ def _software_texts(img: Image.Image) -> list[str]:
     texts = [_utf8(str(exif.get(_SOFTWARE, "")))]
     # PNG text chunks and XMP packets name the editor too.
     texts += [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
-              for k, v in img.info.items() if k.lower() in ("software", "xmp", "comment")]
+              for k, v in img.info.items() if isinstance(k, str) and k.lower() in ("software", "xmp", "comment")]
     return [t for t in texts if t]
 
 

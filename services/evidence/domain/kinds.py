@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field,
-                      ValidationError, model_validator)
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from .errors import EvidenceRuleError, FieldsError, UnknownKindError, fields_error_from
@@ -222,7 +221,7 @@ EvidenceFields = (PaymentProofFields | OrderRecordFields | ProblemProofFields
                   | MerchantIdentityFields | PoliceReceiptFields | DeliveryRecordFields
                   | LicenceSourceFields | OtherFields)
 
-FIELDS_BY_KIND: dict[EvidenceKind, type[_Fields]] = {
+FIELDS_BY_KIND: dict[EvidenceKind, type[EvidenceFields]] = {
     EvidenceKind.PAYMENT_PROOF: PaymentProofFields,
     EvidenceKind.ORDER_RECORD: OrderRecordFields,
     EvidenceKind.PROBLEM_PROOF: ProblemProofFields,

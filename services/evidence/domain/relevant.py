@@ -6,9 +6,17 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .kinds import (CommunicationLogFields, Currency, DeliveryRecordFields, EvidenceFields,
-                    OrderRecordFields, PaymentProofFields, PoliceReceiptFields,
-                    ProblemProofFields, UtcTime)
+from .kinds import (
+    CommunicationLogFields,
+    Currency,
+    DeliveryRecordFields,
+    EvidenceFields,
+    OrderRecordFields,
+    PaymentProofFields,
+    PoliceReceiptFields,
+    ProblemProofFields,
+    UtcTime,
+)
 from .money import format_amount
 
 DEFAULT_WINDOW = timedelta(days=1)

@@ -7,8 +7,16 @@ from dataclasses import dataclass, field
 
 from shared.contracts.vocabulary import Category as ComplaintCategory
 
-from .kinds import (EvidenceKind, OrderRecordFields, OrderStatus, PaymentNoticeType,
-                    PaymentProofFields, ProblemProofFields, ProblemSubtype, SubmittedEvidence)
+from .kinds import (
+    EvidenceKind,
+    OrderRecordFields,
+    OrderStatus,
+    PaymentNoticeType,
+    PaymentProofFields,
+    ProblemProofFields,
+    ProblemSubtype,
+    SubmittedEvidence,
+)
 
 Match = Callable[[SubmittedEvidence], bool]
 _NOTICES = {PaymentNoticeType.CHANNEL_EXCEPTION_NOTICE, PaymentNoticeType.CHANNEL_CLOSING_NOTICE}

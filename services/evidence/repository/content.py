@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from bson import ObjectId
 from gridfs import GridFSBucket, NoFile
@@ -111,10 +112,8 @@ def upload(*, source: BinaryIO, max_bytes: int, budget_left: int) -> PendingUplo
 
 def delete_content(*, gridfs_id: str) -> None:
     """Delete stored content (used when the item that would own it was not written)."""
-    try:
+    with contextlib.suppress(NoFile):
         _bucket().delete(ObjectId(gridfs_id))
-    except NoFile:
-        pass
 
 
 class StoredContent(io.RawIOBase):
@@ -147,11 +146,12 @@ class StoredContent(io.RawIOBase):
         super().close()
 
 
-def open_content(*, gridfs_id: str) -> StoredContent | None:
+def open_content(*, gridfs_id: str) -> BinaryIO | None:
     """A readable stream of stored content, or None when its file document is gone."""
     files_id = ObjectId(gridfs_id)
     stored = database()["fs.files"].find_one({"_id": files_id}, {"length": 1})
-    return None if stored is None else StoredContent(files_id=files_id, size=stored["length"])
+    # typeshed does not count io.RawIOBase as a BinaryIO, though it is one at run time.
+    return None if stored is None else cast(BinaryIO, StoredContent(files_id=files_id, size=stored["length"]))
 
 
 def read_head(*, gridfs_id: str, max_bytes: int) -> bytes:

@@ -35,7 +35,7 @@ def create_item(tx: UnitOfWork, *, item: EvidenceItem) -> None:
 
 def get_item_doc(tx: UnitOfWork, *, item_id: str) -> dict[str, Any] | None:
     """The raw item as `tx` sees it, or None."""
-    return tx.collection(EvidenceItem).find_one({"_id": item_id}, session=tx.session)  # type: ignore[no-any-return]
+    return tx.collection(EvidenceItem).find_one({"_id": item_id}, session=tx.session)
 
 
 def list_item_docs(tx: UnitOfWork, *, complaint_id: str) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from shared.store import UnitOfWork
 
 def get_payment_record(tx: UnitOfWork, *, transaction_id: str) -> dict[str, Any] | None:
     """The stored record of a transaction (`record` holds what the channel said), or None."""
-    return tx.collection(PaymentRecordDoc).find_one({"transaction_id": transaction_id},  # type: ignore[no-any-return]
+    return tx.collection(PaymentRecordDoc).find_one({"transaction_id": transaction_id},
                                                     session=tx.session)
 
 

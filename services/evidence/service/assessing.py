@@ -14,7 +14,8 @@ from services.evidence.domain.errors import EvidenceRuleError
 from services.evidence.domain.kinds import EvidenceKind, parse_fields
 from services.evidence.domain.payments import PaymentRecord, matches_order
 from services.evidence.domain.relevant import ComplaintOrder
-from services.evidence.repository import content, files, items as stored_items, records
+from services.evidence.repository import content, files, records
+from services.evidence.repository import items as stored_items
 from shared.contracts.evidence import EvidenceAssessed
 from shared.envelope import utcnow
 from shared.store import UnitOfWork

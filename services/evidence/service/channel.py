@@ -11,8 +11,7 @@ from services.evidence.domain.payments import PaymentRecord, cross_check, paymen
 from services.evidence.repository import files, items, records
 from services.evidence.service.assessing import reassess, record_is_of
 from services.evidence.service.debits import confirm_debits
-from shared.contracts.evidence import (PaymentRecordMatched, PaymentRecordMismatched,
-                                       PaymentRecordPublished)
+from shared.contracts.evidence import PaymentRecordMatched, PaymentRecordMismatched, PaymentRecordPublished
 from shared.envelope import Event, utcnow
 from shared.ledger import apply_once
 from shared.outbox import emit

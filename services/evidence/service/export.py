@@ -10,7 +10,8 @@ from services.evidence.domain.custody import CustodyAction
 from services.evidence.domain.dossier import DossierFile, render_all, write_dossier
 from services.evidence.domain.errors import EvidenceRuleError
 from services.evidence.models import EvidenceFile, EvidenceItem
-from services.evidence.repository import content, items as stored_items
+from services.evidence.repository import content
+from services.evidence.repository import items as stored_items
 from services.evidence.service import access, custody
 from services.evidence.service.files import find_file
 from services.evidence.service.verification import verify_items

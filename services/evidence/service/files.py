@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from services.evidence.domain.errors import ComplaintClosedError
+from services.evidence.domain.payments import payment_keys
 from services.evidence.domain.relevant import DEFAULT_WINDOW
 from services.evidence.models import EvidenceFile
-from services.evidence.domain.payments import payment_keys
 from services.evidence.repository import files, records
 from services.evidence.service import access
-from services.evidence.service.assessing import (assessed_event, channel_facts, evaluate,
-                                                 matching_records, reassess)
+from services.evidence.service.assessing import assessed_event, channel_facts, evaluate, matching_records, reassess
 from services.evidence.service.debits import debit_confirmed, debits_to_tell
 from shared.auth import Principal
 from shared.contracts.complaints import ComplaintFiled, ComplaintUpdated

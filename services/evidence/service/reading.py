@@ -6,7 +6,8 @@ from typing import IO
 
 from services.evidence.domain.custody import CustodyAction
 from services.evidence.models import EvidenceFile, EvidenceItem
-from services.evidence.repository import content, items as stored_items
+from services.evidence.repository import content
+from services.evidence.repository import items as stored_items
 from services.evidence.service import access, custody
 from services.evidence.service.files import EvidenceNotFound, find_file
 from shared.auth import Principal

@@ -136,6 +136,7 @@ def _record(uow: UnitOfWork, *, evidence_file: EvidenceFile, principal: Principa
         record = stored_record(tx, transaction_id=transaction_id) if transaction_id else None
         if record is not None and kind is EvidenceKind.PAYMENT_PROOF:
             doc = items.get_item_doc(tx, item_id=item_id)
+            assert doc is not None  # created above in this transaction
             checked = check_item(tx, item=doc, record=record)
             events += [checked] if checked else []
         assessed = reassess(tx, complaint_id=evidence_file.id, window=limits.window)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 from services.evidence.domain.custody import CustodyAction, verify_chain
 from services.evidence.models import EvidenceItem
-from services.evidence.repository import content, items as stored_items
+from services.evidence.repository import content
+from services.evidence.repository import items as stored_items
 from services.evidence.service import access, custody
 from services.evidence.service.files import find_file
 from shared.auth import Principal
@@ -45,9 +47,9 @@ def verify_items(uow: UnitOfWork, *, items: Sequence[EvidenceItem], actor: str) 
     """Verify each item and log the verification on its chain."""
     results = [verify_item(item=item) for item in items]
     for result in results:
-        uow.transaction(lambda tx, r=result: custody.append_to_chains(
-            tx, item_ids=[r["evidence_id"]], action=CustodyAction.VERIFIED, actor=actor,
-            details={"status": r["status"]}))
+        uow.transaction(functools.partial(
+            custody.append_to_chains, item_ids=[result["evidence_id"]], action=CustodyAction.VERIFIED, actor=actor,
+            details={"status": result["status"]}))
     return results
 
 

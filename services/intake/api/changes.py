@@ -20,7 +20,7 @@ from shared.auth import Principal, Role
 from shared.http_auth import CurrentPrincipal
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"], responses=ERROR_ANSWERS)
-_CLOSED = {409: {"description": "The complaint is withdrawn, resolved or closed"}}
+_CLOSED: dict[int | str, dict[str, Any]] = {409: {"description": "The complaint is withdrawn, resolved or closed"}}
 
 
 def _load(ticket: str, principal: Principal, *, role: Role) -> Complaint:
@@ -42,6 +42,7 @@ def _replayed(stored: StoredAnswer | None) -> JSONResponse:
 def _view(ticket: str, principal: Principal) -> dict[str, Any]:
     """The complaint as it is after the change."""
     complaint = service.get_complaint(ticket=ticket)
+    assert complaint is not None  # changed just now: it exists
     return complaint_view(complaint, principal=principal, timeline=service.steps_of(complaint))
 
 

@@ -26,7 +26,8 @@ def _render(filing: service.Filing, principal: Principal) -> tuple[int, dict[str
     # A complaint just filed has only its own first step; one that existed may have more.
     view = complaint_view(filing.complaint, principal=principal,
                           timeline=service.steps_of(filing.complaint, others=filing.already_existed))
-    return (200 if filing.already_existed else 201), jsonable_encoder(view | {"already_existed": filing.already_existed})
+    return ((200 if filing.already_existed else 201),
+            jsonable_encoder(view | {"already_existed": filing.already_existed}))
 
 
 def _respond(status_code: int, body: dict[str, Any], *, replayed: bool = False) -> JSONResponse:
@@ -67,8 +68,8 @@ def file_complaint(
             return _replay(stored)
         answer = answer_recorder(key=retry.key, fingerprint=retry.fingerprint, render=lambda f: _render(f, principal))
     try:
-        filing = service.file_complaint(runtime.unit(), desk=request.app.state.desk, request=body, settings=runtime.settings, filed_by=filed_by(principal),
-                                        answer=answer)
+        filing = service.file_complaint(runtime.unit(), desk=request.app.state.desk, request=body,
+                                        settings=runtime.settings, filed_by=filed_by(principal), answer=answer)
     except service.DemandRefused as refused:
         raise FieldErrors(field=refused.field, rule=refused.rule, en=refused.en, zh=refused.zh) from refused
     except service.AnswerExists:

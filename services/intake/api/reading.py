@@ -77,7 +77,7 @@ def list_complaints(query: Annotated[ListFilters, Query()], principal: CurrentPr
 def get_complaint(ticket: Ticket, principal: CurrentPrincipal) -> dict[str, Any]:
     """The complaint, if it is in your scope."""
     complaint = service.get_complaint(ticket=ticket)
-    if not visible(principal=principal, complaint=complaint):
+    if complaint is None or not visible(principal=principal, complaint=complaint):
         not_found(ticket)
     return complaint_view(complaint, principal=principal, timeline=service.steps_of(complaint))
 
@@ -89,7 +89,7 @@ def get_complaint(ticket: Ticket, principal: CurrentPrincipal) -> dict[str, Any]
 def get_trace(ticket: Ticket, principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
     """The spans every service recorded for the complaint, if it is in your scope."""
     complaint = service.get_complaint(ticket=ticket)
-    if not visible(principal=principal, complaint=complaint) or not complaint.trace_id:
+    if complaint is None or not visible(principal=principal, complaint=complaint) or not complaint.trace_id:
         not_found(ticket)
     settings = request.app.state.runtime.settings
     spans = read_trace(uri=settings.span_store_uri, db=settings.telemetry_db,

@@ -222,7 +222,8 @@ class CompensationPart(RequestModel):
                 "use_fraud_triple",
                 "退一赔三 is demand type fraud_triple: intake computes the refund and the threefold "
                 "compensation (at least 500 CNY) from the order",
-                {"at": "basis", "message_zh": "退一赔三请选择诉求类型 fraud_triple：退款及三倍赔偿（不足 500 元按 500 元）由系统按订单金额计算"},
+                {"at": "basis", "message_zh": "退一赔三请选择诉求类型 fraud_triple："
+                                              "退款及三倍赔偿（不足 500 元按 500 元）由系统按订单金额计算"},
             )
         return data
 

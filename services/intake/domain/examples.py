@@ -1,5 +1,7 @@
 """Worked request bodies in zh-CN and English, shown in the OpenAPI document and kept valid by tests."""
 
+from typing import Any
+
 #: Seed 003's own demand, "退款29元并赔偿10元延误损失": one demand in two parts.
 REFUND_AND_DELAY_ZH = {
     "type": "refund_and_compensation",
@@ -7,7 +9,7 @@ REFUND_AND_DELAY_ZH = {
     "compensation": {"amount": {"amount_minor": 1000, "currency": "CNY"}, "basis": "delay"},
 }
 
-COMPLAINT_ZH = {
+COMPLAINT_ZH: dict[str, Any] = {
     "complainant": {
         "id": "u-10086",
         "display_name": "张小明",
@@ -34,7 +36,7 @@ COMPLAINT_ZH = {
     "demand": {"type": "reissue", "count": 1},
 }
 
-COMPLAINT_EN = {
+COMPLAINT_EN: dict[str, Any] = {
     "complainant": {
         "id": "u-20931",
         "display_name": "Alex Chen",

@@ -3,11 +3,11 @@
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
+
+from shared.contracts.vocabulary import Priority
 
 from .currency import MINOR_UNITS
 from .schemas import Category
-from shared.contracts.vocabulary import Priority
 
 DEFAULT_HIGH_AMOUNT = 500_000  # 5,000 CNY in fen: the seeds' line for legal action
 DEFAULT_HIGH_AMOUNT_CURRENCY = "CNY"

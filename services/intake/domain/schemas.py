@@ -79,14 +79,15 @@ class Contact(RequestModel):
 class Complainant(RequestModel):
     """The buyer who files the complaint."""
 
-    id: Identifier = Field(title="投诉人编号 / Complainant id", description="平台上的用户编号。User id on the platform.",
-                           examples=["u-10086"])
-    display_name: ShortText = Field(max_length=64, title="称呼 / Display name", description="显示名称。Name shown to staff.",
-                                    examples=["张小明", "Alex Chen"])
+    id: Identifier = Field(title="投诉人编号 / Complainant id",
+                           description="平台上的用户编号。User id on the platform.", examples=["u-10086"])
+    display_name: ShortText = Field(max_length=64, title="称呼 / Display name",
+                                    description="显示名称。Name shown to staff.", examples=["张小明", "Alex Chen"])
     contact: Contact = Field(title="联系方式 / Contact", description="手机号和/或邮箱。Phone and/or email.")
     language: Literal["zh-CN", "en"] | None = Field(
         default=None, title="语言 / Language",
-        description="通知所用语言；省略时按描述文字判断。Language of notices; guessed from the description when left out.",
+        description="通知所用语言；省略时按描述文字判断。"
+                    "Language of notices; guessed from the description when left out.",
         examples=["zh-CN", "en"],
     )
 
@@ -105,7 +106,8 @@ class Order(RequestModel):
 
     number: str = Field(
         strict=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_./:#-]*$",
-        title="订单号 / Order number", description="订单页上的订单号，最长 64 字符。Order number, at most 64 characters.",
+        title="订单号 / Order number",
+        description="订单页上的订单号，最长 64 字符。Order number, at most 64 characters.",
         examples=["KM202611200001", "KS-88410-2026"],
     )
     item: ShortText = Field(max_length=200, title="商品 / Item", description="所购商品。What was bought.",
@@ -114,15 +116,18 @@ class Order(RequestModel):
         default=None, max_length=64, title="面值 / Denomination", description="面值或规格。Face value or variant.",
         examples=["100元", "1000 points"],
     )
-    quantity: Count = Field(default=1, title="数量 / Quantity", description="购买数量，至少 1。At least 1.", examples=[1])
+    quantity: Count = Field(default=1, title="数量 / Quantity", description="购买数量，至少 1。At least 1.",
+                            examples=[1])
     amount: MinorUnits = Field(
-        title="支付金额 / Amount paid", description="最小货币单位的整数（分），大于 0。Integer minor units (fen, cents), > 0.",
+        title="支付金额 / Amount paid",
+        description="最小货币单位的整数（分），大于 0。Integer minor units (fen, cents), > 0.",
         examples=[9800, 2900],
     )
     currency: CurrencyCode = Field(title="币种 / Currency", description="ISO 4217 代码。ISO 4217 code.",
                                    examples=["CNY", "USD"])
     paid_at: PastUtc = Field(
-        title="支付时间 / Paid at", description="带时区，不晚于当前时间，存为 UTC。With time zone, not in the future; stored in UTC.",
+        title="支付时间 / Paid at",
+        description="带时区，不晚于当前时间，存为 UTC。With time zone, not in the future; stored in UTC.",
         examples=["2026-11-20T21:15:00+08:00", "2026-11-18T09:30:00Z"],
     )
     channel: PaymentChannel = Field(title="支付渠道 / Payment channel", description="支付方式。How it was paid.",
@@ -159,7 +164,8 @@ class NewComplaint(RequestModel):
     merchant: Merchant = Field(title="商户 / Merchant", description="被投诉商户。Merchant complained about.")
     order: Order = Field(title="订单 / Order", description="涉及的订单。The order in dispute.")
     category: Category | None = Field(
-        default=None, title="投诉类型 / Category", description="省略时按文本推断。Inferred from the text when left out.",
+        default=None, title="投诉类型 / Category",
+        description="省略时按文本推断。Inferred from the text when left out.",
         examples=["invalid-card-key", "merchant-fraud"],
     )
     description: Description = Field(title="事件描述 / Description", description="事件经过。What happened.")
@@ -235,8 +241,10 @@ def _mismatch(rule: str, at: str, en: str, zh: str) -> PydanticCustomError:
 class NewStatement(RequestModel):
     """A further statement by the complainant on an open complaint."""
 
-    text: Text = Field(max_length=5000, title="补充陈述 / Statement", description="补充说明，最多 5000 字。At most 5000 characters.",
-                       examples=["商家承诺24小时内补发，但至今未收到。", "The merchant promised a new key within 24 h; none came."])
+    text: Text = Field(max_length=5000, title="补充陈述 / Statement",
+                       description="补充说明，最多 5000 字。At most 5000 characters.",
+                       examples=["商家承诺24小时内补发，但至今未收到。",
+                                 "The merchant promised a new key within 24 h; none came."])
     occurred_at: PastUtc | None = Field(default=None, title="相关时间 / Occurred at",
                                         description="陈述所涉事件的时间。When the stated event happened.")
 
@@ -253,7 +261,8 @@ class WithdrawReason(StrEnum):
 class Withdrawal(RequestModel):
     """Withdrawing a complaint, with the reason."""
 
-    reason: Text = Field(max_length=1000, title="撤诉原因 / Reason", description="撤诉原因。Why the complaint is withdrawn.",
+    reason: Text = Field(max_length=1000, title="撤诉原因 / Reason",
+                         description="撤诉原因。Why the complaint is withdrawn.",
                          examples=["商家已退款", "The merchant refunded me."])
     code: WithdrawReason = Field(default=WithdrawReason.OTHER, title="原因分类 / Reason code",
                                  description="原因分类。Reason category.", examples=["resolved-by-merchant"])

@@ -2,7 +2,7 @@
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PREFIX = "CP"
@@ -10,7 +10,7 @@ TICKET_PATTERN = r"^CP-\d{8}-(?:\d{6}|[1-9]\d{6,})$"
 _TICKET = re.compile(TICKET_PATTERN)
 
 try:
-    CHINA = ZoneInfo("Asia/Shanghai")
+    CHINA: tzinfo = ZoneInfo("Asia/Shanghai")
 except ZoneInfoNotFoundError:  # slim images may lack tzdata; China has kept UTC+8 without DST since 1991
     CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 

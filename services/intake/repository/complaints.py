@@ -63,7 +63,7 @@ def _update_open(tx: UnitOfWork, *, complaint_id: str, entry: TimelineEntry, gua
     changes.setdefault("$push", {})["timeline"] = entry.to_mongo().to_dict()
     result = tx.collection(Complaint).update_one(
         {"_id": complaint_id, "status": {"$nin": list(FINISHED)}, **guard}, changes, session=tx.session)
-    return result.modified_count == 1  # type: ignore[no-any-return]
+    return result.modified_count == 1
 
 
 def add_statement(tx: UnitOfWork, *, complaint_id: str, statement: dict[str, Any], entry: TimelineEntry) -> bool:

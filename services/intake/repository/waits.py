@@ -37,6 +37,7 @@ def waiting_queries(*, now: datetime, after: timedelta, horizon: timedelta) -> l
 
 def _waits(queries: list[dict[str, Any]]) -> dict[str, set[str]]:
     """The services each complaint the queries find still waits for, by complaint id."""
+    waits: dict[str, set[str]]
     collection, waits = database()[ComplaintWait._get_collection_name()], {}
     for query in queries:
         for doc in collection.find(query, {"complaint_id": 1, "actor": 1}):

@@ -19,7 +19,8 @@ from services.intake.service.reading import get_complaint, list_complaints
 from services.intake.service.timeline import record_step, steps_of
 
 __all__ = [
-    "AnswerExists", "DemandRefused", "Filing", "FilingDesk", "NotOpen", "OpenTwin", "add_statement", "correct_category", "file_complaint",
+    "AnswerExists", "DemandRefused", "Filing", "FilingDesk", "NotOpen", "OpenTwin", "add_statement", "correct_category",
+    "file_complaint",
     "get_complaint", "handle_file_complaint", "list_complaints", "record_step",
     "steps_of", "withdraw_complaint",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ from services.intake.domain.schemas import NewComplaint
 from services.intake.models import Complaint
 from services.intake.repository.tickets import TicketNumbers
 from services.intake.service.records import build_complaint, filed_event, freeze_event
-from shared.envelope import utcnow
+from shared.envelope import Message, utcnow
 from shared.outbox import emit
 from shared.store import DuplicateKey, GroupCommit, GroupRead, UnitOfWork
 
@@ -63,7 +64,8 @@ def _record_answer(tx: UnitOfWork, answer: Answer | None, filing: Filing) -> Non
 
 
 def file_complaint(
-    uow: UnitOfWork, *, desk: FilingDesk, request: NewComplaint, settings: IntakeSettings, filed_by: dict[str, Any], source: str = "http",
+    uow: UnitOfWork, *, desk: FilingDesk, request: NewComplaint, settings: IntakeSettings, filed_by: dict[str, Any],
+    source: str = "http",
     platform_reference: str | None = None, answer: Answer | None = None,
 ) -> Filing:
     """File once: an open twin (same complainant, platform, order, category) is returned instead.
@@ -87,7 +89,7 @@ def file_complaint(
         if twin is not None:
             filing = Filing(complaint=twin, already_existed=True)
             if answer is not None:
-                uow.transaction(lambda tx, f=filing: _record_answer(tx, answer, f))
+                uow.transaction(functools.partial(_record_answer, answer=answer, filing=filing))
             return filing
         priority = assess_priority(
             category=category.category, amount=request.order.amount, currency=request.order.currency,
@@ -98,13 +100,14 @@ def file_complaint(
         )
         now = repository.complaints.as_stored(at=utcnow())
         complaint = build_complaint(
-            request=request, ticket=desk.tickets.next(prefix=settings.ticket_prefix, now=now, block=settings.ticket_block),
+            request=request,
+            ticket=desk.tickets.next(prefix=settings.ticket_prefix, now=now, block=settings.ticket_block),
             now=now,
             category=category, priority=priority, digest=digest, filed_by=filed_by, source=source,
             platform_reference=platform_reference, demand=demand,
         )
         filing = Filing(complaint=complaint, already_existed=False)
-        events = [filed_event(complaint)]
+        events: list[Message] = [filed_event(complaint)]
         if requires_account_freeze(category=complaint.category):
             events.insert(0, freeze_event(complaint))
 

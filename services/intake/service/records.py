@@ -53,7 +53,8 @@ def build_complaint(
         dedup_digest=digest, source=source, platform_reference=platform_reference,
         filed_by=filed_by, filed_at=now, updated_at=now, trace_id=current_trace_id(),
         timeline=[TimelineEntry(event_id=new_id(), at=now, service="intake", step="filed",
-                                actor=filer(filed_by), detail={"category": category.category.value, "inferred": category.inferred,
+                                actor=filer(filed_by), detail={"category": category.category.value,
+                                                               "inferred": category.inferred,
                                         "priority": priority.priority.value, "source": source})],
     )
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from services.intake.service.filing import Answer
 from shared.idempotency import StoredAnswer, store_answer
 from shared.store import UnitOfWork
 
 __all__ = ["StoredAnswer", "answer_recorder"]
 
 
-def answer_recorder(*, key: str, fingerprint: str, render: Callable[[Any], tuple[int, dict[str, Any]]]) -> Answer:
+def answer_recorder(*, key: str, fingerprint: str,
+                    render: Callable[[Any], tuple[int, dict[str, Any]]]) -> Callable[[UnitOfWork, Any], None]:
     """An Answer storing the rendered response under the key in the change's own transaction."""
 
     def record(tx: UnitOfWork, outcome: Any) -> None:

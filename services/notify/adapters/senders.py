@@ -9,11 +9,11 @@ from datetime import datetime
 
 import httpx
 
-from services.notify.config import NotifySettings
 from services.notify.adapters.email import send_email
 from services.notify.adapters.sms import HttpSmsProvider
 from services.notify.adapters.webhook_targets import resolve_target
 from services.notify.adapters.webhooks import deliver
+from services.notify.config import NotifySettings
 from services.notify.domain.email import EmailDeliveryError, build_email
 from services.notify.domain.notice import Language
 from services.notify.domain.render import Rendered

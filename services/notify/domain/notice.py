@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from shared.contracts.vocabulary import Role
+from shared.contracts.vocabulary import Role as Role  # re-exported: services.notify imports Role from here
 
 SHANGHAI = "Asia/Shanghai"
 

@@ -4,6 +4,7 @@ import html
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -27,7 +28,7 @@ _MINOR_DIGITS = {"JPY": 0, "KRW": 0, "VND": 0, "BHD": 3, "KWD": 3}
 # zh-CN names of the currencies a buyer meets most; others keep their ISO code.
 _ZH_CURRENCY = {"CNY": "元", "USD": "美元", "EUR": "欧元", "HKD": "港元", "JPY": "日元", "GBP": "英镑", "TWD": "新台币"}
 _LOADER = FileSystemLoader(Path(__file__).parent / "templates")
-_OPTIONS = {"undefined": StrictUndefined, "trim_blocks": True, "lstrip_blocks": True}
+_OPTIONS: dict[str, Any] = {"undefined": StrictUndefined, "trim_blocks": True, "lstrip_blocks": True}
 _TEXT = Environment(loader=_LOADER, autoescape=False, **_OPTIONS)
 _HTML = Environment(loader=_LOADER, autoescape=True, **_OPTIONS)
 
@@ -141,7 +142,8 @@ _PLAIN = {
                      "投诉单 {ticket} 有新进展（{event}），请登录平台查看详情并按要求处理。",
                      "\n截止时间：{shanghai}（北京时间）", " / {local}（{zone}）"),
     Language.EN: ("[{ticket}] Complaint update",
-                  "Complaint {ticket} has an update ({event}). Please sign in to see the details and any action required.",
+                  "Complaint {ticket} has an update ({event}). "
+                  "Please sign in to see the details and any action required.",
                   "\nDeadline: {shanghai} Beijing time", " / {local} ({zone})"),
 }
 
@@ -179,9 +181,9 @@ def render_notice(*, notice: Notice, role: Role, language: Language, time_zone: 
         parts, fallback = _plain(notice, language, time_zone), True
     keep = (notice.ticket, notice.complaint_id, notice.order_no or "")
     masked = role in (Role.MERCHANT, Role.PARTNER)
-    clean = [scrub(part, mask_contacts=masked, keep=keep) for part in parts]
+    subject, text, body_html, sms = (scrub(part, mask_contacts=masked, keep=keep) for part in parts)
     error = scrub("; ".join(problems), mask_contacts=True, keep=keep) if problems else None
-    return Rendered(*clean, template=name, fallback=fallback, error=error)
+    return Rendered(subject, text, body_html, sms, template=name, fallback=fallback, error=error)
 
 
 def render_sms(*, notice: Notice, role: Role, language: Language, time_zone: str = SHANGHAI) -> str:

@@ -37,7 +37,8 @@ def _may_hold_reference(text: str) -> bool:
 
 def references(text: str) -> list[str]:
     """The references a regulator or channel gave that text quotes, each with its label (12315 受理号 …)."""
-    return [" ".join(m.group().split()) for m in _REFERENCE.finditer(text) if any(c.isdigit() for c in m.group("value"))]
+    return [" ".join(m.group().split()) for m in _REFERENCE.finditer(text)
+            if any(c.isdigit() for c in m.group("value"))]
 
 
 def luhn_ok(digits: str) -> bool:

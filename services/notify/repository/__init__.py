@@ -65,7 +65,8 @@ from services.notify.repository.subscriptions import (
 )
 
 __all__ = [
-    "Due", "SettleRace", "claim_reminder", "count_pending", "create_attempt", "create_attempts", "create_intents", "create_notification",
+    "Due", "SettleRace", "claim_reminder", "count_pending", "create_attempt", "create_attempts", "create_intents",
+    "create_notification",
     "create_parked", "create_record", "create_subscription", "database_name", "delete_parked",
     "delete_subscription", "get_endpoint", "get_health", "get_known_record", "get_profile", "get_record",
     "get_subscription", "has_later_basis", "list_attempts", "list_due", "list_endpoints",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -14,16 +15,23 @@ from services.notify.config import NotifySettings
 from services.notify.domain.labels import COMPLAINANT_CLOCKS
 from services.notify.domain.notice import Notice, Role
 from services.notify.domain.recipients import audience_of
-from services.notify.domain.status_event import (EVENT_TYPE, FREEZE_EVENT_TYPE, FreezeRequest, StatusChange,
-                                                 freeze_cloud_event, public_reason_code, status_cloud_event)
+from services.notify.domain.status_event import (
+    EVENT_TYPE,
+    FREEZE_EVENT_TYPE,
+    FreezeRequest,
+    StatusChange,
+    freeze_cloud_event,
+    public_reason_code,
+    status_cloud_event,
+)
 from services.notify.models import ComplaintRecipients
 from services.notify.service import events_log, reminders
 from services.notify.service.notices import create_notice, filing_change, partner_type, status_change, webhook_body
 from services.notify.service.planning import About, get_recipients, people_keys, record_intents
 from services.notify.service.subscriptions import LiveEndpoints
+from shared.contracts import public
 from shared.contracts.complaints import AccountFreezeRequested, ComplaintFiled
 from shared.contracts.escalation import CaseAssigned, ComplaintStatusChanged, SlaBreached, SlaWarning
-from shared.contracts import public
 from shared.envelope import Event, Message, decode, utcnow
 from shared.ledger import apply_once
 from shared.outbox import emit_raw
@@ -172,8 +180,8 @@ def sweep_parked(uow: UnitOfWork, *, settings: NotifySettings, endpoints: LiveEn
     """Replay parked events whose complaint is known (ones parked before parking marked the record)."""
     count = 0
     for record in repository.list_parked_records(parked_before=utcnow() - older_than):
-        count += uow.transaction(lambda tx, r=record: replay_parked(tx, record=r, settings=settings,
-                                                                    endpoints=endpoints))
+        count += uow.transaction(functools.partial(replay_parked, record=record, settings=settings,
+                                                   endpoints=endpoints))
     return count
 
 
@@ -182,7 +190,8 @@ def publish_freeze(tx: UnitOfWork, *, event: AccountFreezeRequested, order_no: s
     """The partner-facing freeze request on the public status topic, keyed by complaint, in this transaction."""
     try:
         request = FreezeRequest(complaint_id=event.complaint_id, ticket=event.ticket, freeze=event.freeze,
-                                order_number=event.order_number or order_no, payment_channel=event.payment_channel or None,
+                                order_number=event.order_number or order_no,
+                                payment_channel=event.payment_channel or None,
                                 transaction_id=event.transaction_id, occurred_at=event.occurred_at,
                                 reason_code=public_reason_code(reason=event.reason))
     except ValidationError as exc:

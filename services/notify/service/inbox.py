@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from services.notify import repository
 from services.notify.domain.notice import Channel, Role
 from services.notify.models import Notification, RecipientProfile
@@ -23,7 +25,7 @@ def mark_read(*, notification_id: str, role: Role, recipient_id: str, platform: 
 
 
 def set_preferences(*, platform: str, role: Role, recipient_id: str, email: str | None, phone: str | None,
-                    channels: list[str] | None, language: str, time_zone: str) -> RecipientProfile:
+                    channels: Sequence[str] | None, language: str, time_zone: str) -> RecipientProfile:
     """Store a person's own contact, channels (None: the defaults), language and time zone."""
     profile = RecipientProfile(
         id=recipient_key(platform=platform, role=role.value, recipient_id=recipient_id),

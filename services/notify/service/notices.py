@@ -12,8 +12,14 @@ from services.notify.domain.scrub import references
 from services.notify.domain.status_event import StatusChange, public_reason_code, status_data
 from shared.contracts import public
 from shared.contracts.complaints import AccountFreezeRequested, ComplaintFiled
-from shared.contracts.escalation import (AccountFreezeConfirmed, ComplaintEscalated, ComplaintStatusChanged,
-                                         ResolutionProposed, SlaBreached, SlaWarning)
+from shared.contracts.escalation import (
+    AccountFreezeConfirmed,
+    ComplaintEscalated,
+    ComplaintStatusChanged,
+    ResolutionProposed,
+    SlaBreached,
+    SlaWarning,
+)
 from shared.contracts.evidence import EvidenceAssessed
 from shared.envelope import Event
 
@@ -108,7 +114,8 @@ def filing_change(*, event: ComplaintFiled) -> StatusChange:
 
 
 def clock_owner(event: SlaWarning | SlaBreached) -> str:
-    """Whose clock: as the event says; old events name none (the buyer's clocks are the buyer's, the rest the platform's)."""
+    """Whose clock: as the event says; old events name none (the buyer's clocks are the buyer's, the rest the
+    platform's)."""
     return event.owner or ("complainant" if event.clock in COMPLAINANT_CLOCKS else "platform")
 
 

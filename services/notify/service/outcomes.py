@@ -88,7 +88,8 @@ def record_outcomes(commits: GroupCommit, *, sent: list[Sent], settings: NotifyS
                                 results=[(one.outcome.ok, retry_at) for one, retry_at in mine
                                          if one.subscription is not None and one.subscription.id == sub_id],
                                 now=now, settings=settings)
-        delivered: list[Message] = [notification_sent(one.doc) for one, _ in mine if one.outcome.ok and one.doc.complaint_id]
+        delivered: list[Message] = [notification_sent(one.doc) for one, _ in mine
+                                    if one.outcome.ok and one.doc.complaint_id]
         if delivered:
             emit(tx, topic=settings.topics.notify_events, messages=delivered)
         return [one.doc.id in settled and one.outcome.ok for one in sent]

@@ -235,7 +235,7 @@ class PingOutcome:
     @property
     def timed_out(self) -> bool:
         """True when the endpoint did not answer in time."""
-        return bool(self.error) and ("timed out" in self.error or "Timeout" in self.error)
+        return self.error is not None and ("timed out" in self.error or "Timeout" in self.error)
 
 
 async def ping(*, subscription: Subscription, allow_private: bool, timeout_s: float) -> PingOutcome:
