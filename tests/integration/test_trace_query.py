@@ -26,11 +26,11 @@ def complaint_trace() -> list[ReadableSpan]:
         providers[name] = TracerProvider(resource=Resource.create({"service.name": name}))
         providers[name].add_span_processor(SimpleSpanProcessor(exporter))
     intake, evidence = (providers[n].get_tracer("test") for n in ("intake", "evidence"))
-    with intake.start_as_current_span("POST /v1/complaints", kind=trace.SpanKind.SERVER,
-                                      attributes={"http.route": "/v1/complaints", "note": "卡密 ABCD-1234-EFGH-5678"}):
-        with intake.start_as_current_span("complaints.intake.events publish", kind=trace.SpanKind.PRODUCER):
-            with evidence.start_as_current_span("complaints.intake.events process", kind=trace.SpanKind.CONSUMER):
-                pass
+    note = {"http.route": "/v1/complaints", "note": "卡密 ABCD-1234-EFGH-5678"}
+    with intake.start_as_current_span("POST /v1/complaints", kind=trace.SpanKind.SERVER, attributes=note), \
+            intake.start_as_current_span("complaints.intake.events publish", kind=trace.SpanKind.PRODUCER), \
+            evidence.start_as_current_span("complaints.intake.events process", kind=trace.SpanKind.CONSUMER):
+        pass
     return list(exporter.get_finished_spans())
 
 
