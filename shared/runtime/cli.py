@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import secrets
 import signal
@@ -16,11 +17,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shared.runtime import embedded, supervisor
+from shared.runtime import embedded, recovery, supervisor
 from shared.topics import TopicSettings
 
 app = typer.Typer(help="Complaint-handling suite: run it, create its topics, mint local tokens, print "
-                       "sample complaints.",
+                       "sample complaints; replay dead letters, re-drive the outbox, show lag, check a deployment.",
                   no_args_is_help=True)
 console = Console(stderr=True)
 
@@ -75,6 +76,7 @@ def up(
         console.print(f"[green]✓[/] topics: {len(created)} created, {len(topics.all_topics()) - len(created)} existed")
         env = supervisor.service_env(base=supervisor.base_environment(), bootstrap=bootstrap,
                                      mongodb_uri=stores["intake"])
+        env.setdefault("COMPLAINTS_LOG_FORMAT", "text")  # the log files of a local run are read by people
         services = [supervisor.start_service(name=name, port=first_port + i, env=env, log_dir=log_dir,
                                              stores=stores)
                     for i, name in enumerate(supervisor.SERVICES)]
@@ -183,8 +185,12 @@ def _utc_z(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+recovery.register(app)
+
+
 def main() -> None:
     """Console entry point."""
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # a broker that does not answer is told once, clearly
     app()
 
 
