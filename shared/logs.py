@@ -123,6 +123,13 @@ def configure_logging(*, level: str, service_name: str, log_format: str = "json"
     # Driver debug logs print whole commands and documents, free text and all: never below INFO.
     for noisy in ("pymongo", "aiokafka", "httpcore", "httpx"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, root.level))
+    # FastStream gives its logger a coloured stdout handler of its own at import, and stops it
+    # propagating: its lines (the broker's, given this logger) would skip the masking and the JSON.
+    import faststream  # noqa: F401 - imported first, so that its handler exists to be removed
+
+    broker_log = logging.getLogger("faststream")
+    broker_log.handlers.clear()
+    broker_log.propagate = True
 
 
 _TICKET_PATH = re.compile(r"^/v1/(?:complaints|cases)/([A-Z]{1,6}-\d{8}-\d{6,})(?:/|$)")

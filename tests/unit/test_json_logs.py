@@ -75,3 +75,12 @@ def test_text_format_for_local_runs(lines: io.StringIO) -> None:
     with complaint_context(ticket="CP-20261123-000077"):
         logging.getLogger("x").info("phone 13812345678")
     assert out.getvalue().rstrip().endswith("evidence INFO x: phone 138****5678 [ticket=CP-20261123-000077]")
+
+
+def test_the_broker_s_log_lines_are_json_and_masked_too(lines: io.StringIO) -> None:
+    import faststream  # noqa: F401 - its import gives the logger a handler of its own
+
+    # The logger shared.bus.create_broker hands FastStream's broker.
+    logging.getLogger("faststream").info("subscriber for phone 13812345678 started")
+    [line] = records(lines)
+    assert line["logger"] == "faststream" and line["message"] == "subscriber for phone 138****5678 started"
