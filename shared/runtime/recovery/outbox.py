@@ -7,6 +7,7 @@ any running instance of the service publishes it on its next poll (OUTBOX_POLL_I
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -105,7 +106,7 @@ def redrive(service: str | None = SERVICE, ids: list[str] | None = typer.Option(
     left: dict[str, Any] = {}
     with console.status("waiting for the relays to publish them…") as status:
         while time.monotonic() < deadline:
-            left = {name: [i for i, state in in_store(name, mongodb_uri, lambda d=done: states_of(d)).items()
+            left = {name: [i for i, state in in_store(name, mongodb_uri, functools.partial(states_of, done)).items()
                            if state != PUBLISHED] for name, done in redriven.items() if done}
             waiting = sum(len(v) for v in left.values())
             if not waiting:
