@@ -151,6 +151,12 @@ class ServiceSettings(BaseSettings):
     kafka_ssl_keyfile: str | None = Field(
         None, title="Private key of the client certificate", validation_alias=_env("KAFKA_SSL_KEYFILE"))
     log_level: str = Field("INFO", title="Log level", validation_alias=_env("COMPLAINTS_LOG_LEVEL"))
+    log_format: Literal["json", "text"] = Field(
+        "json", title="json: one JSON object per line with trace and span ids; text: readable lines for local runs",
+        validation_alias=_env("COMPLAINTS_LOG_FORMAT"))
+    trace_query_url: str | None = Field(
+        None, title="Jaeger's query service (e.g. http://jaeger:16686): where the trace endpoint reads a trace "
+                    "when spans go to OTEL_EXPORTER_OTLP_ENDPOINT", validation_alias=_env("COMPLAINTS_TRACE_QUERY_URL"))
     topics: TopicSettings = Field(default_factory=TopicSettings, title="Topic names")
 
     @model_validator(mode="after")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from pymongo import MongoClient
 from pymongo.collection import Collection
 
-from shared.masking import ScrubbingFilter, scrub
+from shared.masking import scrub
 
 if TYPE_CHECKING:
     from shared.settings import ServiceSettings
@@ -80,9 +80,13 @@ def span_document(span: ReadableSpan) -> dict[str, Any]:
         "start": datetime.fromtimestamp(span.start_time / 1e9, UTC),
         "end": datetime.fromtimestamp(span.end_time / 1e9, UTC),
         "status": span.status.status_code.name,
-        "attributes": {k.replace(".", "_"): v if k in _SYSTEM_ATTRIBUTES else _plain(v)
-                       for k, v in (span.attributes or {}).items()},
+        "attributes": span_attributes(span.attributes or {}),
     }
+
+
+def span_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """A span's attributes as stored and shown: dots made underscores, values people typed masked."""
+    return {k.replace(".", "_"): v if k in _SYSTEM_ATTRIBUTES else _plain(v) for k, v in attributes.items()}
 
 
 class MongoSpanExporter(SpanExporter):
@@ -142,21 +146,6 @@ def create_tracer_provider(
                                      retention_h=span_retention_h)
     provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=export_delay_ms))
     return provider
-
-
-def configure_logging(*, level: str, service_name: str) -> None:
-    """Plain structured-enough log lines on stderr, with secrets masked."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(
-        logging.Formatter(f"%(asctime)s {service_name} %(levelname)s %(name)s: %(message)s")
-    )
-    handler.addFilter(ScrubbingFilter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    # Driver debug logs print whole commands and documents, free text and all: never below INFO.
-    for noisy in ("pymongo", "aiokafka", "httpcore", "httpx"):
-        logging.getLogger(noisy).setLevel(max(logging.INFO, root.level))
 
 
 def current_trace_id() -> str | None:

@@ -22,6 +22,10 @@ class TopicSettings(BaseSettings):
                                title="Partner-facing complaint status changes (CloudEvents)")
     dead_letter_suffix: str = Field(".dlq", title="Suffix of each consumed topic's dead-letter topic")
     partitions: int = Field(4, title="Partitions of each topic the suite creates", ge=1)
+    dlq_retention_ms: int = Field(30 * 24 * 3600 * 1000, ge=1, title="retention.ms of the dead-letter topics "
+                                  "(30 days: time to look at, fix and replay what was parked)")
+    replies_retention_ms: int = Field(7 * 24 * 3600 * 1000, ge=1, title="retention.ms of the reply topics (7 days: "
+                                      "a reply is read within seconds; a week covers a platform's outage)")
     prefix: str = Field("", title="Prepended to every topic name (isolates tenants or test runs)")
 
     @model_validator(mode="after")

@@ -22,6 +22,7 @@ from shared.bus.documents import document_channel
 from shared.bus.keygate import KeyGate
 from shared.envelope import Message, PoisonMessage, decode
 from shared.ledger import AlreadyProcessed
+from shared.logs import record_context
 from shared.outbox import CAUSE
 from shared.settings import ServiceSettings
 from shared.store import STORE_UNAVAILABLE, Sink, UnitOfWork, is_conflict
@@ -181,7 +182,6 @@ class Consumer:
             await self._apply_one(event, record)
 
     def _span(self, headers: Mapping[str, Any]) -> Any:
-        """The record's own span, a child of whatever published it: one trace per complaint."""
         return self._tracer.start_as_current_span(
             f"{self._topic} process", context=trace_of(headers), kind=trace.SpanKind.CONSUMER,
             attributes={"messaging.system": "kafka", "messaging.destination.name": self._topic,
@@ -205,7 +205,7 @@ class Consumer:
                     finally:
                         otel_context.detach(token)
                 for event, (_, headers, _raw) in group:
-                    with self._span(headers):
+                    with self._span(headers), record_context(event):
                         cause = CAUSE.set(event.event_id)
                         try:
                             await self._handlers[type(event)](event, batch)
@@ -258,7 +258,7 @@ class Consumer:
         body, headers, raw = record
         handler = self._handlers[type(event)]
         attempt = 0
-        with self._span(headers):
+        with self._span(headers), record_context(event):
             while True:
                 attempt += 1
                 cause = CAUSE.set(event.event_id)

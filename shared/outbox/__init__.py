@@ -8,7 +8,8 @@ What it guarantees:
   are published in the order they were written; failures are retried with backoff, then marked
   failed and kept.
 - Delivery is at least once: consumers must be idempotent (see `shared.ledger`). Published
-  entries are kept for re-driving (`redrive`, `republish_effects`) until their retention ends.
+  entries are kept for re-driving (`redrive`, `republish_effects`) until their retention ends;
+  an operator lists what is stuck (`unpublished`) and sets it going again (`redrive_entries`).
 The relay is owned by the service's runtime (`shared.app.ServiceRuntime`), which gives it to
 every unit of work it builds as the unit's sink; nothing is found through a module global.
 """
@@ -25,10 +26,14 @@ from shared.outbox.entries import (
                                    pending_count,
                                    prune_published,
                                    redrive,
+                                   redrive_entries,
                                    republish_effects,
+                                   states_of,
                                    trace_parent,
+                                   unpublished,
 )
 from shared.outbox.relay import OutboxRelay, Publish
 
 __all__ = ["CAUSE", "FAILED", "PENDING", "PUBLISHED", "OutboxEntry", "OutboxRelay", "Publish", "emit", "emit_raw",
-           "outbox_entry", "pending_count", "prune_published", "redrive", "republish_effects", "trace_parent"]
+           "outbox_entry", "pending_count", "prune_published", "redrive", "redrive_entries", "republish_effects",
+           "states_of", "trace_parent", "unpublished"]

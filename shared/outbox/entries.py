@@ -149,3 +149,32 @@ def trace_parent(entry: OutboxEntry) -> Context:
 def pending_count() -> int:
     """How many entries wait to be published."""
     return database()[OutboxEntry._get_collection_name()].count_documents({"state": PENDING})
+
+
+def unpublished(*, states: tuple[str, ...] = (PENDING, FAILED)) -> list[dict[str, Any]]:
+    """The entries in `states` (not yet out), oldest first, without their payloads (an operator's listing)."""
+    coll = database()[OutboxEntry._get_collection_name()]
+    # One query per state: the (state, lease_until) index serves each; an $in would read the whole outbox.
+    found = [doc for state in states for doc in coll.find({"state": state}, {"payload": 0, "headers": 0})]
+    return sorted(found, key=lambda doc: doc["created_at"])
+
+
+def redrive_entries(*, ids: list[str] | None = None) -> list[str]:
+    """Set entries pending again with fresh attempts, for any relay's next poll: the failed ones, or
+    those named (failed or already published: consumers ignore a repeat); the ids set pending."""
+    coll = database()[OutboxEntry._get_collection_name()]
+    wanted = ids if ids is not None else [doc["_id"] for doc in coll.find({"state": FAILED}, {"_id": 1})]
+    now = utcnow()
+    done = []
+    for entry_id in wanted:
+        changed = coll.update_one({"_id": entry_id, "state": {"$in": [FAILED, PUBLISHED]}},
+                                  {"$set": {"state": PENDING, "attempts": 0, "lease_until": now}})
+        if changed.modified_count:
+            done.append(entry_id)
+    return done
+
+
+def states_of(ids: list[str]) -> dict[str, str]:
+    """The state of each entry named (by id)."""
+    coll = database()[OutboxEntry._get_collection_name()]
+    return {doc["_id"]: doc["state"] for doc in coll.find({"_id": {"$in": ids}}, {"state": 1})}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import secrets
 import signal
@@ -16,11 +17,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shared.runtime import embedded, supervisor
+from shared.runtime import embedded, recovery, supervisor
 from shared.topics import TopicSettings
 
 app = typer.Typer(help="Complaint-handling suite: run it, create its topics, mint local tokens, print "
-                       "sample complaints.",
+                       "sample complaints; replay dead letters, re-drive the outbox, show lag, check a deployment.",
                   no_args_is_help=True)
 console = Console(stderr=True)
 
@@ -72,10 +73,13 @@ def up(
         topics = TopicSettings(partitions=partitions)
         with console.status("creating topics…"):
             created = asyncio.run(embedded.create_topics(
-                bootstrap=bootstrap, topics=topics.all_topics(), partitions=topics.partitions))
+                bootstrap=bootstrap, topics=topics.all_topics(), partitions=topics.partitions,
+                configs=embedded.topic_configs(topics, dlq_retention_ms=topics.dlq_retention_ms,
+                                               replies_retention_ms=topics.replies_retention_ms)))
         console.print(f"[green]✓[/] topics: {len(created)} created, {len(topics.all_topics()) - len(created)} existed")
         env = supervisor.service_env(base=supervisor.base_environment(), bootstrap=bootstrap,
                                      mongodb_uri=stores["intake"])
+        env.setdefault("COMPLAINTS_LOG_FORMAT", "text")  # the log files of a local run are read by people
         services = [supervisor.start_service(name=name, port=first_port + i, env=env, log_dir=log_dir,
                                              stores=stores)
                     for i, name in enumerate(supervisor.SERVICES)]
@@ -108,14 +112,16 @@ def topics(
     replication_factor: int = typer.Option(1, min=1, help="Replicas of each new topic (3 on a production cluster)"),
     retention_ms: int | None = typer.Option(None, min=1, help="retention.ms of the event and command topics "
                                             "(unset: the broker's default)"),
-    dlq_retention_ms: int = typer.Option(embedded.DLQ_RETENTION_MS, min=1,
-                                         help="retention.ms of the dead-letter topics (default 30 days)"),
-    replies_retention_ms: int = typer.Option(embedded.REPLIES_RETENTION_MS, min=1,
-                                             help="retention.ms of the reply topics (default 7 days)"),
+    dlq_retention_ms: int | None = typer.Option(None, min=1, help="retention.ms of the dead-letter topics "
+                                                "(default COMPLAINTS_TOPIC_DLQ_RETENTION_MS, else 30 days)"),
+    replies_retention_ms: int | None = typer.Option(None, min=1, help="retention.ms of the reply topics "
+                                                    "(default COMPLAINTS_TOPIC_REPLIES_RETENTION_MS, else 7 days)"),
 ) -> None:
     """Create every topic on KAFKA_BOOTSTRAP_SERVERS (existing ones are left alone, their configs too)."""
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     settings = TopicSettings(partitions=partitions)
+    dlq_retention_ms = dlq_retention_ms or settings.dlq_retention_ms
+    replies_retention_ms = replies_retention_ms or settings.replies_retention_ms
     names = settings.all_topics()
     configs = embedded.topic_configs(settings, retention_ms=retention_ms, dlq_retention_ms=dlq_retention_ms,
                                      replies_retention_ms=replies_retention_ms)
@@ -184,8 +190,12 @@ def _utc_z(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+recovery.register(app)
+
+
 def main() -> None:
     """Console entry point."""
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # a broker that does not answer is told once, clearly
     app()
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +22,7 @@ from shared.topics import TopicSettings
 from tests.support import kafka
 from tests.support.intake_calls import body, complainant_of, running_intake, token, topic_messages
 from tests.support.suite import create_topics
+from shared.telemetry import read_trace
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -31,10 +34,15 @@ def topics(service_env: dict[str, str]) -> TopicSettings:
 
 
 @pytest.fixture(scope="module")
-def intake(service_env: dict[str, str], topics: TopicSettings,
-           tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    with running_intake(env=service_env, log_dir=tmp_path_factory.mktemp("logs"),
-                        extra={"INTAKE_MERCHANT_OPEN_LIMIT": "3"}) as client:
+def intake_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the intake process writes its log (JSON lines)."""
+    return tmp_path_factory.mktemp("logs") / "intake.log"
+
+
+@pytest.fixture(scope="module")
+def intake(service_env: dict[str, str], topics: TopicSettings, intake_log: Path) -> Iterator[httpx.Client]:
+    with running_intake(env=service_env, log_dir=intake_log.parent,
+                        extra={"INTAKE_MERCHANT_OPEN_LIMIT": "3", "COMPLAINTS_LOG_LEVEL": "INFO"}) as client:
         yield client
 
 
@@ -357,3 +365,26 @@ def test_a_resolved_complaint_frees_its_order_for_a_new_filing(
                timeout=30, what="the complaint resolved")
     again, _ = filed_complaint(intake, "KM-STEP-RESOLVED")  # 201, not the resolved twin
     assert again != ticket
+
+
+def test_a_request_s_json_log_line_carries_the_trace_and_span_of_its_server_span(
+        intake: httpx.Client, intake_log: Path, service_env: dict[str, str]) -> None:
+    sent = body(**{"order.number": "KM-LOG-LINE-1"})
+    ticket = file(intake, sent)["ticket"]
+    assert intake.get(f"/v1/complaints/{ticket}", headers=complainant_of(sent)).status_code == 200
+
+    def access_line() -> dict[str, Any] | None:
+        lines = [json.loads(line) for line in intake_log.read_text(encoding="utf-8").splitlines()
+                 if line.startswith("{")]
+        return next((line for line in lines if f"GET /v1/complaints/{ticket} " in line["message"]), None)
+
+    line = wait_until(access_line, timeout=10, what=f"the log line of GET /v1/complaints/{ticket}")
+    assert line["service"] == "intake" and line["ticket"] == ticket and line["level"] == "INFO"
+
+    def server_span() -> dict[str, Any] | None:
+        spans = read_trace(uri=service_env["MONGODB_URI"], db=service_env["COMPLAINTS_TELEMETRY_DB"],
+                           trace_id=line["trace_id"], timeout_ms=3000)
+        return next((s for s in spans if s["kind"] == "SERVER"), None)
+
+    span = wait_until(server_span, timeout=10, what=f"the stored server span of trace {line['trace_id']}")
+    assert span["span_id"] == line["span_id"] and span["name"] == "GET /v1/complaints/{ticket}"

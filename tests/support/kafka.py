@@ -10,27 +10,12 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from shared.bus import group_of
+from shared.runtime.recovery.clients import read_topic
 
 
 async def records_now(*, bootstrap: str, topic: str) -> list[ConsumerRecord[Any, Any]]:
     """Every record on a topic now, from the beginning of each partition to its end."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
-        if not partitions:
-            await consumer._client.force_metadata_update()  # noqa: SLF001 - fresh topic, metadata not cached yet
-            partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        found: list[ConsumerRecord[Any, Any]] = []
-        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-            for batch in (await consumer.getmany(timeout_ms=500)).values():
-                found.extend(batch)
-        return found
-    finally:
-        await consumer.stop()
+    return await read_topic(topic, servers=bootstrap)
 
 
 async def read_until(*, bootstrap: str, topic: str, match: Callable[[ConsumerRecord[Any, Any]], bool],

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from services.intake import service
 from services.intake.api import examples
 from services.intake.api.errors import ERROR_ANSWERS, FieldErrors, not_found
+from services.intake.api.tracing import spans_of
 from services.intake.api.views import complaint_view, summary_view, visible
 from services.intake.domain.cursor import InvalidCursor, decode_cursor, encode_cursor
 from services.intake.domain.priority import Priority
@@ -17,7 +18,6 @@ from services.intake.domain.schemas import Category, hyphen_spelling
 from services.intake.domain.status import ComplaintStatus
 from shared.auth import scope_filter
 from shared.http_auth import CurrentPrincipal
-from shared.telemetry import read_trace
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"], responses=ERROR_ANSWERS)
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$"
@@ -85,14 +85,14 @@ def get_complaint(ticket: Ticket, principal: CurrentPrincipal) -> dict[str, Any]
 @router.get("/{ticket}/trace", summary="Every span of the complaint's one trace (调用链)",
             responses={200: examples.answer("Spans of all services", ("调用链", examples.TRACE),
                                             ("Trace", examples.TRACE)),
-                       404: examples.not_found()})
+                       404: examples.not_found(),
+                       501: {"description": "Spans go to an OTLP collector and COMPLAINTS_TRACE_QUERY_URL is unset"},
+                       502: {"description": "The trace query service (Jaeger) did not answer"}})
 def get_trace(ticket: Ticket, principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
     """The spans every service recorded for the complaint, if it is in your scope."""
     complaint = service.get_complaint(ticket=ticket)
     if complaint is None or not visible(principal=principal, complaint=complaint) or not complaint.trace_id:
         not_found(ticket)
-    settings = request.app.state.runtime.settings
-    spans = read_trace(uri=settings.span_store_uri, db=settings.telemetry_db,
-                       trace_id=complaint.trace_id, timeout_ms=settings.mongodb_timeout_ms)
-    return {"ticket": ticket, "trace_id": complaint.trace_id,
+    source, spans = spans_of(settings=request.app.state.runtime.settings, trace_id=complaint.trace_id)
+    return {"ticket": ticket, "trace_id": complaint.trace_id, "source": source,
             "services": sorted({s["service"] for s in spans if s.get("service")}), "spans": spans}
