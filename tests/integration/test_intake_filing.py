@@ -18,11 +18,11 @@ from shared.contracts.escalation import CaseOpened, ComplaintStatusChanged
 from shared.contracts.evidence import EvidenceFileOpened
 from shared.contracts.notify import NotificationSent
 from shared.envelope import Event
+from shared.telemetry import read_trace
 from shared.topics import TopicSettings
 from tests.support import kafka
 from tests.support.intake_calls import body, complainant_of, running_intake, token, topic_messages
 from tests.support.suite import create_topics
-from shared.telemetry import read_trace
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration

@@ -94,5 +94,5 @@ PAGE_ZH = {"items": [{k: VIEW_ZH[k] for k in ("ticket", "status", "category", "p
                                                "filed_at", "updated_at")}], "next_cursor": None}
 PAGE_EN = {"items": [{k: VIEW_EN[k] for k in ("ticket", "status", "category", "priority", "platform", "merchant",
                                                "filed_at", "updated_at")}], "next_cursor": "eyJ0IjoiMjAyNi0xMS0yMyJ9"}
-TRACE = {"ticket": "CP-20261123-000123", "trace_id": VIEW_ZH["trace_id"], "source": "span_store", "services": ["intake"],
-         "spans": []}
+TRACE = {"ticket": "CP-20261123-000123", "trace_id": VIEW_ZH["trace_id"], "source": "span_store",
+         "services": ["intake"], "spans": []}
