@@ -15,22 +15,22 @@ every unit of work it builds as the unit's sink; nothing is found through a modu
 """
 
 from shared.outbox.entries import (
-                                   CAUSE,
-                                   FAILED,
-                                   PENDING,
-                                   PUBLISHED,
-                                   OutboxEntry,
-                                   emit,
-                                   emit_raw,
-                                   outbox_entry,
-                                   pending_count,
-                                   prune_published,
-                                   redrive,
-                                   redrive_entries,
-                                   republish_effects,
-                                   states_of,
-                                   trace_parent,
-                                   unpublished,
+    CAUSE,
+    FAILED,
+    PENDING,
+    PUBLISHED,
+    OutboxEntry,
+    emit,
+    emit_raw,
+    outbox_entry,
+    pending_count,
+    prune_published,
+    redrive,
+    redrive_entries,
+    republish_effects,
+    states_of,
+    trace_parent,
+    unpublished,
 )
 from shared.outbox.relay import OutboxRelay, Publish
 

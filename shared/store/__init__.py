@@ -14,16 +14,16 @@ What it guarantees:
 """
 
 from shared.store.connection import (
-                                     DUPLICATE_KEY,
-                                     STORE_UNAVAILABLE,
-                                     DuplicateKey,
-                                     client,
-                                     connect,
-                                     database,
-                                     ensure_indexes,
-                                     insert_new,
-                                     is_conflict,
-                                     ping,
+    DUPLICATE_KEY,
+    STORE_UNAVAILABLE,
+    DuplicateKey,
+    client,
+    connect,
+    database,
+    ensure_indexes,
+    insert_new,
+    is_conflict,
+    ping,
 )
 from shared.store.grouping import GroupCommit, GroupRead
 from shared.store.unit import Sink, UnitOfWork, run_transaction
