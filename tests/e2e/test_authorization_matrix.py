@@ -77,12 +77,14 @@ def ids(suite: dict[str, ServiceProcess]) -> dict[str, str]:
                               json={"url": "http://127.0.0.1:9/hook", "event_types": []})
     assert subscription.status_code == 201, subscription.text
     hooks = f"{suite['notify'].url}/v1/subscriptions/{subscription.json()['id']}"
-    httpx.post(f"{hooks}/test", headers=partner, timeout=15)  # nothing listens: logged as a failed delivery
-    [delivery] = httpx.get(f"{hooks}/deliveries", headers=partner, timeout=10).json()["items"]
+    ping = httpx.post(f"{hooks}/test", headers=partner, timeout=30)  # nothing listens: a failed delivery, logged
+    assert ping.status_code == 502, ping.text
+    logged = {d["id"] for d in httpx.get(f"{hooks}/deliveries", headers=partner, timeout=10).json()["items"]}
+    assert ping.json()["delivery_id"] in logged  # the complaint's own events may be logged beside it
     wait_until(lambda: httpx.get(f"{suite['escalation'].url}/v1/cases/{ticket}", headers=owner,
                                  timeout=10).status_code == 200, timeout=60, what="the case")
     return {"ticket": ticket, "evidence_id": item.json()["evidence_id"], "notification_id": inbox[0]["id"],
-            "subscription_id": subscription.json()["id"], "delivery_id": delivery["id"], "action": "respond"}
+            "subscription_id": subscription.json()["id"], "delivery_id": ping.json()["delivery_id"], "action": "respond"}
 
 
 BODIES = json.loads((Path(__file__).parents[1] / "data" / "authorization" / "bodies.json").read_text("utf-8"))
