@@ -34,6 +34,9 @@ class NotifySettings(ServiceSettings):
     webhook_timeout_s: float = Field(10.0, title="Seconds one webhook POST may take", gt=0)
     webhook_allow_private_targets: bool = Field(
         False, title="Allow webhook URLs on loopback, private or link-local addresses (local runs only)")
+    webhook_private_hosts: list[str] = Field(
+        default_factory=list, title="Host names (JSON list) whose webhook URLs may resolve to private addresses, "
+                                    "e.g. a partner's relay inside the network; every other host is checked")
     webhook_pause_after_failures: int = Field(10, title="Failures in a row before an endpoint is paused", ge=1)
     webhook_pause_after_s: float = Field(86_400.0, title="Span of those failures before a pause", ge=0)
     subscriptions_max_age_s: float = Field(

@@ -218,6 +218,7 @@ def test_seed_003_refund_29_and_10_compensation_for_the_delay_is_proposed_and_ac
                             "compensation_basis": "delay"})
     assert offer.status_code == 200, offer.text
     accepted = act(client, ticket, "accept_resolution", BUYER)
+    assert {d["party"] for d in accepted.json()["must_act_now"]} == {"merchant"}  # the duty moved to the shop
     outcome = accepted.json()["outcome"]
     assert (outcome["outcome"], outcome["refund"], outcome["compensation"], outcome["compensation_basis"]) == (
         "refund", _cny(2900), _cny(1000), "delay")

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from cryptography.fernet import Fernet, InvalidToken
 from fastapi.testclient import TestClient
 
 from services.evidence.domain.cardkeys import CardKeyVault
@@ -32,6 +33,7 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.integration
 
 FULL_KEY = "ABCD-EFGH-IJKL-7Q2Z"
+NEW_KEY, OLD_KEY = Fernet.generate_key().decode(), Fernet.generate_key().decode()  # a rotation: the first encrypts
 PAID = {"channel": "alipay", "notice_type": "payment_page", "amount_minor": 10000,
         "currency": "CNY", "paid_at": "2026-11-23T01:00:00Z"}
 FAILED_ORDER = {"order_number": "202611230001", "status": "failed", "item": "100元游戏点卡",
@@ -48,7 +50,8 @@ def issuer() -> Iterator[RunningIssuer]:
 def client(servers: Servers, namespace: str, service_env: dict[str, str],
            issuer: RunningIssuer) -> Iterator[TestClient]:
     with running_evidence(servers=servers, namespace=namespace, service_env=service_env,
-                          card_key_issuer_url=issuer.url, card_key_backoff_s=0.05) as running:
+                          card_key_issuer_url=issuer.url, card_key_backoff_s=0.05,
+                          card_key_fernet_keys=[NEW_KEY, OLD_KEY]) as running:
         yield running
 
 
@@ -176,8 +179,10 @@ def test_a_card_key_is_checked_with_the_issuer_and_only_its_last_4_travel(
     db = store(client)
     stored = db["card_keys"].find_one({"item_id": made.json()["evidence_id"]})
     assert FULL_KEY not in json.dumps(stored, default=str)
-    vault = CardKeyVault(fernet_keys=client.app.state.runtime.settings.card_key_fernet_keys)
-    assert vault.decrypt(token=stored["token"]) == FULL_KEY
+    assert Fernet(NEW_KEY).decrypt(stored["token"]).decode() == FULL_KEY  # the first key alone opens it
+    with pytest.raises(InvalidToken):
+        Fernet(OLD_KEY).decrypt(stored["token"])  # the second only decrypts what it encrypted before
+    assert CardKeyVault(fernet_keys=[OLD_KEY, NEW_KEY]).decrypt(token=stored["token"]) == FULL_KEY
     for name in ("outbox", "evidence_items", "custody_log"):
         assert FULL_KEY not in json.dumps(list(db[name].find()), default=str)
 

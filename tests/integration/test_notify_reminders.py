@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -106,7 +107,9 @@ def test_the_agent_hears_of_a_warning_and_gets_a_daily_digest_of_breaches(
     digests = store(settings).reminders
     digest = wait_until(lambda: digests.find_one({"kind": "breach_digest", "agent_id": "agent-7",
                                                   "tickets": {"$size": 2}}), timeout=30, what="the digest job")
-    assert digest["due_at"] > datetime.now(UTC)  # next 09:00 Beijing time
+    beijing = digest["due_at"].astimezone(ZoneInfo("Asia/Shanghai"))
+    assert (beijing.hour, beijing.minute) == (9, 0)  # the next 09:00 Beijing time (01:00 UTC), as set
+    assert timedelta(0) < digest["due_at"] - datetime.now(UTC) <= timedelta(days=1)
     digests.update_one({"_id": digest["_id"]}, {"$set": {"due_at": datetime.now(UTC)}})  # that morning came
     items = wait_until(lambda: [i for i in app.get("/v1/inbox", headers=agent).json()["items"]
                                 if i["event_type"] == "SlaBreachDigest"], timeout=30, what="the digest")

@@ -112,3 +112,18 @@ async def test_a_redirect_is_not_followed_and_counts_as_a_failure() -> None:
                                 client=client, address=ipaddress.ip_address("93.184.215.14"))
 
     assert not attempt.ok and attempt.status_code == 302 and len(seen) == 1
+
+
+async def test_only_the_hosts_named_in_the_private_list_may_resolve_to_a_private_address(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    async def resolver(host: str, port: int) -> list:
+        return [ipaddress.ip_address("10.0.0.7")]
+
+    monkeypatch.setattr(webhook_targets, "resolve_host", resolver)
+    allowed = ["Relay.Partner.Example"]
+    target = await webhook_targets.resolve_target(url="https://relay.partner.example/in", private_hosts=allowed)
+    assert str(target.address) == "10.0.0.7"  # names compare without case
+    with pytest.raises(TargetRefused, match="non-public address 10.0.0.7"):
+        await webhook_targets.resolve_target(url="https://hooks.partner.example/in", private_hosts=allowed)
+    with pytest.raises(TargetRefused, match="non-public address 127.0.0.1"):
+        await webhook_targets.resolve_target(url="http://127.0.0.1:8080/in", private_hosts=allowed)

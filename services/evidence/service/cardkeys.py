@@ -73,8 +73,9 @@ def _store(uow: UnitOfWork, *, item: EvidenceItem, token: str, last4: str, ref: 
 async def check_card_key(uow: UnitOfWork, *, settings: EvidenceSettings, principal: Principal, ticket: str,
                          evidence_id: str, body: Any) -> dict[str, Any]:
     """Re-validate a key against the issuer for one item; return the masked answer."""
-    key, ref = parse_request(body=body)
+    # The scope first: a stranger learns nothing from how the body would have been judged.
     item = await asyncio.to_thread(_item, principal, ticket, evidence_id)
+    key, ref = parse_request(body=body)
     if not settings.card_key_issuer_url:
         raise IssuerNotConfigured("card-key re-validation needs EVIDENCE_CARD_KEY_ISSUER_URL")
     issuer = HttpCardKeyIssuer(base_url=settings.card_key_issuer_url,

@@ -99,7 +99,8 @@ class Senders:
             return _failed(started, clock, None, "the subscription was deleted", True)
         try:
             target = await resolve_target(url=subscription.url,
-                                          allow_private=self._settings.webhook_allow_private_targets)
+                                          allow_private=self._settings.webhook_allow_private_targets,
+                                          private_hosts=self._settings.webhook_private_hosts)
         except TargetRefused as exc:
             return _failed(started, clock, None, str(exc), True)
         secrets = active_secrets(secrets=[SigningSecret(**s) for s in subscription.secrets], now=started)

@@ -3,6 +3,7 @@
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from services.notify.domain.webhook_targets import Address, TargetRefused, check_addresses, literal_address, target_of
@@ -27,7 +28,7 @@ async def resolve_host(host: str, port: int) -> list[Address]:
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 
 
-async def resolve_target(*, url: str, allow_private: bool = False) -> Target:
+async def resolve_target(*, url: str, allow_private: bool = False, private_hosts: Collection[str] = ()) -> Target:
     """Resolve the URL's host once, check every address, and name the one to connect to.
 
     The sender connects to `address` itself (see adapters.webhooks.deliver), never to the name, so a
@@ -35,10 +36,11 @@ async def resolve_target(*, url: str, allow_private: bool = False) -> Target:
     host, port = target_of(url=url)
     literal = literal_address(host)
     addresses = [literal] if literal is not None else await resolve_host(host, port)
-    check_addresses(host=host, addresses=addresses, allow_private=allow_private)
+    allowed = allow_private or host.lower() in {h.lower() for h in private_hosts}
+    check_addresses(host=host, addresses=addresses, allow_private=allowed)
     return Target(url=url.strip(), host=host, port=port, address=addresses[0])
 
 
-async def validate_target(*, url: str, allow_private: bool = False) -> str:
+async def validate_target(*, url: str, allow_private: bool = False, private_hosts: Collection[str] = ()) -> str:
     """Return the URL if deliverable, else raise TargetRefused (at subscribe and on a change of URL)."""
-    return (await resolve_target(url=url, allow_private=allow_private)).url
+    return (await resolve_target(url=url, allow_private=allow_private, private_hosts=private_hosts)).url

@@ -118,7 +118,8 @@ async def post_subscription(body: SubscriptionBody, principal: CurrentPrincipal,
     platform = partner_of(principal)
     settings = request.app.state.runtime.settings
     try:
-        url = await validate_target(url=body.url, allow_private=settings.webhook_allow_private_targets)
+        url = await validate_target(url=body.url, allow_private=settings.webhook_allow_private_targets,
+                                    private_hosts=settings.webhook_private_hosts)
     except TargetRefused as exc:
         raise errors.target_refused(exc) from exc
     created, secret = await asyncio.to_thread(subs.create_subscription, platform=platform,
@@ -171,7 +172,8 @@ async def patch_subscription(subscription_id: str, body: SubscriptionChange, pri
         settings = request.app.state.runtime.settings
         try:
             changes["url"] = await validate_target(url=changes["url"],
-                                                   allow_private=settings.webhook_allow_private_targets)
+                                                   allow_private=settings.webhook_allow_private_targets,
+                                                   private_hosts=settings.webhook_private_hosts)
         except TargetRefused as exc:
             raise errors.target_refused(exc) from exc
     updated = await asyncio.to_thread(subs.update_subscription, subscription=found, changes=changes,
@@ -194,7 +196,7 @@ async def test_subscription(subscription_id: str, principal: CurrentPrincipal, r
     settings = request.app.state.runtime.settings
     try:
         outcome = await subs.ping(subscription=found, allow_private=settings.webhook_allow_private_targets,
-                                  timeout_s=settings.webhook_timeout_s)
+                                  private_hosts=settings.webhook_private_hosts, timeout_s=settings.webhook_timeout_s)
     except TargetRefused as exc:
         raise errors.target_refused(exc) from exc
     if not outcome.ok:

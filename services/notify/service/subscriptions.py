@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -238,12 +239,13 @@ class PingOutcome:
         return self.error is not None and ("timed out" in self.error or "Timeout" in self.error)
 
 
-async def ping(*, subscription: Subscription, allow_private: bool, timeout_s: float) -> PingOutcome:
+async def ping(*, subscription: Subscription, allow_private: bool, timeout_s: float,
+               private_hosts: Collection[str] = ()) -> PingOutcome:
     """Send a signed test event now (not queued, no retry) and log it; TargetRefused if the URL now
     points somewhere it may not. The endpoint's health is not touched: a test is not traffic."""
     now = utcnow()
     ping_id = f"msg_{new_id()[:24]}"
-    target = await resolve_target(url=subscription.url, allow_private=allow_private)
+    target = await resolve_target(url=subscription.url, allow_private=allow_private, private_hosts=private_hosts)
     body = ping_body(subscription=subscription, ping_id=ping_id, now=now)
     secrets = active_secrets(secrets=[SigningSecret(**s) for s in subscription.secrets], now=now)
     attempt = await deliver(url=target.url, msg_id=ping_id, body=body.encode("utf-8"), secrets=secrets,
