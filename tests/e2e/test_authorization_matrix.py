@@ -84,7 +84,8 @@ def ids(suite: dict[str, ServiceProcess]) -> dict[str, str]:
     wait_until(lambda: httpx.get(f"{suite['escalation'].url}/v1/cases/{ticket}", headers=owner,
                                  timeout=10).status_code == 200, timeout=60, what="the case")
     return {"ticket": ticket, "evidence_id": item.json()["evidence_id"], "notification_id": inbox[0]["id"],
-            "subscription_id": subscription.json()["id"], "delivery_id": ping.json()["delivery_id"], "action": "respond"}
+            "subscription_id": subscription.json()["id"], "delivery_id": ping.json()["delivery_id"],
+            "action": "respond"}
 
 
 BODIES = json.loads((Path(__file__).parents[1] / "data" / "authorization" / "bodies.json").read_text("utf-8"))
