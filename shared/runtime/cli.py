@@ -29,7 +29,7 @@ console = Console(stderr=True)
 def up(
     data_dir: Path = typer.Option(Path(".complaints-data"), help="Where the embedded stores keep their data and logs go"),
     partitions: int = typer.Option(4, min=1, help="Partitions of each topic created"),
-    first_port: int = typer.Option(8001, help="HTTP port of intake; the others follow"),
+    first_port: int = typer.Option(8001, help="HTTP port of intake; the others follow, the console last (8005)"),
     ready_timeout: float = typer.Option(120.0, help="Seconds to wait for readiness"),
 ) -> None:
     """Start broker, stores (unless configured) and the four services; Ctrl-C stops them all.
@@ -78,6 +78,8 @@ def up(
         services = [supervisor.start_service(name=name, port=first_port + i, env=env, log_dir=log_dir,
                                              stores=stores)
                     for i, name in enumerate(supervisor.SERVICES)]
+        services.append(supervisor.start_console(port=first_port + len(services), env=env, log_dir=log_dir,
+                                                 apis=list(services)))
         children.extend(s.child for s in services)
         with console.status("waiting for the services to be ready…"):
             supervisor.wait_ready(services, timeout=ready_timeout,
@@ -87,7 +89,7 @@ def up(
         table.add_column("API")
         table.add_column("docs")
         for svc in services:
-            table.add_row(svc.name, svc.url, f"{svc.url}/docs")
+            table.add_row(svc.name, svc.url, f"{svc.url}/docs" if svc.name != "console" else f"{svc.url}/signin")
         Console().print(table)
         console.print(f"logs in {log_dir}; press Ctrl-C to stop")
         while not stop.wait(0.5):
