@@ -75,6 +75,8 @@ def up(
         console.print(f"[green]✓[/] topics: {len(created)} created, {len(topics.all_topics()) - len(created)} existed")
         env = supervisor.service_env(base=supervisor.base_environment(), bootstrap=bootstrap,
                                      mongodb_uri=stores["intake"])
+        # The filing notice carries the complainant's status link to the console (started last).
+        env.setdefault("NOTIFY_CONSOLE_URL", f"http://127.0.0.1:{first_port + len(supervisor.SERVICES)}")
         services = [supervisor.start_service(name=name, port=first_port + i, env=env, log_dir=log_dir,
                                              stores=stores)
                     for i, name in enumerate(supervisor.SERVICES)]

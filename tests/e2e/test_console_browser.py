@@ -4,6 +4,8 @@ queues and case page, the complainant's status page from the signed link, and ba
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 from collections.abc import Iterator
 from datetime import datetime
@@ -19,7 +21,6 @@ from shared.envelope import new_id
 from shared.runtime import embedded, supervisor
 from shared.runtime.supervisor import ServiceProcess
 from shared.settings import ServiceSettings
-from shared.status_link import sign_link
 from tests.support.evidence_harness import image_bytes
 from tests.support.samples import sample_complaint
 from tests.support.suite import create_topics, running_suite
@@ -42,10 +43,11 @@ def suite(service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory)
         pytest.skip("chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)")
     create_topics(env=service_env)
     logs = tmp_path_factory.mktemp("logs")
-    with running_suite(env=service_env, log_dir=logs) as services:
-        import os
-        console = supervisor.start_console(port=embedded.free_port(), env={**os.environ, **service_env},
-                                           log_dir=logs, apis=list(services.values()))
+    port = embedded.free_port()
+    env = {**service_env, "NOTIFY_CONSOLE_URL": f"http://127.0.0.1:{port}"}
+    with running_suite(env=env, log_dir=logs) as services:
+        console = supervisor.start_console(port=port, env={**os.environ, **env}, log_dir=logs,
+                                           apis=list(services.values()))
         try:
             supervisor.wait_ready([console], timeout=60)
             yield {**services, "console": console}
@@ -101,6 +103,16 @@ def _case(suite: dict[str, ServiceProcess], ticket: str, check: Any, what: str) 
         r = httpx.get(f"{suite['escalation'].url}/v1/cases/{ticket}", headers=AGENT, timeout=10)
         return r.json() if r.status_code == 200 and check(r.json()) else None
     return wait_until(look, timeout=60, interval=0.3, what=what)
+
+
+def _status_link(suite: dict[str, ServiceProcess], ticket: str) -> str:
+    """The status link the filing notice gave the complainant (their in-app inbox)."""
+    def look() -> str | None:
+        items = httpx.get(f"{suite['notify'].url}/v1/inbox", headers=BUYER, timeout=10).json()["items"]
+        found = [re.search(r"http://\S+/s/\S+", n["body"]) for n in items
+                 if n["ticket"] == ticket and n["event_type"] == "ComplaintFiled"]
+        return found[0].group(0) if found and found[0] else None
+    return wait_until(look, timeout=30, interval=0.3, what="the filing notice with the status link")
 
 
 def _counts(driver: Any, base: str) -> dict[str, int]:
@@ -173,13 +185,14 @@ def test_an_agent_and_the_complainant_take_a_case_to_its_end_in_the_browser(
     assert browser.find_element(By.ID, "assignee").text == "agent-7"
     browser.find_element(By.CSS_SELECTOR, "#form-request_evidence input[value='channel_notice']").click()
     _act(browser, "request_evidence", "awaiting_evidence")
+    assert browser.find_elements(By.CSS_SELECTOR, "svg.waterfall rect"), "the supervisor's trace waterfall"
+    browser.save_screenshot(str(SHOTS / "console-case.png"))
     after_assign = _counts(browser, base)
     assert after_assign["unassigned"] == before["unassigned"] - 1
     assert after_assign["mine"] == before["mine"] + 1 and after_assign["waiting"] == before["waiting"] + 1
 
     # The complainant opens the status link and uploads the notice from the page (a phone photo).
-    link_token = sign_link(secret=SECRET, ticket=ticket, complainant_id="u-2001", platform="kamen-1")
-    browser.get(f"{base}/s/{link_token}")
+    browser.get(_status_link(suite, ticket))
     assert urlparse(browser.current_url).path == "/status"
     assert browser.find_element(By.ID, "plain-status").get_attribute("data-state") == "awaiting_evidence"
     photo = tmp_path / "closing-notice.png"
@@ -204,7 +217,6 @@ def test_an_agent_and_the_complainant_take_a_case_to_its_end_in_the_browser(
 
     # The agent closes the case with the keyboard alone; the queues' counts follow.
     browser.get(f"{base}/cases/{ticket}")
-    browser.save_screenshot(str(SHOTS / "console-case.png"))
     offered = {el.get_attribute("data-action") for el in browser.find_elements(By.CSS_SELECTOR, "button[data-action]")}
     assert "close" in offered and _tab_reaches(browser, offered) == offered
     browser.execute_script("window.__sameDocument = true;")
@@ -215,6 +227,10 @@ def test_an_agent_and_the_complainant_take_a_case_to_its_end_in_the_browser(
     final = _counts(browser, base)
     assert final["mine"] == before["mine"] and final["waiting"] == before["waiting"]
     assert final["unassigned"] == before["unassigned"] - 1
+
+    browser.get(f"{base}/analytics")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "svg.chart")) == 3
+    assert browser.find_elements(By.CSS_SELECTOR, "svg.chart rect.bar"), "the hot merchants drawn"
 
     # Every request the pages made went to the console itself.
     hosts = set()

@@ -48,6 +48,10 @@ CLOCKS: Names = {
     "platform_arbitration": ("平台仲裁", "platform arbitration"), "platform_decision": ("平台仲裁", "platform arbitration"),
     "channel_decision": ("支付渠道裁决", "channel's decision"), "automatic_window": ("自动处理", "automatic handling"),
 }
+CLOCK_STATUS: Names = {
+    "running": ("计时中", "running"), "paused": ("已暂停", "paused"), "warned": ("即将到期", "due soon"),
+    "breached": ("已超时", "breached"), "stopped": ("已停止", "stopped"),
+}
 EVIDENCE: Names = {
     "payment_proof": ("支付凭证", "payment proof"),
     "channel_notice": ("支付渠道的交易关闭通知", "the channel's 'transaction closed' notice"),
