@@ -15,7 +15,8 @@ from services.console.domain import queues
 from services.console.domain.actions import action_body, agent_actions
 from services.console.domain.session import Session
 from services.console.service import pages
-from shared.auth import TokenError, verify_token
+from shared.auth import TokenError, verify_token, verify_token_jwks
+from shared.http_auth import jwks_client
 
 router = APIRouter(include_in_schema=False)
 Ticket = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{2,47}$")]
@@ -50,8 +51,12 @@ def signin(request: Request, token: Annotated[str, Form(max_length=4096)] = "",
     if not check_csrf(request, csrf):
         return render(request, "signin.html", status_code=403, error="csrf")
     try:
-        who = verify_token(secret=settings.auth_secret, token=token.strip(), issuer=settings.auth_issuer,
-                           audience=settings.auth_audience)
+        if settings.auth_jwks_url:
+            who = verify_token_jwks(jwks=jwks_client(settings.auth_jwks_url), token=token.strip(),
+                                    issuer=settings.auth_issuer, audience=settings.auth_audience)
+        else:
+            who = verify_token(secret=settings.auth_secret, token=token.strip(), issuer=settings.auth_issuer,
+                               audience=settings.auth_audience)
     except TokenError as exc:
         return render(request, "signin.html", status_code=401, error=exc.reason)
     if who.role.value not in STAFF:
