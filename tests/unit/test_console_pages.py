@@ -160,7 +160,8 @@ def test_a_status_link_opens_one_tickets_page_and_a_forged_or_expired_one_does_n
     assert 'data-action="accept_resolution"' in page and 'accept="image/*"' not in page
     token = fake.calls[-1][2]["authorization"].split()[1]
     who = verify_token(secret=SECRET, token=token)
-    assert (who.role.value, who.subject, who.platform) == ("complainant", "u-2001", "kamen-1")
+    assert (who.role.value, who.subject, who.platform, who.ticket) == (
+        "complainant", "u-2001", "kamen-1", "CP-20261207-000001")
     expired = sign_link(secret=SECRET, ticket="CP-20261207-000001", complainant_id="u-2001", platform="kamen-1",
                         now=datetime.now(UTC) - timedelta(days=31))
     forged = good[:-3] + ("AAA" if not good.endswith("AAA") else "BBB")

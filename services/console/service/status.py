@@ -29,7 +29,7 @@ def open_link(*, link_secret: str, auth_secret: str, token: str, minutes: float)
     link = verify_link(secret=link_secret, token=token)
     ttl = min(timedelta(minutes=minutes), link.expires_at - datetime.now(UTC))
     api_token = mint_token(secret=auth_secret, subject=link.complainant_id, role="complainant",
-                           platform=link.platform, ttl=ttl)
+                           platform=link.platform, ttl=ttl, ticket=link.ticket)
     return Session(token=api_token, subject=link.complainant_id, role="complainant", platform=link.platform,
                    expires_at=int((datetime.now(UTC) + ttl).timestamp()), ticket=link.ticket)
 

@@ -34,6 +34,8 @@ class QueueFilters:
 def scope_of(*, principal: Principal) -> dict[str, Any]:
     """The plain-equality filter of the cases the caller may see (as rules.in_scope decides for one)."""
     scope: dict[str, Any] = {"platform": principal.platform} if principal.platform else {}
+    if principal.ticket:
+        scope["ticket"] = principal.ticket
     if principal.role is Role.COMPLAINANT:
         scope["complainant_id"] = principal.subject
     elif principal.role is Role.MERCHANT:
