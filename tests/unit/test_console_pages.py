@@ -45,9 +45,11 @@ class FakeApis:
     def __init__(self) -> None:
         self.case = _case()
         self.calls: list[tuple[str, str, dict[str, str]]] = []
+        self.queries: list[httpx.QueryParams] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.calls.append((request.method, request.url.path, dict(request.headers)))
+        self.queries.append(request.url.params)
         path = request.url.path
         if path == "/v1/cases":
             return httpx.Response(200, json={"items": [self.case], "total": 1, "next_cursor": None})
@@ -185,3 +187,22 @@ def test_the_reader_switches_between_chinese_and_english(client: TestClient) -> 
     client.get("/lang/en?next=/signin")
     page = client.get("/signin").text
     assert "Sign in" in page and 'lang="en"' in page
+
+
+def test_breaching_soon_asks_for_cases_due_within_the_hours_the_agent_chose(client: TestClient, fake: FakeApis) -> None:
+    _signed_in(client)
+    before = datetime.now(UTC)
+    fake.queries.clear()
+    assert client.get("/queues", params={"q": "breaching", "hours": 8}).status_code == 200
+    after = datetime.now(UTC)
+    page = fake.queries[-1]  # the chosen queue's page comes after every count
+    due = datetime.fromisoformat(page["due_before"])
+    assert before + timedelta(hours=8) <= due <= after + timedelta(hours=8) and page["breached"] == "false"
+    assert client.get("/queues", params={"q": "breaching", "hours": 0}).status_code == 422
+
+
+def test_the_queue_shows_each_queues_count(client: TestClient) -> None:
+    _signed_in(client)
+    page = client.get("/queues", params={"q": "unassigned"}).text
+    counts = dict(re.findall(r'data-count="([a-z:_]+)">(\d+)<', page))
+    assert counts["unassigned"] == "1" and "tier:legal" in counts and counts["mine"] == "1"

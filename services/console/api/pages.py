@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from services.console.adapters.apis import ApiError
@@ -89,18 +89,21 @@ def switch_language(request: Request, choice: str, next: str = "/") -> Response:
 
 
 @router.get("/queues")
-def queue_page(request: Request, q: str = "unassigned", cursor: str | None = None) -> Response:
-    """Every queue with its count, and the chosen queue's cases nearest due first."""
+def queue_page(request: Request, q: str = "unassigned", cursor: str | None = None,
+               hours: Annotated[float | None, Query(gt=0, le=720)] = None) -> Response:
+    """Every queue with its count, and the chosen queue's cases nearest due first ("breaching soon":
+    due within `hours`, the setting's default unless given)."""
     session = _session(request)
     if session is None:
         return _to_signin()
     name = q if queues.known(q) else "unassigned"
+    hours = hours or request.app.state.settings.breaching_hours
     try:
         page = pages.queue_page(request.app.state.apis, token=session.token, name=name,
-                                breaching_hours=request.app.state.settings.breaching_hours, cursor=cursor)
+                                breaching_hours=hours, cursor=cursor)
     except ApiError as exc:
         return _refused(request, exc, session)
-    return render(request, "queues.html", session=session, **page)
+    return render(request, "queues.html", session=session, hours=hours, **page)
 
 
 def _supervisor(request: Request, session: Session) -> bool:

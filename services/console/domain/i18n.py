@@ -48,6 +48,18 @@ CLOCKS: Names = {
     "platform_arbitration": ("平台仲裁", "platform arbitration"), "platform_decision": ("平台仲裁", "platform arbitration"),
     "channel_decision": ("支付渠道裁决", "channel's decision"), "automatic_window": ("自动处理", "automatic handling"),
 }
+CATEGORIES: Names = {
+    "charged-no-order": ("已扣款未生成订单", "charged, no order"), "not-delivered": ("未到账", "not delivered"),
+    "wrong-delivery": ("货不对板", "wrong delivery"), "invalid-card-key": ("卡密无效", "invalid card key"),
+    "unauthorized-charge": ("盗刷", "unauthorized charge"), "refund-refused": ("拒绝退款", "refund refused"),
+    "account-restricted": ("账号受限", "account restricted"), "merchant-fraud": ("商家欺诈", "merchant fraud"),
+    "slow-or-rude-service": ("服务慢或态度差", "slow or rude service"), "data-leak": ("信息泄露", "data leak"),
+}
+DEMANDS: Names = {
+    "refund": ("退款", "refund"), "refund_and_compensation": ("退款并赔偿", "refund and compensation"),
+    "reissue": ("补发", "reissue"), "fraud_triple": ("退一赔三", "refund plus triple (退一赔三)"),
+    "full": ("全额", "in full"), "partial": ("部分", "partial"),
+}
 CLOCK_STATUS: Names = {
     "running": ("计时中", "running"), "paused": ("已暂停", "paused"), "warned": ("即将到期", "due soon"),
     "breached": ("已超时", "breached"), "stopped": ("已停止", "stopped"),
