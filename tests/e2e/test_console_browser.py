@@ -211,6 +211,10 @@ def test_an_agent_and_the_complainant_take_a_case_to_its_end_in_the_browser(
     browser.get(f"{base}/status")
     assert browser.find_element(By.ID, "offer").text.startswith("全额退款")
     browser.save_screenshot(str(SHOTS / "console-status.png"))
+    browser.set_window_size(390, 844)  # a phone: everything fits the width, nothing scrolls sideways
+    assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    browser.save_screenshot(str(SHOTS / "console-status-phone.png"))
+    browser.set_window_size(1280, 1600)
     assert _tab_reaches(browser, {"accept_resolution", "reject_resolution", "withdraw"}) >= {
         "accept_resolution", "reject_resolution", "withdraw"}
     _act(browser, "accept_resolution", "resolved")

@@ -53,7 +53,11 @@ class FakeApis:
         path = request.url.path
         if path == "/v1/cases":
             return httpx.Response(200, json={"items": [self.case], "total": 1, "next_cursor": None})
-        if path.endswith("/actions/assign") or "/actions/" in path:
+        if path.endswith("/actions/escalate"):
+            return httpx.Response(409, json={"type": "urn:x:tier_guard", "title": "Conflict", "status": 409,
+                                             "detail": "platform needs a refusal record",
+                                             "detail_zh": "升级到平台介入需要商家的拒绝记录", "rule": "tier_guard"})
+        if "/actions/" in path:
             return httpx.Response(200, json=self.case)
         if path.startswith("/v1/cases/"):
             return httpx.Response(200, json=self.case)
@@ -206,3 +210,12 @@ def test_the_queue_shows_each_queues_count(client: TestClient) -> None:
     page = client.get("/queues", params={"q": "unassigned"}).text
     counts = dict(re.findall(r'data-count="([a-z:_]+)">(\d+)<', page))
     assert counts["unassigned"] == "1" and "tier:legal" in counts and counts["mine"] == "1"
+
+
+def test_a_refused_action_shows_the_guards_reason_on_the_page(client: TestClient) -> None:
+    _signed_in(client)
+    page = client.get("/cases/CP-20261207-000001").text
+    refused = client.post("/cases/CP-20261207-000001/actions/escalate",
+                          data={"csrf": _csrf(page), "target": "platform", "reason": "商家不回复"},
+                          headers={"X-Console-Fetch": "1"})
+    assert 'class="outcome refused"' in refused.text and "升级到平台介入需要商家的拒绝记录" in refused.text
