@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -31,6 +31,18 @@ class ConsoleSettings(ServiceSettings):
     supervisors: list[str] = Field(
         default_factory=list, title="Agents who see traces; empty: every agent and partner")
     breaching_hours: float = Field(4.0, title="The 'breaching soon' queue: due within this many hours", gt=0)
+    oidc_issuer: str | None = Field(
+        None, title="OIDC issuer URL; set (with a client id and redirect URL), agents sign in with the "
+                    "authorization code flow (PKCE) and its access token is what the APIs get")
+    oidc_client_id: str | None = Field(None, title="The console's client id at the issuer")
+    oidc_client_secret: SecretStr | None = Field(None, title="The client's secret (unset: a public client, PKCE only)")
+    oidc_redirect_url: str | None = Field(None, title="The console's public /signin/callback URL")
+    oidc_scopes: str = Field("openid profile", title="Scopes asked for")
+
+    @property
+    def oidc(self) -> bool:
+        """Whether the code flow is configured."""
+        return bool(self.oidc_issuer and self.oidc_client_id and self.oidc_redirect_url)
 
     @property
     def secure_cookies(self) -> bool:

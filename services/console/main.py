@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from services.console.adapters.apis import Apis
-from services.console.api import pages, status
+from services.console.api import oidc, pages, status
 from services.console.api.security import SecurityHeaders
 from services.console.api.views import environment
 from services.console.config import ConsoleSettings
@@ -44,6 +44,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders, secure=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
+    app.include_router(oidc.router)
     app.include_router(status.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -15,7 +15,7 @@ from services.console.domain import queues
 from services.console.domain.actions import action_body, agent_actions
 from services.console.domain.session import Session
 from services.console.service import pages
-from shared.auth import TokenError, verify_token, verify_token_jwks
+from shared.auth import Principal, TokenError, verify_token, verify_token_jwks
 from shared.http_auth import jwks_client
 
 router = APIRouter(include_in_schema=False)
@@ -59,12 +59,18 @@ def signin(request: Request, token: Annotated[str, Form(max_length=4096)] = "",
                                audience=settings.auth_audience)
     except TokenError as exc:
         return render(request, "signin.html", status_code=401, error=exc.reason)
+    return signed_in(request, token=token.strip(), who=who)
+
+
+def signed_in(request: Request, *, token: str, who: Principal, until: datetime | None = None) -> Response:
+    """Keep a verified staff token in the session cookie and go to the queues (others are refused)."""
     if who.role.value not in STAFF:
         return render(request, "signin.html", status_code=403, error="not_staff")
-    expires = datetime.now(UTC) + timedelta(hours=settings.session_hours)
+    expires = datetime.now(UTC) + timedelta(hours=request.app.state.settings.session_hours)
+    expires = min(expires, until) if until is not None else expires
     response = RedirectResponse("/queues?q=unassigned", status_code=303)
     keep_session(response, request, AGENT, Session(
-        token=token.strip(), subject=who.subject, role=who.role.value, platform=who.platform,
+        token=token, subject=who.subject, role=who.role.value, platform=who.platform,
         expires_at=int(expires.timestamp())))
     return response
 

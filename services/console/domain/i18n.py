@@ -96,7 +96,8 @@ QUEUES: Names = {
     "waiting": ("等待投诉人", "Waiting on the complainant"), "all": ("全部", "All"),
 }
 UI: Names = {
-    "title": ("投诉处理台", "Complaints console"), "sign_in": ("登录", "Sign in"), "sign_out": ("退出", "Sign out"),
+    "title": ("投诉处理台", "Complaints console"), "sign_in": ("登录", "Sign in"),
+    "sign_in_oidc": ("使用单位账号登录", "Sign in with your organisation's account"), "sign_out": ("退出", "Sign out"),
     "token": ("访问令牌", "Access token"), "token_help": ("粘贴您的访问令牌（本地运行）。", "Paste your access token (local runs)."),
     "queues": ("工作队列", "Queues"), "analytics": ("统计", "Analytics"), "ticket": ("受理编号", "Ticket"),
     "state": ("状态", "State"), "tier": ("层级", "Tier"), "category": ("类型", "Category"), "merchant": ("商家", "Merchant"),

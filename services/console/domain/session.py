@@ -68,3 +68,30 @@ def csrf_valid(*, secret: str, browser_id: str | None, token: str | None) -> boo
     if not browser_id or not token:
         return False
     return hmac.compare_digest(token, csrf_token(secret=secret, browser_id=browser_id))
+
+
+def seal_value(*, secret: str, purpose: str, value: dict) -> str:
+    """Any small JSON value, signed for one purpose (the sign-in flow's state and PKCE verifier)."""
+    body = base64.urlsafe_b64encode(json.dumps(value, separators=(",", ":")).encode()).decode()
+    return f"{body}.{_mac(secret, purpose, body)}"
+
+
+def unseal_value(*, secret: str, purpose: str, sealed: str | None) -> dict | None:
+    """The value of seal_value, or None when absent or altered."""
+    if not sealed:
+        return None
+    body, _, mac = sealed.rpartition(".")
+    if not body or not hmac.compare_digest(mac, _mac(secret, purpose, body)):
+        return None
+    try:
+        value = json.loads(base64.urlsafe_b64decode(body))
+    except (binascii.Error, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def pkce_pair() -> tuple[str, str]:
+    """A PKCE verifier and its S256 challenge (RFC 7636)."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    return verifier, challenge
