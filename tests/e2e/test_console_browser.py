@@ -187,6 +187,11 @@ def test_an_agent_and_the_complainant_take_a_case_to_its_end_in_the_browser(
     _act(browser, "request_evidence", "awaiting_evidence")
     assert browser.find_elements(By.CSS_SELECTOR, "svg.waterfall rect"), "the supervisor's trace waterfall"
     browser.save_screenshot(str(SHOTS / "console-case.png"))
+    offered = {el.get_attribute("data-action") for el in browser.find_elements(By.CSS_SELECTOR, "button[data-action]")}
+    assert {"propose_resolution", "escalate", "resolve"} <= offered and _tab_reaches(browser, offered) == offered
+    cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
+    dossier = httpx.get(f"{base}/cases/{ticket}/dossier", cookies=cookies, timeout=30)
+    assert dossier.status_code == 200 and dossier.content[:2] == b"PK", dossier.text[:200]
     after_assign = _counts(browser, base)
     assert after_assign["unassigned"] == before["unassigned"] - 1
     assert after_assign["mine"] == before["mine"] + 1 and after_assign["waiting"] == before["waiting"] + 1
