@@ -219,3 +219,15 @@ def test_a_refused_action_shows_the_guards_reason_on_the_page(client: TestClient
                           data={"csrf": _csrf(page), "target": "platform", "reason": "商家不回复"},
                           headers={"X-Console-Fetch": "1"})
     assert 'class="outcome refused"' in refused.text and "升级到平台介入需要商家的拒绝记录" in refused.text
+
+
+def test_a_merchant_reads_its_case_but_is_offered_no_agents_action(client: TestClient, fake: FakeApis) -> None:
+    shop = mint_token(secret=SECRET, subject="shop-1", role="merchant", platform="kamen-1", merchant_id="m-1")
+    page = client.get("/signin").text
+    assert client.post("/signin", data={"token": shop, "csrf": _csrf(page)}, follow_redirects=False).status_code == 303
+    case = client.get("/cases/CP-20261207-000001").text
+    assert 'id="ticket"' in case and "data-action=" not in case
+    before = len(fake.calls)
+    refused = client.post("/cases/CP-20261207-000001/actions/assign", data={"csrf": _csrf(case)})
+    assert 'class="outcome refused"' in refused.text
+    assert not [c for c in fake.calls[before:] if c[0] == "POST"]

@@ -42,8 +42,10 @@ def _optional(call: Any, **kwargs: Any) -> Any:
         return None
 
 
-def case_page(apis: Apis, *, token: str, ticket: str, me: str, supervisor: bool) -> dict[str, Any]:
-    """The case, its complaint, evidence (verified and assessed), allowed actions and trace."""
+def case_page(apis: Apis, *, token: str, ticket: str, me: str, supervisor: bool,
+              acts: bool = True) -> dict[str, Any]:
+    """The case, its complaint, evidence (verified and assessed), allowed actions (for those who act
+    on cases: agents and partners; a merchant reads) and trace."""
     case = apis.case(token=token, ticket=ticket)
     complaint = _optional(apis.complaint, token=token, ticket=ticket)
     evidence = _optional(apis.evidence, token=token, ticket=ticket) or {"items": []}
@@ -53,7 +55,7 @@ def case_page(apis: Apis, *, token: str, ticket: str, me: str, supervisor: bool)
         item["verified"] = status.get(item.get("evidence_id"))
     return {"case": case, "complaint": complaint, "evidence": evidence,
             "assessment": _optional(apis.assessment, token=token, ticket=ticket),
-            "offered": agent_actions(case=case, me=me),
+            "offered": agent_actions(case=case, me=me) if acts else [],
             "trace": waterfall(_optional(apis.trace, token=token, ticket=ticket)) if supervisor else None}
 
 
