@@ -119,7 +119,8 @@ def _counts(driver: Any, base: str) -> dict[str, int]:
     from selenium.webdriver.common.by import By
 
     driver.get(f"{base}/queues?q=unassigned")
-    return {el.get_attribute("data-count"): int(el.text) for el in driver.find_elements(By.CSS_SELECTOR, "[data-count]")}
+    return {el.get_attribute("data-count"): int(el.text)
+            for el in driver.find_elements(By.CSS_SELECTOR, "[data-count]")}
 
 
 def _act(driver: Any, action: str, expect_state: str) -> None:

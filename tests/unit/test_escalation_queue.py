@@ -7,7 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.escalation.domain.queue import (
-    NO_DEADLINE, InvalidCursor, QueueCursor, decode_cursor, encode_cursor, next_due_at,
+    NO_DEADLINE,
+    InvalidCursor,
+    QueueCursor,
+    decode_cursor,
+    encode_cursor,
+    next_due_at,
 )
 
 pytestmark = pytest.mark.unit

@@ -79,7 +79,8 @@ class Apis:
 
     def act(self, *, token: str, ticket: str, action: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """Take an action; the case after it."""
-        return self.call("POST", f"{self.escalation_url}/v1/cases/{ticket}/actions/{action}", token=token, json=dict(body))
+        return self.call("POST", f"{self.escalation_url}/v1/cases/{ticket}/actions/{action}", token=token,
+                         json=dict(body))
 
     def analytics(self, *, token: str, what: str, **params: Any) -> dict[str, Any]:
         """One of escalation's analytics answers."""

@@ -39,9 +39,11 @@ def exchange(client: httpx.Client, *, endpoint: str, code: str, verifier: str, c
     """The access token for an authorization code."""
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_url,
             "client_id": client_id, "code_verifier": verifier}
-    auth = (client_id, client_secret) if client_secret else None
     try:
-        answer = client.post(endpoint, data=form, auth=auth, timeout=10)
+        if client_secret:  # a confidential client authenticates; a public one has PKCE only
+            answer = client.post(endpoint, data=form, auth=(client_id, client_secret), timeout=10)
+        else:
+            answer = client.post(endpoint, data=form, timeout=10)
         answer.raise_for_status()
         token = answer.json().get("access_token")
     except (httpx.HTTPError, ValueError) as exc:

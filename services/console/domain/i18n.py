@@ -45,7 +45,8 @@ CLOCKS: Names = {
     "payment_channel_dispute": ("支付渠道争议申请期限", "payment-channel dispute window"),
     "chargeback": ("信用卡拒付期限", "card chargeback window"),
     "complaint_window": ("补单申请期限", "补单 (missing top-up) window"),
-    "platform_arbitration": ("平台仲裁", "platform arbitration"), "platform_decision": ("平台仲裁", "platform arbitration"),
+    "platform_arbitration": ("平台仲裁", "platform arbitration"),
+    "platform_decision": ("平台仲裁", "platform arbitration"),
     "channel_decision": ("支付渠道裁决", "channel's decision"), "automatic_window": ("自动处理", "automatic handling"),
 }
 CATEGORIES: Names = {
@@ -67,7 +68,8 @@ CLOCK_STATUS: Names = {
 EVIDENCE: Names = {
     "payment_proof": ("支付凭证", "payment proof"),
     "channel_notice": ("支付渠道的交易关闭通知", "the channel's 'transaction closed' notice"),
-    "order_record": ("订单记录", "order record"), "problem_proof": ("问题证明（失败提示、错误码）", "proof of the problem"),
+    "order_record": ("订单记录", "order record"),
+    "problem_proof": ("问题证明（失败提示、错误码）", "proof of the problem"),
     "communication_log": ("沟通记录", "chat or ticket log"), "platform_rule": ("平台规则条款", "platform rule"),
     "listing_snapshot": ("商品页面快照", "listing snapshot"), "police_receipt": ("报案回执", "police report receipt"),
     "freeze_report": ("冻结申请记录", "freeze request record"), "delivery_record": ("发货记录", "delivery record"),
@@ -79,14 +81,16 @@ PARTIES: Names = {
 }
 ACTIONS: Names = {
     "assign": ("分派给我", "Assign to me"), "respond": ("答复", "Respond"),
-    "forward_to_merchant": ("转给商家", "Forward to the merchant"), "request_evidence": ("要求补充证据", "Request evidence"),
+    "forward_to_merchant": ("转给商家", "Forward to the merchant"),
+    "request_evidence": ("要求补充证据", "Request evidence"),
     "propose_resolution": ("提出处理方案", "Propose a resolution"), "escalate": ("升级", "Escalate"),
     "resolve": ("解决", "Resolve"), "close": ("结案", "Close"), "reopen": ("重新打开", "Reopen"),
     "confirm_freeze": ("确认已冻结", "Confirm the freeze"), "accept_resolution": ("接受方案", "Accept"),
     "reject_resolution": ("拒绝方案", "Reject"), "withdraw": ("撤回投诉", "Withdraw"), "upload": ("上传", "Upload"),
 }
 OUTCOMES: Names = {
-    "refund": ("全额退款", "full refund"), "partial_refund": ("部分退款", "partial refund"), "reissue": ("补发", "reissue"),
+    "refund": ("全额退款", "full refund"),
+    "partial_refund": ("部分退款", "partial refund"), "reissue": ("补发", "reissue"),
     "compensation": ("退款并赔偿", "refund and compensation"), "unfreeze": ("解除冻结", "unfreeze"),
     "rejected": ("驳回", "rejected"), "fraud_triple": ("退一赔三", "refund plus triple (退一赔三)"),
 }
@@ -98,19 +102,23 @@ QUEUES: Names = {
 UI: Names = {
     "title": ("投诉处理台", "Complaints console"), "sign_in": ("登录", "Sign in"),
     "sign_in_oidc": ("使用单位账号登录", "Sign in with your organisation's account"), "sign_out": ("退出", "Sign out"),
-    "token": ("访问令牌", "Access token"), "token_help": ("粘贴您的访问令牌（本地运行）。", "Paste your access token (local runs)."),
+    "token": ("访问令牌", "Access token"),
+    "token_help": ("粘贴您的访问令牌（本地运行）。", "Paste your access token (local runs)."),
     "queues": ("工作队列", "Queues"), "analytics": ("统计", "Analytics"), "ticket": ("受理编号", "Ticket"),
-    "state": ("状态", "State"), "tier": ("层级", "Tier"), "category": ("类型", "Category"), "merchant": ("商家", "Merchant"),
+    "state": ("状态", "State"), "tier": ("层级", "Tier"),
+    "category": ("类型", "Category"), "merchant": ("商家", "Merchant"),
     "due": ("最近截止", "Nearest deadline"), "assignee": ("处理人", "Assignee"), "none": ("无", "none"),
     "who_acts": ("现在由谁处理", "Who must act now"), "clocks": ("时限", "Clocks"), "owner": ("负责方", "Owner"),
     "timeline": ("时间线", "Timeline"), "evidence": ("证据", "Evidence"), "assessment": ("证据审核", "Assessment"),
     "missing": ("缺少", "Missing"), "complete": ("证据已齐全", "The evidence is complete"),
-    "intact": ("完好", "intact"), "tampered": ("被篡改", "tampered"), "actions": ("可执行的操作", "Actions allowed now"),
+    "intact": ("完好", "intact"),
+    "tampered": ("被篡改", "tampered"), "actions": ("可执行的操作", "Actions allowed now"),
     "dossier": ("下载证据包（ZIP）", "Download the dossier (ZIP)"), "trace": ("调用链", "Trace"),
     "what_happened": ("事情经过", "What happened"), "demand": ("诉求", "Demand"), "order": ("订单", "Order"),
     "reason": ("理由", "Reason"), "items": ("需要的证据", "Evidence to request"), "outcome": ("处理方式", "Outcome"),
     "override": ("证据不全仍继续的理由（可选）", "Reason to go ahead without the missing evidence (optional)"),
-    "target": ("升级到", "Escalate to"), "beijing": ("北京时间", "Beijing time"), "your_time": ("您的时间", "your time"),
+    "target": ("升级到", "Escalate to"),
+    "beijing": ("北京时间", "Beijing time"), "your_time": ("您的时间", "your time"),
     "overdue": ("已超时", "overdue"), "left": ("剩余", "left"), "no_cases": ("没有案件", "No cases"),
     "status_title": ("投诉进度", "Your complaint"), "next_step": ("下一步", "What to do next"),
     "by_when": ("截止", "by"), "checklist": ("证据清单", "Evidence checklist"), "uploaded": ("已上传", "uploaded"),

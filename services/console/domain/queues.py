@@ -15,13 +15,15 @@ def queue_filters(*, name: str, breaching_hours: float, now: datetime | None = N
     now = now or datetime.now(UTC)
     if name.startswith("tier:") and name[5:] in (*TIERS, "automatic"):
         return {"tier": name[5:]}
-    return {
+    chosen: dict[str, dict[str, Any]] = {
         "mine": {"assignee": "me", "state": list(ACTIVE)},
         "unassigned": {"assignee": "none", "state": list(ACTIVE)},
-        "breaching": {"breached": "false", "state": list(ACTIVE), "due_before": (now + timedelta(hours=breaching_hours)).isoformat()},
+        "breaching": {"breached": "false", "state": list(ACTIVE),
+                      "due_before": (now + timedelta(hours=breaching_hours)).isoformat()},
         "breached": {"breached": "true", "state": list(ACTIVE)},
         "waiting": {"state": list(WAITING_ON_COMPLAINANT)},
-    }.get(name, {})
+    }
+    return chosen.get(name, {})
 
 
 def known(name: str) -> bool:

@@ -18,7 +18,8 @@ WHERE_TO_GO = {
     "payment_channel_dispute": ("在支付宝/微信支付的账单详情中发起交易投诉。",
                                 "Open a dispute from the transaction in Alipay or WeChat Pay."),
     "chargeback": ("联系发卡银行申请拒付（信用卡）。", "Ask your card's bank for a chargeback."),
-    "complaint_window": ("在平台订单页提交补单申请。", "Ask for the missing top-up (补单) on the platform's order page."),
+    "complaint_window": ("在平台订单页提交补单申请。",
+                         "Ask for the missing top-up (补单) on the platform's order page."),
     "evidence_upload": ("在本页上传所需证据。", "Upload the evidence asked for on this page."),
 }
 
