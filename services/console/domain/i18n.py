@@ -61,6 +61,7 @@ DEMANDS: Names = {
     "reissue": ("补发", "reissue"), "fraud_triple": ("退一赔三", "refund plus triple (退一赔三)"),
     "full": ("全额", "in full"), "partial": ("部分", "partial"),
 }
+PRIORITIES: Names = {"normal": ("普通", "normal"), "high": ("优先", "high"), "urgent": ("紧急", "urgent")}
 CLOCK_STATUS: Names = {
     "running": ("计时中", "running"), "paused": ("已暂停", "paused"), "warned": ("即将到期", "due soon"),
     "breached": ("已超时", "breached"), "stopped": ("已停止", "stopped"),
