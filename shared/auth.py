@@ -39,6 +39,7 @@ class Principal:
     platform: str | None = None
     merchant_id: str | None = None
     token_id: str | None = None
+    ticket: str | None = None  # a status link's token: this one complaint only
 
 
 def _check_roles(role: Role, platform: Any, merchant_id: Any) -> None:
@@ -61,7 +62,7 @@ def _secret_bytes(secret: str | bytes) -> bytes:
 def mint_token(
     *, secret: str | bytes, subject: str, role: Role | str, platform: str | None = None,
     merchant_id: str | None = None, ttl: timedelta = DEFAULT_TTL, now: datetime | None = None,
-    issuer: str = DEFAULT_ISSUER, audience: str = DEFAULT_AUDIENCE,
+    issuer: str = DEFAULT_ISSUER, audience: str = DEFAULT_AUDIENCE, ticket: str | None = None,
 ) -> str:
     """Sign a token for `subject` in `role`; ValueError when the role lacks its platform or merchant."""
     role = Role(role)
@@ -73,7 +74,7 @@ def mint_token(
         "sub": subject, "role": role.value, "iss": issuer, "aud": audience, "jti": uuid.uuid4().hex,
         "iat": int(issued.timestamp()), "exp": int((issued + ttl).timestamp()),
     }
-    claims.update({k: v for k, v in (("platform", platform), ("merchant_id", merchant_id)) if v})
+    claims.update({k: v for k, v in (("platform", platform), ("merchant_id", merchant_id), ("ticket", ticket)) if v})
     return jwt.encode(claims, _secret_bytes(secret), algorithm=ALGORITHM)
 
 
@@ -140,11 +141,18 @@ def _principal(claims: Mapping[str, Any]) -> Principal:
     except ValueError as exc:
         raise TokenError("invalid_claims", f"The token claims are not acceptable: {exc}") from exc
     return Principal(subject=claims["sub"], role=role, platform=claims.get("platform"),
-                     merchant_id=claims.get("merchant_id"), token_id=claims.get("jti"))
+                     merchant_id=claims.get("merchant_id"), token_id=claims.get("jti"),
+                     ticket=claims.get("ticket") if isinstance(claims.get("ticket"), str) else None)
 
 
 def scope_filter(*, principal: Principal) -> dict[str, str]:
     """Plain-equality store filter limiting a listing to what `principal` may see."""
+    if principal.ticket:  # a token for one complaint (a status link's) sees that one only
+        return _role_scope(principal) | {"ticket": principal.ticket}
+    return _role_scope(principal)
+
+
+def _role_scope(principal: Principal) -> dict[str, str]:
     if principal.role is Role.COMPLAINANT:
         scope = {"complainant.id": principal.subject}
         # A complainant id is only unique within its platform.

@@ -51,7 +51,7 @@ def create_app(settings: EscalationSettings | None = None) -> FastAPI:
     app = create_service_app(
         runtime=runtime, title="Complaint escalation",
         description="Drives each case through the escalation tiers on time.",
-        routers=[api.cases_router, api.analytics_router],
+        routers=[api.queue_router, api.cases_router, api.analytics_router],
     )
     app.state.rules, app.state.timers = rules, timers
     return app

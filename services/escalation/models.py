@@ -25,6 +25,7 @@ class Case(Document):
             ("platform", "merchant_id", "state"),
             ("platform", "merchant_id", "breach_count"),  # the merchant's missed clocks, read per filing
             ("platform", "resolved_at"),
+            ("platform", "next_due_at"),  # the work queue, nearest due first (GET /v1/cases)
         ],
     }
 
@@ -60,6 +61,7 @@ class Case(Document):
     evidence_assessment = DictField()  # evidence's latest EvidenceAssessed: missing, score, flags, assessed_at
     debit_confirmed = DictField()  # the channel's PaymentDebitConfirmed for this complaint, if any
     assigned_agent = StringField()
+    next_due_at = DateTimeField()  # the handling side's nearest running deadline (repository/queue.py)
     history = ListField(DictField())  # every action: at, actor, action, from, to, reason
     version = IntField(required=True, default=0)
 

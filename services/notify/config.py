@@ -61,3 +61,10 @@ class NotifySettings(ServiceSettings):
     digest_time_shanghai: str = Field("09:00", title="Daily breach digest time (HH:MM, Asia/Shanghai)",
                                       pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     reminder_poll_s: float = Field(5.0, title="How often due reminders are looked for", gt=0)
+    console_url: str | None = Field(
+        None, title="The console's public base URL; set, the filing notice gives the complainant a signed "
+                    "status link (/s/<token>) to their ticket's page")
+    status_link_secret: str | None = Field(
+        None, title="Signs the status links (the console checks them with the same value); unset: the auth secret",
+        validation_alias="COMPLAINTS_STATUS_LINK_SECRET")
+    status_link_days: float = Field(30.0, title="How long a status link stays valid", gt=0)

@@ -31,7 +31,7 @@ def up(
     data_dir: Path = typer.Option(Path(".complaints-data"),
                                   help="Where the embedded stores keep their data and logs go"),
     partitions: int = typer.Option(4, min=1, help="Partitions of each topic created"),
-    first_port: int = typer.Option(8001, help="HTTP port of intake; the others follow"),
+    first_port: int = typer.Option(8001, help="HTTP port of intake; the others follow, the console last (8005)"),
     ready_timeout: float = typer.Option(120.0, help="Seconds to wait for readiness"),
 ) -> None:
     """Start broker, stores (unless configured) and the four services; Ctrl-C stops them all.
@@ -80,9 +80,13 @@ def up(
         env = supervisor.service_env(base=supervisor.base_environment(), bootstrap=bootstrap,
                                      mongodb_uri=stores["intake"])
         env.setdefault("COMPLAINTS_LOG_FORMAT", "text")  # the log files of a local run are read by people
+        # The filing notice carries the complainant's status link to the console (started last).
+        env.setdefault("NOTIFY_CONSOLE_URL", f"http://127.0.0.1:{first_port + len(supervisor.SERVICES)}")
         services = [supervisor.start_service(name=name, port=first_port + i, env=env, log_dir=log_dir,
                                              stores=stores)
                     for i, name in enumerate(supervisor.SERVICES)]
+        services.append(supervisor.start_console(port=first_port + len(services), env=env, log_dir=log_dir,
+                                                 apis=list(services)))
         children.extend(s.child for s in services)
         with console.status("waiting for the services to be ready…"):
             supervisor.wait_ready(services, timeout=ready_timeout,
@@ -92,7 +96,7 @@ def up(
         table.add_column("API")
         table.add_column("docs")
         for svc in services:
-            table.add_row(svc.name, svc.url, f"{svc.url}/docs")
+            table.add_row(svc.name, svc.url, f"{svc.url}/docs" if svc.name != "console" else f"{svc.url}/signin")
         Console().print(table)
         console.print(f"logs in {log_dir}; press Ctrl-C to stop")
         while not stop.wait(0.5):

@@ -19,8 +19,9 @@ S = TypeVar("S", bound=ServiceSettings)
 #: Every service reads these; each service also checks the variables of its own prefix.
 COMMON_PREFIX = "COMPLAINTS_"
 SERVICE_PREFIXES = ("INTAKE_", "EVIDENCE_", "ESCALATION_", "NOTIFY_")
-#: COMPLAINTS_ variables read outside the settings classes (the public event base URL; the compose image tag).
-OTHER_KNOWN = frozenset({"COMPLAINTS_PUBLIC_BASE_URL", "COMPLAINTS_IMAGE_TAG"})
+#: COMPLAINTS_ variables read outside the settings classes (the public event base URL; the compose image tag)
+#: or by some processes only (the status links' secret: notify and the console).
+OTHER_KNOWN = frozenset({"COMPLAINTS_PUBLIC_BASE_URL", "COMPLAINTS_IMAGE_TAG", "COMPLAINTS_STATUS_LINK_SECRET"})
 
 
 def unknown_variables(settings_cls: type[ServiceSettings], environ: Mapping[str, str]) -> list[str]:

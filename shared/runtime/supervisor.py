@@ -1,4 +1,4 @@
-"""Start the four services as separate processes, wait for readiness, stop them all."""
+"""Start the four services (and the console) as separate processes, wait for readiness, stop them all."""
 
 from __future__ import annotations
 
@@ -71,6 +71,13 @@ def start_service(*, name: str, port: int, env: dict[str, str], log_dir: Path,
     child = spawn(name, [sys.executable, "-m", f"services.{name}.main"], env=env,
                   log_path=log_dir / f"{name}.log", cwd=Path(__file__).resolve().parents[2])
     return ServiceProcess(name=name, port=port, child=child, env=env)
+
+
+def start_console(*, port: int, env: dict[str, str], log_dir: Path,
+                  apis: list[ServiceProcess]) -> ServiceProcess:
+    """Start the console (people's pages) on a port, pointed at the running services' APIs."""
+    urls = {f"CONSOLE_{svc.name.upper()}_URL": svc.url for svc in apis}
+    return start_service(name="console", port=port, env={**env, **urls}, log_dir=log_dir)
 
 
 def wait_ready(services: list[ServiceProcess], *, timeout: float,

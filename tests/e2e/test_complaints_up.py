@@ -32,9 +32,9 @@ def _four_free_ports() -> int:
     ranges = Path("/proc/sys/net/ipv4/ip_local_port_range")
     ephemeral = int(ranges.read_text().split()[0]) if ranges.exists() else 32768
     for _ in range(50):
-        base = random.randrange(20000, ephemeral - 4)
+        base = random.randrange(20000, ephemeral - 5)
         try:
-            for port in range(base, base + 4):
+            for port in range(base, base + 5):  # the four services and the console
                 with socket.socket() as s:
                     s.bind(("127.0.0.1", port))
             return base

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from services.escalation.domain.queue import next_due_at
 from services.escalation.domain.routing import MerchantHistory
 from services.escalation.domain.states import ACTIVE
 from services.escalation.domain.terms import current_category
@@ -28,18 +29,23 @@ def get_case(uow: UnitOfWork, *, complaint_id: str | None = None, ticket: str | 
 
 def create_case(tx: UnitOfWork, *, case: Case) -> None:
     """Insert a new case (nothing reads it back in its transaction)."""
+    case.next_due_at = next_due_at(case.clocks)
     tx.add([case])  # in a consumer's shared transaction: one insert for the poll's cases
 
 
 def create_case_now(tx: UnitOfWork, *, case: Case) -> None:
     """Insert a new case at once, for its transaction to read it back."""
+    case.next_due_at = next_due_at(case.clocks)
     tx.collection(Case).insert_one(case.to_mongo().to_dict(), session=tx.session)
 
 
 def update_case(tx: UnitOfWork, *, doc: Mapping[str, Any], fields: Mapping[str, Any],
                 history: Mapping[str, Any] | None = None) -> None:
     """Update the case if nobody changed it since it was read; raises CaseChanged otherwise."""
-    update: dict[str, Any] = {"$set": dict(fields), "$inc": {"version": 1}}
+    fields = dict(fields)
+    if "clocks" in fields:  # the queue's sort key follows the clocks
+        fields["next_due_at"] = next_due_at(fields["clocks"])
+    update: dict[str, Any] = {"$set": fields, "$inc": {"version": 1}}
     if history is not None:
         update["$push"] = {"history": dict(history)}
     done = tx.collection(Case).update_one({"_id": doc["_id"], "version": doc["version"]}, update,

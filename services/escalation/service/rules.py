@@ -52,6 +52,8 @@ def party_of(*, principal: Principal) -> Party:
 
 def in_scope(*, principal: Principal, case: dict) -> bool:
     """Whether the caller may see the case; callers answer 404 when not."""
+    if principal.ticket and principal.ticket != case["ticket"]:
+        return False  # a status link's token: its one complaint only
     if principal.platform and principal.platform != case["platform"]:
         return False
     if principal.role is Role.COMPLAINANT:

@@ -21,6 +21,8 @@ MERCHANT_KINDS = frozenset({EvidenceKind.MERCHANT_IDENTITY, EvidenceKind.COMMUNI
 def in_scope(*, principal: Principal, evidence_file: EvidenceFile) -> bool:
     """Tell whether the caller may know the complaint exists (else it answers 404)."""
     same_platform = principal.platform == evidence_file.platform
+    if principal.ticket and principal.ticket != evidence_file.ticket:
+        return False  # a status link's token: its one complaint only
     if principal.role is Role.COMPLAINANT:
         return (principal.subject == evidence_file.complainant_id
                 and principal.platform in (None, evidence_file.platform))

@@ -12,7 +12,8 @@ from shared.masking import mask_email, mask_phone
 
 def scope_document(complaint: Complaint) -> dict[str, Any]:
     """The parts of a complaint the role scopes are decided on."""
-    return {"platform": complaint.platform, "merchant": complaint.merchant, "complainant": complaint.complainant}
+    return {"platform": complaint.platform, "merchant": complaint.merchant, "complainant": complaint.complainant,
+            "ticket": complaint.ticket}
 
 
 def visible(*, principal: Principal, complaint: Complaint | None) -> bool:

@@ -12,12 +12,17 @@ from services.notify.domain.notice import SHANGHAI, Role, check_time_zone
 from services.notify.service import inbox
 from shared.auth import Principal
 from shared.http_auth import CurrentPrincipal
+from shared.problems import problem
 
 router = APIRouter(tags=["inbox"])
 
 
 def reader(principal: Principal) -> tuple[Role, str]:
-    """The recipient role and id a caller reads as (a merchant reads as its merchant id)."""
+    """The recipient role and id a caller reads as (a merchant reads as its merchant id); a token
+    for one complaint (a status link's) has no inbox or preferences: 403."""
+    if principal.ticket:
+        raise problem(403, en="A token for one complaint cannot read an inbox or preferences",
+                      zh="仅限单个投诉的令牌不能查看消息或偏好设置", rule="ticket_token")
     role = Role(principal.role.value)
     return role, (principal.merchant_id if role is Role.MERCHANT else principal.subject) or principal.subject
 

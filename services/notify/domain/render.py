@@ -179,7 +179,7 @@ def render_notice(*, notice: Notice, role: Role, language: Language, time_zone: 
     except Exception as exc:  # noqa: BLE001
         problems.append(f"{type(exc).__name__}: {exc}"[:300])
         parts, fallback = _plain(notice, language, time_zone), True
-    keep = (notice.ticket, notice.complaint_id, notice.order_no or "")
+    keep = (notice.ticket, notice.complaint_id, notice.order_no or "", notice.details.get("status_link", ""))
     masked = role in (Role.MERCHANT, Role.PARTNER)
     subject, text, body_html, sms = (scrub(part, mask_contacts=masked, keep=keep) for part in parts)
     error = scrub("; ".join(problems), mask_contacts=True, keep=keep) if problems else None
@@ -200,5 +200,5 @@ def render_sms(*, notice: Notice, role: Role, language: Language, time_zone: str
         sms = " ".join(text_template.render(context, layout=f"{language}/layout.sms.j2").split())
     except Exception:  # noqa: BLE001  # as render_notice: a failed template degrades to the plain message
         sms = _plain(notice, language, time_zone)[3]
-    keep = (notice.ticket, notice.complaint_id, notice.order_no or "")
+    keep = (notice.ticket, notice.complaint_id, notice.order_no or "", notice.details.get("status_link", ""))
     return scrub(sms, mask_contacts=role in (Role.MERCHANT, Role.PARTNER), keep=keep)

@@ -26,7 +26,7 @@ from services.notify.domain.status_event import (
 )
 from services.notify.models import ComplaintRecipients
 from services.notify.service import events_log, reminders
-from services.notify.service.notices import create_notice, filing_change, partner_type, status_change, webhook_body
+from services.notify.service.notices import create_notice, status_link, filing_change, partner_type, status_change, webhook_body
 from services.notify.service.planning import About, get_recipients, people_keys, record_intents
 from services.notify.service.subscriptions import LiveEndpoints
 from shared.contracts import public
@@ -106,6 +106,8 @@ def _apply_known(tx: UnitOfWork, *, event: Event, record: ComplaintRecipients, s
     evidence_due = None if isinstance(event, CaseAssigned) else reminders.on_event(tx, event=event, record=record,
                                                                                    settings=settings)
     notice = create_notice(event=event, order_no=record.order_no, evidence_due=evidence_due)
+    if isinstance(event, ComplaintFiled) and settings.console_url:
+        notice = notice.model_copy(update={"details": {**notice.details, "status_link": status_link(event, settings)}})
     told = (event.audience, notice.owner or "") if isinstance(event, SlaWarning | SlaBreached) else ((), "")
     roles = set(audience_of(event_type=event.type, audience=told[0], owner=told[1] or _owner_of(notice)))
     if isinstance(event, ComplaintStatusChanged) and event.to_state in QUIET_STATES:

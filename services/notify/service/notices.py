@@ -22,6 +22,7 @@ from shared.contracts.escalation import (
 )
 from shared.contracts.evidence import EvidenceAssessed
 from shared.envelope import Event
+from shared.status_link import sign_link
 
 FIRST_ANSWER = timedelta(hours=24)
 _TIERS = {"automatic", "internal", "platform", "payment_channel", "external", "legal"}
@@ -65,6 +66,14 @@ def create_notice(*, event: Event, order_no: str | None = None,
     elif isinstance(event, AccountFreezeConfirmed):
         fields |= {"confirmed_by": event.confirmed_by or None}
     return Notice(**fields)
+
+
+def status_link(event: ComplaintFiled, settings: Any) -> str:
+    """The complainant's signed link to their ticket's status page on the console."""
+    token = sign_link(secret=settings.status_link_secret or settings.auth_secret, ticket=event.ticket,
+                      complainant_id=event.complainant.id, platform=event.platform,
+                      ttl=timedelta(days=settings.status_link_days))
+    return f"{str(settings.console_url).rstrip('/')}/s/{token}"
 
 
 def _references(reason: str) -> dict[str, str]:

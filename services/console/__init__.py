@@ -1,0 +1,1 @@
+"""The console: HTML pages for agents and complainants over the four services' HTTP APIs."""

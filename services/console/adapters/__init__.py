@@ -1,0 +1,1 @@
+"""Outside systems of the console: the four services' HTTP APIs."""

@@ -1,0 +1,1 @@
+"""The console's pure rules: words, queues, allowed actions, times, charts, sessions."""
