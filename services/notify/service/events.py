@@ -26,7 +26,14 @@ from services.notify.domain.status_event import (
 )
 from services.notify.models import ComplaintRecipients
 from services.notify.service import events_log, reminders
-from services.notify.service.notices import create_notice, status_link, filing_change, partner_type, status_change, webhook_body
+from services.notify.service.notices import (
+    create_notice,
+    filing_change,
+    partner_type,
+    status_change,
+    status_link,
+    webhook_body,
+)
 from services.notify.service.planning import About, get_recipients, people_keys, record_intents
 from services.notify.service.subscriptions import LiveEndpoints
 from shared.contracts import public
