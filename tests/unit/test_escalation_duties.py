@@ -33,6 +33,14 @@ def test_complainant_is_asked_for_the_closing_notice_with_a_deadline() -> None:
     assert duty.text_zh == "请在2026-12-31 10:00（北京时间）前上传支付渠道的交易关闭通知。"
 
 
+def test_evidence_asked_for_by_its_assessment_code_reads_as_words() -> None:
+    status = CaseStatus(state=State.AWAITING_EVIDENCE, requested_evidence=("channel_notice",))
+    [duty] = duties(status=status, clocks=[_clock("evidence_upload")], at=T0)
+    assert "channel_notice" not in duty.text_zh + duty.text_en
+    assert duty.text_zh.endswith("前上传支付渠道自己的异常通知或“交易关闭”通知。")
+    assert "the payment channel's own exception or 'transaction closed' notice" in duty.text_en
+
+
 def test_earliest_running_clock_sets_the_deadline() -> None:
     status = CaseStatus(state=State.AWAITING_EVIDENCE, requested_evidence=("payment_proof", "order_record"))
     # Paid 14 days ago: the channel window closes before the 72 h upload clock.

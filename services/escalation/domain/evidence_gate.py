@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 # What evidence's assessment codes mean, as evidence tells the complainant (its requirements).
-_LABELS = {
+LABELS = {
     "order_record": ("the order record (order number, status, item and time)", "订单记录（订单号、状态、商品和时间）"),
     "payment_proof": ("proof of payment (payment page, bank debit or statement)",
                       "支付凭证（支付页面、银行扣款记录或账单）"),
@@ -68,7 +68,7 @@ def missing_pieces(codes: Sequence[str]) -> list[MissingEvidence]:
     """The assessment's missing codes, each with its meaning in English and Chinese."""
     out = []
     for code in codes:
-        en, zh = _LABELS.get(code, (code.replace("_", " "), code))
+        en, zh = LABELS.get(code, (code.replace("_", " "), code))
         out.append(MissingEvidence(field=code, message_en=en, message_zh=zh))
     return out
 

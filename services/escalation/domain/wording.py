@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from services.escalation.domain.calendar import SHANGHAI
+from services.escalation.domain.evidence_gate import LABELS
 from services.escalation.domain.states import Outcome, Resolution
 
 EVIDENCE = {
@@ -22,8 +23,9 @@ EVIDENCE = {
 
 
 def evidence_list(*, items: tuple[str, ...]) -> tuple[str, str]:
-    """Requested evidence as an English and a Chinese phrase; unknown codes appear as given."""
-    pairs = [EVIDENCE.get(i, (i, i)) for i in items]
+    """Requested evidence as an English and a Chinese phrase (the request's own wording, else the
+    evidence assessment's: `channel_notice` …); unknown codes appear as given."""
+    pairs = [EVIDENCE.get(i) or LABELS.get(i, (i, i)) for i in items]
     return " and ".join(en for en, _ in pairs), "、".join(zh for _, zh in pairs)
 
 
