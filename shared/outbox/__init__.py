@@ -13,9 +13,11 @@ The relay is owned by the service's runtime (`shared.app.ServiceRuntime`), which
 every unit of work it builds as the unit's sink; nothing is found through a module global.
 """
 
-from shared.outbox.entries import (CAUSE, FAILED, PENDING, PUBLISHED, OutboxEntry, emit, emit_raw, outbox_entry,
-                                   pending_count, prune_published, redrive, republish_effects, trace_parent)
+from shared.outbox.entries import (CAUSE, FAILED, PENDING, PUBLISHED, OutboxEntry, backlog, emit, emit_raw,
+                                   outbox_entry, pending_count, prune_published, redrive, republish_effects,
+                                   trace_parent)
 from shared.outbox.relay import OutboxRelay, Publish
 
-__all__ = ["CAUSE", "FAILED", "PENDING", "PUBLISHED", "OutboxEntry", "OutboxRelay", "Publish", "emit", "emit_raw",
-           "outbox_entry", "pending_count", "prune_published", "redrive", "republish_effects", "trace_parent"]
+__all__ = ["CAUSE", "FAILED", "PENDING", "PUBLISHED", "OutboxEntry", "OutboxRelay", "Publish", "backlog", "emit",
+           "emit_raw", "outbox_entry", "pending_count", "prune_published", "redrive", "republish_effects",
+           "trace_parent"]
