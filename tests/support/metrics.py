@@ -37,9 +37,9 @@ def present(samples: Scrape, name: str, **labels: str) -> bool:
     return any(n == name and set(labels.items()) <= ls for (n, ls) in samples)
 
 
-def scrape_when(client: Any, check: Callable[[Scrape], bool]) -> Scrape | None:
+def scrape_when(client: Any, check: Callable[[Scrape], bool], base: str = "") -> Scrape | None:
     """A scrape for which `check` holds, else None (to wait on with wait_until)."""
-    samples = scrape(client)
+    samples = scrape(client, base)
     return samples if check(samples) else None
 
 
