@@ -14,7 +14,7 @@ async def consumer_lag(consumer: Consumer) -> Lag:
     """The lag of each partition assigned to this member of the consumer's group: end offset minus
     the group's committed offset (the partition's start where nothing was committed yet).
 
-    A few small broker requests per consumer (ListOffsets, OffsetFetch per partition); the
+    Three small broker requests per consumer (ListOffsets twice, OffsetFetch); the
     partitions of the group's other members are reported by those members, so figures of all
     instances add up. Nothing is reported before the member has joined its group."""
     client = getattr(consumer._subscriber, "consumer", None)  # the aiokafka consumer, once started
@@ -25,7 +25,9 @@ async def consumer_lag(consumer: Consumer) -> Lag:
         return {}
     stats = consumer.stats()
     topic, group = stats["topic"], stats["group"]
-    ends, starts = await asyncio.gather(client.end_offsets(partitions), client.beginning_offsets(partitions))
-    committed = await asyncio.gather(*(client.committed(tp) for tp in partitions))
-    return {(topic, group, tp.partition): max(0, ends[tp] - (done if done is not None else starts[tp]))
-            for tp, done in zip(partitions, committed, strict=True)}
+    # One OffsetFetch for all the member's partitions (aiokafka's `committed` asks once per partition).
+    ends, starts, committed = await asyncio.gather(
+        client.end_offsets(partitions), client.beginning_offsets(partitions),
+        client._coordinator.fetch_committed_offsets(partitions))
+    done = {tp: c.offset for tp, c in committed.items() if c.offset >= 0}
+    return {(topic, group, tp.partition): max(0, ends[tp] - done.get(tp, starts[tp])) for tp in partitions}
