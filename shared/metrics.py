@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
+from fastapi.responses import Response
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.sdk.metrics import MeterProvider
@@ -179,15 +180,14 @@ def observe_runtime(metrics: ServiceMetrics, *, consumers: Callable[[], list[Any
 def install_metrics(app: Any, runtime: Any) -> None:
     """A service's figures: `observe_runtime`, a sampling loop when OTLP pushes them, and `GET
     /metrics`, their Prometheus text exposition (no token: scraped inside the cluster, no complaint data)."""
-    from fastapi.responses import Response
-
     metrics: ServiceMetrics = runtime.metrics
     observe_runtime(metrics, consumers=lambda: runtime.consumers, relay=runtime.relay)
     if metrics.pushes:
         runtime.background.append(metrics.run)
 
-    @app.get("/metrics", tags=["operations"], summary="Metrics in the Prometheus text format",
-             response_class=Response)
+    @app.get("/metrics", tags=["operations"], summary="Metrics in the Prometheus text format (docs/metrics.md)",
+             response_class=Response, responses={200: {"description": "Every figure of this service, sampled now",
+                                                       "content": {"text/plain": {}}}})
     async def prometheus_metrics() -> Response:
         body, content_type = await metrics.render()
         return Response(body, media_type=content_type)

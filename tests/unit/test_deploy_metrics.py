@@ -38,16 +38,32 @@ def _prometheus_names(instrument: Any) -> set[str]:
 
 
 @functools.cache
-def exported() -> dict[str, set[str]]:
-    """Every sample name each service's /metrics can carry: the instruments its wiring made."""
-    names: dict[str, set[str]] = {}
+def documents() -> dict[str, tuple[Any, dict[str, Any]]]:
+    """Each service's app (not started: no servers needed) and its OpenAPI document."""
+    built = {}
     for service, settings in SETTINGS.items():
         app = importlib.import_module(f"services.{service}.main").create_app(settings())
         TestClient(app).get("/healthz")  # the HTTP instrumentation makes its instruments with the app's middleware
+        built[service] = (app, app.openapi())
+    return built
+
+
+@functools.cache
+def exported() -> dict[str, set[str]]:
+    """Every sample name each service's /metrics can carry: the instruments its wiring made."""
+    names: dict[str, set[str]] = {}
+    for service, (app, _document) in documents().items():
         meters = app.state.runtime.metrics.provider._meters.values()  # the SDK keeps them here
         names[service] = {sample for meter in meters for instrument in meter._instrument_id_instrument.values()
                           for sample in _prometheus_names(instrument)}
     return names
+
+
+@pytest.mark.parametrize("service", list(SETTINGS))
+def test_metrics_is_an_open_text_route_in_every_services_openapi_document(service: str) -> None:
+    operation = documents()[service][1]["paths"]["/metrics"]["get"]
+    assert "text/plain" in operation["responses"]["200"]["content"]
+    assert not operation.get("security"), "Prometheus scrapes it without a token"
 
 
 def _dashboard() -> dict[str, Any]:
