@@ -186,7 +186,7 @@ def test_outbox_backlog_and_oldest_pending_age_rise_with_unpublished_entries_and
         app: TestClient, settings: NotifySettings) -> None:
     backlog = "complaints_outbox_backlog"
     published = total(scrape(app), "complaints_outbox_published_total")
-    strand_outbox_entries(store(settings), topic=settings.topics.notify_events, count=4, age_s=30, lease_s=4)
+    strand_outbox_entries(store(settings), topic=settings.topics.notify_events, count=4, age_s=30, lease_s=2.5)
     waiting = wait_until(lambda: scrape_when(app, lambda s: total(s, backlog, state="pending") >= 4), timeout=3,
                          what="the four entries in the backlog")
     assert total(waiting, "complaints_outbox_oldest_pending_age_seconds") >= 30
