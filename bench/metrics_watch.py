@@ -2,9 +2,10 @@
 
 A thread scrapes every service every --interval seconds and prints one line per round (lag,
 outbox backlog, oldest pending entry, records applied, webhook queue); at the end it prints, per
-service, each figure's peak and last value and what the counters and histograms added up during
-the watch. `bench.lifecycle --metrics` runs it alongside its load. Standalone, against running
-services (`complaints up` serves them on 8001-8004):
+service, each figure's peak and its value once the queues drained after the work (lag, outbox,
+webhook queue at 0; at most a minute), and what the counters and histograms added up during the
+watch. `bench.lifecycle --metrics` and `bench.notify_webhooks --metrics` run it alongside their
+load. Standalone, against running services (`complaints up` serves them on 8001-8004):
 Run: .venv/bin/python -m bench.metrics_watch [--duration 60 --interval 2] [URL ...]
 """
 
@@ -30,6 +31,10 @@ GAUGES = {
     "webhook_queue": ("complaints_webhook_queue_depth", {}),
     "webhook_oldest_s": ("complaints_webhook_oldest_pending_age_seconds", {}),
 }
+#: Gauges that are 0 once the work is done and settled.
+QUEUES = ("lag", "outbox_pending", "webhook_queue")
+#: How long the watch waits, after the work, for those to drain.
+DRAIN_S = 60.0
 #: Counters and histograms: how much each grew during the watch.
 COUNTERS = {
     "records_processed": ("complaints_consumer_records_processed_total", {}),
@@ -83,6 +88,7 @@ class MetricsWatch:
         self.first: dict[str, Scrape] = {}
         self.last: dict[str, Scrape] = {}
         self.scrape_ms: list[float] = []
+        self.drained_after_s: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="metrics-watch", daemon=True)
 
@@ -94,7 +100,15 @@ class MetricsWatch:
     def __exit__(self, *_: Any) -> None:
         self._stop.set()
         self._thread.join(timeout=30)
-        self._scrape_all()  # the state once the work is done
+        # Once the work is done: scrape until the queues are empty (settling trails the work), at most DRAIN_S.
+        began = time.monotonic()
+        while True:
+            self._scrape_all()
+            _, figures = self.rounds[-1]
+            if all(f[k] == 0 for f in figures.values() for k in QUEUES) or time.monotonic() - began > DRAIN_S:
+                break
+            time.sleep(self._interval)
+        self.drained_after_s = round(time.monotonic() - began, 1)
 
     def _scrape_all(self) -> None:
         now = round(time.monotonic() - self._started, 1)
@@ -145,6 +159,7 @@ class MetricsWatch:
                 out[name]["http_mean_ms"] = round((last["http_ms_sum"] - first["http_ms_sum"]) / requests, 1)
         scrapes = sorted(self.scrape_ms)
         out["scrapes"] = {"rounds": len(self.rounds), "interval_s": self._interval,
+                          "queues_empty_after_work_s": self.drained_after_s,
                           "p50_ms": round(scrapes[len(scrapes) // 2], 1) if scrapes else None,
                           "max_ms": round(scrapes[-1], 1) if scrapes else None}
         return out
