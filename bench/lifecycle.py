@@ -6,7 +6,8 @@ store's own request counters (serverStatus) over the run, per complaint; --top N
 frequent operations of each service, in the traces and outside them. The services are stopped
 before their spans are read, so that what their exporters still held is stored. The stores are
 those `complaints up` starts: with no MONGODB_URI, one embedded store per service and one for spans.
-Run: .venv/bin/python -m bench.lifecycle [--rate 50 --duration 20 --top 10]
+Run: .venv/bin/python -m bench.lifecycle [--rate 50 --duration 20 --top 10] [--metrics 2]
+(--metrics N scrapes every service's /metrics every N seconds during the run: bench.metrics_watch.)
 (COMPLAINTS_LOG_LEVEL=INFO keeps the services' INFO lines in the run's logs; WARNING otherwise.)
 """
 
@@ -27,6 +28,7 @@ import httpx
 from pymongo import MongoClient
 
 from bench.harness import CpuMeter, console, open_loop, percentiles, suite_stack, write_results
+from bench.metrics_watch import MetricsWatch
 from shared.auth import mint_token
 from shared.runtime import embedded, supervisor
 from shared.settings import ServiceSettings
@@ -109,6 +111,8 @@ def main() -> None:
     parser.add_argument("--trace-sample", type=int, default=50)
     parser.add_argument("--top", type=int, default=0,
                         help="also print each service's N most frequent store operations per complaint")
+    parser.add_argument("--metrics", type=float, default=0.0,
+                        help="scrape every service's /metrics every N seconds during the run and report what moved")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-lifecycle-"))
     with suite_stack(workdir=workdir) as (bootstrap, stores):
@@ -126,6 +130,9 @@ def main() -> None:
                     for n in supervisor.SERVICES]
         try:
             supervisor.wait_ready(services, timeout=120, progress=console.print)
+            watch = MetricsWatch({s.name: s.url for s in services}, interval=args.metrics) if args.metrics else None
+            if watch is not None:
+                watch.__enter__()
             intake = services[0].url
             template = sample_complaint("complaint_invalid_key_zh.json")
             auth = {"authorization": "Bearer " + mint_token(
@@ -172,6 +179,8 @@ def main() -> None:
                            for ticket in tickets[: args.trace_sample]]
                 # What each consumer applied, and how often a shared transaction was undone or retried.
                 consumers = {s.name: client.get(f"{s.url}/readyz").json().get("consumers", []) for s in services}
+                if watch is not None:
+                    watch.__exit__()
                 # A service stopping sends what its span exporter still holds (a busy store leaves it
                 # behind): its spans are all stored once it is gone.
                 console.print("stopping the services to flush their spans")
@@ -219,6 +228,8 @@ def main() -> None:
             every = Counter(s["service"] for s in spans
                             if "db_system" in s["attributes"] and s["trace_id"] not in reads)
             filed = max(1, len(tickets))
+            if watch is not None:
+                figures["metrics"] = watch.summary()
             figures["store_commands_per_filed_complaint"] = {
                 "all": round(sum(every.values()) / filed, 1),
                 "by_service": {k: round(v / filed, 1) for k, v in sorted(every.items())}}

@@ -1,6 +1,7 @@
 """Webhook deliveries per second through notify, next to raw HTTP POSTs to the same local receiver.
 
-Run: .venv/bin/python -m bench.notify_webhooks [--count 2000] [--per-endpoint 4] [--concurrency 32]
+Run: .venv/bin/python -m bench.notify_webhooks [--count 2000] [--per-endpoint 4] [--concurrency 32] [--metrics 1]
+(--metrics N scrapes notify's /metrics every N seconds while it delivers: bench.metrics_watch.)
 Starts its own broker and store (or uses KAFKA_BOOTSTRAP_SERVERS / MONGODB_URI), a receiver process and
 a notify process; prints the figures and writes bench/out/notify_webhooks.json. Nothing is asserted.
 """
@@ -24,6 +25,7 @@ from aiokafka import AIOKafkaProducer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from bench.metrics_watch import MetricsWatch
 from services.notify.config import NotifySettings
 from shared.auth import mint_token
 from shared.contracts.complaints import ComplaintFiled
@@ -153,6 +155,8 @@ def main() -> None:
     parser.add_argument("--per-endpoint", type=int, default=4, help="notify's POSTs in flight per endpoint")
     parser.add_argument("--concurrency", type=int, default=32, help="raw httpx concurrency, second figure")
     parser.add_argument("--receiver-port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--metrics", type=float, default=0.0,
+                        help="scrape notify's /metrics every N seconds while it delivers and report what moved")
     args = parser.parse_args()
     if args.receiver_port:
         import uvicorn
@@ -194,9 +198,11 @@ def main() -> None:
                                          concurrency=args.per_endpoint, body=body))
         raw_wide = asyncio.run(raw_posts(url=f"{receiver_url}/hook", count=args.count,
                                          concurrency=args.concurrency, body=body))
-        via = asyncio.run(through_notify(notify_url=notify.url, receiver_url=receiver_url, bootstrap=bootstrap,
-                                         topic=topics.intake_events, count=args.count,
-                                         secret=NotifySettings().auth_secret))
+        watch = MetricsWatch({"notify": notify.url}, interval=args.metrics) if args.metrics else None
+        with watch or ExitStack():
+            via = asyncio.run(through_notify(notify_url=notify.url, receiver_url=receiver_url, bootstrap=bootstrap,
+                                             topic=topics.intake_events, count=args.count,
+                                             secret=NotifySettings().auth_secret))
     ratio = {"end_to_end_vs_raw": round(via["end_to_end_per_s"] / raw_same, 3),
              "sender_only_vs_raw": round(via["sender_only_per_s"] / raw_same, 3)}
     figures = {
@@ -204,6 +210,7 @@ def main() -> None:
         "raw_httpx_per_s_same_concurrency": round(raw_same, 1),
         f"raw_httpx_per_s_concurrency_{args.concurrency}": round(raw_wide, 1),
         "notify_webhooks": via,
+        **({"metrics": watch.summary()} if watch is not None else {}),
         "ratio_to_raw_same_concurrency": ratio,
         "note": "end to end: first publish to last request received (consume, intents recorded, signed POST, "
                 "outcome logged, NotificationSent written); sender only: intents recorded while the "

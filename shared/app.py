@@ -23,6 +23,7 @@ from shared import store
 from shared.bus import Consumer, Handler, KeyGate, asyncapi_document, create_broker, make_publish
 from shared.envelope import Message
 from shared.ledger import ProcessedEvent, check_ledger_retention, ensure_ledger_ttl
+from shared.metrics import ServiceMetrics, install_metrics
 from shared.openapi import QUERY_GUARD, install_error_handlers, install_field_error_schema
 from shared.outbox import OutboxEntry, OutboxRelay, prune_published, republish_effects
 from shared.problems import not_ready
@@ -46,23 +47,18 @@ class ServiceRuntime:
         check_ledger_retention(settings.ledger_retention_h, settings.outbox_retention_h)  # refuse a short ledger
         self.settings = settings
         self.documents: list[type[Document]] = [OutboxEntry, ProcessedEvent, *documents]
+        otlp = settings.otel_exporter_otlp_endpoint
         self.tracer_provider = create_tracer_provider(
-            service_name=settings.service_name,
-            otlp_endpoint=settings.otel_exporter_otlp_endpoint,
-            mongodb_uri=settings.span_store_uri,
-            telemetry_db=settings.telemetry_db,
-            timeout_ms=settings.mongodb_timeout_ms,
-            export_delay_ms=settings.span_export_delay_ms,
-            span_retention_h=settings.span_retention_h,
-        )
+            service_name=settings.service_name, otlp_endpoint=otlp,
+            mongodb_uri=settings.span_store_uri, telemetry_db=settings.telemetry_db,
+            timeout_ms=settings.mongodb_timeout_ms, export_delay_ms=settings.span_export_delay_ms,
+            span_retention_h=settings.span_retention_h)
+        self.metrics = ServiceMetrics(service_name=settings.service_name, otlp_endpoint=otlp)
         self.tracer = self.tracer_provider.get_tracer(settings.service_name)
         self.broker = create_broker(settings=settings)
         self.relay = OutboxRelay(
-            publish=make_publish(self.broker, self.tracer),
-            batch_size=settings.outbox_batch_size,
-            poll_interval_s=settings.outbox_poll_interval_s,
-            max_attempts=settings.outbox_max_attempts,
-        )
+            publish=make_publish(self.broker, self.tracer), batch_size=settings.outbox_batch_size,
+            poll_interval_s=settings.outbox_poll_interval_s, max_attempts=settings.outbox_max_attempts)
         #: The service's consumers take turns on a complaint through one gate.
         self.gate = KeyGate()
         self.consumers: list[Consumer] = []
@@ -208,6 +204,7 @@ class ServiceRuntime:
         with contextlib.suppress(Exception):
             await self.broker.stop()
         self.tracer_provider.shutdown()
+        self.metrics.shutdown()
 
     async def readiness(self) -> dict[str, bool]:
         """Whether the store and the broker answer right now."""
@@ -283,8 +280,10 @@ def create_service_app(
         app.include_router(router)
     install_field_error_schema(app, webhooks=openapi_webhooks, components=openapi_components)
     install_error_handlers(app, store_errors=store.STORE_UNAVAILABLE, retry_after_s=RETRY_AFTER_S)
+    install_metrics(app, runtime)
     FastAPIInstrumentor.instrument_app(app, tracer_provider=runtime.tracer_provider,
-                                       excluded_urls="healthz,readyz",
+                                       meter_provider=runtime.metrics.provider,
+                                       excluded_urls="healthz,readyz,metrics",
                                        # one span per request: the ASGI send/receive events add
                                        # three more to every trace and tell nothing the server span does not
                                        exclude_spans=["receive", "send"])

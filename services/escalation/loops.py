@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import datetime
+from typing import Any
 
 from services.escalation.config import EscalationSettings
 from services.escalation.repository import claims
@@ -31,6 +33,19 @@ class TimerLoop:
         self.claimed_total = 0
         self._scan = claims.DueScan()
         self._rewound = 0.0
+        meter = runtime.metrics.meter
+        self._lag = meter.create_histogram("complaints.timer.lag", unit="s",
+                                           description="Delay from a timer's due time to its firing, by kind")
+        self._warnings = meter.create_counter("complaints.sla.warnings", unit="{warning}",
+                                              description="SLA warnings sent (ahead of a clock's due time), by clock")
+        self._breaches = meter.create_counter("complaints.sla.breaches", unit="{breach}",
+                                              description="SLA clocks that ran out, by clock")
+
+    def _fired(self, timer: dict[str, Any], at: datetime) -> None:
+        """Count a fired timer: its delay past due, and the warning or breach it was."""
+        self._lag.record(max(0.0, (at - timer["due_at"]).total_seconds()), {"kind": timer["kind"]})
+        counter = self._breaches if timer["kind"] == "breach" else self._warnings
+        counter.add(1, {"clock": timer["clock"]})
 
     def wake(self) -> None:
         """Look for due timers now (safe from worker threads)."""
@@ -51,7 +66,7 @@ class TimerLoop:
                 claimed = await asyncio.to_thread(
                     firing.fire_due, self._runtime.unit(), owner=s.instance_id, lease_s=s.timer_lease_s,
                     limit=s.timer_batch_size, group=s.timer_group_size, rules=self._rules,
-                    topic=s.topics.escalation_events, scan=self._scan)
+                    topic=s.topics.escalation_events, scan=self._scan, on_fired=self._fired)
                 due = await asyncio.to_thread(claims.next_due, within_s=delay)
                 if due is not None:
                     delay = min(delay, max((due - utcnow()).total_seconds(), 0.0))

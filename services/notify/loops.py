@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from services.notify.adapters.senders import Senders
+from opentelemetry.metrics import Meter, get_meter
+
+from services.notify import repository
+from services.notify.adapters.senders import Outcome, Senders
 from services.notify.config import NotifySettings
 from services.notify.domain.notice import Channel
 from services.notify.models import Notification, Subscription
@@ -20,6 +23,7 @@ from services.notify.service.subscriptions import LiveEndpoints
 from shared.aio import wait_set
 from shared.app import ServiceRuntime
 from shared.envelope import utcnow
+from shared.metrics import Samples
 from shared.store import STORE_UNAVAILABLE, GroupCommit
 
 log = logging.getLogger(__name__)
@@ -43,8 +47,15 @@ class DeliveryWorker:
     concurrently per channel and records their outcomes in batches (one transaction for the
     outcomes that finish while the previous batch commits)."""
 
-    def __init__(self, *, settings: NotifySettings, on_delivered: Callable[[], None], outcomes: GroupCommit) -> None:
+    def __init__(self, *, settings: NotifySettings, on_delivered: Callable[[], None], outcomes: GroupCommit,
+                 meter: Meter | None = None) -> None:
         self._settings = settings
+        meter = meter or get_meter(__name__)
+        self._attempts = meter.create_counter("complaints.delivery.attempts", unit="{attempt}",
+                                              description="Delivery attempts by channel and outcome (ok, failed)")
+        self._webhook_failures = meter.create_counter(
+            "complaints.webhook.failures", unit="{attempt}",
+            description="Webhook attempts that failed (refused, error status, timeout), by endpoint (subscription id)")
         #: Settles the outcomes of sends that finish together in one commit.
         self._outcomes = outcomes
         self._on_delivered = on_delivered
@@ -140,6 +151,7 @@ class DeliveryWorker:
                              doc.id)
                     return
                 outcome = await delivery.send(doc, senders=senders, subscription=subscription)
+            self._count(doc, outcome)
             pace.heard(doc.subscription_id or doc.channel, outcome.latency_ms / 1000)
             assert self._settling is not None
             done: asyncio.Future[bool | None] = asyncio.get_running_loop().create_future()
@@ -151,6 +163,11 @@ class DeliveryWorker:
             raise
         except Exception:  # one broken delivery must not stop the channel; its lease brings it back
             log.exception("delivery %s failed unexpectedly; it will be retried after its lease", doc.id)
+
+    def _count(self, doc: Notification, outcome: Outcome) -> None:
+        self._attempts.add(1, {"channel": doc.channel, "outcome": "ok" if outcome.ok else "failed"})
+        if doc.channel == "webhook" and not outcome.ok:
+            self._webhook_failures.add(1, {"endpoint": doc.subscription_id or ""})
 
     def _send_timeout(self, channel: str) -> float:
         s = self._settings
@@ -232,3 +249,28 @@ def reminder_sweep(runtime: ServiceRuntime, *, settings: NotifySettings, worker:
             await asyncio.sleep(settings.reminder_poll_s)
 
     return sweep
+
+
+def webhook_queue() -> Callable[[], dict[str, Samples]]:
+    """A metrics sampler of the webhook queue: pending deliveries and the oldest one's age, by
+    endpoint (an endpoint seen before and now drained reports 0, not nothing)."""
+    seen: set[str] = set()
+
+    def sample() -> dict[str, Samples]:
+        backlog, now = repository.webhook_backlog(), utcnow()
+        seen.update(backlog)
+        return {"complaints.webhook.queue_depth": [(float(backlog.get(e, (0,))[0]), {"endpoint": e})
+                                                   for e in sorted(seen)],
+                "complaints.webhook.oldest_pending_age": [
+                    (max(0.0, (now - backlog[e][1]).total_seconds()) if e in backlog else 0.0, {"endpoint": e})
+                    for e in sorted(seen)]}
+
+    return sample
+
+
+#: The gauges `webhook_queue` samples: {name: (unit, description)}.
+WEBHOOK_QUEUE_GAUGES = {
+    "complaints.webhook.queue_depth": ("{delivery}",
+                                       "Webhook deliveries pending (due or waiting to retry), by endpoint"),
+    "complaints.webhook.oldest_pending_age": ("s", "Age of the oldest pending webhook delivery, by endpoint"),
+}

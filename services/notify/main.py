@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from services.notify import api, handlers
 from services.notify.api.webhook_docs import webhooks_and_schemas
 from services.notify.config import NotifySettings
-from services.notify.loops import DeliveryWorker, reminder_sweep
+from services.notify.loops import WEBHOOK_QUEUE_GAUGES, DeliveryWorker, reminder_sweep, webhook_queue
 from services.notify.models import (
     ComplaintRecipients,
     DeliveryAttempt,
@@ -36,7 +36,8 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     runtime = ServiceRuntime(settings=settings, documents=DOCUMENTS)
     endpoints = LiveEndpoints()  # each platform's live webhook subscriptions, kept for a while
     worker = DeliveryWorker(settings=settings, on_delivered=runtime.relay.wake,
-                            outcomes=runtime.group_commit("delivery-outcomes"))
+                            outcomes=runtime.group_commit("delivery-outcomes"), meter=runtime.metrics.meter)
+    runtime.metrics.gauges(webhook_queue(), WEBHOOK_QUEUE_GAUGES)
     handlers.register(runtime, settings=settings, endpoints=endpoints, wake_worker=worker.wake)
     runtime.background.extend([worker.run, reminder_sweep(runtime, settings=settings, worker=worker,
                                                           endpoints=endpoints)])

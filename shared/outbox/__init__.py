@@ -20,6 +20,7 @@ from shared.outbox.entries import (
     PENDING,
     PUBLISHED,
     OutboxEntry,
+    backlog,
     emit,
     emit_raw,
     outbox_entry,
@@ -34,6 +35,6 @@ from shared.outbox.entries import (
 )
 from shared.outbox.relay import OutboxRelay, Publish
 
-__all__ = ["CAUSE", "FAILED", "PENDING", "PUBLISHED", "OutboxEntry", "OutboxRelay", "Publish", "emit", "emit_raw",
-           "outbox_entry", "pending_count", "prune_published", "redrive", "redrive_entries", "republish_effects",
+__all__ = ["CAUSE", "FAILED", "PENDING", "PUBLISHED", "OutboxEntry", "OutboxRelay", "Publish", "backlog", "emit",
+           "emit_raw", "outbox_entry", "pending_count", "prune_published", "redrive", "redrive_entries", "republish_effects",
            "states_of", "trace_parent", "unpublished"]

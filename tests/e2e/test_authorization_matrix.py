@@ -105,7 +105,7 @@ def endpoints(suite: dict[str, ServiceProcess]) -> list[tuple[str, str, str, str
     for name, svc in suite.items():
         schema = httpx.get(f"{svc.url}/openapi.json", timeout=10).json()
         for path, operations in schema["paths"].items():
-            if path in ("/healthz", "/readyz", "/asyncapi.json") or path.startswith("/schemas"):
+            if path in ("/healthz", "/readyz", "/metrics", "/asyncapi.json") or path.startswith("/schemas"):
                 continue  # operational, or public documents (the public events' schemas) for anyone
             for method, operation in operations.items():
                 found.append((name, method.upper(), path, svc.url, operation))

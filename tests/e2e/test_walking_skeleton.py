@@ -17,6 +17,7 @@ from shared.settings import ServiceSettings
 from shared.topics import TopicSettings
 from tests.support import kafka
 from tests.support.escalation_cases import token as case_token
+from tests.support.metrics import present, scrape, scrape_when, total
 from tests.support.samples import sample_complaint
 from tests.support.suite import create_topics, running_suite
 from tests.support.waiting import wait_until
@@ -173,3 +174,31 @@ def test_poison_messages_are_parked_and_the_consumers_go_on(
                              complaint_body() | {"order": complaint_body()["order"] | {"number": "202611230002"}})
     wait_until(lambda: fully_processed(suite, created["ticket"]), timeout=60,
                what="a good complaint after the poison to be processed")
+    for name in ("evidence", "escalation", "notify"):  # each consumer counted what it parked
+        parked = total(scrape(httpx, suite[name].url), "complaints_consumer_records_dead_lettered_total",
+                       topic=topics.intake_events)
+        assert parked >= len(poisons), (name, parked)
+
+
+def test_every_service_reports_its_lag_outbox_and_http_figures_at_metrics(
+        suite: dict[str, ServiceProcess], filed: dict[str, Any], topics: TopicSettings) -> None:
+    consumed = {"intake": [topics.evidence_events, topics.escalation_events, topics.notify_events],
+                **{name: [topics.intake_events] for name in ("evidence", "escalation", "notify")}}
+    def drained(samples: dict) -> bool:
+        return total(samples, "complaints_consumer_lag") == 0 == total(samples, "complaints_outbox_backlog",
+                                                                       state="pending")
+
+    for name, topics_read in consumed.items():
+        samples = wait_until(lambda n=name: scrape_when(httpx, drained, suite[n].url), timeout=30,
+                             what=f"{name}'s lag and outbox backlog at 0 once the filing is handled")
+        for topic in topics_read:
+            assert present(samples, "complaints_consumer_lag", topic=topic), (name, topic)
+            processed = total(samples, "complaints_consumer_records_processed_total", topic=topic)
+            assert processed >= 1 or name == "intake", (name, topic)
+        assert total(samples, "complaints_outbox_published_total") >= 1, name
+        assert present(samples, "complaints_outbox_oldest_pending_age_seconds"), name
+    intake = scrape(httpx, suite["intake"].url)
+    assert total(intake, "http_server_duration_milliseconds_count", http_target="/v1/complaints",
+                 http_method="POST", http_status_code="201") >= 1
+    assert sum(total(scrape(httpx, suite["intake"].url), "complaints_consumer_records_processed_total", topic=t)
+               for t in consumed["intake"]) >= 3, "intake folds the other services' steps"

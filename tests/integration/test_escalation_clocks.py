@@ -22,6 +22,7 @@ from tests.support.escalation_cases import (
     token,
     wait_case,
 )
+from tests.support.metrics import scrape, scrape_when, total
 from tests.support.suite import create_topics
 from tests.support.waiting import wait_until
 
@@ -143,3 +144,24 @@ def test_a_merchant_that_let_three_clocks_run_out_faces_the_platform_first(
     assert (case["tier"], case["state"]) == ("platform", "platform_arbitration")
     assert "repeat-offender" in case["route"]["matched_rules"]
 
+
+
+def test_metrics_count_the_warning_and_breach_by_clock_and_how_late_each_timer_fired(
+        client: TestClient, service_env: dict[str, str], topics: TopicSettings) -> None:
+    before = scrape(client)
+    warned = total(before, "complaints_sla_warnings_total", clock="first_response")
+    breached = total(before, "complaints_sla_breaches_total", clock="first_response")
+    fired = total(before, "complaints_timer_lag_seconds_count", kind="breach")
+    event = filed(category="slow-or-rude-service")
+    send(bootstrap=service_env["KAFKA_BOOTSTRAP_SERVERS"], topic=topics.intake_events, events=[event])
+    after = wait_until(lambda: scrape_when(client, lambda s: total(
+        s, "complaints_sla_breaches_total", clock="first_response") > breached), timeout=30,
+        what="the first-response breach counted")
+    assert total(after, "complaints_sla_warnings_total", clock="first_response") > warned
+    assert total(after, "complaints_timer_lag_seconds_count", kind="breach") > fired
+    # The fast clock's timers fire within a few polls of their due time, never before it.
+    assert 0 <= total(after, "complaints_timer_lag_seconds_sum", kind="breach") < 30 * total(
+        after, "complaints_timer_lag_seconds_count", kind="breach")
+    assert total(after, "complaints_timer_lag_seconds_bucket", kind="breach", le="+Inf") == total(
+        after, "complaints_timer_lag_seconds_count", kind="breach")
+    assert total(after, "complaints_consumer_lag", topic=topics.intake_events) == 0

@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 from standardwebhooks import Webhook
 
 from services.notify.config import NotifySettings
-from tests.support.notify_harness import complaint_filed, notify_settings, publish, running_notify, token
+from tests.support.metrics import consumer_of, present, scrape, scrape_when, strand_outbox_entries, total
+from tests.support.notify_harness import complaint_filed, notify_settings, publish, running_notify, store, token
 from tests.support.servers import Servers
 from tests.support.suite import create_topics
 from tests.support.waiting import wait_until
@@ -156,3 +157,73 @@ def test_manual_redelivery_sends_the_same_message_again(app: TestClient, setting
     other = app.post(f"/v1/subscriptions/{sub['id']}/deliveries/{entry['id']}/redeliver",
                      headers=partner(settings, "p-elsewhere"))
     assert other.status_code == 404
+
+
+# --- metrics: GET /metrics as an operator reads it, moving with the work ------------------------------
+
+
+def test_consumer_lag_grows_while_a_consumer_is_paused_and_drains_to_zero_after(
+        app: TestClient, settings: NotifySettings) -> None:
+    topic, lag = settings.topics.intake_events, "complaints_consumer_lag"
+    kafka = consumer_of(app, topic)._subscriber.consumer
+    parts = list(kafka.assignment())
+    before = scrape(app)
+    assert present(before, lag, topic=topic, partition="0"), "every assigned partition reports its lag"
+    processed = total(before, "complaints_consumer_records_processed_total", topic=topic)
+    app.portal.call(lambda: kafka.pause(*parts))  # type: ignore[union-attr]
+    try:
+        publish(settings, topic=topic, events=[complaint_filed(platform="p-lag") for _ in range(3)])
+        wait_until(lambda: scrape_when(app, lambda s: total(s, lag, topic=topic) >= 3), timeout=20,
+                   what="a lag of 3 while paused")
+    finally:
+        app.portal.call(lambda: kafka.resume(*parts))  # type: ignore[union-attr]
+    drained = wait_until(lambda: scrape_when(app, lambda s: total(s, lag, topic=topic) == 0), timeout=30,
+                         what="the lag back to 0 once resumed")
+    assert total(drained, "complaints_consumer_records_processed_total", topic=topic) >= processed + 3
+
+
+def test_outbox_backlog_and_oldest_pending_age_rise_with_unpublished_entries_and_fall_once_published(
+        app: TestClient, settings: NotifySettings) -> None:
+    backlog = "complaints_outbox_backlog"
+    published = total(scrape(app), "complaints_outbox_published_total")
+    strand_outbox_entries(store(settings), topic=settings.topics.notify_events, count=4, age_s=30, lease_s=2.5)
+    waiting = wait_until(lambda: scrape_when(app, lambda s: total(s, backlog, state="pending") >= 4), timeout=3,
+                         what="the four entries in the backlog")
+    assert total(waiting, "complaints_outbox_oldest_pending_age_seconds") >= 30
+    drained = wait_until(lambda: scrape_when(app, lambda s: total(s, backlog, state="pending") == 0),
+                         timeout=20, what="the backlog published")
+    assert total(drained, "complaints_outbox_oldest_pending_age_seconds") == 0
+    assert total(drained, "complaints_outbox_published_total") >= published + 4
+
+
+@pytest.mark.parametrize("receiver", [{"fail_first": 2}], indirect=True)
+def test_a_webhook_endpoint_shows_its_queue_while_held_and_its_failures_once_sent(
+        app: TestClient, settings: NotifySettings, receiver: WebhookReceiver) -> None:
+    sub, headers = subscribe(app, settings, platform="p-metrics", url=receiver.url), partner(settings, "p-metrics")
+    depth, failures = "complaints_webhook_queue_depth", "complaints_webhook_failures_total"
+    assert app.post(f"/v1/subscriptions/{sub['id']}/pause", headers=headers).status_code == 200
+    publish(settings, topic=settings.topics.intake_events,
+            events=[complaint_filed(platform="p-metrics") for _ in range(2)])
+    held = wait_until(lambda: scrape_when(app, lambda s: total(s, depth, endpoint=sub["id"]) == 2), timeout=20,
+                      what="two deliveries queued for the held endpoint")
+    assert total(held, "complaints_webhook_oldest_pending_age_seconds", endpoint=sub["id"]) > 0
+    assert total(held, failures, endpoint=sub["id"]) == 0
+    assert app.post(f"/v1/subscriptions/{sub['id']}/resume", headers=headers).status_code == 200
+    receiver.wait_for(count=4, timeout=30)  # two failures, then both delivered
+    sent = wait_until(lambda: scrape_when(app, lambda s: total(s, depth, endpoint=sub["id"]) == 0), timeout=20,
+                      what="the endpoint's queue drained")
+    assert total(sent, failures, endpoint=sub["id"]) == 2
+    assert total(sent, "complaints_webhook_oldest_pending_age_seconds", endpoint=sub["id"]) == 0
+    assert total(sent, "complaints_delivery_attempts_total", channel="webhook", outcome="ok") >= 2
+
+
+def test_http_requests_are_counted_by_route_template_and_status(app: TestClient, settings: NotifySettings) -> None:
+    unknown = "/v1/subscriptions/sub-nowhere-404/deliveries"
+    assert app.get(unknown, headers=partner(settings, "p-http")).status_code == 404
+    assert app.get("/v1/subscriptions").status_code == 401
+    samples, name = scrape(app), "http_server_duration_milliseconds_count"
+    assert total(samples, name, http_target="/v1/subscriptions/{subscription_id}/deliveries",
+                 http_status_code="404") >= 1
+    assert total(samples, name, http_target="/v1/subscriptions", http_status_code="401") >= 1
+    assert not any(unknown == value for (_n, labels) in samples for _k, value in labels), "no raw ids as labels"
+    assert not present(samples, name, http_target="/metrics"), "scrapes are not counted as traffic"

@@ -16,7 +16,7 @@ from tests.support.partner_http import SERVICES, bearer, running_services
 pytestmark = pytest.mark.integration
 
 #: Routes anyone may call: probes, the documents themselves, the public schemas.
-OPEN_ROUTES = re.compile(r"^/(healthz|readyz|asyncapi\.json|schemas(/.*)?)$")
+OPEN_ROUTES = re.compile(r"^/(healthz|readyz|metrics|asyncapi\.json|schemas(/.*)?)$")
 WEBHOOK_HEADERS = {"webhook-id", "webhook-timestamp", "webhook-signature"}
 
 

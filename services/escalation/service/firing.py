@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -24,25 +26,35 @@ from shared.envelope import Event, utcnow
 from shared.outbox import emit
 from shared.store import UnitOfWork
 
+#: Told of each timer that fired, once its transaction committed: the timer and when it fired.
+OnFired = Callable[[dict[str, Any], datetime], None]
 
-def fire(uow: UnitOfWork, *, timer: dict[str, Any], owner: str, rules: Rules, topic: str) -> bool:
+
+def fire(uow: UnitOfWork, *, timer: dict[str, Any], owner: str, rules: Rules, topic: str,
+         on_fired: OnFired | None = None) -> bool:
     """Fire a claimed timer in one transaction with its case change; False when stale or lost."""
-    return fire_many(uow, timers=[timer], owner=owner, rules=rules, topic=topic) == 1
+    return fire_many(uow, timers=[timer], owner=owner, rules=rules, topic=topic, on_fired=on_fired) == 1
 
 
-def fire_many(uow: UnitOfWork, *, timers: list[dict[str, Any]], owner: str, rules: Rules, topic: str) -> int:
+def fire_many(uow: UnitOfWork, *, timers: list[dict[str, Any]], owner: str, rules: Rules, topic: str,
+              on_fired: OnFired | None = None) -> int:
     """Fire claimed timers in one transaction (one commit for the group); returns how many fired."""
-    return uow.transaction(lambda tx: sum(_fire_traced(tx, timer=t, owner=owner, rules=rules, topic=topic)
-                                      for t in timers))
+    return uow.transaction(lambda tx: sum(_fire_traced(tx, timer=t, owner=owner, rules=rules, topic=topic,
+                                                       on_fired=on_fired) for t in timers))
 
 
-def _fire_traced(tx: UnitOfWork, *, timer: dict[str, Any], owner: str, rules: Rules, topic: str) -> bool:
+def _fire_traced(tx: UnitOfWork, *, timer: dict[str, Any], owner: str, rules: Rules, topic: str,
+                 on_fired: OnFired | None) -> bool:
     # The events join the trace of the complaint that started the clock.
     token = otel_context.attach(propagate.extract(timer.get("trace") or {}))
     try:
-        return _fire(tx, timer=timer, owner=owner, rules=rules, topic=topic)
+        fired = _fire(tx, timer=timer, owner=owner, rules=rules, topic=topic)
     finally:
         otel_context.detach(token)
+    if fired and on_fired is not None:
+        at = utcnow()
+        tx.after_commit.append(lambda: on_fired(timer, at))
+    return fired
 
 
 def _fire(tx: UnitOfWork, *, timer: dict[str, Any], owner: str, rules: Rules, topic: str) -> bool:
@@ -116,16 +128,17 @@ def _audience(rules: Rules, *, clock: str, kind: str) -> list[str]:
 
 
 def fire_due(uow: UnitOfWork, *, owner: str, lease_s: float, limit: int, group: int, rules: Rules, topic: str,
-             scan: claims.DueScan | None = None) -> int:
-    """Claim up to limit due timers and fire them group by group; returns how many were claimed."""
+             scan: claims.DueScan | None = None, on_fired: OnFired | None = None) -> int:
+    """Claim up to limit due timers and fire them group by group; returns how many were claimed.
+    `on_fired` hears of each one that fired, once its transaction committed."""
     claimed = claims.claim_due(owner=owner, lease_s=lease_s, limit=limit, scan=scan)
     for start in range(0, len(claimed), group):
         chunk = claimed[start:start + group]
         try:
-            fire_many(uow, timers=chunk, owner=owner, rules=rules, topic=topic)
+            fire_many(uow, timers=chunk, owner=owner, rules=rules, topic=topic, on_fired=on_fired)
         except CaseChanged:
             # One case moved under the group: fire its members alone so the others are not held up.
             for timer in chunk:
                 with contextlib.suppress(CaseChanged):
-                    fire(uow, timer=timer, owner=owner, rules=rules, topic=topic)
+                    fire(uow, timer=timer, owner=owner, rules=rules, topic=topic, on_fired=on_fired)
     return len(claimed)

@@ -24,6 +24,7 @@ from services.notify.repository.deliveries import (
     update_redeliver,
     update_settled,
     update_settled_many,
+    webhook_backlog,
 )
 from services.notify.repository.recipients import (
     create_parked,
@@ -75,4 +76,5 @@ __all__ = [
     "read_ahead_records", "replace_reminder", "update_agent", "update_cancelled", "update_digest",
     "update_done", "update_health", "update_leases", "update_paused", "update_profile", "update_read",
     "update_redeliver", "update_resumed", "update_secrets", "update_settled", "update_settled_many",
+    "webhook_backlog",
 ]

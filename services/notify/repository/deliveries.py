@@ -181,3 +181,16 @@ def list_health(tx: UnitOfWork, *, subscription_ids: list[str]) -> dict[str, tup
     found = tx.collection(Subscription).find({"_id": {"$in": sorted(subscription_ids)}},
                                              {"health": 1, "paused_at": 1}, session=tx.session)
     return {sub["_id"]: (sub.get("health") or {}, sub.get("paused_at")) for sub in found}
+
+
+def webhook_backlog() -> dict[str, tuple[int, datetime]]:
+    """Pending webhook deliveries by endpoint (subscription id): how many, and when the oldest was
+    recorded. Read through the (channel, state, next_attempt_at) index: the cost grows with what is
+    pending, not with every delivery ever recorded."""
+    found: dict[str, tuple[int, datetime]] = {}
+    for doc in database()[Notification._get_collection_name()].find(
+            {"channel": "webhook", "state": "pending"}, {"_id": 0, "subscription_id": 1, "created_at": 1}):
+        endpoint = doc.get("subscription_id") or ""
+        count, oldest = found.get(endpoint, (0, doc["created_at"]))
+        found[endpoint] = (count + 1, min(oldest, doc["created_at"]))
+    return found
