@@ -10,14 +10,16 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from services.console.adapters.apis import Apis
 from services.console.api import oidc, pages, status
 from services.console.api.security import SecurityHeaders
 from services.console.api.views import environment
 from services.console.config import ConsoleSettings
+from shared.metrics import ServiceMetrics
 from shared.runtime.serve import serve
 from shared.runtime.startup import load_settings
 
@@ -55,6 +57,17 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     def readyz() -> JSONResponse:
         apis = app.state.apis.ready()
         return JSONResponse({"ready": all(apis.values()), "apis": apis}, status_code=200 if all(apis.values()) else 503)
+
+    # HTTP rate, errors and duration per page, scraped like the services' (docs/metrics.md)
+    metrics = ServiceMetrics(service_name="console", otlp_endpoint=None)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        body, content_type = await metrics.render()
+        return Response(body, media_type=content_type)
+
+    FastAPIInstrumentor.instrument_app(app, meter_provider=metrics.provider,
+                                       excluded_urls="healthz,readyz,metrics,static")
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> FileResponse:

@@ -106,6 +106,16 @@ def test_every_page_carries_a_strict_content_security_policy(client: TestClient)
         assert "script-src 'self'" in policy and "default-src 'none'" in policy and "unsafe-inline" not in policy
 
 
+def test_metrics_count_the_pages_served_by_route(client: TestClient) -> None:
+    _signed_in(client)
+    client.get("/queues")
+    text = client.get("/metrics").text
+    served = [line for line in text.splitlines() if line.startswith("http_server_duration_milliseconds_count")
+              or line.startswith("http_server_request_duration_seconds_count")]
+    assert any('http_route="/queues"' in line or 'http_target="/queues"' in line for line in served), served
+    assert not any("/metrics" in line for line in served), "the scrape itself is not counted"
+
+
 def test_no_template_has_inline_script_style_or_handlers() -> None:
     for template in TEMPLATES.glob("*.html"):
         text = template.read_text(encoding="utf-8")
