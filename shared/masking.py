@@ -7,8 +7,10 @@ import re
 from typing import Any
 
 # Phone numbers: mainland mobiles (1[3-9] + 9 digits) and international forms (+ and 8–15 digits),
-# typed in ASCII or in the full-width digits of a Chinese input method (\d matches both).
-_PHONE = re.compile(r"(?<![\w])(\+?\d{1,3}[- ]?)?([1１][3-9３-９]\d)(\d{4})(\d{4})(?!\d)")
+# typed in ASCII or in the full-width digits of a Chinese input method (\d matches both), right
+# after Chinese text (手机13812345678: only ASCII letters and digits before it mean it is part of an
+# id), bare or grouped 3-4-4 by spaces or dashes (+86 138 1234 5678).
+_PHONE = re.compile(r"(?<![A-Za-z_\d])(\+?\d{1,3}[- ]?)?([1１][3-9３-９]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
 # Card numbers: 13–19 digits, bare or in groups of four; not runs inside ids like CP-20261123-000001.
 _CARD = re.compile(r"(?<![\d-])(?:\d{4}[ -]){3}\d{1,7}(?![\d-])|(?<![\d-])\d{13,19}(?![\d-])")
 # Card keys: long runs of letters and digits with at least one digit, often dash-grouped.

@@ -27,6 +27,9 @@ def test_contact_masks_keep_just_enough_to_recognise() -> None:
         ('{"pwd": "letmein"}', "letmein"),  # no digit at all
         ("电话 １３８１２３４５６７８", "１３８１２３４５６７８"),  # full-width, as a Chinese input method types it
         ("卡密：XK29QP7H", "XK29QP7H"),
+        ("手机13812345678联系", "12345678"),  # right after Chinese text
+        ("call +86 138 1234 5678 today", "1234 5678"),  # grouped 3-4-4
+        ("手机号：138-1234-5678", "1234-5678"),
     ],
 )
 def test_scrub_masks_each_kind_of_secret(text: str, secret: str) -> None:
