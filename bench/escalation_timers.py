@@ -252,7 +252,8 @@ def main() -> None:
                 figures["filing_opened"] = opened_lags(db=db, probe=probe, burst_from=start, burst_to=done)
             result = {"cases": args.cases, "instances": args.instances, "burst": args.burst,
                       "due_rate_per_s": args.due_rate,
-                      "measure_s": args.measure_s, "settle_s": args.settle_s, "store_settle_s": settled_s, "ready_before_first_due_s": round(ahead, 1),
+                      "measure_s": args.measure_s, "settle_s": args.settle_s, "store_settle_s": settled_s,
+                      "ready_before_first_due_s": round(ahead, 1),
                       "timers_in_store": timers, "seed_s": round(seed_s, 1), **figures,
                       "at": datetime.now(UTC).isoformat()}
         finally:
@@ -268,7 +269,8 @@ def _plot(ax: Any, *, points: list[tuple[float, float]], result: dict[str, Any])
     ax.set_xlabel("due time, s from the first")
     ax.set_ylabel("lag from due to fired, ms")
     ax.set_title(f"{result['cases']:,} open cases, "
-                 + (f"{result['burst']:,} due at once, " if result["burst"] else f"{result['due_rate_per_s']:g} due/s, ")
+                 + (f"{result['burst']:,} due at once, " if result["burst"]
+                    else f"{result['due_rate_per_s']:g} due/s, ")
                  + f"{result['instances']} instances")
     ax.legend()
 
