@@ -8,7 +8,11 @@ nothing due during the run. --due-rate cases per second, for --measure-s seconds
 first-response warning (at 80% of 24 h) or breach (at 24 h, which also escalates the case) fall
 due while --instances escalation processes run. Prints and saves p50/p99/max lag, fires/s and
 how the firing split between the instances to bench/out/. A high --due-rate measures capacity.
+--burst N instead has N clocks fall due at the same instant (as working-day clocks do at the close
+of a day) and adds the time to fire them all, duplicates, and how fast filings sent meanwhile open
+their cases against those sent before the burst.
 Run: .venv/bin/python -m bench.escalation_timers [--cases 100000] [--instances 2] [--due-rate 10]
+     .venv/bin/python -m bench.escalation_timers --cases 20000 --instances 2 --burst 10000
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 
 from pymongo import MongoClient
 
+from bench.burst_probe import FilingProbe, duplicate_events, opened_lags
 from bench.harness import embedded_stack, percentiles, settle, write_results
 from services.escalation.config import EscalationSettings
 from services.escalation.domain.routing import MerchantHistory
@@ -116,6 +121,12 @@ def plan_backlog(*, count: int, now: datetime) -> list[tuple[datetime, bool]]:
     return [(now - timedelta(hours=random.uniform(0, 18)), False) for _ in range(count)]
 
 
+def plan_burst(*, count: int, start: datetime) -> tuple[list[tuple[datetime, bool]], list[datetime]]:
+    """Cases whose first-response warning or breach (alternately) all fall due at start."""
+    plans = [(start - (BREACH_AFTER if n % 2 else WARN_AFTER), n % 2 == 1) for n in range(count)]
+    return plans, [start] * count
+
+
 def plan_due(*, count: int, start: datetime, rate: float) -> tuple[list[tuple[datetime, bool]], list[datetime]]:
     """Cases whose first-response warning or breach falls due at rate per second from start."""
     plans, dues = [], []
@@ -177,12 +188,13 @@ def main() -> None:
     parser.add_argument("--measure-s", type=float, default=120.0, help="how long timers keep falling due")
     parser.add_argument("--settle-s", type=float, default=0.0,
                         help="seconds between the end of the bulk load and the first due time")
+    parser.add_argument("--burst", type=int, default=0, help="clocks due at the same instant (replaces --due-rate)")
     parser.add_argument("--batch", type=int, default=1_000, help="cases per insert_many")
     parser.add_argument("--max-s", type=float, default=900.0, help="stop watching this long after the last due time")
     args = parser.parse_args()
-    due_count = int(args.due_rate * args.measure_s)
+    due_count = args.burst or int(args.due_rate * args.measure_s)
     if due_count > args.cases:
-        parser.error("--due-rate x --measure-s is more cases than --cases")
+        parser.error("--due-rate x --measure-s (or --burst) is more cases than --cases")
     with tempfile.TemporaryDirectory() as tmp, embedded_stack(workdir=Path(tmp)) as (bootstrap, uri):
         workdir, prefix = Path(tmp), f"bench{new_id()[:6]}."
         db_name = f"{prefix[:-1]}_escalation"
@@ -193,15 +205,22 @@ def main() -> None:
         topics = TopicSettings(prefix=prefix)
         asyncio.run(embedded.create_topics(bootstrap=bootstrap, topics=topics.all_topics(), partitions=4))
         began = time.monotonic()
-        _say(f"seeding {args.cases - due_count} backlog cases, then {due_count} falling due at "
-             f"{args.due_rate:g}/s")
+        _say(f"seeding {args.cases - due_count} backlog cases, then {due_count} falling due "
+             + ("at one instant" if args.burst else f"at {args.due_rate:g}/s"))
         timers = seed(db=db, plans=plan_backlog(count=args.cases - due_count, now=datetime.now(UTC)),
                       batch=args.batch, label="backlog", templates=500)
         settled_s = settle(uri=uri)
         # The cases that fall due go in last, timed from now: the instances start meanwhile.
-        start = datetime.now(UTC) + timedelta(seconds=max(20 + due_count / 400, args.settle_s))
-        plans, dues = plan_due(count=due_count, start=start, rate=args.due_rate)
-        timers += seed(db=db, plans=plans, batch=args.batch, label="falling due", offset=args.cases - due_count)
+        # (A burst's cases are seeded at about 100/s on a busy machine.)
+        start = datetime.now(UTC) + timedelta(seconds=max(20 + due_count / (100 if args.burst else 400),
+                                                          args.settle_s))
+        plans, dues = (plan_burst(count=due_count, start=start) if args.burst
+                       else plan_due(count=due_count, start=start, rate=args.due_rate))
+        # A burst's cases differ only in warning or breach: two built, the rest copies.
+        timers += seed(db=db, plans=plans, batch=args.batch, label="falling due", offset=args.cases - due_count,
+                       templates=2 if args.burst else 0)
+        due_ids = {t["complaint_id"] for t in db[Timer._get_collection_name()].find(
+            {"clock": "first_response", "due_at": {"$gte": min(dues), "$lte": max(dues)}}, {"complaint_id": 1})}
         seed_s = time.monotonic() - began
         env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "MONGODB_URI": uri,
                "COMPLAINTS_TOPIC_PREFIX": prefix, "ESCALATION_MONGODB_DB": db_name,
@@ -220,16 +239,30 @@ def main() -> None:
             _say(f"{args.instances} instance(s) ready {ahead:.0f}s before the first due time")
             last_due = max(dues)
             wait_s = max(0.0, (last_due - datetime.now(UTC)).total_seconds()) + args.max_s
+            probe = FilingProbe(bootstrap=bootstrap, topic=topics.intake_events)
+            if args.burst:
+                probe.start()
             watch(db=db, expected=due_count, last_due=last_due, deadline=time.monotonic() + wait_s)
             figures, points = measure(db=db, dues=dues)
-            result = {"cases": args.cases, "instances": args.instances, "due_rate_per_s": args.due_rate,
+            if args.burst:
+                probe.stop()
+                fired_at = [t["fired_at"] for t in db[Timer._get_collection_name()].find(_fired(), {"fired_at": 1})]
+                done = max(fired_at) if fired_at else datetime.now(UTC)
+                figures["time_to_fire_all_s"] = round((done - start).total_seconds(), 2)
+                figures["first_to_last_fire_s"] = round((done - min(fired_at)).total_seconds(), 2) if fired_at else None
+                figures.update(duplicate_events(db=db, complaint_ids=due_ids))
+                # The filing probe's cases are opened by the same instances: before the burst vs during it.
+                figures["filing_opened"] = opened_lags(db=db, probe=probe, burst_from=start, burst_to=done)
+            result = {"cases": args.cases, "instances": args.instances, "burst": args.burst,
+                      "due_rate_per_s": args.due_rate,
                       "measure_s": args.measure_s, "settle_s": args.settle_s, "store_settle_s": settled_s,
                       "ready_before_first_due_s": round(ahead, 1),
                       "timers_in_store": timers, "seed_s": round(seed_s, 1), **figures,
                       "at": datetime.now(UTC).isoformat()}
         finally:
             supervisor.stop_all([p.child for p in procs])
-    name = f"escalation_timers_{args.cases}_{args.instances}i_{args.due_rate:g}ps"
+    name = (f"escalation_timers_{args.cases}_{args.instances}i_"
+            + (f"burst{args.burst}" if args.burst else f"{args.due_rate:g}ps"))
     write_results(name=name, figures=result, plot=lambda ax: _plot(ax, points=points, result=result))
 
 
@@ -238,8 +271,10 @@ def _plot(ax: Any, *, points: list[tuple[float, float]], result: dict[str, Any])
     ax.axhline(2000, color="red", linewidth=1, label="target 2 s")
     ax.set_xlabel("due time, s from the first")
     ax.set_ylabel("lag from due to fired, ms")
-    ax.set_title(f"{result['cases']:,} open cases, {result['due_rate_per_s']:g} due/s, "
-                 f"{result['instances']} instances")
+    ax.set_title(f"{result['cases']:,} open cases, "
+                 + (f"{result['burst']:,} due at once, " if result["burst"]
+                    else f"{result['due_rate_per_s']:g} due/s, ")
+                 + f"{result['instances']} instances")
     ax.legend()
 
 

@@ -35,6 +35,6 @@ class EscalationSettings(ServiceSettings):
         1.0, title="Longest sleep of the timer loop when nothing is due sooner", gt=0)
     timer_lease_s: float = Field(
         30.0, title="How long a claimed timer is reserved before another instance may take it", gt=0)
-    timer_batch_size: int = Field(100, title="Timers claimed per round", ge=1)
-    timer_group_size: int = Field(20, title="Timers fired per transaction", ge=1)
+    timer_batch_size: int = Field(200, title="Timers claimed per round", ge=1)
+    timer_group_size: int = Field(50, title="Timers fired per transaction (of distinct cases)", ge=1)
     instance_id: str = Field(default_factory=_instance_id, title="This instance's name on timer leases")

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+from pymongo import UpdateOne
+from pymongo.errors import PyMongoError
+
 from services.escalation.models import Timer
+from services.escalation.repository.cases import CaseChanged
 from services.escalation.repository.timers import FLOOR_ID, FLOORS
 from shared.envelope import new_id, utcnow
-from shared.store import database
+from shared.store import Sink, UnitOfWork, database
 
 
 def _timers() -> Any:
@@ -75,6 +81,26 @@ def claim_due(*, owner: str, lease_s: float, limit: int, now: datetime | None = 
     return sorted(claimed, key=lambda d: d["due_at"])
 
 
+@contextmanager
+def group_transaction(*, sink: Sink | None) -> Iterator[UnitOfWork]:
+    """One transaction for a group of claimed timers, committed when the block ends.
+
+    A write conflict with another writer of one of its cases (the store's TransientTransactionError)
+    undoes the group and raises CaseChanged, for its members to be fired one by one."""
+    group = UnitOfWork.group(sink=sink)
+    try:
+        yield group
+        group.commit()
+    except PyMongoError as exc:
+        group.abort()
+        if exc.has_error_label("TransientTransactionError"):
+            raise CaseChanged("a case of the group was written meanwhile") from exc
+        raise
+    except BaseException:
+        group.abort()
+        raise
+
+
 def rewind_floor(*, back_s: float, now: datetime | None = None) -> None:
     """Move the due floor back a little, so a timer scheduled while the floor moved is not missed."""
     at = (now or utcnow()) - timedelta(seconds=back_s)
@@ -102,11 +128,12 @@ def _claim_ids(ids: list[str], due: dict[str, Any], lease: dict[str, Any], token
     if not ids:
         return []
     # The conditional update is the claim: a timer another instance took meanwhile no longer
-    # matches, and firing re-checks the token inside the transaction. One update per timer, never
-    # update_many: a timer whose lease ran out may carry the uncommitted change of an instance
-    # SIGKILLed mid-fire. The embedded store retries a multi-document update's conflict with it
-    # forever while holding the collection lock (every write of every service then hangs); a
-    # single-document update waits for the dead transaction to be reaped without holding it.
-    for timer_id in ids:
-        _timers().update_one({"_id": timer_id, **due}, lease)
+    # matches, and firing re-checks the token inside the transaction. One single-document update
+    # per timer, never update_many: a timer whose lease ran out may carry the uncommitted change of
+    # an instance SIGKILLed mid-fire. The embedded store retries a multi-document update's conflict
+    # with it forever while holding the collection lock (every write of every service then hangs);
+    # a single-document update waits for the dead transaction to be reaped without holding it. The
+    # store applies each statement of a bulk write as such an update of its own, so they go out
+    # together: one request for the claim rather than one per timer.
+    _timers().bulk_write([UpdateOne({"_id": timer_id, **due}, lease) for timer_id in ids], ordered=False)
     return [d for d in _timers().find({"_id": {"$in": ids}}) if d.get("lease_token") == token]

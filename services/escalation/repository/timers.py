@@ -7,12 +7,12 @@ each), so a case's timers are read by id; the few timers being fired are found b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from opentelemetry import propagate
-from pymongo import InsertOne
+from pymongo import InsertOne, UpdateOne
 
 from services.escalation.domain.clocks import Clock
 from services.escalation.models import Timer
@@ -57,6 +57,7 @@ def sync_timers(tx: UnitOfWork, *, complaint_id: str, ticket: str, clocks: Mappi
     ids = [timer_id(complaint_id=complaint_id, clock=name, kind=kind) for name in clocks for kind in KINDS]
     existing = {} if new_case else {d["_id"]: d for d in coll.find({"_id": {"$in": ids}}, session=tx.session)}
     inserts: list[dict[str, Any]] = []
+    changes: list[UpdateOne] = []
     trace: dict[str, str] = {}
     propagate.inject(trace)
     scheduled: list[datetime] = []
@@ -68,8 +69,7 @@ def sync_timers(tx: UnitOfWork, *, complaint_id: str, ticket: str, clocks: Mappi
             if kind not in wanted:
                 if old is not None and old["state"] in {"scheduled", "firing"}:
                     state = "paused" if clock.paused_at is not None else "cancelled"
-                    coll.update_one({"_id": tid}, {"$set": {"state": state, "lease_token": None}},
-                                    session=tx.session)
+                    changes.append(UpdateOne({"_id": tid}, {"$set": {"state": state, "lease_token": None}}))
                 continue
             due = wanted[kind]
             if old is None:
@@ -82,15 +82,16 @@ def sync_timers(tx: UnitOfWork, *, complaint_id: str, ticket: str, clocks: Mappi
                 continue  # already given for this run of the clock, or already right
             else:
                 scheduled.append(due)
-                coll.update_one({"_id": tid}, {"$set": {
+                changes.append(UpdateOne({"_id": tid}, {"$set": {
                     "state": "scheduled", "due_at": due, "generation": gen, "owner": None,
                     "lease_token": None, "lease_until": None, "fired_at": None, "fired_by": None,
-                    "trace": trace}}, session=tx.session)
+                    "trace": trace}}))
     if new_case:
         # Nothing reads a new case's timers back in its transaction: with the poll's other writes.
         tx.write(Timer, [InsertOne(doc) for doc in inserts])
-    elif inserts:
-        coll.insert_many(inserts, session=tx.session)
+    elif inserts or changes:
+        # At once and in one request (a step re-syncs several timers; the store charges per request).
+        coll.bulk_write([*changes, *(InsertOne(doc) for doc in inserts)], ordered=True, session=tx.session)
     if scheduled:
         lower_floor(tx, due=min(scheduled))
 
@@ -108,16 +109,23 @@ def lower_floor(tx: UnitOfWork, *, due: datetime) -> None:
         tx.read_ahead[ahead] = {"_id": FLOOR_ID, "due_at": due}
 
 
-def is_claimed(tx: UnitOfWork, *, timer: Mapping[str, Any]) -> bool:
-    """Whether the timer is still firing under the lease it was claimed with, read in the transaction."""
-    return tx.collection(Timer).find_one(_claimed(timer), {"_id": 1}, session=tx.session) is not None
+def still_claimed(tx: UnitOfWork, *, timers: Sequence[Mapping[str, Any]]) -> set[str]:
+    """The ids of those timers still firing under the lease they were claimed with, read in one query."""
+    tokens = {t["_id"]: t["lease_token"] for t in timers}
+    found = tx.collection(Timer).find({"_id": {"$in": list(tokens)}}, {"state": 1, "lease_token": 1},
+                                      session=tx.session)
+    return {d["_id"] for d in found if d.get("state") == "firing" and d.get("lease_token") == tokens[d["_id"]]}
 
 
-def mark_fired(tx: UnitOfWork, *, timer: Mapping[str, Any], live: bool, owner: str, at: datetime) -> None:
-    """Record the claimed timer as fired (live) or cancelled (its clock moved on) by owner at at."""
-    tx.collection(Timer).update_one(_claimed(timer), {"$set": {
-        "state": "fired" if live else "cancelled", "fired_at": at, "fired_by": owner}},
-        session=tx.session)
+def mark_all_fired(tx: UnitOfWork, *, outcomes: Sequence[tuple[Mapping[str, Any], bool]], owner: str,
+                   at: datetime) -> None:
+    """Record claimed timers as fired (live) or cancelled in one request, at once: the case changes
+    that follow (a step re-syncing its clocks' timers) must see them fired."""
+    if outcomes:
+        tx.collection(Timer).bulk_write(
+            [UpdateOne(_claimed(t), {"$set": {"state": "fired" if live else "cancelled", "fired_at": at,
+                                              "fired_by": owner}}) for t, live in outcomes],
+            ordered=True, session=tx.session)
 
 
 def _claimed(timer: Mapping[str, Any]) -> dict[str, Any]:

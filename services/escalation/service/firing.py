@@ -1,8 +1,9 @@
-"""Durable timers: fire each claimed timer once, with its case change and events, in one transaction."""
+"""Durable timers: fire claimed timers once each, many per transaction, with their case changes and events."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -12,13 +13,13 @@ from opentelemetry import propagate
 
 from services.escalation.domain.actions import Action, ActionInvalid, IllegalTransition
 from services.escalation.domain.breaches import plan_breach
-from services.escalation.domain.clocks import ClockStatus
+from services.escalation.domain.clocks import Clock, ClockStatus
 from services.escalation.domain.policy_schema import ClockOwner
 from services.escalation.domain.terms import Party
 from services.escalation.domain.transitions import perform
 from services.escalation.repository import cases, claims
 from services.escalation.repository.cases import CaseChanged
-from services.escalation.repository.timers import is_claimed, mark_fired, matches_clock
+from services.escalation.repository.timers import mark_all_fired, matches_clock, still_claimed
 from services.escalation.service.rules import Rules
 from services.escalation.service.steps import clocks_of, route_of, save_step, status_of
 from shared.contracts.escalation import SlaBreached, SlaWarning
@@ -32,42 +33,52 @@ OnFired = Callable[[dict[str, Any], datetime], None]
 
 def fire(uow: UnitOfWork, *, timer: dict[str, Any], owner: str, rules: Rules, topic: str,
          on_fired: OnFired | None = None) -> bool:
-    """Fire a claimed timer in one transaction with its case change; False when stale or lost."""
-    return fire_many(uow, timers=[timer], owner=owner, rules=rules, topic=topic, on_fired=on_fired) == 1
+    """Fire a claimed timer in a transaction of its own with its case change; False when stale or lost."""
+    return uow.transaction(lambda tx: _fire_group(tx, timers=[timer], owner=owner, rules=rules, topic=topic,
+                                                  on_fired=on_fired)) == 1
 
 
 def fire_many(uow: UnitOfWork, *, timers: list[dict[str, Any]], owner: str, rules: Rules, topic: str,
               on_fired: OnFired | None = None) -> int:
-    """Fire claimed timers in one transaction (one commit for the group); returns how many fired."""
-    return uow.transaction(lambda tx: sum(_fire_traced(tx, timer=t, owner=owner, rules=rules, topic=topic,
-                                                       on_fired=on_fired) for t in timers))
+    """Fire claimed timers of distinct cases in one transaction; returns how many fired.
+
+    Their leases and cases are read in one query each and the timers marked in one request; each
+    case change is written under its version check, and the events go out as one insert at commit."""
+    with claims.group_transaction(sink=uow.sink) as group:
+        return _fire_group(group, timers=timers, owner=owner, rules=rules, topic=topic, on_fired=on_fired)
 
 
-def _fire_traced(tx: UnitOfWork, *, timer: dict[str, Any], owner: str, rules: Rules, topic: str,
-                 on_fired: OnFired | None) -> bool:
-    # The events join the trace of the complaint that started the clock.
-    token = otel_context.attach(propagate.extract(timer.get("trace") or {}))
-    try:
-        fired = _fire(tx, timer=timer, owner=owner, rules=rules, topic=topic)
-    finally:
-        otel_context.detach(token)
-    if fired and on_fired is not None:
-        at = utcnow()
-        tx.after_commit.append(lambda: on_fired(timer, at))
+def _fire_group(tx: UnitOfWork, *, timers: list[dict[str, Any]], owner: str, rules: Rules, topic: str,
+                on_fired: OnFired | None = None) -> int:
+    held = still_claimed(tx, timers=timers)  # the others were taken over after our lease ran out
+    mine = [t for t in timers if t["_id"] in held]
+    docs = cases.get_cases(tx, complaint_ids=[t["complaint_id"] for t in mine])
+    now = utcnow()
+    live = []
+    for timer in mine:
+        doc = docs.get(timer["complaint_id"])
+        clock = clocks_of(doc).get(timer["clock"]) if doc else None
+        live.append((timer, doc, clock, matches_clock(timer=timer, clock=clock)))
+    mark_all_fired(tx, outcomes=[(t, ok) for t, _, _, ok in live], owner=owner, at=now)
+    fired = 0
+    for timer, doc, clock, ok in live:
+        if not ok:
+            continue
+        # The events join the trace of the complaint that started the clock.
+        token = otel_context.attach(propagate.extract(timer.get("trace") or {}))
+        try:
+            _fire(tx, timer=timer, doc=doc, clock=clock, rules=rules, topic=topic, now=now)  # type: ignore[arg-type]
+        finally:
+            otel_context.detach(token)
+        if on_fired is not None:
+            tx.after_commit.append(functools.partial(on_fired, timer, now))
+        fired += 1
     return fired
 
 
-def _fire(tx: UnitOfWork, *, timer: dict[str, Any], owner: str, rules: Rules, topic: str) -> bool:
-    if not is_claimed(tx, timer=timer):
-        return False  # another instance took it over after our lease ran out
-    doc = cases.get_case(tx, complaint_id=timer["complaint_id"])
-    clock = clocks_of(doc).get(timer["clock"]) if doc else None
-    kind, now = timer["kind"], utcnow()
-    live = matches_clock(timer=timer, clock=clock)
-    mark_fired(tx, timer=timer, live=live, owner=owner, at=now)
-    if not live:
-        return False
-    assert doc is not None and clock is not None  # a live timer's clock, so its case, exists
+def _fire(tx: UnitOfWork, *, timer: dict[str, Any], doc: dict[str, Any], clock: Clock, rules: Rules, topic: str,
+          now: datetime) -> None:
+    kind = timer["kind"]
     ids = {"complaint_id": doc["_id"], "ticket": doc["ticket"]}
     entries = [dict(e) for e in doc["clocks"]]
     mark = next(e for e in entries if e["name"] == clock.name)
@@ -80,7 +91,7 @@ def _fire(tx: UnitOfWork, *, timer: dict[str, Any], owner: str, rules: Rules, to
                                    "reason": clock.name if stage == "share" else f"{clock.name}: a day left"})
         emit(tx, topic=topic, messages=[SlaWarning(**ids, clock=clock.name, due_at=clock.due_at, stage=stage,
                                                    **said)])
-        return True
+        return
     mark["breached"] = True
     breached = sorted({*doc.get("breached_clocks", []), clock.name})
     fields: dict[str, Any] = {"clocks": entries, "breached_clocks": breached, "updated_at": now}
@@ -115,10 +126,9 @@ def _fire(tx: UnitOfWork, *, timer: dict[str, Any], owner: str, rules: Rules, to
         cases.update_case(tx, doc=doc, fields=fields,
                           history={"at": now, "actor": "system", "action": "sla_breach", "reason": reason})
         emit(tx, topic=topic, messages=[event])
-        return True
+        return
     save_step(tx, doc={**doc, "clocks": entries, "breached_clocks": breached}, step=step, rules=rules,
               topic=topic, before=[event], fields={k: v for k, v in fields.items() if k != "clocks"})
-    return True
 
 
 def _audience(rules: Rules, *, clock: str, kind: str) -> list[str]:
@@ -132,13 +142,30 @@ def fire_due(uow: UnitOfWork, *, owner: str, lease_s: float, limit: int, group: 
     """Claim up to limit due timers and fire them group by group; returns how many were claimed.
     `on_fired` hears of each one that fired, once its transaction committed."""
     claimed = claims.claim_due(owner=owner, lease_s=lease_s, limit=limit, scan=scan)
-    for start in range(0, len(claimed), group):
-        chunk = claimed[start:start + group]
+    for chunk in groups_of(claimed, size=group):
         try:
             fire_many(uow, timers=chunk, owner=owner, rules=rules, topic=topic, on_fired=on_fired)
         except CaseChanged:
-            # One case moved under the group: fire its members alone so the others are not held up.
+            # A case moved under the group: fire its members alone (each retried on its own
+            # conflicts) so the others are not held up; what the group did was undone.
             for timer in chunk:
                 with contextlib.suppress(CaseChanged):
                     fire(uow, timer=timer, owner=owner, rules=rules, topic=topic, on_fired=on_fired)
     return len(claimed)
+
+
+def groups_of(timers: list[dict[str, Any]], *, size: int) -> list[list[dict[str, Any]]]:
+    """Timers in groups of at most size, no case twice in a group (each reads its case once), in due order."""
+    groups: list[list[dict[str, Any]]] = []
+    open_: list[tuple[list[dict[str, Any]], set[str]]] = []
+    for timer in timers:
+        home = next((g for g in open_ if timer["complaint_id"] not in g[1]), None)
+        if home is None:
+            home = ([], set())
+            open_.append(home)
+            groups.append(home[0])
+        home[0].append(timer)
+        home[1].add(timer["complaint_id"])
+        if len(home[0]) >= size:
+            open_.remove(home)
+    return groups

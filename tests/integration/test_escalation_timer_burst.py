@@ -1,0 +1,98 @@
+"""Clocks that end together: a burst of timers due at one instant fires once each across two instances."""
+
+from __future__ import annotations
+
+from collections import Counter
+from contextlib import ExitStack
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pymongo import MongoClient
+
+from services.escalation.config import EscalationSettings
+from services.escalation.domain.routing import MerchantHistory
+from services.escalation.main import create_app
+from services.escalation.repository.timers import FLOOR_ID, FLOORS, new_timers
+from services.escalation.service.opening import build_case
+from services.escalation.service.rules import load_rules
+from shared.contracts.vocabulary import Category
+from shared.envelope import utcnow
+from tests.support.escalation_cases import filed, read_all, settings_for
+from tests.support.suite import create_topics
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.integration
+
+BURST = 300
+WARN_AFTER, BREACH_AFTER = timedelta(hours=24 * 0.8), timedelta(hours=24)  # the default first-response clock
+
+
+def due_case(*, rules: Any, at: datetime, breach: bool) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A not-delivered case opened so that its first-response warning (or, warned already, breach) is due at at."""
+    opened = at - (BREACH_AFTER if breach else WARN_AFTER)
+    event = filed(category="not-delivered")
+    event = event.model_copy(update={"filed_at": opened,
+                                     "order": event.order.model_copy(update={"paid_at": opened})})
+    case, clocks, _ = build_case(event=event, rules=rules, category=Category.NOT_DELIVERED,
+                                 history=MerchantHistory())
+    doc = case.to_mongo().to_dict()
+    timers = new_timers(complaint_id=case.id, ticket=case.ticket, clocks=clocks)
+    if breach:
+        for entry in doc["clocks"]:
+            entry["warned"] = entry["warned"] or entry["name"] == "first_response"
+        for t in timers:
+            if (t["clock"], t["kind"]) == ("first_response", "warning"):
+                t.update(state="fired", fired_at=t["due_at"], fired_by="earlier")
+    return doc, timers
+
+
+def test_a_burst_due_at_one_instant_fires_each_timer_once_across_two_instances_none_early(
+        service_env: dict[str, str]) -> None:
+    topics = create_topics(env=service_env)
+    # Claims smaller than the burst, so both instances take their share of it.
+    settings = [settings_for(env=service_env).model_copy(update={
+        "timer_batch_size": 40, "timer_group_size": 20, "instance_id": f"burst-{n}"}) for n in range(2)]
+    db = MongoClient(service_env["MONGODB_URI"], tz_aware=True)[service_env["ESCALATION_MONGODB_DB"]]
+    with ExitStack() as running:
+        for one in settings:
+            client = running.enter_context(TestClient(create_app(one)))
+            wait_until(lambda c=client: c.get("/readyz").status_code == 200, timeout=60, what="escalation ready")
+        due = utcnow() + timedelta(seconds=3)
+        rules = load_rules(settings=EscalationSettings())
+        built = [due_case(rules=rules, at=due, breach=n % 2 == 1) for n in range(BURST)]
+        db.cases.insert_many([doc for doc, _ in built])
+        db.timers.insert_many([t for _, timers in built for t in timers])
+        db[FLOORS].update_one({"_id": FLOOR_ID}, {"$min": {"due_at": due}}, upsert=True)
+        ids = {doc["_id"] for doc, _ in built}
+        wanted = {"clock": "first_response", "complaint_id": {"$in": list(ids)}, "fired_by": {"$ne": "earlier"}}
+
+        def all_fired() -> list[dict[str, Any]] | None:
+            rows = list(db.timers.find({**wanted, "state": "fired"}))
+            return rows if len(rows) == BURST else None
+
+        fired = wait_until(all_fired, timeout=120, interval=0.5, what=f"{BURST} timers due at once to fire")
+
+        def published() -> Counter | None:
+            counts = Counter((m["type"], m["complaint_id"])
+                             for m in read_all(bootstrap=service_env["KAFKA_BOOTSTRAP_SERVERS"],
+                                               topic=topics.escalation_events)
+                             if m.get("complaint_id") in ids and m["type"] in {"SlaWarning", "SlaBreached"})
+            return counts if len(counts) == BURST else None
+
+        events = wait_until(published, timeout=60, interval=0.5, what="every warning and breach published")
+    assert all(t["fired_at"] >= t["due_at"] for t in fired), "a timer fired before it was due"
+    kinds = {t["complaint_id"]: t["kind"] for t in fired}
+    assert sorted(Counter(kinds.values()).items()) == [("breach", BURST // 2), ("warning", BURST // 2)]
+    assert set(events.values()) == {1}, [k for k, n in events.items() if n > 1]
+    assert {cid for (_, cid) in events} == ids
+    assert all(kind == ("SlaBreached" if kinds[cid] == "breach" else "SlaWarning") for kind, cid in events)
+    # Each case took its warning or breach once into its timeline.
+    marks = {d["_id"]: d["n"] for d in db.cases.aggregate([
+        {"$match": {"_id": {"$in": list(ids)}}}, {"$unwind": "$history"},
+        {"$match": {"history.action": {"$in": ["sla_warning", "sla_breach", "escalate"]}}},
+        {"$group": {"_id": "$_id", "n": {"$sum": 1}}}])}
+    assert set(marks) == ids and set(marks.values()) == {1}, Counter(marks.values())
+    shares = Counter(t["fired_by"] for t in fired)
+    assert set(shares) == {"burst-0", "burst-1"} and min(shares.values()) >= BURST // 5, shares
