@@ -22,7 +22,7 @@ from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 from shared import store
 from shared.envelope import Message
 from shared.ledger import ProcessedEvent, check_ledger_retention, ensure_ledger_ttl
-from shared.bus import Consumer, Handler, KeyGate, asyncapi_document, create_broker, make_publish
+from shared.bus import Consumer, Handler, KeyGate, asyncapi_document, create_broker, make_publish, start_broker
 from shared.openapi import QUERY_GUARD, install_error_handlers, install_field_error_schema
 from shared.outbox import OutboxEntry, OutboxRelay, prune_published, republish_effects
 from shared.problems import not_ready
@@ -181,7 +181,7 @@ class ServiceRuntime:
 
     async def _start_broker(self) -> None:
         try:
-            await self.broker.start()
+            await start_broker(self.broker)  # every member together, each leaving its group on stop
         except Exception:
             with contextlib.suppress(Exception):
                 await self.broker.stop()
