@@ -5,26 +5,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from shared.runtime.supervisor import ServiceProcess
 from tests.support.intake_calls import body, token
-from tests.support.suite import create_topics, running_suite
 
 pytestmark = pytest.mark.e2e
 
 SCHEMATHESIS = Path(sys.executable).with_name("st")
-
-
-@pytest.fixture(scope="module")
-def suite(service_env: dict[str, str],
-          tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ServiceProcess]]:
-    create_topics(env=service_env)
-    with running_suite(env=service_env, log_dir=tmp_path_factory.mktemp("logs")) as services:
-        yield services
 
 
 @pytest.mark.parametrize("name", ["intake", "evidence", "escalation", "notify"])
