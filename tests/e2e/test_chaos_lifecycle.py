@@ -235,7 +235,7 @@ class Size:
 SIZES = [
     # 150 complaints paced over the kills (about a minute), so every kill finds the service's consumers
     # lagging while the complaints come in and are acted on.
-    pytest.param(Size(150, (0.2, 1.5), 90, pace_s=0.5, clients_s=420, settle_s=180, webhooks_s=120), id="150"),
+    pytest.param(Size(150, (0.2, 1.5), 90, pace_s=0.5, clients_s=240, settle_s=150, webhooks_s=150), id="150"),
     pytest.param(Size(2000, (2.0, 12.0), 90, pace_s=0, clients_s=3000, settle_s=3000, webhooks_s=900),
                  id="2000", marks=pytest.mark.chaos),
 ]
