@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from shared.topics import TopicSettings
 from shared.telemetry import stored_spans
 from tests.support import kafka
 from tests.support.intake_calls import body, token
+from tests.support.suite import create_topics, running_suite
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -30,13 +32,24 @@ TEXT = (f"卡密 {CARD_KEY} 充值提示已被使用；扣款卡号 {CARD_NUMBER
         f"请打 {PHONE} 联系我")
 
 
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("logs")
+
+
+@pytest.fixture(scope="module")
+def suite(service_env: dict[str, str], logs: Path) -> Iterator[dict[str, ServiceProcess]]:
+    create_topics(env=service_env)
+    with running_suite(env={**service_env, "COMPLAINTS_LOG_LEVEL": "DEBUG"}, log_dir=logs) as services:
+        yield services
+
+
 def leaks(text: str) -> list[str]:
     return [s for s in SECRETS if s in text]
 
 
-def test_planted_secrets_never_leak(suite: dict[str, ServiceProcess], suite_logs: Path,
-                                    suite_env: dict[str, str]) -> None:
-    logs, service_env = suite_logs, suite_env  # the shared suite's, at DEBUG (tests/e2e/conftest.py)
+def test_planted_secrets_never_leak(suite: dict[str, ServiceProcess], logs: Path,
+                                    service_env: dict[str, str]) -> None:
     complaint = body(**{"order.number": "SECRET-0001", "description.what_happened": TEXT,
                         "complainant.contact.phone": PHONE})
     platform, merchant_id = complaint["platform"], complaint["merchant"]["id"]
