@@ -20,7 +20,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 
 from shared import store
-from shared.bus import Consumer, Handler, KeyGate, asyncapi_document, create_broker, make_publish
+from shared.bus import Consumer, Handler, KeyGate, asyncapi_document, create_broker, make_publish, start_broker
 from shared.envelope import Message
 from shared.ledger import ProcessedEvent, check_ledger_retention, ensure_ledger_ttl
 from shared.metrics import ServiceMetrics, install_metrics
@@ -177,7 +177,7 @@ class ServiceRuntime:
 
     async def _start_broker(self) -> None:
         try:
-            await self.broker.start()
+            await start_broker(self.broker)  # every member together, each leaving its group on stop
         except Exception:
             with contextlib.suppress(Exception):
                 await self.broker.stop()

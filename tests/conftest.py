@@ -10,6 +10,7 @@ import pytest
 
 from shared.envelope import new_id
 from tests.support.servers import Servers, real_servers
+from tests.support.suite import namespaced_env
 
 
 @pytest.fixture(scope="session")
@@ -28,20 +29,7 @@ def namespace() -> str:
 @pytest.fixture(scope="module")
 def service_env(servers: Servers, namespace: str) -> dict[str, str]:
     """Environment for services under test: real servers, isolated names, fast consumers."""
-    env = {
-        "KAFKA_BOOTSTRAP_SERVERS": servers.bootstrap,
-        "MONGODB_URI": servers.mongodb_uri,
-        "KAFKA_SESSION_TIMEOUT_MS": "3000",
-        "KAFKA_HEARTBEAT_INTERVAL_MS": "1000",
-        "COMPLAINTS_TOPIC_PREFIX": f"{namespace}.",
-        "COMPLAINTS_TELEMETRY_DB": f"{namespace}_telemetry",
-        "COMPLAINTS_SPAN_EXPORT_DELAY_MS": "200",
-        **{f"{s.upper()}_OUTBOX_POLL_INTERVAL_S": "0.2" for s in ("intake", "evidence", "escalation", "notify")},
-    }
-    for name in ("intake", "evidence", "escalation", "notify"):
-        env[f"{name.upper()}_MONGODB_DB"] = f"{namespace}_{name}"
-        env[f"{name.upper()}_CONSUMER_GROUP"] = f"{namespace}-{name}"
-    return env
+    return namespaced_env(servers=servers, namespace=namespace)
 
 
 @pytest.fixture

@@ -17,7 +17,9 @@ from shared.bus.consumer import Consumer, Handler, Record
 from shared.bus.deadletter import Rejected, dead_letter
 from shared.bus.documents import asyncapi_document, document_channel
 from shared.bus.keygate import KeyGate
+from shared.bus.membership import start_broker
 from shared.bus.partitions import partition_of
 
 __all__ = ["Consumer", "Handler", "KeyGate", "Record", "Rejected", "asyncapi_document", "create_broker",
-           "dead_letter", "document_channel", "document_publisher", "group_of", "make_publish", "partition_of"]
+           "dead_letter", "document_channel", "document_publisher", "group_of", "make_publish", "partition_of",
+           "start_broker"]

@@ -18,7 +18,6 @@ from shared.auth import mint_token
 from shared.runtime.supervisor import ServiceProcess
 from shared.settings import ServiceSettings
 from tests.support.intake_calls import body, token
-from tests.support.suite import create_topics, running_suite
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -46,15 +45,6 @@ OUTSIDERS: dict[str, dict[str, str]] = {
                                        "exp": 4102444800}, "x" * 40, algorithm="HS256")),
 }
 UNAUTHENTICATED = {"no token", "expired token", "forged token"}
-
-
-@pytest.fixture(scope="module")
-def suite(service_env: dict[str, str],
-          tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ServiceProcess]]:
-    create_topics(env=service_env)
-    env = {**service_env, "NOTIFY_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true"}
-    with running_suite(env=env, log_dir=tmp_path_factory.mktemp("logs")) as services:
-        yield services
 
 
 @pytest.fixture(scope="module")

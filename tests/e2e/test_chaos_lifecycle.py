@@ -4,10 +4,13 @@ notification or timeline entry is doubled, and every complaint is in its expecte
 
 The 2,000-complaint run takes tens of minutes and sits behind the `chaos` marker; the default run
 goes through the same scenario with 150 complaints, so every run of the suite kills every service
-once. The two are separate selections (they share this module's topics and databases)."""
+once, each while its consumers have a backlog, and its deadlines are sized to the run: something lost
+fails it within minutes. The seed is printed; `CHAOS_SEED=N` repeats the kill order and moments. The
+two sizes are separate selections (they share this module's topics and databases)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import threading
@@ -29,7 +32,7 @@ from shared.runtime import embedded, supervisor
 from shared.runtime.supervisor import ServiceProcess
 from shared.settings import ServiceSettings
 from shared.topics import TopicSettings
-from tests.support.chaos import call, group_lag, kill_and_restart
+from tests.support.chaos import call, consumed, kill_and_restart, service_lag
 from tests.support.chaos_checks import Verdict, check_complaint, expected_webhooks, webhook_ledger
 from tests.support.chaos_driver import Driver, Plan, list_statuses, plan_of
 from tests.support.suite import create_topics
@@ -41,8 +44,6 @@ pytestmark = pytest.mark.e2e
 CLOSE_EVERY = 10  # 1 in 4 was far too slow on two shared cores; 1 in 10 is withdrawn as well
 PLATFORM = "kamen-1"
 SEED = int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(1 << 31))
-CONSUMES = {"escalation": ("intake_events", "evidence_events"),
-            "notify": ("intake_events", "evidence_events", "escalation_events")}
 
 
 def say(text: str) -> None:
@@ -105,8 +106,8 @@ def suite(env: dict[str, str], topics: TopicSettings, log_dir: Path,
 
 
 class Chaos(threading.Thread):
-    """Kills every service once, in a seeded random order and at random moments; escalation and notify
-    only while their consumers have a backlog."""
+    """Kills every service once, in a seeded random order and at random moments, each only once its
+    consumers have a backlog (records on their topics not yet committed): every service consumes."""
 
     def __init__(self, *, suite: dict[str, ServiceProcess], env: dict[str, str], topics: TopicSettings,
                  log_dir: Path, spawner: ThreadPoolExecutor, size: Size) -> None:
@@ -117,18 +118,15 @@ class Chaos(threading.Thread):
         self.kills: list[dict[str, Any]] = []
         self.error: BaseException | None = None
 
-    def backlog(self, name: str) -> int:
-        return group_lag(bootstrap=self.env["KAFKA_BOOTSTRAP_SERVERS"],
-                         group=self.env[f"{name.upper()}_CONSUMER_GROUP"],
-                         topics=[getattr(self.topics, t) for t in CONSUMES[name]], partitions=self.topics.partitions)
+    def backlog(self, consumers: list[tuple[str, str]]) -> int:
+        return service_lag(bootstrap=self.env["KAFKA_BOOTSTRAP_SERVERS"], consumers=consumers,
+                           partitions=self.topics.partitions)
 
     def run(self) -> None:
         try:
             for name in self.rng.sample(supervisor.SERVICES, len(supervisor.SERVICES)):
                 time.sleep(self.rng.uniform(*self.size.pause_s))  # the random moment of this kill
-                lag = None
-                if name in CONSUMES:
-                    lag = self.wait_for_backlog(name)
+                lag = self.wait_for_backlog(consumed(self.suite[name]))
                 started = time.monotonic()
                 self.suite[name] = self.spawner.submit(kill_and_restart, self.suite[name],
                                                        log_dir=self.log_dir).result()
@@ -137,13 +135,13 @@ class Chaos(threading.Thread):
         except BaseException as exc:  # reported by the test thread
             self.error = exc
 
-    def wait_for_backlog(self, name: str) -> int:
-        """The consumer's lag once it has one; 0 if none showed up within the size's wait."""
+    def wait_for_backlog(self, consumers: list[tuple[str, str]]) -> int:
+        """The service's lag once it has one; 0 if none showed up within the size's wait."""
         deadline = time.monotonic() + self.size.backlog_wait_s
         while time.monotonic() < deadline:
-            if lag := self.backlog(name):
+            if lag := self.backlog(consumers):
                 return lag
-            time.sleep(0.5)
+            time.sleep(0.1)
         return 0
 
 
@@ -194,9 +192,10 @@ def first(items: list[str], n: int = 5) -> str:
     return f"{len(items)}, first: " + "; ".join(items[:n])
 
 
-def check_every_complaint(client: httpx.Client, urls: dict[str, str], tickets: dict[str, Plan]) -> None:
-    """Lost, doubled and unexpected fail at once; a missing step gets until the deadline to arrive."""
-    deadline = time.monotonic() + 240
+def check_every_complaint(client: httpx.Client, urls: dict[str, str], tickets: dict[str, Plan],
+                          wait_s: float) -> None:
+    """Lost, doubled and unexpected fail at once; a missing step gets `wait_s` to arrive."""
+    deadline = time.monotonic() + wait_s
     pending: dict[str, Plan] = dict(tickets)
     lost: list[str] = []
     doubled: list[str] = []
@@ -222,25 +221,43 @@ def check_every_complaint(client: httpx.Client, urls: dict[str, str], tickets: d
 
 @dataclass(frozen=True)
 class Size:
-    """How big a chaos run is, and how its kills are paced."""
+    """How big a chaos run is, how its kills are paced, and how long each phase may take before the
+    run fails (sized to the run: a lost complaint fails the small one within minutes)."""
 
     complaints: int
     pause_s: tuple[float, float]  # before each kill, drawn at random
-    backlog_wait_s: float  # how long a consumer's kill waits for it to have a backlog
-    backlog_required: bool
+    backlog_wait_s: float  # how long a kill waits for the service's consumers to have a backlog
+    pace_s: float  # until the last kill, the clients file one complaint per pace_s (0: at once)
+    clients_s: float  # the clients file and act on every complaint within this
+    settle_s: float  # then every complaint reaches its final status within this
+    webhooks_s: float  # and every webhook is heard within this
 
 
 SIZES = [
-    # 150 complaints are filed within a minute, so the kills come close together; a consumer may still
-    # have caught up by the moment its kill comes: it is then killed idle, which still proves a
-    # restart loses and doubles nothing.
-    pytest.param(Size(150, (0.5, 3.0), 10, backlog_required=False), id="150"),
-    # At this size a consumer always has a backlog while the complaints pour in: kill it then.
-    pytest.param(Size(2000, (2.0, 12.0), 90, backlog_required=True), id="2000", marks=pytest.mark.chaos),
+    # 150 complaints paced over the kills (about a minute), so every kill finds the service's consumers
+    # lagging while the complaints come in and are acted on.
+    pytest.param(Size(150, (0.2, 1.5), 90, pace_s=0.5, clients_s=240, settle_s=150, webhooks_s=150), id="150"),
+    pytest.param(Size(2000, (2.0, 12.0), 90, pace_s=0, clients_s=3000, settle_s=3000, webhooks_s=900),
+                 id="2000", marks=pytest.mark.chaos),
 ]
 
 
+def noting_seed(test: Any) -> Any:
+    """The test, its failures noting the seed that repeats the run."""
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return test(*args, **kwargs)
+        except BaseException as exc:
+            exc.add_note(f"chaos seed {SEED}: CHAOS_SEED={SEED} repeats the kill order and moments")
+            raise
+
+    return run
+
+
 @pytest.mark.parametrize("size", SIZES)
+@noting_seed
 def test_every_service_killed_once_loses_and_doubles_nothing(
     size: Size, suite: dict[str, ServiceProcess], env: dict[str, str], topics: TopicSettings, log_dir: Path,
     hooks: WebhookReceiver, spawner: ThreadPoolExecutor,
@@ -258,7 +275,7 @@ def test_every_service_killed_once_loses_and_doubles_nothing(
     assert subscribed.status_code == 201, subscribed.text
 
     driver = Driver(urls=urls, count=complaints, close_every=CLOSE_EVERY, body=complaint_body, tokens=token,
-                    deadline_s=3000)
+                    deadline_s=size.clients_s, pace_s=size.pace_s, paced=lambda: chaos.is_alive())
     chaos = Chaos(suite=suite, env=env, topics=topics, log_dir=log_dir, spawner=spawner, size=size)
     quiet = threading.Event()
 
@@ -272,14 +289,14 @@ def test_every_service_killed_once_loses_and_doubles_nothing(
     try:
         driver.run()
         say(f"clients done after {time.monotonic() - started:.0f}s: {driver.summary()}")
-        chaos.join(600)
+        chaos.join(size.clients_s)
     finally:
         quiet.set()
     assert chaos.error is None, f"the chaos thread failed: {chaos.error!r}"
     assert not driver.failures, f"clients failed: {first(driver.failures)}"
     killed = Counter(k["service"] for k in chaos.kills)
     assert set(killed) == set(supervisor.SERVICES), f"not every service was killed: {chaos.kills}"
-    assert not size.backlog_required or all(k["backlog"] for k in chaos.kills if k["service"] in CONSUMES), chaos.kills
+    assert all(k["backlog"] for k in chaos.kills), f"a service was killed with no backlog (seed {SEED}): {chaos.kills}"
 
     tickets = {driver.tickets[i]: plan_of(i, close_every=CLOSE_EVERY) for i in sorted(driver.tickets)}
     assert len(driver.tickets) == complaints and len(tickets) == complaints, \
@@ -299,7 +316,7 @@ def test_every_service_killed_once_loses_and_doubles_nothing(
         return not off
 
     try:
-        wait_until(settled, timeout=3000, interval=10, what="every complaint in its final status")
+        wait_until(settled, timeout=size.settle_s, interval=5, what="every complaint in its final status")
     except AssertionError:
         raise AssertionError(f"{len(off)} complaints never reached their final status: " + " | ".join(
             describe(client, urls, t, tickets[t]) for t in list(off)[:3])) from None
@@ -319,10 +336,10 @@ def test_every_service_killed_once_loses_and_doubles_nothing(
                            headers=token("kamen-1-integration", "partner")).json()
         return f"endpoint {({k: found.get(k) for k in ('pending_deliveries', 'paused', 'consecutive_failures')})}"
 
-    wait_until(lambda: not unheard(), timeout=900, interval=1, what="every webhook",
+    wait_until(lambda: not unheard(), timeout=size.webhooks_s, interval=1, what="every webhook",
                explain=lambda: f"unheard {first([f'{t} {k}' for t, k in unheard().items()])}; {endpoint()}; "
                                + " | ".join(told_partner(t) for t in list(unheard())[:3]))
-    check_every_complaint(client, urls, tickets)
+    check_every_complaint(client, urls, tickets, wait_s=min(240, size.settle_s))
 
     webhooks = webhook_ledger(hooks.requests)
     assert not webhooks.doubled(), f"webhooks told twice under different ids: {first(webhooks.doubled())}"

@@ -146,13 +146,22 @@ def test_up_runs_the_suite_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
 
 
 def test_up_keeps_the_one_store_of_a_data_directory_made_before_stores_per_service(tmp_path: Path) -> None:
+    """A data directory from before stores per service runs on its one store, and the suite works on it."""
     data_dir = tmp_path / "data"
     store, _ = embedded.start_mongodb(data_dir=data_dir / "mongodb", log_dir=tmp_path)
     store.stop()
     port = _four_free_ports()
+    auth = {"Authorization": "Bearer " + mint_token(secret=ServiceSettings().auth_secret, subject="u-2001",
+                                                    role="complainant", platform="kamen-1")}
     with complaints_up(data_dir, port) as process:
         stores = [pid for pid in _descendants(process.pid) if b"secantus" in _cmdline(pid)]
         assert len(stores) == 1
         assert not any((data_dir / "mongodb" / name).exists() for name in STORES)
+        filed = httpx.post(f"http://127.0.0.1:{port}/v1/complaints", timeout=10, headers=auth,
+                           json=sample_complaint("complaint_invalid_key_zh.json"))
+        assert filed.status_code == 201, filed.text
+        wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/v1/complaints/{filed.json()['ticket']}",
+                                     timeout=5, headers=auth).json()["status"] == "acknowledged",
+                   timeout=60, what="a complaint filed on the one store to be acknowledged")
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,7 +16,6 @@ from shared.runtime.supervisor import ServiceProcess
 from shared.settings import ServiceSettings
 from tests.support.evidence_harness import image_bytes
 from tests.support.samples import sample_complaint
-from tests.support.suite import create_topics, running_suite
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -32,15 +30,6 @@ def _auth(subject: str, role: str) -> dict[str, str]:
 
 
 BUYER, PARTNER = _auth("u-2001", "complainant"), _auth("kamen-1-integration", "partner")
-
-
-@pytest.fixture(scope="module")
-def suite(service_env: dict[str, str],
-          tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ServiceProcess]]:
-    create_topics(env=service_env)
-    with running_suite(env=service_env, log_dir=tmp_path_factory.mktemp("logs"),
-                       names=("intake", "evidence")) as services:
-        yield services
 
 
 def _submit(url: str, ticket: str, content: bytes, kind: str, fields: dict[str, Any],

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import httpx
@@ -19,7 +18,7 @@ from shared.topics import TopicSettings
 from tests.support import kafka
 from tests.support.filing_replies import ACCEPTED, reply_of
 from tests.support.intake_calls import body, token
-from tests.support.suite import create_topics, running_suite
+from tests.support.metrics import scrape, total
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -29,19 +28,8 @@ POISONS = {
     "schema violation": json.dumps({"type": "ComplaintFiled", "complaint_id": "c", "ticket": "t"}).encode(),
     "unsupported schema_version": json.dumps({"type": "ComplaintFiled", "schema_version": 42}).encode(),
     "payload too large": json.dumps({"type": "ComplaintFiled", "pad": "x" * 300_000}).encode(),
+    "unknown message type": json.dumps({"type": "NoSuchEvent"}).encode(),
 }
-
-
-@pytest.fixture(scope="module")
-def topics(service_env: dict[str, str]) -> TopicSettings:
-    return create_topics(env=service_env)
-
-
-@pytest.fixture(scope="module")
-def suite(service_env: dict[str, str], topics: TopicSettings,
-          tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ServiceProcess]]:
-    with running_suite(env=service_env, log_dir=tmp_path_factory.mktemp("logs")) as services:
-        yield services
 
 
 def consumers(suite: dict[str, ServiceProcess]) -> dict[tuple[str, str], dict]:
@@ -53,9 +41,9 @@ def consumers(suite: dict[str, ServiceProcess]) -> dict[tuple[str, str], dict]:
     return found
 
 
-def test_every_consumer_parks_poison_and_goes_on(suite: dict[str, ServiceProcess], topics: TopicSettings,
-                                                 service_env: dict[str, str]) -> None:
-    bootstrap = service_env["KAFKA_BOOTSTRAP_SERVERS"]
+def test_every_consumer_parks_poison_and_goes_on(suite: dict[str, ServiceProcess], suite_topics: TopicSettings,
+                                                 suite_env: dict[str, str]) -> None:
+    topics, bootstrap = suite_topics, suite_env["KAFKA_BOOTSTRAP_SERVERS"]
     before = consumers(suite)
     assert {t for _, t in before} == set(topics.consumed()), "every consumed topic has a consumer"
 
@@ -69,6 +57,10 @@ def test_every_consumer_parks_poison_and_goes_on(suite: dict[str, ServiceProcess
         wait_until(lambda s=service, t=topic, b=stats["dead_lettered"]:
                    consumers(suite)[(s, t)]["dead_lettered"] >= b + len(POISONS),
                    timeout=60, what=f"{service} to park every poison from {topic}")
+    for (service, topic), stats in before.items():  # and /metrics counts what each consumer parked
+        parked = total(scrape(httpx, suite[service].url), "complaints_consumer_records_dead_lettered_total",
+                       topic=topic)
+        assert parked >= stats["dead_lettered"] + len(POISONS), (service, topic, parked)
     for topic in topics.consumed():
         for reason, value in POISONS.items():
             record = asyncio.run(kafka.read_until(bootstrap=bootstrap, topic=topics.dead_letter(topic),

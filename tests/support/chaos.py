@@ -9,7 +9,6 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from shared.bus import group_of
 from shared.runtime import supervisor
 from shared.runtime.supervisor import ServiceProcess
 
@@ -25,11 +24,10 @@ def kill_and_restart(service: ServiceProcess, *, log_dir: Path, timeout: float =
     return restarted
 
 
-async def _lag(bootstrap: str, group: str, topics: list[str], partitions: int) -> int:
+async def _lag(bootstrap: str, consumers: list[tuple[str, str]], partitions: int) -> int:
     lag = 0
-    for topic in topics:
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_of(group, topic),
-                                    enable_auto_commit=False)
+    for group, topic in consumers:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
         await consumer.start()
         try:
             parts = [TopicPartition(topic, p) for p in range(partitions)]
@@ -41,9 +39,15 @@ async def _lag(bootstrap: str, group: str, topics: list[str], partitions: int) -
     return lag
 
 
-def group_lag(*, bootstrap: str, group: str, topics: list[str], partitions: int) -> int:
-    """Messages on the topics a service (by its consumer group name) has not committed yet (its backlog)."""
-    return asyncio.run(_lag(bootstrap, group, topics, partitions))
+def consumed(service: ServiceProcess) -> list[tuple[str, str]]:
+    """(consumer group, topic) of every consumer of a running service, as its /readyz reports them."""
+    answer = httpx.get(f"{service.url}/readyz", timeout=5)
+    return [(c["group"], c["topic"]) for c in answer.json()["consumers"]]
+
+
+def service_lag(*, bootstrap: str, consumers: list[tuple[str, str]], partitions: int) -> int:
+    """Records on a service's consumed topics its groups have not committed yet (its backlog)."""
+    return asyncio.run(_lag(bootstrap, consumers, partitions))
 
 
 def call(client: httpx.Client, method: str, url: str, *, deadline: float, **kwargs: object) -> httpx.Response:

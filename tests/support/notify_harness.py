@@ -37,14 +37,16 @@ def notify_settings(*, servers: Servers, namespace: str, **overrides: Any) -> No
 
 @contextmanager
 def running_notify(settings: NotifySettings) -> Iterator[TestClient]:
-    """The notify app in this process, connected and ready."""
+    """The notify app in this process, connected, ready and consuming: every consumer has partitions
+    (a test that publishes at once must not race its consumers' joins)."""
     with TestClient(create_app(settings)) as client:
         answers: list[Any] = []
 
         def ready() -> bool:
             answer = client.get("/readyz")
             answers[:] = [answer.json()]
-            return answer.status_code == 200
+            consumers = answer.json().get("consumers") or [{}]
+            return answer.status_code == 200 and all(c.get("partitions") for c in consumers)
 
         wait_until(ready, timeout=120, what="notify ready", explain=lambda: f"last /readyz: {answers}")
         yield client

@@ -10,6 +10,25 @@ from pathlib import Path
 
 from shared.runtime import embedded, supervisor
 from shared.topics import TopicSettings
+from tests.support.servers import Servers
+
+
+def namespaced_env(*, servers: Servers, namespace: str) -> dict[str, str]:
+    """Environment for services under test: the real servers, names under `namespace`, fast consumers."""
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": servers.bootstrap,
+        "MONGODB_URI": servers.mongodb_uri,
+        "KAFKA_SESSION_TIMEOUT_MS": "3000",
+        "KAFKA_HEARTBEAT_INTERVAL_MS": "1000",
+        "COMPLAINTS_TOPIC_PREFIX": f"{namespace}.",
+        "COMPLAINTS_TELEMETRY_DB": f"{namespace}_telemetry",
+        "COMPLAINTS_SPAN_EXPORT_DELAY_MS": "200",
+        **{f"{s.upper()}_OUTBOX_POLL_INTERVAL_S": "0.2" for s in ("intake", "evidence", "escalation", "notify")},
+    }
+    for name in ("intake", "evidence", "escalation", "notify"):
+        env[f"{name.upper()}_MONGODB_DB"] = f"{namespace}_{name}"
+        env[f"{name.upper()}_CONSUMER_GROUP"] = f"{namespace}-{name}"
+    return env
 
 
 def create_topics(*, env: dict[str, str]) -> TopicSettings:
