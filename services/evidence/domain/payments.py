@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.money import MAX_SAFE_MINOR
+
 from .errors import fields_error_from
 from .kinds import Currency, PaymentNoticeType, PaymentProofFields, Text, UtcTime
 from .money import format_amount
@@ -32,7 +34,7 @@ class PaymentRecord(BaseModel):
     channel: Text
     transaction_id: Text
     order_number: Text | None = None
-    amount_minor: int = Field(ge=0)
+    amount_minor: int = Field(ge=0, le=MAX_SAFE_MINOR)
     currency: Currency
     status: RecordStatus
     occurred_at: UtcTime
