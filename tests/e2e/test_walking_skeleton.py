@@ -136,7 +136,8 @@ def test_a_message_delivered_twice_adds_nothing(suite: dict[str, ServiceProcess]
 
 
 def test_every_service_reports_its_lag_outbox_and_http_figures_at_metrics(
-        suite: dict[str, ServiceProcess], filed: dict[str, Any], topics: TopicSettings) -> None:
+        suite: dict[str, ServiceProcess], filed: dict[str, Any], suite_topics: TopicSettings) -> None:
+    topics = suite_topics
     consumed = {"intake": [topics.evidence_events, topics.escalation_events, topics.notify_events],
                 **{name: [topics.intake_events] for name in ("evidence", "escalation", "notify")}}
     def drained(samples: dict) -> bool:
