@@ -18,7 +18,13 @@ class CaseChanged(RuntimeError):
 
 
 def get_case(uow: UnitOfWork, *, complaint_id: str | None = None, ticket: str | None = None) -> dict[str, Any] | None:
-    """The stored case of a complaint id (or else of a ticket), read in the unit; None when there is none."""
+    """The stored case of a complaint id (or else of a ticket), read in the unit; None when there is none.
+
+    A case the unit read ahead (read_ahead_cases) is answered from there once: a later read in the
+    unit goes to the store and sees what the unit wrote since."""
+    ahead = (Case, complaint_id)
+    if complaint_id is not None and ahead in uow.read_ahead:
+        return uow.read_ahead.pop(ahead)
     query = {"_id": complaint_id} if complaint_id is not None else {"ticket": ticket}
     doc = uow.collection(Case).find_one(query, session=uow.session)
     if doc is not None:
@@ -34,6 +40,13 @@ def get_cases(uow: UnitOfWork, *, complaint_ids: list[str]) -> dict[str, dict[st
         doc["category"] = current_category(doc["category"])
         found[doc["_id"]] = doc
     return found
+
+
+def read_ahead_cases(uow: UnitOfWork, *, complaint_ids: list[str]) -> None:
+    """Read the cases of these complaint ids in one query by id, in the unit's transaction, for
+    get_case to answer each once (None where the case has not opened yet)."""
+    for doc in uow.read_ahead_ids(Case, list(dict.fromkeys(complaint_ids))).values():
+        doc["category"] = current_category(doc["category"])
 
 
 def create_case(tx: UnitOfWork, *, case: Case) -> None:
