@@ -67,4 +67,4 @@ def register(runtime: ServiceRuntime, *, rules: Rules, wake_timers: Callable[[],
     runtime.subscribe(settings.topics.evidence_events, {
         EvidenceSubmitted: on_evidence_submitted, EvidenceAssessed: on_evidence_assessed,
         EvidenceFileOpened: on_file_opened,
-        PaymentDebitConfirmed: on_debit_confirmed}, after_commit=wake_timers)
+        PaymentDebitConfirmed: on_debit_confirmed}, after_commit=wake_timers, prepare=outcomes.read_ahead)

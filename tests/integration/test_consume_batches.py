@@ -420,20 +420,27 @@ def test_evidence_reads_a_polls_closing_marks_in_one_query_and_writes_its_files_
         assert COMMANDS.seen[("insert", "evidence_files")] == 1
 
 
-def test_escalation_reads_a_shops_history_and_the_timer_floor_once_per_poll(
+def test_escalation_reads_a_shops_history_the_parked_facts_and_the_timer_floor_once_per_poll(
         servers: Servers, namespace: str) -> None:
     import functools
 
     from services.escalation.config import EscalationSettings
-    from services.escalation.models import Case, Timer
+    from services.escalation.models import Case, ParkedFact, Timer
+    from services.escalation.repository import cases
     from services.escalation.service import opening
     from services.escalation.service.rules import load_rules
     from tests.support.notify_harness import complaint_filed
 
     rules = load_rules(settings=EscalationSettings())
-    with own_database(servers, f"{namespace}_escalation_batches", Case, Timer, ProcessedEvent, OutboxEntry):
+    with own_database(servers, f"{namespace}_escalation_batches", Case, Timer, ParkedFact, ProcessedEvent,
+                      OutboxEntry):
         # Four complaints against one busy shop and one against another.
         filings = [complaint_filed(merchant="m-busy") for _ in range(4)] + [complaint_filed(merchant="m-quiet")]
+        # Evidence assessed the second one before intake's filing arrived.
+        assessment = {"missing": ["order_record"], "score": 40, "flags": [], "findings": []}
+        UnitOfWork.standalone().transaction(lambda tx: cases.park_fact(
+            tx, complaint_id=filings[1].complaint_id, kind="evidence_assessment", data=assessment,
+            at=datetime.now(UTC)))
         reader = filings_reader(lambda e, uow: opening.open_case(uow, event=e, rules=rules, topic="out",
                                                                  consumer="escalation"),
                                 functools.partial(opening.read_ahead, rules=rules))
@@ -446,6 +453,49 @@ def test_escalation_reads_a_shops_history_and_the_timer_floor_once_per_poll(
         # Each shop's history once, the floor under the timers once, for the poll.
         assert COMMANDS.seen[("find", "cases")] == 2
         assert COMMANDS.seen[("find", "timer_floor")] == 1
+        # The parked facts once for the five filings; the one waiting went to its case and is gone.
+        assert COMMANDS.seen[("find", "parked_facts")] == 1
+        assert Case.objects.get(id=filings[1].complaint_id).evidence_assessment["missing"] == ["order_record"]
+        assert not Case.objects.get(id=filings[0].complaint_id).evidence_assessment
+        assert ParkedFact.objects.count() == 0
+
+
+def test_escalation_reads_the_cases_a_poll_of_evidence_events_names_in_one_query(
+        servers: Servers, namespace: str) -> None:
+    import functools
+
+    from services.escalation.config import EscalationSettings
+    from services.escalation.models import Case, ParkedFact, Timer
+    from services.escalation.service import opening, outcomes
+    from services.escalation.service.rules import load_rules
+    from shared.contracts.evidence import EvidenceFileOpened
+    from tests.support.notify_harness import complaint_filed
+
+    rules = load_rules(settings=EscalationSettings())
+    with own_database(servers, f"{namespace}_escalation_evidence", Case, Timer, ParkedFact, ProcessedEvent,
+                      OutboxEntry):
+        filings = [complaint_filed(merchant="m-busy") for _ in range(4)]
+        opener = filings_reader(lambda e, uow: opening.open_case(uow, event=e, rules=rules, topic="out",
+                                                                 consumer="escalation"),
+                                functools.partial(opening.read_ahead, rules=rules))
+        asyncio.run(opener.dispatch_batch(records(filings[:3])))  # the fourth one's filing is still on its way
+
+        async def on_opened(event: EvidenceFileOpened, uow: UnitOfWork) -> None:
+            await asyncio.to_thread(outcomes.record_opening, uow, event=event, consumer="escalation")
+
+        reader = Consumer(broker=KafkaBroker("127.0.0.1:1"), settings=ServiceSettings(), topic="in",
+                          handlers={EvidenceFileOpened: on_opened}, ready=lambda: True, prepare=outcomes.read_ahead)
+        opened = [EvidenceFileOpened(complaint_id=f.complaint_id, ticket=f.ticket, required_kinds=["order_record"],
+                                     missing=["order_record"]) for f in filings]
+        with COMMANDS.counting():
+            asyncio.run(reader.dispatch_batch(records(opened)))
+
+        assert reader.stats()["shared_transactions"] == 1 and reader.undone == 0
+        # Each open case gates its offers on the file's first assessment; the fourth waits for its case.
+        assert {c.id: c.evidence_assessment["missing"] for c in Case.objects} == {
+            f.complaint_id: ["order_record"] for f in filings[:3]}
+        assert [p.complaint_id for p in ParkedFact.objects] == [filings[3].complaint_id]
+        assert COMMANDS.seen[("find", "cases")] == 1  # the four cases read in one query
 
 
 def test_two_consumers_of_a_service_take_turns_on_a_complaint_instead_of_failing_each_other(db: None) -> None:

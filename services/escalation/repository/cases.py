@@ -18,7 +18,13 @@ class CaseChanged(RuntimeError):
 
 
 def get_case(uow: UnitOfWork, *, complaint_id: str | None = None, ticket: str | None = None) -> dict[str, Any] | None:
-    """The stored case of a complaint id (or else of a ticket), read in the unit; None when there is none."""
+    """The stored case of a complaint id (or else of a ticket), read in the unit; None when there is none.
+
+    A case the unit read ahead (read_ahead_cases) is answered from there once: a later read in the
+    unit goes to the store and sees what the unit wrote since."""
+    ahead = (Case, complaint_id)
+    if complaint_id is not None and ahead in uow.read_ahead:
+        return uow.read_ahead.pop(ahead)
     query = {"_id": complaint_id} if complaint_id is not None else {"ticket": ticket}
     doc = uow.collection(Case).find_one(query, session=uow.session)
     if doc is not None:
@@ -34,6 +40,13 @@ def get_cases(uow: UnitOfWork, *, complaint_ids: list[str]) -> dict[str, dict[st
         doc["category"] = current_category(doc["category"])
         found[doc["_id"]] = doc
     return found
+
+
+def read_ahead_cases(uow: UnitOfWork, *, complaint_ids: list[str]) -> None:
+    """Read the cases of these complaint ids in one query by id, in the unit's transaction, for
+    get_case to answer each once (None where the case has not opened yet)."""
+    for doc in uow.read_ahead_ids(Case, list(dict.fromkeys(complaint_ids))).values():
+        doc["category"] = current_category(doc["category"])
 
 
 def create_case(tx: UnitOfWork, *, case: Case) -> None:
@@ -63,8 +76,15 @@ def update_case(tx: UnitOfWork, *, doc: Mapping[str, Any], fields: Mapping[str, 
         raise CaseChanged(doc["ticket"])
 
 
+#: The kinds of fact that may wait for a case: a parked fact's id is `complaint_id:kind`, so a
+#: group's opening cases find theirs by id (read_ahead_parked_facts).
+PARKED_KINDS = ("evidence_assessment", "debit_confirmed")
+
+
 def park_fact(tx: UnitOfWork, *, complaint_id: str, kind: str, data: Mapping[str, Any], at: Any) -> None:
     """Keep a fact that came before its case (the latest of each kind), for the case to take when it opens."""
+    if kind not in PARKED_KINDS:
+        raise ValueError(f"kind: {kind!r} is not one of PARKED_KINDS {PARKED_KINDS}")
     facts = tx.collection(ParkedFact)
     key = f"{complaint_id}:{kind}"
     seen = facts.find_one({"_id": key}, {"at": 1}, session=tx.session)
@@ -74,13 +94,27 @@ def park_fact(tx: UnitOfWork, *, complaint_id: str, kind: str, data: Mapping[str
                                      "at": at}, upsert=True, session=tx.session)
 
 
+def read_ahead_parked_facts(uow: UnitOfWork, *, complaint_ids: Iterable[str]) -> None:
+    """Read the facts parked for these complaints in one query by id, in the unit's transaction,
+    for take_parked_facts: a poll of filings, almost none of which has a fact waiting, then costs
+    one lookup rather than one per filing."""
+    ids = list(dict.fromkeys(complaint_ids))
+    found = uow.read_ahead_ids(ParkedFact, [f"{cid}:{kind}" for cid in ids for kind in PARKED_KINDS])
+    for cid in ids:
+        uow.read_ahead[(ParkedFact, cid)] = {
+            kind: doc["data"] for kind in PARKED_KINDS if (doc := found.get(f"{cid}:{kind}")) is not None}
+
+
 def take_parked_facts(tx: UnitOfWork, *, complaint_id: str) -> dict[str, dict[str, Any]]:
-    """The facts parked for a complaint, by kind, removed as the case takes them."""
+    """The facts parked for a complaint, by kind, removed as the case takes them (as read ahead in
+    the unit, else read now)."""
     facts = tx.collection(ParkedFact)
-    found = {d["kind"]: d["data"] for d in facts.find({"complaint_id": complaint_id}, session=tx.session)}
-    if found:
+    ahead = tx.read_ahead.get((ParkedFact, complaint_id))
+    if ahead is None:
+        ahead = {d["kind"]: d["data"] for d in facts.find({"complaint_id": complaint_id}, session=tx.session)}
+    if ahead:
         facts.delete_many({"complaint_id": complaint_id}, session=tx.session)
-    return found
+    return dict(ahead)
 
 
 def get_merchant_history(uow: UnitOfWork, *, platform: str, merchant_id: str,

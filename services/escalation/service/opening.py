@@ -44,10 +44,13 @@ def merchant_history(uow: UnitOfWork, *, platform: str, merchant_id: str, rules:
 
 def read_ahead(events: list[Message], uow: UnitOfWork, *, rules: Rules) -> None:
     """Read, for a consumer's group, the history of each merchant its filings name, once per
-    merchant: a poll of complaints against one busy shop reads it once (see UnitOfWork.read_ahead)."""
-    cases.read_ahead_merchant_histories(
-        uow, merchants=[(e.platform, e.merchant.id) for e in events if isinstance(e, ComplaintFiled)],
-        count_open=_routes_on_open_complaints(rules))
+    merchant: a poll of complaints against one busy shop reads it once (see UnitOfWork.read_ahead);
+    and the facts parked for its filings, in one query."""
+    filed = [e for e in events if isinstance(e, ComplaintFiled)]
+    cases.read_ahead_merchant_histories(uow, merchants=[(e.platform, e.merchant.id) for e in filed],
+                                        count_open=_routes_on_open_complaints(rules))
+    if filed:  # what evidence said before intake, for each case to take as it opens
+        cases.read_ahead_parked_facts(uow, complaint_ids=[e.complaint_id for e in filed])
 
 
 def _routes_on_open_complaints(rules: Rules) -> bool:

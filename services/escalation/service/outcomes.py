@@ -16,7 +16,7 @@ from services.escalation.service.rules import Rules
 from services.escalation.service.steps import save_step, status_of
 from shared.contracts.complaints import ComplaintUpdated
 from shared.contracts.evidence import EvidenceAssessed, EvidenceFileOpened, PaymentDebitConfirmed
-from shared.envelope import utcnow
+from shared.envelope import Event, Message, utcnow
 from shared.ledger import apply_once
 from shared.money import Money
 from shared.outbox import emit
@@ -35,6 +35,12 @@ def assessment_of(event: EvidenceAssessed) -> dict[str, Any]:
     return {"missing": list(event.missing), "score": event.completeness_score, "flags": list(event.flags),
             "findings": list(event.findings), "merchant_missing": list(event.merchant_missing),
             "merchant_burden_met": event.merchant_burden_met, "assessed_at": event.occurred_at}
+
+
+def read_ahead(events: list[Message], uow: UnitOfWork) -> None:
+    """Read, for a consumer's group of evidence events, the cases they name in one query rather
+    than one per event (see UnitOfWork.read_ahead)."""
+    cases.read_ahead_cases(uow, complaint_ids=[e.complaint_id for e in events if isinstance(e, Event)])
 
 
 def record_assessment(uow: UnitOfWork, *, event: EvidenceAssessed, consumer: str) -> None:
