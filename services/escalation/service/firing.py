@@ -142,16 +142,32 @@ def fire_due(uow: UnitOfWork, *, owner: str, lease_s: float, limit: int, group: 
     """Claim up to limit due timers and fire them group by group; returns how many were claimed.
     `on_fired` hears of each one that fired, once its transaction committed."""
     claimed = claims.claim_due(owner=owner, lease_s=lease_s, limit=limit, scan=scan)
+    held: set[str] = set()  # cases with a timer left to its lease: their later timers wait too
     for chunk in groups_of(claimed, size=group):
+        chunk = [t for t in chunk if t["complaint_id"] not in held]
+        if not chunk:
+            continue
         try:
             fire_many(uow, timers=chunk, owner=owner, rules=rules, topic=topic, on_fired=on_fired)
         except CaseChanged:
-            # A case moved under the group: fire its members alone (each retried on its own
-            # conflicts) so the others are not held up; what the group did was undone.
+            # A case moved under the group: fire its members alone, each retried on its own
+            # conflicts, so the others are not held up; what the group did was undone.
             for timer in chunk:
-                with contextlib.suppress(CaseChanged):
-                    fire(uow, timer=timer, owner=owner, rules=rules, topic=topic, on_fired=on_fired)
+                if not _fire_retried(uow, timer=timer, owner=owner, rules=rules, topic=topic, on_fired=on_fired):
+                    # Still changing: the timer is fired again once its lease lapses, and the case's
+                    # later timers (its breach after its warning) wait with it, so the order holds.
+                    held.add(timer["complaint_id"])
     return len(claimed)
+
+
+def _fire_retried(uow: UnitOfWork, *, timer: dict[str, Any], owner: str, rules: Rules, topic: str,
+                  on_fired: OnFired | None, attempts: int = 3) -> bool:
+    """Fire one timer, reading its case again after each change made under it; False when it kept changing."""
+    for _ in range(attempts):
+        with contextlib.suppress(CaseChanged):
+            fire(uow, timer=timer, owner=owner, rules=rules, topic=topic, on_fired=on_fired)
+            return True
+    return False
 
 
 def groups_of(timers: list[dict[str, Any]], *, size: int) -> list[list[dict[str, Any]]]:
