@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.paging import InvalidCursor, decode_position, encode_position
+
+__all__ = ["NO_DEADLINE", "InvalidCursor", "QueueCursor", "decode_cursor", "encode_cursor", "next_due_at"]
+
 #: Where a case with no running handling-side clock sorts: after every real deadline.
 NO_DEADLINE = datetime(9999, 12, 31, tzinfo=UTC)
-_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 def next_due_at(entries: Iterable[Mapping[str, Any]]) -> datetime:
@@ -31,10 +30,6 @@ def next_due_at(entries: Iterable[Mapping[str, Any]]) -> datetime:
     return min(dues, default=NO_DEADLINE)
 
 
-class InvalidCursor(ValueError):
-    """The cursor was not issued by this service (or was altered)."""
-
-
 @dataclass(frozen=True)
 class QueueCursor:
     """Where the next page starts: after this due time and complaint id (nearest due first)."""
@@ -45,19 +40,10 @@ class QueueCursor:
 
 def encode_cursor(*, cursor: QueueCursor) -> str:
     """URL-safe text for a cursor; clients must treat it as opaque."""
-    raw = json.dumps({"d": cursor.due_at.isoformat(), "i": cursor.complaint_id}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return encode_position(at=cursor.due_at, complaint_id=cursor.complaint_id, key="d")
 
 
 def decode_cursor(*, text: str) -> QueueCursor:
     """Parse a cursor; InvalidCursor unless it holds exactly an aware time and a complaint id."""
-    try:
-        data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        due_at = datetime.fromisoformat(data["d"])
-        complaint_id = data["i"]
-    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
-        raise InvalidCursor("not a cursor from this service") from exc
-    if set(data) != {"d", "i"} or due_at.tzinfo is None or not isinstance(complaint_id, str) \
-            or not _ID.fullmatch(complaint_id):
-        raise InvalidCursor("not a cursor from this service")
+    due_at, complaint_id = decode_position(text=text, key="d")
     return QueueCursor(due_at=due_at, complaint_id=complaint_id)
