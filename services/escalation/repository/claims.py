@@ -61,6 +61,9 @@ def claim_due(*, owner: str, lease_s: float, limit: int, now: datetime | None = 
                          lease, token)
     floor_doc = _floors().find_one({"_id": FLOOR_ID})
     floor = floor_doc["due_at"] if floor_doc else None
+    # Every commit of timers due soon bumps `v` (timers.lower_floor): moving the floor on only if `v`
+    # is unchanged means no timer committed after this round's scan is stepped over.
+    version = floor_doc.get("v") if floor_doc else None
     while floor is not None and floor <= now and len(claimed) < limit:
         hi = min(now, floor + timedelta(seconds=scan.slice_s))
         want = limit - len(claimed)
@@ -73,7 +76,8 @@ def claim_due(*, owner: str, lease_s: float, limit: int, now: datetime | None = 
         # Nothing scheduled is left up to hi: move the shared floor on, unless a new overdue timer
         # lowered it meanwhile (then the compare-and-set fails and the next round starts lower).
         scan.widen()
-        if _floors().update_one({"_id": FLOOR_ID, "due_at": floor}, {"$set": {"due_at": hi}}).modified_count != 1:
+        if _floors().update_one({"_id": FLOOR_ID, "due_at": floor, "v": version},
+                                {"$set": {"due_at": hi}}).modified_count != 1:
             break
         if hi >= now:
             break

@@ -16,6 +16,7 @@ from pymongo import InsertOne, UpdateOne
 
 from services.escalation.domain.clocks import Clock
 from services.escalation.models import Timer
+from shared.envelope import utcnow
 from shared.store import UnitOfWork
 
 KINDS = ("warning", "day_before", "breach")
@@ -96,6 +97,10 @@ def sync_timers(tx: UnitOfWork, *, complaint_id: str, ticket: str, clocks: Mappi
         lower_floor(tx, due=min(scheduled))
 
 
+#: Timers due sooner than this are the ones a floor move can step over while their commit is on the way.
+SOON = timedelta(minutes=2)
+
+
 def lower_floor(tx: UnitOfWork, *, due: datetime) -> None:
     """Make sure the due floor is not after due (writes only when it must, to avoid contention)."""
     floors = tx.db[FLOORS]
@@ -107,6 +112,20 @@ def lower_floor(tx: UnitOfWork, *, due: datetime) -> None:
     if current is None or due < current["due_at"]:
         floors.update_one({"_id": FLOOR_ID}, {"$min": {"due_at": due}}, upsert=True, session=tx.session)
         tx.read_ahead[ahead] = {"_id": FLOOR_ID, "due_at": due}
+    if due <= utcnow() + SOON:
+        # The floor read above is this transaction's snapshot: a timer loop may move the floor past
+        # `due` before these timers commit and become visible to its scan. Once they are visible,
+        # lower the floor to the earliest of them again and bump its version, so such a move fails
+        # or is undone (claims.claim_due moves the floor only while the version is unchanged).
+        soon = (FLOORS, "soon")
+        if soon not in tx.read_ahead:
+
+            def bump() -> None:
+                floors.update_one({"_id": FLOOR_ID}, {"$min": {"due_at": tx.read_ahead[soon]}, "$inc": {"v": 1}},
+                                  upsert=True)
+
+            tx.after_commit.append(bump)
+        tx.read_ahead[soon] = min(due, tx.read_ahead.get(soon) or due)
 
 
 def still_claimed(tx: UnitOfWork, *, timers: Sequence[Mapping[str, Any]]) -> set[str]:
