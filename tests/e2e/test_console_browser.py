@@ -118,9 +118,15 @@ def _status_link(suite: dict[str, ServiceProcess], ticket: str) -> str:
 def _counts(driver: Any, base: str) -> dict[str, int]:
     from selenium.webdriver.common.by import By
 
-    driver.get(f"{base}/queues?q=unassigned")
-    return {el.get_attribute("data-count"): int(el.text)
-            for el in driver.find_elements(By.CSS_SELECTOR, "[data-count]")}
+    def counted() -> dict[str, int] | None:
+        driver.get(f"{base}/queues?q=unassigned")
+        found = {el.get_attribute("data-count"): int(el.text)
+                 for el in driver.find_elements(By.CSS_SELECTOR, "[data-count]")}
+        return found if "unassigned" in found else None
+
+    # A page whose API calls ran out of time (a loaded machine) answers with its error page: ask again.
+    return wait_until(counted, timeout=60, interval=1, what="the queue page with its counts",
+                      explain=lambda: driver.find_element(By.TAG_NAME, "main").text[:300])
 
 
 def _act(driver: Any, action: str, expect_state: str) -> None:
