@@ -38,7 +38,12 @@ def _file(suite: dict[str, ServiceProcess]) -> tuple[dict[str, Any], str]:
         "description.what_happened": "支付成功但订单未生成，钱已扣"})
     filed = httpx.post(f"{suite['intake'].url}/v1/complaints", json=body, headers=PARTNER, timeout=10)
     assert filed.status_code == 201, filed.text
-    return body, filed.json()["ticket"]
+    ticket = filed.json()["ticket"]
+    # Evidence learns of the complaint from intake's event: the buyer's uploads wait for its file.
+    wait_until(lambda: httpx.get(f"{suite['evidence'].url}/v1/complaints/{ticket}/evidence-file", headers=BUYER,
+                                 timeout=10).status_code == 200, timeout=60, interval=0.3,
+               what="evidence to open the complaint's file")
+    return body, ticket
 
 
 def _case(suite: dict[str, ServiceProcess], ticket: str, check, what: str) -> dict[str, Any]:
