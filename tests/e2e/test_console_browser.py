@@ -17,13 +17,12 @@ import httpx
 import pytest
 
 from shared.auth import mint_token
-from shared.envelope import new_id
 from shared.runtime import embedded, supervisor
 from shared.runtime.supervisor import ServiceProcess
 from shared.settings import ServiceSettings
 from tests.support.evidence_harness import image_bytes
-from tests.support.samples import sample_complaint
 from tests.support.suite import create_topics, running_suite
+from tests.support.suite_cases import file_charged_no_order
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -76,16 +75,8 @@ def browser() -> Iterator[Any]:
 
 def _filed_with_evidence(suite: dict[str, ServiceProcess]) -> tuple[dict[str, Any], str]:
     """A charged-but-no-order complaint with its order record and payment page already uploaded."""
-    tx = f"2026{new_id()[:15]}"
-    body = sample_complaint("complaint_invalid_key_zh.json", **{
-        "category": "charged-no-order", "order.transaction_id": tx, "order.number": f"CM{new_id()[:12]}",
-        "description.what_happened": "支付成功但订单未生成，钱已扣"})
-    filed = httpx.post(f"{suite['intake'].url}/v1/complaints", json=body, headers=PARTNER, timeout=10)
-    assert filed.status_code == 201, filed.text
-    ticket = filed.json()["ticket"]
-    paid = datetime.fromisoformat(body["order"]["paid_at"])
-    wait_until(lambda: httpx.get(f"{suite['evidence'].url}/v1/complaints/{ticket}/evidence", headers=BUYER,
-                                 timeout=10).status_code == 200, timeout=60, interval=0.3, what="the evidence file")
+    body, ticket = file_charged_no_order(suite, partner=PARTNER, buyer=BUYER)
+    paid, tx = datetime.fromisoformat(body["order"]["paid_at"]), body["order"]["transaction_id"]
     for seed, kind, fields in (
             (31, "order_record", {"order_number": body["order"]["number"], "status": "failed",
                                   "item": body["order"]["item"], "ordered_at": paid.isoformat()}),

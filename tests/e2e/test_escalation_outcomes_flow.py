@@ -12,11 +12,10 @@ import httpx
 import pytest
 
 from shared.auth import mint_token
-from shared.envelope import new_id
 from shared.runtime.supervisor import ServiceProcess
 from shared.settings import ServiceSettings
 from tests.support.evidence_harness import image_bytes
-from tests.support.samples import sample_complaint
+from tests.support.suite_cases import file_charged_no_order
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -32,18 +31,7 @@ BUYER, PARTNER, AGENT = (_auth("u-2001", "complainant"), _auth("kamen-1-integrat
 
 
 def _file(suite: dict[str, ServiceProcess]) -> tuple[dict[str, Any], str]:
-    tx = f"2026{new_id()[:15]}"
-    body = sample_complaint("complaint_invalid_key_zh.json", **{
-        "category": "charged-no-order", "order.transaction_id": tx, "order.number": f"CM{new_id()[:12]}",
-        "description.what_happened": "支付成功但订单未生成，钱已扣"})
-    filed = httpx.post(f"{suite['intake'].url}/v1/complaints", json=body, headers=PARTNER, timeout=10)
-    assert filed.status_code == 201, filed.text
-    ticket = filed.json()["ticket"]
-    # Evidence learns of the complaint from intake's event: the buyer's uploads wait for its file.
-    wait_until(lambda: httpx.get(f"{suite['evidence'].url}/v1/complaints/{ticket}/evidence-file", headers=BUYER,
-                                 timeout=10).status_code == 200, timeout=60, interval=0.3,
-               what="evidence to open the complaint's file")
-    return body, ticket
+    return file_charged_no_order(suite, partner=PARTNER, buyer=BUYER)
 
 
 def _case(suite: dict[str, ServiceProcess], ticket: str, check, what: str) -> dict[str, Any]:
