@@ -110,6 +110,10 @@ class ServiceSettings(BaseSettings):
         64, title="Most messages a consumer takes in one poll and applies in one shared transaction "
         "(1: each message alone)", ge=1
     )
+    consume_group_max: int = Field(
+        64, title="Most messages applied in one shared transaction: a poll with more applies them as "
+        "several, each one's handlers running while the one before it commits", ge=1
+    )
     consume_batch_wait_ms: int = Field(
         25, title="How long a consumer's poll waits for messages before it polls again", ge=1
     )

@@ -20,6 +20,7 @@ from shared.bus.broker import group_of, raw_body, record_headers, trace_of
 from shared.bus.deadletter import Rejected, dead_letter, failed_reason, rejected_reason, tolerant_parser
 from shared.bus.documents import document_channel
 from shared.bus.keygate import KeyGate
+from shared.bus.overlap import apply_in_turn, handled
 from shared.envelope import Message, PoisonMessage, decode
 from shared.ledger import AlreadyProcessed
 from shared.logs import record_context
@@ -43,11 +44,11 @@ class Consumer:
     """Subscribes one service to one topic: decode, dispatch by type, dead-letter poison.
 
     It takes up to `consume_batch_max` records per poll. Records of different keys are applied
-    together in one unit of work (`UnitOfWork.group`), handed to each record's handler: one commit,
-    one ledger insert and one outbox insert for all of them. A record applied alone gets a
-    standalone unit. If anything in it fails, it is undone and each record is
-    applied on its own, where a repeat, a rule-breaking message or a bug is told apart; if it keeps
-    losing write conflicts, it is applied as two halves.
+    together in units of work (`UnitOfWork.group`) of up to `consume_group_max` (see overlap),
+    handed to each record's handler: one commit, one ledger insert and one outbox insert for all of
+    them; a record applied alone gets a standalone unit. If anything in a group fails, it is undone
+    and each record applied alone, where a repeat, a rule-breaking message or a bug is told apart;
+    if it keeps losing write conflicts, it is applied as two halves.
     """
 
     def __init__(
@@ -84,11 +85,7 @@ class Consumer:
         self._tracer = tracer or trace.get_tracer(__name__)
         self.processed = 0
         self.dead_lettered = 0
-        self.batches = 0
-        self.undone = 0
-        self.conflicts = 0
-        self.split = 0
-        self.rewound = 0
+        self.batches = self.undone = self.conflicts = self.split = self.rewound = 0
         self._subscriber: Any = None
         #: What the topic's record key is, for the AsyncAPI document (default: see documents.key_of).
         self.key_doc = key_doc
@@ -161,13 +158,12 @@ class Consumer:
             rounds[seen[key]].append((event, record))
             seen[key] += 1
         for group in rounds:
-            await self._apply_group(group)
+            await apply_in_turn(group, size=self._settings.consume_group_max, apply=self._apply_group)
 
     async def _apply_group(self, group: list[tuple[Message, Record]]) -> None:
-        """Apply a round together; one by one if that failed. A round that kept losing write
-        conflicts goes as two halves instead: each alone would meet the same conflicts, one
-        transaction and one commit per message, while the halves leave the contested message with
-        fewer others (a poll of 23 going one by one held notify's first notifications 25 s at 50/s)."""
+        """Apply a round together; one by one if that failed. One that kept losing write conflicts
+        goes as two halves: each alone would meet the same conflicts, one commit per message, while
+        halves leave the contested one with fewer others (one by one held notices 25 s at 50/s)."""
         if len(group) > 1:
             outcome = await self._apply_together(group)
             if outcome == "applied":
@@ -211,6 +207,7 @@ class Consumer:
                             await self._handlers[type(event)](event, batch)
                         finally:
                             CAUSE.reset(cause)
+                handled()  # the poll's next transaction may run its handlers while this one commits
                 await asyncio.to_thread(batch.commit)
             except STORE_UNAVAILABLE as exc:
                 await asyncio.to_thread(batch.abort)

@@ -1,0 +1,112 @@
+"""A poll larger than one shared transaction, on the real store: applied as several, each one's
+handlers running while the one before commits; every message applied once, in order per complaint,
+and a failing group applied one by one without holding the others back."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+from faststream.kafka import KafkaBroker
+
+from shared import store
+from shared.bus import Consumer
+from shared.contracts.escalation import ComplaintStatusChanged
+from shared.ledger import ProcessedEvent, apply_once
+from shared.outbox import OutboxEntry, emit
+from shared.settings import ServiceSettings
+from shared.store import UnitOfWork
+from tests.support.servers import Servers, own_database
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def db(servers: Servers, namespace: str) -> Iterator[None]:
+    with own_database(servers, f"{namespace}_overlap", OutboxEntry, ProcessedEvent):
+        yield
+
+
+def change(complaint: int, to_state: str) -> ComplaintStatusChanged:
+    return ComplaintStatusChanged(complaint_id=f"c-{complaint}", ticket=f"CP-20261123-{complaint:06d}",
+                                  from_state="filed", to_state=to_state, tier="internal")
+
+
+def reader(*, group_max: int, before: Callable[[ComplaintStatusChanged, UnitOfWork], None] = lambda e, u: None,
+           ) -> Consumer:
+    """A consumer moving a case document per change and emitting one message, in groups of `group_max`;
+    `before(event, uow)` runs first in each handler."""
+
+    def work(tx: UnitOfWork, event: ComplaintStatusChanged) -> None:
+        tx.db["cases"].update_one({"_id": event.complaint_id}, {"$push": {"states": event.to_state}},
+                                  upsert=True, session=tx.session)
+        emit(tx, topic="out", messages=[event])
+
+    async def handle(event: ComplaintStatusChanged, uow: UnitOfWork) -> None:
+        before(event, uow)
+        await asyncio.to_thread(apply_once, uow, consumer="test", event=event, work=lambda tx: work(tx, event))
+
+    return Consumer(broker=KafkaBroker("127.0.0.1:1"), settings=ServiceSettings(consume_group_max=group_max),
+                    topic="in", handlers={ComplaintStatusChanged: handle}, ready=lambda: True)
+
+
+def records(events: list[ComplaintStatusChanged]) -> list:
+    return [(e.encode(), {}, None) for e in events]
+
+
+def cases() -> dict[str, list[str]]:
+    return {d["_id"]: d["states"] for d in store.database()["cases"].find()}
+
+
+def test_the_next_group_runs_its_handlers_while_the_one_before_commits(db: None) -> None:
+    # Group one's commit waits (up to 10 s) for group two's first handler: only overlap lets it start.
+    second_started = threading.Event()
+    overlapped: list[bool] = []
+
+    def before(event: ComplaintStatusChanged, uow: UnitOfWork) -> None:
+        if event.complaint_id == "c-0":
+            uow.after_commit.append(lambda: overlapped.append(second_started.wait(10)))
+        if event.complaint_id == "c-4":
+            second_started.set()
+
+    consumer = reader(group_max=4, before=before)
+    asyncio.run(consumer.dispatch_batch(records([change(i, "acknowledged") for i in range(8)])))
+
+    assert overlapped == [True]
+    assert cases() == {f"c-{i}": ["acknowledged"] for i in range(8)}
+    assert consumer.stats()["shared_transactions"] == 2
+    assert ProcessedEvent.objects.count() == OutboxEntry.objects.count() == 8
+
+
+def test_each_complaint_keeps_its_order_when_its_round_is_split_into_groups(db: None) -> None:
+    # 20 complaints, five of them changed three times in the poll: rounds of 20, 5 and 5 messages.
+    events = [change(i, "acknowledged") for i in range(20)]
+    events += [change(i, "in_progress") for i in range(5)] + [change(i, "resolved") for i in range(5)]
+    events.sort(key=lambda e: int(e.complaint_id[2:]))
+    consumer = reader(group_max=4)
+    asyncio.run(consumer.dispatch_batch(records(events)))
+
+    moved = cases()
+    assert all(moved[f"c-{i}"] == ["acknowledged", "in_progress", "resolved"] for i in range(5))
+    assert all(moved[f"c-{i}"] == ["acknowledged"] for i in range(5, 20))
+    assert consumer.processed == 30
+    # 20 as five groups of four; each 5 as a group of four and one message applied alone.
+    assert consumer.stats()["shared_transactions"] == 5 + 1 + 1
+    assert ProcessedEvent.objects.count() == OutboxEntry.objects.count() == 30
+
+
+def test_a_group_that_fails_is_applied_one_by_one_and_the_others_still_commit_together(db: None) -> None:
+    applied = change(5, "acknowledged")
+    asyncio.run(reader(group_max=4).dispatch_batch(records([applied])))
+    # c-5's change delivered again, in the second group of the next poll.
+    poll = [change(i, "acknowledged") for i in range(5)] + [applied] + [change(i, "acknowledged") for i in (6, 7)]
+    consumer = reader(group_max=4)
+    asyncio.run(consumer.dispatch_batch(records(poll)))
+
+    assert cases() == {f"c-{i}": ["acknowledged"] for i in range(8)}
+    stats = consumer.stats()
+    assert (stats["shared_transactions"], stats["shared_transactions_undone"]) == (1, 1)
+    assert consumer.processed == 7  # the repeat is not applied again
+    assert ProcessedEvent.objects.count() == 8
