@@ -8,6 +8,7 @@ from typing import Any
 
 from services.notify.config import NotifySettings
 from services.notify.service import events
+from services.notify.service.handoff import Handoff
 from services.notify.service.subscriptions import LiveEndpoints
 from shared.app import ServiceRuntime
 from shared.contracts.complaints import AccountFreezeRequested, ComplaintFiled, ComplaintWithdrawn
@@ -29,25 +30,23 @@ ESCALATION_EVENTS: list[Any] = [CaseAssigned, ComplaintStatusChanged, ComplaintE
 
 
 def register(runtime: ServiceRuntime, *, settings: NotifySettings, endpoints: LiveEndpoints,
-             wake_worker: Callable[[], None]) -> None:
-    """Subscribe notify to the three event topics; what they record wakes the delivery worker."""
+             wake_worker: Callable[[], None], handoff: Handoff | None = None) -> None:
+    """Subscribe notify to the three event topics; what they record wakes the delivery worker (and
+    their webhook deliveries are handed to it, with a `handoff`)."""
 
     def subscribe(topic: str, types: list[Any]) -> None:
-        recorded = 0  # deliveries this topic's handlers recorded since its last commit
-
         async def on_event(event: Event, uow: UnitOfWork) -> None:
-            nonlocal recorded
-            recorded += await asyncio.to_thread(events.handle_event, uow, event=event, settings=settings,
-                                                endpoints=endpoints)
-
-        def committed() -> None:
-            # What the handlers recorded can be claimed once their transaction has committed.
-            nonlocal recorded
-            if recorded:
-                recorded = 0
+            if not await asyncio.to_thread(events.handle_event, uow, event=event, settings=settings,
+                                           endpoints=endpoints, handoff=handoff):
+                return
+            # What a handler recorded can be claimed once its transaction has committed: a shared
+            # one's at its commit (a poll commits several, see shared/bus/overlap.py), else now.
+            if not uow.grouped:
                 wake_worker()
+            elif wake_worker not in uow.after_commit:
+                uow.after_commit.append(wake_worker)
 
-        runtime.subscribe(topic, dict.fromkeys(types, on_event), after_commit=committed, prepare=events.read_ahead)
+        runtime.subscribe(topic, dict.fromkeys(types, on_event), prepare=events.read_ahead)
 
     topics = settings.topics
     # A freeze request comes from intake at filing and from escalation's routing: both are heard,

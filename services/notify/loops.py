@@ -18,6 +18,7 @@ from services.notify.config import NotifySettings
 from services.notify.domain.notice import Channel
 from services.notify.models import Notification, Subscription
 from services.notify.service import delivery, events, outcomes, reminders
+from services.notify.service.handoff import take_handed
 from services.notify.service.planning import channel_enabled
 from services.notify.service.subscriptions import LiveEndpoints
 from shared.aio import wait_set
@@ -62,6 +63,7 @@ class DeliveryWorker:
         self._wakeups = {channel: asyncio.Event() for channel in CHANNELS}
         self._settling: asyncio.Queue[_Settling] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._handed: list[Notification] = []  # webhook deliveries handed over, leased to this worker
         self.sent = Counter[str]()
 
     def wake(self) -> None:
@@ -72,6 +74,16 @@ class DeliveryWorker:
             for channel, event in self._wakeups.items():
                 if channel_enabled(Channel(channel), self._settings):
                     self._loop.call_soon_threadsafe(event.set)
+
+    def accept(self, docs: list[Notification]) -> None:
+        """Take webhook deliveries leased to this worker as they were recorded (safe from worker
+        threads; see service/handoff.py). Not running, their leases bring them to a claim."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._hand_over, docs)
+
+    def _hand_over(self, docs: list[Notification]) -> None:
+        self._handed.extend(docs)
+        self._wakeups["webhook"].set()
 
     async def run(self) -> None:
         """Serve every channel until cancelled."""
@@ -112,9 +124,21 @@ class DeliveryWorker:
                 room = most - len(held)
                 if room > 0:
                     try:
-                        docs = await asyncio.to_thread(
-                            delivery.claim, channel=channel, lease=lease, slots=room,
-                            in_flight=Counter(held.values()), per_endpoint=2 * share, endpoint_caps=pace.caps())
+                        if channel == "webhook" and self._handed:
+                            # Handed over as recorded: no claim needed for those (service/handoff.py).
+                            # What is not taken goes back before what was handed meanwhile.
+                            waiting, self._handed = self._handed, []
+                            try:
+                                docs = await asyncio.to_thread(
+                                    take_handed, waiting, now=utcnow(), room=room, in_flight=Counter(held.values()),
+                                    margin=timedelta(seconds=self._send_timeout(channel) + LEASE_MARGIN_S),
+                                    caps=pace.caps(), per_endpoint=2 * share)
+                            finally:
+                                self._handed[:0] = waiting
+                        if not docs:
+                            docs = await asyncio.to_thread(
+                                delivery.claim, channel=channel, lease=lease, slots=room,
+                                in_flight=Counter(held.values()), per_endpoint=2 * share, endpoint_caps=pace.caps())
                     except STORE_UNAVAILABLE as exc:
                         log.warning("delivery worker waiting for the store: %s", exc)
                     except Exception:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
 from services.notify import api, handlers
@@ -18,6 +20,7 @@ from services.notify.models import (
     Reminder,
     Subscription,
 )
+from services.notify.service.handoff import Handoff
 from services.notify.service.subscriptions import LiveEndpoints
 from shared.app import ServiceRuntime, create_service_app
 from shared.bus import document_publisher
@@ -38,7 +41,8 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     worker = DeliveryWorker(settings=settings, on_delivered=runtime.relay.wake,
                             outcomes=runtime.group_commit("delivery-outcomes"), meter=runtime.metrics.meter)
     runtime.metrics.gauges(webhook_queue(), WEBHOOK_QUEUE_GAUGES)
-    handlers.register(runtime, settings=settings, endpoints=endpoints, wake_worker=worker.wake)
+    handoff = Handoff(lease=timedelta(seconds=settings.delivery_lease_s), give=worker.accept)
+    handlers.register(runtime, settings=settings, endpoints=endpoints, wake_worker=worker.wake, handoff=handoff)
     runtime.background.extend([worker.run, reminder_sweep(runtime, settings=settings, worker=worker,
                                                           endpoints=endpoints)])
     document_publisher(runtime.broker, topic=settings.topics.notify_events, messages=[NotificationSent],

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.support.servers import Servers, own_database
+from tests.support.store_commands import COMMANDS
 
 pytestmark = pytest.mark.integration
 
@@ -55,3 +56,53 @@ def test_a_claim_skips_paused_and_backing_off_endpoints_and_takes_one_that_answe
     taken = claim(channel="webhook", lease=timedelta(seconds=30), slots=10, in_flight=Counter(), per_endpoint=2)
 
     assert sorted(n.id for n in taken) == ["d-s-backed-off", "d-s-healthy"]
+
+
+def test_handed_deliveries_go_out_without_a_claim_and_a_held_endpoints_wait_for_one(notify_db: None) -> None:
+    from services.notify.models import Notification
+    from services.notify.repository import create_intents
+    from services.notify.service.delivery import claim
+    from services.notify.service.handoff import Handoff, take_handed
+    from shared.store import run_transaction
+
+    endpoint("s-healthy")
+    endpoint("s-paused", paused=True)
+    now = datetime.now(UTC)
+    docs = [Notification(id=f"d-{sub_id}-{n}", event_id=f"e-{n}", event_type="ComplaintFiled",
+                         recipient_key=f"kami:partner:{sub_id}", recipient_id=sub_id, recipient_role="partner",
+                         channel="webhook", language="zh-CN", subscription_id=sub_id, subject="s", body="b",
+                         state="pending", next_attempt_at=now, lease_until=now, created_at=now)
+            for sub_id, n in [("s-healthy", 1), ("s-healthy", 2), ("s-healthy", 3), ("s-paused", 1)]]
+    given: list[Notification] = []
+    handoff = Handoff(lease=timedelta(seconds=60), give=given.extend)
+    handoff.lease_new(docs, now=now)
+
+    def record(tx):  # as planning.record_intents does in the transaction that records them
+        handoff.give_on_commit(tx, create_intents(tx, docs=docs))
+
+    run_transaction(record)
+    assert [d.id for d in given] == [d.id for d in docs]  # handed over once committed, leased to this worker
+    assert claim(channel="webhook", lease=timedelta(seconds=30), slots=10, in_flight=Counter(), per_endpoint=2) == []
+
+    waiting = list(given)
+    with COMMANDS.counting():
+        taken = take_handed(waiting, now=now, margin=timedelta(seconds=12), room=10, in_flight=Counter(), caps={},
+                            per_endpoint=2)
+
+    assert [d.id for d in taken] == ["d-s-healthy-1", "d-s-healthy-2"]  # two per endpoint, as a claim takes
+    assert [d.id for d in waiting] == ["d-s-healthy-3"]  # the next turn's
+    assert COMMANDS.statements[("update", "notifications")] == 1  # no claim: only the paused one given back
+    assert taken.endpoints["s-healthy"].url == "https://example.test/s-healthy"
+    # The paused endpoint's delivery waits for a claim, which takes it as soon as the endpoint resumes.
+    resume("s-paused")
+    again = claim(channel="webhook", lease=timedelta(seconds=30), slots=10, in_flight=Counter(), per_endpoint=2)
+    assert [d.id for d in again] == ["d-s-paused-1"]
+    # A handed delivery whose lease is nearly out is left to a claim after it.
+    assert take_handed(waiting, now=now + timedelta(seconds=50), margin=timedelta(seconds=12), room=10,
+                       in_flight=Counter(), caps={}, per_endpoint=2) == [] and waiting == []
+
+
+def resume(sub_id: str) -> None:
+    from services.notify.models import Subscription
+
+    Subscription.objects(id=sub_id).update_one(set__paused_at=None)

@@ -84,6 +84,16 @@ def update_leases(*, ids: list[str], now: datetime, lease: timedelta) -> list[No
     return [Notification._from_son(d) for d in coll.find({"_id": {"$in": ids}, "lease_token": token})]
 
 
+def update_released(*, ids: list[str], token: str, now: datetime) -> None:
+    """Give back deliveries leased under `token` that were not sent: due to any claim from now."""
+    # One guarded single-document update each, in one transaction: see update_leases.
+    releases = [UpdateOne({"_id": delivery_id, "lease_token": token, "state": "pending"},
+                          {"$set": {"lease_until": now}}) for delivery_id in ids]
+    if releases:
+        run_transaction(lambda tx: tx.collection(Notification).bulk_write(releases, ordered=True,
+                                                                           session=tx.session))
+
+
 class SettleRace(RuntimeError):
     """A delivery read as held in a settling transaction was not there to write: settle one by one."""
 

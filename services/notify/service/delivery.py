@@ -30,7 +30,7 @@ def claim(*, channel: str, lease: timedelta, slots: int, in_flight: Counter[str]
     candidates = repository.list_due(channel=channel, now=now)
     wanted = {due.subscription_id for due in candidates if due.subscription_id}
     endpoints = repository.list_endpoints_by_id(ids=wanted) if wanted else {}
-    held = {sub_id for sub_id, sub in endpoints.items() if _held(sub, now)}
+    held = {sub_id for sub_id, sub in endpoints.items() if held_endpoint(sub, now)}
     taken: list[str] = []
     room = Counter(in_flight)
     caps = endpoint_caps or {}
@@ -51,7 +51,7 @@ def claim(*, channel: str, lease: timedelta, slots: int, in_flight: Counter[str]
                           if d.subscription_id in endpoints})
 
 
-def _held(subscription: Subscription, now: datetime) -> bool:
+def held_endpoint(subscription: Subscription, now: datetime) -> bool:
     """Paused, or still backing off at now (backoff_until is None once it answers again)."""
     backoff_until = (subscription.health or {}).get("backoff_until")
     return subscription.paused_at is not None or (backoff_until or now) > now

@@ -26,6 +26,7 @@ from services.notify.domain.status_event import (
 )
 from services.notify.models import ComplaintRecipients
 from services.notify.service import events_log, reminders
+from services.notify.service.handoff import Handoff
 from services.notify.service.notices import (
     create_notice,
     filing_change,
@@ -49,19 +50,23 @@ log = logging.getLogger(__name__)
 QUIET_STATES = frozenset({"acknowledged"})
 
 
-def handle_event(uow: UnitOfWork, *, event: Event, settings: NotifySettings, endpoints: LiveEndpoints) -> int:
-    """Apply one event once; returns how many deliveries it recorded (AlreadyProcessed on a repeat)."""
+def handle_event(uow: UnitOfWork, *, event: Event, settings: NotifySettings, endpoints: LiveEndpoints,
+                 handoff: Handoff | None = None) -> int:
+    """Apply one event once; returns how many deliveries it recorded (AlreadyProcessed on a repeat).
+    With a `handoff`, the webhook deliveries it records go to this process's worker on commit."""
     return apply_once(uow, consumer=settings.service_name, event=event,
-                      work=lambda tx: _apply(tx, event=event, settings=settings, endpoints=endpoints))
+                      work=lambda tx: _apply(tx, event=event, settings=settings, endpoints=endpoints,
+                                             handoff=handoff))
 
 
-def _apply(tx: UnitOfWork, *, event: Event, settings: NotifySettings, endpoints: LiveEndpoints) -> int:
+def _apply(tx: UnitOfWork, *, event: Event, settings: NotifySettings, endpoints: LiveEndpoints,
+           handoff: Handoff | None) -> int:
     if isinstance(event, ComplaintFiled):
         record = _record_of(event)
         waiting = repository.create_record(tx, record=record)
-        count = _apply_known(tx, event=event, record=record, settings=settings, endpoints=endpoints)
+        count = _apply_known(tx, event=event, record=record, settings=settings, endpoints=endpoints, handoff=handoff)
         if waiting:
-            count += replay_parked(tx, record=record, settings=settings, endpoints=endpoints)
+            count += replay_parked(tx, record=record, settings=settings, endpoints=endpoints, handoff=handoff)
         return count
     known = repository.get_known_record(tx, complaint_id=event.complaint_id)
     if known is None:
@@ -69,7 +74,7 @@ def _apply(tx: UnitOfWork, *, event: Event, settings: NotifySettings, endpoints:
         repository.create_parked(tx, event_id=event.event_id, complaint_id=event.complaint_id,
                                  payload=event.model_dump_json(), parked_at=utcnow())
         return 0
-    return _apply_known(tx, event=event, record=known, settings=settings, endpoints=endpoints)
+    return _apply_known(tx, event=event, record=known, settings=settings, endpoints=endpoints, handoff=handoff)
 
 
 def read_ahead(events: list[Message], uow: UnitOfWork) -> None:
@@ -100,7 +105,7 @@ def _record_of(event: ComplaintFiled) -> ComplaintRecipients:
 
 
 def _apply_known(tx: UnitOfWork, *, event: Event, record: ComplaintRecipients, settings: NotifySettings,
-                 endpoints: LiveEndpoints) -> int:
+                 endpoints: LiveEndpoints, handoff: Handoff | None = None) -> int:
     # The public status record: the filing first, then each change that changes the state. A change
     # that came before its filing was parked, so it is published after the filing.
     if isinstance(event, ComplaintFiled):
@@ -135,7 +140,7 @@ def _apply_known(tx: UnitOfWork, *, event: Event, record: ComplaintRecipients, s
     if Role.PARTNER in roles:
         events_log.record(tx, about=about)  # the partner events list (GET /v1/events) and replays
     recipients = get_recipients(record=record, roles=roles, settings=settings, endpoints=endpoints, tx=tx)
-    count = record_intents(tx, about=about, recipients=recipients, settings=settings)
+    count = record_intents(tx, about=about, recipients=recipients, settings=settings, handoff=handoff)
     if isinstance(event, AccountFreezeRequested) and count:
         # The buyer's in-app notice is new only for the complaint's first freeze request: publish once.
         publish_freeze(tx, event=event, order_no=record.order_no, settings=settings)
@@ -169,7 +174,7 @@ def _owner_of(notice: Notice) -> str:
 
 
 def replay_parked(tx: UnitOfWork, *, record: ComplaintRecipients, settings: NotifySettings,
-                  endpoints: LiveEndpoints) -> int:
+                  endpoints: LiveEndpoints, handoff: Handoff | None = None) -> int:
     """Plan the events that arrived before their complaint's ComplaintFiled."""
     parked = sorted(repository.list_parked(tx, complaint_id=record.id), key=lambda p: p.parked_at)
     count = 0
@@ -178,7 +183,7 @@ def replay_parked(tx: UnitOfWork, *, record: ComplaintRecipients, settings: Noti
     for one in parked:
         event = decode(one.payload.encode())
         count += _apply_known(tx, event=event, record=record, settings=settings,  # type: ignore[arg-type]
-                              endpoints=endpoints)
+                              endpoints=endpoints, handoff=handoff)
     if parked:
         repository.delete_parked(tx, ids=[one.id for one in parked])
     return count

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from services.notify import repository
 from services.notify.config import NotifySettings
@@ -18,6 +19,9 @@ from shared.contracts.notify import NotificationSent
 from shared.envelope import utcnow
 from shared.outbox import emit
 from shared.store import UnitOfWork
+
+if TYPE_CHECKING:
+    from services.notify.service.handoff import Handoff
 
 log = logging.getLogger(__name__)
 
@@ -128,13 +132,18 @@ def create_notifications(*, about: About, recipients: list[Recipient], settings:
 
 
 def record_intents(tx: UnitOfWork, *, about: About, recipients: list, settings: NotifySettings,
-                   now: datetime | None = None) -> int:
-    """Record every delivery intent (unique by key) before anything is sent; in-app ones are delivered here."""
+                   now: datetime | None = None, handoff: Handoff | None = None) -> int:
+    """Record every delivery intent (unique by key) before anything is sent; in-app ones are delivered
+    here, webhook ones handed to this process's worker once recorded (with a `handoff`)."""
     now = now or utcnow()
     docs = create_notifications(about=about, recipients=recipients, settings=settings, now=now)
     if not docs:
         return 0
+    if handoff is not None:
+        handoff.lease_new(docs, now=now)
     created = repository.create_intents(tx, docs=docs)
+    if handoff is not None:
+        handoff.give_on_commit(tx, created)
     sent = [notification_sent(doc) for doc in created if doc.state == "delivered" and doc.complaint_id]
     if sent:
         emit(tx, topic=settings.topics.notify_events, messages=sent)
