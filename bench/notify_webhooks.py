@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python -m bench.notify_webhooks [--count 2000] [--per-endpoint 4] [--concurrency 32] [--metrics 1]
 (--metrics N scrapes notify's /metrics every N seconds while it delivers: bench.metrics_watch.)
-Starts its own broker and store (or uses KAFKA_BOOTSTRAP_SERVERS / MONGODB_URI), a receiver process and
+Starts its own broker and stores (notify's and the span store, as `complaints up` does; or uses KAFKA_BOOTSTRAP_SERVERS / MONGODB_URI), a receiver process and
 a notify process; prints the figures and writes bench/out/notify_webhooks.json. Nothing is asserted.
 """
 
@@ -170,9 +170,13 @@ def main() -> None:
         if not bootstrap:
             kafka, bootstrap = embedded.start_kafka(log_dir=workdir)
             stack.callback(kafka.stop)
-        if not uri:
-            mongo, uri = embedded.start_mongodb(data_dir=workdir / "db", log_dir=workdir)
-            stack.callback(mongo.stop)
+        # The embedded default's stores, as `complaints up` starts them: notify's own and the span
+        # store (niced); with MONGODB_URI set, both on that one.
+        stores = supervisor.one_store(uri) if uri else None
+        if stores is None:
+            children, stores = embedded.start_stores(names=["notify", "telemetry"], data_dir=workdir / "db",
+                                                     log_dir=workdir, background=frozenset({"telemetry"}))
+            stack.callback(lambda: [child.stop() for child in children])
         prefix = f"bench{new_id()[:6]}."
         topics = TopicSettings(prefix=prefix)
         asyncio.run(embedded.create_topics(bootstrap=bootstrap, topics=topics.all_topics(), partitions=4))
@@ -183,12 +187,13 @@ def main() -> None:
         stack.callback(receiver.stop)
         embedded.wait_for_port(host="127.0.0.1", port=port, timeout=30, child=receiver)
         receiver_url = f"http://127.0.0.1:{port}"
-        env = supervisor.service_env(base=dict(os.environ), bootstrap=bootstrap, mongodb_uri=uri, extra={
+        env = supervisor.service_env(base=dict(os.environ), bootstrap=bootstrap, mongodb_uri=stores["notify"], extra={
             "COMPLAINTS_TOPIC_PREFIX": prefix, "NOTIFY_MONGODB_DB": f"{prefix[:-1]}_notify",
             "NOTIFY_CONSUMER_GROUP": f"{prefix}notify", "COMPLAINTS_TELEMETRY_DB": f"{prefix[:-1]}_telemetry",
             "NOTIFY_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true", "NOTIFY_CONCURRENCY_PER_ENDPOINT": str(args.per_endpoint),
             "COMPLAINTS_LOG_LEVEL": "WARNING"})
-        notify = supervisor.start_service(name="notify", port=embedded.free_port(), env=env, log_dir=workdir)
+        notify = supervisor.start_service(name="notify", port=embedded.free_port(), env=env, log_dir=workdir,
+                                          stores=stores)
         stack.callback(lambda: supervisor.stop_all([notify.child]))
         console.print("starting notify …")
         supervisor.wait_ready([notify], timeout=90)
