@@ -60,9 +60,13 @@ class Notification(Document):
 
     meta = {
         "collection": "notifications",
+        # Each index is rewritten with every write of a delivery (recorded, then settled): only what
+        # a query uses — the inbox, the claims, an endpoint's delivery log.
         "indexes": [("recipient_role", "recipient_id", "created_at"),
-                    ("channel", "state", "next_attempt_at"), "ticket", "subscription_id"],
+                    ("channel", "state", "next_attempt_at"), "subscription_id"],
     }
+    #: Indexes of earlier versions, dropped when the service prepares its store (`shared.store.ensure_indexes`).
+    retired_indexes = ("ticket_1",)
 
     id = StringField(primary_key=True)  # DeliveryIntent.delivery_id
     event_id = StringField(required=True)
