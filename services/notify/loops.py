@@ -64,6 +64,7 @@ class DeliveryWorker:
         self._settling: asyncio.Queue[_Settling] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._handed: list[Notification] = []  # webhook deliveries handed over, leased to this worker
+        self._asked: set[str] = set()  # channels woken to claim (not by a hand-over or a finished send)
         self.sent = Counter[str]()
 
     def wake(self) -> None:
@@ -73,6 +74,7 @@ class DeliveryWorker:
             # it still looks on its poll interval for ones recorded while it was on.
             for channel, event in self._wakeups.items():
                 if channel_enabled(Channel(channel), self._settings):
+                    self._asked.add(channel)
                     self._loop.call_soon_threadsafe(event.set)
 
     def accept(self, docs: list[Notification]) -> None:
@@ -110,6 +112,10 @@ class DeliveryWorker:
         most = 8 * limit
         lease = timedelta(seconds=self._settings.delivery_lease_s)
         wakeup = self._wakeups[channel]
+        # Webhooks come handed over (service/handoff.py): a claim is made when asked, while the last
+        # one was full, or once per poll interval (retries, resumed endpoints, a crashed instance's).
+        last_claim, more = -self._settings.delivery_poll_s, True
+        clock = asyncio.get_running_loop().time
 
         def finished(task: asyncio.Task[None]) -> None:
             endpoint = held.pop(task, channel)
@@ -135,10 +141,14 @@ class DeliveryWorker:
                                     caps=pace.caps(), per_endpoint=2 * share)
                             finally:
                                 self._handed[:0] = waiting
-                        if not docs:
+                        if not docs and (channel != "webhook" or more or channel in self._asked
+                                         or clock() - last_claim >= self._settings.delivery_poll_s):
+                            self._asked.discard(channel)
+                            last_claim = clock()
                             docs = await asyncio.to_thread(
                                 delivery.claim, channel=channel, lease=lease, slots=room,
                                 in_flight=Counter(held.values()), per_endpoint=2 * share, endpoint_caps=pace.caps())
+                            more = len(docs) >= room
                     except STORE_UNAVAILABLE as exc:
                         log.warning("delivery worker waiting for the store: %s", exc)
                     except Exception:
