@@ -2,8 +2,9 @@
 
 Run: .venv/bin/python -m bench.notify_webhooks [--count 2000] [--per-endpoint 4] [--concurrency 32] [--metrics 1]
 (--metrics N scrapes notify's /metrics every N seconds while it delivers: bench.metrics_watch.)
-Starts its own broker and stores (notify's and the span store, as `complaints up` does; or uses KAFKA_BOOTSTRAP_SERVERS / MONGODB_URI), a receiver process and
-a notify process; prints the figures and writes bench/out/notify_webhooks.json. Nothing is asserted.
+Starts its own broker and stores (notify's and the span store, as `complaints up` does; or uses
+KAFKA_BOOTSTRAP_SERVERS / MONGODB_URI), a receiver process and a notify process; prints the figures
+(with each process's CPU per delivery end to end) and writes bench/out/notify_webhooks.json. Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from aiokafka import AIOKafkaProducer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from bench.harness import CpuMeter
 from bench.metrics_watch import MetricsWatch
 from services.notify.config import NotifySettings
 from shared.auth import mint_token
@@ -124,10 +126,14 @@ async def through_notify(*, notify_url: str, receiver_url: str, bootstrap: str, 
             return state["count"] - base, state
 
         base = (await client.get(f"{receiver_url}/count")).json()["count"]
-        began = time.time()
+        cpu = CpuMeter()
+        began, started = time.time(), time.monotonic()
         await _publish(bootstrap=bootstrap, topic=topic, count=count)
         state = await _watch(client, label="end to end via notify", total=count, read=lambda: received(base))
         end_to_end = count / (state["last"] - began)
+        # Each process's CPU per delivery, end to end: where the time of a delivery goes.
+        seconds = time.monotonic() - started
+        cpu_ms = {role: round(share / 100 * seconds * 1000 / count, 2) for role, share in cpu.mark().items()}
 
         (await client.post(f"{sub}/pause", headers=headers)).raise_for_status()
         held_from = time.time()
@@ -146,7 +152,7 @@ async def through_notify(*, notify_url: str, receiver_url: str, bootstrap: str, 
         state = await _watch(client, label="held deliveries drained", total=count, read=lambda: received(base))
         drain = count / (state["last"] - resumed)
     return {"end_to_end_per_s": round(end_to_end, 1), "sender_only_per_s": round(drain, 1),
-            "intents_recorded_per_s": round(recorded, 1)}
+            "intents_recorded_per_s": round(recorded, 1), "end_to_end_cpu_ms_per_delivery": cpu_ms}
 
 
 def main() -> None:
@@ -177,7 +183,8 @@ def main() -> None:
         if stores is None:
             children, stores = embedded.start_stores(names=["notify", "telemetry"], data_dir=workdir / "db",
                                                      log_dir=workdir, background=frozenset({"telemetry"}))
-            stack.callback(lambda: [child.stop() for child in children])
+            for child in children:
+                stack.callback(child.stop)
         prefix = f"bench{new_id()[:6]}."
         topics = TopicSettings(prefix=prefix)
         asyncio.run(embedded.create_topics(bootstrap=bootstrap, topics=topics.all_topics(), partitions=4))
@@ -228,6 +235,8 @@ def main() -> None:
     console.print(f"notify webhooks: {via['end_to_end_per_s']:.0f}/s end to end (Kafka in → POST out), "
                   f"{via['sender_only_per_s']:.0f}/s sender only (recorded intents drained), "
                   f"{via['intents_recorded_per_s']:.0f}/s intents recorded while paused (consumer alone)")
+    console.print("CPU per delivery end to end (ms): " + ", ".join(
+        f"{role} {ms}" for role, ms in via["end_to_end_cpu_ms_per_delivery"].items()))
     console.print(f"webhook ratio to raw httpx at concurrency {args.per_endpoint}: "
                   f"{ratio['end_to_end_vs_raw']:.2f} end to end, {ratio['sender_only_vs_raw']:.2f} sender only")
     OUT.mkdir(exist_ok=True)
