@@ -105,9 +105,9 @@ def main() -> None:
         db = MongoClient(uri, tz_aware=True)[db_name]
         now = datetime.now(UTC)
         seed(db=db, plans=plan_backlog(count=args.backlog, now=now), batch=1000, label="backlog", templates=50)
-        plans, _ = plan_burst(count=args.due, start=datetime.now(UTC) + timedelta(seconds=1))
+        plans, dues = plan_burst(count=args.due, start=datetime.now(UTC) + timedelta(seconds=1))
         seed(db=db, plans=plans, batch=1000, label="due", offset=args.backlog, templates=2)
-        time.sleep(max(0.0, 1.2 - (datetime.now(UTC) - now).total_seconds()))
+        time.sleep(max(0.0, (dues[0] - datetime.now(UTC)).total_seconds() + 0.01))  # the firing is timed from due
         pid = _store_pid(int(uri.rsplit(":", 1)[1].split("/")[0].split("?")[0]))
         rules = load_rules(settings=settings)
         unit, fired, lock = UnitOfWork.standalone(), [0], threading.Lock()
