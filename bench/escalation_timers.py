@@ -31,7 +31,7 @@ from typing import Any
 from pymongo import MongoClient
 
 from bench.burst_probe import FilingProbe, duplicate_events, opened_lags
-from bench.harness import embedded_stack, percentiles, settle, write_results
+from bench.harness import CpuMeter, embedded_stack, percentiles, settle, write_results
 from services.escalation.config import EscalationSettings
 from services.escalation.domain.routing import MerchantHistory
 from services.escalation.models import Case, Timer
@@ -142,19 +142,30 @@ def _fired() -> dict[str, Any]:
     return {"clock": "first_response", "state": "fired", "fired_by": {"$ne": "seed"}}
 
 
-def watch(*, db: Any, expected: int, last_due: datetime, deadline: float) -> None:
-    """Print progress until every due first-response timer has fired or the deadline passes."""
+def watch(*, db: Any, expected: int, last_due: datetime, deadline: float) -> dict[str, float]:
+    """Print progress until every due first-response timer has fired or the deadline passes; each
+    part's CPU (% of one core) over the intervals in which timers fired."""
     timers, last = db[Timer._get_collection_name()], 0
+    meter, busy, spent = CpuMeter(), 0, {}
     while time.monotonic() < deadline:
         fired = timers.count_documents(_fired())
         now = datetime.now(UTC)
+        shares = meter.mark()
+        if fired > last:
+            busy += 1
+            for role, share in shares.items():
+                spent[role] = spent.get(role, 0.0) + share
+        cpu = ", ".join(f"{role} {share:.0f}%" for role, share in shares.items() if share >= 1)
         _say(f"  fired {fired:>6}/{expected}  ({(fired - last) / 5:,.0f}/s now, "
-             f"last due {'in' if last_due > now else 'was'} {abs((last_due - now).total_seconds()):,.0f}s)")
+             f"last due {'in' if last_due > now else 'was'} {abs((last_due - now).total_seconds()):,.0f}s)  "
+             f"CPU: {cpu}")
         if fired >= expected:
-            return
+            break
         last = fired
         time.sleep(5)
-    _say("  deadline reached before every timer fired; the unfired count as late until now")
+    else:
+        _say("  deadline reached before every timer fired; the unfired count as late until now")
+    return {role: round(total / busy, 1) for role, total in spent.items()} if busy else {}
 
 
 def measure(*, db: Any, dues: list[datetime]) -> tuple[dict[str, Any], list[tuple[float, float]]]:
@@ -242,8 +253,10 @@ def main() -> None:
             probe = FilingProbe(bootstrap=bootstrap, topic=topics.intake_events)
             if args.burst:
                 probe.start()
-            watch(db=db, expected=due_count, last_due=last_due, deadline=time.monotonic() + wait_s)
+            cpu = watch(db=db, expected=due_count, last_due=last_due, deadline=time.monotonic() + wait_s)
             figures, points = measure(db=db, dues=dues)
+            # Share of one core while timers fired (the store serves from one core at most).
+            figures["cpu_percent_while_firing"] = cpu
             if args.burst:
                 probe.stop()
                 fired_at = [t["fired_at"] for t in db[Timer._get_collection_name()].find(_fired(), {"fired_at": 1})]

@@ -1,4 +1,5 @@
-"""Clocks that end together: a burst of timers due at one instant fires once each across two instances."""
+"""Clocks that end together: a burst of timers due at one instant fires once each across two instances,
+with each case's change, its new clocks' timers and its events once."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ pytestmark = pytest.mark.integration
 
 BURST = 300
 WARN_AFTER, BREACH_AFTER = timedelta(hours=24 * 0.8), timedelta(hours=24)  # the default first-response clock
+SLA = {"SlaWarning", "SlaBreached"}
 
 
 def due_case(*, rules: Any, at: datetime, breach: bool) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -78,16 +80,30 @@ def test_a_burst_due_at_one_instant_fires_each_timer_once_across_two_instances_n
             counts = Counter((m["type"], m["complaint_id"])
                              for m in read_all(bootstrap=service_env["KAFKA_BOOTSTRAP_SERVERS"],
                                                topic=topics.escalation_events)
-                             if m.get("complaint_id") in ids and m["type"] in {"SlaWarning", "SlaBreached"})
-            return counts if len(counts) == BURST else None
+                             if m.get("complaint_id") in ids)
+            # A warning publishes one event; a breach three (it moves the case to the platform).
+            return counts if sum(1 for kind, _ in counts if kind in SLA) == BURST \
+                and sum(1 for kind, _ in counts if kind == "ComplaintEscalated") == BURST // 2 else None
 
-        events = wait_until(published, timeout=60, interval=0.5, what="every warning and breach published")
+        published_all = wait_until(published, timeout=60, interval=0.5, what="every warning and breach published")
     assert all(t["fired_at"] >= t["due_at"] for t in fired), "a timer fired before it was due"
     kinds = {t["complaint_id"]: t["kind"] for t in fired}
     assert sorted(Counter(kinds.values()).items()) == [("breach", BURST // 2), ("warning", BURST // 2)]
-    assert set(events.values()) == {1}, [k for k, n in events.items() if n > 1]
+    assert set(published_all.values()) == {1}, [k for k, n in published_all.items() if n > 1]
+    events = {(kind, cid) for kind, cid in published_all if kind in SLA}
     assert {cid for (_, cid) in events} == ids
     assert all(kind == ("SlaBreached" if kinds[cid] == "breach" else "SlaWarning") for kind, cid in events)
+    breached = {cid for cid, kind in kinds.items() if kind == "breach"}
+    assert {(kind, cid) for kind, cid in published_all if kind not in SLA} == {
+        (kind, cid) for cid in breached for kind in ("ComplaintStatusChanged", "ComplaintEscalated")}
+    # Each escalated case is at the platform with the platform's decision clock running: its
+    # timers were written with the rest of its group, due after the breach.
+    assert {d["_id"] for d in db.cases.find({"_id": {"$in": list(breached)}, "tier": "platform"}, {"_id": 1})} \
+        == breached
+    decisions = {t["complaint_id"]: t for t in db.timers.find(
+        {"complaint_id": {"$in": list(breached)}, "clock": "platform_decision", "kind": "breach"})}
+    assert set(decisions) == breached
+    assert all(t["state"] == "scheduled" and t["due_at"] > due for t in decisions.values())
     # Each case took its warning or breach once into its timeline.
     marks = {d["_id"]: d["n"] for d in db.cases.aggregate([
         {"$match": {"_id": {"$in": list(ids)}}}, {"$unwind": "$history"},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -11,10 +13,11 @@ from pymongo import UpdateOne
 from pymongo.errors import PyMongoError
 
 from services.escalation.models import Timer
+from services.escalation.repository.by_ids import find_by_ids, update_by_ids
 from services.escalation.repository.cases import CaseChanged
 from services.escalation.repository.timers import FLOOR_ID, FLOORS
 from shared.envelope import new_id, utcnow
-from shared.store import Sink, UnitOfWork, database
+from shared.store import Sink, UnitOfWork, client, database, is_conflict
 
 
 def _timers() -> Any:
@@ -51,8 +54,10 @@ def claim_due(*, owner: str, lease_s: float, limit: int, now: datetime | None = 
     """Claim up to limit due timers, oldest first: expired leases, then slices from the due floor."""
     now, scan = now or utcnow(), scan or DueScan()
     token = new_id()
+    until = now + timedelta(seconds=lease_s)
+    # As the store keeps it (milliseconds): the claimed timers are handed back as written, unread.
     lease = {"$set": {"state": "firing", "owner": owner, "lease_token": token,
-                      "lease_until": now + timedelta(seconds=lease_s)}}
+                      "lease_until": until.replace(microsecond=until.microsecond // 1000 * 1000)}}
     # The timers being fired are few: found by state alone (the index), the lapsed leases among them here.
     firing = sorted((d for d in _timers().find({"state": "firing"}, {"lease_until": 1})
                      if d.get("lease_until") is not None and d["lease_until"] <= now),
@@ -123,12 +128,54 @@ def next_due(*, within_s: float, now: datetime | None = None) -> datetime | None
 def _claim(due: dict[str, Any], order: str, limit: int, lease: dict[str, Any],
            token: str) -> tuple[list[dict[str, Any]], int]:
     """Claim up to limit timers matching due; returns them and how many candidates there were."""
-    ids = [d["_id"] for d in _timers().find(due, {"_id": 1}).sort(order, 1).limit(limit)]
-    return _claim_ids(ids, due, lease, token), len(ids)
+    for _ in range(CLAIM_ATTEMPTS):
+        ids = [d["_id"] for d in _timers().find(due, {"_id": 1}).sort(order, 1).limit(limit)]
+        claimed = _claim_together(ids, due, lease)
+        if claimed is not None:
+            return claimed, len(ids)
+        # Another instance is claiming the same timers: once it has committed, they no longer
+        # match and the query finds the next ones.
+        time.sleep(random.uniform(0.01, 0.05))
+    return _claim_one_by_one(ids, due, lease, token), len(ids)
 
 
 def _claim_ids(ids: list[str], due: dict[str, Any], lease: dict[str, Any], token: str) -> list[dict[str, Any]]:
     """Claim the timers of those ids that still match due; returns the ones claimed."""
+    claimed = _claim_together(ids, due, lease)
+    return claimed if claimed is not None else _claim_one_by_one(ids, due, lease, token)
+
+
+#: Tries of a claim in one transaction before it goes statement by statement.
+CLAIM_ATTEMPTS = 3
+
+
+def _claim_together(ids: list[str], due: dict[str, Any], lease: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """Claim the timers of those ids that still match due in one transaction; the ones claimed, or
+    None when another writer holds or took one of them meanwhile (nothing was claimed then).
+
+    Outside a transaction the store commits (and syncs to disk) each statement on its own while
+    holding the timers' collection, which made the claim the costliest part of a burst. Here the
+    timers are read, and the ones still matching written by id alone, a slice of ids a statement
+    (by_ids): a filter of more than the id costs the embedded store an index search per document.
+    A writer that took one since the read, or holds an uncommitted change of one, fails the
+    transaction at once (a write conflict): in a transaction the store does not wait out a
+    conflict under the collection's lock, as it does for an update_many outside one."""
+    if not ids:
+        return []
+    try:
+        with client().start_session() as session, session.start_transaction():
+            found = [d for d in find_by_ids(_timers(), ids, session=session) if matches(d, due)]
+            update_by_ids(_timers(), [d["_id"] for d in found], lease, session=session)
+    except PyMongoError as exc:
+        if is_conflict(exc):
+            return None
+        raise
+    return [{**d, **lease["$set"]} for d in found]
+
+
+def _claim_one_by_one(ids: list[str], due: dict[str, Any], lease: dict[str, Any],
+                      token: str) -> list[dict[str, Any]]:
+    """Claim the timers of those ids that still match due, each in a statement of its own."""
     if not ids:
         return []
     # The conditional update is the claim: a timer another instance took meanwhile no longer
@@ -138,6 +185,22 @@ def _claim_ids(ids: list[str], due: dict[str, Any], lease: dict[str, Any], token
     # with it forever while holding the collection lock (every write of every service then hangs);
     # a single-document update waits for the dead transaction to be reaped without holding it. The
     # store applies each statement of a bulk write as such an update of its own, so they go out
-    # together: one request for the claim rather than one per timer.
+    # together: one request rather than one per timer.
     _timers().bulk_write([UpdateOne({"_id": timer_id, **due}, lease) for timer_id in ids], ordered=False)
     return [d for d in _timers().find({"_id": {"$in": ids}}) if d.get("lease_token") == token]
+
+
+def matches(timer: dict[str, Any], due: dict[str, Any]) -> bool:
+    """Whether a timer as read still matches a claim's filter: its state, and its due time or
+    lease end within the filter's bounds."""
+    for field, want in due.items():
+        have = timer.get(field)
+        if not isinstance(want, dict):
+            if have != want:
+                return False
+            continue
+        if have is None:
+            return False
+        if "$gte" in want and have < want["$gte"] or "$lte" in want and have > want["$lte"]:
+            return False
+    return True

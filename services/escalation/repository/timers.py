@@ -7,15 +7,18 @@ each), so a case's timers are read by id; the few timers being fired are found b
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from opentelemetry import propagate
 from pymongo import InsertOne, UpdateOne
 
 from services.escalation.domain.clocks import Clock
 from services.escalation.models import Timer
+from services.escalation.repository.by_ids import find_by_ids, update_by_ids
 from shared.envelope import utcnow
 from shared.store import UnitOfWork
 
@@ -53,14 +56,78 @@ def sync_timers(tx: UnitOfWork, *, complaint_id: str, ticket: str, clocks: Mappi
                 new_case: bool = False) -> None:
     """Schedule, move, pause or cancel the case's timers so they match its clocks.
 
-    A new case has no timers yet: nothing is read and its timers go in with one insert."""
-    coll = tx.collection(Timer)
-    ids = [timer_id(complaint_id=complaint_id, clock=name, kind=kind) for name in clocks for kind in KINDS]
-    existing = {} if new_case else {d["_id"]: d for d in coll.find({"_id": {"$in": ids}}, session=tx.session)}
-    inserts: list[dict[str, Any]] = []
-    changes: list[UpdateOne] = []
+    A new case has no timers yet: nothing is read and its timers go in with one insert. Inside
+    `syncs_together` the case's timers are read and written with the others' when the block ends."""
     trace: dict[str, str] = {}
     propagate.inject(trace)
+    held = _SYNCS.get(tx)
+    if held is not None and not new_case:
+        held.append((complaint_id, ticket, dict(clocks), trace))
+        return
+    coll = tx.collection(Timer)
+    existing = {} if new_case else {d["_id"]: d for d in coll.find(
+        {"_id": {"$in": _ids(complaint_id=complaint_id, clocks=clocks)}}, session=tx.session)}
+    inserts, changes, scheduled = _plan(existing=existing, complaint_id=complaint_id, ticket=ticket, clocks=clocks,
+                                        trace=trace)
+    if new_case:
+        # Nothing reads a new case's timers back in its transaction: with the poll's other writes.
+        tx.write(Timer, [InsertOne(doc) for doc in inserts])
+    elif inserts or changes:
+        # At once and in one request (a step re-syncs several timers; the store charges per request).
+        coll.bulk_write([*changes, *(InsertOne(doc) for doc in inserts)], ordered=True, session=tx.session)
+    if scheduled:
+        lower_floor(tx, due=min(scheduled))
+
+
+#: The re-syncs a unit holds back until its `syncs_together` block ends: case, ticket, clocks, trace.
+_SYNCS: WeakKeyDictionary[UnitOfWork, list[tuple[str, str, dict[str, Clock], dict[str, str]]]] = \
+    WeakKeyDictionary()
+
+
+@contextmanager
+def syncs_together(tx: UnitOfWork) -> Iterator[None]:
+    """Within the block, the re-syncs of distinct cases' timers (a group of timer fires) wait for
+    its end: then their timers are read together (by_ids) and written in one request.
+
+    Each re-sync read and wrote on its own costs two round-trips, and the store runs a
+    transaction's statements one at a time: a group of escalating fires spent most of its time
+    waiting for them. Nothing in the block may read those timers back."""
+    _SYNCS[tx] = held = []
+    try:
+        yield
+        if held:
+            coll = tx.collection(Timer)
+            ids = [tid for cid, _, clocks, _ in held for tid in _ids(complaint_id=cid, clocks=clocks)]
+            existing = {d["_id"]: d for d in find_by_ids(coll, ids, session=tx.session)}
+            changes: list[Any] = []
+            inserts: list[Any] = []
+            soonest: list[datetime] = []
+            for cid, ticket, clocks, trace in held:
+                new, changed, scheduled = _plan(existing=existing, complaint_id=cid, ticket=ticket, clocks=clocks,
+                                                trace=trace)
+                changes += changed
+                inserts += [InsertOne(doc) for doc in new]
+                soonest += scheduled
+            if changes or inserts:
+                # Updates of existing timers, then the new ones: the driver sends a run of one kind as
+                # one command, so the group's re-syncs go as one update and one insert.
+                coll.bulk_write([*changes, *inserts], ordered=True, session=tx.session)
+            if soonest:
+                lower_floor(tx, due=min(soonest))
+    finally:
+        _SYNCS.pop(tx, None)
+
+
+def _ids(*, complaint_id: str, clocks: Mapping[str, Clock]) -> list[str]:
+    return [timer_id(complaint_id=complaint_id, clock=name, kind=kind) for name in clocks for kind in KINDS]
+
+
+def _plan(*, existing: Mapping[str, dict[str, Any]], complaint_id: str, ticket: str, clocks: Mapping[str, Clock],
+          trace: dict[str, str]) -> tuple[list[dict[str, Any]], list[UpdateOne], list[datetime]]:
+    """What makes the case's stored timers match its clocks: timers to insert, updates, and the
+    due times scheduled."""
+    inserts: list[dict[str, Any]] = []
+    changes: list[UpdateOne] = []
     scheduled: list[datetime] = []
     for name, clock in clocks.items():
         wanted, gen = dict(clock.timers()), generation(clock=clock)
@@ -87,14 +154,7 @@ def sync_timers(tx: UnitOfWork, *, complaint_id: str, ticket: str, clocks: Mappi
                     "state": "scheduled", "due_at": due, "generation": gen, "owner": None,
                     "lease_token": None, "lease_until": None, "fired_at": None, "fired_by": None,
                     "trace": trace}}))
-    if new_case:
-        # Nothing reads a new case's timers back in its transaction: with the poll's other writes.
-        tx.write(Timer, [InsertOne(doc) for doc in inserts])
-    elif inserts or changes:
-        # At once and in one request (a step re-syncs several timers; the store charges per request).
-        coll.bulk_write([*changes, *(InsertOne(doc) for doc in inserts)], ordered=True, session=tx.session)
-    if scheduled:
-        lower_floor(tx, due=min(scheduled))
+    return inserts, changes, scheduled
 
 
 #: Timers due sooner than this are the ones a floor move can step over while their commit is on the way.
@@ -129,26 +189,26 @@ def lower_floor(tx: UnitOfWork, *, due: datetime) -> None:
 
 
 def still_claimed(tx: UnitOfWork, *, timers: Sequence[Mapping[str, Any]]) -> set[str]:
-    """The ids of those timers still firing under the lease they were claimed with, read in one query."""
+    """The ids of those timers still firing under the lease they were claimed with (by_ids)."""
     tokens = {t["_id"]: t["lease_token"] for t in timers}
-    found = tx.collection(Timer).find({"_id": {"$in": list(tokens)}}, {"state": 1, "lease_token": 1},
-                                      session=tx.session)
+    found = find_by_ids(tx.collection(Timer), list(tokens), projection={"state": 1, "lease_token": 1},
+                        session=tx.session)
     return {d["_id"] for d in found if d.get("state") == "firing" and d.get("lease_token") == tokens[d["_id"]]}
 
 
 def mark_all_fired(tx: UnitOfWork, *, outcomes: Sequence[tuple[Mapping[str, Any], bool]], owner: str,
                    at: datetime) -> None:
-    """Record claimed timers as fired (live) or cancelled in one request, at once: the case changes
-    that follow (a step re-syncing its clocks' timers) must see them fired."""
-    if outcomes:
-        tx.collection(Timer).bulk_write(
-            [UpdateOne(_claimed(t), {"$set": {"state": "fired" if live else "cancelled", "fired_at": at,
-                                              "fired_by": owner}}) for t, live in outcomes],
-            ordered=True, session=tx.session)
+    """Record claimed timers as fired (live) or cancelled, at once: the case changes that follow
+    (a step re-syncing its clocks' timers) must see them fired.
 
-
-def _claimed(timer: Mapping[str, Any]) -> dict[str, Any]:
-    return {"_id": timer["_id"], "state": "firing", "lease_token": timer["lease_token"]}
+    By id alone, a slice of ids a statement (by_ids): still_claimed read them under their lease in
+    this transaction, so a writer that took one since fails the transaction (a write conflict) as a
+    lease filter would, and the embedded store plans a filter of more than the id with an index
+    search per document. In a transaction an update_many meets a conflict at once rather than
+    waiting it out (repository/claims.py)."""
+    for state, live in (("fired", True), ("cancelled", False)):
+        update_by_ids(tx.collection(Timer), [t["_id"] for t, ok in outcomes if ok is live],
+                      {"$set": {"state": state, "fired_at": at, "fired_by": owner}}, session=tx.session)
 
 
 def _scheduled(*, tid: str, complaint_id: str, ticket: str, clock: str, kind: str, due: datetime,

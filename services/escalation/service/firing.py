@@ -19,7 +19,7 @@ from services.escalation.domain.terms import Party
 from services.escalation.domain.transitions import perform
 from services.escalation.repository import cases, claims
 from services.escalation.repository.cases import CaseChanged
-from services.escalation.repository.timers import mark_all_fired, matches_clock, still_claimed
+from services.escalation.repository.timers import mark_all_fired, matches_clock, still_claimed, syncs_together
 from services.escalation.service.rules import Rules
 from services.escalation.service.steps import clocks_of, route_of, save_step, status_of
 from shared.contracts.escalation import SlaBreached, SlaWarning
@@ -61,18 +61,20 @@ def _fire_group(tx: UnitOfWork, *, timers: list[dict[str, Any]], owner: str, rul
         live.append((timer, doc, clock, matches_clock(timer=timer, clock=clock)))
     mark_all_fired(tx, outcomes=[(t, ok) for t, _, _, ok in live], owner=owner, at=now)
     fired = 0
-    for timer, doc, clock, ok in live:
-        if not ok:
-            continue
-        # The events join the trace of the complaint that started the clock.
-        token = otel_context.attach(propagate.extract(timer.get("trace") or {}))
-        try:
-            _fire(tx, timer=timer, doc=doc, clock=clock, rules=rules, topic=topic, now=now)  # type: ignore[arg-type]
-        finally:
-            otel_context.detach(token)
-        if on_fired is not None:
-            tx.after_commit.append(functools.partial(on_fired, timer, now))
-        fired += 1
+    # A group's cases are distinct, and nothing reads their documents or timers back in it.
+    with syncs_together(tx), cases.updates_together(tx):
+        for timer, doc, clock, ok in live:
+            if not ok:
+                continue
+            # The events join the trace of the complaint that started the clock.
+            token = otel_context.attach(propagate.extract(timer.get("trace") or {}))
+            try:
+                _fire(tx, timer=timer, doc=doc, clock=clock, rules=rules, topic=topic, now=now)  # type: ignore[arg-type]
+            finally:
+                otel_context.detach(token)
+            if on_fired is not None:
+                tx.after_commit.append(functools.partial(on_fired, timer, now))
+            fired += 1
     return fired
 
 
