@@ -84,7 +84,7 @@ def test_what_a_transaction_commits_goes_out_at_once_without_waiting_for_a_poll(
 
     # The poll comes once a minute: only the hand-off on commit can publish within the deadline.
     relay = OutboxRelay(publish=publish, batch_size=50, poll_interval_s=60.0, max_attempts=3)
-    events = status_changes(5)
+    events = status_changes(60)  # one hand-over, marked published in more than one slice of ids
 
     async def scenario() -> None:
         running = await run_and_commit(relay, events)
@@ -94,6 +94,7 @@ def test_what_a_transaction_commits_goes_out_at_once_without_waiting_for_a_poll(
 
     asyncio.run(scenario())
     assert published == [e.event_id for e in events]
+    assert OutboxEntry.objects(state=PUBLISHED, attempts=1).count() == len(events)
 
 
 def test_entries_handed_to_a_relay_that_died_are_taken_by_a_poll_once_their_lease_runs_out(outbox: None) -> None:

@@ -14,8 +14,8 @@ from services.escalation.domain.routing import MerchantHistory
 from services.escalation.domain.states import ACTIVE
 from services.escalation.domain.terms import current_category
 from services.escalation.models import Case, ParkedFact
-from services.escalation.repository.by_ids import find_by_ids
 from shared.store import UnitOfWork, database
+from shared.store.by_ids import find_by_ids
 
 
 class CaseChanged(RuntimeError):
@@ -101,7 +101,8 @@ def updates_together(tx: UnitOfWork) -> Iterator[None]:
     The store charges a fixed cost per request and per statement on top of each document's
     index entries: one bulk write of a group's cases costs it about a quarter less than one
     update each. A case changed since it was read fails the transaction (a write conflict)."""
-    _TOGETHER[tx] = queued = []
+    queued: list[UpdateOne] = []
+    _TOGETHER[tx] = queued
     try:
         yield
         if queued:

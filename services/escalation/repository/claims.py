@@ -13,11 +13,11 @@ from pymongo import UpdateOne
 from pymongo.errors import PyMongoError
 
 from services.escalation.models import Timer
-from services.escalation.repository.by_ids import find_by_ids, update_by_ids
 from services.escalation.repository.cases import CaseChanged
 from services.escalation.repository.timers import FLOOR_ID, FLOORS
 from shared.envelope import new_id, utcnow
 from shared.store import Sink, UnitOfWork, client, database, is_conflict
+from shared.store.by_ids import find_by_ids, update_by_ids
 
 
 def _timers() -> Any:

@@ -18,9 +18,9 @@ from pymongo import InsertOne, UpdateOne
 
 from services.escalation.domain.clocks import Clock
 from services.escalation.models import Timer
-from services.escalation.repository.by_ids import find_by_ids, update_by_ids
 from shared.envelope import utcnow
 from shared.store import UnitOfWork
+from shared.store.by_ids import find_by_ids, update_by_ids
 
 KINDS = ("warning", "day_before", "breach")
 # One document holds the due floor: no scheduled timer is due before it, so claim queries start
@@ -92,7 +92,8 @@ def syncs_together(tx: UnitOfWork) -> Iterator[None]:
     Each re-sync read and wrote on its own costs two round-trips, and the store runs a
     transaction's statements one at a time: a group of escalating fires spent most of its time
     waiting for them. Nothing in the block may read those timers back."""
-    _SYNCS[tx] = held = []
+    held: list[tuple[str, str, dict[str, Clock], dict[str, str]]] = []
+    _SYNCS[tx] = held
     try:
         yield
         if held:
