@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from mongoengine import DateTimeField, DictField, Document, IntField, StringField
+from mongoengine import DateTimeField, DictField, Document, IntField, ListField, StringField
 from opentelemetry import propagate
 from opentelemetry.context import Context
 
@@ -46,6 +46,17 @@ class OutboxEntry(Document):
     lease_token = StringField()
     caused_by = StringField()
     published_at = DateTimeField()
+    #: More messages of the same topic written together (`emit(..., together=True)`), published
+    #: right after this one, in order: {id, key, message_type, payload} each.
+    more = ListField(DictField())
+
+    def records(self) -> list[OutboxEntry]:
+        """What the entry publishes: itself, then each message written together with it (unsaved
+        copies carrying its topic, trace and headers)."""
+        return [self, *(OutboxEntry(id=m["id"], topic=self.topic, key=m["key"], message_type=m["message_type"],
+                                    payload=m["payload"], headers=self.headers, kafka_headers=self.kafka_headers,
+                                    state=self.state, created_at=self.created_at, lease_until=self.lease_until)
+                        for m in self.more or ())]
 
 
 def _entry(**fields: object) -> OutboxEntry:
@@ -78,8 +89,18 @@ def _write(uow: UnitOfWork, entries: list[OutboxEntry]) -> None:
     uow.add(entries)
 
 
-def emit(uow: UnitOfWork, *, topic: str, messages: Sequence[Message]) -> None:
-    """Write messages to the outbox in the caller's unit of work."""
+def emit(uow: UnitOfWork, *, topic: str, messages: Sequence[Message], together: bool = False) -> None:
+    """Write messages to the outbox in the caller's unit of work.
+
+    `together`: as one entry, published in order (one insert and one mark published in the store
+    for all of them, where each costs both). Such an entry is found by `redrive` through its first
+    message's key and type only: for messages nothing re-drives by key."""
+    if together and len(messages) > 1:
+        entry = outbox_entry(topic=topic, message=messages[0])
+        entry.more = [{"id": m.event_id, "key": m.key(), "message_type": m.type, "payload": m.model_dump_json()}
+                      for m in messages[1:]]
+        _write(uow, [entry])
+        return
     entries = [outbox_entry(topic=topic, message=m) for m in messages]
     # The store keeps milliseconds and the relay publishes by created_at: keep the given order.
     for i, entry in enumerate(entries):
@@ -155,7 +176,8 @@ def unpublished(*, states: tuple[str, ...] = (PENDING, FAILED)) -> list[dict[str
     """The entries in `states` (not yet out), oldest first, without their payloads (an operator's listing)."""
     coll = database()[OutboxEntry._get_collection_name()]
     # One query per state: the (state, lease_until) index serves each; an $in would read the whole outbox.
-    found = [doc for state in states for doc in coll.find({"state": state}, {"payload": 0, "headers": 0})]
+    found = [doc for state in states
+             for doc in coll.find({"state": state}, {"payload": 0, "headers": 0, "more.payload": 0})]
     return sorted(found, key=lambda doc: doc["created_at"])
 
 

@@ -130,16 +130,18 @@ class OutboxRelay:
         # confirmations awaited: the producer sends what queued meanwhile together, one request
         # per broker (and one at a time, so a partition's order holds), where waiting for each
         # confirmation in turn cost a round-trip and a request per event.
-        sent: list[tuple[OutboxEntry, Awaitable[Any] | None]] = []
+        # An entry written with others (`emit(..., together=True)`) is done once all its records are.
+        sent: list[tuple[OutboxEntry, list[Awaitable[Any] | None]]] = []
         for entry in entries:
             try:
-                sent.append((entry, await self._publish(entry)))
+                sent.append((entry, [await self._publish(record) for record in entry.records()]))
             except Exception as exc:  # the broker can fail in many ways; each is retried later
                 fail(entry, exc)
-        for entry, confirmed in sent:
+        for entry, confirmations in sent:
             try:
-                if confirmed is not None:
-                    await confirmed
+                for confirmed in confirmations:
+                    if confirmed is not None:
+                        await confirmed
                 done.append(entry.id)
             except Exception as exc:
                 fail(entry, exc)

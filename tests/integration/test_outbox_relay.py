@@ -178,3 +178,27 @@ def test_published_entries_past_their_retention_are_removed_and_the_rest_kept(ou
     assert removed == [2, 2, 1, 0]  # in batches of the limit, until none is left
     assert sorted(d["_id"] for d in coll.find()) == ["old-failed", "old-pending", "recent"]
     assert redrive(key="c-1", message_type="ComplaintFiled") == 1  # the recent one can still be re-driven
+
+
+def test_messages_written_together_are_one_entry_published_in_order_and_marked_once(outbox: None) -> None:
+    published: list[tuple[str, str, str]] = []
+
+    async def publish(entry: OutboxEntry) -> None:
+        published.append((entry.id, entry.key, entry.topic))
+
+    relay = OutboxRelay(publish=publish, batch_size=50, poll_interval_s=60.0, max_attempts=3)
+    events = status_changes(3)
+
+    async def scenario() -> None:
+        running = asyncio.create_task(relay.run(ready=lambda: True))
+        await wait_until_async(lambda: asyncio.sleep(0, result=relay.running), timeout=5, what="the relay to run")
+        await asyncio.to_thread(store.run_transaction,
+                                lambda tx: emit(tx, topic="status", messages=events, together=True), sink=relay)
+        await wait_until_async(lambda: asyncio.to_thread(lambda: pending_count() == 0), timeout=5,
+                               what="the entry published and marked")
+        running.cancel()
+
+    asyncio.run(scenario())
+    # Each message went out once, in order, under its own id and key; the store kept one entry.
+    assert published == [(e.event_id, e.complaint_id, "status") for e in events]
+    assert [(e.id, e.state, len(e.more)) for e in OutboxEntry.objects] == [(events[0].event_id, PUBLISHED, 2)]

@@ -146,7 +146,7 @@ def record_intents(tx: UnitOfWork, *, about: About, recipients: list, settings: 
         handoff.give_on_commit(tx, created)
     sent = [notification_sent(doc) for doc in created if doc.state == "delivered" and doc.complaint_id]
     if sent:
-        emit(tx, topic=settings.topics.notify_events, messages=sent)
+        emit(tx, topic=settings.topics.notify_events, messages=sent, together=True)  # one outbox entry
     return len(created)
 
 
