@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any, Protocol, TypeVar
 
 from mongoengine import Document
+from pymongo import DeleteMany
 from pymongo.client_session import ClientSession
 from pymongo.errors import InvalidOperation
 
@@ -173,6 +174,23 @@ class UnitOfWork:
         else:
             self.collection(document).bulk_write(operations, ordered=True, session=self.session)
 
+    def delete_ids(self, document: type[Document], ids: list[Any]) -> None:
+        """Delete the documents of these ids, which nothing in this unit reads back: at once, or in a
+        group at `commit`, together with the ids queued right before them as one statement.
+
+        One statement for many ids, not one each: outside a transaction the store commits (and syncs)
+        every statement on its own, and one delete of a poll's ids commits once."""
+        if not ids:
+            return
+        if not self.grouped:
+            self.collection(document).delete_many({"_id": {"$in": list(ids)}}, session=self.session)
+            return
+        queued = self._writes.setdefault(document, [])
+        if queued and isinstance(queued[-1], _DeleteIds):
+            queued[-1].ids.extend(ids)
+        else:
+            queued.append(_DeleteIds(list(ids)))
+
     def update_before(self, document: type[Document], query: dict[str, Any], update: dict[str, Any], *,
                       upsert: bool = False) -> dict[str, Any] | None:
         """Update the first document `query` finds and return it as it was (None: none found, and
@@ -210,7 +228,18 @@ class UnitOfWork:
                 insert_new(self.collection(cls), rows)
         writes, self._writes = self._writes, {}
         for cls, operations in writes.items():
-            self.collection(cls).bulk_write(operations, ordered=True, session=self.session)
+            self.collection(cls).bulk_write([op.operation() if isinstance(op, _DeleteIds) else op for op in operations],
+                                            ordered=True, session=self.session)
+
+
+class _DeleteIds:
+    """Ids a group deletes in one statement (see `UnitOfWork.delete_ids`), in its place among the writes."""
+
+    def __init__(self, ids: list[Any]) -> None:
+        self.ids = ids
+
+    def operation(self) -> DeleteMany:
+        return DeleteMany({"_id": {"$in": self.ids}})
 
 
 def run_transaction(work: Callable[[UnitOfWork], T], *, sink: Sink | None = None) -> T:
