@@ -56,6 +56,7 @@ class UnitOfWork:
         self.read_ahead: dict[tuple[Any, Any], Any] = {}
         self._inserts: dict[type[Document], list[Document]] = {}
         self._writes: dict[type[Document], list[Any]] = {}
+        self._together: dict[type[Document], list[Any]] = {}
         self._ended = False
 
     @classmethod
@@ -164,12 +165,18 @@ class UnitOfWork:
             self.collection(type(docs[0])).insert_many([doc.to_mongo().to_dict() for doc in docs],
                                                       session=self.session, ordered=True)
 
-    def write(self, document: type[Document], operations: list[Any]) -> None:
+    def write(self, document: type[Document], operations: list[Any], *, together: bool = False) -> None:
         """Apply pymongo write operations (UpdateOne …) that nothing in this unit reads back: at once,
-        or in a group at `commit`, in order with the others of the collection."""
+        or in a group at `commit`, in order with the others of the collection.
+
+        `together`, in a group that is not atomic: the group's writes so marked go out after its
+        others, in one short transaction of their own, retried on a write conflict (one commit, where
+        each statement outside a transaction commits on its own)."""
         if not operations:  # a bulk write of nothing is an error
             return
-        if self.grouped:
+        if together and self.grouped and not self.atomic:
+            self._together.setdefault(document, []).extend(operations)
+        elif self.grouped:
             self._writes.setdefault(document, []).extend(operations)
         else:
             self.collection(document).bulk_write(operations, ordered=True, session=self.session)
@@ -230,6 +237,13 @@ class UnitOfWork:
         for cls, operations in writes.items():
             self.collection(cls).bulk_write([op.operation() if isinstance(op, _DeleteIds) else op for op in operations],
                                             ordered=True, session=self.session)
+        together, self._together = self._together, {}
+        if sum(len(operations) for operations in together.values()) == 1:
+            for cls, operations in together.items():  # one statement commits alone just as well
+                self.collection(cls).bulk_write(operations)
+        elif together:
+            run_transaction(lambda tx: [tx.collection(cls).bulk_write(operations, ordered=True, session=tx.session)
+                                        for cls, operations in together.items()])
 
 
 class _DeleteIds:

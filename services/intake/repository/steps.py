@@ -86,8 +86,9 @@ def create_step(uow: UnitOfWork, *, step: ComplaintStep, shown: dict[str, Any], 
         # lock for ever (seen in a chaos run: one update_many of the complaints retried 840 s).
         # The waits' deletes are one statement for the poll (by id, so they wait on nothing): outside
         # a transaction the store commits each statement on its own.
+        # The complaints' writes go in one short transaction of their own: one commit for the poll.
         shared.add([step])
-        shared.write(Complaint, complaint_writes)
+        shared.write(Complaint, complaint_writes, together=True)
         shared.delete_ids(ComplaintWait, wait_ids)
         shared.after_commit.append(heard)
         return None
