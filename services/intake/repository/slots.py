@@ -23,7 +23,7 @@ from shared.store import GroupRead, UnitOfWork, database
 #: once write different ones (two transactions writing one document conflict, and one starts over).
 #: The count is read by the merchant field, whatever shards exist, so this may change freely
 #: (documents of shards from when there were 64 are still counted, and frees still take from them).
-#: Each is read on every filing: 64 of a busy shop cost the embedded store 1.3-1.7 ms, 8 cost 0.4 ms.
+#: Each is read on every filing: 64 of a busy shop cost the embedded store 1.3-1.8 ms, 16 cost 0.7 ms.
 TALLY_SHARDS = 16
 #: How long a process writes one shard before it draws another.
 SHARD_HOLD_S = 1.0
