@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any, Protocol, TypeVar
 
 from mongoengine import Document
+from pymongo import DeleteMany
 from pymongo.client_session import ClientSession
 from pymongo.errors import InvalidOperation
 
@@ -55,6 +56,7 @@ class UnitOfWork:
         self.read_ahead: dict[tuple[Any, Any], Any] = {}
         self._inserts: dict[type[Document], list[Document]] = {}
         self._writes: dict[type[Document], list[Any]] = {}
+        self._together: dict[type[Document], list[Any]] = {}
         self._ended = False
 
     @classmethod
@@ -163,15 +165,38 @@ class UnitOfWork:
             self.collection(type(docs[0])).insert_many([doc.to_mongo().to_dict() for doc in docs],
                                                       session=self.session, ordered=True)
 
-    def write(self, document: type[Document], operations: list[Any]) -> None:
+    def write(self, document: type[Document], operations: list[Any], *, together: bool = False) -> None:
         """Apply pymongo write operations (UpdateOne …) that nothing in this unit reads back: at once,
-        or in a group at `commit`, in order with the others of the collection."""
+        or in a group at `commit`, in order with the others of the collection.
+
+        `together`, in a group that is not atomic: the group's writes so marked go out after its
+        others, in one short transaction of their own, retried on a write conflict (one commit, where
+        each statement outside a transaction commits on its own)."""
         if not operations:  # a bulk write of nothing is an error
             return
-        if self.grouped:
+        if together and self.grouped and not self.atomic:
+            self._together.setdefault(document, []).extend(operations)
+        elif self.grouped:
             self._writes.setdefault(document, []).extend(operations)
         else:
             self.collection(document).bulk_write(operations, ordered=True, session=self.session)
+
+    def delete_ids(self, document: type[Document], ids: list[Any]) -> None:
+        """Delete the documents of these ids, which nothing in this unit reads back: at once, or in a
+        group at `commit`, together with the ids queued right before them as one statement.
+
+        One statement for many ids, not one each: outside a transaction the store commits (and syncs)
+        every statement on its own, and one delete of a poll's ids commits once."""
+        if not ids:
+            return
+        if not self.grouped:
+            self.collection(document).delete_many({"_id": {"$in": list(ids)}}, session=self.session)
+            return
+        queued = self._writes.setdefault(document, [])
+        if queued and isinstance(queued[-1], _DeleteIds):
+            queued[-1].ids.extend(ids)
+        else:
+            queued.append(_DeleteIds(list(ids)))
 
     def update_before(self, document: type[Document], query: dict[str, Any], update: dict[str, Any], *,
                       upsert: bool = False) -> dict[str, Any] | None:
@@ -210,7 +235,25 @@ class UnitOfWork:
                 insert_new(self.collection(cls), rows)
         writes, self._writes = self._writes, {}
         for cls, operations in writes.items():
-            self.collection(cls).bulk_write(operations, ordered=True, session=self.session)
+            self.collection(cls).bulk_write([op.operation() if isinstance(op, _DeleteIds) else op for op in operations],
+                                            ordered=True, session=self.session)
+        together, self._together = self._together, {}
+        if sum(len(operations) for operations in together.values()) == 1:
+            for cls, operations in together.items():  # one statement commits alone just as well
+                self.collection(cls).bulk_write(operations)
+        elif together:
+            run_transaction(lambda tx: [tx.collection(cls).bulk_write(operations, ordered=True, session=tx.session)
+                                        for cls, operations in together.items()])
+
+
+class _DeleteIds:
+    """Ids a group deletes in one statement (see `UnitOfWork.delete_ids`), in its place among the writes."""
+
+    def __init__(self, ids: list[Any]) -> None:
+        self.ids = ids
+
+    def operation(self) -> DeleteMany:
+        return DeleteMany({"_id": {"$in": self.ids}})
 
 
 def run_transaction(work: Callable[[UnitOfWork], T], *, sink: Sink | None = None) -> T:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from pymongo import DeleteOne, UpdateOne
+from pymongo import UpdateOne
 
 from services.intake.models import Complaint, ComplaintStep, ComplaintWait
 from services.intake.repository import slots
@@ -49,7 +49,7 @@ def create_step(uow: UnitOfWork, *, step: ComplaintStep, shown: dict[str, Any], 
     # The service's first step ends the reconciler's wait for it; later ones need not say so again.
     deletes_wait = ends_wait and pair not in _HEARD
     complaint_writes = [UpdateOne(*_shown(step, shown))] if shown else []
-    wait_writes = [DeleteOne({"_id": ComplaintWait.key(step.complaint_id, step.service)})] if deletes_wait else []
+    wait_ids = [ComplaintWait.key(step.complaint_id, step.service)] if deletes_wait else []
 
     def heard() -> None:
         # Only once this step's writes ended the wait.
@@ -70,8 +70,7 @@ def create_step(uow: UnitOfWork, *, step: ComplaintStep, shown: dict[str, Any], 
             new = tx.collection(ComplaintStep).bulk_write([insert], session=tx.session).upserted_count == 1
             if complaint_writes:
                 tx.collection(Complaint).bulk_write(complaint_writes, session=tx.session)
-            if wait_writes:
-                tx.collection(ComplaintWait).bulk_write(wait_writes, session=tx.session)
+            tx.delete_ids(ComplaintWait, wait_ids)
             slots.free(tx, complaint_id=step.complaint_id)
             tx.after_commit.append(heard)
             return new
@@ -85,16 +84,19 @@ def create_step(uow: UnitOfWork, *, step: ComplaintStep, shown: dict[str, Any], 
         # collection's lock while an update_many waits out a write conflict, and a transaction
         # holding one of its documents (a finished complaint freeing its slot) then waits for that
         # lock for ever (seen in a chaos run: one update_many of the complaints retried 840 s).
+        # The waits' deletes are one statement for the poll (by id, so they wait on nothing): outside
+        # a transaction the store commits each statement on its own.
+        # The complaints' writes go in one short transaction of their own: one commit for the poll.
         shared.add([step])
-        shared.write(Complaint, complaint_writes)
-        shared.write(ComplaintWait, wait_writes)
+        shared.write(Complaint, complaint_writes, together=True)
+        shared.delete_ids(ComplaintWait, wait_ids)
         shared.after_commit.append(heard)
         return None
     if shared is not None:
         # Applied with other complaints' steps: the same writes, sent in one bulk write per collection.
         shared.write(ComplaintStep, [upsert()])
         shared.write(Complaint, complaint_writes)
-        shared.write(ComplaintWait, wait_writes)
+        shared.delete_ids(ComplaintWait, wait_ids)
         shared.after_commit.append(heard)
         return None
     # Each write is atomic on its own and may be repeated: no transaction, so no commit round-trip
@@ -103,8 +105,8 @@ def create_step(uow: UnitOfWork, *, step: ComplaintStep, shown: dict[str, Any], 
     new = db[ComplaintStep._get_collection_name()].bulk_write([upsert()]).upserted_count == 1
     if complaint_writes:
         db[Complaint._get_collection_name()].bulk_write(complaint_writes)
-    if wait_writes:
-        db[ComplaintWait._get_collection_name()].bulk_write(wait_writes)
+    if wait_ids:
+        db[ComplaintWait._get_collection_name()].delete_one({"_id": wait_ids[0]})
     heard()
     return new
 
