@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
-from concurrent import futures
 
-import grpc
 import pytest
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 
 from shared.metrics import ServiceMetrics
 from tests.support.metrics import parse, total
+from tests.support.otlp_collector import serving
 
 pytestmark = pytest.mark.unit
 
@@ -69,12 +68,8 @@ class _Collector(metrics_service_pb2_grpc.MetricsServiceServicer):
 @pytest.fixture
 def collector() -> Iterator[tuple[str, _Collector]]:
     servicer = _Collector()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    yield f"http://127.0.0.1:{port}", servicer
-    server.stop(grace=None)
+    with serving(servicer, metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server) as port:
+        yield f"http://127.0.0.1:{port}", servicer
 
 
 def test_with_an_otlp_endpoint_the_figures_are_pushed_to_the_collector_too(

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from concurrent import futures
 from typing import Any
 
-import grpc
 import pytest
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 from shared.telemetry import create_tracer_provider
+from tests.support.otlp_collector import serving
 
 pytestmark = pytest.mark.unit
 
@@ -32,12 +31,8 @@ class Collector(trace_service_pb2_grpc.TraceServiceServicer):
 @pytest.fixture
 def collector() -> Iterator[tuple[Collector, int]]:
     received = Collector()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(received, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    yield received, port
-    server.stop(grace=None)
+    with serving(received, trace_service_pb2_grpc.add_TraceServiceServicer_to_server) as port:
+        yield received, port
 
 
 def test_spans_go_to_the_otlp_collector_when_one_is_configured(collector: tuple[Collector, int]) -> None:
