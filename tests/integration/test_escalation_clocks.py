@@ -154,9 +154,13 @@ def test_metrics_count_the_warning_and_breach_by_clock_and_how_late_each_timer_f
     fired = total(before, "complaints_timer_lag_seconds_count", kind="breach")
     event = filed(category="slow-or-rude-service")
     send(bootstrap=service_env["KAFKA_BOOTSTRAP_SERVERS"], topic=topics.intake_events, events=[event])
+    # The breach is counted as it fires; the consumer lag is a gauge sampled at most once a second
+    # (shared/metrics.py), so a scrape may show the lag of a moment before the filing's offset was
+    # committed: wait for the breach and a sample taken after that commit.
     after = wait_until(lambda: scrape_when(client, lambda s: total(
-        s, "complaints_sla_breaches_total", clock="first_response") > breached), timeout=30,
-        what="the first-response breach counted")
+        s, "complaints_sla_breaches_total", clock="first_response") > breached and total(
+        s, "complaints_consumer_lag", topic=topics.intake_events) == 0), timeout=30,
+        what="the first-response breach counted and the filing's offset committed")
     assert total(after, "complaints_sla_warnings_total", clock="first_response") > warned
     assert total(after, "complaints_timer_lag_seconds_count", kind="breach") > fired
     # The fast clock's timers fire within a few polls of their due time, never before it.
