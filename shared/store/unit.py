@@ -169,9 +169,10 @@ class UnitOfWork:
         """Apply pymongo write operations (UpdateOne …) that nothing in this unit reads back: at once,
         or in a group at `commit`, in order with the others of the collection.
 
-        `together`, in a group that is not atomic: the group's writes so marked go out after its
+        `together`, in a group that is not atomic: the group's writes so marked go out before its
         others, in one short transaction of their own, retried on a write conflict (one commit, where
-        each statement outside a transaction commits on its own)."""
+        each statement outside a transaction commits on its own). First, so that what the others
+        record (a timeline step) is never read before what they bring (the status it shows)."""
         if not operations:  # a bulk write of nothing is an error
             return
         if together and self.grouped and not self.atomic:
@@ -225,7 +226,14 @@ class UnitOfWork:
 
     def _flush(self) -> None:
         """Send what was queued: per collection, one insert of the new documents, then one bulk
-        write of the other writes in order."""
+        write of the other writes in order; a group that is not atomic sends its `together` writes first."""
+        together, self._together = self._together, {}
+        if sum(len(operations) for operations in together.values()) == 1:
+            for cls, operations in together.items():  # one statement commits alone just as well
+                self.collection(cls).bulk_write(operations)
+        elif together:
+            run_transaction(lambda tx: [tx.collection(cls).bulk_write(operations, ordered=True, session=tx.session)
+                                        for cls, operations in together.items()])
         inserts, self._inserts = self._inserts, {}
         for cls, docs in inserts.items():
             rows = [doc.to_mongo().to_dict() for doc in docs]
@@ -237,13 +245,6 @@ class UnitOfWork:
         for cls, operations in writes.items():
             self.collection(cls).bulk_write([op.operation() if isinstance(op, _DeleteIds) else op for op in operations],
                                             ordered=True, session=self.session)
-        together, self._together = self._together, {}
-        if sum(len(operations) for operations in together.values()) == 1:
-            for cls, operations in together.items():  # one statement commits alone just as well
-                self.collection(cls).bulk_write(operations)
-        elif together:
-            run_transaction(lambda tx: [tx.collection(cls).bulk_write(operations, ordered=True, session=tx.session)
-                                        for cls, operations in together.items()])
 
 
 class _DeleteIds:

@@ -178,6 +178,10 @@ def test_intake_folds_a_poll_of_steps_into_timelines_in_one_bulk_write_per_round
     # write).
     assert reader.stats()["shared_transactions"] == 2 and reader.undone == 0
     assert COMMANDS.seen[("commitTransaction", "")] == 2  # one a poll, the second for the redelivery
+    # The status a step brings is committed before the step is written: a reader who sees the step
+    # on the timeline sees its status too.
+    first_poll = COMMANDS.order[:COMMANDS.order.index(("commitTransaction", "")) + 1]
+    assert ("update", "complaints") in first_poll and ("insert", "complaint_steps") not in first_poll
     assert COMMANDS.seen[("insert", "complaint_steps")] == COMMANDS.seen[("update", "complaint_steps")] == 2
     assert COMMANDS.seen[("update", "complaints")] == 2 + 2
     assert COMMANDS.statements[("update", "complaints")] == (8 + 1) + (8 + 1)  # a status write per step

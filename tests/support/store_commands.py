@@ -18,6 +18,8 @@ class Commands(monitoring.CommandListener):
         self.seen: Counter[tuple[str, str]] = Counter()
         #: The statements of the commands seen: the updates of an update, the documents of an insert.
         self.statements: Counter[tuple[str, str]] = Counter()
+        #: The commands seen, in the order they were sent.
+        self.order: list[tuple[str, str]] = []
         self._lock = threading.Lock()
         self._match: Callable[[dict], bool] | None = None
 
@@ -26,6 +28,7 @@ class Commands(monitoring.CommandListener):
         """Count from a clean slate until the block ends (only commands `match` accepts); yields the counter."""
         self.seen.clear()
         self.statements.clear()
+        self.order.clear()
         self._match = match
         self.active = True
         try:
@@ -41,6 +44,7 @@ class Commands(monitoring.CommandListener):
             with self._lock:
                 self.seen[key] += 1
                 self.statements[key] += len(body) if isinstance(body, list) else 1
+                self.order.append(key)
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
