@@ -30,7 +30,7 @@ from typing import Any
 
 from pymongo import MongoClient
 
-from bench.burst_probe import FilingProbe, duplicate_events, opened_lags
+from bench.burst_probe import FilingProbe, opened_lags
 from bench.harness import CpuMeter, embedded_stack, percentiles, settle, write_results
 from services.escalation.config import EscalationSettings
 from services.escalation.domain.routing import MerchantHistory
@@ -54,6 +54,19 @@ BREACH_AFTER = timedelta(hours=24)
 
 def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
+
+
+def sla_events(*, db: Any, complaint_ids: set[str]) -> dict[str, int]:
+    """SLA events written to the outbox for the due cases, every record of an entry written
+    together (a group of fires is one entry): how many, and how many beyond one per case."""
+    counts: dict[str, int] = {}
+    for entry in db[OutboxEntry._get_collection_name()].find(
+            {}, {"key": 1, "message_type": 1, "more.key": 1, "more.message_type": 1}):
+        for record in (entry, *entry.get("more", ())):
+            if record["message_type"] in {"SlaWarning", "SlaBreached"} and record["key"] in complaint_ids:
+                counts[record["key"]] = counts.get(record["key"], 0) + 1
+    return {"sla_events": sum(counts.values()), "cases_with_sla_event": len(counts),
+            "duplicate_sla_events": sum(n - 1 for n in counts.values())}
 
 
 def _event(*, opened: datetime, i: int) -> ComplaintFiled:
@@ -263,7 +276,7 @@ def main() -> None:
                 done = max(fired_at) if fired_at else datetime.now(UTC)
                 figures["time_to_fire_all_s"] = round((done - start).total_seconds(), 2)
                 figures["first_to_last_fire_s"] = round((done - min(fired_at)).total_seconds(), 2) if fired_at else None
-                figures.update(duplicate_events(db=db, complaint_ids=due_ids))
+                figures.update(sla_events(db=db, complaint_ids=due_ids))
                 # The filing probe's cases are opened by the same instances: before the burst vs during it.
                 figures["filing_opened"] = opened_lags(db=db, probe=probe, burst_from=start, burst_to=done)
             result = {"cases": args.cases, "instances": args.instances, "burst": args.burst,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from mongoengine import DateTimeField, DictField, Document, IntField, ListField, StringField
 from opentelemetry import propagate
@@ -46,15 +48,17 @@ class OutboxEntry(Document):
     lease_token = StringField()
     caused_by = StringField()
     published_at = DateTimeField()
-    #: More messages of the same topic written together (`emit(..., together=True)`), published
-    #: right after this one, in order: {id, key, message_type, payload} each.
+    #: More messages of the same topic written together (`emit(..., together=True)`, `held_together`),
+    #: published right after this one, in order: {id, key, message_type, payload} each, and
+    #: `headers` (its own trace context) where it was written in another trace than the first.
     more = ListField(DictField())
 
     def records(self) -> list[OutboxEntry]:
         """What the entry publishes: itself, then each message written together with it (unsaved
-        copies carrying its topic, trace and headers)."""
+        copies carrying its topic and headers, and their own trace where they have one)."""
         return [self, *(OutboxEntry(id=m["id"], topic=self.topic, key=m["key"], message_type=m["message_type"],
-                                    payload=m["payload"], headers=self.headers, kafka_headers=self.kafka_headers,
+                                    payload=m["payload"], headers=m.get("headers", self.headers),
+                                    kafka_headers=self.kafka_headers,
                                     state=self.state, created_at=self.created_at, lease_until=self.lease_until)
                         for m in self.more or ())]
 
@@ -89,12 +93,40 @@ def _write(uow: UnitOfWork, entries: list[OutboxEntry]) -> None:
     uow.add(entries)
 
 
+#: The entries a unit holds back until its `held_together` block ends, and their topic.
+_HELD: WeakKeyDictionary[UnitOfWork, tuple[str, list[OutboxEntry]]] = WeakKeyDictionary()
+
+
+@contextmanager
+def held_together(uow: UnitOfWork, *, topic: str) -> Iterator[None]:
+    """Within the block, what `emit` writes to `topic` in this unit is held, and written when the
+    block ends as one entry (as `together`), each record keeping its own key and trace context.
+
+    For many changes in one transaction that each emit (a group of timer fires): one insert and one
+    mark published for the lot. Nothing is written if the block raises."""
+    held: list[OutboxEntry] = []
+    _HELD[uow] = (topic, held)
+    try:
+        yield
+    finally:
+        _HELD.pop(uow, None)
+    if held:
+        first = held[0]
+        first.more = [{"id": e.id, "key": e.key, "message_type": e.message_type, "payload": e.payload,
+                       **({"headers": e.headers} if e.headers != first.headers else {})} for e in held[1:]]
+        _write(uow, [first])
+
+
 def emit(uow: UnitOfWork, *, topic: str, messages: Sequence[Message], together: bool = False) -> None:
     """Write messages to the outbox in the caller's unit of work.
 
     `together`: as one entry, published in order (one insert and one mark published in the store
     for all of them, where each costs both). Such an entry is found by `redrive` through its first
     message's key and type only: for messages nothing re-drives by key."""
+    held = _HELD.get(uow)
+    if held is not None and held[0] == topic:
+        held[1].extend(outbox_entry(topic=topic, message=m) for m in messages)
+        return
     if together and len(messages) > 1:
         entry = outbox_entry(topic=topic, message=messages[0])
         entry.more = [{"id": m.event_id, "key": m.key(), "message_type": m.type, "payload": m.model_dump_json()}

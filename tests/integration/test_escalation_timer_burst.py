@@ -15,12 +15,19 @@ from pymongo import MongoClient
 from services.escalation.config import EscalationSettings
 from services.escalation.domain.routing import MerchantHistory
 from services.escalation.main import create_app
+from services.escalation.models import Case, Timer
+from services.escalation.repository import cases, claims
 from services.escalation.repository.timers import FLOOR_ID, FLOORS, new_timers
+from services.escalation.service import firing
 from services.escalation.service.opening import build_case
 from services.escalation.service.rules import load_rules
+from shared import store
 from shared.contracts.vocabulary import Category
 from shared.envelope import utcnow
+from shared.outbox import OutboxEntry
+from shared.store import UnitOfWork
 from tests.support.escalation_cases import filed, read_all, settings_for
+from tests.support.servers import Servers, own_database
 from tests.support.suite import create_topics
 from tests.support.waiting import wait_until
 
@@ -112,3 +119,37 @@ def test_a_burst_due_at_one_instant_fires_each_timer_once_across_two_instances_n
     assert set(marks) == ids and set(marks.values()) == {1}, Counter(marks.values())
     shares = Counter(t["fired_by"] for t in fired)
     assert set(shares) == {"burst-0", "burst-1"} and min(shares.values()) >= BURST // 5, shares
+
+
+def test_a_group_undone_by_a_change_to_one_of_its_cases_fires_each_timer_alone_and_emits_each_event_once(
+        servers: Servers, namespace: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with own_database(servers, f"{namespace}_timer_group_undone", Case, Timer, OutboxEntry):
+        db = store.database()
+        due = utcnow() - timedelta(seconds=1)
+        built = [due_case(rules=load_rules(settings=EscalationSettings()), at=due, breach=n % 2 == 1) for n in range(6)]
+        db.cases.insert_many([doc for doc, _ in built])
+        db.timers.insert_many([t for _, timers in built for t in timers])
+        db[FLOORS].update_one({"_id": FLOOR_ID}, {"$min": {"due_at": due}}, upsert=True)
+        ids = [doc["_id"] for doc, _ in built]
+        read = cases.get_cases
+
+        def read_then_assigned_elsewhere(uow: UnitOfWork, *, complaint_ids: list[str]) -> dict[str, Any]:
+            found = read(uow, complaint_ids=complaint_ids)
+            if len(complaint_ids) > 1:  # the group's read: an agent is assigned to one of its cases meanwhile
+                db.cases.update_one({"_id": ids[1]}, {"$set": {"assigned_agent": "agent-7"}, "$inc": {"version": 1}})
+            return found
+
+        monkeypatch.setattr(cases, "get_cases", read_then_assigned_elsewhere)
+        claimed = firing.fire_due(UnitOfWork.standalone(), owner="solo", lease_s=30, limit=50, group=50,
+                                  rules=load_rules(settings=EscalationSettings()), topic="escalation.events",
+                                  scan=claims.DueScan())
+        assert claimed == len(ids)
+        # Undone as a group, each fired alone: every case changed once, its events written once.
+        fired = {t["complaint_id"] for t in db.timers.find({"clock": "first_response", "state": "fired",
+                                                            "fired_by": "solo"})}
+        assert fired == set(ids)
+        entries = list(OutboxEntry.objects)
+        assert len(entries) == len(ids)  # the group wrote nothing: an entry per timer fired alone
+        records = Counter((r.message_type, r.key) for e in entries for r in e.records())
+        assert {cid for kind, cid in records if kind in SLA} == set(ids) and set(records.values()) == {1}, records
+        assert db.cases.find_one({"_id": ids[1]})["assigned_agent"] == "agent-7"  # the other change was kept

@@ -12,7 +12,7 @@ import pytest
 from pymongo import MongoClient
 
 from services.escalation.config import EscalationSettings
-from services.escalation.models import Timer
+from services.escalation.models import Case, Timer
 from services.escalation.repository import claims
 from services.escalation.service import firing
 from services.escalation.service.rules import load_rules
@@ -130,12 +130,18 @@ def test_a_timer_claimed_by_an_owner_that_died_fires_once_after_its_lease_runs_o
     assert sla_counts(env, topics, ids)[("SlaBreached", cid, "first_response")] == 1
 
 
-def test_timer_indexes_of_earlier_versions_are_dropped_when_the_store_is_prepared(
+def test_timer_and_case_indexes_of_earlier_versions_are_dropped_when_the_store_is_prepared(
         servers: Servers, namespace: str) -> None:
     with own_database(servers, f"{namespace}_timer_indexes"):
         timers = store.database()[Timer._get_collection_name()]
         timers.create_index([("state", 1), ("lease_until", 1)])
         timers.create_index([("complaint_id", 1), ("clock", 1), ("kind", 1)], unique=True)
-        store.ensure_indexes(Timer)  # as a starting service does
+        cases = store.database()[Case._get_collection_name()]
+        cases.create_index([("state", 1), ("opened_at", 1)])
+        store.ensure_indexes(Timer, Case)  # as a starting service does
         # Each one cost every timer write; the id and the due query's index are what is left.
         assert set(timers.index_information()) == {"_id_", "state_1_due_at_1"}
+        # A case is updated by every timer fire: only the indexes a query uses are left.
+        assert set(cases.index_information()) == {
+            "_id_", "ticket_1", "platform_1_opened_at_1", "platform_1_merchant_id_1_state_1",
+            "platform_1_merchant_id_1_breach_count_1", "platform_1_resolved_at_1", "platform_1_next_due_at_1"}

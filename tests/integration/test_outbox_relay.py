@@ -8,6 +8,9 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from shared import store
 from shared.contracts.escalation import ComplaintStatusChanged
@@ -19,9 +22,11 @@ from shared.outbox import (
     OutboxEntry,
     OutboxRelay,
     emit,
+    held_together,
     pending_count,
     prune_published,
     redrive,
+    trace_parent,
 )
 from tests.support.servers import Servers, own_database
 from tests.support.waiting import wait_until_async
@@ -202,3 +207,34 @@ def test_messages_written_together_are_one_entry_published_in_order_and_marked_o
     # Each message went out once, in order, under its own id and key; the store kept one entry.
     assert published == [(e.event_id, e.complaint_id, "status") for e in events]
     assert [(e.id, e.state, len(e.more)) for e in OutboxEntry.objects] == [(events[0].event_id, PUBLISHED, 2)]
+
+
+def test_what_a_transaction_holds_together_is_one_entry_each_record_in_its_own_trace_and_nothing_if_it_fails(
+        outbox: None) -> None:
+    events = status_changes(3)
+
+    def emit_each_in_its_trace(tx: store.UnitOfWork) -> None:
+        with held_together(tx, topic="status"):
+            for n, event in enumerate(events, start=1):
+                span = NonRecordingSpan(SpanContext(trace_id=n, span_id=n, is_remote=True,
+                                                    trace_flags=TraceFlags(TraceFlags.SAMPLED)))
+                token = otel_context.attach(trace.set_span_in_context(span))
+                try:
+                    emit(tx, topic="status", messages=[event])
+                finally:
+                    otel_context.detach(token)
+
+    store.run_transaction(emit_each_in_its_trace)
+
+    def fails(tx: store.UnitOfWork) -> None:
+        with held_together(tx, topic="status"):
+            emit(tx, topic="status", messages=status_changes(1))
+            raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError):
+        store.run_transaction(fails)
+    # One entry; its records go out in order, each under its own id and key, in the trace it was written in.
+    [entry] = OutboxEntry.objects
+    records = entry.records()
+    assert [(r.id, r.key) for r in records] == [(e.event_id, e.complaint_id) for e in events]
+    assert [trace.get_current_span(trace_parent(r)).get_span_context().trace_id for r in records] == [1, 2, 3]

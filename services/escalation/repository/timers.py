@@ -53,16 +53,24 @@ def matches_clock(*, timer: Mapping[str, Any], clock: Clock | None) -> bool:
 
 
 def sync_timers(tx: UnitOfWork, *, complaint_id: str, ticket: str, clocks: Mapping[str, Clock],
-                new_case: bool = False) -> None:
+                new_case: bool = False, previous: Mapping[str, Clock] | None = None) -> None:
     """Schedule, move, pause or cancel the case's timers so they match its clocks.
 
     A new case has no timers yet: nothing is read and its timers go in with one insert. Inside
-    `syncs_together` the case's timers are read and written with the others' when the block ends."""
+    `syncs_together` the case's timers are read and written with the others' when the block ends,
+    only those of the clocks that differ from `previous` (the clocks as the case stored them)."""
     trace: dict[str, str] = {}
     propagate.inject(trace)
     held = _SYNCS.get(tx)
     if held is not None and not new_case:
-        held.append((complaint_id, ticket, dict(clocks), trace))
+        # A clock the step left as it was keeps the timers its last sync wrote, and a clock the case
+        # did not have has none yet (clocks are never removed): in a group of fires, reading every
+        # clock's timers was most of the group's statements (an escalating breach stops one clock
+        # of seven and starts one).
+        changed = {n: c for n, c in clocks.items() if previous is None or previous.get(n) != c}
+        if changed:
+            had = set(changed) if previous is None else set(changed) & set(previous)
+            held.append((complaint_id, ticket, changed, trace, had))
         return
     coll = tx.collection(Timer)
     existing = {} if new_case else {d["_id"]: d for d in coll.find(
@@ -79,8 +87,9 @@ def sync_timers(tx: UnitOfWork, *, complaint_id: str, ticket: str, clocks: Mappi
         lower_floor(tx, due=min(scheduled))
 
 
-#: The re-syncs a unit holds back until its `syncs_together` block ends: case, ticket, clocks, trace.
-_SYNCS: WeakKeyDictionary[UnitOfWork, list[tuple[str, str, dict[str, Clock], dict[str, str]]]] = \
+#: The re-syncs a unit holds back until its `syncs_together` block ends: case, ticket, clocks, trace,
+#: and the names of those clocks that may have timers already.
+_SYNCS: WeakKeyDictionary[UnitOfWork, list[tuple[str, str, dict[str, Clock], dict[str, str], set[str]]]] = \
     WeakKeyDictionary()
 
 
@@ -92,18 +101,19 @@ def syncs_together(tx: UnitOfWork) -> Iterator[None]:
     Each re-sync read and wrote on its own costs two round-trips, and the store runs a
     transaction's statements one at a time: a group of escalating fires spent most of its time
     waiting for them. Nothing in the block may read those timers back."""
-    held: list[tuple[str, str, dict[str, Clock], dict[str, str]]] = []
+    held: list[tuple[str, str, dict[str, Clock], dict[str, str], set[str]]] = []
     _SYNCS[tx] = held
     try:
         yield
         if held:
             coll = tx.collection(Timer)
-            ids = [tid for cid, _, clocks, _ in held for tid in _ids(complaint_id=cid, clocks=clocks)]
+            ids = [tid for cid, _, clocks, _, had in held
+                   for tid in _ids(complaint_id=cid, clocks={n: c for n, c in clocks.items() if n in had})]
             existing = {d["_id"]: d for d in find_by_ids(coll, ids, session=tx.session)}
             changes: list[Any] = []
             inserts: list[Any] = []
             soonest: list[datetime] = []
-            for cid, ticket, clocks, trace in held:
+            for cid, ticket, clocks, trace, _ in held:
                 new, changed, scheduled = _plan(existing=existing, complaint_id=cid, ticket=ticket, clocks=clocks,
                                                 trace=trace)
                 changes += changed

@@ -24,7 +24,7 @@ from services.escalation.service.rules import Rules
 from services.escalation.service.steps import clocks_of, route_of, save_step, status_of
 from shared.contracts.escalation import SlaBreached, SlaWarning
 from shared.envelope import Event, utcnow
-from shared.outbox import emit
+from shared.outbox import emit, held_together
 from shared.store import UnitOfWork
 
 #: Told of each timer that fired, once its transaction committed: the timer and when it fired.
@@ -43,7 +43,7 @@ def fire_many(uow: UnitOfWork, *, timers: list[dict[str, Any]], owner: str, rule
     """Fire claimed timers of distinct cases in one transaction; returns how many fired.
 
     Their leases and cases are read in one query each and the timers marked in one request; each
-    case change is written under its version check, and the events go out as one insert at commit."""
+    case change is written under its version check, and the events go out as one outbox entry."""
     with claims.group_transaction(sink=uow.sink) as group:
         return _fire_group(group, timers=timers, owner=owner, rules=rules, topic=topic, on_fired=on_fired)
 
@@ -61,8 +61,9 @@ def _fire_group(tx: UnitOfWork, *, timers: list[dict[str, Any]], owner: str, rul
         live.append((timer, doc, clock, matches_clock(timer=timer, clock=clock)))
     mark_all_fired(tx, outcomes=[(t, ok) for t, _, _, ok in live], owner=owner, at=now)
     fired = 0
-    # A group's cases are distinct, and nothing reads their documents or timers back in it.
-    with syncs_together(tx), cases.updates_together(tx):
+    # A group's cases are distinct, and nothing reads their documents or timers back in it. Its
+    # events go out as one outbox entry (one insert, one mark published), each with its own trace.
+    with syncs_together(tx), cases.updates_together(tx), held_together(tx, topic=topic):
         for timer, doc, clock, ok in live:
             if not ok:
                 continue

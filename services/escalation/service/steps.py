@@ -94,7 +94,7 @@ def save_step(
              "from_tier": step.from_tier.value, "to_tier": step.to_tier.value, "reason": step.reason,
              **(note or {})}  # note: what else the timeline should show (an override, a filing's flag)
     cases.update_case(tx, doc=doc, fields=new, history=entry)
-    timers.sync_timers(tx, complaint_id=doc["_id"], ticket=doc["ticket"], clocks=clocks)
+    timers.sync_timers(tx, complaint_id=doc["_id"], ticket=doc["ticket"], clocks=clocks, previous=clocks_of(doc))
     emit(tx, topic=topic, messages=[*before, *step_events(doc=doc, step=step, actor_id=actor_id), *after])
     return {**doc, **new, "history": [*doc.get("history", []), entry], "version": doc["version"] + 1}
 
