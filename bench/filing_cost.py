@@ -27,15 +27,7 @@ from bench.harness import write_results
 from services.intake import repository, service
 from services.intake.config import IntakeSettings
 from services.intake.domain.schemas import NewComplaint
-from services.intake.models import (
-    CommandReply,
-    Complaint,
-    ComplaintStep,
-    ComplaintWait,
-    MerchantTally,
-    OpenComplaint,
-    TicketSequence,
-)
+from services.intake import models
 from services.intake.repository.tickets import TicketNumbers
 from shared import store
 from shared.idempotency import IdempotentResponse
@@ -122,8 +114,9 @@ def main() -> None:
         try:
             settings = IntakeSettings(mongodb_uri=uri, mongodb_db="filing_cost_intake")
             store.connect(uri=uri, db=settings.mongodb_db, timeout_ms=30_000)
-            store.ensure_indexes(OutboxEntry, ProcessedEvent, Complaint, ComplaintStep, ComplaintWait, TicketSequence,
-                                 OpenComplaint, MerchantTally, IdempotentResponse, CommandReply)
+            store.ensure_indexes(OutboxEntry, ProcessedEvent, IdempotentResponse, *(
+                getattr(models, name) for name in ("Complaint", "ComplaintStep", "ComplaintWait", "TicketSequence",
+                                                   "OpenComplaint", "MerchantTally", "CommandReply")))
             desk = service.FilingDesk(commits=GroupCommit(name="filing"), tallies=repository.slots.tallies(),
                                       tickets=TicketNumbers())
             pid = started.process.pid if started else None
