@@ -24,10 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import write_results
-from services.intake import repository, service
+from services.intake import models, repository, service
 from services.intake.config import IntakeSettings
 from services.intake.domain.schemas import NewComplaint
-from services.intake import models
 from services.intake.repository.tickets import TicketNumbers
 from shared import store
 from shared.idempotency import IdempotentResponse
