@@ -1,7 +1,9 @@
 """Filing over HTTP: saturation rate and latency at half of it, against a bare FastAPI raw insert.
 
-Also the same figures with many complaints already stored (--stored 10000,1000000).
-Run: .venv/bin/python -m bench.filing [--duration 10] [--stored 10000,1000000]
+Also the same figures with many complaints already stored (--stored 10000,1000000). Intake's spans
+go to a store of their own, niced, as `complaints up` has it (--one-store: to intake's store, where
+the raw insert also writes).
+Run: .venv/bin/python -m bench.filing [--duration 10] [--stored 10000,1000000] [--one-store]
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 import httpx
 from pymongo import MongoClient
 
-from bench.harness import CpuMeter, closed_loop, console, embedded_stack, open_loop, percentiles, settle, write_results
+from bench.harness import CpuMeter, _servers, closed_loop, console, open_loop, percentiles, settle, write_results
 from shared.auth import mint_token
 from shared.runtime import embedded, supervisor
 from shared.settings import ServiceSettings
@@ -112,6 +114,19 @@ def where_the_time_went(*, uri: str, answered: list[tuple[float, str]], wait_s: 
     return figures
 
 
+def stack(*, workdir: Path, one_store: bool) -> Any:
+    """The broker, and intake's store and span store (URIs by name): the configured ones, else
+    embedded, the span store niced as `complaints up` starts it (or intake's own with `one_store`)."""
+    def start() -> tuple[list[embedded.Child], dict[str, str]]:
+        if one_store:
+            child, uri = embedded.start_mongodb(data_dir=workdir / "mongodb", log_dir=workdir)
+            return [child], supervisor.one_store(uri)
+        return embedded.start_stores(names=["intake", "telemetry"], data_dir=workdir / "mongodb", log_dir=workdir,
+                                     background=frozenset({"telemetry"}))
+
+    return _servers(workdir=workdir, start_stores=start, configured=supervisor.one_store)
+
+
 def seed(*, uri: str, db: str, count: int) -> None:
     """Store `count` more complaints shaped like a filed one, in batches.
 
@@ -152,15 +167,19 @@ def main() -> None:
     parser.add_argument("--stored", default="", help="comma-separated stored-complaint counts, e.g. 10000,1000000")
     parser.add_argument("--settle-max-s", type=float, default=300.0,
                         help="longest wait for the store to settle after seeding (it may be busy for minutes)")
+    parser.add_argument("--one-store", action="store_true",
+                        help="spans in intake's store (where the raw insert also writes), not a store of their own")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-filing-"))
-    with embedded_stack(workdir=workdir) as (bootstrap, uri):
+    with stack(workdir=workdir, one_store=args.one_store) as (bootstrap, stores):
+        uri = stores["intake"]
         topics = TopicSettings(prefix=f"{NAMESPACE}.")
         asyncio.run(embedded.create_topics(bootstrap=bootstrap, topics=topics.all_topics(),
                                            partitions=topics.partitions))
         env = supervisor.service_env(base=dict(os.environ), bootstrap=bootstrap, mongodb_uri=uri, extra={
             "COMPLAINTS_TOPIC_PREFIX": f"{NAMESPACE}.", "INTAKE_MONGODB_DB": f"{NAMESPACE}_intake",
-            "COMPLAINTS_LOG_LEVEL": "WARNING", "RAW_DB": f"{NAMESPACE}_raw"})
+            "COMPLAINTS_LOG_LEVEL": "WARNING", "RAW_DB": f"{NAMESPACE}_raw",
+            "COMPLAINTS_TELEMETRY_URI": stores["telemetry"]})
         intake = supervisor.start_service(name="intake", port=embedded.free_port(), env=env, log_dir=workdir)
         raw_port = embedded.free_port()
         raw = embedded.spawn("raw", [sys.executable, "-m", "uvicorn", "bench.raw_insert_app:create_app",
@@ -172,7 +191,8 @@ def main() -> None:
             token = mint_token(secret=ServiceSettings().auth_secret, subject="bench-partner",
                                role="partner", platform=complaint(0, "x")["platform"])
             auth = {"authorization": f"Bearer {token}"}
-            figures: dict[str, Any] = {"duration_s": args.duration, "concurrency": args.concurrency, "runs": {}}
+            figures: dict[str, Any] = {"duration_s": args.duration, "concurrency": args.concurrency,
+                                      "one_store": args.one_store, "runs": {}}
             counts = [0] + [int(c) for c in args.stored.split(",") if c]
             for stored in counts:
                 if stored:
@@ -188,7 +208,8 @@ def main() -> None:
                                                 make=lambda i, r=run: complaint(i, r), headers=auth,
                                                 duration=args.duration, concurrency=args.concurrency,
                                                 answered=answered))
-                suite_fig["half_rate_where_the_time_went"] = where_the_time_went(uri=uri, answered=answered)
+                suite_fig["half_rate_where_the_time_went"] = where_the_time_went(uri=stores["telemetry"],
+                                                                                     answered=answered)
                 figures["runs"][str(stored)] = {
                     "store_settle_s": settled_s, "raw": raw_fig, "intake": suite_fig,
                     "intake_vs_raw_saturation": round(suite_fig["saturation_per_s"] / raw_fig["saturation_per_s"], 3),
