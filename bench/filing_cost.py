@@ -6,8 +6,9 @@ block), without HTTP or a broker: first --count one at a time, then --count from
 threads at once (as concurrent requests group their commits). Every command is counted with
 pymongo's command monitoring, by command and collection, with its statements (an insert's
 documents, an update's updates). Prints per filing: commands, statements, documents written,
-the store's CPU and this process's CPU, and the wall time; saves them to bench/out/.
-Run: .venv/bin/python -m bench.filing_cost [--count 300] [--threads 8]
+the store's CPU and this process's CPU, and the wall time; with --statements, the store's CPU for a
+transaction of each statement alone and of all of them; saves them to bench/out/.
+Run: .venv/bin/python -m bench.filing_cost [--count 300] [--threads 8] [--statements]
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from pymongo import MongoClient
 
 from bench.harness import write_results
 from services.intake import models, repository, service
@@ -100,11 +104,55 @@ def _phase(*, name: str, requests: list[NewComplaint], threads: int, desk: servi
             "statements_per_filing": {f"{k[0]} {k[1]}": round(v / n, 3) for k, v in statements.items()}}
 
 
+#: What a filing's transaction writes, statement by statement, as `--statements` sends them.
+PARTS = ("read tally", "slot", "tally", "complaint", "waits", "outbox")
+
+
+def _statements(*, uri: str, db_name: str, store_pid: int, count: int) -> dict[str, float]:
+    """The store's CPU (ms) for a transaction holding each of a filing's statements alone, copied
+    from the documents the filings stored, then for one holding them all: what each costs."""
+    client: MongoClient[dict[str, Any]] = MongoClient(uri, tz_aware=True)
+    db = client[db_name]
+    copy = {name: db[collection].find_one() or {} for name, collection in (
+        ("slot", "open_complaints"), ("complaint", "complaints"), ("wait", "complaint_waits"), ("outbox", "outbox"))}
+    tally = db["merchant_open_tallies"].find_one() or {}
+
+    def send(parts: tuple[str, ...]) -> float:
+        began = _cpu_s(store_pid)
+        for _ in range(count):
+            key = uuid.uuid4().hex
+            with client.start_session() as session, session.start_transaction():
+                if "read tally" in parts:
+                    list(db["merchant_open_tallies"].find({"merchant": tally.get("merchant")}, session=session))
+                if "slot" in parts:
+                    db["open_complaints"].insert_one(dict(copy["slot"], _id=key, complaint_id=key), session=session)
+                if "tally" in parts:
+                    db["merchant_open_tallies"].update_one({"_id": tally.get("_id")}, {"$inc": {"open": 0}},
+                                                           session=session)
+                if "complaint" in parts:
+                    db["complaints"].insert_one(dict(copy["complaint"], _id=key, ticket=key), session=session)
+                if "waits" in parts:
+                    db["complaint_waits"].insert_many([dict(copy["wait"], _id=f"{key}:{n}", complaint_id=key)
+                                                       for n in range(3)], session=session)
+                if "outbox" in parts:
+                    db["outbox"].insert_one(dict(copy["outbox"], _id=key), session=session)
+        return round((_cpu_s(store_pid) - began) / count * 1000, 2)
+
+    figures = {part: send((part,)) for part in PARTS}
+    figures["all in one transaction"] = send(PARTS)
+    for name, ms in figures.items():
+        print(f"  a transaction of {name}: the store's CPU {ms:.2f} ms", flush=True)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=300, help="filings in each phase")
     parser.add_argument("--threads", type=int, default=8, help="filing threads in the concurrent phase")
+    parser.add_argument("--statements", action="store_true",
+                        help="also the store's CPU for a transaction of each of a filing's statements alone")
     args = parser.parse_args()
+    statements: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         started = None
         uri = os.environ.get("MONGODB_URI")
@@ -129,10 +177,12 @@ def main() -> None:
                            settings=settings, store_pid=pid)
             together = _phase(name=f"{args.threads} at a time", requests=_requests(args.count, f"t{run}"),
                               threads=args.threads, desk=desk, settings=settings, store_pid=pid)
+            if args.statements:
+                statements = _statements(uri=uri, db_name=settings.mongodb_db, store_pid=pid, count=args.count)
         finally:
             if started is not None:
                 started.stop()
-    write_results(name="filing_cost", figures={"alone": alone, "together": together,
+    write_results(name="filing_cost", figures={"alone": alone, "together": together, "statements": statements,
                                                "at": datetime.now(UTC).isoformat()})
 
 
