@@ -1,7 +1,9 @@
 """Filing over HTTP: saturation rate and latency at half of it, against a bare FastAPI raw insert.
 
-Also the same figures with many complaints already stored (--stored 10000,1000000).
-Run: .venv/bin/python -m bench.filing [--duration 10] [--stored 10000,1000000]
+Also the same figures with many complaints already stored (--stored 10000,1000000). Intake's spans
+go to a store of their own, niced, as `complaints up` has it (--one-store: to intake's store, where
+the raw insert also writes).
+Run: .venv/bin/python -m bench.filing [--duration 10] [--stored 10000,1000000] [--one-store]
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ import argparse
 import asyncio
 import copy
 import os
+import statistics
 import sys
 import tempfile
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +23,7 @@ from typing import Any
 import httpx
 from pymongo import MongoClient
 
-from bench.harness import CpuMeter, closed_loop, console, embedded_stack, open_loop, percentiles, settle, write_results
+from bench.harness import CpuMeter, _servers, closed_loop, console, open_loop, percentiles, settle, write_results
 from shared.auth import mint_token
 from shared.runtime import embedded, supervisor
 from shared.settings import ServiceSettings
@@ -35,14 +39,18 @@ def complaint(i: int, run: str) -> dict[str, Any]:
 
 
 async def measure(*, label: str, url: str, make: Any, headers: dict[str, str], duration: float,
-                  concurrency: int) -> dict[str, Any]:
-    """Saturation (closed loop), then latency at half the saturated rate (open loop)."""
+                  concurrency: int, answered: list[tuple[float, str]] | None = None) -> dict[str, Any]:
+    """Saturation (closed loop), then latency at half the saturated rate (open loop); each answer at
+    half rate goes in `answered` as (ms, trace id) when it is given."""
     limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
     async with httpx.AsyncClient(timeout=30, limits=limits, headers=headers) as client:
         async def send(i: int) -> None:
+            start = time.perf_counter()
             response = await client.post(url, json=make(i))
             if response.status_code not in (200, 201):
                 raise RuntimeError(f"{response.status_code}: {response.text[:200]}")
+            if answered is not None and i >= 10**8:
+                answered.append(((time.perf_counter() - start) * 1000, response.json().get("trace_id") or ""))
 
         cpu = CpuMeter()
         rate, saturated = await closed_loop(label=label, send=send, concurrency=concurrency, duration=duration)
@@ -54,6 +62,69 @@ async def measure(*, label: str, url: str, make: Any, headers: dict[str, str], d
     return {"saturation_per_s": round(rate, 1), "at_saturation_ms": percentiles(saturated),
             "cpu_ms_per_request_at_saturation": cpu_ms,
             "half_rate_per_s": round(half, 1), "at_half_rate_ms": percentiles(latencies)}
+
+
+def where_the_time_went(*, uri: str, answered: list[tuple[float, str]], wait_s: float = 15.0) -> dict[str, Any]:
+    """Where the slowest 1 % of the answers at half rate spent their time, from their traces in the span
+    store, against the median ones: before intake's server span began (the request waiting for the
+    process), the store commands inside it, and the rest of it (intake's own work, and its waits
+    for the interpreter lock and for its threads)."""
+    ordered = sorted(answered)
+    if len(ordered) < 20:
+        return {}
+    picks = {"slowest 1 %": ordered[-max(3, len(ordered) // 100):],
+             "median": ordered[len(ordered) // 2 - 5: len(ordered) // 2 + 5]}
+    client: MongoClient[dict[str, Any]] = MongoClient(uri, tz_aware=True)
+    spans = client[ServiceSettings().telemetry_db]["spans"]
+    wanted = {trace for group in picks.values() for _, trace in group if trace}
+    deadline, found = time.monotonic() + wait_s, dict[str, list[dict[str, Any]]]()
+    while time.monotonic() < deadline:  # spans are exported in batches, a moment after the answer
+        found = {}
+        for doc in spans.find({"trace_id": {"$in": sorted(wanted)}}, {"_id": 0}):
+            found.setdefault(doc["trace_id"], []).extend(doc.get("spans", []))
+        if all(any(s["kind"] == "SERVER" for s in found.get(t, [])) for t in wanted):
+            break
+        time.sleep(0.5)
+    figures: dict[str, Any] = {}
+    for name, group in picks.items():
+        parts = []
+        for ms, trace in group:
+            server = next((s for s in found.get(trace, []) if s["kind"] == "SERVER"), None)
+            if server is None:
+                continue
+            inside = (server["end"] - server["start"]).total_seconds() * 1000
+            store = [s for s in found[trace] if s["kind"] == "CLIENT" and s.get("attributes", {}).get("db_system")]
+            store_ms = sum((s["end"] - s["start"]).total_seconds() * 1000 for s in store)
+            longest = max(store, key=lambda s: s["end"] - s["start"], default=None)
+            parts.append({"answered_ms": round(ms, 1), "before_server_span_ms": round(ms - inside, 1),
+                          "store_commands_ms": round(store_ms, 1), "intake_rest_ms": round(inside - store_ms, 1),
+                          "store_commands": len(store),
+                          "longest_command": (f"{longest['name']} "
+                                              f"{longest.get('attributes', {}).get('db_mongodb_collection', '')} "
+                                              f"{(longest['end'] - longest['start']).total_seconds() * 1000:.0f} ms"
+                                              if longest else "")})
+        figures[name] = parts
+        if parts:
+            mean = {k: round(statistics.fmean(p[k] for p in parts), 1)
+                    for k in ("answered_ms", "before_server_span_ms", "store_commands_ms", "intake_rest_ms")}
+            console.print(f"{'':>18}{name} at half rate ({len(parts)} traced), mean ms: answered "
+                          f"{mean['answered_ms']} = before intake's span {mean['before_server_span_ms']} + store "
+                          f"commands {mean['store_commands_ms']} + rest in intake {mean['intake_rest_ms']}")
+            figures[f"{name} mean"] = mean
+    return figures
+
+
+def stack(*, workdir: Path, one_store: bool) -> Any:
+    """The broker, and intake's store and span store (URIs by name): the configured ones, else
+    embedded, the span store niced as `complaints up` starts it (or intake's own with `one_store`)."""
+    def start() -> tuple[list[embedded.Child], dict[str, str]]:
+        if one_store:
+            child, uri = embedded.start_mongodb(data_dir=workdir / "mongodb", log_dir=workdir)
+            return [child], supervisor.one_store(uri)
+        return embedded.start_stores(names=["intake", "telemetry"], data_dir=workdir / "mongodb", log_dir=workdir,
+                                     background=frozenset({"telemetry"}))
+
+    return _servers(workdir=workdir, start_stores=start, configured=supervisor.one_store)
 
 
 def seed(*, uri: str, db: str, count: int) -> None:
@@ -96,15 +167,19 @@ def main() -> None:
     parser.add_argument("--stored", default="", help="comma-separated stored-complaint counts, e.g. 10000,1000000")
     parser.add_argument("--settle-max-s", type=float, default=300.0,
                         help="longest wait for the store to settle after seeding (it may be busy for minutes)")
+    parser.add_argument("--one-store", action="store_true",
+                        help="spans in intake's store (where the raw insert also writes), not a store of their own")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-filing-"))
-    with embedded_stack(workdir=workdir) as (bootstrap, uri):
+    with stack(workdir=workdir, one_store=args.one_store) as (bootstrap, stores):
+        uri = stores["intake"]
         topics = TopicSettings(prefix=f"{NAMESPACE}.")
         asyncio.run(embedded.create_topics(bootstrap=bootstrap, topics=topics.all_topics(),
                                            partitions=topics.partitions))
         env = supervisor.service_env(base=dict(os.environ), bootstrap=bootstrap, mongodb_uri=uri, extra={
             "COMPLAINTS_TOPIC_PREFIX": f"{NAMESPACE}.", "INTAKE_MONGODB_DB": f"{NAMESPACE}_intake",
-            "COMPLAINTS_LOG_LEVEL": "WARNING", "RAW_DB": f"{NAMESPACE}_raw"})
+            "COMPLAINTS_LOG_LEVEL": "WARNING", "RAW_DB": f"{NAMESPACE}_raw",
+            "COMPLAINTS_TELEMETRY_URI": stores["telemetry"]})
         intake = supervisor.start_service(name="intake", port=embedded.free_port(), env=env, log_dir=workdir)
         raw_port = embedded.free_port()
         raw = embedded.spawn("raw", [sys.executable, "-m", "uvicorn", "bench.raw_insert_app:create_app",
@@ -116,7 +191,8 @@ def main() -> None:
             token = mint_token(secret=ServiceSettings().auth_secret, subject="bench-partner",
                                role="partner", platform=complaint(0, "x")["platform"])
             auth = {"authorization": f"Bearer {token}"}
-            figures: dict[str, Any] = {"duration_s": args.duration, "concurrency": args.concurrency, "runs": {}}
+            figures: dict[str, Any] = {"duration_s": args.duration, "concurrency": args.concurrency,
+                                      "one_store": args.one_store, "runs": {}}
             counts = [0] + [int(c) for c in args.stored.split(",") if c]
             for stored in counts:
                 if stored:
@@ -127,9 +203,13 @@ def main() -> None:
                 raw_fig = asyncio.run(measure(label=f"raw insert ({stored} stored)", url=f"http://127.0.0.1:{raw_port}/raw",
                                               make=lambda i, r=run: complaint(i, r), headers={},
                                               duration=args.duration, concurrency=args.concurrency))
+                answered: list[tuple[float, str]] = []
                 suite_fig = asyncio.run(measure(label=f"intake ({stored} stored)", url=f"{intake.url}/v1/complaints",
                                                 make=lambda i, r=run: complaint(i, r), headers=auth,
-                                                duration=args.duration, concurrency=args.concurrency))
+                                                duration=args.duration, concurrency=args.concurrency,
+                                                answered=answered))
+                suite_fig["half_rate_where_the_time_went"] = where_the_time_went(uri=stores["telemetry"],
+                                                                                     answered=answered)
                 figures["runs"][str(stored)] = {
                     "store_settle_s": settled_s, "raw": raw_fig, "intake": suite_fig,
                     "intake_vs_raw_saturation": round(suite_fig["saturation_per_s"] / raw_fig["saturation_per_s"], 3),

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -59,23 +59,40 @@ K = TypeVar("K")
 
 
 class _Grouping(Generic[H]):
-    """One thread serving what callers hand in, a group at a time: the next item (waiting for one)
-    with every item already waiting, up to `max_group`. Each caller waits for its own outcome."""
+    """What callers hand in, served a group at a time, one group after another: up to `max_group`
+    items waiting, by one thread. A caller that finds nothing served or waiting serves its own item
+    at once in its own thread (no hand-over to another thread and back: each is a wake-up that, with
+    the cores busy, waits for the interpreter lock); what comes meanwhile waits for the thread,
+    which serves it as the next group once that one is done. Each caller waits for its own outcome."""
 
     def __init__(self, *, thread_name: str, max_group: int) -> None:
         self._thread_name = thread_name
         self._max_group = max_group
-        self._waiting: queue.SimpleQueue[H] = queue.SimpleQueue()
+        self._waiting: deque[H] = deque()
+        self._changed = threading.Condition()
+        self._busy = False  # a group (or a caller's own item) is being served
         self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
 
     def _hand_in(self, item: H) -> Any:
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, name=self._thread_name, daemon=True)
-                self._thread.start()
-        self._waiting.put(item)
-        item.done.wait()
+        with self._changed:
+            alone = not self._busy and not self._waiting
+            if alone:
+                self._busy = True
+            else:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(target=self._loop, name=self._thread_name, daemon=True)
+                    self._thread.start()
+                self._waiting.append(item)
+                self._changed.notify_all()
+        if alone:
+            try:
+                self._serve_settled([item])
+            finally:
+                with self._changed:
+                    self._busy = False
+                    self._changed.notify_all()
+        else:
+            item.done.wait()
         if item.error is not None:
             raise item.error
         return item.result
@@ -83,23 +100,29 @@ class _Grouping(Generic[H]):
     def _serve(self, group: list[H]) -> None:
         raise NotImplementedError
 
+    def _serve_settled(self, group: list[H]) -> None:
+        try:
+            self._serve(group)
+        except BaseException as exc:  # never leave a caller waiting, never stop serving
+            for item in group:
+                if not item.settled:
+                    item.fail(exc)
+
     def _loop(self) -> None:
         while True:
-            group = [self._waiting.get()]
-            while len(group) < self._max_group:
-                try:
-                    group.append(self._waiting.get_nowait())
-                except queue.Empty:
-                    break
+            with self._changed:
+                while self._busy or not self._waiting:
+                    self._changed.wait()
+                self._busy = True
+                group = [self._waiting.popleft() for _ in range(min(len(self._waiting), self._max_group))]
             try:
-                self._serve(group)
-            except BaseException as exc:  # never leave a caller waiting, never stop serving
-                for item in group:
-                    if not item.settled:
-                        item.fail(exc)
+                self._serve_settled(group)
             finally:
                 for item in group:
                     item.done.set()
+                with self._changed:
+                    self._busy = False
+                    self._changed.notify_all()
 
 
 class GroupCommit(_Grouping[_Job[Any]]):
@@ -111,7 +134,7 @@ class GroupCommit(_Grouping[_Job[Any]]):
     per collection) under the job's own trace context, and commits once. If anything in the group
     fails (a duplicate key, a conflict), the group is undone and each job runs alone, so each
     caller sees exactly the outcome its own transaction would have had. A job alone in the queue
-    runs alone: no waiting is added when there is no load.
+    runs alone, in its caller's thread: no waiting is added when there is no load.
     """
 
     def __init__(self, *, name: str, sink: Sink | None = None, max_group: int = 32) -> None:
@@ -169,7 +192,7 @@ class GroupRead(_Grouping[_Ask[K]], Generic[K, T]):
     here one thread takes every key asked for while the previous query ran and reads them all in
     one `read(keys)` (which returns a value for every key it was given). A read always starts after
     its caller asked, so an answer is never older than the question; a key asked alone is read at
-    once. The query runs under the first caller's trace context; a failure is raised to every
+    once, in its caller's thread. The query runs under the first caller's trace context; a failure is raised to every
     caller of the group.
     """
 

@@ -54,6 +54,9 @@ class UnitOfWork:
         #: What was read ahead for the work of this unit, by (document class or other kind, id); None
         #: where the document does not exist.
         self.read_ahead: dict[tuple[Any, Any], Any] = {}
+        #: What a repository notes about the writes it queued in this unit, e.g. to add to one rather
+        #: than queue another (by a key of its own).
+        self.queued: dict[Any, Any] = {}
         self._inserts: dict[type[Document], list[Document]] = {}
         self._writes: dict[type[Document], list[Any]] = {}
         self._together: dict[type[Document], list[Any]] = {}

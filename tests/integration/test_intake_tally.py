@@ -11,6 +11,7 @@ from services.intake.models import Complaint, MerchantTally, OpenComplaint
 from services.intake.repository import slots
 from shared.store import UnitOfWork, run_transaction
 from tests.support.servers import Servers, own_database
+from tests.support.store_commands import COMMANDS
 
 pytestmark = pytest.mark.integration
 
@@ -27,12 +28,15 @@ def filed(i: int) -> Complaint:
 
 def test_a_busy_shops_count_stays_exact_and_is_read_from_few_documents(intake_db: None) -> None:
     # Forty filings against one shop, in groups of eight as concurrent requests commit together.
-    for first in range(0, 40, 8):
-        group = UnitOfWork.group()
-        for i in range(first, first + 8):
-            slots.take(group, digest=f"d-{i}", complaint=filed(i))
-        group.commit()
+    with COMMANDS.counting():
+        for first in range(0, 40, 8):
+            group = UnitOfWork.group()
+            for i in range(first, first + 8):
+                slots.take(group, digest=f"d-{i}", complaint=filed(i))
+            group.commit()
     assert slots._read_tallies([("p", "m-busy")]) == {("p", "m-busy"): 40}
+    # A group's eight write the one shard the instance holds now: one update adds them all.
+    assert COMMANDS.statements[("update", "merchant_open_tallies")] <= 5 * 2
     # Taken in turn, forty filings wrote forty documents, every one read by each later filing.
     assert MerchantTally.objects(merchant=slots._merchant_key(platform="p", merchant_id="m-busy")).count() \
         <= slots.TALLY_SHARDS < 40

@@ -65,6 +65,13 @@ def _add(tx: UnitOfWork, *, platform: str, merchant_id: str, shard: int, by: int
     where = {"_id": _tally_id(platform=platform, merchant_id=merchant_id, shard=shard)}
     change = {"$inc": {"open": by}, "$set": {"merchant": _merchant_key(platform=platform, merchant_id=merchant_id)}}
     if tx.grouped:  # nothing in the transaction reads the tally back: one bulk write at its end
+        # A group's filings against one shop write one shard: one update adding them all, not one each
+        # (the store rewrites the document and its index entries for every update).
+        queued = tx.queued.get((MerchantTally, where["_id"]))
+        if queued is not None:
+            queued["$inc"]["open"] += by
+            return
+        tx.queued[(MerchantTally, where["_id"])] = change
         tx.write(MerchantTally, [UpdateOne(where, change, upsert=True)])
     else:
         tx.collection(MerchantTally).update_one(where, change, upsert=True, session=tx.session)
