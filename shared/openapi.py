@@ -109,9 +109,10 @@ def _query_names(dependant: Dependant) -> set[str]:
 _ALLOWED: dict[int, set[str]] = {}
 
 
-def refuse_unknown_query(request: Request) -> None:
+async def refuse_unknown_query(request: Request) -> None:
     """App-wide dependency: a query parameter the route does not declare gets 422 problem details
-    naming it (rule `unknown_parameter`), on every documented route of every service alike."""
+    naming it (rule `unknown_parameter`), on every documented route of every service alike. Async:
+    it only reads the request, and a sync dependency costs a hand-over to the thread pool and back."""
     route = request.scope.get("route")
     if not request.query_params or not isinstance(route, APIRoute) or not route.include_in_schema:
         return
