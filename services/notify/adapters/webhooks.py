@@ -28,7 +28,7 @@ async def _post(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[
             # handshake and a new connection object each, both sides). Read to its end, up to a bound:
             # an endpoint that answers more than that gets its connection closed instead.
             read = 0
-            async for chunk in response.aiter_raw():
+            async for chunk in response.aiter_bytes():
                 read += len(chunk)
                 if read > _KEEP_ALIVE_BODY_BYTES:
                     break
