@@ -128,7 +128,7 @@ def create_notifications(*, about: About, recipients: list[Recipient], settings:
         platform, _role, raw_id = intent.recipient_id.split(":", 2)
         in_app = intent.channel is Channel.IN_APP
         webhook = intent.channel is Channel.WEBHOOK
-        rendered = renders.get((intent.role, intent.language, intent.time_zone)) or _untold(about)
+        rendered = _untold(about) if webhook else renders[(intent.role, intent.language, intent.time_zone)]
         made.append(Notification(
             id=intent.delivery_id, event_id=about.event_id, event_type=about.event_type,
             complaint_id=about.complaint_id, ticket=about.ticket, platform=platform,
