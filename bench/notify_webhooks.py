@@ -1,7 +1,9 @@
 """Webhook deliveries per second through notify, next to raw HTTP POSTs to the same local receiver.
 
 Run: .venv/bin/python -m bench.notify_webhooks [--count 2000] [--per-endpoint 4] [--concurrency 32] [--metrics 1]
-(--metrics N scrapes notify's /metrics every N seconds while it delivers: bench.metrics_watch.)
+[--instances 1]
+(--metrics N scrapes notify's /metrics every N seconds while it delivers: bench.metrics_watch; --instances N
+runs N notify processes in one consumer group, the topics' 4 partitions spread over them.)
 Starts its own broker and stores (notify's and the span store, as `complaints up` does; or uses
 KAFKA_BOOTSTRAP_SERVERS / MONGODB_URI), a receiver process and a notify process; prints the figures
 (with each process's CPU per delivery end to end) and writes bench/out/notify_webhooks.json. Nothing is asserted.
@@ -161,6 +163,8 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=2000, help="deliveries per measurement")
     parser.add_argument("--per-endpoint", type=int, default=4, help="notify's POSTs in flight per endpoint")
     parser.add_argument("--concurrency", type=int, default=32, help="raw httpx concurrency, second figure")
+    parser.add_argument("--instances", type=int, default=1, choices=range(1, 5),
+                        help="notify processes (one consumer group: the 4 partitions spread over them)")
     parser.add_argument("--receiver-port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--metrics", type=float, default=0.0,
                         help="scrape notify's /metrics every N seconds while it delivers and report what moved")
@@ -200,11 +204,15 @@ def main() -> None:
             "NOTIFY_CONSUMER_GROUP": f"{prefix}notify", "COMPLAINTS_TELEMETRY_DB": f"{prefix[:-1]}_telemetry",
             "NOTIFY_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true", "NOTIFY_CONCURRENCY_PER_ENDPOINT": str(args.per_endpoint),
             "COMPLAINTS_LOG_LEVEL": "WARNING"})
-        notify = supervisor.start_service(name="notify", port=embedded.free_port(), env=env, log_dir=workdir,
-                                          stores=stores)
-        stack.callback(lambda: supervisor.stop_all([notify.child]))
-        console.print("starting notify …")
-        supervisor.wait_ready([notify], timeout=90)
+        logs = [workdir / f"notify-{n}" for n in range(args.instances)]
+        for folder in logs:
+            folder.mkdir()
+        instances = [supervisor.start_service(name="notify", port=embedded.free_port(), env=env, log_dir=folder,
+                                              stores=stores) for folder in logs]
+        stack.callback(lambda: supervisor.stop_all([one.child for one in instances]))
+        notify = instances[0]  # the API the bench asks; every instance consumes and sends
+        console.print(f"starting notify ({args.instances} process{'es' if args.instances > 1 else ''}) …")
+        supervisor.wait_ready(instances, timeout=90)
         body = filed("p-bench").encode()
         console.print(f"raw httpx POSTs at concurrency {args.per_endpoint} and {args.concurrency} …")
         raw_same = asyncio.run(raw_posts(url=f"{receiver_url}/hook", count=args.count,
@@ -219,7 +227,7 @@ def main() -> None:
     ratio = {"end_to_end_vs_raw": round(via["end_to_end_per_s"] / raw_same, 3),
              "sender_only_vs_raw": round(via["sender_only_per_s"] / raw_same, 3)}
     figures = {
-        "count": args.count, "notify_per_endpoint_concurrency": args.per_endpoint,
+        "count": args.count, "notify_instances": args.instances, "notify_per_endpoint_concurrency": args.per_endpoint,
         "raw_httpx_per_s_same_concurrency": round(raw_same, 1),
         f"raw_httpx_per_s_concurrency_{args.concurrency}": round(raw_wide, 1),
         "notify_webhooks": via,
@@ -232,7 +240,8 @@ def main() -> None:
     }
     console.print(f"raw httpx POSTs: {raw_same:.0f}/s at concurrency {args.per_endpoint}, "
                   f"{raw_wide:.0f}/s at {args.concurrency}")
-    console.print(f"notify webhooks: {via['end_to_end_per_s']:.0f}/s end to end (Kafka in → POST out), "
+    console.print(f"notify webhooks ({args.instances} notify process{'es' if args.instances > 1 else ''}): "
+                  f"{via['end_to_end_per_s']:.0f}/s end to end (Kafka in → POST out), "
                   f"{via['sender_only_per_s']:.0f}/s sender only (recorded intents drained), "
                   f"{via['intents_recorded_per_s']:.0f}/s intents recorded while paused (consumer alone)")
     console.print("CPU per delivery end to end (ms): " + ", ".join(

@@ -69,10 +69,20 @@ class DeliveryWorker:
 
     def wake(self) -> None:
         """Look for due deliveries now (safe from worker threads)."""
+        self._wake(CHANNELS)
+
+    def wake_unhanded(self) -> None:
+        """Look for due deliveries of the channels whose new deliveries are not handed over (email,
+        SMS): webhook ones come with their hand-over (`accept`), and a claim reads the channel's
+        whole due set, so asking one per consumed batch cost a read of every pending webhook delivery."""
+        self._wake(tuple(c for c in CHANNELS if c != "webhook"))
+
+    def _wake(self, channels: tuple[str, ...]) -> None:
         if self._loop is not None:
             # A channel that is off gets no new intents, so waking it would only cost a claim query;
             # it still looks on its poll interval for ones recorded while it was on.
-            for channel, event in self._wakeups.items():
+            for channel in channels:
+                event = self._wakeups[channel]
                 if channel_enabled(Channel(channel), self._settings):
                     self._asked.add(channel)
                     self._loop.call_soon_threadsafe(event.set)

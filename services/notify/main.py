@@ -42,7 +42,9 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
                             outcomes=runtime.group_commit("delivery-outcomes"), meter=runtime.metrics.meter)
     runtime.metrics.gauges(webhook_queue(), WEBHOOK_QUEUE_GAUGES)
     handoff = Handoff(lease=timedelta(seconds=settings.delivery_lease_s), give=worker.accept)
-    handlers.register(runtime, settings=settings, endpoints=endpoints, wake_worker=worker.wake, handoff=handoff)
+    # What the handlers record for webhooks is handed to the worker: they wake only the other channels.
+    handlers.register(runtime, settings=settings, endpoints=endpoints, wake_worker=worker.wake_unhanded,
+                      handoff=handoff)
     runtime.background.extend([worker.run, reminder_sweep(runtime, settings=settings, worker=worker,
                                                           endpoints=endpoints)])
     document_publisher(runtime.broker, topic=settings.topics.notify_events, messages=[NotificationSent],

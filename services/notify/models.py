@@ -61,12 +61,13 @@ class Notification(Document):
     meta = {
         "collection": "notifications",
         # Each index is rewritten with every write of a delivery (recorded, then settled): only what
-        # a query uses — the inbox, the claims, an endpoint's delivery log.
+        # a query uses — the inbox and an endpoint's delivery log (a webhook delivery's reader is the
+        # partner role with the subscription's id), the claims.
         "indexes": [("recipient_role", "recipient_id", "created_at"),
-                    ("channel", "state", "next_attempt_at"), "subscription_id"],
+                    ("channel", "state", "next_attempt_at")],
     }
     #: Indexes of earlier versions, dropped when the service prepares its store (`shared.store.ensure_indexes`).
-    retired_indexes = ("ticket_1",)
+    retired_indexes = ("ticket_1", "subscription_id_1")
 
     id = StringField(primary_key=True)  # DeliveryIntent.delivery_id
     event_id = StringField(required=True)

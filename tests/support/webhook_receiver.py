@@ -16,6 +16,7 @@ class ReceivedRequest:
     headers: dict[str, str]
     body: bytes
     answered: int
+    peer: str = ""  # the sender's host:port: requests over one connection share it
 
 
 class WebhookReceiver:
@@ -42,7 +43,8 @@ class WebhookReceiver:
             await asyncio.sleep(self._delay)
         with self._changed:
             status = self._fail_status if len(self.requests) < self._fail_first else 204
-            self.requests.append(ReceivedRequest(dict(request.headers), body, status))
+            peer = f"{request.client.host}:{request.client.port}" if request.client else ""
+            self.requests.append(ReceivedRequest(dict(request.headers), body, status, peer))
             self._changed.notify_all()
         return Response(status_code=status, content=b"receiver failing on purpose" if status >= 400 else b"")
 

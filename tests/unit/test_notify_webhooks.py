@@ -121,6 +121,20 @@ async def test_failing_endpoint_reports_status_and_text_then_succeeds() -> None:
     assert {r.headers["webhook-id"] for r in server.requests} == {"d-1"}
 
 
+async def test_deliveries_to_one_endpoint_share_a_connection() -> None:
+    # A partner's server sees one connection for deliveries sent one after another (as over a
+    # shared client), not a new connection (a TCP handshake) per delivery; failures too.
+    server = WebhookReceiver(fail_first=1, fail_status=500).start()
+    try:
+        async with httpx.AsyncClient() as client:
+            attempts = [await deliver(url=server.url, msg_id=f"d-{n}", body=BODY, secrets=[create_secret()],
+                                      client=client) for n in range(4)]
+    finally:
+        server.stop()
+    assert [a.status_code for a in attempts] == [500, 204, 204, 204]
+    assert len({r.peer for r in server.requests}) == 1 and server.requests[0].peer
+
+
 async def test_hanging_endpoint_times_out_without_raising() -> None:
     server = WebhookReceiver(delay=1.5).start()
     try:

@@ -14,6 +14,8 @@ from services.notify.domain.webhooks import Attempt, sign_headers
 
 DEFAULT_TIMEOUT = 10.0
 _ERROR_BODY_BYTES = 512
+#: Most of a success answer's body read: one read whole lets its connection serve the next POST.
+_KEEP_ALIVE_BODY_BYTES = 64 * 1024
 
 
 async def _post(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str],
@@ -22,6 +24,14 @@ async def _post(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[
     async with client.stream("POST", url, content=body, headers=headers, follow_redirects=False,
                              extensions=extensions) as response:
         if response.is_success:
+            # An answer left unread closes its connection, so every POST would open a new one (a TCP
+            # handshake and a new connection object each, both sides). Read to its end, up to a bound:
+            # an endpoint that answers more than that gets its connection closed instead.
+            read = 0
+            async for chunk in response.aiter_bytes():
+                read += len(chunk)
+                if read > _KEEP_ALIVE_BODY_BYTES:
+                    break
             return response.status_code, None
         snippet = b""
         async for chunk in response.aiter_bytes():

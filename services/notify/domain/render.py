@@ -129,14 +129,24 @@ def _context(notice: Notice, role: Role, language: Language, time_zone: str) -> 
     }
 
 
-def _render(name: str, language: Language, context: dict[str, object]) -> tuple[str, str, str, str]:
+#: The parts of a rendered notice: what each channel reads of it (planning asks for those only).
+PARTS = frozenset({"subject", "text", "html", "sms"})
+
+
+def _render(name: str, language: Language, context: dict[str, object],
+            parts: frozenset[str] = PARTS) -> tuple[str, str, str, str]:
     text_template = _TEXT.get_template(name)
-    subject_parts = text_template.blocks["subject"](text_template.new_context(context))
-    # One line only: a newline in a subject would let text leak into mail headers.
-    subject = " ".join("".join(subject_parts).split())
-    text = text_template.render(context, layout=f"{language}/layout.text.j2")
-    sms = " ".join(text_template.render(context, layout=f"{language}/layout.sms.j2").split())
-    body = _HTML.get_template(name).render(context, layout=f"{language}/layout.html.j2")
+    subject = text = body = sms = ""
+    if "subject" in parts:
+        subject_parts = text_template.blocks["subject"](text_template.new_context(context))
+        # One line only: a newline in a subject would let text leak into mail headers.
+        subject = " ".join("".join(subject_parts).split())
+    if "text" in parts:
+        text = text_template.render(context, layout=f"{language}/layout.text.j2")
+    if "sms" in parts:
+        sms = " ".join(text_template.render(context, layout=f"{language}/layout.sms.j2").split())
+    if "html" in parts:
+        body = _HTML.get_template(name).render(context, layout=f"{language}/layout.html.j2")
     return subject, text, body, sms
 
 
@@ -165,8 +175,10 @@ def _plain(notice: Notice, language: Language, time_zone: str) -> tuple[str, str
     return subject, text + "\n", body, " ".join(text.split())
 
 
-def render_notice(*, notice: Notice, role: Role, language: Language, time_zone: str = SHANGHAI) -> Rendered:
-    """Render one notice for one reader; never raises, sets fallback and error instead."""
+def render_notice(*, notice: Notice, role: Role, language: Language, time_zone: str = SHANGHAI,
+                  parts: frozenset[str] = PARTS) -> Rendered:
+    """Render one notice for one reader; never raises, sets fallback and error instead. Only the
+    `parts` asked for are rendered (an in-app notice has no HTML or SMS text); the others are empty."""
     name = f"{language}/{TEMPLATES.get(notice.event_type, 'generic')}.j2"
     problems: list[str] = []
     try:
@@ -177,14 +189,16 @@ def render_notice(*, notice: Notice, role: Role, language: Language, time_zone: 
         time_zone = SHANGHAI
     fallback = False
     try:
-        parts = _render(name, language, _context(notice, role, language, time_zone))
+        texts = _render(name, language, _context(notice, role, language, time_zone), parts)
     # Templates are data edited outside code review; any failure must degrade, not drop the message.
     except Exception as exc:  # noqa: BLE001
         problems.append(f"{type(exc).__name__}: {exc}"[:300])
-        parts, fallback = _plain(notice, language, time_zone), True
+        texts, fallback = _plain(notice, language, time_zone), True
     keep = (notice.ticket, notice.complaint_id, notice.order_no or "", notice.details.get("status_link", ""))
     masked = role in (Role.MERCHANT, Role.PARTNER)
-    subject, text, body_html, sms = (scrub(part, mask_contacts=masked, keep=keep) for part in parts)
+    # Scrubbing is most of a render's cost: only the parts asked for (the others stay empty).
+    subject, text, body_html, sms = (scrub(part, mask_contacts=masked, keep=keep) if kind in parts else ""
+                                     for kind, part in zip(("subject", "text", "html", "sms"), texts, strict=True))
     error = scrub("; ".join(problems), mask_contacts=True, keep=keep) if problems else None
     return Rendered(subject, text, body_html, sms, template=name, fallback=fallback, error=error)
 

@@ -163,14 +163,21 @@ def update_read(*, notification_id: str, role: str, recipient_id: str, platform:
     return Notification.objects(**query).first()
 
 
+def endpoint_filter(subscription_id: str) -> dict[str, str]:
+    """What finds an endpoint's deliveries through the inbox's index: each is the partner role's,
+    with the subscription's id as reader (its owner's in-app notices name the subscription too,
+    under the owner's id). There is no index of subscription_id: it cost every write of a delivery."""
+    return {"recipient_role": "partner", "recipient_id": subscription_id, "subscription_id": subscription_id}
+
+
 def count_pending(*, subscription_id: str) -> int:
     """Deliveries still to be made to an endpoint."""
-    return Notification.objects(subscription_id=subscription_id, state="pending").count()
+    return Notification.objects(**endpoint_filter(subscription_id), state="pending").count()
 
 
 def list_webhook_deliveries(*, subscription_id: str, limit: int) -> list[Notification]:
     """An endpoint's deliveries, newest first."""
-    return list(Notification.objects(subscription_id=subscription_id, channel="webhook")
+    return list(Notification.objects(**endpoint_filter(subscription_id), channel="webhook")
                 .order_by("-created_at").limit(limit))
 
 

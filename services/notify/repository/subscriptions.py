@@ -87,10 +87,13 @@ def update_subscription(*, subscription_id: str, changes: dict[str, Any]) -> Sub
 def list_delivery_keys(*, subscription_id: str) -> list[dict[str, Any]]:
     """Every delivery of an endpoint as (id, created_at, state, channel), for the log to page through.
 
-    The filter names only the indexed subscription_id: a state or time condition next to it would
-    make the embedded store read every delivery ever recorded (docs/architecture.md, Store notes)."""
-    return list(Notification._get_collection().find({"subscription_id": subscription_id},
-                                                    {"_id": 1, "created_at": 1, "state": 1, "channel": 1}))
+    The filter names only what the inbox's index holds (see deliveries.endpoint_filter): a state or
+    time condition next to it would make the embedded store read every delivery ever recorded
+    (docs/architecture.md, Store notes)."""
+    found = Notification._get_collection().find(
+        {"recipient_role": "partner", "recipient_id": subscription_id},
+        {"_id": 1, "created_at": 1, "state": 1, "channel": 1, "subscription_id": 1})
+    return [doc for doc in found if doc.get("subscription_id") == subscription_id]
 
 
 def get_deliveries(*, ids: list[str]) -> list[Notification]:

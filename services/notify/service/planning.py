@@ -91,44 +91,63 @@ def channel_enabled(channel: Channel, settings: NotifySettings) -> bool:
     return {Channel.EMAIL: bool(settings.smtp_host), Channel.SMS: bool(settings.sms_url)}.get(channel, True)
 
 
+#: What each channel shows of a notice: only those parts are rendered (and scrubbed, most of the
+#: cost). A webhook carries the partner event (`About.payload`) and renders no notice at all.
+_CHANNEL_PARTS = {Channel.IN_APP: frozenset({"subject", "text"}), Channel.EMAIL: frozenset({"subject", "text", "html"}),
+                  Channel.SMS: frozenset({"subject", "text", "sms"})}
+
+
 def create_notifications(*, about: About, recipients: list[Recipient], settings: NotifySettings,
                          now: datetime) -> list[Notification]:
     """One rendered, not yet saved Notification per (recipient, channel) the event reaches."""
-    intents = plan_deliveries(event_id=about.event_id, event_type=about.notice.event_type, recipients=recipients,
-                              audience=about.roles, public_type=about.public_type)
-    renders: dict[tuple[Role, Language, str], Rendered] = {}
+    intents = [intent for intent in plan_deliveries(event_id=about.event_id, event_type=about.notice.event_type,
+                                                    recipients=recipients, audience=about.roles,
+                                                    public_type=about.public_type)
+               if channel_enabled(intent.channel, settings)]
     chosen = {r.id for r in recipients if r.preferences.channels is not None}
-    made: list[Notification] = []
+    # SMS by default only when the reader must act by a deadline, or at once.
+    intents = [intent for intent in intents if not (
+        intent.channel is Channel.SMS and about.notice.deadline is None and intent.recipient_id not in chosen
+        and about.event_type not in URGENT)]
+    # One rendering per reader's (role, language, zone), of the parts its channels show.
+    wanted: dict[tuple[Role, Language, str], frozenset[str]] = {}
     for intent in intents:
-        if not channel_enabled(intent.channel, settings):
-            continue
-        if (intent.channel is Channel.SMS and about.notice.deadline is None and intent.recipient_id not in chosen
-                and about.event_type not in URGENT):
-            continue  # SMS by default only when the reader must act by a deadline, or at once
-        look = (intent.role, intent.language, intent.time_zone)
-        if look not in renders:
-            renders[look] = render_notice(notice=about.notice, role=intent.role, language=intent.language,
-                                          time_zone=intent.time_zone)
-        rendered = renders[look]
+        if intent.channel is not Channel.WEBHOOK:
+            look = (intent.role, intent.language, intent.time_zone)
+            wanted[look] = wanted.get(look, frozenset()) | _CHANNEL_PARTS[intent.channel]
+    renders: dict[tuple[Role, Language, str], Rendered] = {}
+    for (role, language, time_zone), parts in wanted.items():
+        rendered = renders[(role, language, time_zone)] = render_notice(
+            notice=about.notice, role=role, language=language, time_zone=time_zone, parts=parts)
         if rendered.fallback:
             # Never dropped: the plain message goes out and the delivery carries the flag.
             log.warning("template %s failed for %s, sent the plain message: %s",
                         rendered.template, about.event_type, rendered.error)
+    made: list[Notification] = []
+    for intent in intents:
         platform, _role, raw_id = intent.recipient_id.split(":", 2)
         in_app = intent.channel is Channel.IN_APP
+        webhook = intent.channel is Channel.WEBHOOK
+        rendered = _untold(about) if webhook else renders[(intent.role, intent.language, intent.time_zone)]
         made.append(Notification(
             id=intent.delivery_id, event_id=about.event_id, event_type=about.event_type,
             complaint_id=about.complaint_id, ticket=about.ticket, platform=platform,
             recipient_key=intent.recipient_id, recipient_id=raw_id, recipient_role=intent.role.value,
             channel=intent.channel.value, language=intent.language.value, address=intent.address,
-            subscription_id=raw_id if intent.channel is Channel.WEBHOOK else None,
-            subject=rendered.subject, body=rendered.text, html=rendered.html, sms=rendered.sms,
-            payload=about.payload(rendered.sms) if about.payload and intent.channel is Channel.WEBHOOK else None,
-            template=rendered.template, render_fallback=rendered.fallback, render_error=rendered.error,
+            subscription_id=raw_id if webhook else None,
+            subject=rendered.subject, body=rendered.text, html=rendered.html or None, sms=rendered.sms or None,
+            payload=about.payload(rendered.sms) if about.payload and webhook else None,
+            template=rendered.template or None, render_fallback=rendered.fallback, render_error=rendered.error,
             state="delivered" if in_app else "pending", attempts=0, next_attempt_at=now,
             lease_until=now - timedelta(seconds=1), created_at=now, delivered_at=now if in_app else None,
         ))
     return made
+
+
+def _untold(about: About) -> Rendered:
+    # A webhook delivery's content is its payload; its subject and body name what it tells (as a replay's do).
+    kind = about.public_type or about.event_type
+    return Rendered(subject=kind, text=kind, html="", sms="", template="")
 
 
 def record_intents(tx: UnitOfWork, *, about: About, recipients: list, settings: NotifySettings,

@@ -1,0 +1,49 @@
+"""Each channel gets the text it shows: in-app subject and body, email with HTML, a webhook its partner event."""
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from services.notify.config import NotifySettings
+from services.notify.domain.notice import Channel, Language, Notice, Role
+from services.notify.domain.recipients import Preferences, Recipient
+from services.notify.domain.render import TEMPLATES, render_notice
+from services.notify.service.planning import About, create_notifications
+
+pytestmark = pytest.mark.unit
+
+NOW = datetime(2026, 11, 23, 8, tzinfo=UTC)
+NOTICE = Notice(event_id="evt-1", event_type="ComplaintFiled", complaint_id="c-7f3a9e", ticket="CP-20261123-000001",
+                occurred_at=NOW, deadline=datetime(2026, 11, 24, 10, tzinfo=UTC), order_no="DD2026112312345678")
+
+
+@pytest.mark.parametrize("event_type", [*TEMPLATES, "SomethingNew"])
+@pytest.mark.parametrize("role", [Role.COMPLAINANT, Role.MERCHANT])
+def test_an_in_app_rendering_is_the_full_renderings_subject_and_text(event_type: str, role: Role) -> None:
+    notice = NOTICE.model_copy(update={"event_type": event_type, "to_state": "resolved", "tier": "platform"})
+    full = render_notice(notice=notice, role=role, language=Language.ZH_CN, time_zone="Europe/Berlin")
+    part = render_notice(notice=notice, role=role, language=Language.ZH_CN, time_zone="Europe/Berlin",
+                         parts=frozenset({"subject", "text"}))
+    assert (part.subject, part.text, part.fallback) == (full.subject, full.text, full.fallback)
+    assert part.html == part.sms == ""
+
+
+def test_each_channel_carries_what_it_shows() -> None:
+    settings = NotifySettings(smtp_host="smtp.example.test")
+    body = json.dumps({"type": "org.complaints-suite.complaint.filed.v1", "data": {"ticket": NOTICE.ticket}})
+    about = About(event_id="evt-1", event_type="ComplaintFiled", complaint_id=NOTICE.complaint_id,
+                  ticket=NOTICE.ticket, platform="p1", notice=NOTICE, payload=lambda _summary: body,
+                  public_type="org.complaints-suite.complaint.filed.v1")
+    recipients = [Recipient(id="p1:complainant:u1", role=Role.COMPLAINANT, email="buyer@example.test",
+                            preferences=Preferences(channels=(Channel.IN_APP, Channel.EMAIL))),
+                  Recipient(id="p1:partner:s1", role=Role.PARTNER, webhook_url="https://partner.example/hook")]
+    made = {doc.channel: doc for doc in create_notifications(about=about, recipients=recipients, settings=settings,
+                                                             now=NOW)}
+    assert set(made) == {"in_app", "email", "webhook"}
+    in_app, email, webhook = made["in_app"], made["email"], made["webhook"]
+    assert in_app.subject == email.subject == "[CP-20261123-000001] 投诉已受理"
+    assert in_app.body == email.body and "受理编号为 CP-20261123-000001" in in_app.body
+    assert email.html and "<h1>[CP-20261123-000001] 投诉已受理</h1>" in email.html
+    assert webhook.payload == body and webhook.subject == "org.complaints-suite.complaint.filed.v1"
+    assert webhook.subscription_id == "s1" and not webhook.html
