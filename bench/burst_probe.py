@@ -64,11 +64,19 @@ class FilingProbe:
 
 
 def opened_lags(*, db: Any, probe: FilingProbe, burst_from: datetime,
-                burst_to: datetime) -> dict[str, Any]:
-    """Seconds from sending a filing to its case being opened, for those sent before and during the burst."""
+                burst_to: datetime, wait_s: float = 15.0) -> dict[str, Any]:
+    """Seconds from sending a filing to its case being opened, for those sent before and during the burst.
+
+    The probe sends until it is stopped, so its last filings may still be on their way: their cases
+    are waited for up to `wait_s`; `not_opened` counts those still missing then."""
     sent = dict(probe.sent)
-    opened = {d["_id"]: d["updated_at"] for d in
-              db[Case._get_collection_name()].find({"_id": {"$in": list(sent)}}, {"updated_at": 1})}
+    deadline = time.monotonic() + wait_s
+    while True:
+        opened = {d["_id"]: d["updated_at"] for d in
+                  db[Case._get_collection_name()].find({"_id": {"$in": list(sent)}}, {"updated_at": 1})}
+        if len(opened) == len(sent) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     quiet, burst, missing = [], [], 0
     for cid, at in sent.items():
         if cid not in opened:
