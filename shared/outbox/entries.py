@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from mongoengine import DateTimeField, DictField, Document, IntField, ListField, StringField
 from opentelemetry import propagate
@@ -93,10 +92,6 @@ def _write(uow: UnitOfWork, entries: list[OutboxEntry]) -> None:
     uow.add(entries)
 
 
-#: The entries a unit holds back until its `held_together` block ends, and their topic.
-_HELD: WeakKeyDictionary[UnitOfWork, tuple[str, list[OutboxEntry]]] = WeakKeyDictionary()
-
-
 @contextmanager
 def held_together(uow: UnitOfWork, *, topic: str) -> Iterator[None]:
     """Within the block, what `emit` writes to `topic` in this unit is held, and written when the
@@ -104,12 +99,8 @@ def held_together(uow: UnitOfWork, *, topic: str) -> Iterator[None]:
 
     For many changes in one transaction that each emit (a group of timer fires): one insert and one
     mark published for the lot. Nothing is written if the block raises."""
-    held: list[OutboxEntry] = []
-    _HELD[uow] = (topic, held)
-    try:
+    with uow.holding((OutboxEntry, topic)) as held:
         yield
-    finally:
-        _HELD.pop(uow, None)
     if held:
         first = held[0]
         first.more = [{"id": e.id, "key": e.key, "message_type": e.message_type, "payload": e.payload,
@@ -123,9 +114,9 @@ def emit(uow: UnitOfWork, *, topic: str, messages: Sequence[Message], together: 
     `together`: as one entry, published in order (one insert and one mark published in the store
     for all of them, where each costs both). Such an entry is found by `redrive` through its first
     message's key and type only: for messages nothing re-drives by key."""
-    held = _HELD.get(uow)
-    if held is not None and held[0] == topic:
-        held[1].extend(outbox_entry(topic=topic, message=m) for m in messages)
+    held = uow.held((OutboxEntry, topic))
+    if held is not None:
+        held.extend(outbox_entry(topic=topic, message=m) for m in messages)
         return
     if together and len(messages) > 1:
         entry = outbox_entry(topic=topic, message=messages[0])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -55,7 +56,7 @@ class UnitOfWork:
         #: where the document does not exist.
         self.read_ahead: dict[tuple[Any, Any], Any] = {}
         #: What a repository notes about the writes it queued in this unit, e.g. to add to one rather
-        #: than queue another (by a key of its own).
+        #: than queue another (by a key of its own), and the writes held back in a `holding` block.
         self.queued: dict[Any, Any] = {}
         self._inserts: dict[type[Document], list[Document]] = {}
         self._writes: dict[type[Document], list[Any]] = {}
@@ -142,6 +143,22 @@ class UnitOfWork:
         return self.collection(document).find_one({"_id": doc_id}, session=self.session)
 
     # --- writing ------------------------------------------------------------------------------
+
+    @contextmanager
+    def holding(self, key: Any) -> Iterator[list[Any]]:
+        """Within the block, repositories that find `held(key)` append their writes of that kind
+        there instead of sending them; the block's owner sends what it yields, as one request, before
+        the block ends (a group of timer fires: its case updates, timer re-syncs, outbox entries)."""
+        held: list[Any] = []
+        self.queued[("holding", key)] = held
+        try:
+            yield held
+        finally:
+            self.queued.pop(("holding", key), None)
+
+    def held(self, key: Any) -> list[Any] | None:
+        """The writes held back for `key` in an open `holding` block; None outside one."""
+        return self.queued.get(("holding", key))
 
     def insert(self, doc: Document) -> None:
         """Validate a document and insert it now (a duplicate key raises here, in the caller)."""

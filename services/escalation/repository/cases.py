@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from pymongo import UpdateOne
 
@@ -76,7 +75,7 @@ def update_case(tx: UnitOfWork, *, doc: Mapping[str, Any], fields: Mapping[str, 
     update: dict[str, Any] = {"$set": fields, "$inc": {"version": 1}}
     if history is not None:
         update["$push"] = {"history": dict(history)}
-    queued = _TOGETHER.get(tx)
+    queued = tx.held(Case)
     if queued is not None:
         # By id alone: the case was read in this transaction, so a writer that changed it since
         # makes the store fail the transaction (a write conflict) just as the version would; and a
@@ -89,10 +88,6 @@ def update_case(tx: UnitOfWork, *, doc: Mapping[str, Any], fields: Mapping[str, 
         raise CaseChanged(doc["ticket"])
 
 
-#: The case updates a unit holds back until its `updates_together` block ends.
-_TOGETHER: WeakKeyDictionary[UnitOfWork, list[UpdateOne]] = WeakKeyDictionary()
-
-
 @contextmanager
 def updates_together(tx: UnitOfWork) -> Iterator[None]:
     """Within the block, update_case of distinct cases read in this transaction that nothing reads
@@ -101,16 +96,12 @@ def updates_together(tx: UnitOfWork) -> Iterator[None]:
     The store charges a fixed cost per request and per statement on top of each document's
     index entries: one bulk write of a group's cases costs it about a quarter less than one
     update each. A case changed since it was read fails the transaction (a write conflict)."""
-    queued: list[UpdateOne] = []
-    _TOGETHER[tx] = queued
-    try:
+    with tx.holding(Case) as queued:
         yield
         if queued:
             done = tx.collection(Case).bulk_write(queued, ordered=True, session=tx.session)
             if done.matched_count != len(queued):
                 raise CaseChanged(f"{len(queued) - done.matched_count} of {len(queued)} cases changed meanwhile")
-    finally:
-        _TOGETHER.pop(tx, None)
 
 
 #: The kinds of fact that may wait for a case: a parked fact's id is `complaint_id:kind`, so a

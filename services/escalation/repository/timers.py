@@ -11,7 +11,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from opentelemetry import propagate
 from pymongo import InsertOne, UpdateOne
@@ -61,7 +60,7 @@ def sync_timers(tx: UnitOfWork, *, complaint_id: str, ticket: str, clocks: Mappi
     only those of the clocks that differ from `previous` (the clocks as the case stored them)."""
     trace: dict[str, str] = {}
     propagate.inject(trace)
-    held = _SYNCS.get(tx)
+    held = tx.held(Timer)
     if held is not None and not new_case:
         # A clock the step left as it was keeps the timers its last sync wrote, and a clock the case
         # did not have has none yet (clocks are never removed): in a group of fires, reading every
@@ -87,12 +86,6 @@ def sync_timers(tx: UnitOfWork, *, complaint_id: str, ticket: str, clocks: Mappi
         lower_floor(tx, due=min(scheduled))
 
 
-#: The re-syncs a unit holds back until its `syncs_together` block ends: case, ticket, clocks, trace,
-#: and the names of those clocks that may have timers already.
-_SYNCS: WeakKeyDictionary[UnitOfWork, list[tuple[str, str, dict[str, Clock], dict[str, str], set[str]]]] = \
-    WeakKeyDictionary()
-
-
 @contextmanager
 def syncs_together(tx: UnitOfWork) -> Iterator[None]:
     """Within the block, the re-syncs of distinct cases' timers (a group of timer fires) wait for
@@ -101,9 +94,8 @@ def syncs_together(tx: UnitOfWork) -> Iterator[None]:
     Each re-sync read and wrote on its own costs two round-trips, and the store runs a
     transaction's statements one at a time: a group of escalating fires spent most of its time
     waiting for them. Nothing in the block may read those timers back."""
-    held: list[tuple[str, str, dict[str, Clock], dict[str, str], set[str]]] = []
-    _SYNCS[tx] = held
-    try:
+    # Held: (case, ticket, clocks, trace, the names of those clocks that may have timers already).
+    with tx.holding(Timer) as held:
         yield
         if held:
             coll = tx.collection(Timer)
@@ -125,8 +117,6 @@ def syncs_together(tx: UnitOfWork) -> Iterator[None]:
                 coll.bulk_write([*changes, *inserts], ordered=True, session=tx.session)
             if soonest:
                 lower_floor(tx, due=min(soonest))
-    finally:
-        _SYNCS.pop(tx, None)
 
 
 def _ids(*, complaint_id: str, clocks: Mapping[str, Clock]) -> list[str]:
