@@ -21,6 +21,7 @@ from shared.ledger import ProcessedEvent, apply_once
 from shared.outbox import OutboxEntry, emit
 from shared.settings import ServiceSettings
 from shared.store import UnitOfWork
+from tests.support.samples import status_change
 from tests.support.servers import Servers, own_database
 from tests.support.store_commands import COMMANDS
 
@@ -39,11 +40,6 @@ def intake_steps(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
 def db(servers: Servers, namespace: str) -> Iterator[None]:
     with own_database(servers, f"{namespace}_batches", OutboxEntry, ProcessedEvent):
         yield
-
-
-def status_change(complaint: int, to_state: str) -> ComplaintStatusChanged:
-    return ComplaintStatusChanged(complaint_id=f"c-{complaint}", ticket=f"CP-20261123-{complaint:06d}",
-                                  from_state="filed", to_state=to_state, tier="internal")
 
 
 def consumer(settings: ServiceSettings, tracer_provider: TracerProvider | None = None) -> Consumer:

@@ -18,6 +18,7 @@ from shared.ledger import ProcessedEvent, apply_once
 from shared.outbox import OutboxEntry, emit
 from shared.settings import ServiceSettings
 from shared.store import UnitOfWork
+from tests.support.samples import status_change
 from tests.support.servers import Servers, own_database
 
 pytestmark = pytest.mark.integration
@@ -27,11 +28,6 @@ pytestmark = pytest.mark.integration
 def db(servers: Servers, namespace: str) -> Iterator[None]:
     with own_database(servers, f"{namespace}_overlap", OutboxEntry, ProcessedEvent):
         yield
-
-
-def change(complaint: int, to_state: str) -> ComplaintStatusChanged:
-    return ComplaintStatusChanged(complaint_id=f"c-{complaint}", ticket=f"CP-20261123-{complaint:06d}",
-                                  from_state="filed", to_state=to_state, tier="internal")
 
 
 def reader(*, group_max: int, before: Callable[[ComplaintStatusChanged, UnitOfWork], None] = lambda e, u: None,
@@ -72,7 +68,7 @@ def test_the_next_group_runs_its_handlers_while_the_one_before_commits(db: None)
             second_started.set()
 
     consumer = reader(group_max=4, before=before)
-    asyncio.run(consumer.dispatch_batch(records([change(i, "acknowledged") for i in range(8)])))
+    asyncio.run(consumer.dispatch_batch(records([status_change(i, "acknowledged") for i in range(8)])))
 
     assert overlapped == [True]
     assert cases() == {f"c-{i}": ["acknowledged"] for i in range(8)}
@@ -82,8 +78,8 @@ def test_the_next_group_runs_its_handlers_while_the_one_before_commits(db: None)
 
 def test_each_complaint_keeps_its_order_when_its_round_is_split_into_groups(db: None) -> None:
     # 20 complaints, five of them changed three times in the poll: rounds of 20, 5 and 5 messages.
-    events = [change(i, "acknowledged") for i in range(20)]
-    events += [change(i, "in_progress") for i in range(5)] + [change(i, "resolved") for i in range(5)]
+    events = [status_change(i, "acknowledged") for i in range(20)]
+    events += [status_change(i, "in_progress") for i in range(5)] + [status_change(i, "resolved") for i in range(5)]
     events.sort(key=lambda e: int(e.complaint_id[2:]))
     consumer = reader(group_max=4)
     asyncio.run(consumer.dispatch_batch(records(events)))
@@ -98,10 +94,10 @@ def test_each_complaint_keeps_its_order_when_its_round_is_split_into_groups(db: 
 
 
 def test_a_group_that_fails_is_applied_one_by_one_and_the_others_still_commit_together(db: None) -> None:
-    applied = change(5, "acknowledged")
+    applied = status_change(5, "acknowledged")
     asyncio.run(reader(group_max=4).dispatch_batch(records([applied])))
     # c-5's change delivered again, in the second group of the next poll.
-    poll = [change(i, "acknowledged") for i in range(5)] + [applied] + [change(i, "acknowledged") for i in (6, 7)]
+    poll = [status_change(i) for i in range(5)] + [applied] + [status_change(i) for i in (6, 7)]
     consumer = reader(group_max=4)
     asyncio.run(consumer.dispatch_batch(records(poll)))
 

@@ -28,6 +28,7 @@ from shared.outbox import (
     redrive,
     trace_parent,
 )
+from tests.support.samples import status_change
 from tests.support.servers import Servers, own_database
 from tests.support.waiting import wait_until_async
 
@@ -42,8 +43,7 @@ def outbox(servers: Servers, namespace: str) -> Iterator[None]:
 
 
 def status_changes(count: int) -> list[ComplaintStatusChanged]:
-    return [ComplaintStatusChanged(complaint_id=f"c-{i}", ticket=f"CP-20261123-{i:06d}", from_state="filed",
-                                   to_state="acknowledged", tier="internal") for i in range(count)]
+    return [status_change(i) for i in range(count)]
 
 
 def test_two_relays_publish_every_entry_exactly_once(outbox: None) -> None:

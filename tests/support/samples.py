@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from shared.contracts.escalation import ComplaintStatusChanged
+
 DATA = Path(__file__).resolve().parents[1] / "data"
 
 
@@ -38,3 +40,9 @@ def put(target: dict[str, Any], dotted: str, value: Any) -> None:
         target.pop(last, None)
     else:
         target[last] = copy.deepcopy(value)
+
+
+def status_change(complaint: int, to_state: str = "acknowledged") -> ComplaintStatusChanged:
+    """Escalation's status change of complaint `c-<complaint>` from filed, at the internal tier."""
+    return ComplaintStatusChanged(complaint_id=f"c-{complaint}", ticket=f"CP-20261123-{complaint:06d}",
+                                  from_state="filed", to_state=to_state, tier="internal")
