@@ -23,7 +23,6 @@ from shared.outbox.entries import (
     backlog,
     emit,
     emit_raw,
-    held_together,
     outbox_entry,
     pending_count,
     prune_published,
@@ -37,6 +36,6 @@ from shared.outbox.entries import (
 from shared.outbox.relay import OutboxRelay, Publish
 
 __all__ = ["CAUSE", "FAILED", "PENDING", "PUBLISHED", "OutboxEntry", "OutboxRelay", "Publish", "backlog", "emit",
-           "emit_raw", "held_together",
+           "emit_raw",
            "outbox_entry", "pending_count", "prune_published", "redrive", "redrive_entries",
            "republish_effects", "states_of", "trace_parent", "unpublished"]

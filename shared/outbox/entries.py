@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from mongoengine import DateTimeField, DictField, Document, IntField, ListField, StringField
+from mongoengine import DateTimeField, DictField, Document, DynamicField, IntField, ListField, StringField
 from opentelemetry import propagate
 from opentelemetry.context import Context
 
@@ -45,9 +44,10 @@ class OutboxEntry(Document):
     created_at = DateTimeField(required=True)
     lease_until = DateTimeField(required=True)
     lease_token = StringField()
-    caused_by = StringField()
+    #: The event whose handling wrote it; the events, a list, when an atomic group joined its entries (`_write`).
+    caused_by = DynamicField()
     published_at = DateTimeField()
-    #: More messages of the same topic written together (`emit(..., together=True)`, `held_together`),
+    #: More messages of the same topic written together (`emit(..., together=True)`, an atomic group's),
     #: published right after this one, in order: {id, key, message_type, payload} each, and
     #: `headers` (its own trace context) where it was written in another trace than the first.
     more = ListField(DictField())
@@ -77,13 +77,24 @@ def outbox_entry(*, topic: str, message: Message) -> OutboxEntry:
                   payload=message.model_dump_json())
 
 
-def _write(uow: UnitOfWork, entries: list[OutboxEntry]) -> None:
+def _write(uow: UnitOfWork, entries: list[OutboxEntry], *, findable: bool = False) -> None:
     """Add entries to the unit of work; once it commits, hand them straight to its sink (the relay
     of this process, which the service's runtime gives every unit it builds).
 
     Handed-over entries are leased to that relay from the start, so no relay's poll takes them
     while it publishes; if this process dies first, the lease runs out and any relay's poll does.
+
+    In an atomic group (a poll's messages, a group commit's jobs) an entry joins the group's first
+    entry of its topic, after what that one already holds: one insert and one mark published for
+    the group's records of a topic, where each entry costs both. All commit or none, so nothing
+    joined is lost; each record keeps its id, key and trace context, and the joined entry names
+    every cause (`republish_effects` finds it by any of them). `findable`: each entry stays one of
+    its own, which `redrive` finds by its key and type.
     """
+    if uow.grouped and uow.atomic and not findable:
+        entries = [entry for entry in entries if not _joined(uow, entry)]
+        if not entries:
+            return
     sink = uow.sink
     if sink is not None and sink.running:
         for entry in entries:
@@ -92,33 +103,36 @@ def _write(uow: UnitOfWork, entries: list[OutboxEntry]) -> None:
     uow.add(entries)
 
 
-@contextmanager
-def held_together(uow: UnitOfWork, *, topic: str) -> Iterator[None]:
-    """Within the block, what `emit` writes to `topic` in this unit is held, and written when the
-    block ends as one entry (as `together`), each record keeping its own key and trace context.
+def _joined(uow: UnitOfWork, entry: OutboxEntry) -> bool:
+    """Append an entry's records to the unit's first entry of its topic and Kafka headers: True; or
+    make it that first entry (to be written): False."""
+    slot = ("outbox lead", entry.topic, tuple(sorted((entry.kafka_headers or {}).items())))
+    lead: OutboxEntry | None = uow.queued.get(slot)
+    if lead is None:
+        uow.queued[slot] = entry
+        return False
+    lead.more = [*(lead.more or ()), *(
+        {"id": r.id, "key": r.key, "message_type": r.message_type, "payload": r.payload,
+         **({"headers": r.headers} if r.headers != lead.headers else {})} for r in entry.records())]
+    causes = list(dict.fromkeys([*_causes(lead.caused_by), *_causes(entry.caused_by)]))
+    if causes:
+        lead.caused_by = causes[0] if len(causes) == 1 else causes
+    return True
 
-    For many changes in one transaction that each emit (a group of timer fires): one insert and one
-    mark published for the lot. Nothing is written if the block raises."""
-    with uow.holding((OutboxEntry, topic)) as held:
-        yield
-    if held:
-        first = held[0]
-        first.more = [{"id": e.id, "key": e.key, "message_type": e.message_type, "payload": e.payload,
-                       **({"headers": e.headers} if e.headers != first.headers else {})} for e in held[1:]]
-        _write(uow, [first])
+
+def _causes(caused_by: str | list[str] | None) -> list[str]:
+    return [] if not caused_by else [caused_by] if isinstance(caused_by, str) else list(caused_by)
 
 
-def emit(uow: UnitOfWork, *, topic: str, messages: Sequence[Message], together: bool = False) -> None:
+def emit(uow: UnitOfWork, *, topic: str, messages: Sequence[Message], together: bool = False,
+         findable: bool = False) -> None:
     """Write messages to the outbox in the caller's unit of work.
 
     `together`: as one entry, published in order (one insert and one mark published in the store
-    for all of them, where each costs both). Such an entry is found by `redrive` through its first
-    message's key and type only: for messages nothing re-drives by key."""
-    held = uow.held((OutboxEntry, topic))
-    if held is not None:
-        held.extend(outbox_entry(topic=topic, message=m) for m in messages)
-        return
-    if together and len(messages) > 1:
+    for all of them, where each costs both), as an atomic group joins its entries of a topic. Such
+    an entry is found by `redrive` through its first message's key and type only; `findable`: each
+    message an entry of its own, for messages an owner re-drives by key."""
+    if together and len(messages) > 1 and not findable:
         entry = outbox_entry(topic=topic, message=messages[0])
         entry.more = [{"id": m.event_id, "key": m.key(), "message_type": m.type, "payload": m.model_dump_json()}
                       for m in messages[1:]]
@@ -128,7 +142,7 @@ def emit(uow: UnitOfWork, *, topic: str, messages: Sequence[Message], together: 
     # The store keeps milliseconds and the relay publishes by created_at: keep the given order.
     for i, entry in enumerate(entries):
         entry.created_at = entry.created_at + timedelta(milliseconds=i)
-    _write(uow, entries)
+    _write(uow, entries, findable=findable)
 
 
 def emit_raw(uow: UnitOfWork, *, topic: str, entry_id: str, key: str, payload: str, message_type: str,

@@ -148,7 +148,7 @@ class UnitOfWork:
     def holding(self, key: Any) -> Iterator[list[Any]]:
         """Within the block, repositories that find `held(key)` append their writes of that kind
         there instead of sending them; the block's owner sends what it yields, as one request, before
-        the block ends (a group of timer fires: its case updates, timer re-syncs, outbox entries)."""
+        the block ends (a group of timer fires: its case updates and timer re-syncs)."""
         held: list[Any] = []
         self.queued[("holding", key)] = held
         try:

@@ -19,6 +19,7 @@ from shared.contracts.escalation import SlaWarning
 from shared.envelope import utcnow
 from shared.outbox import OutboxEntry, emit
 from shared.store import GroupCommit, GroupRead, UnitOfWork
+from tests.support.outbox import outbox_records
 from tests.support.servers import Servers, own_database
 from tests.support.store_commands import COMMANDS
 from tests.support.waiting import wait_until
@@ -83,7 +84,7 @@ def test_requests_queued_while_a_commit_runs_share_the_next_one(db: None) -> Non
     with COMMANDS.counting() as seen:
         futures = queued_behind_a_held_commit(commits, [claim(f"k{i}", f"o{i}") for i in range(10)])
     assert [f.result() for f in futures] == ["first", *[f"o{i}" for i in range(10)]]
-    assert Claim.objects.count() == OutboxEntry.objects.count() == 11
+    assert Claim.objects.count() == len(outbox_records()) == 11
     # The first alone, the ten queued behind it together: each collection written once for them.
     assert seen[("commitTransaction", "")] == 2
     assert seen[("insert", "claims")] == seen[("insert", "outbox")] == 2
@@ -117,7 +118,7 @@ def test_one_failing_job_in_a_group_fails_alone_and_the_others_are_kept(db: None
     with pytest.raises(DuplicateKeyError):
         futures[2].result()
     assert {c.id: c.owner for c in Claim.objects} == {"first": "first", "k0": "o0", "k2": "o2", "taken": "earlier"}
-    assert sorted(e.key for e in OutboxEntry.objects) == ["first", "k0", "k2"]
+    assert sorted(r.key for r in outbox_records()) == ["first", "k0", "k2"]
 
 
 def test_each_job_in_a_group_writes_under_its_own_trace(db: None) -> None:
@@ -125,7 +126,7 @@ def test_each_job_in_a_group_writes_under_its_own_trace(db: None) -> None:
     commits = GroupCommit(name="test")
     traces: dict[int, str] = {}
     queued_behind_a_held_commit(commits, [claim(f"k{i}", f"o{i}") for i in range(4)], tracer=tracer, traces=traces)
-    written = {e.key: e.headers["traceparent"].split("-")[1] for e in OutboxEntry.objects if e.key != "first"}
+    written = {r.key: r.headers["traceparent"].split("-")[1] for r in outbox_records() if r.key != "first"}
     assert written == {f"k{i}": traces[i] for i in range(4)}  # each its request's, none the committer's
 
 

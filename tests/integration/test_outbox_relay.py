@@ -16,16 +16,17 @@ from shared import store
 from shared.contracts.escalation import ComplaintStatusChanged
 from shared.envelope import utcnow
 from shared.outbox import (
+    CAUSE,
     FAILED,
     PENDING,
     PUBLISHED,
     OutboxEntry,
     OutboxRelay,
     emit,
-    held_together,
     pending_count,
     prune_published,
     redrive,
+    republish_effects,
     trace_parent,
 )
 from tests.support.samples import status_change
@@ -209,32 +210,38 @@ def test_messages_written_together_are_one_entry_published_in_order_and_marked_o
     assert [(e.id, e.state, len(e.more)) for e in OutboxEntry.objects] == [(events[0].event_id, PUBLISHED, 2)]
 
 
-def test_what_a_transaction_holds_together_is_one_entry_each_record_in_its_own_trace_and_nothing_if_it_fails(
+def test_a_group_s_entries_of_a_topic_are_one_entry_each_record_in_its_own_trace_and_nothing_if_it_fails(
         outbox: None) -> None:
     events = status_changes(3)
+    group = store.UnitOfWork.group()
+    for n, event in enumerate(events, start=1):
+        # Each message handled in its own trace and as the effect of its own cause, as a poll's are.
+        span = NonRecordingSpan(SpanContext(trace_id=n, span_id=n, is_remote=True,
+                                            trace_flags=TraceFlags(TraceFlags.SAMPLED)))
+        token, cause = otel_context.attach(trace.set_span_in_context(span)), CAUSE.set(f"cause-{n}")
+        try:
+            emit(group, topic="status", messages=[event])
+            emit(group, topic="other", messages=status_changes(1))
+        finally:
+            otel_context.detach(token)
+            CAUSE.reset(cause)
+    # A message a reconciler re-drives by its key keeps an entry of its own.
+    emit(group, topic="status", messages=status_changes(1), findable=True)
+    group.commit()
+    failing = store.UnitOfWork.group()
+    emit(failing, topic="status", messages=status_changes(2))
+    failing.abort()  # the change failed: none of its messages was written
 
-    def emit_each_in_its_trace(tx: store.UnitOfWork) -> None:
-        with held_together(tx, topic="status"):
-            for n, event in enumerate(events, start=1):
-                span = NonRecordingSpan(SpanContext(trace_id=n, span_id=n, is_remote=True,
-                                                    trace_flags=TraceFlags(TraceFlags.SAMPLED)))
-                token = otel_context.attach(trace.set_span_in_context(span))
-                try:
-                    emit(tx, topic="status", messages=[event])
-                finally:
-                    otel_context.detach(token)
-
-    store.run_transaction(emit_each_in_its_trace)
-
-    def fails(tx: store.UnitOfWork) -> None:
-        with held_together(tx, topic="status"):
-            emit(tx, topic="status", messages=status_changes(1))
-            raise RuntimeError("the change failed")
-
-    with pytest.raises(RuntimeError):
-        store.run_transaction(fails)
-    # One entry; its records go out in order, each under its own id and key, in the trace it was written in.
-    [entry] = OutboxEntry.objects
-    records = entry.records()
+    entries = {(e.topic, len(e.more)): e for e in OutboxEntry.objects}
+    assert sorted(entries) == [("other", 2), ("status", 0), ("status", 2)]  # one insert per topic, one alone
+    records = entries["status", 2].records()
+    # In order, each under its own id and key, in the trace it was written in.
     assert [(r.id, r.key) for r in records] == [(e.event_id, e.complaint_id) for e in events]
     assert [trace.get_current_span(trace_parent(r)).get_span_context().trace_id for r in records] == [1, 2, 3]
+    # The joined entry is found by each of its causes: a cause delivered again long after sends it again.
+    store.UnitOfWork.standalone().collection(OutboxEntry).update_many({}, {"$set": {
+        "state": PUBLISHED, "published_at": utcnow() - timedelta(hours=1)}})
+    assert republish_effects(cause="cause-2", older_than=timedelta(minutes=1)) == 2  # its two topics' entries
+    assert sorted((e.topic, len(e.more)) for e in OutboxEntry.objects(state=PENDING)) == [("other", 2), ("status", 2)]
+    alone = entries["status", 0]
+    assert redrive(key=alone.key, message_type=alone.message_type) == 1

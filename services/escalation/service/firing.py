@@ -24,7 +24,7 @@ from services.escalation.service.rules import Rules
 from services.escalation.service.steps import clocks_of, route_of, save_step, status_of
 from shared.contracts.escalation import SlaBreached, SlaWarning
 from shared.envelope import Event, utcnow
-from shared.outbox import emit, held_together
+from shared.outbox import emit
 from shared.store import UnitOfWork
 
 #: Told of each timer that fired, once its transaction committed: the timer and when it fired.
@@ -62,8 +62,8 @@ def _fire_group(tx: UnitOfWork, *, timers: list[dict[str, Any]], owner: str, rul
     mark_all_fired(tx, outcomes=[(t, ok) for t, _, _, ok in live], owner=owner, at=now)
     fired = 0
     # A group's cases are distinct, and nothing reads their documents or timers back in it. Its
-    # events go out as one outbox entry (one insert, one mark published), each with its own trace.
-    with syncs_together(tx), cases.updates_together(tx), held_together(tx, topic=topic):
+    # events go out as one outbox entry (the group is atomic: shared.outbox), each with its own trace.
+    with syncs_together(tx), cases.updates_together(tx):
         for timer, doc, clock, ok in live:
             if not ok:
                 continue

@@ -116,7 +116,8 @@ def file_complaint(
             repository.slots.take(tx, digest=digest, complaint=filing.complaint)
             tx.add([filing.complaint])
             repository.waits.create_waits(tx, complaint=filing.complaint)
-            emit(tx, topic=topic, messages=events)
+            # The reconciler re-drives a complaint's ComplaintFiled by its key (service.reconcile).
+            emit(tx, topic=topic, messages=events, findable=True)
 
         try:
             desk.commits.run(work)
