@@ -20,6 +20,7 @@ from shared.outbox.entries import (
     PENDING,
     PUBLISHED,
     OutboxEntry,
+    Record,
     backlog,
     emit,
     emit_raw,
@@ -35,7 +36,6 @@ from shared.outbox.entries import (
 )
 from shared.outbox.relay import OutboxRelay, Publish
 
-__all__ = ["CAUSE", "FAILED", "PENDING", "PUBLISHED", "OutboxEntry", "OutboxRelay", "Publish", "backlog", "emit",
-           "emit_raw",
-           "outbox_entry", "pending_count", "prune_published", "redrive", "redrive_entries",
+__all__ = ["CAUSE", "FAILED", "PENDING", "PUBLISHED", "OutboxEntry", "OutboxRelay", "Publish", "Record", "backlog",
+           "emit", "emit_raw", "outbox_entry", "pending_count", "prune_published", "redrive", "redrive_entries",
            "republish_effects", "states_of", "trace_parent", "unpublished"]

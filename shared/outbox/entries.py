@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from mongoengine import DateTimeField, DictField, Document, DynamicField, IntField, ListField, StringField
 from opentelemetry import propagate
@@ -52,14 +52,27 @@ class OutboxEntry(Document):
     #: `headers` (its own trace context) where it was written in another trace than the first.
     more = ListField(DictField())
 
-    def records(self) -> list[OutboxEntry]:
-        """What the entry publishes: itself, then each message written together with it (unsaved
-        copies carrying its topic and headers, and their own trace where they have one)."""
-        return [self, *(OutboxEntry(id=m["id"], topic=self.topic, key=m["key"], message_type=m["message_type"],
-                                    payload=m["payload"], headers=m.get("headers", self.headers),
-                                    kafka_headers=self.kafka_headers,
-                                    state=self.state, created_at=self.created_at, lease_until=self.lease_until)
-                        for m in self.more or ())]
+    def records(self) -> list[Record]:
+        """What the entry publishes: itself, then each message written together with it (with its
+        topic and Kafka headers, and its own trace where it has one)."""
+        headers, kafka_headers = dict(self.headers or {}), dict(self.kafka_headers or {})
+        return [Record(self.id, self.topic, self.key, self.message_type, self.payload, headers, kafka_headers),
+                *(Record(m["id"], self.topic, m["key"], m["message_type"], m["payload"], m.get("headers", headers),
+                         kafka_headers) for m in self.more or ())]
+
+
+class Record(NamedTuple):
+    """One message an outbox entry publishes (a plain value: a document object costs ten times more)."""
+
+    id: str
+    topic: str
+    key: str
+    message_type: str
+    payload: str
+    #: The trace context it was written in.
+    headers: dict[str, str]
+    #: Its own Kafka headers (a raw entry's, e.g. a CloudEvent's content-type); empty for messages.
+    kafka_headers: dict[str, str]
 
 
 def _entry(**fields: object) -> OutboxEntry:
@@ -199,8 +212,8 @@ def prune_published(*, older_than: timedelta, limit: int = 1000) -> int:
     return coll.delete_many({"_id": {"$in": ids}, "state": PUBLISHED}).deleted_count
 
 
-def trace_parent(entry: OutboxEntry) -> Context:
-    """The trace context the entry was written in."""
+def trace_parent(entry: OutboxEntry | Record) -> Context:
+    """The trace context the entry or record was written in."""
     return propagate.extract(entry.headers or {})
 
 

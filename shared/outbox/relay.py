@@ -12,16 +12,16 @@ from typing import Any
 
 from shared.aio import wait_set
 from shared.envelope import new_id, utcnow
-from shared.outbox.entries import FAILED, PENDING, PUBLISHED, OutboxEntry
+from shared.outbox.entries import FAILED, PENDING, PUBLISHED, OutboxEntry, Record
 from shared.store import STORE_UNAVAILABLE, database
 from shared.store.by_ids import update_by_ids
 
 log = logging.getLogger(__name__)
 
 
-#: Sends one entry on its way: awaited, it hands the entry to the producer, and returns what to
-#: await for the broker's confirmation (None when the send is already confirmed).
-Publish = Callable[[OutboxEntry], Awaitable[Awaitable[Any] | None]]
+#: Sends one record of an entry on its way: awaited, it hands the record to the producer, and returns
+#: what to await for the broker's confirmation (None when the send is already confirmed).
+Publish = Callable[[Record], Awaitable[Awaitable[Any] | None]]
 
 
 class OutboxRelay:
