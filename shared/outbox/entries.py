@@ -75,39 +75,36 @@ class Record(NamedTuple):
     kafka_headers: dict[str, str]
 
 
-def _entry(**fields: object) -> OutboxEntry:
+def _entry(**fields: Any) -> OutboxEntry:
     """A pending entry carrying the current trace context and the event that caused it."""
+    now = utcnow()
+    return OutboxEntry(headers=_trace_headers(), state=PENDING, created_at=now, lease_until=now,
+                       caused_by=CAUSE.get(), **fields)
+
+
+def _trace_headers() -> dict[str, str]:
     headers: dict[str, str] = {}
     propagate.inject(headers)
-    now = utcnow()
-    return OutboxEntry(headers=headers, state=PENDING, created_at=now, lease_until=now,
-                       caused_by=CAUSE.get(), **fields)
+    return headers
 
 
 def outbox_entry(*, topic: str, message: Message) -> OutboxEntry:
     """An outbox entry for a message, carrying the current trace context in its headers."""
-    return _entry(id=message.event_id, topic=topic, key=message.key(), message_type=message.type,
-                  payload=message.model_dump_json())
+    return _entry(topic=topic, **_record(message))
 
 
-def _write(uow: UnitOfWork, entries: list[OutboxEntry], *, findable: bool = False) -> None:
+def _record(message: Message) -> dict[str, str]:
+    return {"id": message.event_id, "key": message.key(), "message_type": message.type,
+            "payload": message.model_dump_json()}
+
+
+def _write(uow: UnitOfWork, entries: list[OutboxEntry]) -> None:
     """Add entries to the unit of work; once it commits, hand them straight to its sink (the relay
     of this process, which the service's runtime gives every unit it builds).
 
     Handed-over entries are leased to that relay from the start, so no relay's poll takes them
     while it publishes; if this process dies first, the lease runs out and any relay's poll does.
-
-    In an atomic group (a poll's messages, a group commit's jobs) an entry joins the group's first
-    entry of its topic, after what that one already holds: one insert and one mark published for
-    the group's records of a topic, where each entry costs both. All commit or none, so nothing
-    joined is lost; each record keeps its id, key and trace context, and the joined entry names
-    every cause (`republish_effects` finds it by any of them). `findable`: each entry stays one of
-    its own, which `redrive` finds by its key and type.
     """
-    if uow.grouped and uow.atomic and not findable:
-        entries = [entry for entry in entries if not _joined(uow, entry)]
-        if not entries:
-            return
     sink = uow.sink
     if sink is not None and sink.running:
         for entry in entries:
@@ -116,25 +113,43 @@ def _write(uow: UnitOfWork, entries: list[OutboxEntry], *, findable: bool = Fals
     uow.add(entries)
 
 
-def _joined(uow: UnitOfWork, entry: OutboxEntry) -> bool:
-    """Append an entry's records to the unit's first entry of its topic and Kafka headers: True; or
-    make it that first entry (to be written): False."""
-    slot = ("outbox lead", entry.topic, tuple(sorted((entry.kafka_headers or {}).items())))
-    lead: OutboxEntry | None = uow.queued.get(slot)
-    if lead is None:
-        uow.queued[slot] = entry
+class _Lead(NamedTuple):
+    """An atomic group's entry of one topic, which the group's other records of that topic join."""
+
+    entry: OutboxEntry
+    headers: dict[str, str]
+    causes: list[str]
+
+
+def _joined(uow: UnitOfWork, *, topic: str, kafka_headers: dict[str, str], records: list[dict[str, str]],
+            findable: bool) -> bool:
+    """In an atomic group (a poll's messages, a group commit's jobs, a group of timer fires), add
+    the records to the group's entry of their topic (and Kafka headers), the first written making
+    it: True. False outside one, or `findable`: the caller writes an entry of its own.
+
+    One insert and one mark published for the group's records of a topic, where each entry costs
+    both. All commit or none, so nothing joined is lost; each record keeps its id, key and trace
+    context, and the entry names every cause (`republish_effects` finds it by any of them)."""
+    if findable or not (uow.grouped and uow.atomic):
         return False
-    lead.more = [*(lead.more or ()), *(
-        {"id": r.id, "key": r.key, "message_type": r.message_type, "payload": r.payload,
-         **({"headers": r.headers} if r.headers != lead.headers else {})} for r in entry.records())]
-    causes = list(dict.fromkeys([*_causes(lead.caused_by), *_causes(entry.caused_by)]))
-    if causes:
-        lead.caused_by = causes[0] if len(causes) == 1 else causes
+    slot = ("outbox lead", topic, tuple(sorted(kafka_headers.items())))
+    lead: _Lead | None = uow.queued.get(slot)
+    if lead is None:
+        entry = _entry(topic=topic, kafka_headers=kafka_headers, **records[0])
+        entry.more = records[1:]
+        uow.queued[slot] = _Lead(entry, dict(entry.headers), [entry.caused_by] if entry.caused_by else [])
+        _write(uow, [entry])
+        return True
+    headers = _trace_headers()
+    mine = {} if headers == lead.headers else {"headers": headers}
+    for record in records:
+        lead.entry.more.append({**record, **mine})
+    cause = CAUSE.get()
+    if cause and cause not in lead.causes[-1:]:  # a group's messages are handled one after another
+        lead.causes.append(cause)
+        # One cause: its id; more: the list, growing in place (no copy per message of a poll).
+        lead.entry.caused_by = cause if len(lead.causes) == 1 else lead.causes
     return True
-
-
-def _causes(caused_by: str | list[str] | None) -> list[str]:
-    return [] if not caused_by else [caused_by] if isinstance(caused_by, str) else list(caused_by)
 
 
 def emit(uow: UnitOfWork, *, topic: str, messages: Sequence[Message], together: bool = False,
@@ -142,27 +157,30 @@ def emit(uow: UnitOfWork, *, topic: str, messages: Sequence[Message], together: 
     """Write messages to the outbox in the caller's unit of work.
 
     `together`: as one entry, published in order (one insert and one mark published in the store
-    for all of them, where each costs both), as an atomic group joins its entries of a topic. Such
+    for all of them, where each costs both), as an atomic group joins its records of a topic. Such
     an entry is found by `redrive` through its first message's key and type only; `findable`: each
     message an entry of its own, for messages an owner re-drives by key."""
-    if together and len(messages) > 1 and not findable:
-        entry = outbox_entry(topic=topic, message=messages[0])
-        entry.more = [{"id": m.event_id, "key": m.key(), "message_type": m.type, "payload": m.model_dump_json()}
-                      for m in messages[1:]]
+    records = [_record(m) for m in messages]
+    if not records or _joined(uow, topic=topic, kafka_headers={}, records=records, findable=findable):
+        return
+    if together and len(records) > 1 and not findable:
+        entry = _entry(topic=topic, **records[0])
+        entry.more = records[1:]
         _write(uow, [entry])
         return
-    entries = [outbox_entry(topic=topic, message=m) for m in messages]
+    entries = [_entry(topic=topic, **r) for r in records]
     # The store keeps milliseconds and the relay publishes by created_at: keep the given order.
     for i, entry in enumerate(entries):
         entry.created_at = entry.created_at + timedelta(milliseconds=i)
-    _write(uow, entries, findable=findable)
+    _write(uow, entries)
 
 
 def emit_raw(uow: UnitOfWork, *, topic: str, entry_id: str, key: str, payload: str, message_type: str,
              kafka_headers: dict[str, str]) -> None:
     """Write an already-encoded payload with its own Kafka headers to the outbox in the caller's unit of work."""
-    _write(uow, [_entry(id=entry_id, topic=topic, key=key, message_type=message_type, payload=payload,
-                       kafka_headers=kafka_headers)])
+    record = {"id": entry_id, "key": key, "message_type": message_type, "payload": payload}
+    if not _joined(uow, topic=topic, kafka_headers=kafka_headers, records=[record], findable=False):
+        _write(uow, [_entry(topic=topic, kafka_headers=kafka_headers, **record)])
 
 
 def republish_effects(*, cause: str, older_than: timedelta) -> int:
