@@ -43,8 +43,9 @@ console = Console(stderr=True)
 
 
 def receiver_app() -> Any:
-    """A bare ASGI endpoint: POST answers 204 and counts, GET /count tells the count."""
-    state = {"count": 0, "first": 0.0, "last": 0.0}
+    """A bare ASGI endpoint: POST answers 204 and counts (and its distinct webhook-ids), GET /count tells."""
+    state = {"count": 0, "first": 0.0, "last": 0.0, "ids": 0, "repeated_ids": 0}
+    ids: set[bytes] = set()
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -53,6 +54,10 @@ def receiver_app() -> Any:
             more = True
             while more:
                 more = (await receive()).get("more_body", False)
+            webhook_id = next((value for name, value in scope["headers"] if name == b"webhook-id"), None)
+            if webhook_id is not None:
+                state["repeated_ids" if webhook_id in ids else "ids"] += 1
+                ids.add(webhook_id)
             now = time.time()
             state["first"] = state["first"] or now
             state["count"] += 1
@@ -140,10 +145,11 @@ async def through_notify(*, notify_url: str, receiver_url: str, bootstrap: str, 
         sub = f"{notify_url}/v1/subscriptions/{answer.json()['id']}"
 
         async def received(base: int) -> Any:
+            # Distinct webhook-ids: a delivery sent twice is one, and shows in repeated_ids instead.
             state = (await client.get(f"{receiver_url}/count")).json()
-            return state["count"] - base, state
+            return state["ids"] - base, state
 
-        base = (await client.get(f"{receiver_url}/count")).json()["count"]
+        base = (await client.get(f"{receiver_url}/count")).json()["ids"]
         cpu = CpuMeter()
         began, started = time.time(), time.monotonic()
         await _publish(bootstrap=bootstrap, topic=topic, count=count)
@@ -164,13 +170,14 @@ async def through_notify(*, notify_url: str, receiver_url: str, bootstrap: str, 
         await _watch(client, label="intents recorded while paused", total=count, read=held, every_s=1.0)
         # The consumer alone (filings in, intents recorded, nothing sent): the ceiling of end to end.
         recorded = count / (time.time() - held_from)
-        base = (await client.get(f"{receiver_url}/count")).json()["count"]
+        base = (await client.get(f"{receiver_url}/count")).json()["ids"]
         resumed = time.time()
         (await client.post(f"{sub}/resume", headers=headers)).raise_for_status()
         state = await _watch(client, label="held deliveries drained", total=count, read=lambda: received(base))
         drain = count / (state["last"] - resumed)
     return {"end_to_end_per_s": round(end_to_end, 1), "sender_only_per_s": round(drain, 1),
-            "intents_recorded_per_s": round(recorded, 1), "end_to_end_cpu_ms_per_delivery": cpu_ms}
+            "intents_recorded_per_s": round(recorded, 1), "end_to_end_cpu_ms_per_delivery": cpu_ms,
+            "distinct_ids_received": state["ids"], "repeated_ids": state["repeated_ids"]}
 
 
 def main() -> None:
@@ -268,6 +275,8 @@ def main() -> None:
                   f"{via['end_to_end_per_s']:.0f}/s end to end (Kafka in → POST out), "
                   f"{via['sender_only_per_s']:.0f}/s sender only (recorded intents drained), "
                   f"{via['intents_recorded_per_s']:.0f}/s intents recorded while paused (consumer alone)")
+    console.print(f"{via['distinct_ids_received']} distinct webhook-ids received for {2 * args.count} deliveries, "
+                  f"{via['repeated_ids']} received again")
     console.print("CPU per delivery end to end (ms): " + ", ".join(
         f"{role} {ms}" for role, ms in via["end_to_end_cpu_ms_per_delivery"].items()))
     console.print(f"webhook ratio to raw httpx at concurrency {args.per_endpoint}: "
