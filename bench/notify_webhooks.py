@@ -1,4 +1,4 @@
-"""Webhook deliveries per second through notify, next to raw HTTP POSTs to the same local receiver.
+"""Webhook deliveries per second through notify, next to raw HTTP POSTs (httpx and aiohttp) to the same receiver.
 
 Run: .venv/bin/python -m bench.notify_webhooks [--count 2000] [--per-endpoint 4] [--concurrency 32] [--metrics 1]
 [--instances 1]
@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 from aiokafka import AIOKafkaProducer
 from rich.console import Console
@@ -42,8 +43,9 @@ console = Console(stderr=True)
 
 
 def receiver_app() -> Any:
-    """A bare ASGI endpoint: POST answers 204 and counts, GET /count tells the count."""
-    state = {"count": 0, "first": 0.0, "last": 0.0}
+    """A bare ASGI endpoint: POST answers 204 and counts (and its distinct webhook-ids), GET /count tells."""
+    state = {"count": 0, "first": 0.0, "last": 0.0, "ids": 0, "repeated_ids": 0}
+    ids: set[bytes] = set()
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -52,6 +54,10 @@ def receiver_app() -> Any:
             more = True
             while more:
                 more = (await receive()).get("more_body", False)
+            webhook_id = next((value for name, value in scope["headers"] if name == b"webhook-id"), None)
+            if webhook_id is not None:
+                state["repeated_ids" if webhook_id in ids else "ids"] += 1
+                ids.add(webhook_id)
             now = time.time()
             state["first"] = state["first"] or now
             state["count"] += 1
@@ -74,6 +80,21 @@ async def raw_posts(*, url: str, count: int, concurrency: int, body: bytes) -> f
         async def one() -> None:
             async with gate:
                 (await client.post(url, content=body, headers={"content-type": "application/json"})).raise_for_status()
+
+        began = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(count)))
+        return count / (time.perf_counter() - began)
+
+
+async def raw_aiohttp_posts(*, url: str, count: int, concurrency: int, body: bytes) -> float:
+    """The same POSTs with aiohttp (the client notify's sender uses); returns requests per second."""
+    gate = asyncio.Semaphore(concurrency)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=10)) as session:
+        async def one() -> None:
+            async with gate, session.post(url, data=body, headers={"content-type": "application/json"}) as answer:
+                answer.raise_for_status()
+                await answer.read()
 
         began = time.perf_counter()
         await asyncio.gather(*(one() for _ in range(count)))
@@ -124,10 +145,11 @@ async def through_notify(*, notify_url: str, receiver_url: str, bootstrap: str, 
         sub = f"{notify_url}/v1/subscriptions/{answer.json()['id']}"
 
         async def received(base: int) -> Any:
+            # Distinct webhook-ids: a delivery sent twice is one, and shows in repeated_ids instead.
             state = (await client.get(f"{receiver_url}/count")).json()
-            return state["count"] - base, state
+            return state["ids"] - base, state
 
-        base = (await client.get(f"{receiver_url}/count")).json()["count"]
+        base = (await client.get(f"{receiver_url}/count")).json()["ids"]
         cpu = CpuMeter()
         began, started = time.time(), time.monotonic()
         await _publish(bootstrap=bootstrap, topic=topic, count=count)
@@ -148,13 +170,14 @@ async def through_notify(*, notify_url: str, receiver_url: str, bootstrap: str, 
         await _watch(client, label="intents recorded while paused", total=count, read=held, every_s=1.0)
         # The consumer alone (filings in, intents recorded, nothing sent): the ceiling of end to end.
         recorded = count / (time.time() - held_from)
-        base = (await client.get(f"{receiver_url}/count")).json()["count"]
+        base = (await client.get(f"{receiver_url}/count")).json()["ids"]
         resumed = time.time()
         (await client.post(f"{sub}/resume", headers=headers)).raise_for_status()
         state = await _watch(client, label="held deliveries drained", total=count, read=lambda: received(base))
         drain = count / (state["last"] - resumed)
     return {"end_to_end_per_s": round(end_to_end, 1), "sender_only_per_s": round(drain, 1),
-            "intents_recorded_per_s": round(recorded, 1), "end_to_end_cpu_ms_per_delivery": cpu_ms}
+            "intents_recorded_per_s": round(recorded, 1), "end_to_end_cpu_ms_per_delivery": cpu_ms,
+            "distinct_ids_received": state["ids"], "repeated_ids": state["repeated_ids"]}
 
 
 def main() -> None:
@@ -219,17 +242,24 @@ def main() -> None:
                                          concurrency=args.per_endpoint, body=body))
         raw_wide = asyncio.run(raw_posts(url=f"{receiver_url}/hook", count=args.count,
                                          concurrency=args.concurrency, body=body))
+        console.print(f"raw aiohttp POSTs at concurrency {args.per_endpoint} …")
+        raw_aiohttp = asyncio.run(raw_aiohttp_posts(url=f"{receiver_url}/hook", count=args.count,
+                                                    concurrency=args.per_endpoint, body=body))
         watch = MetricsWatch({"notify": notify.url}, interval=args.metrics) if args.metrics else None
         with watch or ExitStack():
             via = asyncio.run(through_notify(notify_url=notify.url, receiver_url=receiver_url, bootstrap=bootstrap,
                                              topic=topics.intake_events, count=args.count,
                                              secret=NotifySettings().auth_secret))
     ratio = {"end_to_end_vs_raw": round(via["end_to_end_per_s"] / raw_same, 3),
-             "sender_only_vs_raw": round(via["sender_only_per_s"] / raw_same, 3)}
+             "sender_only_vs_raw": round(via["sender_only_per_s"] / raw_same, 3),
+             # Against the client notify's sender uses (aiohttp): what notify adds to a bare POST.
+             "end_to_end_vs_raw_aiohttp": round(via["end_to_end_per_s"] / raw_aiohttp, 3),
+             "sender_only_vs_raw_aiohttp": round(via["sender_only_per_s"] / raw_aiohttp, 3)}
     figures = {
         "count": args.count, "notify_instances": args.instances, "notify_per_endpoint_concurrency": args.per_endpoint,
         "raw_httpx_per_s_same_concurrency": round(raw_same, 1),
         f"raw_httpx_per_s_concurrency_{args.concurrency}": round(raw_wide, 1),
+        "raw_aiohttp_per_s_same_concurrency": round(raw_aiohttp, 1),
         "notify_webhooks": via,
         **({"metrics": watch.summary()} if watch is not None else {}),
         "ratio_to_raw_same_concurrency": ratio,
@@ -239,15 +269,20 @@ def main() -> None:
                 "last of those intents recorded (polled every second), the consumer alone",
     }
     console.print(f"raw httpx POSTs: {raw_same:.0f}/s at concurrency {args.per_endpoint}, "
-                  f"{raw_wide:.0f}/s at {args.concurrency}")
+                  f"{raw_wide:.0f}/s at {args.concurrency}; raw aiohttp POSTs: {raw_aiohttp:.0f}/s at "
+                  f"concurrency {args.per_endpoint}")
     console.print(f"notify webhooks ({args.instances} notify process{'es' if args.instances > 1 else ''}): "
                   f"{via['end_to_end_per_s']:.0f}/s end to end (Kafka in → POST out), "
                   f"{via['sender_only_per_s']:.0f}/s sender only (recorded intents drained), "
                   f"{via['intents_recorded_per_s']:.0f}/s intents recorded while paused (consumer alone)")
+    console.print(f"{via['distinct_ids_received']} distinct webhook-ids received for {2 * args.count} deliveries, "
+                  f"{via['repeated_ids']} received again")
     console.print("CPU per delivery end to end (ms): " + ", ".join(
         f"{role} {ms}" for role, ms in via["end_to_end_cpu_ms_per_delivery"].items()))
     console.print(f"webhook ratio to raw httpx at concurrency {args.per_endpoint}: "
-                  f"{ratio['end_to_end_vs_raw']:.2f} end to end, {ratio['sender_only_vs_raw']:.2f} sender only")
+                  f"{ratio['end_to_end_vs_raw']:.2f} end to end, {ratio['sender_only_vs_raw']:.2f} sender only; "
+                  f"to raw aiohttp (notify's client): {ratio['end_to_end_vs_raw_aiohttp']:.2f} end to end, "
+                  f"{ratio['sender_only_vs_raw_aiohttp']:.2f} sender only")
     OUT.mkdir(exist_ok=True)
     path = OUT / "notify_webhooks.json"
     path.write_text(json.dumps(figures, indent=2))

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import ipaddress
 
-import httpx
 import pytest
 from standardwebhooks import Webhook
 
 from services.notify.adapters import webhook_targets
-from services.notify.adapters.webhooks import deliver
+from services.notify.adapters.webhooks import deliver, new_session
 from services.notify.domain.webhook_secrets import create_secret
 from services.notify.domain.webhook_targets import TargetRefused, blocked, pinned_url
+from tests.support.hook_endpoint import HookEndpoint, LocalCA, mint_ca
 
 pytestmark = pytest.mark.unit
 
@@ -70,48 +70,98 @@ def test_the_pinned_url_keeps_path_query_and_port_and_names_the_host() -> None:
         == ("http://[2606:4700::1]:8443/in", "hooks.partner.example:8443")
 
 
-async def test_a_name_resolving_public_then_private_is_sent_to_the_checked_address(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    answers = [["93.184.215.14"], ["169.254.169.254"]]  # a rebinding DNS server: public first, then internal
+NAME, OTHER = "hooks.partner.example", "other.partner.example"  # names no real DNS answers
+
+
+@pytest.fixture(scope="module")
+def local_ca(tmp_path_factory: pytest.TempPathFactory) -> LocalCA:
+    return mint_ca(names=[NAME, OTHER], folder=tmp_path_factory.mktemp("ca"))
+
+
+def rebinding(monkeypatch: pytest.MonkeyPatch, *answers: str) -> list[str]:
+    """Replace the resolver with a DNS server answering each ask with the next address; returns who asked."""
     asked: list[str] = []
 
     async def resolver(host: str, port: int) -> list:
         asked.append(host)
-        return [ipaddress.ip_address(a) for a in answers[min(len(asked), len(answers)) - 1]]
+        return [ipaddress.ip_address(answers[min(len(asked), len(answers)) - 1])]
 
     monkeypatch.setattr(webhook_targets, "resolve_host", resolver)
-    seen: list[httpx.Request] = []
+    return asked
 
-    def endpoint(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(204)
 
-    target = await webhook_targets.resolve_target(url="https://hooks.partner.example/in")
+async def test_a_name_answering_elsewhere_after_the_check_is_sent_to_the_checked_address(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A rebinding DNS server: the checked address first, then the cloud metadata service. The name
+    # resolves nowhere else either, so a request reaching the endpoint went to the checked address.
+    asked = rebinding(monkeypatch, "127.0.0.1", "169.254.169.254")
+    endpoint = await HookEndpoint().start()
     secret = create_secret()
-    async with httpx.AsyncClient(transport=httpx.MockTransport(endpoint), trust_env=False) as client:
-        attempt = await deliver(url=target.url, msg_id="msg_1", body=b'{"a":1}', secrets=[secret], client=client,
+    try:
+        target = await webhook_targets.resolve_target(url=f"http://{NAME}:{endpoint.port}/in?x=1",
+                                                      private_hosts=[NAME])
+        attempt = await deliver(url=target.url, msg_id="msg_1", body=b'{"a":1}', secrets=[secret], timeout=5,
                                 address=target.address)
+    finally:
+        await endpoint.stop()
 
-    assert attempt.ok and asked == ["hooks.partner.example"]  # resolved once, at the check
-    [request] = seen
-    assert request.url.host == "93.184.215.14" and request.url.scheme == "https"
-    assert request.headers["host"] == "hooks.partner.example"
-    assert request.extensions["sni_hostname"] == "hooks.partner.example"  # TLS verifies the name's certificate
-    Webhook(secret).verify(request.content, dict(request.headers))
+    assert attempt.ok and attempt.status_code == 204 and asked == [NAME]  # resolved once, at the check
+    [seen] = endpoint.requests
+    assert seen.path == "/in?x=1" and seen.headers["host"] == f"{NAME}:{endpoint.port}"
+    assert Webhook(secret).verify(seen.body, seen.headers) == {"a": 1}
+
+
+async def test_https_to_the_checked_address_verifies_the_certificate_of_the_name(
+        monkeypatch: pytest.MonkeyPatch, local_ca: LocalCA) -> None:
+    rebinding(monkeypatch, "127.0.0.1")
+    endpoint = await HookEndpoint().start(tls=local_ca.server)
+    try:
+        async with new_session(limit=4, ssl_context=local_ca.client_context()) as session:
+            target = await webhook_targets.resolve_target(url=f"https://{NAME}:{endpoint.port}/in",
+                                                          private_hosts=[NAME])
+            attempt = await deliver(url=target.url, msg_id="msg_1", body=b"{}", secrets=[create_secret()],
+                                    client=session, timeout=5, address=target.address)
+            # The same address under a name its certificate does not carry: TLS refuses it.
+            stranger = await deliver(url=f"https://stranger.example:{endpoint.port}/in", msg_id="msg_2", body=b"{}",
+                                     secrets=[create_secret()], client=session, timeout=5, address=target.address)
+    finally:
+        await endpoint.stop()
+
+    assert attempt.ok and endpoint.server_names == [NAME, "stranger.example"]  # SNI carried each name
+    assert [r.headers["host"] for r in endpoint.requests] == [f"{NAME}:{endpoint.port}"]
+    assert not stranger.ok and stranger.status_code is None and "certificate" in (stranger.error or "")
+
+
+async def test_two_names_on_one_address_never_share_a_tls_connection(local_ca: LocalCA) -> None:
+    endpoint = await HookEndpoint().start(tls=local_ca.server)
+    address = ipaddress.ip_address("127.0.0.1")
+    try:
+        async with new_session(limit=4, ssl_context=local_ca.client_context()) as session:
+            attempts = [await deliver(url=f"https://{name}:{endpoint.port}/in", msg_id=f"msg_{n}", body=b"{}",
+                                      secrets=[create_secret()], client=session, timeout=5, address=address)
+                        for n, name in enumerate([NAME, OTHER, NAME])]
+    finally:
+        await endpoint.stop()
+
+    assert all(a.ok for a in attempts)
+    # One handshake per name; the third POST reuses the first name's connection, not the other's.
+    assert endpoint.server_names == [NAME, OTHER]
+    first, other, again = (r.peer_port for r in endpoint.requests)
+    assert first == again != other
 
 
 async def test_a_redirect_is_not_followed_and_counts_as_a_failure() -> None:
-    seen: list[httpx.Request] = []
+    endpoint = await HookEndpoint(status=302).start()
+    # Redirected to the endpoint itself: a followed redirect would show there as a second request.
+    endpoint.headers["location"] = f"http://127.0.0.1:{endpoint.port}/latest/meta-data"
+    try:
+        attempt = await deliver(url=f"http://{NAME}:{endpoint.port}/in", msg_id="msg_2", body=b"{}",
+                                secrets=[create_secret()], timeout=5, address=ipaddress.ip_address("127.0.0.1"))
+    finally:
+        await endpoint.stop()
 
-    def endpoint(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(302, headers={"location": "http://169.254.169.254/latest/meta-data"})
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(endpoint), trust_env=False) as client:
-        attempt = await deliver(url="https://93.184.215.14/in", msg_id="msg_2", body=b"{}", secrets=[create_secret()],
-                                client=client, address=ipaddress.ip_address("93.184.215.14"))
-
-    assert not attempt.ok and attempt.status_code == 302 and len(seen) == 1
+    assert not attempt.ok and attempt.status_code == 302 and attempt.error == "HTTP 302"
+    assert [r.path for r in endpoint.requests] == ["/in"]
 
 
 async def test_only_the_hosts_named_in_the_private_list_may_resolve_to_a_private_address(

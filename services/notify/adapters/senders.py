@@ -7,12 +7,13 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
+import aiohttp
 import httpx
 
 from services.notify.adapters.email import send_email
 from services.notify.adapters.sms import HttpSmsProvider
 from services.notify.adapters.webhook_targets import resolve_target
-from services.notify.adapters.webhooks import deliver
+from services.notify.adapters.webhooks import deliver, new_session, verified_context
 from services.notify.config import NotifySettings
 from services.notify.domain.email import EmailDeliveryError, build_email
 from services.notify.domain.notice import Language
@@ -41,19 +42,35 @@ class Outcome:
 
 
 class Senders:
-    """One shared HTTP client and provider per process; each send is bounded by its channel timeout."""
+    """One shared HTTP session and provider per process; each send is bounded by its channel timeout."""
 
     def __init__(self, *, settings: NotifySettings) -> None:
         self._settings = settings
-        self._http = httpx.AsyncClient(timeout=settings.webhook_timeout_s, follow_redirects=False,
-                                       limits=httpx.Limits(max_connections=settings.concurrency_webhook * 2))
-        key = settings.sms_api_key.get_secret_value() if settings.sms_api_key else ""
-        self._sms = HttpSmsProvider(url=settings.sms_url or "", api_key=key, timeout=settings.sms_timeout_s,
-                                    client=self._http) if settings.sms_url else None
+        # The session binds to the running loop, so it is made at the first webhook (this object may
+        # be built before the loop); the TLS context loads its bundle from disk, so here, once.
+        self._webhooks: aiohttp.ClientSession | None = None
+        self._tls = verified_context()
+        self._sms_http: httpx.AsyncClient | None = None
+        self._sms: HttpSmsProvider | None = None
+        if settings.sms_url:
+            # The SMS provider keeps its own small httpx client: one endpoint, a few messages a second.
+            key = settings.sms_api_key.get_secret_value() if settings.sms_api_key else ""
+            self._sms_http = httpx.AsyncClient(timeout=settings.sms_timeout_s, follow_redirects=False)
+            self._sms = HttpSmsProvider(url=settings.sms_url, api_key=key, timeout=settings.sms_timeout_s,
+                                        client=self._sms_http)
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._webhooks is None or self._webhooks.closed:
+            self._webhooks = new_session(limit=self._settings.concurrency_webhook * 2,
+                                         timeout=self._settings.webhook_timeout_s, ssl_context=self._tls)
+        return self._webhooks
 
     async def close(self) -> None:
         """Release the HTTP connections."""
-        await self._http.aclose()
+        if self._webhooks is not None:
+            await self._webhooks.close()
+        if self._sms_http is not None:
+            await self._sms_http.aclose()
 
     async def send(self, *, doc: Notification, subscription: Subscription | None) -> Outcome:
         """Attempt one delivery; never raises for a channel fault."""
@@ -105,7 +122,7 @@ class Senders:
             return _failed(started, clock, None, str(exc), True)
         secrets = active_secrets(secrets=[SigningSecret(**s) for s in subscription.secrets], now=started)
         attempt = await deliver(url=target.url, msg_id=doc.id, body=(doc.payload or "{}").encode(), secrets=secrets,
-                                timeout=self._settings.webhook_timeout_s, client=self._http, now=started,
+                                timeout=self._settings.webhook_timeout_s, client=self._session(), now=started,
                                 address=target.address)
         error = None if attempt.ok else (attempt.error or f"HTTP {attempt.status_code}")
         return Outcome(attempt.started_at, attempt.status_code, attempt.latency_ms, error)
