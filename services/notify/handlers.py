@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -35,9 +34,9 @@ def register(runtime: ServiceRuntime, *, settings: NotifySettings, endpoints: Li
     their webhook deliveries are handed to it, with a `handoff`)."""
 
     def subscribe(topic: str, types: list[Any]) -> None:
-        async def on_event(event: Event, uow: UnitOfWork) -> None:
-            if not await asyncio.to_thread(events.handle_event, uow, event=event, settings=settings,
-                                           endpoints=endpoints, handoff=handoff):
+        # Plain, not async: the consumer runs a group's handlers in one worker thread (shared.bus.handling).
+        def on_event(event: Event, uow: UnitOfWork) -> None:
+            if not events.handle_event(uow, event=event, settings=settings, endpoints=endpoints, handoff=handoff):
                 return
             # What a handler recorded can be claimed once its transaction has committed: a shared
             # one's at its commit (a poll commits several, see shared/bus/overlap.py), else now.

@@ -12,13 +12,13 @@ from typing import Any, Literal
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Tracer
 
 from shared.bus.broker import group_of, raw_body, record_headers, trace_of
 from shared.bus.deadletter import Rejected, dead_letter, failed_reason, rejected_reason, tolerant_parser
 from shared.bus.documents import document_channel
+from shared.bus.handling import Handler, Prepare, Record, run_group, run_one
 from shared.bus.keygate import KeyGate
 from shared.bus.overlap import apply_in_turn, handled
 from shared.envelope import Message, PoisonMessage, decode
@@ -33,11 +33,6 @@ GROUP_ATTEMPTS = 3
 
 log = logging.getLogger(__name__)
 
-#: A subscriber: applies one message in the unit of work the consumer hands it.
-Handler = Callable[[Any, UnitOfWork], Awaitable[None]]
-
-#: What a consumed record gives the consumer: its bytes, its headers, and the record itself.
-Record = tuple[bytes, Mapping[str, Any], Any]
 
 
 class Consumer:
@@ -62,7 +57,7 @@ class Consumer:
         on_repeat: Callable[[Message], Awaitable[None]] | None = None,
         after_commit: Callable[[], None] | None = None,
         tracer: Tracer | None = None,
-        prepare: Callable[[list[Message], UnitOfWork], None] | None = None,
+        prepare: Prepare | None = None,
         atomic: bool = True,
         sink: Sink | None = None,
         gate: KeyGate | None = None,
@@ -193,20 +188,7 @@ class Consumer:
             # Only an atomic group is applied again whole when it loses a conflict (see KeyGate).
             held = await self.gate.take({event.key() for event, _ in group}) if self._atomic else set()
             try:
-                if self._prepare is not None:
-                    # In the first record's trace: its reads are made for the whole group.
-                    token = otel_context.attach(trace_of(group[0][1][1]))
-                    try:
-                        await asyncio.to_thread(self._prepare, [event for event, _ in group], batch)
-                    finally:
-                        otel_context.detach(token)
-                for event, (_, headers, _raw) in group:
-                    with self._span(headers), record_context(event):
-                        cause = CAUSE.set(event.event_id)
-                        try:
-                            await self._handlers[type(event)](event, batch)
-                        finally:
-                            CAUSE.reset(cause)
+                await run_group(group, batch, handlers=self._handlers, prepare=self._prepare, span=self._span)
                 handled()  # the poll's next transaction may run its handlers while this one commits
                 await asyncio.to_thread(batch.commit)
             except STORE_UNAVAILABLE as exc:
@@ -260,7 +242,7 @@ class Consumer:
                 attempt += 1
                 cause = CAUSE.set(event.event_id)
                 try:
-                    await handler(event, UnitOfWork.standalone(sink=self._sink))
+                    await run_one(handler, event, UnitOfWork.standalone(sink=self._sink))
                     self.processed += 1
                     if self._after_commit is not None:
                         self._after_commit()
