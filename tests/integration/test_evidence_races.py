@@ -22,6 +22,7 @@ from shared.ledger import ProcessedEvent
 from shared.outbox import OutboxEntry
 from shared.store import UnitOfWork, is_conflict
 from tests.support.notify_harness import complaint_filed
+from tests.support.outbox import outbox_records
 from tests.support.servers import Servers, own_database
 from tests.support.waiting import wait_until
 
@@ -115,5 +116,5 @@ def test_a_channel_record_applied_while_the_file_is_being_opened_still_confirms_
         opening_in_a_poll(filed).commit()
     applying.join(60)
     assert not applying.is_alive()
-    told = OutboxEntry.objects(key=filed.complaint_id, message_type="PaymentDebitConfirmed")
-    assert told.count() == 1
+    told = [r for r in outbox_records() if (r.key, r.message_type) == (filed.complaint_id, "PaymentDebitConfirmed")]
+    assert len(told) == 1

@@ -95,8 +95,10 @@ def outbox_of(env: dict[str, str], complaint_id: str) -> str:
 
     with MongoClient(env["MONGODB_URI"], serverSelectionTimeoutMS=3000) as mongo:
         db = mongo[env["ESCALATION_MONGODB_DB"]]
+        # A complaint's record may sit in another's entry (an atomic group writes one per topic).
         entries = [{k: e.get(k) for k in ("message_type", "state", "attempts", "last_error", "published_at")}
-                   for e in db["outbox"].find({"key": complaint_id})]
+                   | {"records": [m["message_type"] for m in e.get("more") or () if m["key"] == complaint_id]}
+                   for e in db["outbox"].find({"$or": [{"key": complaint_id}, {"more.key": complaint_id}]})]
         case = db["cases"].find_one({"_id": complaint_id}, {"state": 1})
     return f"case: {case}; outbox entries: {entries}"
 
