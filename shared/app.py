@@ -267,7 +267,7 @@ def create_service_app(
         checks = await runtime.readiness()
         ready = all(checks.values())
         consumers = [c.stats() for c in runtime.consumers] if runtime.broker_ready else []
-        report = {"ready": ready, "checks": checks, "consumers": consumers,
+        report = {"service": runtime.settings.service_name, "ready": ready, "checks": checks, "consumers": consumers,
                   "outbox_published": runtime.relay.published_total,
                   "background_restarts": dict(runtime.restarts)}
         return JSONResponse(report) if ready else not_ready(report, retry_after_s=RETRY_AFTER_S)

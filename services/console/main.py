@@ -56,7 +56,8 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     @app.get("/readyz", include_in_schema=False)
     def readyz() -> JSONResponse:
         apis = app.state.apis.ready()
-        return JSONResponse({"ready": all(apis.values()), "apis": apis}, status_code=200 if all(apis.values()) else 503)
+        return JSONResponse({"service": "console", "ready": all(apis.values()), "apis": apis},
+                            status_code=200 if all(apis.values()) else 503)
 
     # HTTP rate, errors and duration per page, scraped like the services' (docs/metrics.md)
     metrics = ServiceMetrics(service_name="console", otlp_endpoint=None)

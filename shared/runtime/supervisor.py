@@ -90,10 +90,12 @@ def wait_ready(services: list[ServiceProcess], *, timeout: float,
             if not svc.child.alive():
                 raise RuntimeError(f"{name} exited with {svc.child.process.returncode}; see {svc.child.log_path}")
             try:
-                if httpx.get(f"{svc.url}/readyz", timeout=2).status_code == 200:
+                answer = httpx.get(f"{svc.url}/readyz", timeout=2)
+                # Its own answer, not another process's that took the port before it could bind it.
+                if answer.status_code == 200 and answer.json().get("service") == name:
                     progress(f"{name} ready at {svc.url}")
                     del pending[name]
-            except httpx.HTTPError:
+            except (httpx.HTTPError, ValueError):
                 pass
         if pending and time.monotonic() > deadline:
             raise TimeoutError(f"not ready after {timeout:.0f}s: {', '.join(sorted(pending))}")

@@ -4,7 +4,6 @@ queues and case page, the complainant's status page from the signed link, and ba
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ import httpx
 import pytest
 
 from shared.auth import mint_token
-from shared.runtime import embedded, supervisor
+from shared.runtime import embedded
 from shared.runtime.supervisor import ServiceProcess
 from shared.settings import ServiceSettings
 from tests.support.evidence_harness import image_bytes
@@ -44,14 +43,8 @@ def suite(service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory)
     logs = tmp_path_factory.mktemp("logs")
     port = embedded.free_port()
     env = {**service_env, "NOTIFY_CONSOLE_URL": f"http://127.0.0.1:{port}"}
-    with running_suite(env=env, log_dir=logs) as services:
-        console = supervisor.start_console(port=port, env={**os.environ, **env}, log_dir=logs,
-                                           apis=list(services.values()))
-        try:
-            supervisor.wait_ready([console], timeout=60)
-            yield {**services, "console": console}
-        finally:
-            supervisor.stop_all([console.child])
+    with running_suite(env=env, log_dir=logs, console_port=port) as services:
+        yield services
 
 
 @pytest.fixture(scope="module")

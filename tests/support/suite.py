@@ -40,12 +40,17 @@ def create_topics(*, env: dict[str, str]) -> TopicSettings:
 
 
 @contextmanager
-def running_suite(*, env: dict[str, str], log_dir: Path,
-                  names: tuple[str, ...] = supervisor.SERVICES) -> Iterator[dict[str, supervisor.ServiceProcess]]:
-    """Start the services as processes, wait for readiness, stop them all afterwards."""
+def running_suite(*, env: dict[str, str], log_dir: Path, names: tuple[str, ...] = supervisor.SERVICES,
+                  console_port: int | None = None) -> Iterator[dict[str, supervisor.ServiceProcess]]:
+    """Start the services as processes, wait for readiness, stop them all afterwards. With
+    `console_port`, the console too, started with them (a port chosen long before its process
+    binds it may be taken meanwhile by another test's process), named "console"."""
     full_env = {**os.environ, **env}
     services = [supervisor.start_service(name=name, port=embedded.free_port(), env=full_env,
                                          log_dir=log_dir) for name in names]
+    if console_port is not None:
+        services.append(supervisor.start_console(port=console_port, env=full_env, log_dir=log_dir,
+                                                 apis=list(services)))
     try:
         supervisor.wait_ready(services, timeout=90)
         yield {s.name: s for s in services}
