@@ -34,7 +34,6 @@ GROUP_ATTEMPTS = 3
 log = logging.getLogger(__name__)
 
 
-
 class Consumer:
     """Subscribes one service to one topic: decode, dispatch by type, dead-letter poison.
 
