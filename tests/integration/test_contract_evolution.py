@@ -22,8 +22,11 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def evidence(servers: Servers, namespace: str, service_env: dict[str, str]) -> Iterator[TestClient]:
+    # Per test, not per module: the services this module runs in its process share the process's
+    # store connection, and one starting while another runs can leave the other's cached database
+    # on a client it closed (every transaction then fails: seen once in CI, escalation's test).
     with running_evidence(servers=servers, namespace=namespace, service_env=service_env) as client:
         yield client
 
