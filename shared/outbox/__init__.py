@@ -24,7 +24,6 @@ from shared.outbox.entries import (
     backlog,
     emit,
     emit_raw,
-    outbox_entry,
     pending_count,
     prune_published,
     redrive,
@@ -37,5 +36,5 @@ from shared.outbox.entries import (
 from shared.outbox.relay import OutboxRelay, Publish
 
 __all__ = ["CAUSE", "FAILED", "PENDING", "PUBLISHED", "OutboxEntry", "OutboxRelay", "Publish", "Record", "backlog",
-           "emit", "emit_raw", "outbox_entry", "pending_count", "prune_published", "redrive", "redrive_entries",
+           "emit", "emit_raw", "pending_count", "prune_published", "redrive", "redrive_entries",
            "republish_effects", "states_of", "trace_parent", "unpublished"]

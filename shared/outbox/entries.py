@@ -88,9 +88,11 @@ def _trace_headers() -> dict[str, str]:
     return headers
 
 
-def outbox_entry(*, topic: str, message: Message) -> OutboxEntry:
-    """An outbox entry for a message, carrying the current trace context in its headers."""
-    return _entry(topic=topic, **_record(message))
+def _together(*, topic: str, kafka_headers: dict[str, str], records: list[dict[str, str]]) -> OutboxEntry:
+    """One entry publishing these records in order: the first its own, the others in `more`."""
+    entry = _entry(topic=topic, kafka_headers=kafka_headers, **records[0])
+    entry.more = records[1:]
+    return entry
 
 
 def _record(message: Message) -> dict[str, str]:
@@ -135,8 +137,7 @@ def _joined(uow: UnitOfWork, *, topic: str, kafka_headers: dict[str, str], recor
     slot = ("outbox lead", topic, tuple(sorted(kafka_headers.items())))
     lead: _Lead | None = uow.queued.get(slot)
     if lead is None:
-        entry = _entry(topic=topic, kafka_headers=kafka_headers, **records[0])
-        entry.more = records[1:]
+        entry = _together(topic=topic, kafka_headers=kafka_headers, records=records)
         uow.queued[slot] = _Lead(entry, dict(entry.headers), [entry.caused_by] if entry.caused_by else [])
         _write(uow, [entry])
         return True
@@ -164,9 +165,7 @@ def emit(uow: UnitOfWork, *, topic: str, messages: Sequence[Message], together: 
     if not records or _joined(uow, topic=topic, kafka_headers={}, records=records, findable=findable):
         return
     if together and len(records) > 1 and not findable:
-        entry = _entry(topic=topic, **records[0])
-        entry.more = records[1:]
-        _write(uow, [entry])
+        _write(uow, [_together(topic=topic, kafka_headers={}, records=records)])
         return
     entries = [_entry(topic=topic, **r) for r in records]
     # The store keeps milliseconds and the relay publishes by created_at: keep the given order.
