@@ -57,7 +57,7 @@ class ServiceRuntime:
         self.tracer = self.tracer_provider.get_tracer(settings.service_name)
         self.broker = create_broker(settings=settings)
         self.relay = OutboxRelay(
-            publish=make_publish(self.broker, self.tracer), batch_size=settings.outbox_batch_size,
+            publish=make_publish(self.broker), batch_size=settings.outbox_batch_size,
             poll_interval_s=settings.outbox_poll_interval_s, max_attempts=settings.outbox_max_attempts)
         #: The service's consumers take turns on a complaint through one gate.
         self.gate = KeyGate()

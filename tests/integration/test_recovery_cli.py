@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from faststream.kafka import KafkaBroker
-from opentelemetry.sdk.trace import TracerProvider
 from typer.testing import CliRunner, Result
 
 from shared.bus import Consumer, make_publish
@@ -141,8 +140,11 @@ def test_a_failed_outbox_entry_is_listed_then_re_driven_and_published(
     event = ComplaintStatusChanged(complaint_id=f"c-{new_id()[:8]}", ticket="CP-20261123-000043",
                                    from_state="filed", to_state="acknowledged", tier="internal")
     now = utcnow()
+    # The trace context it was written in: its consumers' spans are children of the writer's span.
+    written_in = f"00-{new_id()}-{new_id()[:16]}-01"
     OutboxEntry(id=event.event_id, topic=topics.escalation_events, key=event.key(), message_type=event.type,
                 payload=event.model_dump_json(), state=FAILED, attempts=50, created_at=now, lease_until=now,
+                headers={"traceparent": written_in},
                 last_error="KafkaTimeoutError: the broker was unreachable for 20 minutes").save()
     env = {**service_env, "INTAKE_MONGODB_DB": intake_outbox}
 
@@ -153,7 +155,7 @@ def test_a_failed_outbox_entry_is_listed_then_re_driven_and_published(
     assert entry["last_error"].startswith("KafkaTimeoutError")
 
     broker = KafkaBroker(servers.bootstrap)
-    relay = OutboxRelay(publish=make_publish(broker, TracerProvider().get_tracer("test")), batch_size=50,
+    relay = OutboxRelay(publish=make_publish(broker), batch_size=50,
                         poll_interval_s=0.2, max_attempts=50)
 
     async def scenario() -> subprocess.CompletedProcess[str]:
@@ -171,7 +173,10 @@ def test_a_failed_outbox_entry_is_listed_then_re_driven_and_published(
     assert "every re-driven entry is published" in redriven.stderr
     assert OutboxEntry.objects.get(id=event.event_id).state == PUBLISHED
     on_topic = asyncio.run(kafka.records_now(bootstrap=servers.bootstrap, topic=topics.escalation_events))
-    assert [r.value.decode() for r in on_topic if r.key == event.key().encode()] == [event.model_dump_json()]
+    [record] = [r for r in on_topic if r.key == event.key().encode()]
+    assert record.value.decode() == event.model_dump_json()
+    # The writer's trace context goes out as written: the relay adds no span of its own in between.
+    assert dict(record.headers)["traceparent"].decode() == written_in
 
 
 def test_lag_shows_a_backlog_then_zero_once_the_group_catches_up(
