@@ -1,6 +1,6 @@
 """A burst of webhook deliveries on the real store: each reaches the partner once under its own
 webhook-id, and the worker claims and settles them in batches (a handful of store commands for the
-whole burst, not a few per delivery)."""
+whole burst, not a few per delivery, and one statement for the deliveries settled together)."""
 
 from __future__ import annotations
 
@@ -79,5 +79,7 @@ def test_a_burst_is_delivered_once_each_under_its_id_with_batched_claims_and_set
     inserts = counted[("insert", "delivery_attempts")]
     assert updates <= BURST // 5, counted
     assert inserts <= BURST // 10, counted
+    # A lease each (each guarded by its own state), and the deliveries settled together one statement
+    # (they set the same changes): the store's fixed cost of a statement is paid per batch.
     statements = COMMANDS.statements[("update", "notifications")]
-    assert statements >= 2 * BURST, COMMANDS.statements  # a lease and a settlement each, in those few commands
+    assert BURST <= statements <= BURST + BURST // 5, COMMANDS.statements

@@ -175,6 +175,15 @@ def _plain(notice: Notice, language: Language, time_zone: str) -> tuple[str, str
     return subject, text + "\n", body, " ".join(text.split())
 
 
+def _kept(notice: Notice) -> tuple[str, ...]:
+    """What a rendering shows as it is: the notice's own numbers and link, and the references a
+    regulator or channel gave (the only text a notice takes from a reason, `details.reference`,
+    joined by "；"), so the scrub need not search the text for references."""
+    references = tuple(notice.details.get("reference", "").split("；"))
+    return (notice.ticket, notice.complaint_id, notice.order_no or "", notice.details.get("status_link", ""),
+            *references)
+
+
 def render_notice(*, notice: Notice, role: Role, language: Language, time_zone: str = SHANGHAI,
                   parts: frozenset[str] = PARTS) -> Rendered:
     """Render one notice for one reader; never raises, sets fallback and error instead. Only the
@@ -194,10 +203,11 @@ def render_notice(*, notice: Notice, role: Role, language: Language, time_zone: 
     except Exception as exc:  # noqa: BLE001
         problems.append(f"{type(exc).__name__}: {exc}"[:300])
         texts, fallback = _plain(notice, language, time_zone), True
-    keep = (notice.ticket, notice.complaint_id, notice.order_no or "", notice.details.get("status_link", ""))
+    keep = _kept(notice)
     masked = role in (Role.MERCHANT, Role.PARTNER)
     # Scrubbing is most of a render's cost: only the parts asked for (the others stay empty).
-    subject, text, body_html, sms = (scrub(part, mask_contacts=masked, keep=keep) if kind in parts else ""
+    subject, text, body_html, sms = (scrub(part, mask_contacts=masked, keep=keep, find_references=False)
+                                     if kind in parts else ""
                                      for kind, part in zip(("subject", "text", "html", "sms"), texts, strict=True))
     error = scrub("; ".join(problems), mask_contacts=True, keep=keep) if problems else None
     return Rendered(subject, text, body_html, sms, template=name, fallback=fallback, error=error)
@@ -217,5 +227,4 @@ def render_sms(*, notice: Notice, role: Role, language: Language, time_zone: str
         sms = " ".join(text_template.render(context, layout=f"{language}/layout.sms.j2").split())
     except Exception:  # noqa: BLE001  # as render_notice: a failed template degrades to the plain message
         sms = _plain(notice, language, time_zone)[3]
-    keep = (notice.ticket, notice.complaint_id, notice.order_no or "", notice.details.get("status_link", ""))
-    return scrub(sms, mask_contacts=role in (Role.MERCHANT, Role.PARTNER), keep=keep)
+    return scrub(sms, mask_contacts=role in (Role.MERCHANT, Role.PARTNER), keep=_kept(notice), find_references=False)

@@ -67,9 +67,13 @@ def _card_key(match: re.Match[str]) -> str:
     return HIDDEN if has_letter and has_digit else token
 
 
-def scrub(text: str, *, mask_contacts: bool = False, keep: Iterable[str] = ()) -> str:
-    """Return text with secrets hidden; phone and email masked when mask_contacts is set."""
-    labelled = [m.group("value") for m in _REFERENCE.finditer(text)] if _may_hold_reference(text) else []
+def scrub(text: str, *, mask_contacts: bool = False, keep: Iterable[str] = (), find_references: bool = True) -> str:
+    """Return text with secrets hidden; phone and email masked when mask_contacts is set.
+
+    `keep` is shown as it is; so are the references a regulator or channel gave that the text
+    quotes, found in it unless `find_references` is off (text whose every reference is in `keep`)."""
+    labelled = [m.group("value") for m in _REFERENCE.finditer(text)] \
+        if find_references and _may_hold_reference(text) else []
     kept = sorted({k for k in (*keep, *labelled) if k}, key=len, reverse=True)
     # Ticket and order numbers look like keys; shield them so readers can still quote them.
     for index, token in enumerate(kept):

@@ -47,16 +47,18 @@ class Sent:
 
 
 def _changes(sent: Sent, *, now: datetime, settings: NotifySettings) -> tuple[dict, datetime | None]:
+    """What an attempt's outcome sets on its delivery (the attempt count is incremented with it).
+
+    A delivered one's changes are the same for all settled at once, so the store writes them as one
+    statement (repository.update_settled_many); a failed one's name when its retries began, the
+    start of its retry horizon."""
     doc, outcome = sent.doc, sent.outcome
     attempt = doc.attempts + 1
     retry_at = None if outcome.ok else _retry_at(doc, outcome, attempt, settings)
-    changes: dict = {"attempts": attempt, "first_attempt_at": doc.first_attempt_at or outcome.started_at,
-                     "lease_until": now, "last_error": outcome.error}
     if outcome.ok:
-        changes |= {"state": "delivered", "delivered_at": now}
-    else:
-        changes |= {"state": "pending" if retry_at else "failed", "next_attempt_at": retry_at or now}
-    return changes, retry_at
+        return {"state": "delivered", "delivered_at": now, "lease_until": now, "last_error": None}, None
+    return {"state": "pending" if retry_at else "failed", "next_attempt_at": retry_at or now, "lease_until": now,
+            "last_error": outcome.error, "first_attempt_at": doc.first_attempt_at or outcome.started_at}, retry_at
 
 
 def _attempt(sent: Sent) -> DeliveryAttempt:
@@ -105,19 +107,11 @@ def record_outcome(commits: GroupCommit, *, doc: Notification, subscription: Sub
     Outcomes of sends that finish together share a transaction and its commit (`commits`) instead
     of one commit per send."""
     now = utcnow()
-    attempt = doc.attempts + 1
-    retry_at = None if outcome.ok else _retry_at(doc, outcome, attempt, settings)
+    sent = Sent(doc=doc, subscription=subscription, outcome=outcome)
+    changes, retry_at = _changes(sent, now=now, settings=settings)
 
     def work(tx: UnitOfWork) -> bool:
-        repository.create_attempt(tx, attempt=DeliveryAttempt(
-            delivery_id=doc.id, number=attempt, channel=doc.channel, started_at=outcome.started_at,
-            status_code=outcome.status_code, latency_ms=outcome.latency_ms, error=outcome.error, ok=outcome.ok))
-        changes: dict = {"attempts": attempt, "first_attempt_at": doc.first_attempt_at or outcome.started_at,
-                         "lease_until": now, "last_error": outcome.error}
-        if outcome.ok:
-            changes |= {"state": "delivered", "delivered_at": now}
-        else:
-            changes |= {"state": "pending" if retry_at else "failed", "next_attempt_at": retry_at or now}
+        repository.create_attempt(tx, attempt=_attempt(sent))
         if not repository.update_settled(tx, doc=doc, changes=changes):
             log.warning("delivery %s was settled by another worker; attempt only logged", doc.id)
             return False
