@@ -10,7 +10,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.envelope import Message as Event
 from shared.envelope import utcnow
-from shared.store import UnitOfWork
+from shared.store import UnitOfWork, row
 
 T = TypeVar("T")
 
@@ -48,11 +48,9 @@ def record_processed(uow: UnitOfWork, *, consumer: str, event_id: str, event_typ
     group, which is then applied message by message and the repeat found here.
     """
     try:
-        uow.add([
-            ProcessedEvent(
-                consumer=consumer, event_id=event_id, event_type=event_type, processed_at=utcnow()
-            )
-        ])
+        # A row, not a document object: one per event every consumer applies (see shared.store.row).
+        uow.add([row(ProcessedEvent, consumer=consumer, event_id=event_id, event_type=event_type,
+                     processed_at=utcnow())], document=ProcessedEvent)
     except DuplicateKeyError as exc:
         raise AlreadyProcessed(event_id) from exc
 

@@ -10,6 +10,7 @@ What it guarantees:
 - `GroupCommit` gives every caller exactly the outcome its own transaction would have had: a
   group that fails is undone and each job runs alone. `GroupRead` never answers older than the
   question.
+- `row` builds a hot path's document in its stored shape, without a document object (`add` takes rows).
 - `STORE_UNAVAILABLE` names the errors that mean "not reachable now": callers retry or answer 503.
 """
 
@@ -26,7 +27,9 @@ from shared.store.connection import (
     ping,
 )
 from shared.store.grouping import GroupCommit, GroupRead
+from shared.store.rows import row
 from shared.store.unit import Sink, UnitOfWork, run_transaction
 
 __all__ = ["DUPLICATE_KEY", "STORE_UNAVAILABLE", "DuplicateKey", "GroupCommit", "GroupRead", "Sink", "UnitOfWork",
-           "client", "connect", "database", "ensure_indexes", "insert_new", "is_conflict", "ping", "run_transaction"]
+           "client", "connect", "database", "ensure_indexes", "insert_new", "is_conflict", "ping", "row",
+           "run_transaction"]

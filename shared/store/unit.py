@@ -58,7 +58,7 @@ class UnitOfWork:
         #: What a repository notes about the writes it queued in this unit, e.g. to add to one rather
         #: than queue another (by a key of its own), and the writes held back in a `holding` block.
         self.queued: dict[Any, Any] = {}
-        self._inserts: dict[type[Document], list[Document]] = {}
+        self._inserts: dict[type[Document], list[Document | dict[str, Any]]] = {}
         self._writes: dict[type[Document], list[Any]] = {}
         self._together: dict[type[Document], list[Any]] = {}
         self._ended = False
@@ -165,25 +165,28 @@ class UnitOfWork:
         doc.validate()
         self.collection(type(doc)).insert_one(doc.to_mongo().to_dict(), session=self.session)
 
-    def add(self, docs: list[Document]) -> None:
-        """Insert documents of one class that nothing in this unit reads back.
+    def add(self, docs: list[Any], *, document: type[Document] | None = None) -> None:
+        """Insert documents of one class that nothing in this unit reads back; with `document`, rows
+        already in its stored shape (a hot path's: building, validating and encoding a document
+        object costs ten times more; the builder answers for the shape: `shared.store.row`).
 
         Alone, at once (a duplicate key raises DuplicateKeyError here). In a group, at `commit`, one
         insert for the group's documents of the class: a duplicate then fails the whole group, which
         its owner applies piece by piece; in a group that is not atomic the insert skips ids already
         there (the work applied again).
         """
-        for doc in docs:
-            doc.validate()
         if not docs:
             return
-        if self.grouped:
-            self._inserts.setdefault(type(docs[0]), []).extend(docs)
+        if document is None:
+            for doc in docs:
+                doc.validate()
+        cls = document or type(docs[0])
+        if self.grouped:  # a document is encoded at commit: its writer may still add to it (an outbox entry)
+            self._inserts.setdefault(cls, []).extend(docs)
         elif len(docs) == 1:
-            self.collection(type(docs[0])).insert_one(docs[0].to_mongo().to_dict(), session=self.session)
+            self.collection(cls).insert_one(_row(docs[0]), session=self.session)
         else:
-            self.collection(type(docs[0])).insert_many([doc.to_mongo().to_dict() for doc in docs],
-                                                      session=self.session, ordered=True)
+            self.collection(cls).insert_many([_row(doc) for doc in docs], session=self.session, ordered=True)
 
     def write(self, document: type[Document], operations: list[Any], *, together: bool = False) -> None:
         """Apply pymongo write operations (UpdateOne …) that nothing in this unit reads back: at once,
@@ -256,7 +259,7 @@ class UnitOfWork:
                                         for cls, operations in together.items()])
         inserts, self._inserts = self._inserts, {}
         for cls, docs in inserts.items():
-            rows = [doc.to_mongo().to_dict() for doc in docs]
+            rows = [_row(doc) for doc in docs]
             if self.atomic:
                 self.collection(cls).insert_many(rows, session=self.session, ordered=True)
             else:
@@ -290,3 +293,7 @@ def run_transaction(work: Callable[[UnitOfWork], T], *, sink: Sink | None = None
     for hook in holder["unit"].after_commit:
         hook()
     return result
+
+
+def _row(doc: Document | dict[str, Any]) -> dict[str, Any]:
+    return doc if isinstance(doc, dict) else doc.to_mongo().to_dict()

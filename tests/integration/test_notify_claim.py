@@ -75,10 +75,11 @@ def test_handed_deliveries_go_out_without_a_claim_and_a_held_endpoints_wait_for_
             for sub_id, n in [("s-healthy", 1), ("s-healthy", 2), ("s-healthy", 3), ("s-paused", 1)]]
     given: list[Notification] = []
     handoff = Handoff(lease=timedelta(seconds=60), give=given.extend)
-    handoff.lease_new(docs, now=now)
+    rows = [doc.to_mongo().to_dict() for doc in docs]  # as planning builds them
+    handoff.lease_new(rows, now=now)
 
     def record(tx):  # as planning.record_intents does in the transaction that records them
-        handoff.give_on_commit(tx, create_intents(tx, docs=docs))
+        handoff.give_on_commit(tx, create_intents(tx, rows=rows))
 
     run_transaction(record)
     assert [d.id for d in given] == [d.id for d in docs]  # handed over once committed, leased to this worker

@@ -9,6 +9,7 @@ from services.notify.config import NotifySettings
 from services.notify.domain.notice import Channel, Language, Notice, Role
 from services.notify.domain.recipients import Preferences, Recipient
 from services.notify.domain.render import TEMPLATES, render_notice
+from services.notify.models import Notification
 from services.notify.service.planning import About, create_notifications
 
 pytestmark = pytest.mark.unit
@@ -38,12 +39,17 @@ def test_each_channel_carries_what_it_shows() -> None:
     recipients = [Recipient(id="p1:complainant:u1", role=Role.COMPLAINANT, email="buyer@example.test",
                             preferences=Preferences(channels=(Channel.IN_APP, Channel.EMAIL))),
                   Recipient(id="p1:partner:s1", role=Role.PARTNER, webhook_url="https://partner.example/hook")]
-    made = {doc.channel: doc for doc in create_notifications(about=about, recipients=recipients, settings=settings,
-                                                             now=NOW)}
+    rows = create_notifications(about=about, recipients=recipients, settings=settings, now=NOW)
+    for one in rows:  # built without a document object, each is what the document stores, and valid
+        stored = Notification._from_son(one)
+        stored.validate()
+        assert stored.to_mongo().to_dict() == one
+    made = {one["channel"]: one for one in rows}
     assert set(made) == {"in_app", "email", "webhook"}
     in_app, email, webhook = made["in_app"], made["email"], made["webhook"]
-    assert in_app.subject == email.subject == "[CP-20261123-000001] 投诉已受理"
-    assert in_app.body == email.body and "受理编号为 CP-20261123-000001" in in_app.body
-    assert email.html and "<h1>[CP-20261123-000001] 投诉已受理</h1>" in email.html
-    assert webhook.payload == body and webhook.subject == "org.complaints-suite.complaint.filed.v1"
-    assert webhook.subscription_id == "s1" and not webhook.html
+    assert in_app["subject"] == email["subject"] == "[CP-20261123-000001] 投诉已受理"
+    assert in_app["body"] == email["body"] and "受理编号为 CP-20261123-000001" in in_app["body"]
+    assert email["html"] and "<h1>[CP-20261123-000001] 投诉已受理</h1>" in email["html"]
+    assert webhook["payload"] == body and webhook["subject"] == "org.complaints-suite.complaint.filed.v1"
+    assert webhook["subscription_id"] == "s1" and "html" not in webhook
+    assert (in_app["state"], email["state"], webhook["state"]) == ("delivered", "pending", "pending")

@@ -9,7 +9,6 @@ from services.notify.repository.deliveries import (
     Due,
     SettleRace,
     count_pending,
-    create_attempt,
     create_attempts,
     create_intents,
     create_notification,
@@ -67,7 +66,7 @@ from services.notify.repository.subscriptions import (
 )
 
 __all__ = [
-    "Due", "SettleRace", "claim_reminder", "count_pending", "create_attempt", "create_attempts", "create_intents",
+    "Due", "SettleRace", "claim_reminder", "count_pending", "create_attempts", "create_intents",
     "create_notification",
     "create_parked", "create_record", "create_subscription", "database_name", "delete_parked",
     "delete_subscription", "get_endpoint", "get_health", "get_known_record", "get_profile", "get_record",

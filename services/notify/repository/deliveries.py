@@ -20,20 +20,18 @@ class Due(NamedTuple):
     lease_until: datetime
 
 
-def create_intents(tx: UnitOfWork, *, docs: list[Notification]) -> list[Notification]:
-    """Record delivery intents (unique by key); the ones not recorded before."""
+def create_intents(tx: UnitOfWork, *, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Record delivery intents, given as stored rows (unique by key); the ones not recorded before."""
     if tx.grouped:
         # With the other events' writes at the end (their ids come from the event, applied once):
         # an intent recorded before fails the insert, and the group is applied again one by one.
-        tx.add(docs)
-        return docs
-    for doc in docs:
-        doc.validate()
+        tx.add(rows, document=Notification)
+        return rows
     # All intents in one round-trip; an intent recorded before is not upserted again (its key).
     result = tx.collection(Notification).bulk_write(
-        [UpdateOne({"_id": doc.id}, {"$setOnInsert": doc.to_mongo().to_dict()}, upsert=True) for doc in docs],
+        [UpdateOne({"_id": one["_id"]}, {"$setOnInsert": one}, upsert=True) for one in rows],
         ordered=True, session=tx.session)
-    return [docs[i] for i in sorted(result.upserted_ids)]
+    return [rows[i] for i in sorted(result.upserted_ids)]
 
 
 def create_notification(tx: UnitOfWork, *, doc: Notification) -> None:
@@ -146,14 +144,9 @@ def update_settled_many(tx: UnitOfWork, *, settles: list[tuple[Notification, dic
     return {doc.id for doc, _ in mine}
 
 
-def create_attempt(tx: UnitOfWork, *, attempt: DeliveryAttempt) -> None:
-    """Log one attempt of a delivery."""
-    tx.add([attempt])
-
-
-def create_attempts(tx: UnitOfWork, *, attempts: list[DeliveryAttempt]) -> None:
-    """Log attempts of many deliveries (one insert)."""
-    tx.add(attempts)
+def create_attempts(tx: UnitOfWork, *, attempts: list[dict[str, Any]]) -> None:
+    """Log attempts of deliveries, given as stored rows (one insert)."""
+    tx.add(attempts, document=DeliveryAttempt)
 
 
 def list_inbox(*, role: str, recipient_id: str, platform: str | None, unread_only: bool,

@@ -11,17 +11,16 @@ from services.notify.models import Notification, PartnerEvent
 from shared.store import UnitOfWork
 
 
-def create_partner_event(tx: UnitOfWork, *, event: PartnerEvent) -> None:
-    """Record an event once: an event told again (a freeze request from two services, a redelivery)
-    keeps its first record, so its place in the list and its body stay."""
+def create_partner_event(tx: UnitOfWork, *, event: dict[str, Any]) -> None:
+    """Record an event (its stored row: one per partner-facing event, see shared.store.row) once: an
+    event told again (a freeze request from two services, a redelivery) keeps its first record, so
+    its place in the list and its body stay."""
     if tx.grouped and tx.atomic:
         # A plain insert, cheaper in the store than an upsert: an event recorded before fails the
         # group's insert, and the group is applied one by one (where the upsert below keeps it).
-        tx.add([event])
+        tx.add([event], document=PartnerEvent)
         return
-    event.validate()
-    tx.write(PartnerEvent, [UpdateOne({"_id": event.id}, {"$setOnInsert": event.to_mongo().to_dict()},
-                                      upsert=True)])
+    tx.write(PartnerEvent, [UpdateOne({"_id": event["_id"]}, {"$setOnInsert": event}, upsert=True)])
 
 
 def list_partner_events(*, platform: str, since: datetime | None, until: datetime | None) -> list[PartnerEvent]:

@@ -12,15 +12,16 @@ from shared.store import UnitOfWork
 
 def create_record(tx: UnitOfWork, *, record: ComplaintRecipients) -> bool:
     """Store a filed complaint's record; True when events were parked waiting for it."""
-    fields = record.to_mongo().to_dict()
-    del fields["_id"]
+    record.validate()
+    stored = record.to_mongo().to_dict()
+    fields = {name: value for name, value in stored.items() if name != "_id"}
     # $set, not $setOnInsert: a placeholder left by parked events becomes the record (the ledger
     # already makes this run once per event). The old document says whether any event waits.
     before = tx.get(ComplaintRecipients, record.id)
     if before is None and tx.grouped and tx.atomic:
         # Nothing parked (as read ahead): a plain insert, cheaper in the store than an upsert. A
         # record written meanwhile fails the group's insert, and the group is applied one by one.
-        tx.add([record])
+        tx.add([stored], document=ComplaintRecipients)  # encoded once, above
         return False
     tx.write(ComplaintRecipients, [UpdateOne({"_id": record.id}, {"$set": fields, "$unset": {"parked": ""}},
                                              upsert=True)])

@@ -16,7 +16,7 @@ from services.notify.models import Notification, PartnerEvent, Subscription
 from services.notify.repository import events_log as stored
 from services.notify.service.planning import About, recipient_key
 from shared.envelope import utcnow
-from shared.store import UnitOfWork
+from shared.store import UnitOfWork, row
 
 #: Most events one replay sends: a longer range is replayed in parts.
 REPLAY_MAX = 1000
@@ -39,10 +39,10 @@ def record(tx: UnitOfWork, *, about: About) -> None:
         public_type = json.loads(body).get("type") or about.event_type
     except (ValueError, AttributeError):
         public_type = about.event_type
-    stored.create_partner_event(tx, event=PartnerEvent(
-        id=about.event_id, platform=about.platform, event_type=str(public_type), internal_type=about.event_type,
-        complaint_id=about.complaint_id, ticket=about.ticket, occurred_at=about.notice.occurred_at,
-        recorded_at=utcnow(), body=body))
+    stored.create_partner_event(tx, event=row(
+        PartnerEvent, id=about.event_id, platform=about.platform, event_type=str(public_type),
+        internal_type=about.event_type, complaint_id=about.complaint_id, ticket=about.ticket,
+        occurred_at=about.notice.occurred_at, recorded_at=utcnow(), body=body))
 
 
 @dataclass(frozen=True)

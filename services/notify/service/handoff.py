@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from services.notify import repository
 from services.notify.models import Notification, Subscription
@@ -27,17 +28,17 @@ class Handoff:
         self.token = f"handoff-{new_id()}"
         self._give = give
 
-    def lease_new(self, docs: list[Notification], *, now: datetime) -> None:
-        """Lease the webhook intents among `docs` (not yet stored) to this process."""
-        for doc in docs:
-            if doc.channel == "webhook" and doc.state == "pending":
-                doc.lease_until, doc.lease_token = now + self.lease, self.token
+    def lease_new(self, rows: list[dict[str, Any]], *, now: datetime) -> None:
+        """Lease the webhook intents among `rows` (not yet stored) to this process."""
+        for one in rows:
+            if one["channel"] == "webhook" and one["state"] == "pending":
+                one["lease_until"], one["lease_token"] = now + self.lease, self.token
 
-    def give_on_commit(self, tx: UnitOfWork, created: list[Notification]) -> None:
+    def give_on_commit(self, tx: UnitOfWork, created: list[dict[str, Any]]) -> None:
         """Once `tx` commits, give the worker the leased intents it recorded."""
-        mine = [doc for doc in created if doc.lease_token == self.token]
+        mine = [one for one in created if one.get("lease_token") == self.token]
         if mine:
-            tx.after_commit.append(lambda: self._give(mine))
+            tx.after_commit.append(lambda: self._give([Notification._from_son(one) for one in mine]))
 
 
 def take_handed(waiting: list[Notification], *, now: datetime, margin: timedelta, room: int,

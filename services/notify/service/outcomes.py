@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from services.notify import repository
 from services.notify.adapters.senders import Outcome
@@ -15,7 +16,7 @@ from services.notify.service import subscriptions
 from services.notify.service.planning import notification_sent
 from shared.envelope import Message, utcnow
 from shared.outbox import emit
-from shared.store import GroupCommit, UnitOfWork
+from shared.store import GroupCommit, UnitOfWork, row
 
 log = logging.getLogger(__name__)
 PAUSED_TEXT = {
@@ -61,11 +62,12 @@ def _changes(sent: Sent, *, now: datetime, settings: NotifySettings) -> tuple[di
             "last_error": outcome.error, "first_attempt_at": doc.first_attempt_at or outcome.started_at}, retry_at
 
 
-def _attempt(sent: Sent) -> DeliveryAttempt:
+def _attempt(sent: Sent) -> dict[str, Any]:
+    """The attempt's entry in the delivery log, as its stored row (one per send: shared.store.row)."""
     outcome = sent.outcome
-    return DeliveryAttempt(delivery_id=sent.doc.id, number=sent.doc.attempts + 1, channel=sent.doc.channel,
-                           started_at=outcome.started_at, status_code=outcome.status_code,
-                           latency_ms=outcome.latency_ms, error=outcome.error, ok=outcome.ok)
+    return row(DeliveryAttempt, delivery_id=sent.doc.id, number=sent.doc.attempts + 1, channel=sent.doc.channel,
+               started_at=outcome.started_at, status_code=outcome.status_code, latency_ms=outcome.latency_ms,
+               error=outcome.error, ok=outcome.ok)
 
 
 def record_outcomes(commits: GroupCommit, *, sent: list[Sent], settings: NotifySettings) -> list[bool]:
@@ -111,7 +113,7 @@ def record_outcome(commits: GroupCommit, *, doc: Notification, subscription: Sub
     changes, retry_at = _changes(sent, now=now, settings=settings)
 
     def work(tx: UnitOfWork) -> bool:
-        repository.create_attempt(tx, attempt=_attempt(sent))
+        repository.create_attempts(tx, attempts=[_attempt(sent)])
         if not repository.update_settled(tx, doc=doc, changes=changes):
             log.warning("delivery %s was settled by another worker; attempt only logged", doc.id)
             return False

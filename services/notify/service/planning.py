@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from services.notify import repository
 from services.notify.config import NotifySettings
@@ -18,7 +18,7 @@ from services.notify.service.subscriptions import LiveEndpoints
 from shared.contracts.notify import NotificationSent
 from shared.envelope import utcnow
 from shared.outbox import emit
-from shared.store import UnitOfWork
+from shared.store import UnitOfWork, row
 
 if TYPE_CHECKING:
     from services.notify.service.handoff import Handoff
@@ -98,8 +98,9 @@ _CHANNEL_PARTS = {Channel.IN_APP: frozenset({"subject", "text"}), Channel.EMAIL:
 
 
 def create_notifications(*, about: About, recipients: list[Recipient], settings: NotifySettings,
-                         now: datetime) -> list[Notification]:
-    """One rendered, not yet saved Notification per (recipient, channel) the event reaches."""
+                         now: datetime) -> list[dict[str, Any]]:
+    """One rendered, not yet saved Notification per (recipient, channel) the event reaches, as its
+    stored row (shared.store.rows: an event's notices are most of what notify writes)."""
     intents = [intent for intent in plan_deliveries(event_id=about.event_id, event_type=about.notice.event_type,
                                                     recipients=recipients, audience=about.roles,
                                                     public_type=about.public_type)
@@ -123,14 +124,14 @@ def create_notifications(*, about: About, recipients: list[Recipient], settings:
             # Never dropped: the plain message goes out and the delivery carries the flag.
             log.warning("template %s failed for %s, sent the plain message: %s",
                         rendered.template, about.event_type, rendered.error)
-    made: list[Notification] = []
+    made: list[dict[str, Any]] = []
     for intent in intents:
         platform, _role, raw_id = intent.recipient_id.split(":", 2)
         in_app = intent.channel is Channel.IN_APP
         webhook = intent.channel is Channel.WEBHOOK
         rendered = _untold(about) if webhook else renders[(intent.role, intent.language, intent.time_zone)]
-        made.append(Notification(
-            id=intent.delivery_id, event_id=about.event_id, event_type=about.event_type,
+        made.append(row(
+            Notification, id=intent.delivery_id, event_id=about.event_id, event_type=about.event_type,
             complaint_id=about.complaint_id, ticket=about.ticket, platform=platform,
             recipient_key=intent.recipient_id, recipient_id=raw_id, recipient_role=intent.role.value,
             channel=intent.channel.value, language=intent.language.value, address=intent.address,
@@ -155,22 +156,22 @@ def record_intents(tx: UnitOfWork, *, about: About, recipients: list, settings: 
     """Record every delivery intent (unique by key) before anything is sent; in-app ones are delivered
     here, webhook ones handed to this process's worker once recorded (with a `handoff`)."""
     now = now or utcnow()
-    docs = create_notifications(about=about, recipients=recipients, settings=settings, now=now)
-    if not docs:
+    rows = create_notifications(about=about, recipients=recipients, settings=settings, now=now)
+    if not rows:
         return 0
     if handoff is not None:
-        handoff.lease_new(docs, now=now)
-    created = repository.create_intents(tx, docs=docs)
+        handoff.lease_new(rows, now=now)
+    created = repository.create_intents(tx, rows=rows)
     if handoff is not None:
         handoff.give_on_commit(tx, created)
-    sent = [notification_sent(doc) for doc in created if doc.state == "delivered" and doc.complaint_id]
+    sent = [notification_sent(one) for one in created if one["state"] == "delivered" and one.get("complaint_id")]
     if sent:
         emit(tx, topic=settings.topics.notify_events, messages=sent, together=True)  # one outbox entry
     return len(created)
 
 
-def notification_sent(doc: Notification) -> NotificationSent:
-    """The fact that one delivery reached its recipient."""
-    return NotificationSent(complaint_id=doc.complaint_id, ticket=doc.ticket, about_event_id=doc.event_id,
-                            about_event_type=doc.event_type, recipient_role=doc.recipient_role,
-                            channel=doc.channel)
+def notification_sent(doc: Notification | Mapping[str, Any]) -> NotificationSent:
+    """The fact that one delivery (a document, or its stored row) reached its recipient."""
+    return NotificationSent(complaint_id=doc["complaint_id"], ticket=doc["ticket"], about_event_id=doc["event_id"],
+                            about_event_type=doc["event_type"], recipient_role=doc["recipient_role"],
+                            channel=doc["channel"])
