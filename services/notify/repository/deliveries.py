@@ -10,6 +10,7 @@ from pymongo import UpdateMany, UpdateOne
 from services.notify.models import DeliveryAttempt, Notification, Subscription
 from shared.envelope import new_id
 from shared.store import UnitOfWork, database, run_transaction
+from shared.store.by_ids import SLICE, find_by_ids
 
 
 class Due(NamedTuple):
@@ -123,21 +124,22 @@ def update_settled_many(tx: UnitOfWork, *, settles: list[tuple[Notification, dic
     # transaction the read and the write are as good as one step (a concurrent claim or settle of one
     # of them makes one of the two transactions retry), so a total short of the held ones means the
     # store did not keep that promise: SettleRace, and the caller settles each on its own.
-    stored = {d["_id"]: d for d in coll.find({"_id": {"$in": [doc.id for doc, _ in settles]}},
-                                             {"lease_token": 1, "state": 1}, session=tx.session)}
+    stored = {d["_id"]: d for d in find_by_ids(coll, [doc.id for doc, _ in settles],
+                                               projection={"lease_token": 1, "state": 1}, session=tx.session)}
     mine = [(doc, changes) for doc, changes in settles
             if (stored.get(doc.id) or {}).get("state") == "pending"
             and stored[doc.id].get("lease_token") == doc.lease_token]
     if not mine:
         return set()
-    # Deliveries with the same changes (those delivered in one batch: see outcomes._changes) are one
-    # statement: the store pays its fixed cost per statement, more than a delivered one's own write.
+    # Deliveries with the same changes (those delivered in one batch: see outcomes._changes) go as
+    # one statement a slice of ids (shared/store/by_ids.py): the store pays a fixed cost per
+    # statement, more than a delivered one's own write.
     alike: dict[tuple[str, str], list[str]] = {}
     for doc, changes in mine:
         alike.setdefault((doc.lease_token or "", repr(sorted(changes.items()))), []).append(doc.id)
     firsts = {ids[0]: ids for ids in alike.values()}
-    statements = [_settle(ids, token=doc.lease_token, changes=changes)
-                  for doc, changes in mine if (ids := firsts.get(doc.id))]
+    statements = [_settle(ids[low:low + SLICE], token=doc.lease_token, changes=changes)
+                  for doc, changes in mine if (ids := firsts.get(doc.id)) for low in range(0, len(ids), SLICE)]
     result = coll.bulk_write(statements, ordered=True, session=tx.session)
     if result.matched_count != len(mine):
         raise SettleRace(f"{len(mine) - result.matched_count} of {len(mine)} held deliveries changed hands")
