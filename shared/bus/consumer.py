@@ -18,9 +18,9 @@ from opentelemetry.trace import Tracer
 from shared.bus.broker import group_of, raw_body, record_headers, trace_of
 from shared.bus.deadletter import Rejected, dead_letter, failed_reason, rejected_reason, tolerant_parser
 from shared.bus.documents import document_channel
-from shared.bus.handling import Handler, Prepare, Record, run_group, run_one
+from shared.bus.handling import Handler, Prepare, Record, prepare_group, run_group, run_one
 from shared.bus.keygate import KeyGate
-from shared.bus.overlap import apply_in_turn, handled
+from shared.bus.overlap import apply_in_turn, handled, my_turn, prepared
 from shared.envelope import Message, PoisonMessage, decode
 from shared.ledger import AlreadyProcessed
 from shared.logs import record_context
@@ -187,7 +187,11 @@ class Consumer:
             # Only an atomic group is applied again whole when it loses a conflict (see KeyGate).
             held = await self.gate.take({event.key() for event, _ in group}) if self._atomic else set()
             try:
-                await run_group(group, batch, handlers=self._handlers, prepare=self._prepare, span=self._span)
+                if self._prepare is not None:
+                    await asyncio.to_thread(prepare_group, group, batch, self._prepare)
+                prepared()  # the poll's next transaction may read ahead while this one runs its handlers
+                await my_turn()  # once the transaction before this one has run its own
+                await run_group(group, batch, handlers=self._handlers, prepare=None, span=self._span)
                 handled()  # the poll's next transaction may run its handlers while this one commits
                 await asyncio.to_thread(batch.commit)
             except STORE_UNAVAILABLE as exc:

@@ -64,7 +64,7 @@ async def run_group(group: list[tuple[Message, Record]], uow: UnitOfWork, *, han
         await asyncio.to_thread(_run_plain, group, uow, handlers, prepare, span)
         return
     if prepare is not None:
-        await asyncio.to_thread(_prepare, group, uow, prepare)
+        await asyncio.to_thread(prepare_group, group, uow, prepare)
     for event, (_, headers, _raw) in group:
         with handling(span, event, headers):
             await run_one(handlers[type(event)], event, uow)
@@ -73,13 +73,14 @@ async def run_group(group: list[tuple[Message, Record]], uow: UnitOfWork, *, han
 def _run_plain(group: list[tuple[Message, Record]], uow: UnitOfWork, handlers: Mapping[type, Handler],
                prepare: Prepare | None, span: Span) -> None:
     if prepare is not None:
-        _prepare(group, uow, prepare)
+        prepare_group(group, uow, prepare)
     for event, (_, headers, _raw) in group:
         with handling(span, event, headers):
             handlers[type(event)](event, uow)
 
 
-def _prepare(group: list[tuple[Message, Record]], uow: UnitOfWork, prepare: Prepare) -> None:
+def prepare_group(group: list[tuple[Message, Record]], uow: UnitOfWork, prepare: Prepare) -> None:
+    """Read ahead, in the group's unit of work, what its messages will need (in a worker thread)."""
     # In the first record's trace: its reads are made for the whole group.
     token = otel_context.attach(trace_of(group[0][1][1]))
     try:

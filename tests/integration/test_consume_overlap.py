@@ -1,6 +1,7 @@
 """A poll larger than one shared transaction, on the real store: applied as several, each one's
-handlers running while the one before commits; every message applied once, in order per complaint,
-and a failing group applied one by one without holding the others back."""
+handlers running while the one before commits and its reads while the one before runs its handlers;
+every message applied once, in order per complaint, and a failing group applied one by one without
+holding the others back."""
 
 from __future__ import annotations
 
@@ -32,9 +33,9 @@ def db(servers: Servers, namespace: str) -> Iterator[None]:
 
 
 def reader(*, group_max: int, before: Callable[[ComplaintStatusChanged, UnitOfWork], None] = lambda e, u: None,
-           ) -> Consumer:
+           prepare: Callable[[list, UnitOfWork], None] | None = None) -> Consumer:
     """A consumer moving a case document per change and emitting one message, in groups of `group_max`;
-    `before(event, uow)` runs first in each handler."""
+    `before(event, uow)` runs first in each handler, `prepare` reads ahead for each group."""
 
     def work(tx: UnitOfWork, event: ComplaintStatusChanged) -> None:
         tx.db["cases"].update_one({"_id": event.complaint_id}, {"$push": {"states": event.to_state}},
@@ -46,7 +47,7 @@ def reader(*, group_max: int, before: Callable[[ComplaintStatusChanged, UnitOfWo
         await asyncio.to_thread(apply_once, uow, consumer="test", event=event, work=lambda tx: work(tx, event))
 
     return Consumer(broker=KafkaBroker("127.0.0.1:1"), settings=ServiceSettings(consume_group_max=group_max),
-                    topic="in", handlers={ComplaintStatusChanged: handle}, ready=lambda: True)
+                    topic="in", handlers={ComplaintStatusChanged: handle}, ready=lambda: True, prepare=prepare)
 
 
 def records(events: list[ComplaintStatusChanged]) -> list:
@@ -75,6 +76,35 @@ def test_the_next_group_runs_its_handlers_while_the_one_before_commits(db: None)
     assert cases() == {f"c-{i}": ["acknowledged"] for i in range(8)}
     assert consumer.stats()["shared_transactions"] == 2
     assert ProcessedEvent.objects.count() == len(outbox_records()) == 8 and OutboxEntry.objects.count() == 2
+
+
+def test_the_next_group_reads_ahead_while_the_one_before_runs_its_handlers_and_handles_only_after_it(
+        db: None) -> None:
+    # Group one's last handler waits (up to 5 s) for group two's read-ahead: only reading ahead
+    # while group one handles lets it come (it used to start once group one had handled).
+    group_two_read = threading.Event()
+    seen: list[str] = []
+
+    def prepare(events: list, uow: UnitOfWork) -> None:
+        uow.read_ahead_ids(ProcessedEvent, [e.event_id for e in events])  # a read in the group's transaction
+        if events[0].complaint_id == "c-4":
+            group_two_read.set()
+
+    def before(event: ComplaintStatusChanged, uow: UnitOfWork) -> None:
+        seen.append(event.complaint_id)
+        if event.complaint_id == "c-3":
+            seen.append(f"group two read ahead: {group_two_read.wait(5)}")
+
+    consumer = reader(group_max=4, before=before, prepare=prepare)
+    asyncio.run(consumer.dispatch_batch(records([status_change(i, "acknowledged") for i in range(8)])))
+
+    turn = seen.index("group two read ahead: True")
+    assert seen[:turn] == ["c-0", "c-1", "c-2", "c-3"]
+    # Group two's handlers only once group one's have run (a write conflict with group one's commit,
+    # its transaction having begun before that commit, may run them again: the group is retried).
+    assert set(seen[turn + 1:]) == {"c-4", "c-5", "c-6", "c-7"}
+    assert cases() == {f"c-{i}": ["acknowledged"] for i in range(8)}
+    assert consumer.stats()["shared_transactions"] == 2
 
 
 def test_each_complaint_keeps_its_order_when_its_round_is_split_into_groups(db: None) -> None:
