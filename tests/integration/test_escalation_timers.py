@@ -6,6 +6,7 @@ import os
 import signal
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from services.escalation.repository import claims
 from services.escalation.service import firing
 from services.escalation.service.rules import load_rules
 from shared import store
+from shared.envelope import utcnow
 from shared.runtime import embedded, supervisor
 from shared.store import UnitOfWork
 from shared.topics import TopicSettings
@@ -109,8 +111,12 @@ def test_a_timer_claimed_by_an_owner_that_died_fires_once_after_its_lease_runs_o
     if not any(p.child.alive() for p in started):
         start(env, started, tmp_path / "d")
     store.connect(uri=env["MONGODB_URI"], db=env["ESCALATION_MONGODB_DB"], timeout_ms=3000)
-    ids = file_batch(env, topics, 1)
-    (cid,) = ids
+    # Filed 8 s ahead: its 4.3 s clock falls due well after the doomed claim below, however late the
+    # service consumes the filing (a busy CI run once consumed it after the clock had fallen due, and
+    # the service took the timer first).
+    event = filed(category="slow-or-rude-service").model_copy(update={"filed_at": utcnow() + timedelta(seconds=8)})
+    send(bootstrap=env["KAFKA_BOOTSTRAP_SERVERS"], topic=topics.intake_events, events=[event])
+    ids = {cid := event.complaint_id}
     breach = wait_until(lambda: Timer.objects(complaint_id=cid, clock="first_response", kind="breach").first(),
                         timeout=30, interval=0.05, what="the breach timer")
     # A doomed instance claims the breach timer (and its warning, due 0.9 s before it) ahead of the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -171,7 +172,8 @@ def record_intents(tx: UnitOfWork, *, about: About, recipients: list, settings: 
 
 
 def notification_sent(doc: Notification | Mapping[str, Any]) -> NotificationSent:
-    """The fact that one delivery (a document, or its stored row) reached its recipient."""
-    return NotificationSent(complaint_id=doc["complaint_id"], ticket=doc["ticket"], about_event_id=doc["event_id"],
-                            about_event_type=doc["event_type"], recipient_role=doc["recipient_role"],
-                            channel=doc["channel"])
+    """The fact that one delivery (a document, or its stored row: no None fields) reached its recipient."""
+    get = doc.get if isinstance(doc, Mapping) else functools.partial(getattr, doc)
+    return NotificationSent(complaint_id=get("complaint_id"), ticket=get("ticket"), about_event_id=get("event_id"),
+                            about_event_type=get("event_type"), recipient_role=get("recipient_role"),
+                            channel=get("channel"))
