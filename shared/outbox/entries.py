@@ -9,7 +9,6 @@ from typing import Any, NamedTuple
 
 from mongoengine import DateTimeField, DictField, Document, DynamicField, IntField, ListField, StringField
 from opentelemetry import propagate
-from opentelemetry.context import Context
 
 from shared.envelope import Message, utcnow
 from shared.store import UnitOfWork, database
@@ -227,11 +226,6 @@ def prune_published(*, older_than: timedelta, limit: int = 1000) -> int:
         return 0
     # _id first: the embedded store picks its index from the filter's first fields.
     return coll.delete_many({"_id": {"$in": ids}, "state": PUBLISHED}).deleted_count
-
-
-def trace_parent(entry: OutboxEntry | Record) -> Context:
-    """The trace context the entry or record was written in."""
-    return propagate.extract(entry.headers or {})
 
 
 def pending_count() -> int:

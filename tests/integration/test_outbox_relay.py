@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 from opentelemetry import context as otel_context
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from shared import store
@@ -27,7 +27,6 @@ from shared.outbox import (
     prune_published,
     redrive,
     republish_effects,
-    trace_parent,
 )
 from tests.support.samples import status_change
 from tests.support.servers import Servers, own_database
@@ -237,7 +236,8 @@ def test_a_group_s_entries_of_a_topic_are_one_entry_each_record_in_its_own_trace
     records = entries["status", 2].records()
     # In order, each under its own id and key, in the trace it was written in.
     assert [(r.id, r.key) for r in records] == [(e.event_id, e.complaint_id) for e in events]
-    assert [trace.get_current_span(trace_parent(r)).get_span_context().trace_id for r in records] == [1, 2, 3]
+    written_in = [trace.get_current_span(propagate.extract(r.headers)).get_span_context() for r in records]
+    assert [context.trace_id for context in written_in] == [1, 2, 3]
     # The joined entry is found by each of its causes: a cause delivered again long after sends it again.
     store.UnitOfWork.standalone().collection(OutboxEntry).update_many({}, {"$set": {
         "state": PUBLISHED, "published_at": utcnow() - timedelta(hours=1)}})

@@ -134,12 +134,11 @@ def update_settled_many(tx: UnitOfWork, *, settles: list[tuple[Notification, dic
     # Deliveries with the same changes (those delivered in one batch: see outcomes._changes) go as
     # one statement a slice of ids (shared/store/by_ids.py): the store pays a fixed cost per
     # statement, more than a delivered one's own write.
-    alike: dict[tuple[str, str], list[str]] = {}
+    alike: dict[tuple[str | None, str], tuple[dict[str, Any], list[str]]] = {}
     for doc, changes in mine:
-        alike.setdefault((doc.lease_token or "", repr(sorted(changes.items()))), []).append(doc.id)
-    firsts = {ids[0]: ids for ids in alike.values()}
-    statements = [_settle(ids[low:low + SLICE], token=doc.lease_token, changes=changes)
-                  for doc, changes in mine if (ids := firsts.get(doc.id)) for low in range(0, len(ids), SLICE)]
+        alike.setdefault((doc.lease_token, repr(sorted(changes.items()))), (changes, []))[1].append(doc.id)
+    statements = [_settle(ids[low:low + SLICE], token=token, changes=changes)
+                  for (token, _), (changes, ids) in alike.items() for low in range(0, len(ids), SLICE)]
     result = coll.bulk_write(statements, ordered=True, session=tx.session)
     if result.matched_count != len(mine):
         raise SettleRace(f"{len(mine) - result.matched_count} of {len(mine)} held deliveries changed hands")
