@@ -191,7 +191,7 @@ class Consumer:
                     await asyncio.to_thread(prepare_group, group, batch, self._prepare)
                 prepared()  # the poll's next transaction may read ahead while this one runs its handlers
                 await my_turn()  # once the transaction before this one has run its own
-                await run_group(group, batch, handlers=self._handlers, prepare=None, span=self._span)
+                await run_group(group, batch, handlers=self._handlers, span=self._span)
                 handled()  # the poll's next transaction may run its handlers while this one commits
                 await asyncio.to_thread(batch.commit)
             except STORE_UNAVAILABLE as exc:

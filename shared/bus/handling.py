@@ -54,26 +54,23 @@ async def run_one(handler: Handler, event: Message, uow: UnitOfWork) -> None:
 
 
 async def run_group(group: list[tuple[Message, Record]], uow: UnitOfWork, *, handlers: Mapping[type, Handler],
-                    prepare: Prepare | None, span: Span) -> None:
-    """Prepare a group's unit of work, then run each record's handler in it, in order.
+                    span: Span) -> None:
+    """Run each record's handler in the group's unit of work, in order (its read-ahead, `prepare_group`,
+    comes before, in a hand-over of its own: see overlap.py).
 
     A group whose handlers are all plain runs in one worker thread: one hand-over for the group
     instead of one per record (each a future, a thread wake-up and a wait for the interpreter
     behind the event loop)."""
     if all(plain(handlers[type(event)]) for event, _ in group):
-        await asyncio.to_thread(_run_plain, group, uow, handlers, prepare, span)
+        await asyncio.to_thread(_run_plain, group, uow, handlers, span)
         return
-    if prepare is not None:
-        await asyncio.to_thread(prepare_group, group, uow, prepare)
     for event, (_, headers, _raw) in group:
         with handling(span, event, headers):
             await run_one(handlers[type(event)], event, uow)
 
 
 def _run_plain(group: list[tuple[Message, Record]], uow: UnitOfWork, handlers: Mapping[type, Handler],
-               prepare: Prepare | None, span: Span) -> None:
-    if prepare is not None:
-        prepare_group(group, uow, prepare)
+               span: Span) -> None:
     for event, (_, headers, _raw) in group:
         with handling(span, event, headers):
             handlers[type(event)](event, uow)
