@@ -12,14 +12,16 @@ from shared.auth import Principal, Role
 
 pytestmark = pytest.mark.unit
 
-# A trace id whose hex holds a 14-digit run that passes for a card number.
+# A trace id and a complaint id whose hex holds a digit run that passes for a card number (seen in CI).
 TRACE_ID = "08498f1c51405f1a9a66215387132852"
+COMPLAINT_ID = "7a512698514949588015e33701dffb1b"
 
 
 def test_a_partner_sees_the_card_number_masked_and_the_trace_id_whole() -> None:
     now = datetime(2026, 11, 23, 8, tzinfo=UTC)
     complaint = Complaint(
-        id="c-1", ticket="CP-20261123-000001", status="filed", category="unauthorized-charge", priority="urgent",
+        id=COMPLAINT_ID, ticket="CP-20261123-000001", status="filed", category="unauthorized-charge",
+        priority="urgent",
         platform="kameng-example", merchant={"id": "m-1", "name": "星辰卡铺"},
         complainant={"id": "u-1", "display_name": "小王", "contact": {"phone": "13812345678"}},
         order={"number": "KM-1"}, description={"what_happened": "卡号 4111111111111111 被盗刷"},
@@ -32,6 +34,7 @@ def test_a_partner_sees_the_card_number_masked_and_the_trace_id_whole() -> None:
     assert "4111111111111111" not in view["timeline"][0]["detail"]["text"]
     assert view["complainant"]["contact"]["phone"] == "138****5678"
     assert view["trace_id"] == TRACE_ID
+    assert view["id"] == COMPLAINT_ID
 
 
 def test_steps_stored_before_actors_were_recorded_still_say_who_took_them() -> None:

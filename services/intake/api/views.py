@@ -59,7 +59,11 @@ def complaint_view(complaint: Complaint, *, principal: Principal, timeline: list
     # Free text may hold card keys, card numbers or passwords the buyer typed: only they see it whole.
     # The system's own ids (complaint, trace) and the references regulators and channels gave (12315
     # 受理号, dispute numbers) come back whole either way (see domain/references.py).
-    return view if owner else scrub_deep_keeping_references(view)
+    if owner:
+        return view
+    shown = scrub_deep_keeping_references(view)
+    shown["id"] = complaint.id  # the system's own id, whole as `complaint_id` is (shared.masking.SYSTEM_IDS)
+    return shown
 
 
 def actor_of(entry: dict[str, Any], complaint: Complaint) -> dict[str, Any]:
