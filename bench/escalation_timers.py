@@ -44,7 +44,7 @@ from shared.contracts.vocabulary import Category
 from shared.envelope import new_id
 from shared.ledger import ProcessedEvent
 from shared.money import Money
-from shared.outbox import OutboxEntry
+from shared.outbox import OutboxEntry, stored_records
 from shared.runtime import embedded, supervisor
 from shared.topics import TopicSettings
 
@@ -60,9 +60,8 @@ def sla_events(*, db: Any, complaint_ids: set[str]) -> dict[str, int]:
     """SLA events written to the outbox for the due cases, every record of an entry written
     together (a group of fires is one entry): how many, and how many beyond one per case."""
     counts: dict[str, int] = {}
-    for entry in db[OutboxEntry._get_collection_name()].find(
-            {}, {"key": 1, "message_type": 1, "more.key": 1, "more.message_type": 1}):
-        for record in (entry, *entry.get("more", ())):
+    for entry in db[OutboxEntry._get_collection_name()].find({}, {"key": 1, "message_type": 1, "more": 1}):
+        for record in stored_records(entry):
             if record["message_type"] in {"SlaWarning", "SlaBreached"} and record["key"] in complaint_ids:
                 counts[record["key"]] = counts.get(record["key"], 0) + 1
     return {"sla_events": sum(counts.values()), "cases_with_sla_event": len(counts),

@@ -30,10 +30,11 @@ from shared.outbox.entries import (
     redrive_entries,
     republish_effects,
     states_of,
+    stored_records,
     unpublished,
 )
 from shared.outbox.relay import OutboxRelay, Publish
 
 __all__ = ["CAUSE", "FAILED", "PENDING", "PUBLISHED", "OutboxEntry", "OutboxRelay", "Publish", "Record", "backlog",
            "emit", "emit_raw", "pending_count", "prune_published", "redrive", "redrive_entries",
-           "republish_effects", "states_of", "unpublished"]
+           "republish_effects", "states_of", "stored_records", "unpublished"]

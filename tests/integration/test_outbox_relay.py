@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 
+import bson
 import pytest
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
@@ -22,11 +23,13 @@ from shared.outbox import (
     PUBLISHED,
     OutboxEntry,
     OutboxRelay,
+    Record,
     emit,
     pending_count,
     prune_published,
     redrive,
     republish_effects,
+    stored_records,
 )
 from tests.support.samples import status_change
 from tests.support.servers import Servers, own_database
@@ -245,3 +248,35 @@ def test_a_group_s_entries_of_a_topic_are_one_entry_each_record_in_its_own_trace
     assert sorted((e.topic, len(e.more)) for e in OutboxEntry.objects(state=PENDING)) == [("other", 2), ("status", 2)]
     alone = entries["status", 0]
     assert redrive(key=alone.key, message_type=alone.message_type) == 1
+
+
+def test_records_written_together_are_stored_packed_and_an_older_entry_s_list_still_goes_out_whole(
+        outbox: None) -> None:
+    events = status_changes(120)
+    store.run_transaction(lambda tx: emit(tx, topic="status", messages=events, together=True))
+    coll = store.UnitOfWork.standalone().collection(OutboxEntry)
+    stored = coll.find_one({})
+    assert stored is not None
+    # The 119 records after the first are one compressed value, a fraction of their size as a list.
+    assert isinstance(stored["more"], bytes)
+    listed = bson.encode({"more": OutboxEntry._from_son(stored).more})
+    assert len(stored["more"]) * 4 < len(listed)
+    # An entry written before (its records a list of documents), next to the packed one.
+    older = status_changes(3)
+    coll.insert_one({"_id": older[0].event_id, "topic": "status", "key": older[0].key(), "message_type": older[0].type,
+                     "payload": older[0].model_dump_json(), "headers": {}, "kafka_headers": {}, "state": PENDING,
+                     "attempts": 0, "created_at": utcnow(), "lease_until": utcnow(),
+                     "more": [{"id": e.event_id, "key": e.key(), "message_type": e.type,
+                               "payload": e.model_dump_json()} for e in older[1:]]})
+    published: list[tuple[str, str]] = []
+
+    async def publish(record: Record) -> None:
+        published.append((record.id, record.payload))
+
+    relay = OutboxRelay(publish=publish, batch_size=50, poll_interval_s=60.0, max_attempts=3)
+    assert asyncio.run(relay.run_once()) == 2
+    # Every record of both went out once, in order, each with its own payload.
+    assert published == [(e.event_id, e.model_dump_json()) for e in (*events, *older)]
+    # A raw entry's records, for a reader of the store (a diagnosis, a bench): itself, then the packed ones.
+    first, *rest = stored_records(stored)
+    assert [first["_id"], *(r["id"] for r in rest)] == [e.event_id for e in events]

@@ -19,6 +19,7 @@ from shared.auth import mint_token
 from shared.contracts.complaints import Complainant, ComplaintFiled, OrderSummary, Party
 from shared.envelope import Event, new_id, utcnow
 from shared.money import Money
+from shared.outbox import stored_records
 from shared.settings import ServiceSettings
 from shared.topics import TopicSettings
 
@@ -96,9 +97,13 @@ def outbox_of(env: dict[str, str], complaint_id: str) -> str:
     with MongoClient(env["MONGODB_URI"], serverSelectionTimeoutMS=3000) as mongo:
         db = mongo[env["ESCALATION_MONGODB_DB"]]
         # A complaint's record may sit in another's entry (an atomic group writes one per topic).
-        entries = [{k: e.get(k) for k in ("message_type", "state", "attempts", "last_error", "published_at")}
-                   | {"records": [m["message_type"] for m in e.get("more") or () if m["key"] == complaint_id]}
-                   for e in db["outbox"].find({"$or": [{"key": complaint_id}, {"more.key": complaint_id}]})]
+        # Records written together are packed in their entry (shared.outbox.entries.PackedRecords).
+        entries = []
+        for e in db["outbox"].find():
+            mine = [m["message_type"] for m in stored_records(e) if m["key"] == complaint_id]
+            if mine:
+                entries.append({k: e.get(k) for k in ("message_type", "state", "attempts", "last_error",
+                                                       "published_at")} | {"records": mine})
         case = db["cases"].find_one({"_id": complaint_id}, {"state": 1})
     return f"case: {case}; outbox entries: {entries}"
 
