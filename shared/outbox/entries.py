@@ -24,12 +24,10 @@ CAUSE: contextvars.ContextVar[str | None] = contextvars.ContextVar("outbox_cause
 
 
 class PackedRecords(BaseField):
-    """The records written together with an entry's first, stored as one zlib-compressed JSON value.
-
-    A poll's or a group's entry carries up to a few hundred records. As a list of documents it was
-    50-100 KB that the store decoded, logged and wrote whole twice (written, then marked published);
-    packed it is a sixth of that, and compressing it costs its service about 3 µs a record. Entries
-    written before hold the list itself, and are read as they are."""
+    """The records written with an entry's first, as one zlib-compressed JSON value: a poll's entry
+    of a few hundred records was 50-100 KB as a list, which the store decoded, logged and wrote whole
+    twice (written, marked published); packed it is a sixth, for about 3 µs a record. Entries written
+    before hold the list itself, and are read as they are."""
 
     def to_mongo(self, value: Any) -> Binary | None:
         if not value:
@@ -40,10 +38,6 @@ class PackedRecords(BaseField):
         if isinstance(value, bytes):  # bson.Binary is bytes
             return list(json.loads(zlib.decompress(value)))
         return value if isinstance(value, list) else list(value or ())
-
-    def validate(self, value: Any) -> None:
-        if not isinstance(value, list) or not all(isinstance(one, Mapping) for one in value):
-            self.error("more must be a list of records (objects)")
 
 
 def stored_records(entry: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -270,7 +264,7 @@ def unpublished(*, states: tuple[str, ...] = (PENDING, FAILED)) -> list[dict[str
     coll = database()[OutboxEntry._get_collection_name()]
     # One query per state: the (state, lease_until) index serves each; an $in would read the whole outbox.
     found = [doc for state in states
-             for doc in coll.find({"state": state}, {"payload": 0, "headers": 0, "more.payload": 0})]
+             for doc in coll.find({"state": state}, {"payload": 0, "headers": 0, "more": 0})]
     return sorted(found, key=lambda doc: doc["created_at"])
 
 
