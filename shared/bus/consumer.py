@@ -20,7 +20,7 @@ from shared.bus.deadletter import Rejected, dead_letter, failed_reason, rejected
 from shared.bus.documents import document_channel
 from shared.bus.handling import Handler, Prepare, Record, prepare_group, run_group, run_one
 from shared.bus.keygate import KeyGate
-from shared.bus.overlap import apply_in_turn, handled, my_turn, prepared
+from shared.bus.overlap import apply_in_turn, committed, handled, my_commit_turn, my_turn, prepared
 from shared.envelope import Message, PoisonMessage, decode
 from shared.ledger import AlreadyProcessed
 from shared.logs import record_context
@@ -193,7 +193,9 @@ class Consumer:
                 await my_turn()  # once the transaction before this one has run its own
                 await run_group(group, batch, handlers=self._handlers, span=self._span)
                 handled()  # the poll's next transaction may run its handlers while this one commits
+                await my_commit_turn()  # once the transaction before this one has committed
                 await asyncio.to_thread(batch.commit)
+                committed()
             except STORE_UNAVAILABLE as exc:
                 await asyncio.to_thread(batch.abort)
                 delay = min(5.0, 0.2 * 2**attempt)

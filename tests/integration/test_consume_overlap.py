@@ -1,5 +1,6 @@
 """A poll larger than one shared transaction, on the real store: applied as several, each one's
-handlers running while the one before commits and its reads while the one before runs its handlers;
+handlers running while the one before commits and its reads while the one before runs its handlers,
+each committing once the one before has;
 every message applied once, in order per complaint, and a failing group applied one by one without
 holding the others back."""
 
@@ -33,13 +34,15 @@ def db(servers: Servers, namespace: str) -> Iterator[None]:
 
 
 def reader(*, group_max: int, before: Callable[[ComplaintStatusChanged, UnitOfWork], None] = lambda e, u: None,
-           prepare: Callable[[list, UnitOfWork], None] | None = None) -> Consumer:
-    """A consumer moving a case document per change and emitting one message, in groups of `group_max`;
-    `before(event, uow)` runs first in each handler, `prepare` reads ahead for each group."""
+           prepare: Callable[[list, UnitOfWork], None] | None = None, move_cases: bool = True) -> Consumer:
+    """A consumer moving a case document per change (unless not `move_cases`) and emitting one message,
+    in groups of `group_max`; `before(event, uow)` runs first in each handler, `prepare` reads ahead
+    for each group."""
 
     def work(tx: UnitOfWork, event: ComplaintStatusChanged) -> None:
-        tx.db["cases"].update_one({"_id": event.complaint_id}, {"$push": {"states": event.to_state}},
-                                  upsert=True, session=tx.session)
+        if move_cases:
+            tx.db["cases"].update_one({"_id": event.complaint_id}, {"$push": {"states": event.to_state}},
+                                      upsert=True, session=tx.session)
         emit(tx, topic="out", messages=[event])
 
     async def handle(event: ComplaintStatusChanged, uow: UnitOfWork) -> None:
@@ -76,6 +79,35 @@ def test_the_next_group_runs_its_handlers_while_the_one_before_commits(db: None)
     assert cases() == {f"c-{i}": ["acknowledged"] for i in range(8)}
     assert consumer.stats()["shared_transactions"] == 2
     assert ProcessedEvent.objects.count() == len(outbox_records()) == 8 and OutboxEntry.objects.count() == 2
+
+
+def test_the_next_group_commits_only_once_the_one_before_has_committed(
+        db: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Group one's commit waits (up to 1 s) for group two's to start: it must not, until group one's ends.
+    # (The handlers write nothing before their commit: a write of group two's meeting group one's
+    # open transaction would hold group two back by itself.)
+    commit = UnitOfWork.commit
+    order: list[str] = []
+    second_began = threading.Event()
+
+    def commit_in_view(self: UnitOfWork) -> None:
+        name = "one" if not order else "two"
+        order.append(f"{name} begins")
+        if name == "one":
+            second_began.wait(1)
+        else:
+            second_began.set()
+        commit(self)
+        order.append(f"{name} ends")
+
+    monkeypatch.setattr(UnitOfWork, "commit", commit_in_view)
+    events = [status_change(i, "acknowledged") for i in range(8)]
+    consumer = reader(group_max=4, move_cases=False)
+    asyncio.run(consumer.dispatch_batch(records(events)))
+
+    assert order == ["one begins", "one ends", "two begins", "two ends"]
+    assert [r.id for r in outbox_records()] == [e.event_id for e in events]
+    assert consumer.stats()["shared_transactions"] == 2
 
 
 def test_the_next_group_reads_ahead_while_the_one_before_runs_its_handlers_and_handles_only_after_it(
