@@ -75,7 +75,7 @@ class OutboxEntry(Document):
     #: More messages of the same topic written together (`emit(..., together=True)`, an atomic group's),
     #: published right after this one, in order: {id, key, message_type, payload} each, and
     #: `headers` (its own trace context) where it was written in another trace than the first.
-    more = PackedRecords(default=list)
+    more: Any = PackedRecords(default=list)  # a list of records (the other fields are untyped: mongoengine is Any)
 
     def records(self) -> list[Record]:
         """What the entry publishes: itself, then each message written together with it (with its
