@@ -23,7 +23,7 @@ from typing import TypeVar
 T = TypeVar("T")
 #: A group's three moments: (read ahead, handlers done, committed).
 Stage = tuple[asyncio.Event, asyncio.Event, asyncio.Event]
-#: Set by the transaction now applying once its handlers are done (it is committing).
+#: Set by the transaction now applying once its handlers are done (it commits next, in its turn).
 _HANDLED: ContextVar[asyncio.Event | None] = ContextVar("handled", default=None)
 #: Set by the transaction now applying once it has read ahead what its handlers need.
 _PREPARED: ContextVar[asyncio.Event | None] = ContextVar("prepared", default=None)

@@ -34,7 +34,8 @@ class PackedRecords(BaseField):
             return None
         return Binary(zlib.compress(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode(), 1))
 
-    def to_python(self, value: Any) -> list[dict[str, Any]]:
+    @staticmethod
+    def to_python(value: Any) -> list[dict[str, Any]]:
         if isinstance(value, bytes):  # bson.Binary is bytes
             return list(json.loads(zlib.decompress(value)))
         return value if isinstance(value, list) else list(value or ())
@@ -42,7 +43,7 @@ class PackedRecords(BaseField):
 
 def stored_records(entry: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """Every record of an entry as the store holds it (a raw document): itself, then the ones packed with it."""
-    return [entry, *PackedRecords().to_python(entry.get("more"))]
+    return [entry, *PackedRecords.to_python(entry.get("more"))]
 
 
 class OutboxEntry(Document):
