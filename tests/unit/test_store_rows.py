@@ -16,7 +16,8 @@ NOW = datetime(2026, 12, 7, 8, 30, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(("document", "values"), [
-    (ProcessedEvent, {"consumer": "notify", "event_id": "evt-1", "event_type": "ComplaintFiled", "processed_at": NOW}),
+    (ProcessedEvent, {"id": "notify:evt-1", "consumer": "notify", "event_id": "evt-1", "event_type": "ComplaintFiled",
+                      "processed_at": NOW}),
     (DeliveryAttempt, {"delivery_id": "d-1", "number": 1, "channel": "webhook", "started_at": NOW,
                        "status_code": 204, "latency_ms": 12, "error": None, "ok": True}),
     (DeliveryAttempt, {"delivery_id": "d-2", "number": 3, "channel": "webhook", "started_at": NOW,
