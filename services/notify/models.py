@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mongoengine import BooleanField, DateTimeField, DictField, Document, FloatField, IntField, ListField, StringField
+
+from shared.outbox import PackedRecords
 
 STATES = ("pending", "delivered", "failed")
 
@@ -140,7 +144,11 @@ class Subscription(Document):
 
 class PartnerEvent(Document):
     """One event a platform's partners may hear of, with the webhook body it is told in: the events
-    list partners reconcile from, and what a replay sends again."""
+    list partners reconcile from, and what a replay sends again.
+
+    The platform's other events recorded in the same transaction (a consumer's group) are packed
+    into `more` (as an outbox entry's records): one document and one index entry for the group's,
+    where each was both (repository.events_log.expanded reads them out)."""
 
     meta = {"collection": "partner_events", "indexes": [("platform", "recorded_at")]}
 
@@ -153,6 +161,9 @@ class PartnerEvent(Document):
     occurred_at = DateTimeField()
     recorded_at = DateTimeField(required=True)
     body = StringField(required=True)
+    #: {id, event_type, internal_type, complaint_id, ticket, occurred_at (ISO 8601), body} each,
+    #: recorded with this one (its platform and recorded_at); none on a row (shared.store.row leaves it out).
+    more: Any = PackedRecords()
 
 
 class Reminder(Document):

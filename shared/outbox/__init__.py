@@ -20,6 +20,7 @@ from shared.outbox.entries import (
     PENDING,
     PUBLISHED,
     OutboxEntry,
+    PackedRecords,
     Record,
     backlog,
     emit,
@@ -35,6 +36,6 @@ from shared.outbox.entries import (
 )
 from shared.outbox.relay import OutboxRelay, Publish
 
-__all__ = ["CAUSE", "FAILED", "PENDING", "PUBLISHED", "OutboxEntry", "OutboxRelay", "Publish", "Record", "backlog",
-           "emit", "emit_raw", "pending_count", "prune_published", "redrive", "redrive_entries",
+__all__ = ["CAUSE", "FAILED", "PENDING", "PUBLISHED", "OutboxEntry", "OutboxRelay", "PackedRecords", "Publish",
+           "Record", "backlog", "emit", "emit_raw", "pending_count", "prune_published", "redrive", "redrive_entries",
            "republish_effects", "states_of", "stored_records", "unpublished"]

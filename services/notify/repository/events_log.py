@@ -7,15 +7,35 @@ from typing import Any
 
 from pymongo import UpdateOne
 
+from services.notify.domain.cursors import utc
 from services.notify.models import Notification, PartnerEvent
 from shared.store import UnitOfWork
 
+#: What a packed event keeps (its page gives the platform and recorded_at).
+_PACKED = ("event_type", "internal_type", "complaint_id", "ticket", "body")
 
-def create_partner_event(tx: UnitOfWork, *, event: dict[str, Any]) -> None:
+
+def create_partner_event(tx: UnitOfWork, *, event: dict[str, Any], packable: bool = False) -> None:
     """Record an event (its stored row: one per partner-facing event, see shared.store.row) once: an
     event told again (a freeze request from two services, a redelivery) keeps its first record, so
-    its place in the list and its body stay."""
+    its place in the list and its body stay.
+
+    `packable`: the event's id is its own (applied once, by the ledger), so in an atomic group it
+    joins the group's first event of its platform (`PartnerEvent.more`) instead of being a document."""
     if tx.grouped and tx.atomic:
+        slot = ("partner events", event["platform"])
+        lead: PartnerEvent | None = tx.queued.get(slot) if packable else None
+        if lead is not None:
+            packed = {name: event[name] for name in _PACKED if event.get(name) is not None}
+            if event.get("occurred_at") is not None:
+                packed["occurred_at"] = utc(event["occurred_at"]).isoformat()
+            lead.more.append({"id": event["_id"], **packed})
+            return
+        if packable:  # a document the group's next ones of the platform join (encoded at commit)
+            tx.queued[slot] = first = PartnerEvent._from_son(event)
+            first.more = []
+            tx.add([first])
+            return
         # A plain insert, cheaper in the store than an upsert: an event recorded before fails the
         # group's insert, and the group is applied one by one (where the upsert below keeps it).
         tx.add([event], document=PartnerEvent)
@@ -23,8 +43,18 @@ def create_partner_event(tx: UnitOfWork, *, event: dict[str, Any]) -> None:
     tx.write(PartnerEvent, [UpdateOne({"_id": event["_id"]}, {"$setOnInsert": event}, upsert=True)])
 
 
+def expanded(doc: dict[str, Any]) -> list[PartnerEvent]:
+    """A stored document's events: itself, then those packed with it (same platform and recorded_at)."""
+    first = PartnerEvent._from_son(doc)
+    packed, first.more = first.more or [], None
+    return [first, *(PartnerEvent(
+        id=one["id"], platform=first.platform, recorded_at=first.recorded_at,
+        occurred_at=datetime.fromisoformat(one["occurred_at"]) if one.get("occurred_at") else None,
+        **{name: one.get(name) for name in _PACKED}) for one in packed)]
+
+
 def list_partner_events(*, platform: str, since: datetime | None, until: datetime | None) -> list[PartnerEvent]:
-    """The platform's events recorded in [since, until), oldest first.
+    """The platform's events recorded in [since, until), oldest first (by recorded_at, then id).
 
     Only the index's fields (platform, one range on recorded_at) go to the store: anything more
     (the types, the cursor's id) is checked by the caller, see docs/architecture.md, Store notes."""
@@ -34,8 +64,8 @@ def list_partner_events(*, platform: str, since: datetime | None, until: datetim
     if until is not None:
         recorded["$lt"] = until
     query: dict[str, Any] = {"platform": platform} | ({"recorded_at": recorded} if recorded else {})
-    docs = PartnerEvent._get_collection().find(query).sort([("recorded_at", 1), ("_id", 1)])
-    return [PartnerEvent._from_son(doc) for doc in docs]
+    events = [event for doc in PartnerEvent._get_collection().find(query) for event in expanded(doc)]
+    return sorted(events, key=lambda e: (utc(e.recorded_at), e.id))
 
 
 def get_deliveries(*, ids: list[str]) -> dict[str, Notification]:

@@ -138,7 +138,8 @@ def _apply_known(tx: UnitOfWork, *, event: Event, record: ComplaintRecipients, s
                   payload=_once(lambda: webhook_body(event=event, notice=notice, order_no=record.order_no)),
                   roles=frozenset(roles), public_type=told_as)
     if Role.PARTNER in roles:
-        events_log.record(tx, about=about)  # the partner events list (GET /v1/events) and replays
+        # The partner events list (GET /v1/events) and replays.
+        events_log.record(tx, about=about, own_key=about.event_id == event.event_id)
     recipients = get_recipients(record=record, roles=roles, settings=settings, endpoints=endpoints, tx=tx)
     count = record_intents(tx, about=about, recipients=recipients, settings=settings, handoff=handoff)
     if isinstance(event, AccountFreezeRequested) and count:

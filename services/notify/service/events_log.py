@@ -26,8 +26,11 @@ class ReplayTooLarge(ValueError):
     """The range holds more events than one replay sends."""
 
 
-def record(tx: UnitOfWork, *, about: About) -> None:
-    """Record a partner-facing event with the body its webhooks carry, in the transaction that plans it."""
+def record(tx: UnitOfWork, *, about: About, own_key: bool = False) -> None:
+    """Record a partner-facing event with the body its webhooks carry, in the transaction that plans it.
+
+    `own_key`: it is recorded under its own event id (not a key two events share, as a freeze
+    request's), so it may be packed with the group's others (repository.create_partner_event)."""
     if about.payload is None:
         return
     # The body a subscription gets. A body told under a public type carries its own zh-CN/English
@@ -42,7 +45,7 @@ def record(tx: UnitOfWork, *, about: About) -> None:
     stored.create_partner_event(tx, event=row(
         PartnerEvent, id=about.event_id, platform=about.platform, event_type=str(public_type),
         internal_type=about.event_type, complaint_id=about.complaint_id, ticket=about.ticket,
-        occurred_at=about.notice.occurred_at, recorded_at=utcnow(), body=body))
+        occurred_at=about.notice.occurred_at, recorded_at=utcnow(), body=body), packable=own_key)
 
 
 @dataclass(frozen=True)

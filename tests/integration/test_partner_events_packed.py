@@ -1,0 +1,70 @@
+"""The partner events list on the real store: a group's events of one platform are one document
+(the others packed into it), read back each with its own id, body and times, in order; an event
+whose key two events share (a freeze request) keeps its own document and its first record; a
+document of the version before (one event each) is listed with them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pymongo.errors import BulkWriteError
+
+from services.notify.models import PartnerEvent
+from services.notify.repository import events_log as stored
+from shared.store import UnitOfWork, row
+from tests.support.servers import Servers, own_database
+
+pytestmark = pytest.mark.integration
+AT = datetime(2026, 12, 7, 10, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def db(servers: Servers, namespace: str) -> Iterator[None]:
+    with own_database(servers, f"{namespace}_partner_events", PartnerEvent):
+        yield
+
+
+def event(key: str, platform: str, n: int) -> dict:
+    return row(PartnerEvent, id=key, platform=platform, event_type="org.complaints-suite.complaint.filed.v1",
+               internal_type="ComplaintFiled", complaint_id=f"c-{n}", ticket=f"CP-20261207-{n:06d}",
+               occurred_at=AT + timedelta(seconds=n), recorded_at=AT + timedelta(minutes=1),
+               body=f'{{"id":"{key}","n":{n}}}')
+
+
+def test_a_group_s_events_of_a_platform_are_one_document_and_each_reads_back_whole(db: None) -> None:
+    collection = PartnerEvent._get_collection()
+    # Written by the version before: one document per event.
+    collection.insert_one(event("e-old", "p-a", 0) | {"recorded_at": AT})
+    group = UnitOfWork.group()
+    for n in range(1, 6):
+        stored.create_partner_event(group, event=event(f"e-{n}", "p-a", n), packable=True)
+    stored.create_partner_event(group, event=event("e-b", "p-b", 9), packable=True)
+    stored.create_partner_event(group, event=event("freeze:c-1", "p-a", 7))  # a key two events share
+    group.commit()
+
+    assert collection.count_documents({}) == 4  # the old one, p-a's five, p-b's one, the freeze request
+    listed = stored.list_partner_events(platform="p-a", since=None, until=None)
+    assert [e.id for e in listed] == ["e-old", "e-1", "e-2", "e-3", "e-4", "e-5", "freeze:c-1"]
+    for one in listed[1:6]:
+        n = int(one.id.split("-")[1])
+        assert (one.platform, one.ticket, one.complaint_id) == ("p-a", f"CP-20261207-{n:06d}", f"c-{n}")
+        assert one.body == f'{{"id":"e-{n}","n":{n}}}' and one.internal_type == "ComplaintFiled"
+        assert one.occurred_at.replace(tzinfo=UTC) == AT + timedelta(seconds=n)
+        assert one.recorded_at.replace(tzinfo=UTC) == AT + timedelta(minutes=1)
+    assert [e.id for e in stored.list_partner_events(platform="p-b", since=None, until=None)] == ["e-b"]
+    # A range on recorded_at finds the packed ones with their document.
+    since = stored.list_partner_events(platform="p-a", since=AT + timedelta(seconds=30), until=None)
+    assert [e.id for e in since] == ["e-1", "e-2", "e-3", "e-4", "e-5", "freeze:c-1"]
+
+    # The freeze request told again (the other service's event) keeps its first record.
+    again = UnitOfWork.group()
+    stored.create_partner_event(again, event=event("freeze:c-1", "p-a", 8) | {"body": "{}"})
+    with pytest.raises(BulkWriteError, match="[Dd]uplicate"):
+        again.commit()
+    again.abort()
+    alone = UnitOfWork.standalone()
+    alone.transaction(lambda tx: stored.create_partner_event(tx, event=event("freeze:c-1", "p-a", 8)
+                                                              | {"body": "{}"}))
+    assert PartnerEvent.objects.get(id="freeze:c-1").body == '{"id":"freeze:c-1","n":7}'
