@@ -13,6 +13,7 @@ from services.notify.loops import WEBHOOK_QUEUE_GAUGES, DeliveryWorker, reminder
 from services.notify.models import (
     ComplaintRecipients,
     DeliveryAttempt,
+    DeliveryLog,
     Notification,
     ParkedEvent,
     PartnerEvent,
@@ -29,8 +30,8 @@ from shared.runtime.serve import serve
 from shared.runtime.startup import load_settings
 from shared.schema_routes import router as schema_router
 
-DOCUMENTS = [ComplaintRecipients, RecipientProfile, ParkedEvent, Notification, DeliveryAttempt, Subscription,
-             Reminder, PartnerEvent]
+DOCUMENTS = [ComplaintRecipients, RecipientProfile, ParkedEvent, Notification, DeliveryAttempt, DeliveryLog,
+             Subscription, Reminder, PartnerEvent]
 
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:

@@ -104,10 +104,27 @@ class Notification(Document):
     created_at = DateTimeField(required=True)
     delivered_at = DateTimeField()
     read_at = DateTimeField()
+    #: The DeliveryLog pages holding its attempts (none on a row: shared.store.row leaves it out).
+    log = ListField(StringField(), default=None)
+
+
+class DeliveryLog(Document):
+    """The attempts one settling transaction logged (a batch of sends, one send, a ping), packed: one
+    document and no index for the batch's, where each attempt was a document with an index entry.
+    Each delivery names the pages holding its attempts (`Notification.log`): the delivery log reads
+    them by id (repository.list_attempts)."""
+
+    meta = {"collection": "delivery_log"}
+
+    id = StringField(primary_key=True)
+    created_at = DateTimeField(required=True)
+    #: {delivery_id, number, channel, started_at (ISO 8601), status_code, latency_ms, error, ok} each.
+    attempts: Any = PackedRecords()
 
 
 class DeliveryAttempt(Document):
-    """One try of one delivery, as shown in the delivery log."""
+    """One try of one delivery, as versions before DeliveryLog logged it: still read for the
+    deliveries whose attempts it holds."""
 
     meta = {"collection": "delivery_attempts", "indexes": [("delivery_id", "number")]}
 

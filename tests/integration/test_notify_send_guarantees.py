@@ -19,7 +19,15 @@ from fastapi.testclient import TestClient
 
 from services.notify.adapters import webhook_targets
 from services.notify.config import NotifySettings
-from tests.support.notify_harness import complaint_filed, notify_settings, publish, running_notify, store, token
+from tests.support.notify_harness import (
+    complaint_filed,
+    logged_attempts,
+    notify_settings,
+    publish,
+    running_notify,
+    store,
+    token,
+)
 from tests.support.servers import Servers
 from tests.support.sms_provider import AppServer
 from tests.support.suite import create_topics
@@ -107,7 +115,7 @@ def settled(settings: NotifySettings, delivery: dict[str, Any], *, timeout: floa
 
 
 def attempts(settings: NotifySettings, delivery: dict[str, Any]) -> list[dict[str, Any]]:
-    return list(store(settings).delivery_attempts.find({"delivery_id": delivery["_id"]}).sort("number", 1))
+    return logged_attempts(store(settings), [delivery["_id"]])
 
 
 @pytest.mark.parametrize("endpoint", [{"status": 500}], indirect=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +16,7 @@ from services.notify.main import create_app
 from shared.auth import mint_token
 from shared.contracts.complaints import ComplaintFiled
 from shared.envelope import Event, new_id
+from shared.outbox import PackedRecords
 from shared.topics import TopicSettings
 from tests.support import kafka
 from tests.support.servers import Servers
@@ -87,6 +88,18 @@ def publish(settings: NotifySettings, *, topic: str, events: list[Event]) -> lis
 def store(settings: NotifySettings) -> Any:
     """A direct handle on notify's database, to look at what it recorded."""
     return MongoClient(settings.mongodb_uri, tz_aware=True)[settings.mongodb_db]
+
+
+def logged_attempts(db: Any, delivery_ids: Iterable[str]) -> list[dict[str, Any]]:
+    """The attempts the delivery log holds for these deliveries, in the order they were made: from
+    the log pages the deliveries name (raw documents, as the store holds them)."""
+    wanted = set(delivery_ids)
+    pages = {page for doc in db.notifications.find({"_id": {"$in": sorted(wanted)}}, {"log": 1})
+             for page in doc.get("log") or ()}
+    found = [one | {"started_at": datetime.fromisoformat(one["started_at"])}
+             for page in db.delivery_log.find({"_id": {"$in": sorted(pages)}})
+             for one in PackedRecords.to_python(page["attempts"]) if one["delivery_id"] in wanted]
+    return sorted(found, key=lambda one: (one["delivery_id"], one["number"], one["started_at"]))
 
 
 HOOK = "http://127.0.0.1:9/hook"  # nothing listens: for tests that look at the intents only

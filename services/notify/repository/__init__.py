@@ -9,8 +9,8 @@ from services.notify.repository.deliveries import (
     Due,
     SettleRace,
     count_pending,
-    create_attempts,
     create_intents,
+    create_log,
     create_notification,
     list_attempts,
     list_due,
@@ -19,6 +19,7 @@ from services.notify.repository.deliveries import (
     list_inbox,
     list_webhook_deliveries,
     update_leases,
+    update_logged,
     update_read,
     update_redeliver,
     update_released,
@@ -66,7 +67,7 @@ from services.notify.repository.subscriptions import (
 )
 
 __all__ = [
-    "Due", "SettleRace", "claim_reminder", "count_pending", "create_attempts", "create_intents",
+    "Due", "SettleRace", "claim_reminder", "count_pending", "create_intents", "create_log",
     "create_notification",
     "create_parked", "create_record", "create_subscription", "database_name", "delete_parked",
     "delete_subscription", "get_endpoint", "get_health", "get_known_record", "get_profile", "get_record",
@@ -75,6 +76,7 @@ __all__ = [
     "list_subscriptions", "list_webhook_deliveries", "read_ahead_parked", "read_ahead_profiles",
     "read_ahead_records", "replace_reminder", "update_agent", "update_cancelled", "update_digest",
     "update_done", "update_health", "update_leases", "update_paused", "update_profile", "update_read",
-    "update_redeliver", "update_released", "update_resumed", "update_secrets", "update_settled", "update_settled_many",
+    "update_logged", "update_redeliver", "update_released", "update_resumed", "update_secrets", "update_settled",
+    "update_settled_many",
     "webhook_backlog",
 ]

@@ -7,8 +7,9 @@ from typing import Any, NamedTuple
 
 from pymongo import UpdateMany, UpdateOne
 
-from services.notify.models import DeliveryAttempt, Notification, Subscription
+from services.notify.models import DeliveryAttempt, DeliveryLog, Notification, Subscription
 from shared.envelope import new_id
+from shared.outbox import PackedRecords
 from shared.store import UnitOfWork, database, run_transaction
 from shared.store.by_ids import SLICE, find_by_ids
 
@@ -97,25 +98,37 @@ class SettleRace(RuntimeError):
     """A delivery read as held in a settling transaction was not there to write: settle one by one."""
 
 
-def update_settled(tx: UnitOfWork, *, doc: Notification, changes: dict[str, Any]) -> bool:
-    """Apply an attempt's outcome to a delivery this worker still holds; False when another settled it."""
+def _outcome(changes: dict[str, Any], log: str) -> dict[str, Any]:
+    # An attempt is counted where it is settled, and its log page named with it.
+    return {"$set": changes, "$inc": {"attempts": 1}, "$push": {"log": log}}
+
+
+def update_settled(tx: UnitOfWork, *, doc: Notification, changes: dict[str, Any], log: str) -> bool:
+    """Apply an attempt's outcome (logged in page `log`) to a delivery this worker still holds; False
+    when another settled it."""
     mine = {"_id": doc.id, "lease_token": doc.lease_token, "state": "pending"}
-    settled = tx.collection(Notification).update_one(mine, {"$set": changes, "$inc": {"attempts": 1}},
-                                                     session=tx.session)
+    settled = tx.collection(Notification).update_one(mine, _outcome(changes, log), session=tx.session)
     return bool(settled.modified_count)
 
 
-def _settle(ids: list[str], *, token: str | None, changes: dict[str, Any]) -> UpdateOne | UpdateMany:
-    # Guarded by the lease token, as update_settled is; an attempt is counted where it is settled.
-    update = {"$set": changes, "$inc": {"attempts": 1}}
+def update_logged(tx: UnitOfWork, *, ids: list[str], log: str) -> None:
+    """Name log page `log` on deliveries another worker settled (their attempt made here is logged too)."""
+    # One single-document statement each: see update_leases.
+    tx.write(Notification, [UpdateOne({"_id": delivery_id}, {"$push": {"log": log}}) for delivery_id in ids])
+
+
+def _settle(ids: list[str], *, token: str | None, changes: dict[str, Any], log: str) -> UpdateOne | UpdateMany:
+    # Guarded by the lease token, as update_settled is.
+    update = _outcome(changes, log)
     if len(ids) == 1:
         return UpdateOne({"_id": ids[0], "lease_token": token, "state": "pending"}, update)
     return UpdateMany({"_id": {"$in": ids}, "lease_token": token, "state": "pending"}, update)
 
 
-def update_settled_many(tx: UnitOfWork, *, settles: list[tuple[Notification, dict[str, Any]]]) -> set[str]:
-    """Apply many attempts' outcomes to the deliveries this worker still holds, in one read and one
-    bulk write of the transaction; the ids settled (the others were settled by another worker)."""
+def update_settled_many(tx: UnitOfWork, *, settles: list[tuple[Notification, dict[str, Any]]], log: str) -> set[str]:
+    """Apply many attempts' outcomes (logged in page `log`) to the deliveries this worker still holds,
+    in one read and one bulk write of the transaction; the ids settled (the others were settled by
+    another worker)."""
     if not settles:
         return set()
     coll = tx.collection(Notification)
@@ -137,7 +150,7 @@ def update_settled_many(tx: UnitOfWork, *, settles: list[tuple[Notification, dic
     alike: dict[tuple[str | None, str], tuple[dict[str, Any], list[str]]] = {}
     for doc, changes in mine:
         alike.setdefault((doc.lease_token, repr(sorted(changes.items()))), (changes, []))[1].append(doc.id)
-    statements = [_settle(ids[low:low + SLICE], token=token, changes=changes)
+    statements = [_settle(ids[low:low + SLICE], token=token, changes=changes, log=log)
                   for (token, _), (changes, ids) in alike.items() for low in range(0, len(ids), SLICE)]
     result = coll.bulk_write(statements, ordered=True, session=tx.session)
     if result.matched_count != len(mine):
@@ -145,9 +158,13 @@ def update_settled_many(tx: UnitOfWork, *, settles: list[tuple[Notification, dic
     return {doc.id for doc, _ in mine}
 
 
-def create_attempts(tx: UnitOfWork, *, attempts: list[dict[str, Any]]) -> None:
-    """Log attempts of deliveries, given as stored rows (one insert)."""
-    tx.add(attempts, document=DeliveryAttempt)
+def create_log(tx: UnitOfWork, *, attempts: list[dict[str, Any]], now: datetime) -> str:
+    """Log attempts of deliveries ({delivery_id, number, channel, started_at, status_code, latency_ms,
+    error, ok} each) as one page; its id, for the deliveries to name."""
+    page = DeliveryLog(id=new_id(), created_at=now, attempts=[
+        {**one, "started_at": one["started_at"].isoformat()} for one in attempts])
+    tx.add([page])
+    return page.id
 
 
 def list_inbox(*, role: str, recipient_id: str, platform: str | None, unread_only: bool,
@@ -190,9 +207,27 @@ def list_webhook_deliveries(*, subscription_id: str, limit: int) -> list[Notific
                 .order_by("-created_at").limit(limit))
 
 
-def list_attempts(*, delivery_ids: list[str]) -> list[DeliveryAttempt]:
-    """The attempts of these deliveries, in the order they were made."""
-    return list(DeliveryAttempt.objects(delivery_id__in=delivery_ids).order_by("number"))
+#: What the delivery log shows of an attempt.
+ATTEMPT_FIELDS = ("number", "started_at", "ok", "status_code", "latency_ms", "error")
+
+
+def list_attempts(*, deliveries: list[Notification]) -> dict[str, list[dict[str, Any]]]:
+    """The attempts of these deliveries, each in the order they were made (ATTEMPT_FIELDS), by id:
+    from the log pages they name, and for those that made attempts before the pages (fewer found
+    than they counted), from the attempts logged one by one."""
+    found: dict[str, list[dict[str, Any]]] = {doc.id: [] for doc in deliveries}
+    pages = sorted({page for doc in deliveries for page in doc.log or ()})
+    for page in find_by_ids(DeliveryLog._get_collection(), pages, projection={"attempts": 1}):
+        for one in PackedRecords.to_python(page.get("attempts")):
+            if one["delivery_id"] in found:
+                one["started_at"] = datetime.fromisoformat(one["started_at"])
+                found[one["delivery_id"]].append({name: one.get(name) for name in ATTEMPT_FIELDS})
+    older = [doc.id for doc in deliveries if len(found[doc.id]) < (doc.attempts or 0)]
+    for attempt in DeliveryAttempt.objects(delivery_id__in=older) if older else ():
+        found[attempt.delivery_id].append({name: getattr(attempt, name) for name in ATTEMPT_FIELDS})
+    for attempts in found.values():
+        attempts.sort(key=lambda one: (one["number"], one["started_at"]))
+    return found
 
 
 def update_redeliver(*, delivery_id: str, subscription_id: str, now: datetime) -> bool:

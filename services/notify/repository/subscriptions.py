@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.notify.models import DeliveryAttempt, Notification, Subscription
-from shared.store import UnitOfWork, database
+from services.notify.models import Notification, Subscription
+from services.notify.repository.deliveries import create_log
+from shared.store import UnitOfWork, database, run_transaction
 
 
 def database_name() -> str:
@@ -101,7 +102,11 @@ def get_deliveries(*, ids: list[str]) -> list[Notification]:
     return list(Notification.objects(id__in=ids))
 
 
-def create_sent(*, doc: Notification, attempt: DeliveryAttempt) -> None:
+def create_sent(*, doc: Notification, attempt: dict[str, Any], now: datetime) -> None:
     """Record a delivery made at once (a ping) with its one attempt, for the delivery log."""
-    doc.save(force_insert=True)
-    attempt.save(force_insert=True)
+
+    def work(tx: UnitOfWork) -> None:
+        doc.log = [create_log(tx, attempts=[attempt], now=now)]
+        tx.insert(doc)
+
+    run_transaction(work)

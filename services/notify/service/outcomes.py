@@ -11,12 +11,12 @@ from services.notify import repository
 from services.notify.adapters.senders import Outcome
 from services.notify.config import NotifySettings
 from services.notify.domain.retry import EndpointHealth, next_attempt_at, record_attempt
-from services.notify.models import DeliveryAttempt, Notification, Subscription
+from services.notify.models import Notification, Subscription
 from services.notify.service import subscriptions
 from services.notify.service.planning import notification_sent
 from shared.envelope import Message, utcnow
 from shared.outbox import emit
-from shared.store import GroupCommit, UnitOfWork, row
+from shared.store import GroupCommit, UnitOfWork
 
 log = logging.getLogger(__name__)
 PAUSED_TEXT = {
@@ -63,27 +63,31 @@ def _changes(sent: Sent, *, now: datetime, settings: NotifySettings) -> tuple[di
 
 
 def _attempt(sent: Sent) -> dict[str, Any]:
-    """The attempt's entry in the delivery log, as its stored row (one per send: shared.store.row)."""
+    """The attempt's entry in the delivery log (repository.create_log packs a transaction's)."""
     outcome = sent.outcome
-    return row(DeliveryAttempt, delivery_id=sent.doc.id, number=sent.doc.attempts + 1, channel=sent.doc.channel,
-               started_at=outcome.started_at, status_code=outcome.status_code, latency_ms=outcome.latency_ms,
-               error=outcome.error, ok=outcome.ok)
+    return {"delivery_id": sent.doc.id, "number": sent.doc.attempts + 1, "channel": sent.doc.channel,
+            "started_at": outcome.started_at, "status_code": outcome.status_code,
+            "latency_ms": outcome.latency_ms, "error": outcome.error, "ok": outcome.ok}
 
 
 def record_outcomes(commits: GroupCommit, *, sent: list[Sent], settings: NotifySettings) -> list[bool]:
-    """Log the attempts and settle their deliveries in one transaction: one insert of the attempts,
-    one read and one bulk write of the deliveries (each guarded by its lease token), one read and at
-    most one write per endpoint whose health changes, one outbox write. For each, True when it was
-    delivered now; False when it failed or another worker had settled it (its attempt is logged)."""
+    """Log the attempts and settle their deliveries in one transaction: one log page of the attempts,
+    one read and one bulk write of the deliveries (each guarded by its lease token, naming the page),
+    one read and at most one write per endpoint whose health changes, one outbox write. For each,
+    True when it was delivered now; False when it failed or another worker had settled it (its
+    attempt is logged)."""
     now = utcnow()
     planned = [(one, *_changes(one, now=now, settings=settings)) for one in sent]
 
     def work(tx: UnitOfWork) -> list[bool]:
-        repository.create_attempts(tx, attempts=[_attempt(one) for one in sent])
-        settled = repository.update_settled_many(tx, settles=[(one.doc, changes) for one, changes, _ in planned])
-        for one, _, _ in planned:
-            if one.doc.id not in settled:
-                log.warning("delivery %s was settled by another worker; attempt only logged", one.doc.id)
+        page = repository.create_log(tx, attempts=[_attempt(one) for one in sent], now=now)
+        settled = repository.update_settled_many(tx, settles=[(one.doc, changes) for one, changes, _ in planned],
+                                                 log=page)
+        lost = [one.doc.id for one, _, _ in planned if one.doc.id not in settled]
+        for delivery_id in lost:
+            log.warning("delivery %s was settled by another worker; attempt only logged", delivery_id)
+        if lost:
+            repository.update_logged(tx, ids=lost, log=page)
         mine = [(one, retry_at) for one, _, retry_at in planned if one.doc.id in settled]
         endpoints = {one.subscription.id: one.subscription for one, _ in mine if one.subscription is not None}
         stored = repository.list_health(tx, subscription_ids=list(endpoints)) if endpoints else {}
@@ -113,9 +117,10 @@ def record_outcome(commits: GroupCommit, *, doc: Notification, subscription: Sub
     changes, retry_at = _changes(sent, now=now, settings=settings)
 
     def work(tx: UnitOfWork) -> bool:
-        repository.create_attempts(tx, attempts=[_attempt(sent)])
-        if not repository.update_settled(tx, doc=doc, changes=changes):
+        page = repository.create_log(tx, attempts=[_attempt(sent)], now=now)
+        if not repository.update_settled(tx, doc=doc, changes=changes, log=page):
             log.warning("delivery %s was settled by another worker; attempt only logged", doc.id)
+            repository.update_logged(tx, ids=[doc.id], log=page)
             return False
         if subscription is not None:
             _update_health(tx, subscription=subscription, ok=outcome.ok, retry_at=retry_at, now=now,

@@ -19,7 +19,7 @@ from services.notify.adapters.webhooks import deliver
 from services.notify.domain.cursors import decode_cursor, encode_cursor, utc
 from services.notify.domain.recipients import AUDIENCE
 from services.notify.domain.webhook_secrets import SigningSecret, active_secrets, create_secret, rotate_secrets
-from services.notify.models import DeliveryAttempt, Notification, Subscription
+from services.notify.models import Notification, Subscription
 from services.notify.repository import subscriptions as stored
 from shared.contracts.vocabulary import Role
 from shared.envelope import new_id, utcnow
@@ -153,11 +153,7 @@ def resume_subscription(*, subscription: Subscription) -> None:
 def list_deliveries(*, subscription: Subscription, limit: int = 100) -> list[dict[str, Any]]:
     """The delivery log: each delivery, newest first, with every attempt (status, latency, error)."""
     docs = repository.list_webhook_deliveries(subscription_id=subscription.id, limit=limit)
-    attempts: dict[str, list[dict[str, Any]]] = {d.id: [] for d in docs}
-    for a in repository.list_attempts(delivery_ids=list(attempts)):
-        attempts[a.delivery_id].append({"number": a.number, "started_at": a.started_at, "ok": a.ok,
-                                        "status_code": a.status_code, "latency_ms": a.latency_ms,
-                                        "error": a.error})
+    attempts = repository.list_attempts(deliveries=docs)
     return [{"id": d.id, "event_id": d.event_id, "event_type": d.event_type, "ticket": d.ticket,
              "state": d.state, "attempts": attempts[d.id], "next_attempt_at": d.next_attempt_at
              if d.state == "pending" else None, "delivered_at": d.delivered_at, "created_at": d.created_at}
@@ -187,11 +183,7 @@ def list_delivery_page(*, subscription: Subscription, states: set[str], since: d
             and (before is None or k < before)]
     page = keys[:limit]
     docs = {d.id: d for d in stored.get_deliveries(ids=[i for _, i in page])}
-    attempts: dict[str, list[dict[str, Any]]] = {i: [] for _, i in page}
-    for a in repository.list_attempts(delivery_ids=list(attempts)):
-        attempts[a.delivery_id].append({"number": a.number, "started_at": a.started_at, "ok": a.ok,
-                                        "status_code": a.status_code, "latency_ms": a.latency_ms,
-                                        "error": a.error})
+    attempts = repository.list_attempts(deliveries=list(docs.values()))
     items = [_log_entry(docs[i], attempts[i]) for _, i in page if i in docs]
     more = len(keys) > limit
     return LogPage(items=items, next_cursor=encode_cursor(moment=page[-1][0], item_id=page[-1][1]) if more else None)
@@ -259,10 +251,9 @@ async def ping(*, subscription: Subscription, allow_private: bool, timeout_s: fl
         state="delivered" if attempt.ok else "failed", attempts=1, first_attempt_at=attempt.started_at,
         next_attempt_at=now, lease_until=now, last_error=error, created_at=now,
         delivered_at=utcnow() if attempt.ok else None)
-    log_entry = DeliveryAttempt(delivery_id=ping_id, number=1, channel="webhook", started_at=attempt.started_at,
-                                status_code=attempt.status_code, latency_ms=attempt.latency_ms, error=error,
-                                ok=attempt.ok)
-    await asyncio.to_thread(stored.create_sent, doc=doc, attempt=log_entry)
+    logged = {"delivery_id": ping_id, "number": 1, "channel": "webhook", "started_at": attempt.started_at,
+              "status_code": attempt.status_code, "latency_ms": attempt.latency_ms, "error": error, "ok": attempt.ok}
+    await asyncio.to_thread(stored.create_sent, doc=doc, attempt=logged, now=now)
     return PingOutcome(delivery_id=ping_id, status_code=attempt.status_code, latency_ms=attempt.latency_ms,
                        error=error)
 
