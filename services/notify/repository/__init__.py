@@ -7,7 +7,6 @@ and may deadlock on multi-document updates)."""
 
 from services.notify.repository.deliveries import (
     Due,
-    SettleRace,
     count_pending,
     create_intents,
     create_log,
@@ -67,7 +66,7 @@ from services.notify.repository.subscriptions import (
 )
 
 __all__ = [
-    "Due", "SettleRace", "claim_reminder", "count_pending", "create_intents", "create_log",
+    "Due", "claim_reminder", "count_pending", "create_intents", "create_log",
     "create_notification",
     "create_parked", "create_record", "create_subscription", "database_name", "delete_parked",
     "delete_subscription", "get_endpoint", "get_health", "get_known_record", "get_profile", "get_record",

@@ -94,10 +94,6 @@ def update_released(*, ids: list[str], token: str, now: datetime) -> None:
                                                                            session=tx.session))
 
 
-class SettleRace(RuntimeError):
-    """A delivery read as held in a settling transaction was not there to write: settle one by one."""
-
-
 def _outcome(changes: dict[str, Any], log: str) -> dict[str, Any]:
     # An attempt is counted where it is settled, and its log page named with it.
     return {"$set": changes, "$inc": {"attempts": 1}, "$push": {"log": log}}
@@ -127,35 +123,29 @@ def _settle(ids: list[str], *, token: str | None, changes: dict[str, Any], log: 
 
 def update_settled_many(tx: UnitOfWork, *, settles: list[tuple[Notification, dict[str, Any]]], log: str) -> set[str]:
     """Apply many attempts' outcomes (logged in page `log`) to the deliveries this worker still holds,
-    in one read and one bulk write of the transaction; the ids settled (the others were settled by
-    another worker)."""
+    in one bulk write of the transaction, each guarded by its lease token as update_settled is; the
+    ids settled (the others were settled or taken by another worker)."""
     if not settles:
         return set()
     coll = tx.collection(Notification)
-    # Read the leases first, then write only the held ones, each guarded by its token as
-    # update_settled is: a bulk write answers with a total, not which statement matched. In the
-    # transaction the read and the write are as good as one step (a concurrent claim or settle of one
-    # of them makes one of the two transactions retry), so a total short of the held ones means the
-    # store did not keep that promise: SettleRace, and the caller settles each on its own.
-    stored = {d["_id"]: d for d in find_by_ids(coll, [doc.id for doc, _ in settles],
-                                               projection={"lease_token": 1, "state": 1}, session=tx.session)}
-    mine = [(doc, changes) for doc, changes in settles
-            if (stored.get(doc.id) or {}).get("state") == "pending"
-            and stored[doc.id].get("lease_token") == doc.lease_token]
-    if not mine:
-        return set()
     # Deliveries with the same changes (those delivered in one batch: see outcomes._changes) go as
     # one statement a slice of ids (shared/store/by_ids.py): the store pays a fixed cost per
     # statement, more than a delivered one's own write.
     alike: dict[tuple[str | None, str], tuple[dict[str, Any], list[str]]] = {}
-    for doc, changes in mine:
+    for doc, changes in settles:
         alike.setdefault((doc.lease_token, repr(sorted(changes.items()))), (changes, []))[1].append(doc.id)
     statements = [_settle(ids[low:low + SLICE], token=token, changes=changes, log=log)
                   for (token, _), (changes, ids) in alike.items() for low in range(0, len(ids), SLICE)]
     result = coll.bulk_write(statements, ordered=True, session=tx.session)
-    if result.matched_count != len(mine):
-        raise SettleRace(f"{len(mine) - result.matched_count} of {len(mine)} held deliveries changed hands")
-    return {doc.id for doc, _ in mine}
+    ids = [doc.id for doc, _ in settles]
+    if result.matched_count == len(settles):
+        return set(ids)
+    # A bulk write answers with a total, not which statement matched: the ones it settled name the
+    # page (the transaction reads its own writes; a concurrent write of one of them makes one of the
+    # two transactions retry). Read only when some changed hands, which is rare: a lease that ran
+    # out during its send.
+    return {d["_id"] for d in find_by_ids(coll, ids, projection={"log": 1}, session=tx.session)
+            if log in (d.get("log") or ())}
 
 
 def create_log(tx: UnitOfWork, *, attempts: list[dict[str, Any]], now: datetime) -> str:
@@ -213,8 +203,8 @@ ATTEMPT_FIELDS = ("number", "started_at", "ok", "status_code", "latency_ms", "er
 
 def list_attempts(*, deliveries: list[Notification]) -> dict[str, list[dict[str, Any]]]:
     """The attempts of these deliveries, each in the order they were made (ATTEMPT_FIELDS), by id:
-    from the log pages they name, and for those that made attempts before the pages (fewer found
-    than they counted), from the attempts logged one by one."""
+    from the log pages they name, and for those that made attempts before the pages (fewer numbers
+    found than they counted), from the attempts logged one by one."""
     found: dict[str, list[dict[str, Any]]] = {doc.id: [] for doc in deliveries}
     pages = sorted({page for doc in deliveries for page in doc.log or ()})
     for page in find_by_ids(DeliveryLog._get_collection(), pages, projection={"attempts": 1}):
@@ -222,7 +212,7 @@ def list_attempts(*, deliveries: list[Notification]) -> dict[str, list[dict[str,
             if one["delivery_id"] in found:
                 one["started_at"] = datetime.fromisoformat(one["started_at"])
                 found[one["delivery_id"]].append({name: one.get(name) for name in ATTEMPT_FIELDS})
-    older = [doc.id for doc in deliveries if len(found[doc.id]) < (doc.attempts or 0)]
+    older = [doc.id for doc in deliveries if len({one["number"] for one in found[doc.id]}) < (doc.attempts or 0)]
     for attempt in DeliveryAttempt.objects(delivery_id__in=older) if older else ():
         found[attempt.delivery_id].append({name: getattr(attempt, name) for name in ATTEMPT_FIELDS})
     for attempts in found.values():

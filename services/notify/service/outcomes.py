@@ -89,7 +89,10 @@ def record_outcomes(commits: GroupCommit, *, sent: list[Sent], settings: NotifyS
         if lost:
             repository.update_logged(tx, ids=lost, log=page)
         mine = [(one, retry_at) for one, _, retry_at in planned if one.doc.id in settled]
-        endpoints = {one.subscription.id: one.subscription for one, _ in mine if one.subscription is not None}
+        # An endpoint whose sends all succeeded, healthy as read before they were sent (the worker
+        # reads each endpoint before sending), stays so: nothing to read or write for it.
+        endpoints = {one.subscription.id: one.subscription for one, _ in mine
+                     if one.subscription is not None and not _healthy(one.subscription, sent)}
         stored = repository.list_health(tx, subscription_ids=list(endpoints)) if endpoints else {}
         for sub_id, subscription in endpoints.items():
             _update_health_many(tx, subscription=subscription, stored=stored.get(sub_id, ({}, None)),
@@ -104,6 +107,13 @@ def record_outcomes(commits: GroupCommit, *, sent: list[Sent], settings: NotifyS
         return [one.doc.id in settled and one.outcome.ok for one in sent]
 
     return commits.run(work)
+
+
+def _healthy(subscription: Subscription, sent: list[Sent]) -> bool:
+    """Every send of the batch to this endpoint succeeded, and it had no failures and no pause when read."""
+    health = subscription.health or {}
+    return not health.get("consecutive_failures") and subscription.paused_at is None and all(
+        one.outcome.ok for one in sent if one.subscription is not None and one.subscription.id == subscription.id)
 
 
 def record_outcome(commits: GroupCommit, *, doc: Notification, subscription: Subscription | None,
