@@ -72,10 +72,10 @@ def _attempt(sent: Sent) -> dict[str, Any]:
 
 def record_outcomes(commits: GroupCommit, *, sent: list[Sent], settings: NotifySettings) -> list[bool]:
     """Log the attempts and settle their deliveries in one transaction: one log page of the attempts,
-    one read and one bulk write of the deliveries (each guarded by its lease token, naming the page),
-    one read and at most one write per endpoint whose health changes, one outbox write. For each,
-    True when it was delivered now; False when it failed or another worker had settled it (its
-    attempt is logged)."""
+    one bulk write of the deliveries (each guarded by its lease token, naming the page; a read after
+    it only when some changed hands), a read and at most one write per endpoint whose health may
+    change, one outbox write. For each, True when it was delivered now; False when it failed or
+    another worker had settled it (its attempt is logged)."""
     now = utcnow()
     planned = [(one, *_changes(one, now=now, settings=settings)) for one in sent]
 
@@ -91,8 +91,9 @@ def record_outcomes(commits: GroupCommit, *, sent: list[Sent], settings: NotifyS
         mine = [(one, retry_at) for one, _, retry_at in planned if one.doc.id in settled]
         # An endpoint whose sends all succeeded, healthy as read before they were sent (the worker
         # reads each endpoint before sending), stays so: nothing to read or write for it.
+        failing = {one.subscription.id for one in sent if one.subscription is not None and not one.outcome.ok}
         endpoints = {one.subscription.id: one.subscription for one, _ in mine
-                     if one.subscription is not None and not _healthy(one.subscription, sent)}
+                     if one.subscription is not None and not _healthy(one.subscription, failing=failing)}
         stored = repository.list_health(tx, subscription_ids=list(endpoints)) if endpoints else {}
         for sub_id, subscription in endpoints.items():
             _update_health_many(tx, subscription=subscription, stored=stored.get(sub_id, ({}, None)),
@@ -109,11 +110,10 @@ def record_outcomes(commits: GroupCommit, *, sent: list[Sent], settings: NotifyS
     return commits.run(work)
 
 
-def _healthy(subscription: Subscription, sent: list[Sent]) -> bool:
-    """Every send of the batch to this endpoint succeeded, and it had no failures and no pause when read."""
-    health = subscription.health or {}
-    return not health.get("consecutive_failures") and subscription.paused_at is None and all(
-        one.outcome.ok for one in sent if one.subscription is not None and one.subscription.id == subscription.id)
+def _healthy(subscription: Subscription, *, failing: set[str]) -> bool:
+    """No send of the batch to this endpoint failed, and it had no failures and no pause when read."""
+    return (subscription.id not in failing and subscription.paused_at is None
+            and not (subscription.health or {}).get("consecutive_failures"))
 
 
 def record_outcome(commits: GroupCommit, *, doc: Notification, subscription: Subscription | None,
