@@ -24,10 +24,10 @@ CAUSE: contextvars.ContextVar[str | None] = contextvars.ContextVar("outbox_cause
 
 
 class PackedRecords(BaseField):
-    """The records written with an entry's first, as one zlib-compressed JSON value: a poll's entry
-    of a few hundred records was 50-100 KB as a list, which the store decoded, logged and wrote whole
-    twice (written, marked published); packed it is a sixth, for about 3 µs a record. Entries written
-    before hold the list itself, and are read as they are."""
+    """Records written together as one zlib-compressed JSON value (an outbox entry's after its first,
+    notify's packed partner events and log pages): a poll's entry was 50-100 KB as a list, decoded,
+    logged and written whole twice by the store; packed it is a sixth, for about 3 µs a record.
+    Values stored as a list are read as they are."""
 
     def to_mongo(self, value: Any) -> Binary | None:
         if not value:
