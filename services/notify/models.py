@@ -86,8 +86,13 @@ class Notification(Document):
     language = StringField(required=True)
     address = StringField()
     subscription_id = StringField()
-    subject = StringField(required=True)
-    body = StringField(required=True)
+    #: Subject and text as rendered when recorded; None on an in-app notice nothing else rendered
+    #: then: it keeps its `notice` and is rendered as it is read (service.inbox.shown).
+    subject = StringField()
+    body = StringField()
+    #: The facts (a Notice as JSON) and the reader's time zone of an in-app notice rendered as it is read.
+    notice = StringField()
+    time_zone = StringField()
     html = StringField()
     sms = StringField()
     payload = StringField()

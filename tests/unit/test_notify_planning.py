@@ -10,6 +10,7 @@ from services.notify.domain.notice import Channel, Language, Notice, Role
 from services.notify.domain.recipients import Preferences, Recipient
 from services.notify.domain.render import TEMPLATES, render_notice
 from services.notify.models import Notification
+from services.notify.service import inbox
 from services.notify.service.planning import About, create_notifications
 
 pytestmark = pytest.mark.unit
@@ -53,3 +54,28 @@ def test_each_channel_carries_what_it_shows() -> None:
     assert webhook["payload"] == body and webhook["subject"] == "org.complaints-suite.complaint.filed.v1"
     assert webhook["subscription_id"] == "s1" and "html" not in webhook
     assert (in_app["state"], email["state"], webhook["state"]) == ("delivered", "pending", "pending")
+
+
+def test_a_reader_told_in_app_only_keeps_the_facts_and_sees_them_rendered_as_read() -> None:
+    link = "https://console.example.test/s/token-of-the-buyer"
+    notice = NOTICE.model_copy(update={"details": {"status_link": link}})
+    about = About(event_id="evt-1", event_type="ComplaintFiled", complaint_id=notice.complaint_id,
+                  ticket=notice.ticket, platform="p1", notice=notice)
+    recipients = [Recipient(id="p1:complainant:u1", role=Role.COMPLAINANT),
+                  Recipient(id="p1:merchant:m1", role=Role.MERCHANT,
+                            preferences=Preferences(language=Language.EN, time_zone="Europe/Berlin"))]
+    rows = create_notifications(about=about, recipients=recipients, settings=NotifySettings(), now=NOW)
+    assert {(one["recipient_role"], one["channel"]) for one in rows} == {("complainant", "in_app"),
+                                                                        ("merchant", "in_app")}
+    for one in rows:
+        stored = Notification._from_son(one)
+        stored.validate()
+        assert "subject" not in one and "body" not in one and one["notice"]
+        expected = render_notice(notice=notice, role=Role(one["recipient_role"]), language=Language(one["language"]),
+                                 time_zone=one["time_zone"], parts=frozenset({"subject", "text"}))
+        assert inbox.shown(stored) == (expected.subject, expected.text) and not expected.fallback
+    buyer, merchant = sorted(rows, key=lambda one: one["recipient_role"])
+    assert link in inbox.shown(Notification._from_son(buyer))[1]
+    # The buyer's status link is a key to their complaint: kept in the buyer's notice only.
+    assert link not in merchant["notice"] and merchant["time_zone"] == "Europe/Berlin"
+    assert "Europe/Berlin" in inbox.shown(Notification._from_son(merchant))[1]

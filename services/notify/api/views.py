@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from services.notify.models import Notification, RecipientProfile, Subscription
+from services.notify.service import inbox
 
 
 def inbox_item(n: Notification) -> dict[str, Any]:
     """One in-app notification as its reader sees it."""
-    return {"id": n.id, "ticket": n.ticket, "event_type": n.event_type, "subject": n.subject, "body": n.body,
+    subject, body = inbox.shown(n)
+    return {"id": n.id, "ticket": n.ticket, "event_type": n.event_type, "subject": subject, "body": body,
             "created_at": n.created_at, "read": n.read_at is not None, "read_at": n.read_at}
 
 

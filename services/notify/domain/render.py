@@ -131,6 +131,16 @@ def _context(notice: Notice, role: Role, language: Language, time_zone: str) -> 
 
 #: The parts of a rendered notice: what each channel reads of it (planning asks for those only).
 PARTS = frozenset({"subject", "text", "html", "sms"})
+#: What an in-app notice shows.
+IN_APP_PARTS = frozenset({"subject", "text"})
+
+
+def notice_for(notice: Notice, role: Role) -> Notice:
+    """The facts one reader's notice is rendered from: the complainant's status link (a bearer link
+    to their complaint) is in the complainant's only, the one reader whose templates show it."""
+    if role is Role.COMPLAINANT or "status_link" not in notice.details:
+        return notice
+    return notice.model_copy(update={"details": {k: v for k, v in notice.details.items() if k != "status_link"}})
 
 
 def _render(name: str, language: Language, context: dict[str, object],

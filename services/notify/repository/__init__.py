@@ -22,6 +22,7 @@ from services.notify.repository.deliveries import (
     update_read,
     update_redeliver,
     update_released,
+    update_render_failed,
     update_settled,
     update_settled_many,
     webhook_backlog,
@@ -75,7 +76,8 @@ __all__ = [
     "list_subscriptions", "list_webhook_deliveries", "read_ahead_parked", "read_ahead_profiles",
     "read_ahead_records", "replace_reminder", "update_agent", "update_cancelled", "update_digest",
     "update_done", "update_health", "update_leases", "update_paused", "update_profile", "update_read",
-    "update_logged", "update_redeliver", "update_released", "update_resumed", "update_secrets", "update_settled",
+    "update_logged", "update_redeliver", "update_released", "update_render_failed", "update_resumed",
+    "update_secrets", "update_settled",
     "update_settled_many",
     "webhook_backlog",
 ]

@@ -179,6 +179,12 @@ def update_read(*, notification_id: str, role: str, recipient_id: str, platform:
     return Notification.objects(**query).first()
 
 
+def update_render_failed(*, notification_id: str, template: str, error: str | None) -> bool:
+    """Flag an in-app notice whose template failed as it was read; True the first time."""
+    return bool(Notification.objects(id=notification_id, render_fallback__ne=True).update_one(
+        set__render_fallback=True, set__template=template, set__render_error=error))
+
+
 def endpoint_filter(subscription_id: str) -> dict[str, str]:
     """What finds an endpoint's deliveries through the inbox's index: each is the partner role's,
     with the subscription's id as reader (its owner's in-app notices name the subscription too,

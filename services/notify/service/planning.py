@@ -13,7 +13,7 @@ from services.notify import repository
 from services.notify.config import NotifySettings
 from services.notify.domain.notice import Channel, Language, Notice, Role
 from services.notify.domain.recipients import URGENT, Preferences, Recipient, plan_deliveries
-from services.notify.domain.render import Rendered, render_notice
+from services.notify.domain.render import IN_APP_PARTS, Rendered, notice_for, render_notice
 from services.notify.models import ComplaintRecipients, Notification, RecipientProfile
 from services.notify.service.subscriptions import LiveEndpoints
 from shared.contracts.notify import NotificationSent
@@ -94,7 +94,7 @@ def channel_enabled(channel: Channel, settings: NotifySettings) -> bool:
 
 #: What each channel shows of a notice: only those parts are rendered (and scrubbed, most of the
 #: cost). A webhook carries the partner event (`About.payload`) and renders no notice at all.
-_CHANNEL_PARTS = {Channel.IN_APP: frozenset({"subject", "text"}), Channel.EMAIL: frozenset({"subject", "text", "html"}),
+_CHANNEL_PARTS = {Channel.IN_APP: IN_APP_PARTS, Channel.EMAIL: frozenset({"subject", "text", "html"}),
                   Channel.SMS: frozenset({"subject", "text", "sms"})}
 
 
@@ -111,7 +111,10 @@ def create_notifications(*, about: About, recipients: list[Recipient], settings:
     intents = [intent for intent in intents if not (
         intent.channel is Channel.SMS and about.notice.deadline is None and intent.recipient_id not in chosen
         and about.event_type not in URGENT)]
-    # One rendering per reader's (role, language, zone), of the parts its channels show.
+    # One rendering per reader's (role, language, zone), of the parts its channels show. A reader
+    # told in-app only is not rendered now: the notice keeps its facts, rendered as it is read
+    # (service.inbox.shown; most notices of an event are in-app only, their rendering most of its
+    # planning). One told by email or SMS too gets the same rendering stored, as that channel's.
     wanted: dict[tuple[Role, Language, str], frozenset[str]] = {}
     for intent in intents:
         if intent.channel is not Channel.WEBHOOK:
@@ -119,27 +122,37 @@ def create_notifications(*, about: About, recipients: list[Recipient], settings:
             wanted[look] = wanted.get(look, frozenset()) | _CHANNEL_PARTS[intent.channel]
     renders: dict[tuple[Role, Language, str], Rendered] = {}
     for (role, language, time_zone), parts in wanted.items():
+        if parts == IN_APP_PARTS:
+            continue
         rendered = renders[(role, language, time_zone)] = render_notice(
             notice=about.notice, role=role, language=language, time_zone=time_zone, parts=parts)
         if rendered.fallback:
             # Never dropped: the plain message goes out and the delivery carries the flag.
             log.warning("template %s failed for %s, sent the plain message: %s",
                         rendered.template, about.event_type, rendered.error)
+    facts: dict[Role, str] = {}
     made: list[dict[str, Any]] = []
     for intent in intents:
         platform, _role, raw_id = intent.recipient_id.split(":", 2)
         in_app = intent.channel is Channel.IN_APP
         webhook = intent.channel is Channel.WEBHOOK
-        rendered = _untold(about) if webhook else renders[(intent.role, intent.language, intent.time_zone)]
+        told = _untold(about) if webhook else renders.get((intent.role, intent.language, intent.time_zone))
+        content: dict[str, Any]
+        if told is None:  # told in-app only: its facts, rendered as it is read
+            if intent.role not in facts:
+                facts[intent.role] = notice_for(about.notice, intent.role).model_dump_json(exclude_defaults=True)
+            content = {"notice": facts[intent.role], "time_zone": intent.time_zone}
+        else:
+            content = {"subject": told.subject, "body": told.text, "html": told.html or None,
+                       "sms": told.sms or None, "template": told.template or None,
+                       "payload": about.payload(told.sms) if about.payload and webhook else None,
+                       "render_fallback": told.fallback, "render_error": told.error}
         made.append(row(
             Notification, id=intent.delivery_id, event_id=about.event_id, event_type=about.event_type,
             complaint_id=about.complaint_id, ticket=about.ticket, platform=platform,
             recipient_key=intent.recipient_id, recipient_id=raw_id, recipient_role=intent.role.value,
             channel=intent.channel.value, language=intent.language.value, address=intent.address,
-            subscription_id=raw_id if webhook else None,
-            subject=rendered.subject, body=rendered.text, html=rendered.html or None, sms=rendered.sms or None,
-            payload=about.payload(rendered.sms) if about.payload and webhook else None,
-            template=rendered.template or None, render_fallback=rendered.fallback, render_error=rendered.error,
+            subscription_id=raw_id if webhook else None, **content,
             state="delivered" if in_app else "pending", attempts=0, next_attempt_at=now,
             lease_until=now - timedelta(seconds=1), created_at=now, delivered_at=now if in_app else None,
         ))
