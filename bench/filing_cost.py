@@ -49,7 +49,7 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def _cpu_s(pid: int) -> float:
+def cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return sum(int(v) for v in fields[11:13]) / os.sysconf("SC_CLK_TCK")
@@ -80,13 +80,13 @@ def _phase(*, name: str, requests: list[NewComplaint], threads: int, desk: servi
                 done[0] += 1
 
     workers = [threading.Thread(target=worker) for _ in range(threads)]
-    cpu0, own0, began = _cpu_s(store_pid), time.process_time(), time.perf_counter()
+    cpu0, own0, began = cpu_s(store_pid), time.process_time(), time.perf_counter()
     with COMMANDS.counting():
         for w in workers:
             w.start()
         for w in workers:
             w.join()
-    took, cpu, own = time.perf_counter() - began, _cpu_s(store_pid) - cpu0, time.process_time() - own0
+    took, cpu, own = time.perf_counter() - began, cpu_s(store_pid) - cpu0, time.process_time() - own0
     commands, statements = Counter(COMMANDS.seen), Counter(COMMANDS.statements)
     n = max(done[0], 1)
     print(f"{name}: {done[0]} filings in {took:.2f} s ({done[0] / took:.0f}/s, {took / n * 1000:.2f} ms each "
@@ -118,7 +118,7 @@ def _statements(*, uri: str, db_name: str, store_pid: int, count: int) -> dict[s
     tally = db["merchant_open_tallies"].find_one() or {}
 
     def send(parts: tuple[str, ...]) -> float:
-        began = _cpu_s(store_pid)
+        began = cpu_s(store_pid)
         for _ in range(count):
             key = uuid.uuid4().hex
             with client.start_session() as session, session.start_transaction():
@@ -136,7 +136,7 @@ def _statements(*, uri: str, db_name: str, store_pid: int, count: int) -> dict[s
                                                        for n in range(3)], session=session)
                 if "outbox" in parts:
                     db["outbox"].insert_one(dict(copy["outbox"], _id=key), session=session)
-        return round((_cpu_s(store_pid) - began) / count * 1000, 2)
+        return round((cpu_s(store_pid) - began) / count * 1000, 2)
 
     figures = {part: send((part,)) for part in PARTS}
     figures["all in one transaction"] = send(PARTS)
