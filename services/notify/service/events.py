@@ -62,7 +62,7 @@ def handle_event(uow: UnitOfWork, *, event: Event, settings: NotifySettings, end
 def _apply(tx: UnitOfWork, *, event: Event, settings: NotifySettings, endpoints: LiveEndpoints,
            handoff: Handoff | None) -> int:
     if isinstance(event, ComplaintFiled):
-        record = _record_of(event)
+        record = _record_of(event, tx)
         waiting = repository.create_record(tx, record=record)
         count = _apply_known(tx, event=event, record=record, settings=settings, endpoints=endpoints, handoff=handoff)
         if waiting:
@@ -84,7 +84,7 @@ def read_ahead(events: list[Message], uow: UnitOfWork) -> None:
     A group holds one event per complaint at most, so nothing in it changes a record another of
     its events reads after it."""
     # A filing brings its record with it (what is read of it says whether events wait for it).
-    keys = [key for e in events if isinstance(e, ComplaintFiled) for key in people_keys(_record_of(e)).values()]
+    keys = [key for e in events if isinstance(e, ComplaintFiled) for key in people_keys(_record_of(e, uow)).values()]
     ids = [e.complaint_id for e in events if isinstance(e, Event)]
     filed = {e.complaint_id for e in events if isinstance(e, ComplaintFiled)}
     known, parked = repository.read_ahead_records(uow, ids=ids)
@@ -96,12 +96,18 @@ def read_ahead(events: list[Message], uow: UnitOfWork) -> None:
     repository.read_ahead_profiles(uow, keys=keys)
 
 
-def _record_of(event: ComplaintFiled) -> ComplaintRecipients:
-    c = event.complainant
-    return ComplaintRecipients(id=event.complaint_id, ticket=event.ticket, platform=event.platform,
-                               complainant_id=c.id, complainant_email=c.email, complainant_phone=c.phone,
-                               language=c.language, merchant_id=event.merchant.id,
-                               order_no=event.order.order_number, created_at=utcnow())
+def _record_of(event: ComplaintFiled, unit: UnitOfWork) -> ComplaintRecipients:
+    """The recipients record a filing brings, built once for the unit (its read-ahead and its handler
+    both need it; a document object is a fortieth of a filing's planning)."""
+    ahead = ("filing record", event.event_id)
+    record = unit.read_ahead.get(ahead)
+    if record is None:
+        c = event.complainant
+        record = unit.read_ahead[ahead] = ComplaintRecipients(
+            id=event.complaint_id, ticket=event.ticket, platform=event.platform, complainant_id=c.id,
+            complainant_email=c.email, complainant_phone=c.phone, language=c.language,
+            merchant_id=event.merchant.id, order_no=event.order.order_number, created_at=utcnow())
+    return record
 
 
 def _apply_known(tx: UnitOfWork, *, event: Event, record: ComplaintRecipients, settings: NotifySettings,
