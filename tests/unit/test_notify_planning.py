@@ -79,3 +79,23 @@ def test_a_reader_told_in_app_only_keeps_the_facts_and_sees_them_rendered_as_rea
     # The buyer's status link is a key to their complaint: kept in the buyer's notice only.
     assert link not in merchant["notice"] and merchant["time_zone"] == "Europe/Berlin"
     assert "Europe/Berlin" in inbox.shown(Notification._from_son(merchant))[1]
+
+
+def test_facts_this_version_cannot_read_still_show_the_events_message_and_flag_the_notice(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    flagged: list[dict[str, object]] = []
+
+    def record_flag(**seen: object) -> bool:  # the store's part is test_notify_inbox's (a template failing at read)
+        flagged.append(seen)
+        return True
+
+    monkeypatch.setattr(inbox.repository, "update_render_failed", record_flag)
+    doc = Notification(id="d-1", event_id="evt-1", event_type="ComplaintFiled", complaint_id="c-7f3a9e",
+                       ticket="CP-20261123-000001", recipient_key="p1:complainant:u1", recipient_id="u1",
+                       recipient_role="complainant", channel="in_app", language="zh-CN", state="delivered",
+                       notice='{"event_id": "evt-1", "a_field_of_a_later_version": 1}', time_zone="Asia/Shanghai",
+                       next_attempt_at=NOW, lease_until=NOW, created_at=NOW.replace(tzinfo=None))
+    subject, body = inbox.shown(doc)
+    assert "CP-20261123-000001" in subject and "CP-20261123-000001" in body
+    [flag] = flagged
+    assert flag["notification_id"] == "d-1" and "stored facts unreadable" in str(flag["error"])
