@@ -92,14 +92,20 @@ def _phase(*, name: str, requests: list[NewComplaint], threads: int, desk: servi
     print(f"{name}: {done[0]} filings in {took:.2f} s ({done[0] / took:.0f}/s, {took / n * 1000:.2f} ms each "
           f"end to end); store CPU {cpu / n * 1000:.2f} ms a filing, intake's {own / n * 1000:.2f} ms", flush=True)
     print("  per filing: commands / statements", flush=True)
-    for key in sorted(statements, key=lambda k: (-statements[k], k)):
-        print(f"  {key[0]:>17} {key[1]:<22} {commands[key] / n:6.3f} / {statements[key] / n:6.3f}", flush=True)
-    written = sum(v for k, v in statements.items() if k[0] in WRITES)
-    print(f"  written statements (documents) per filing {written / n:.2f}; requests per filing "
+    counted = per_filing(commands, statements, n)
+    print(f"  written statements (documents) per filing {counted['written_per_filing']:.2f}; requests per filing "
           f"{sum(commands.values()) / n:.2f}", flush=True)
     return {"filings": done[0], "threads": threads, "seconds": round(took, 2),
             "store_cpu_ms_per_filing": round(cpu / n * 1000, 2), "intake_cpu_ms_per_filing": round(own / n * 1000, 2),
-            "wall_ms_per_filing": round(took / n * 1000, 2), "written_per_filing": round(written / n, 2),
+            "wall_ms_per_filing": round(took / n * 1000, 2), **counted}
+
+
+def per_filing(commands: Counter[tuple[str, str]], statements: Counter[tuple[str, str]], n: int) -> dict[str, Any]:
+    """Print the commands and statements per filing by (command, collection), most statements first;
+    returns them with the documents written per filing (inserted, updated, deleted)."""
+    for key in sorted(statements, key=lambda k: (-statements[k], k)):
+        print(f"  {key[0]:>17} {key[1]:<22} {commands[key] / n:6.3f} / {statements[key] / n:6.3f}", flush=True)
+    return {"written_per_filing": round(sum(v for k, v in statements.items() if k[0] in WRITES) / n, 2),
             "commands_per_filing": {f"{k[0]} {k[1]}": round(v / n, 3) for k, v in commands.items()},
             "statements_per_filing": {f"{k[0]} {k[1]}": round(v / n, 3) for k, v in statements.items()}}
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from bench.filing_cost import WRITES, cpu_s
+from bench.filing_cost import cpu_s, per_filing
 from bench.harness import write_results
 from bench.notify_webhooks import filed
 from services.notify.config import NotifySettings
@@ -94,20 +94,15 @@ def main() -> None:
     last = rounds[-1]
     commands, statements = last["commands"], last["statements"]
     print("per filing (last round): commands / statements (documents of an insert, updates of an update)")
-    for key in sorted(statements, key=lambda k: (-statements[k], k)):
-        print(f"  {key[0]:>17} {key[1]:<22} {commands[key] / args.count:6.3f} / {statements[key] / args.count:6.3f}")
-    written = sum(v for k, v in statements.items() if k[0] in WRITES) / args.count
+    counted = per_filing(commands, statements, args.count)
     figures = {"count": args.count, "group": args.group,
                "notify_cpu_ms_per_filing": round(median(r["notify_cpu_ms"] for r in rounds), 3),
                "store_cpu_ms_per_filing": round(median(r["store_cpu_ms"] for r in rounds), 3),
                "filings_per_s": round(median(args.count / r["seconds"] for r in rounds), 1),
-               "written_per_filing": round(written, 3),
-               "commands_per_filing": {f"{k[0]} {k[1]}": round(v / args.count, 3) for k, v in commands.items()},
-               "statements_per_filing": {f"{k[0]} {k[1]}": round(v / args.count, 3) for k, v in statements.items()},
-               "at": datetime.now(UTC).isoformat()}
+               **counted, "at": datetime.now(UTC).isoformat()}
     print(f"median of {args.rounds} rounds: {figures['filings_per_s']:.0f} filings/s; CPU a filing: notify "
           f"{figures['notify_cpu_ms_per_filing']:.2f} ms, store {figures['store_cpu_ms_per_filing']:.2f} ms; "
-          f"{written:.2f} documents written a filing")
+          f"{counted['written_per_filing']:.2f} documents written a filing")
     write_results(name="notify_cost", figures=figures)
 
 
