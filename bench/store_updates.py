@@ -1,6 +1,9 @@
 """What a settlement costs the store: CPU per document for inserting notifications, then settling
-them as one update statement each (as a bulk write of UpdateOne) against one `update_many` per
-slice of ids (as notify settles the deliveries delivered together), in a transaction.
+them in a transaction one of three ways: one update statement each guarded in its filter by lease
+and state (a bulk write of UpdateOne), one guarded `update_many` per slice of ids, the guard
+read first (the ids a slice, lease and state only) and each written by its id alone (as notify
+claims), or read first and written a slice of ids a statement (as notify settles:
+services/notify/repository/deliveries.py, `_held`).
 
 Starts an embedded store (or uses MONGODB_URI: then its CPU is not measured, only the wall time).
 Run: .venv/bin/python -m bench.store_updates [--docs 256] [--rounds 6]
@@ -25,9 +28,9 @@ from bench.harness import console, write_results
 from services.notify.models import Notification
 from shared.envelope import new_id
 from shared.runtime import embedded
-from shared.store.by_ids import SLICE
+from shared.store.by_ids import SLICE, find_by_ids
 
-WAYS = ("insert", "update_one_each", "update_many_slices")
+WAYS = ("insert", "update_one_each", "update_many_slices", "read_then_update_by_id", "read_then_update_many_by_ids")
 
 
 def rows(count: int) -> list[dict[str, Any]]:
@@ -46,12 +49,19 @@ def settle(client: MongoClient, coll: Any, ids: list[str], *, way: str) -> None:
     changes = {"$set": {"state": "delivered", "delivered_at": now, "lease_until": now, "last_error": None},
                "$inc": {"attempts": 1}}
     guard = {"lease_token": "t", "state": "pending"}
-    if way == "update_one_each":
-        statements: list[Any] = [UpdateOne({"_id": one, **guard}, changes) for one in ids]
-    else:
-        statements = [UpdateMany({"_id": {"$in": ids[low:low + SLICE]}, **guard}, changes)
-                      for low in range(0, len(ids), SLICE)]
     with client.start_session() as session, session.start_transaction():
+        if way.startswith("read_then"):
+            held = [d["_id"] for d in find_by_ids(coll, ids, projection={"lease_token": 1, "state": 1},
+                                                  session=session)
+                    if all(d.get(field) == value for field, value in guard.items())]
+            statements: list[Any] = [UpdateOne({"_id": one}, changes) for one in held] \
+                if way == "read_then_update_by_id" else [UpdateMany({"_id": {"$in": held[low:low + SLICE]}}, changes)
+                                                          for low in range(0, len(held), SLICE)]
+        elif way == "update_one_each":
+            statements = [UpdateOne({"_id": one, **guard}, changes) for one in ids]
+        else:
+            statements = [UpdateMany({"_id": {"$in": ids[low:low + SLICE]}, **guard}, changes)
+                          for low in range(0, len(ids), SLICE)]
         coll.bulk_write(statements, ordered=True, session=session)
 
 
@@ -80,11 +90,11 @@ def main() -> None:
         for index in Notification._meta["index_specs"]:  # the collection's own indexes
             coll.create_index(list(index["fields"]))
         with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("rounds", total=args.rounds * 2)
+            settles = WAYS[1:]
+            task = progress.add_task("rounds", total=args.rounds * len(settles))
             for number in range(args.rounds):
-                # Alternate which update way goes first.
-                for way in (("update_one_each", "update_many_slices") if number % 2 == 0
-                            else ("update_many_slices", "update_one_each")):
+                # Rotate which update way goes first.
+                for way in settles[number % len(settles):] + settles[:number % len(settles)]:
                     batch = rows(args.docs)
                     cpu, wall = store_cpu(), time.perf_counter()
                     coll.insert_many(batch)
@@ -110,6 +120,8 @@ def main() -> None:
     many, each = figures["update_many_slices_store_cpu_ms_per_doc"], figures["update_one_each_store_cpu_ms_per_doc"]
     if store_pid is not None and each:
         figures["update_many_slices_vs_update_one_each_cpu"] = round(many / each, 2)
+        for way in ("read_then_update_by_id", "read_then_update_many_by_ids"):
+            figures[f"{way}_vs_update_one_each_cpu"] = round(figures[f"{way}_store_cpu_ms_per_doc"] / each, 2)
     write_results(name="store_updates", figures=figures)
 
 

@@ -1,6 +1,7 @@
 """The delivery log on the real store: a settling transaction's attempts are one page the
 deliveries name, read back per delivery in order; an attempt made by a worker that lost the
-delivery is shown too; attempts logged one by one by the version before are still shown."""
+delivery is shown too; attempts logged one by one by the version before are still shown; a settle
+or a claim never overwrites a delivery another worker wrote after it read."""
 
 from __future__ import annotations
 
@@ -91,3 +92,63 @@ def test_attempts_logged_one_by_one_before_are_shown_with_the_pages(db: None) ->
     assert [(one["number"], one["ok"], one["status_code"]) for one in shown] == [
         (1, False, 503), (2, False, 503), (3, True, 204)]
     assert [one["started_at"] for one in shown] == [AT + timedelta(seconds=s) for s in (1, 2, 9)]
+
+
+def test_a_lease_taken_after_the_settle_read_it_is_not_overwritten(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The settle reads which deliveries it still holds, then writes them by id. Another worker
+    # leasing one in between (its lease ran out during the send) must win: the write conflicts,
+    # the transaction is tried again, and the second read sees the other lease.
+    held = delivery(20)
+    from services.notify.repository import deliveries
+
+    read = deliveries.find_by_ids
+    raced: list[str] = []
+    reads = []
+
+    def read_then_race(*args, **kwargs):
+        found = read(*args, **kwargs)
+        reads.append([d["lease_token"] for d in found])
+        if not raced:  # the other worker's claim, committed after this transaction's read
+            raced.append(held.id)
+            Notification.objects(id=held.id).update(set__lease_token="lease-of-another-worker")
+        return found
+
+    monkeypatch.setattr(deliveries, "find_by_ids", read_then_race)
+    commits = GroupCommit(name="test")
+    page = []
+
+    def settle(tx):
+        page[:] = [repository.create_log(tx, attempts=[attempt(held, ok=True, at=AT)], now=AT)]
+        return repository.update_settled_many(tx, settles=[(held, {"state": "delivered"})], log=page[0])
+
+    assert commits.run(settle) == set()
+    assert reads == [["lease-1"], ["lease-of-another-worker"]]  # the write conflicted; read again
+    [stored] = Notification.objects(id=held.id)
+    assert (stored.state, stored.attempts, stored.lease_token) == ("pending", 0, "lease-of-another-worker")
+
+
+def test_a_claim_takes_only_deliveries_still_free_when_it_writes(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A claim reads which deliveries are free (pending, lease run out), then leases them by id. One
+    # settled by another worker in between is not leased again: the write conflicts and the
+    # retried claim reads it settled.
+    free, settled_meanwhile = delivery(30), delivery(31)
+    from services.notify.repository import deliveries
+
+    read = deliveries.find_by_ids
+    raced: list[str] = []
+
+    def read_then_race(*args, **kwargs):
+        found = read(*args, **kwargs)
+        if not raced:
+            raced.append(settled_meanwhile.id)
+            Notification.objects(id=settled_meanwhile.id).update(set__state="delivered")
+        return found
+
+    monkeypatch.setattr(deliveries, "find_by_ids", read_then_race)
+    now = AT + timedelta(minutes=2)  # both leases have run out
+    taken = repository.update_leases(ids=[free.id, settled_meanwhile.id], now=now, lease=timedelta(seconds=30))
+    assert [doc.id for doc in taken] == [free.id]
+    assert (taken[0].lease_until, taken[0].body) == (now + timedelta(seconds=30), "x")  # its content, leased
+    stored = {d.id: d for d in Notification.objects(id__in=[free.id, settled_meanwhile.id])}
+    assert stored[free.id].lease_token == taken[0].lease_token != "lease-1"
+    assert (stored[settled_meanwhile.id].state, stored[settled_meanwhile.id].lease_token) == ("delivered", "lease-1")

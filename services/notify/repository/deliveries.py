@@ -63,35 +63,48 @@ def list_endpoints_by_id(*, ids: set[str]) -> dict[str, Subscription]:
 
 def update_leases(*, ids: list[str], now: datetime, lease: timedelta) -> list[Notification]:
     """Lease these deliveries until now + lease; the ones this call took (not leased meanwhile)."""
-    coll = database()[Notification._get_collection_name()]
-    token = new_id()
-    # One bulk of single-document guarded updates in one transaction, never update_many: a delivery
-    # may carry the uncommitted outcome of a process SIGKILLed mid-transaction. The embedded store
-    # retries a multi-document update's conflict with it forever while holding the collection lock,
-    # and its reaper of dead transactions then deadlocks behind the transactions queued on that lock
-    # (every write of every service hangs). A single-document statement (multi=False, also inside a
-    # bulk: the store applies each statement on its own) in a transaction fails on that conflict at
-    # once and the transaction is tried again, without holding the lock. The transaction is what
+    # One transaction: the deliveries read, the free ones (pending, lease run out) written by id
+    # alone, one single-document statement each, never update_many: a delivery may carry the
+    # uncommitted outcome of a process SIGKILLed mid-transaction. The embedded store retries a
+    # multi-document update's conflict with it forever while holding the collection lock, and its
+    # reaper of dead transactions then deadlocks behind the transactions queued on that lock (every
+    # write of every service hangs). A single-document statement (multi=False, also inside a bulk:
+    # the store applies each statement on its own) in a transaction fails on that conflict at once
+    # and the transaction is tried again, without holding the lock. The transaction is also what
     # makes the bulk cheap: outside one, the store commits (and syncs to disk) every statement.
-    # The filter leads with _id and names no other indexed field: the embedded store picks its
-    # index from the filter's first fields, and (channel, state, ...) would make every claim read
-    # the whole pending backlog. Lease and state are what a concurrent claim or settle changes.
+    # By id alone, as a settle writes (see _held): a delivery another claim or a settle wrote after
+    # this transaction's read makes its write conflict, and the retry reads it taken.
     if not ids:
         return []
-    leases = [UpdateOne({"_id": delivery_id, "lease_until": {"$lte": now}, "state": "pending"},
-                        {"$set": {"lease_until": now + lease, "lease_token": token}}) for delivery_id in ids]
-    run_transaction(lambda tx: tx.collection(Notification).bulk_write(leases, ordered=True, session=tx.session))
-    return [Notification._from_son(d) for d in coll.find({"_id": {"$in": ids}, "lease_token": token})]
+    token = new_id()
+    leased = {"lease_until": now + lease, "lease_token": token}
+
+    def take(tx: UnitOfWork) -> list[Notification]:
+        coll = tx.collection(Notification)
+        free = [d for d in find_by_ids(coll, ids, session=tx.session)
+                if d.get("state") == "pending" and d["lease_until"] <= now]
+        if free:
+            coll.bulk_write([UpdateOne({"_id": d["_id"]}, {"$set": leased}) for d in free], ordered=True,
+                            session=tx.session)
+        return [Notification._from_son({**d, **leased}) for d in free]
+
+    return run_transaction(take)
 
 
 def update_released(*, ids: list[str], token: str, now: datetime) -> None:
     """Give back deliveries leased under `token` that were not sent: due to any claim from now."""
-    # One guarded single-document update each, in one transaction: see update_leases.
-    releases = [UpdateOne({"_id": delivery_id, "lease_token": token, "state": "pending"},
-                          {"$set": {"lease_until": now}}) for delivery_id in ids]
-    if releases:
-        run_transaction(lambda tx: tx.collection(Notification).bulk_write(releases, ordered=True,
-                                                                           session=tx.session))
+    # Read, then written by id alone, one single-document statement each: see update_leases.
+    def give(tx: UnitOfWork) -> None:
+        coll = tx.collection(Notification)
+        mine = [d["_id"] for d in find_by_ids(coll, ids, projection={"lease_token": 1, "state": 1},
+                                              session=tx.session)
+                if d.get("state") == "pending" and d.get("lease_token") == token]
+        if mine:
+            coll.bulk_write([UpdateOne({"_id": delivery_id}, {"$set": {"lease_until": now}}) for delivery_id in mine],
+                            ordered=True, session=tx.session)
+
+    if ids:
+        run_transaction(give)
 
 
 def _outcome(changes: dict[str, Any], log: str) -> dict[str, Any]:
@@ -99,12 +112,30 @@ def _outcome(changes: dict[str, Any], log: str) -> dict[str, Any]:
     return {"$set": changes, "$inc": {"attempts": 1}, "$push": {"log": log}}
 
 
+def _held(tx: UnitOfWork, docs: list[Notification]) -> set[str]:
+    """Of these deliveries, the ids this transaction reads still pending under the lease each was
+    sent with: the ones its outcome may settle.
+
+    Read, then written by id alone: the embedded store finds a document by a filter of `_id` alone
+    directly, and walks its index catalogue for every other field a filter names (a settle guarded
+    in its filter by lease and state cost it 0.97 ms of CPU a delivery, read first and written by id
+    0.41-0.55 ms: bench.store_updates; docs/architecture.md, Store notes). The guard holds as it did
+    in the filter: the transaction reads a snapshot, and a delivery another worker leased or settled
+    after that snapshot makes the write conflict, and the transaction is tried again, reading the
+    other's lease."""
+    tokens = {doc.id: doc.lease_token for doc in docs}
+    found = find_by_ids(tx.collection(Notification), list(tokens), projection={"lease_token": 1, "state": 1},
+                        session=tx.session)
+    return {d["_id"] for d in found if d.get("state") == "pending" and d.get("lease_token") == tokens[d["_id"]]}
+
+
 def update_settled(tx: UnitOfWork, *, doc: Notification, changes: dict[str, Any], log: str) -> bool:
     """Apply an attempt's outcome (logged in page `log`) to a delivery this worker still holds; False
     when another settled it."""
-    mine = {"_id": doc.id, "lease_token": doc.lease_token, "state": "pending"}
-    settled = tx.collection(Notification).update_one(mine, _outcome(changes, log), session=tx.session)
-    return bool(settled.modified_count)
+    if not _held(tx, [doc]):
+        return False
+    tx.collection(Notification).update_one({"_id": doc.id}, _outcome(changes, log), session=tx.session)
+    return True
 
 
 def update_logged(tx: UnitOfWork, *, ids: list[str], log: str) -> None:
@@ -113,39 +144,31 @@ def update_logged(tx: UnitOfWork, *, ids: list[str], log: str) -> None:
     tx.write(Notification, [UpdateOne({"_id": delivery_id}, {"$push": {"log": log}}) for delivery_id in ids])
 
 
-def _settle(ids: list[str], *, token: str | None, changes: dict[str, Any], log: str) -> UpdateOne | UpdateMany:
-    # Guarded by the lease token, as update_settled is.
+def _settle(ids: list[str], *, changes: dict[str, Any], log: str) -> UpdateOne | UpdateMany:
     update = _outcome(changes, log)
     if len(ids) == 1:
-        return UpdateOne({"_id": ids[0], "lease_token": token, "state": "pending"}, update)
-    return UpdateMany({"_id": {"$in": ids}, "lease_token": token, "state": "pending"}, update)
+        return UpdateOne({"_id": ids[0]}, update)
+    return UpdateMany({"_id": {"$in": ids}}, update)
 
 
 def update_settled_many(tx: UnitOfWork, *, settles: list[tuple[Notification, dict[str, Any]]], log: str) -> set[str]:
     """Apply many attempts' outcomes (logged in page `log`) to the deliveries this worker still holds,
     in one bulk write of the transaction, each guarded by its lease token as update_settled is; the
     ids settled (the others were settled or taken by another worker)."""
-    if not settles:
+    held = _held(tx, [doc for doc, _ in settles]) if settles else set()
+    if not held:
         return set()
-    coll = tx.collection(Notification)
     # Deliveries with the same changes (those delivered in one batch: see outcomes._changes) go as
     # one statement a slice of ids (shared/store/by_ids.py): the store pays a fixed cost per
     # statement, more than a delivered one's own write.
-    alike: dict[tuple[str | None, str], tuple[dict[str, Any], list[str]]] = {}
+    alike: dict[str, tuple[dict[str, Any], list[str]]] = {}
     for doc, changes in settles:
-        alike.setdefault((doc.lease_token, repr(sorted(changes.items()))), (changes, []))[1].append(doc.id)
-    statements = [_settle(ids[low:low + SLICE], token=token, changes=changes, log=log)
-                  for (token, _), (changes, ids) in alike.items() for low in range(0, len(ids), SLICE)]
-    result = coll.bulk_write(statements, ordered=True, session=tx.session)
-    ids = [doc.id for doc, _ in settles]
-    if result.matched_count == len(settles):
-        return set(ids)
-    # A bulk write answers with a total, not which statement matched: the ones it settled name the
-    # page (the transaction reads its own writes; a concurrent write of one of them makes one of the
-    # two transactions retry). Read only when some changed hands, which is rare: a lease that ran
-    # out during its send.
-    return {d["_id"] for d in find_by_ids(coll, ids, projection={"log": 1}, session=tx.session)
-            if log in (d.get("log") or ())}
+        if doc.id in held:
+            alike.setdefault(repr(sorted(changes.items())), (changes, []))[1].append(doc.id)
+    statements = [_settle(ids[low:low + SLICE], changes=changes, log=log)
+                  for changes, ids in alike.values() for low in range(0, len(ids), SLICE)]
+    tx.collection(Notification).bulk_write(statements, ordered=True, session=tx.session)
+    return held
 
 
 def create_log(tx: UnitOfWork, *, attempts: list[dict[str, Any]], now: datetime) -> str:

@@ -72,10 +72,9 @@ def _attempt(sent: Sent) -> dict[str, Any]:
 
 def record_outcomes(commits: GroupCommit, *, sent: list[Sent], settings: NotifySettings) -> list[bool]:
     """Log the attempts and settle their deliveries in one transaction: one log page of the attempts,
-    one bulk write of the deliveries (each guarded by its lease token, naming the page; a read after
-    it only when some changed hands), a read and at most one write per endpoint whose health may
-    change, one outbox write. For each, True when it was delivered now; False when it failed or
-    another worker had settled it (its attempt is logged)."""
+    the deliveries this worker still holds read, then written by id (naming the page), a read and at
+    most one write per endpoint whose health may change, one outbox write. For each, True when it
+    was delivered now; False when it failed or another worker had settled it (its attempt is logged)."""
     now = utcnow()
     planned = [(one, *_changes(one, now=now, settings=settings)) for one in sent]
 
