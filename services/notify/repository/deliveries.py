@@ -132,10 +132,7 @@ def _held(tx: UnitOfWork, docs: list[Notification]) -> set[str]:
 def update_settled(tx: UnitOfWork, *, doc: Notification, changes: dict[str, Any], log: str) -> bool:
     """Apply an attempt's outcome (logged in page `log`) to a delivery this worker still holds; False
     when another settled it."""
-    if not _held(tx, [doc]):
-        return False
-    tx.collection(Notification).update_one({"_id": doc.id}, _outcome(changes, log), session=tx.session)
-    return True
+    return bool(update_settled_many(tx, settles=[(doc, changes)], log=log))
 
 
 def update_logged(tx: UnitOfWork, *, ids: list[str], log: str) -> None:
