@@ -20,17 +20,12 @@ from typing import IO, TYPE_CHECKING, Any
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
+from shared.runtime.ports import free_port
+
 if TYPE_CHECKING:
     from shared.topics import TopicSettings
 
 PR_SET_PDEATHSIG = 1
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _die_with_parent() -> None:
