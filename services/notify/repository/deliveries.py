@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -95,13 +96,11 @@ def update_released(*, ids: list[str], token: str, now: datetime) -> None:
     """Give back deliveries leased under `token` that were not sent: due to any claim from now."""
     # Read, then written by id alone, one single-document statement each: see update_leases.
     def give(tx: UnitOfWork) -> None:
-        coll = tx.collection(Notification)
-        mine = [d["_id"] for d in find_by_ids(coll, ids, projection={"lease_token": 1, "state": 1},
-                                              session=tx.session)
-                if d.get("state") == "pending" and d.get("lease_token") == token]
+        mine = _held(tx, dict.fromkeys(ids, token))
         if mine:
-            coll.bulk_write([UpdateOne({"_id": delivery_id}, {"$set": {"lease_until": now}}) for delivery_id in mine],
-                            ordered=True, session=tx.session)
+            tx.collection(Notification).bulk_write(
+                [UpdateOne({"_id": delivery_id}, {"$set": {"lease_until": now}}) for delivery_id in sorted(mine)],
+                ordered=True, session=tx.session)
 
     if ids:
         run_transaction(give)
@@ -112,9 +111,9 @@ def _outcome(changes: dict[str, Any], log: str) -> dict[str, Any]:
     return {"$set": changes, "$inc": {"attempts": 1}, "$push": {"log": log}}
 
 
-def _held(tx: UnitOfWork, docs: list[Notification]) -> set[str]:
-    """Of these deliveries, the ids this transaction reads still pending under the lease each was
-    sent with: the ones its outcome may settle.
+def _held(tx: UnitOfWork, tokens: Mapping[str, str | None]) -> set[str]:
+    """Of these deliveries (id → the lease token it was taken under), the ids this transaction reads
+    still pending under that lease: the ones a settle or a release may write.
 
     Read, then written by id alone: the embedded store finds a document by a filter of `_id` alone
     directly, and walks its index catalogue for every other field a filter names (a settle guarded
@@ -123,7 +122,6 @@ def _held(tx: UnitOfWork, docs: list[Notification]) -> set[str]:
     in the filter: the transaction reads a snapshot, and a delivery another worker leased or settled
     after that snapshot makes the write conflict, and the transaction is tried again, reading the
     other's lease."""
-    tokens = {doc.id: doc.lease_token for doc in docs}
     found = find_by_ids(tx.collection(Notification), list(tokens), projection={"lease_token": 1, "state": 1},
                         session=tx.session)
     return {d["_id"] for d in found if d.get("state") == "pending" and d.get("lease_token") == tokens[d["_id"]]}
@@ -152,7 +150,7 @@ def update_settled_many(tx: UnitOfWork, *, settles: list[tuple[Notification, dic
     """Apply many attempts' outcomes (logged in page `log`) to the deliveries this worker still holds,
     in one bulk write of the transaction, each guarded by its lease token as update_settled is; the
     ids settled (the others were settled or taken by another worker)."""
-    held = _held(tx, [doc for doc, _ in settles]) if settles else set()
+    held = _held(tx, {doc.id: doc.lease_token for doc, _ in settles}) if settles else set()
     if not held:
         return set()
     # Deliveries with the same changes (those delivered in one batch: see outcomes._changes) go as
