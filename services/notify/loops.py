@@ -30,6 +30,7 @@ from shared.store import STORE_UNAVAILABLE, GroupCommit
 log = logging.getLogger(__name__)
 CHANNELS = ("email", "sms", "webhook")
 SETTLE_BATCH_MAX = 256  # outcomes settled in one transaction at most
+CLAIM_RACES = 3  # claims made again at once, in a row, after each lost deliveries to another worker
 LEASE_MARGIN_S = 2.0  # a send starts only with its timeout and this much of its lease left
 
 
@@ -125,6 +126,7 @@ class DeliveryWorker:
         # Webhooks come handed over (service/handoff.py): a claim is made when asked, while the last
         # one was full, or once per poll interval (retries, resumed endpoints, a crashed instance's).
         last_claim, more = -self._settings.delivery_poll_s, True
+        races = 0  # claims in a row that lost deliveries to another worker (another notify process)
         clock = asyncio.get_running_loop().time
 
         def finished(task: asyncio.Task[None]) -> None:
@@ -137,6 +139,7 @@ class DeliveryWorker:
             while True:
                 wakeup.clear()
                 docs: list[Notification] = []
+                raced = False  # this turn's claim lost some to another worker, and may go again at once
                 room = most - len(held)
                 if room > 0:
                     try:
@@ -158,7 +161,12 @@ class DeliveryWorker:
                             docs = await asyncio.to_thread(
                                 delivery.claim, channel=channel, lease=lease, slots=room,
                                 in_flight=Counter(held.values()), per_endpoint=2 * share, endpoint_caps=pace.caps())
-                            more = len(docs) >= room
+                            # Another worker leased some of those this claim chose (both read the due
+                            # set, the earliest first): the next ones are free, so it claims again at
+                            # once rather than waiting for its poll (a few times in a row at most).
+                            races = races + 1 if getattr(docs, "contended", False) else 0
+                            raced = 0 < races <= CLAIM_RACES
+                            more = len(docs) >= room or raced
                     except STORE_UNAVAILABLE as exc:
                         log.warning("delivery worker waiting for the store: %s", exc)
                     except Exception:
@@ -174,8 +182,8 @@ class DeliveryWorker:
                                                              senders, gate, posts, pace))
                     held[task] = endpoint
                     task.add_done_callback(finished)
-                if docs and len(docs) >= room:
-                    continue  # the claim was full: there may be more due
+                if (docs and len(docs) >= room) or raced:
+                    continue  # the claim was full, or lost some to another worker: there may be more due
                 await wait_set(wakeup, self._settings.delivery_poll_s)
         finally:
             for task in list(held):

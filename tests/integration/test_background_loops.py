@@ -1,10 +1,12 @@
 """Background loops outlive what they did not expect: the delivery worker keeps sending after a claim
-fails with an answer nobody planned for, and any loop that fails is started again (and /readyz says so)."""
+fails with an answer nobody planned for and claims again at once when another worker took what it
+chose, and any loop that fails is started again (and /readyz says so)."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -62,6 +64,24 @@ def test_a_claim_the_store_answers_with_an_error_does_not_stop_webhooks(
         ready = app.get("/readyz")
         assert ready.status_code == 200
         assert ready.json()["background_restarts"] == {}  # the worker went on; nothing had to be restarted
+
+
+def test_a_webhook_claim_that_lost_deliveries_to_another_worker_is_made_again_at_once(
+        settings: NotifySettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two notify processes read the same due set; the one whose chosen deliveries the other leased
+    # first claims again at once (the next ones are free), not after its poll interval.
+    calls: list[float] = []
+
+    def claim(**kwargs: Any) -> delivery.Claimed:
+        if kwargs["channel"] != "webhook":
+            return delivery.Claimed([])
+        calls.append(time.monotonic())
+        return delivery.Claimed([], contended=len(calls) == 1)  # the first lost all it chose
+
+    monkeypatch.setattr(delivery, "claim", claim)
+    with running_notify(settings.model_copy(update={"delivery_poll_s": 120.0})):
+        wait_until(lambda: len(calls) >= 2, timeout=20, what="a second webhook claim well before the poll interval")
+    assert calls[1] - calls[0] < 20
 
 
 def test_a_background_loop_that_fails_is_started_again_and_counted(settings: NotifySettings) -> None:

@@ -1,10 +1,9 @@
 """Which due webhook deliveries a claim takes on the real store: none of a paused endpoint or one
-still backing off, every one of an endpoint that answers again (its backoff cleared); two workers
-claiming from one due set at once both take some."""
+still backing off, every one of an endpoint that answers again (its backoff cleared); a claim that
+lost deliveries to another worker says so."""
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -105,7 +104,7 @@ def test_handed_deliveries_go_out_without_a_claim_and_a_held_endpoints_wait_for_
                        in_flight=Counter(), caps={}, per_endpoint=2) == [] and waiting == []
 
 
-def test_two_workers_claiming_from_one_due_set_at_once_both_take_deliveries(
+def test_a_claim_that_lost_deliveries_to_another_worker_says_so_and_the_next_takes_the_next_ones(
         notify_db: None, monkeypatch: pytest.MonkeyPatch) -> None:
     from services.notify import repository
     from services.notify.service import delivery
@@ -113,19 +112,21 @@ def test_two_workers_claiming_from_one_due_set_at_once_both_take_deliveries(
     endpoint("s-busy")
     for n in range(40):  # a held backlog, due in this order
         due_delivery(f"d-{n:02d}", "s-busy")
-    due = repository.list_due(channel="webhook", now=datetime.now(UTC))
+    read = repository.list_due
+    due = read(channel="webhook", now=datetime.now(UTC))
     # Both read the due set before either leased (two notify processes draining one backlog).
     monkeypatch.setattr(repository, "list_due", lambda **_: list(due))
     ask = {"channel": "webhook", "lease": timedelta(seconds=30), "slots": 10, "in_flight": Counter(), "per_endpoint": 4}
 
-    first = delivery.claim(**ask, rng=random.Random(1))
-    second = delivery.claim(**ask, rng=random.Random(2))
+    first = delivery.claim(**ask)
+    lost = delivery.claim(**ask)
+    monkeypatch.setattr(repository, "list_due", read)
+    again = delivery.claim(**ask)  # what the worker that lost does at once (loops.DeliveryWorker)
 
-    assert len(first) == 4  # the endpoint's cap
-    assert second  # the later claim took the ones still free among its own (it took none when both took the earliest)
-    assert not {d.id for d in first} & {d.id for d in second}  # never one delivery leased twice
-    earliest = {d.id for d in due[:delivery.SPREAD * 4]}
-    assert {d.id for d in [*first, *second]} <= earliest  # from the endpoint's earliest due
+    assert [d.id for d in first] == ["d-00", "d-01", "d-02", "d-03"]  # the earliest, up to the endpoint's cap
+    assert not first.contended
+    assert lost == [] and lost.contended  # never one delivery leased twice; the loser knows it lost
+    assert [d.id for d in again] == ["d-04", "d-05", "d-06", "d-07"]  # the next ones, still in order
 
 
 def resume(sub_id: str) -> None:

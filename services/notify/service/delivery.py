@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -17,53 +16,43 @@ class Claimed(list[Notification]):
     """The deliveries a claim took, with their endpoints as read for the claim (`endpoints`, by id):
     every send of the batch uses them instead of reading its subscription again."""
 
-    def __init__(self, docs: list[Notification], endpoints: Mapping[str, Subscription] | None = None) -> None:
+    def __init__(self, docs: list[Notification], endpoints: Mapping[str, Subscription] | None = None, *,
+                 contended: bool = False) -> None:
         super().__init__(docs)
         self.endpoints: dict[str, Subscription] = dict(endpoints or {})
-
-
-#: A claim takes an endpoint's deliveries at random among its earliest due, up to this many times
-#: what it may take of it: two workers claiming from the same due set at once then rarely reach for
-#: the same ones. Both took the earliest before; the one that lost the write conflict took none until
-#: its next poll, and two notify processes drained a held backlog at a quarter of one's rate.
-SPREAD = 8
+        #: Another worker leased some of the deliveries this claim chose first: claim again at once.
+        self.contended = contended
 
 
 def claim(*, channel: str, lease: timedelta, slots: int, in_flight: Counter[str], per_endpoint: int,
-          endpoint_caps: Mapping[str, int] | None = None, now: datetime | None = None,
-          rng: random.Random | None = None) -> Claimed:
-    """Lease up to `slots` due pending deliveries of a channel in one read and one write; paused,
-    backed-off and full endpoints wait (an endpoint takes up to its cap in `endpoint_caps`, else
-    `per_endpoint`, counting those `in_flight`), each endpoint's taken among its earliest (SPREAD)."""
+          endpoint_caps: Mapping[str, int] | None = None, now: datetime | None = None) -> Claimed:
+    """Lease up to `slots` due pending deliveries of a channel in one read and one write, the
+    earliest first; paused, backed-off and full endpoints wait (an endpoint takes up to its cap in
+    `endpoint_caps`, else `per_endpoint`, counting those `in_flight`). `contended` on the result:
+    another worker leased some of those chosen between this claim's read and its write."""
     now = now or utcnow()
     candidates = repository.list_due(channel=channel, now=now)
     wanted = {due.subscription_id for due in candidates if due.subscription_id}
     endpoints = repository.list_endpoints_by_id(ids=wanted) if wanted else {}
     held = {sub_id for sub_id, sub in endpoints.items() if held_endpoint(sub, now)}
+    taken: list[str] = []
+    room = Counter(in_flight)
     caps = endpoint_caps or {}
-
-    def room(endpoint: str) -> int:
-        if channel != "webhook":
-            return slots
-        return max(0, caps.get(endpoint, per_endpoint) - in_flight[endpoint])
-
-    pools: dict[str, list[int]] = {}  # by endpoint: positions in the due order it may take from
-    for position, due in enumerate(candidates):
+    for due in candidates:
         if due.lease_until > now or due.subscription_id in held:
             continue  # being sent by someone, or its endpoint is paused or backing off
         endpoint = due.subscription_id or channel
-        pool = pools.setdefault(endpoint, [])
-        if len(pool) < SPREAD * room(endpoint):
-            pool.append(position)
-    pick = rng or random
-    chosen = sorted(position for endpoint, pool in pools.items()
-                    for position in (pool if len(pool) <= room(endpoint) else pick.sample(pool, room(endpoint))))
-    taken = [candidates[position].id for position in chosen[:slots]]
+        if channel == "webhook" and room[endpoint] >= caps.get(endpoint, per_endpoint):
+            continue
+        room[endpoint] += 1
+        taken.append(due.id)
+        if len(taken) >= slots:
+            break
     if not taken:
         return Claimed([])
     docs = repository.update_leases(ids=taken, now=now, lease=lease)
     return Claimed(docs, {d.subscription_id: endpoints[d.subscription_id] for d in docs
-                          if d.subscription_id in endpoints})
+                          if d.subscription_id in endpoints}, contended=len(docs) < len(taken))
 
 
 def held_endpoint(subscription: Subscription, now: datetime) -> bool:
