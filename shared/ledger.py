@@ -66,6 +66,15 @@ def record_processed(uow: UnitOfWork, *, consumer: str, event_id: str, event_typ
         raise AlreadyProcessed(event_id) from exc
 
 
+def read_applied(uow: UnitOfWork, *, consumer: str, event_ids: list[str]) -> set[str]:
+    """Of these events, the ones the consumer applied before (one query for a group)."""
+    if not event_ids:
+        return set()
+    ids = {ledger_id(consumer, event_id): event_id for event_id in event_ids}
+    found = uow.collection(ProcessedEvent).find({"_id": {"$in": sorted(ids)}}, {"_id": 1}, session=uow.session)
+    return {ids[doc["_id"]] for doc in found}
+
+
 def apply_once(uow: UnitOfWork, *, consumer: str, event: Event, work: Callable[[UnitOfWork], T]) -> T:
     """Apply an event's effects and record it as processed in one transaction of the unit of work.
 

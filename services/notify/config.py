@@ -58,6 +58,8 @@ class NotifySettings(ServiceSettings):
     concurrency_sms: int = Field(8, title="SMS sent at the same time", ge=1)
     concurrency_webhook: int = Field(32, title="Webhook POSTs in flight at the same time", ge=1)
     concurrency_per_endpoint: int = Field(4, title="Webhook POSTs in flight per endpoint", ge=1)
+    webhook_early_wait_s: float = Field(
+        0.05, title="How long a consumed batch's commit waits for its webhooks sent meanwhile", ge=0, le=5)
 
     evidence_reminder_after_s: float = Field(
         86_400.0, title="Remind the complainant when evidence is still missing this long after assessment", gt=0)

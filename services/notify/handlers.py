@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -45,7 +46,8 @@ def register(runtime: ServiceRuntime, *, settings: NotifySettings, endpoints: Li
             elif wake_worker not in uow.after_commit:
                 uow.after_commit.append(wake_worker)
 
-        runtime.subscribe(topic, dict.fromkeys(types, on_event), prepare=events.read_ahead)
+        runtime.subscribe(topic, dict.fromkeys(types, on_event),
+                          prepare=functools.partial(events.read_ahead, consumer=settings.service_name))
 
     topics = settings.topics
     # A freeze request comes from intake at filing and from escalation's routing: both are heard,

@@ -18,6 +18,7 @@ from services.notify.config import NotifySettings
 from services.notify.domain.notice import Channel
 from services.notify.models import Notification, Subscription
 from services.notify.service import delivery, events, outcomes, reminders
+from services.notify.service.early import EarlySends
 from services.notify.service.handoff import take_handed
 from services.notify.service.planning import channel_enabled
 from services.notify.service.subscriptions import LiveEndpoints
@@ -25,7 +26,7 @@ from shared.aio import wait_set
 from shared.app import ServiceRuntime
 from shared.envelope import utcnow
 from shared.metrics import Samples
-from shared.store import STORE_UNAVAILABLE, GroupCommit
+from shared.store import STORE_UNAVAILABLE, GroupCommit, UnitOfWork
 
 log = logging.getLogger(__name__)
 CHANNELS = ("email", "sms", "webhook")
@@ -65,6 +66,8 @@ class DeliveryWorker:
         self._settling: asyncio.Queue[_Settling] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._handed: list[Notification] = []  # webhook deliveries handed over, leased to this worker
+        #: Those handed before the transaction recording them commits (service/early.py).
+        self.early = EarlySends(settings=settings, hand_over=self._hand_over, settle=self._settle_one)
         self._asked: set[str] = set()  # channels woken to claim (not by a hand-over or a finished send)
         self.sent = Counter[str]()
 
@@ -98,9 +101,16 @@ class DeliveryWorker:
         self._handed.extend(docs)
         self._wakeups["webhook"].set()
 
+    def accept_early(self, tx: UnitOfWork, rows: list[dict[str, Any]]) -> None:
+        """Take webhook deliveries leased to this worker that `tx` records, before it commits: sent
+        at once, those delivered by its commit stored delivered by it (service/early.py). From
+        worker threads; not running, they are given on commit (their leases bring them to a claim)."""
+        self.early.accept(tx, rows, later=lambda: self.accept([Notification._from_son(one) for one in rows]))
+
     async def run(self) -> None:
         """Serve every channel until cancelled."""
         self._loop = asyncio.get_running_loop()
+        self.early.start(self._loop)
         self._settling = asyncio.Queue()
         senders = Senders(settings=self._settings)
         limits = {"email": self._settings.concurrency_email, "sms": self._settings.concurrency_sms,
@@ -146,14 +156,19 @@ class DeliveryWorker:
                         if channel == "webhook" and self._handed:
                             # Handed over as recorded: no claim needed for those (service/handoff.py).
                             # What is not taken goes back before what was handed meanwhile.
-                            waiting, self._handed = self._handed, []
+                            waiting = [doc for doc in self._handed if not self.early.dropped(doc)]
+                            self._handed, before = [], list(waiting)
                             try:
                                 docs = await asyncio.to_thread(
                                     take_handed, waiting, now=utcnow(), room=room, in_flight=Counter(held.values()),
                                     margin=timedelta(seconds=self._send_timeout(channel) + LEASE_MARGIN_S),
-                                    caps=pace.caps(), per_endpoint=2 * share)
+                                    caps=pace.caps(), per_endpoint=2 * share,
+                                    unstored=frozenset(doc.id for doc in before if self.early.unstored(doc)))
                             finally:
                                 self._handed[:0] = waiting
+                                # Neither taken nor kept: released (endpoint held) or dropped (lease nearly out).
+                                left = {id(doc) for doc in docs} | {id(doc) for doc in waiting}
+                                self.early.released(doc for doc in before if id(doc) not in left)
                         if not docs and (channel != "webhook" or more or channel in self._asked
                                          or clock() - last_claim >= self._settings.delivery_poll_s):
                             self._asked.discard(channel)
@@ -201,15 +216,19 @@ class DeliveryWorker:
                 if left < min(self._send_timeout(doc.channel) + LEASE_MARGIN_S, self._settings.delivery_lease_s / 2):
                     log.info("delivery %s waited too long for its endpoint; it is claimed again after its lease",
                              doc.id)
+                    self.early.released([doc])
                     return
-                outcome = await delivery.send(doc, senders=senders, subscription=subscription)
+                if self.early.dropped(doc):
+                    return  # handed early, its transaction undone: applied again, its event hands it again
+                outcome = await self.early.send(doc, subscription, lambda: delivery.send(
+                    doc, senders=senders, subscription=subscription))
             self._count(doc, outcome)
             pace.heard(doc.subscription_id or doc.channel, outcome.latency_ms / 1000)
-            assert self._settling is not None
-            done: asyncio.Future[bool | None] = asyncio.get_running_loop().create_future()
-            self._settling.put_nowait(_Settling(outcomes.Sent(doc=doc, subscription=subscription, outcome=outcome),
-                                                done))
-            if await done:
+            sent = outcomes.Sent(doc=doc, subscription=subscription, outcome=outcome)
+            early = await self.early.after_send(sent)
+            if early == "undone":
+                return  # nothing of its transaction stored: applied again, its event hands it again
+            if early == "folded" or await self._settle_one(sent):
                 self.sent[doc.channel] += 1
         except asyncio.CancelledError:
             raise
@@ -224,6 +243,13 @@ class DeliveryWorker:
     def _send_timeout(self, channel: str) -> float:
         s = self._settings
         return {"email": s.smtp_timeout_s + 1, "sms": s.sms_timeout_s + 1}.get(channel, s.webhook_timeout_s)
+
+    async def _settle_one(self, sent: outcomes.Sent) -> bool | None:
+        """Settle one finished send with the next batch; True when it was delivered now."""
+        assert self._settling is not None
+        done: asyncio.Future[bool | None] = asyncio.get_running_loop().create_future()
+        self._settling.put_nowait(_Settling(sent, done))
+        return await done
 
     async def _settle(self) -> None:
         """Record finished sends: all those waiting, in one transaction, while the next ones finish."""

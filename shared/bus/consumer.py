@@ -184,6 +184,9 @@ class Consumer:
         while True:
             attempt += 1
             batch = UnitOfWork.group(atomic=self._atomic, sink=self._sink)
+            # What its work hands out before the commit (notify's webhooks: services/notify/service/early.py)
+            # is awaited here, in an atomic group only: one undone stored nothing of it.
+            batch.before_commit = [] if self._atomic else None
             # Only an atomic group is applied again whole when it loses a conflict (see KeyGate).
             held = await self.gate.take({event.key() for event, _ in group}) if self._atomic else set()
             try:
@@ -194,6 +197,8 @@ class Consumer:
                 await run_group(group, batch, handlers=self._handlers, span=self._span)
                 handled()  # the poll's next transaction may run its handlers while this one commits
                 await my_commit_turn()  # once the transaction before this one has committed
+                for hook in batch.before_commit or ():
+                    await hook()
                 await asyncio.to_thread(batch.commit)
                 committed()
             except STORE_UNAVAILABLE as exc:

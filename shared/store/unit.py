@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, Protocol, TypeVar
@@ -52,6 +52,10 @@ class UnitOfWork:
         self.sink = sink
         self.db = database()
         self.after_commit: list[Callable[[], None]] = []
+        self.after_abort: list[Callable[[], None]] = []  # when it is undone: nothing of it was stored
+        #: Awaited on its owner's loop after its work, before its commit (may still queue writes); None:
+        #: its owner awaits nothing (only a consumer's atomic shared transaction does).
+        self.before_commit: list[Callable[[], Awaitable[None]]] | None = None
         #: What was read ahead for the work of this unit, by (document class or other kind, id); None
         #: where the document does not exist.
         self.read_ahead: dict[tuple[Any, Any], Any] = {}
@@ -81,8 +85,6 @@ class UnitOfWork:
         """Whether the unit's writes go out in one transaction."""
         return self.session is not None
 
-    # --- running work -----------------------------------------------------------------------
-
     def transaction(self, work: Callable[[UnitOfWork], T]) -> T:
         """Run `work` in a transaction: this group's, or a new one retried on transient conflicts."""
         if self.grouped and self.atomic:
@@ -110,6 +112,8 @@ class UnitOfWork:
         if self._ended:
             return
         self._ended = True
+        for hook in self.after_abort:
+            hook()
         if self.session is None:
             return
         try:
@@ -119,8 +123,6 @@ class UnitOfWork:
             pass  # the server drops an unfinished transaction on its own; a failed commit left none
         finally:
             self.session.end_session()
-
-    # --- reading ------------------------------------------------------------------------------
 
     def collection(self, document: type[Document]) -> Any:
         """The pymongo collection behind a document class."""
@@ -141,8 +143,6 @@ class UnitOfWork:
         if ahead in self.read_ahead:
             return self.read_ahead[ahead]
         return self.collection(document).find_one({"_id": doc_id}, session=self.session)
-
-    # --- writing ------------------------------------------------------------------------------
 
     @contextmanager
     def holding(self, key: Any) -> Iterator[list[Any]]:

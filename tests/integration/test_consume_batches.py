@@ -4,6 +4,7 @@ once and in order per complaint, a repeat among them undoing the batch and found
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -320,7 +321,8 @@ def notify_reader(*types: type[Message]) -> Consumer:
         await asyncio.to_thread(events.handle_event, uow, event=event, settings=settings, endpoints=endpoints)
 
     return Consumer(broker=KafkaBroker("127.0.0.1:1"), settings=settings, topic="in",
-                    handlers=dict.fromkeys(types, on_event), ready=lambda: True, prepare=events.read_ahead)
+                    handlers=dict.fromkeys(types, on_event), ready=lambda: True,
+                    prepare=functools.partial(events.read_ahead, consumer=settings.service_name))
 
 
 def english_profile(platform: str, merchant: str) -> None:

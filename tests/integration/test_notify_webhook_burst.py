@@ -1,13 +1,17 @@
 """A burst of webhook deliveries on the real store: each reaches the partner once under its own
 webhook-id, and the worker claims and settles them in batches (a handful of store commands for the
-whole burst, not a few per delivery, and one statement for the deliveries settled together)."""
+whole burst, not a few per delivery, and one statement for the deliveries settled together). Sent as
+their group commits, they are stored delivered by it; the broker delivering the same events again
+sends nothing again."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Iterator
 
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.notify.config import NotifySettings
 from tests.support.notify_harness import (
@@ -84,3 +88,59 @@ def test_a_burst_is_delivered_once_each_under_its_id_with_batched_claims_and_set
     # (they set the same changes): the store's fixed cost of a statement is paid per batch.
     statements = COMMANDS.statements[("update", "notifications")]
     assert BURST <= statements <= BURST + BURST // 5, COMMANDS.statements
+
+
+def consumed_past(settings: NotifySettings, *, group: str, records: list[tuple[int, int]]) -> bool:
+    """Whether the consumer group has committed past each of these (partition, offset) records."""
+
+    async def check() -> bool:
+        consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=group,
+                                    enable_auto_commit=False)
+        await consumer.start()
+        try:
+            for partition, offset in records:
+                done = await consumer.committed(TopicPartition(settings.topics.intake_events, partition))
+                if done is None or done <= offset:
+                    return False
+            return True
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(check())
+
+
+def test_webhooks_go_out_as_their_group_commits_and_events_the_broker_delivers_again_send_nothing_again(
+        servers: Servers, namespace: str, receiver: WebhookReceiver) -> None:
+    # A group's commit waits up to 2 s for the webhooks it handed out (the default is 0.05 s: on a
+    # busy test machine some would go out after the commit, and be settled by an update instead).
+    settings = notify_settings(servers=servers, namespace=namespace, webhook_early_wait_s=2.0)
+    count = 40
+    with running_notify(settings) as app:
+        partner = token(settings, subject="p-twice-partner", role="partner", platform="p-twice")
+        made = app.post("/v1/subscriptions", json={"url": receiver.url}, headers=partner)
+        assert made.status_code == 201, made.text
+        sub = made.json()["id"]
+        events = [complaint_filed(platform="p-twice") for _ in range(count)]
+        with COMMANDS.counting():
+            publish(settings, topic=settings.topics.intake_events, events=events)
+            receiver.wait_for(count=count, timeout=60)
+            notifications = store(settings).notifications
+            wait_until(lambda: notifications.count_documents({"subscription_id": sub, "state": "delivered"})
+                       == count, timeout=60, what="every delivery stored delivered")
+        # The deliveries sent while their group committed were written delivered by its insert: a
+        # settle's update (a statement per slice of 25) only for those that went out after the commit.
+        assert COMMANDS.statements[("update", "notifications")] < count // 25 * 2, COMMANDS.statements
+
+        # The broker delivers the same records again (as after a consumer died before committing its poll).
+        again = publish(settings, topic=settings.topics.intake_events, events=events)
+        group = next(c["group"] for c in app.get("/readyz").json()["consumers"]
+                     if c["topic"] == settings.topics.intake_events)
+        wait_until(lambda: consumed_past(settings, group=group, records=again), timeout=60,
+                   what="the repeated events consumed")
+
+    ids = Counter(request.headers["webhook-id"] for request in receiver.requests)
+    assert len(ids) == count and max(ids.values()) == 1, [i for i, n in ids.items() if n > 1]
+    delivered = list(store(settings).notifications.find({"subscription_id": sub}, {"attempts": 1, "state": 1}))
+    assert {(d["state"], d["attempts"]) for d in delivered} == {("delivered", 1)}
+    logged = logged_attempts(store(settings), set(ids))
+    assert Counter(one["delivery_id"] for one in logged) == Counter(ids)  # one attempt logged each

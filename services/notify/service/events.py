@@ -26,7 +26,7 @@ from services.notify.domain.status_event import (
 )
 from services.notify.models import ComplaintRecipients
 from services.notify.service import events_log, reminders
-from services.notify.service.handoff import Handoff
+from services.notify.service.handoff import REPEATS_AHEAD, Handoff
 from services.notify.service.notices import (
     create_notice,
     filing_change,
@@ -41,7 +41,7 @@ from shared.contracts import public
 from shared.contracts.complaints import AccountFreezeRequested, ComplaintFiled
 from shared.contracts.escalation import CaseAssigned, ComplaintStatusChanged, SlaBreached, SlaWarning
 from shared.envelope import Event, Message, decode, utcnow
-from shared.ledger import apply_once
+from shared.ledger import apply_once, read_applied
 from shared.outbox import emit_raw
 from shared.store import UnitOfWork
 
@@ -77,9 +77,10 @@ def _apply(tx: UnitOfWork, *, event: Event, settings: NotifySettings, endpoints:
     return _apply_known(tx, event=event, record=known, settings=settings, endpoints=endpoints, handoff=handoff)
 
 
-def read_ahead(events: list[Message], uow: UnitOfWork) -> None:
+def read_ahead(events: list[Message], uow: UnitOfWork, *, consumer: str) -> None:
     """Read, for a consumer's group, the recipient records, waiting events and people's
-    profiles its events will each need: a query each for the group, not each per event (see UnitOfWork.read_ahead).
+    profiles its events will each need: a query each for the group, not each per event (see UnitOfWork.read_ahead);
+    and whether any of them was applied before (its webhooks then wait for the commit: service/early.py).
 
     A group holds one event per complaint at most, so nothing in it changes a record another of
     its events reads after it."""
@@ -94,6 +95,8 @@ def read_ahead(events: list[Message], uow: UnitOfWork) -> None:
     # The events parked for filed complaints, to go out now: one query for all of them.
     repository.read_ahead_parked(uow, complaint_ids=[i for i in filed if i in parked])
     repository.read_ahead_profiles(uow, keys=keys)
+    if read_applied(uow, consumer=consumer, event_ids=[e.event_id for e in events if isinstance(e, Event)]):
+        uow.read_ahead[REPEATS_AHEAD] = True
 
 
 def _record_of(event: ComplaintFiled, unit: UnitOfWork) -> ComplaintRecipients:

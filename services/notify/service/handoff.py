@@ -9,7 +9,7 @@ once (its lease set back) for the claims that wait on the endpoint."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,14 +19,20 @@ from services.notify.service.delivery import Claimed, held_endpoint
 from shared.envelope import new_id
 from shared.store import UnitOfWork
 
+#: Set in a unit's read-ahead when one of its events was applied before (redelivered by the broker):
+#: its webhooks are given on commit, not sent early (the group fails on the ledger: service/early.py).
+REPEATS_AHEAD = ("early webhooks", "repeats")
+
 
 class Handoff:
     """One per process: leases recorded webhook intents to this worker and gives them to it on commit."""
 
-    def __init__(self, *, lease: timedelta, give: Callable[[list[Notification]], None]) -> None:
+    def __init__(self, *, lease: timedelta, give: Callable[[list[Notification]], None],
+                 give_early: Callable[[UnitOfWork, list[dict[str, Any]]], None] | None = None) -> None:
         self.lease = lease
         self.token = f"handoff-{new_id()}"
         self._give = give
+        self._give_early = give_early
 
     def lease_new(self, rows: list[dict[str, Any]], *, now: datetime) -> None:
         """Lease the webhook intents among `rows` (not yet stored) to this process."""
@@ -37,15 +43,22 @@ class Handoff:
     def give_on_commit(self, tx: UnitOfWork, created: list[dict[str, Any]]) -> None:
         """Once `tx` commits, give the worker the leased intents it recorded."""
         mine = [one for one in created if one.get("lease_token") == self.token]
-        if mine:
-            tx.after_commit.append(lambda: self._give([Notification._from_son(one) for one in mine]))
+        if not mine:
+            return
+        if self._give_early is not None and tx.before_commit is not None and not tx.read_ahead.get(REPEATS_AHEAD):
+            # Its owner awaits the unit's hooks before committing: sent now (service/early.py).
+            self._give_early(tx, mine)
+            return
+        tx.after_commit.append(lambda: self._give([Notification._from_son(one) for one in mine]))
 
 
 def take_handed(waiting: list[Notification], *, now: datetime, margin: timedelta, room: int,
-                in_flight: Counter[str], caps: Mapping[str, int], per_endpoint: int) -> Claimed:
+                in_flight: Counter[str], caps: Mapping[str, int], per_endpoint: int,
+                unstored: Container[str] = ()) -> Claimed:
     """Of the handed deliveries waiting (oldest first, changed in place), take what the worker has
     room for (overall, and per endpoint as a claim would); drop those whose lease is nearly out (a
-    claim takes them after it), release those of a paused or backing-off endpoint."""
+    claim takes them after it), release those of a paused or backing-off endpoint (the `unstored`
+    ones, handed before their transaction committed, are released by it: service/early.py)."""
     waiting[:] = [doc for doc in waiting if doc.lease_until - now > margin]
     if not waiting or room <= 0:
         return Claimed([])
@@ -65,6 +78,7 @@ def take_handed(waiting: list[Notification], *, now: datetime, margin: timedelta
         else:
             kept.append(doc)
     waiting[:] = kept
+    released = [doc for doc in released if doc.id not in unstored]
     if released:
         repository.update_released(ids=[doc.id for doc in released], token=released[0].lease_token or "", now=now)
     return Claimed(taken, {doc.subscription_id: endpoints[doc.subscription_id] for doc in taken
