@@ -118,6 +118,7 @@ class DeliveryWorker:
         try:
             await asyncio.gather(self._settle(), *(self._serve(c, limits[c], senders) for c in CHANNELS))
         finally:
+            self.early.start(None)  # what is recorded from now on is given on commit
             await senders.close()
 
     async def _serve(self, channel: str, limit: int, senders: Senders) -> None:
@@ -166,9 +167,10 @@ class DeliveryWorker:
                                     unstored=frozenset(doc.id for doc in before if self.early.unstored(doc)))
                             finally:
                                 self._handed[:0] = waiting
-                                # Neither taken nor kept: released (endpoint held) or dropped (lease nearly out).
+                                # Neither taken nor kept: released (endpoint held: take_handed freed those
+                                # already stored) or dropped (lease nearly out: a claim takes them after it).
                                 left = {id(doc) for doc in docs} | {id(doc) for doc in waiting}
-                                self.early.released(doc for doc in before if id(doc) not in left)
+                                self.early.released((doc for doc in before if id(doc) not in left), stored_free=False)
                         if not docs and (channel != "webhook" or more or channel in self._asked
                                          or clock() - last_claim >= self._settings.delivery_poll_s):
                             self._asked.discard(channel)

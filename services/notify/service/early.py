@@ -210,7 +210,8 @@ class EarlySends:
             self._sends.popitem(last=False)
 
     def _committed(self, batch: EarlyBatch) -> None:
-        batch.recorded.set_result(batch.folded)
+        if not batch.recorded.done():
+            batch.recorded.set_result(batch.folded)
         for delivery_id in batch.ids:
             self._sends.pop(delivery_id, None)
         # Released between the fold and the commit: stored under the worker's lease, freed now.
@@ -234,14 +235,15 @@ class EarlySends:
             return True
         return False
 
-    def released(self, docs: Iterable[Notification]) -> None:
-        """Handed early and not sent now (their endpoint held, their lease nearly out): stored free."""
+    def released(self, docs: Iterable[Notification], *, stored_free: bool = True) -> None:
+        """Handed early and not sent now (their endpoint held, their lease nearly out): stored free
+        (`stored_free`: by the store, once their transaction committed; else the caller frees them)."""
         for doc in docs:
             found = self._of.pop(id(doc), None)
             if found is not None:
                 batch = found[1]
                 batch.release(doc.id)
-                if batch.committed:
+                if batch.committed and stored_free:
                     self._free(batch, [doc.id])
 
     async def send(self, doc: Notification, subscription: Subscription | None,
