@@ -85,27 +85,33 @@ class Worker:
         taken, self.handed[:] = list(self.handed), []
         return taken
 
+    async def record(self, count: int) -> Unit:
+        """A transaction recording `count` webhook deliveries, handed to the worker before its commit."""
+        unit = Unit()
+        self.early.accept(unit, rows(count), later=lambda: None)
+        await settle_down()
+        return unit
+
+
+async def running() -> Worker:
+    worker = Worker()
+    worker.early.start(asyncio.get_running_loop())
+    return worker
+
 
 def test_a_transaction_undone_twice_after_its_webhooks_went_out_does_not_send_them_again() -> None:
     async def scenario() -> None:
-        worker = Worker()
-        worker.early.start(asyncio.get_running_loop())
-        first = Unit()
-        worker.early.accept(first, rows(3), later=lambda: None)
-        await settle_down()
+        worker = await running()
+        first = await worker.record(3)
         sending = [asyncio.create_task(worker.deliver(doc)) for doc in worker.take()]
         await settle_down()
         await first.undo()
         assert await asyncio.gather(*sending) == ["undone"] * 3
         # Applied again: handed again under the same ids, and undone again (a second conflict).
-        second = Unit()
-        worker.early.accept(second, rows(3), later=lambda: None)
-        await settle_down()
+        second = await worker.record(3)
         assert worker.take() == []  # the sends made are taken over, not made again
         await second.undo()
-        third = Unit()
-        worker.early.accept(third, rows(3), later=lambda: None)
-        await settle_down()
+        third = await worker.record(3)
         assert worker.take() == []
         await third.commit()
         assert sorted(worker.settled) == ["d-0", "d-1", "d-2"]  # recorded by the worker's settle
@@ -116,16 +122,11 @@ def test_a_transaction_undone_twice_after_its_webhooks_went_out_does_not_send_th
 
 def test_a_delivery_whose_transaction_was_undone_before_it_went_out_is_dropped_and_its_new_copy_sent() -> None:
     async def scenario() -> None:
-        worker = Worker()
-        worker.early.start(asyncio.get_running_loop())
-        first = Unit()
-        worker.early.accept(first, rows(2), later=lambda: None)
-        await settle_down()
+        worker = await running()
+        first = await worker.record(2)
         stale = worker.take()
         await first.undo()
-        second = Unit()
-        worker.early.accept(second, rows(2), later=lambda: None)
-        await settle_down()
+        second = await worker.record(2)
         fresh = worker.take()
         assert [await worker.deliver(doc) for doc in stale] == ["dropped", "dropped"]
         delivering = [asyncio.create_task(worker.deliver(doc)) for doc in fresh]
