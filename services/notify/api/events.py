@@ -25,7 +25,8 @@ router = APIRouter(tags=["webhooks"])
                         "at or after; UTC when no zone is given), `types` (comma-separated or repeated; the public "
                         "type or its internal name), `limit`, and `cursor`: the `next_cursor` of the previous page, "
                         "given on every non-empty page so a reconciler can ask again later for what came since. "
-                        "Another platform's events are never listed.",
+                        "Another platform's events are never listed. A webhook may arrive a moment (up to the "
+                        "commit that records it, tens of milliseconds) before its event is listed here.",
             responses={403: {"description": "Not a partner"},
                        422: {"description": "A parameter refused, with the rule"}})
 async def get_events(principal: CurrentPrincipal,
