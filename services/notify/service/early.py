@@ -32,7 +32,7 @@ from services.notify import repository
 from services.notify.adapters.senders import Outcome
 from services.notify.config import NotifySettings
 from services.notify.models import Notification, Subscription
-from services.notify.service.outcomes import Sent, _attempt, _healthy
+from services.notify.service.outcomes import Sent, _attempt, _changes, _healthy
 from services.notify.service.planning import notification_sent
 from shared.envelope import utcnow
 from shared.outbox import emit
@@ -101,14 +101,18 @@ def fold_delivered(tx: UnitOfWork, *, rows: list[dict[str, Any]], sent: list[Sen
     claim. The ids written delivered."""
     # A failed send, or one to an endpoint not healthy as read, is settled by the worker after the
     # commit: that updates the endpoint's health and schedules the retry.
-    ok = [one for one in sent if one.outcome.ok and one.subscription is not None
-          and _healthy(one.subscription, failing=set())]
-    done = frozenset(one.doc.id for one in ok)
+    ok = {one.doc.id: one for one in sent if one.outcome.ok and one.subscription is not None
+          and _healthy(one.subscription, failing=set())}
+    done = frozenset(ok)
     if ok:
-        page = repository.create_log(tx, attempts=[_attempt(one) for one in ok], now=now)
+        page = repository.create_log(tx, attempts=[_attempt(one) for one in ok.values()], now=now)
         for row in rows:
             if row["_id"] in done:
-                row.update(state="delivered", delivered_at=now, lease_until=now, attempts=1, log=[page])
+                one = ok[row["_id"]]
+                # What a settle sets on a delivered one (outcomes._changes), as a stored row has it (no None).
+                changes, _ = _changes(one, now=now, settings=settings)
+                row.update({name: value for name, value in changes.items() if value is not None},
+                           attempts=one.doc.attempts + 1, log=[page])
         facts = [notification_sent(row) for row in rows if row["_id"] in done and row.get("complaint_id")]
         if facts:
             emit(tx, topic=settings.topics.notify_events, messages=facts, together=True)
@@ -205,7 +209,10 @@ class EarlySends:
             return
         kept: asyncio.Future[Sent] = self._loop.create_future()
         kept.set_result(sent)
-        self._sends[sent.doc.id] = kept
+        self._remember(sent.doc.id, kept)
+
+    def _remember(self, delivery_id: str, send: asyncio.Future[Sent]) -> None:
+        self._sends[delivery_id] = send
         while len(self._sends) > SENDS_KEPT:
             self._sends.popitem(last=False)
 
@@ -257,9 +264,7 @@ class EarlySends:
         if batch is None or batch.committed or self._loop is None:
             return await attempt()
         made: asyncio.Future[Sent] = self._loop.create_future()
-        self._sends[doc.id] = made
-        while len(self._sends) > SENDS_KEPT:
-            self._sends.popitem(last=False)
+        self._remember(doc.id, made)
         try:
             outcome = await attempt()
         except BaseException as exc:
