@@ -45,6 +45,9 @@ class NotifySettings(ServiceSettings):
     subscriptions_max_age_s: float = Field(
         1.0, title="How old the list of a platform's subscriptions may be when an event is planned; a "
                    "subscription made through another instance gets events from this long after creation", ge=0)
+    events_list_settle_s: float = Field(
+        5.0, title="GET /v1/events lists an event once it was recorded this long ago: a transaction still "
+                   "committing (another consumer's, another instance's) cannot then be passed by a cursor", ge=0)
     webhook_secret_grace_s: float = Field(86_400.0, title="How long a rotated-out secret still signs", ge=0)
 
     retry_base_s: float = Field(30.0, title="First retry delay ceiling (doubles per attempt, full jitter)", gt=0)

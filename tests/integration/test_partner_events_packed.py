@@ -1,7 +1,9 @@
 """The partner events list on the real store: a group's events of one platform are one document
 (the others packed into it), read back each with its own id, body and times, in order; an event
 whose key two events share (a freeze request) keeps its own document and its first record; a
-document of the version before (one event each) is listed with them."""
+document of the version before (one event each) is listed with them. Paged by cursor, every event
+is listed once, in order, packed or not; and a cursor never passes an event whose transaction
+commits after a later-recorded one's."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from pymongo.errors import BulkWriteError
 
 from services.notify.models import PartnerEvent
 from services.notify.repository import events_log as stored
+from services.notify.service import events_log
 from shared.store import UnitOfWork, row
 from tests.support.servers import Servers, own_database
 
@@ -68,3 +71,51 @@ def test_a_group_s_events_of_a_platform_are_one_document_and_each_reads_back_who
     alone.transaction(lambda tx: stored.create_partner_event(tx, event=event("freeze:c-1", "p-a", 8)
                                                               | {"body": "{}"}))
     assert PartnerEvent.objects.get(id="freeze:c-1").body == '{"id":"freeze:c-1","n":7}'
+
+
+def stored_group(platform: str, ids: list[str], at: datetime) -> None:
+    """One consumer group's events of a platform, recorded at `at` (one document, the rest packed)."""
+    group = UnitOfWork.group()
+    for key in ids:
+        stored.create_partner_event(group, event=event(key, platform, 0) | {"recorded_at": at}, packable=True)
+    group.commit()
+
+
+def every_page(*, limit: int, now: datetime, cursor: str | None = None) -> list[str]:
+    listed: list[str] = []
+    while True:
+        page = events_log.list_events(platform="p-a", since=None, types=set(), limit=limit, cursor=cursor,
+                                      settle_s=5, now=now)
+        listed += [item["id"] for item in page.items]
+        cursor = page.next_cursor
+        if not page.has_more:
+            return listed
+
+
+def test_paged_by_cursor_every_event_is_listed_once_in_order(db: None) -> None:
+    # Two groups recorded at the same moment, a group at the next, and single documents between.
+    stored_group("p-a", [f"e-{n:02d}" for n in range(0, 12)], AT)
+    stored_group("p-a", [f"e-{n:02d}" for n in range(12, 20)], AT)
+    stored_group("p-a", ["single-1"], AT + timedelta(seconds=1))
+    stored_group("p-a", [f"f-{n:02d}" for n in range(0, 9)], AT + timedelta(seconds=2))
+    stored_group("p-b", ["other"], AT)
+    expected = [f"e-{n:02d}" for n in range(20)] + ["single-1"] + [f"f-{n:02d}" for n in range(9)]
+    later = AT + timedelta(minutes=5)
+
+    for limit in (1, 7, 20, 100):
+        assert every_page(limit=limit, now=later) == expected
+
+
+def test_a_cursor_does_not_pass_an_event_committed_after_a_later_recorded_one(db: None) -> None:
+    # Two consumers record an event each: B's (recorded second) commits first; a reconciler lists
+    # between the two commits. Then A's commits, and the reconciler asks again from its cursor.
+    stored_group("p-a", ["b"], AT + timedelta(seconds=2))
+    first = events_log.list_events(platform="p-a", since=None, types=set(), limit=100, cursor=None, settle_s=5,
+                                   now=AT + timedelta(seconds=3))
+    stored_group("p-a", ["a"], AT + timedelta(seconds=1))
+    assert first.items == []  # recorded less than the window ago: not listed yet
+    second = events_log.list_events(platform="p-a", since=None, types=set(), limit=100, cursor=first.next_cursor,
+                                    settle_s=5, now=AT + timedelta(seconds=8))
+    assert [item["id"] for item in second.items] == ["a", "b"]
+    # Past the window, what is listed is final: the next page starts after it.
+    assert every_page(limit=1, now=AT + timedelta(seconds=9), cursor=second.next_cursor) == []

@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from services.notify.api import errors
 from services.notify.api.subscriptions import bad_cursor, partner_of
@@ -25,11 +25,13 @@ router = APIRouter(tags=["webhooks"])
                         "at or after; UTC when no zone is given), `types` (comma-separated or repeated; the public "
                         "type or its internal name), `limit`, and `cursor`: the `next_cursor` of the previous page, "
                         "given on every non-empty page so a reconciler can ask again later for what came since. "
-                        "Another platform's events are never listed. A webhook may arrive a moment (up to the "
-                        "commit that records it, tens of milliseconds) before its event is listed here.",
+                        "Another platform's events are never listed. An event is listed once it was recorded a few "
+                        "seconds ago (`NOTIFY_EVENTS_LIST_SETTLE_S`, 5 s by default), so a transaction still "
+                        "committing never holds an earlier event back behind a cursor already given; its webhook "
+                        "may arrive before then.",
             responses={403: {"description": "Not a partner"},
                        422: {"description": "A parameter refused, with the rule"}})
-async def get_events(principal: CurrentPrincipal,
+async def get_events(request: Request, principal: CurrentPrincipal,
                      since: datetime | None = Query(None, description="Recorded at or after"),
                      types: list[str] | None = Query(None, description="Event types (comma-separated or repeated)"),
                      limit: int = Query(100, ge=1, le=500),
@@ -45,7 +47,8 @@ async def get_events(principal: CurrentPrincipal,
         since = since.replace(tzinfo=UTC)
     try:
         page = await asyncio.to_thread(events_log.list_events, platform=platform, since=since, types=asked,
-                                       limit=limit, cursor=cursor)
+                                       limit=limit, cursor=cursor,
+                                       settle_s=request.app.state.runtime.settings.events_list_settle_s)
     except BadCursor as exc:
         raise bad_cursor() from exc
     return {"items": page.items, "next_cursor": page.next_cursor, "has_more": page.has_more}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -66,6 +67,26 @@ def list_partner_events(*, platform: str, since: datetime | None, until: datetim
     query: dict[str, Any] = {"platform": platform} | ({"recorded_at": recorded} if recorded else {})
     events = [event for doc in PartnerEvent._get_collection().find(query) for event in expanded(doc)]
     return sorted(events, key=lambda e: (utc(e.recorded_at), e.id))
+
+
+def iter_partner_events(*, platform: str, since: datetime | None, until: datetime) -> Iterator[PartnerEvent]:
+    """The platform's events recorded in [since, until), oldest first (by recorded_at, then id), read
+    from the store as they are taken: a page of the events list stops reading once it is full.
+
+    Events packed together share their document's recorded_at; two documents may share one too, so
+    the events of one moment are ordered by id before any is given."""
+    recorded: dict[str, Any] = {"$lt": until} | ({"$gte": since} if since is not None else {})
+    moment: datetime | None = None
+    same: list[PartnerEvent] = []
+    for doc in PartnerEvent._get_collection().find({"platform": platform, "recorded_at": recorded}).sort(
+            "recorded_at", 1):
+        events = expanded(doc)
+        at = utc(events[0].recorded_at)
+        if at != moment:
+            yield from sorted(same, key=lambda e: e.id)
+            moment, same = at, []
+        same.extend(events)
+    yield from sorted(same, key=lambda e: e.id)
 
 
 def get_deliveries(*, ids: list[str]) -> dict[str, Notification]:

@@ -61,16 +61,26 @@ def _wanted(event: PartnerEvent, types: set[str]) -> bool:
     return not types or event.event_type in types or event.internal_type in types
 
 
-def list_events(*, platform: str, since: datetime | None, types: set[str], limit: int,
-                cursor: str | None) -> Page:
-    """The platform's events recorded since `since` (or after the cursor), oldest first."""
+def list_events(*, platform: str, since: datetime | None, types: set[str], limit: int, cursor: str | None,
+                settle_s: float, now: datetime | None = None) -> Page:
+    """The platform's events recorded since `since` (or after the cursor), oldest first, up to `settle_s`
+    before `now`: an event is stamped when its transaction records it, and a transaction of another
+    consumer (or instance) may commit after one that recorded later. Listing only what is older than
+    any such transaction keeps a cursor from passing an event that is not committed yet."""
     after = decode_cursor(cursor) if cursor else None
     start = max(filter(None, [since, after[0] if after else None]), default=None)
-    found = [e for e in stored.list_partner_events(platform=platform, since=start, until=None)
-             if _wanted(e, types) and (after is None or (utc(e.recorded_at), e.id) > after)]
-    page = found[:limit]
+    until = (now or utcnow()) - timedelta(seconds=settle_s)
+    page: list[PartnerEvent] = []
+    more = False
+    for event in stored.iter_partner_events(platform=platform, since=start, until=until):
+        if not _wanted(event, types) or (after is not None and (utc(event.recorded_at), event.id) <= after):
+            continue
+        if len(page) == limit:
+            more = True
+            break
+        page.append(event)
     last = encode_cursor(moment=utc(page[-1].recorded_at), item_id=page[-1].id) if page else cursor
-    return Page(items=[view(e) for e in page], next_cursor=last, has_more=len(found) > limit)
+    return Page(items=[view(e) for e in page], next_cursor=last, has_more=more)
 
 
 def view(event: PartnerEvent) -> dict[str, Any]:
