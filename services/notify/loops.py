@@ -69,7 +69,6 @@ class DeliveryWorker:
         #: Those handed before the transaction recording them commits (service/early.py).
         self.early = EarlySends(settings=settings, hand_over=self._hand_over, settle=self._settle_one)
         self._asked: set[str] = set()  # channels woken to claim (not by a hand-over or a finished send)
-        self.sent = Counter[str]()
 
     def wake(self) -> None:
         """Look for due deliveries now (safe from worker threads)."""
@@ -230,8 +229,8 @@ class DeliveryWorker:
             early = await self.early.after_send(sent)
             if early == "undone":
                 return  # nothing of its transaction stored: applied again, its event hands it again
-            if early == "folded" or await self._settle_one(sent):
-                self.sent[doc.channel] += 1
+            if early != "folded":  # written delivered by its own commit, or settled now
+                await self._settle_one(sent)
         except asyncio.CancelledError:
             raise
         except Exception:  # one broken delivery must not stop the channel; its lease brings it back
