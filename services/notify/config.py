@@ -19,7 +19,7 @@ class NotifySettings(ServiceSettings):
     mongodb_db: str = Field("complaints_notify", title="Database owned by notify")
     consumer_group: str = Field("complaints-notify", title="Consumer group")
     consume_batch_max: int = Field(
-        256, title="Most messages a consumer takes in one poll; applied in shared transactions of up to "
+        1024, title="Most messages a consumer takes in one poll; applied in shared transactions of up to "
         "consume_group_max, each one's handlers running while the one before it commits", ge=1)
 
     smtp_host: str | None = Field(None, title="SMTP server; unset turns the email channel off")
