@@ -78,14 +78,16 @@ def iter_partner_events(*, platform: str, since: datetime | None, until: datetim
     recorded: dict[str, Any] = {"$lt": until} | ({"$gte": since} if since is not None else {})
     moment: datetime | None = None
     same: list[PartnerEvent] = []
-    for doc in PartnerEvent._get_collection().find({"platform": platform, "recorded_at": recorded}).sort(
-            "recorded_at", 1):
-        events = expanded(doc)
-        at = utc(events[0].recorded_at)
-        if at != moment:
-            yield from sorted(same, key=lambda e: e.id)
-            moment, same = at, []
-        same.extend(events)
+    # Closed when the page stops taking (the generator is closed), not left to the server's timeout.
+    with PartnerEvent._get_collection().find({"platform": platform, "recorded_at": recorded}).sort(
+            "recorded_at", 1) as docs:
+        for doc in docs:
+            events = expanded(doc)
+            at = utc(events[0].recorded_at)
+            if at != moment:
+                yield from sorted(same, key=lambda e: e.id)
+                moment, same = at, []
+            same.extend(events)
     yield from sorted(same, key=lambda e: e.id)
 
 
