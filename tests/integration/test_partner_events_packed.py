@@ -2,8 +2,9 @@
 (the others packed into it), read back each with its own id, body and times, in order; an event
 whose key two events share (a freeze request) keeps its own document and its first record; a
 document of the version before (one event each) is listed with them. Paged by cursor, every event
-is listed once, in order, packed or not; and a cursor never passes an event whose transaction
-commits after a later-recorded one's."""
+is listed once, in order, packed or not; a cursor never passes an event whose transaction
+commits after a later-recorded one's; and a replay of a range holding more than the most one replay
+sends is refused without queueing anything."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pymongo.errors import BulkWriteError
 
-from services.notify.models import PartnerEvent
+from services.notify.models import Notification, PartnerEvent, Subscription
 from services.notify.repository import events_log as stored
 from services.notify.service import events_log
 from shared.store import UnitOfWork, row
@@ -119,3 +120,23 @@ def test_a_cursor_does_not_pass_an_event_committed_after_a_later_recorded_one(db
     assert [item["id"] for item in second.items] == ["a", "b"]
     # Past the window, what is listed is final: the next page starts after it.
     assert every_page(limit=1, now=AT + timedelta(seconds=9), cursor=second.next_cursor) == []
+
+
+@pytest.fixture
+def replay_db(servers: Servers, namespace: str) -> Iterator[None]:
+    with own_database(servers, f"{namespace}_replay_max", PartnerEvent, Notification):
+        yield
+
+
+def test_a_replay_of_a_range_holding_more_than_the_most_is_refused_and_queues_nothing(replay_db: None) -> None:
+    stored_group("p-a", [f"e-{n:04d}" for n in range(events_log.REPLAY_MAX + 1)], AT)
+    stored_group("p-a", ["late-1", "late-2"], AT + timedelta(seconds=2))
+    sub = Subscription(id="s-1", platform="p-a", owner="p-a-ops", url="https://hooks.example/in", created_at=AT)
+
+    with pytest.raises(events_log.ReplayTooLarge, match=f"more than {events_log.REPLAY_MAX} events"):
+        events_log.replay(subscription=sub, start=AT, end=AT + timedelta(seconds=3))
+    assert Notification.objects.count() == 0
+
+    answer = events_log.replay(subscription=sub, start=AT + timedelta(seconds=1), end=AT + timedelta(seconds=3))
+    assert (answer["events"], answer["queued"]) == (2, 2)
+    assert sorted(n.event_id for n in Notification.objects) == ["late-1", "late-2"]

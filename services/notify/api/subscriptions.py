@@ -285,8 +285,8 @@ async def replay(subscription_id: str, body: ReplayBody, principal: CurrentPrinc
         answer = await asyncio.to_thread(events_log.replay, subscription=found, start=body.start, end=body.end)
     except events_log.ReplayTooLarge as exc:
         raise errors.field_refused(
-            field="to", rule="replay_max", message=f"to: the range holds {exc}, more than "
-            f"{events_log.REPLAY_MAX}; replay a shorter range", message_zh=f"to：该时间段内的事件多于 "
+            field="to", rule="replay_max", message=f"to: the range holds {exc}; replay a shorter range",
+            message_zh=f"to：该时间段内的事件多于 "
             f"{events_log.REPLAY_MAX} 个，请缩短时间段") from exc
     request.app.state.worker.wake()
     return answer
