@@ -49,7 +49,7 @@ def test_a_group_s_events_of_a_platform_are_one_document_and_each_reads_back_who
     group.commit()
 
     assert collection.count_documents({}) == 4  # the old one, p-a's five, p-b's one, the freeze request
-    listed = stored.list_partner_events(platform="p-a", since=None, until=None)
+    listed = list(stored.iter_partner_events(platform="p-a", since=None, until=None))
     assert [e.id for e in listed] == ["e-old", "e-1", "e-2", "e-3", "e-4", "e-5", "freeze:c-1"]
     for one in listed[1:6]:
         n = int(one.id.split("-")[1])
@@ -57,9 +57,9 @@ def test_a_group_s_events_of_a_platform_are_one_document_and_each_reads_back_who
         assert one.body == f'{{"id":"e-{n}","n":{n}}}' and one.internal_type == "ComplaintFiled"
         assert one.occurred_at.replace(tzinfo=UTC) == AT + timedelta(seconds=n)
         assert one.recorded_at.replace(tzinfo=UTC) == AT + timedelta(minutes=1)
-    assert [e.id for e in stored.list_partner_events(platform="p-b", since=None, until=None)] == ["e-b"]
+    assert [e.id for e in stored.iter_partner_events(platform="p-b", since=None, until=None)] == ["e-b"]
     # A range on recorded_at finds the packed ones with their document.
-    since = stored.list_partner_events(platform="p-a", since=AT + timedelta(seconds=30), until=None)
+    since = list(stored.iter_partner_events(platform="p-a", since=AT + timedelta(seconds=30), until=None))
     assert [e.id for e in since] == ["e-1", "e-2", "e-3", "e-4", "e-5", "freeze:c-1"]
 
     # The freeze request told again (the other service's event) keeps its first record.

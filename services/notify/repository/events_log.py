@@ -54,33 +54,21 @@ def expanded(doc: dict[str, Any]) -> list[PartnerEvent]:
         **{name: one.get(name) for name in _PACKED}) for one in packed)]
 
 
-def list_partner_events(*, platform: str, since: datetime | None, until: datetime | None) -> list[PartnerEvent]:
-    """The platform's events recorded in [since, until), oldest first (by recorded_at, then id).
-
-    Only the index's fields (platform, one range on recorded_at) go to the store: anything more
-    (the types, the cursor's id) is checked by the caller, see docs/architecture.md, Store notes."""
-    recorded: dict[str, Any] = {}
-    if since is not None:
-        recorded["$gte"] = since
-    if until is not None:
-        recorded["$lt"] = until
-    query: dict[str, Any] = {"platform": platform} | ({"recorded_at": recorded} if recorded else {})
-    events = [event for doc in PartnerEvent._get_collection().find(query) for event in expanded(doc)]
-    return sorted(events, key=lambda e: (utc(e.recorded_at), e.id))
-
-
-def iter_partner_events(*, platform: str, since: datetime | None, until: datetime) -> Iterator[PartnerEvent]:
+def iter_partner_events(*, platform: str, since: datetime | None, until: datetime | None) -> Iterator[PartnerEvent]:
     """The platform's events recorded in [since, until), oldest first (by recorded_at, then id), read
     from the store as they are taken: a page of the events list stops reading once it is full.
 
-    Events packed together share their document's recorded_at; two documents may share one too, so
-    the events of one moment are ordered by id before any is given."""
-    recorded: dict[str, Any] = {"$lt": until} | ({"$gte": since} if since is not None else {})
+    Only the index's fields (platform, one range on recorded_at) go to the store: anything more (the
+    types, the cursor's id) is checked by the caller, see docs/architecture.md, Store notes. Events
+    packed together share their document's recorded_at; two documents may share one too, so the
+    events of one moment are ordered by id before any is given."""
+    recorded: dict[str, Any] = ({"$gte": since} if since is not None else {}) | (
+        {"$lt": until} if until is not None else {})
+    query: dict[str, Any] = {"platform": platform} | ({"recorded_at": recorded} if recorded else {})
     moment: datetime | None = None
     same: list[PartnerEvent] = []
     # Closed when the page stops taking (the generator is closed), not left to the server's timeout.
-    with PartnerEvent._get_collection().find({"platform": platform, "recorded_at": recorded}).sort(
-            "recorded_at", 1) as docs:
+    with PartnerEvent._get_collection().find(query).sort("recorded_at", 1) as docs:
         for doc in docs:
             events = expanded(doc)
             at = utc(events[0].recorded_at)
