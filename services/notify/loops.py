@@ -100,11 +100,11 @@ class DeliveryWorker:
         self._handed.extend(docs)
         self._wakeups["webhook"].set()
 
-    def accept_early(self, tx: UnitOfWork, rows: list[dict[str, Any]]) -> None:
+    def accept_early(self, tx: UnitOfWork, rows: list[dict[str, Any]]) -> bool:
         """Take webhook deliveries leased to this worker that `tx` records, before it commits: sent
         at once, those delivered by its commit stored delivered by it (service/early.py). From
-        worker threads; not running, they are given on commit (their leases bring them to a claim)."""
-        self.early.accept(tx, rows, later=lambda: self.accept([Notification._from_son(one) for one in rows]))
+        worker threads; False when not taken (not running): the caller gives them on commit."""
+        return self.early.accept(tx, rows)
 
     async def run(self) -> None:
         """Serve every channel until cancelled."""
@@ -245,12 +245,12 @@ class DeliveryWorker:
         s = self._settings
         return {"email": s.smtp_timeout_s + 1, "sms": s.sms_timeout_s + 1}.get(channel, s.webhook_timeout_s)
 
-    async def _settle_one(self, sent: outcomes.Sent) -> bool | None:
-        """Settle one finished send with the next batch; True when it was delivered now."""
+    async def _settle_one(self, sent: outcomes.Sent) -> None:
+        """Settle one finished send with the next batch; returns once it is settled."""
         assert self._settling is not None
         done: asyncio.Future[bool | None] = asyncio.get_running_loop().create_future()
         self._settling.put_nowait(_Settling(sent, done))
-        return await done
+        await done
 
     async def _settle(self) -> None:
         """Record finished sends: all those waiting, in one transaction, while the next ones finish."""

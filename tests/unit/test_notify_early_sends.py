@@ -16,6 +16,7 @@ from services.notify.adapters.senders import Outcome
 from services.notify.config import NotifySettings
 from services.notify.models import Notification, Subscription
 from services.notify.service.early import EarlySends
+from services.notify.service.handoff import Handoff
 from services.notify.service.outcomes import Sent
 
 pytestmark = pytest.mark.unit
@@ -31,6 +32,7 @@ class Unit:
         self.after_commit: list[Any] = []
         self.after_abort: list[Any] = []
         self.queued: dict[Any, Any] = {}
+        self.read_ahead: dict[Any, Any] = {}
 
     async def undo(self) -> None:
         for hook in self.after_abort:
@@ -65,9 +67,8 @@ class Worker:
         self.settled: list[str] = []
         self.early = EarlySends(settings=NotifySettings(), hand_over=self.handed.extend, settle=self.settle)
 
-    async def settle(self, sent: Sent) -> bool:
+    async def settle(self, sent: Sent) -> None:
         self.settled.append(sent.doc.id)
-        return True
 
     async def deliver(self, doc: Notification) -> str:
         """As DeliveryWorker._deliver: dropped, or sent (once) and then as its transaction ended."""
@@ -88,7 +89,7 @@ class Worker:
     async def record(self, count: int) -> Unit:
         """A transaction recording `count` webhook deliveries, handed to the worker before its commit."""
         unit = Unit()
-        self.early.accept(unit, rows(count), later=lambda: None)
+        assert self.early.accept(unit, rows(count))
         await settle_down()
         return unit
 
@@ -141,9 +142,10 @@ def test_a_delivery_whose_transaction_was_undone_before_it_went_out_is_dropped_a
 def test_deliveries_handed_while_the_worker_is_not_running_are_given_on_commit() -> None:
     worker = Worker()
     unit = Unit()
-    given: list[str] = []
-    worker.early.accept(unit, rows(1), later=lambda: given.append("on commit"))
-    assert unit.before_commit == [] and worker.handed == []
+    given: list[list[Notification]] = []
+    handoff = Handoff(lease=timedelta(seconds=60), give=given.append, give_early=worker.early.accept)
+    handoff.give_on_commit(unit, [row | {"lease_token": handoff.token} for row in rows(1)])
+    assert unit.before_commit == [] and worker.handed == [] and given == []
     for hook in unit.after_commit:
         hook()
-    assert given == ["on commit"]
+    assert [[doc.id for doc in docs] for docs in given] == [["d-0"]]

@@ -137,7 +137,7 @@ class EarlySends:
     transaction is another object under the same id: the older one is dropped, not sent)."""
 
     def __init__(self, *, settings: NotifySettings, hand_over: Callable[[list[Notification]], None],
-                 settle: Callable[[Sent], Awaitable[bool | None]]) -> None:
+                 settle: Callable[[Sent], Awaitable[None]]) -> None:
         self._settings = settings
         self._hand_over = hand_over
         self._settle = settle
@@ -159,13 +159,12 @@ class EarlySends:
         batch = self._batch(doc)
         return batch is not None and not batch.committed
 
-    def accept(self, tx: UnitOfWork, rows: list[dict[str, Any]], *, later: Callable[[], None]) -> None:
-        """Take `tx`'s webhook deliveries before it commits (from the handler's thread); `later`
-        gives them on commit instead when the worker is not running."""
+    def accept(self, tx: UnitOfWork, rows: list[dict[str, Any]]) -> bool:
+        """Take `tx`'s webhook deliveries before it commits (from the handler's thread); False when
+        not taken (the worker is not running, or `tx`'s owner awaits nothing before its commit)."""
         loop = self._loop
         if loop is None or tx.before_commit is None:
-            tx.after_commit.append(later)
-            return
+            return False
         key = ("early webhooks", id(self))
         batch: EarlyBatch | None = tx.queued.get(key)
         if batch is None:  # the unit's first: one batch and one fold for all its events' deliveries
@@ -177,6 +176,7 @@ class EarlySends:
         batch.rows.extend(rows)
         docs = [Notification._from_son(one) for one in rows]
         loop.call_soon_threadsafe(self._hand, batch, docs)
+        return True
 
     def _hand(self, batch: EarlyBatch, docs: list[Notification]) -> None:
         batch.add(doc.id for doc in docs)

@@ -28,7 +28,7 @@ class Handoff:
     """One per process: leases recorded webhook intents to this worker and gives them to it on commit."""
 
     def __init__(self, *, lease: timedelta, give: Callable[[list[Notification]], None],
-                 give_early: Callable[[UnitOfWork, list[dict[str, Any]]], None] | None = None) -> None:
+                 give_early: Callable[[UnitOfWork, list[dict[str, Any]]], bool] | None = None) -> None:
         self.lease = lease
         self.token = f"handoff-{new_id()}"
         self._give = give
@@ -45,10 +45,8 @@ class Handoff:
         mine = [one for one in created if one.get("lease_token") == self.token]
         if not mine:
             return
-        if self._give_early is not None and tx.before_commit is not None and not tx.read_ahead.get(REPEATS_AHEAD):
-            # Its owner awaits the unit's hooks before committing: sent now (service/early.py).
-            self._give_early(tx, mine)
-            return
+        if self._give_early is not None and not tx.read_ahead.get(REPEATS_AHEAD) and self._give_early(tx, mine):
+            return  # its owner awaits the unit's hooks before committing: sent now (service/early.py)
         tx.after_commit.append(lambda: self._give([Notification._from_son(one) for one in mine]))
 
 
