@@ -38,14 +38,20 @@ def record(tx: UnitOfWork, *, about: About, own_key: bool = False) -> None:
     summary = "" if getattr(about, "public_type", None) else render_sms(
         notice=about.notice, role=Role.PARTNER, language=Language.ZH_CN, time_zone=SHANGHAI)
     body = about.payload(summary)
-    try:
-        public_type = json.loads(body).get("type") or about.event_type
-    except (ValueError, AttributeError):
-        public_type = about.event_type
+    # The type its body carries: the public type it is told under; an older body names its own.
+    public_type = getattr(about, "public_type", None) or _type_of(body) or about.event_type
     stored.create_partner_event(tx, event=row(
         PartnerEvent, id=about.event_id, platform=about.platform, event_type=str(public_type),
         internal_type=about.event_type, complaint_id=about.complaint_id, ticket=about.ticket,
         occurred_at=about.notice.occurred_at, recorded_at=utcnow(), body=body), packable=own_key)
+
+
+def _type_of(body: str) -> str | None:
+    try:
+        found = json.loads(body).get("type")
+    except (ValueError, AttributeError):
+        return None
+    return found if isinstance(found, str) else None
 
 
 @dataclass(frozen=True)
