@@ -58,8 +58,10 @@ def test_a_burst_is_delivered_once_each_under_its_id_with_batched_claims_and_set
         events = [complaint_filed(platform="p-burst") for _ in range(BURST)]
         publish(settings, topic=settings.topics.intake_events, events=events)
         notifications = store(settings).notifications
-        wait_until(lambda: notifications.count_documents({"subscription_id": sub, "state": "pending"}) == BURST,
-                   timeout=120, what=f"{BURST} webhook intents recorded while paused")
+        # What the partner is told is waiting for its endpoint, and what the store holds pending.
+        wait_until(lambda: app.get(f"/v1/subscriptions/{sub}", headers=partner).json()["pending_deliveries"]
+                   == BURST, timeout=120, what=f"{BURST} webhook intents recorded while paused")
+        assert notifications.count_documents({"subscription_id": sub, "state": "pending"}) == BURST
         intents = {doc["_id"] for doc in notifications.find({"subscription_id": sub}, {"_id": 1})}
 
         with COMMANDS.counting() as seen:
@@ -68,6 +70,7 @@ def test_a_burst_is_delivered_once_each_under_its_id_with_batched_claims_and_set
             wait_until(lambda: notifications.count_documents({"subscription_id": sub, "state": "delivered"})
                        == BURST, timeout=60, what="every delivery settled")
         counted = Counter(seen)
+        assert app.get(f"/v1/subscriptions/{sub}", headers=partner).json()["pending_deliveries"] == 0
 
     ids = Counter(request.headers["webhook-id"] for request in requests)
     assert set(ids) == intents  # every intent reached the partner, under its own id
