@@ -66,17 +66,12 @@ class Notification(Document):
         "collection": "notifications",
         # Each index is rewritten with every write of a delivery (recorded, then settled): only what
         # a query uses — the inbox and an endpoint's delivery log (a webhook delivery's reader is the
-        # partner role with the subscription's id), the claims. The claims read pending deliveries
-        # only, so their index holds only those: an in-app notice (recorded delivered) and a webhook
-        # delivered by its own commit never enter it, and a settle takes its entry out. The state
-        # leads its keys: the embedded store answers a filter naming a partial index's filter field
-        # from the keys' start, so a state behind the channel would find nothing (docs/architecture.md).
+        # partner role with the subscription's id), the claims.
         "indexes": [("recipient_role", "recipient_id", "created_at"),
-                    {"fields": ("state", "channel", "next_attempt_at"), "name": "pending_by_channel",
-                     "partialFilterExpression": {"state": "pending"}}],
+                    ("channel", "state", "next_attempt_at")],
     }
     #: Indexes of earlier versions, dropped when the service prepares its store (`shared.store.ensure_indexes`).
-    retired_indexes = ("ticket_1", "subscription_id_1", "channel_1_state_1_next_attempt_at_1")
+    retired_indexes = ("ticket_1", "subscription_id_1")
 
     id = StringField(primary_key=True)  # DeliveryIntent.delivery_id
     event_id = StringField(required=True)

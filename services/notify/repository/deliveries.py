@@ -260,8 +260,8 @@ def list_health(tx: UnitOfWork, *, subscription_ids: list[str]) -> dict[str, tup
 
 def webhook_backlog() -> dict[str, tuple[int, datetime]]:
     """Pending webhook deliveries by endpoint (subscription id): how many, and when the oldest was
-    recorded. Read through the claims' index (state, channel, next_attempt_at; pending deliveries
-    only): the cost grows with what is pending, not with every delivery ever recorded."""
+    recorded. Read through the (channel, state, next_attempt_at) index: the cost grows with what is
+    pending, not with every delivery ever recorded."""
     found: dict[str, tuple[int, datetime]] = {}
     for doc in database()[Notification._get_collection_name()].find(
             {"channel": "webhook", "state": "pending"}, {"_id": 0, "subscription_id": 1, "created_at": 1}):
