@@ -11,7 +11,6 @@ from typing import Any
 from services.notify.domain.cursors import decode_cursor, encode_cursor, utc
 from services.notify.domain.notice import SHANGHAI, Channel, Language, Role
 from services.notify.domain.recipients import DeliveryIntent
-from services.notify.domain.render import render_sms
 from services.notify.models import Notification, PartnerEvent, Subscription
 from services.notify.repository import events_log as stored
 from services.notify.service.planning import About, recipient_key
@@ -27,31 +26,18 @@ class ReplayTooLarge(ValueError):
 
 
 def record(tx: UnitOfWork, *, about: About, own_key: bool = False) -> None:
-    """Record a partner-facing event with the body its webhooks carry, in the transaction that plans it.
+    """Record a partner-facing event (one told under a public type) with the body its webhooks carry,
+    in the transaction that plans it.
 
     `own_key`: it is recorded under its own event id (not a key two events share, as a freeze
     request's), so it may be packed with the group's others (repository.create_partner_event)."""
-    if about.payload is None:
+    if about.payload is None or about.public_type is None:
         return
-    # The body a subscription gets. A body told under a public type carries its own zh-CN/English
-    # summary; an older body takes the partner's rendering (zh-CN, Beijing time) of the notice.
-    summary = "" if getattr(about, "public_type", None) else render_sms(
-        notice=about.notice, role=Role.PARTNER, language=Language.ZH_CN, time_zone=SHANGHAI)
-    body = about.payload(summary)
-    # The type its body carries: the public type it is told under; an older body names its own.
-    public_type = getattr(about, "public_type", None) or _type_of(body) or about.event_type
+    # A body told under a public type carries its own zh-CN/English summaries.
     stored.create_partner_event(tx, event=row(
-        PartnerEvent, id=about.event_id, platform=about.platform, event_type=str(public_type),
+        PartnerEvent, id=about.event_id, platform=about.platform, event_type=about.public_type,
         internal_type=about.event_type, complaint_id=about.complaint_id, ticket=about.ticket,
-        occurred_at=about.notice.occurred_at, recorded_at=utcnow(), body=body), packable=own_key)
-
-
-def _type_of(body: str) -> str | None:
-    try:
-        found = json.loads(body).get("type")
-    except (ValueError, AttributeError):
-        return None
-    return found if isinstance(found, str) else None
+        occurred_at=about.notice.occurred_at, recorded_at=utcnow(), body=about.payload("")), packable=own_key)
 
 
 @dataclass(frozen=True)
