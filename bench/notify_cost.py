@@ -45,7 +45,7 @@ def _apply(settings: NotifySettings, endpoints: LiveEndpoints, count: int, group
     for start in range(0, count, group):
         batch = [filed(PLATFORM) for _ in range(min(group, count - start))]
         unit = UnitOfWork.group(atomic=True)
-        events.read_ahead(batch, unit)  # type: ignore[arg-type]  # ComplaintFiled is a Message
+        events.read_ahead(batch, unit, consumer=settings.service_name)  # type: ignore[arg-type]  # ComplaintFiled is a Message
         for event in batch:
             events.handle_event(unit, event=event, settings=settings, endpoints=endpoints)
         unit.commit()
