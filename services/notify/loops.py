@@ -19,7 +19,7 @@ from services.notify.domain.notice import Channel
 from services.notify.models import Notification, Subscription
 from services.notify.service import delivery, events, outcomes, reminders
 from services.notify.service.early import EarlySends
-from services.notify.service.handoff import take_handed
+from services.notify.service.handoff import new_token, take_handed
 from services.notify.service.planning import channel_enabled
 from services.notify.service.subscriptions import LiveEndpoints
 from shared.aio import wait_set
@@ -69,6 +69,9 @@ class DeliveryWorker:
         #: Those handed before the transaction recording them commits (service/early.py).
         self.early = EarlySends(settings=settings, hand_over=self._hand_over, settle=self._settle_one)
         self._asked: set[str] = set()  # channels woken to claim (not by a hand-over or a finished send)
+        #: The lease token of the deliveries handed to this worker (service/handoff.py): its claims take
+        #: those back first (service/delivery.claim).
+        self.handoff_token = new_token()
 
     def wake(self) -> None:
         """Look for due deliveries now (safe from worker threads)."""
@@ -176,13 +179,16 @@ class DeliveryWorker:
                             last_claim = clock()
                             docs = await asyncio.to_thread(
                                 delivery.claim, channel=channel, lease=lease, slots=room,
-                                in_flight=Counter(held.values()), per_endpoint=2 * share, endpoint_caps=pace.caps())
+                                in_flight=Counter(held.values()), per_endpoint=2 * share, endpoint_caps=pace.caps(),
+                                own=self.handoff_token)
                             # Another worker leased some of those this claim chose (both read the due
                             # set, the earliest first): the next ones are free, so it claims again at
                             # once rather than waiting for its poll (a few times in a row at most).
                             races = races + 1 if getattr(docs, "contended", False) else 0
                             raced = 0 < races <= CLAIM_RACES
-                            more = len(docs) >= room or raced
+                            # An endpoint's cap left due ones behind: claim again as soon as a finished
+                            # send wakes the loop (its endpoint half free), not only on the next poll.
+                            more = len(docs) >= room or raced or getattr(docs, "capped", False)
                     except STORE_UNAVAILABLE as exc:
                         log.warning("delivery worker waiting for the store: %s", exc)
                     except Exception:
@@ -287,9 +293,17 @@ class DeliveryWorker:
             return None
 
 
+#: Rounds of sends a worker holds claimed per endpoint at most: 64, or more for a small cap, so that
+#: it may hold HELD_PER_ENDPOINT deliveries (64 rounds of the default cap, 4). Two processes at a
+#: cap of 2 each then hold what one did: a claim reads the channel's whole due set, and claims of
+#: half the size made a held backlog's drain twice the claims.
+ROUNDS_MAX, HELD_PER_ENDPOINT = 64, 256
+
+
 class _Pace:
     """How many deliveries of each endpoint a claim may hold: its share of slots times the rounds of
-    sends it answers within half a lease (two rounds until it has answered, at most 64)."""
+    sends it answers within half a lease (two rounds until it has answered, at most ROUNDS_MAX or
+    as many as make HELD_PER_ENDPOINT)."""
 
     def __init__(self, *, share: int, lease_s: float) -> None:
         self._share = share
@@ -302,7 +316,8 @@ class _Pace:
 
     def cap(self, endpoint: str) -> int:
         latency = self._latency.get(endpoint)
-        rounds = 2 if latency is None else max(2, min(64, int(self._half_lease / max(latency, 0.001))))
+        most = max(ROUNDS_MAX, HELD_PER_ENDPOINT // self._share)
+        rounds = 2 if latency is None else max(2, min(most, int(self._half_lease / max(latency, 0.001))))
         return self._share * rounds
 
     def caps(self) -> dict[str, int]:

@@ -43,7 +43,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
                             outcomes=runtime.group_commit("delivery-outcomes"), meter=runtime.metrics.meter)
     runtime.metrics.gauges(webhook_queue(), WEBHOOK_QUEUE_GAUGES)
     handoff = Handoff(lease=timedelta(seconds=settings.delivery_lease_s), give=worker.accept,
-                      give_early=worker.accept_early)
+                      give_early=worker.accept_early, token=worker.handoff_token)
     # What the handlers record for webhooks is handed to the worker: they wake only the other channels.
     handlers.register(runtime, settings=settings, endpoints=endpoints, wake_worker=worker.wake_unhanded,
                       handoff=handoff)

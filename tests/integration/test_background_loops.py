@@ -1,10 +1,12 @@
 """Background loops outlive what they did not expect: the delivery worker keeps sending after a claim
-fails with an answer nobody planned for and claims again at once when another worker took what it
-chose, and any loop that fails is started again (and /readyz says so)."""
+fails with an answer nobody planned for, claims again at once when another worker took what it
+chose or its endpoint's cap left some behind, and any loop that fails is started again (and /readyz
+says so)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -82,6 +84,28 @@ def test_a_webhook_claim_that_lost_deliveries_to_another_worker_is_made_again_at
     with running_notify(settings.model_copy(update={"delivery_poll_s": 120.0})):
         wait_until(lambda: len(calls) >= 2, timeout=20, what="a second webhook claim well before the poll interval")
     assert calls[1] - calls[0] < 20
+
+
+def test_a_held_backlog_larger_than_its_endpoints_cap_drains_without_waiting_for_the_poll(
+        settings: NotifySettings, receiver: WebhookReceiver) -> None:
+    # One POST in flight to the endpoint: each claim takes a few of the backlog (its endpoint's cap)
+    # and leaves the rest due. A finished send claims the next ones; the poll interval is two minutes.
+    slow_poll = settings.model_copy(update={"delivery_poll_s": 120.0, "concurrency_per_endpoint": 1})
+    with running_notify(slow_poll) as app:
+        partner = token(settings, subject="p-drain-integration", role="partner", platform="p-drain")
+        made = app.post("/v1/subscriptions", json={"url": receiver.url}, headers=partner)
+        assert made.status_code == 201, made.text
+        sub = f"/v1/subscriptions/{made.json()['id']}"
+        assert app.post(f"{sub}/pause", headers=partner).status_code == 200
+        filings = [complaint_filed(platform="p-drain") for _ in range(30)]
+        publish(settings, topic=settings.topics.intake_events, events=filings)
+        wait_until(lambda: app.get(sub, headers=partner).json()["pending_deliveries"] == 30, timeout=60,
+                   what="30 deliveries held while paused")
+        assert app.post(f"{sub}/resume", headers=partner).status_code == 200
+
+        received = receiver.wait_for(count=30, timeout=60)
+        # Every held delivery, each once, long before the next poll.
+        assert sorted(json.loads(r.body)["data"]["ticket"] for r in received) == sorted(f.ticket for f in filings)
 
 
 def test_a_background_loop_that_fails_is_started_again_and_counted(settings: NotifySettings) -> None:

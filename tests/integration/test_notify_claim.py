@@ -1,6 +1,7 @@
 """Which due webhook deliveries a claim takes on the real store: none of a paused endpoint or one
 still backing off, every one of an endpoint that answers again (its backoff cleared); a claim that
-lost deliveries to another worker says so."""
+lost deliveries to another worker, or left some to its endpoint's cap, says so; each notify process
+takes back the deliveries it held first."""
 
 from __future__ import annotations
 
@@ -127,6 +128,43 @@ def test_a_claim_that_lost_deliveries_to_another_worker_says_so_and_the_next_tak
     assert not first.contended
     assert lost == [] and lost.contended  # never one delivery leased twice; the loser knows it lost
     assert [d.id for d in again] == ["d-04", "d-05", "d-06", "d-07"]  # the next ones, still in order
+
+
+def test_each_process_claims_back_its_own_held_deliveries_first_then_the_others(notify_db: None) -> None:
+    from services.notify.models import Notification
+    from services.notify.service import delivery
+
+    endpoint("s-shared")
+    for n in range(6):  # handed to two processes in turn as they were recorded, then held
+        due_delivery(f"d-{n}", "s-shared")
+        Notification.objects(id=f"d-{n}").update_one(set__lease_token="handoff-a" if n % 2 else "handoff-b")
+    ask = {"channel": "webhook", "lease": timedelta(seconds=30), "slots": 2, "in_flight": Counter(), "per_endpoint": 8}
+
+    a_first = delivery.claim(**ask, own="handoff-a")
+    b_first = delivery.claim(**ask, own="handoff-b")
+    a_last = delivery.claim(**(ask | {"slots": 1}), own="handoff-a")
+    a_then = delivery.claim(**(ask | {"slots": 1}), own="handoff-a")
+
+    assert [d.id for d in a_first] == ["d-1", "d-3"]  # its own, the earliest first, though d-0 is earlier
+    assert [d.id for d in b_first] == ["d-0", "d-2"]  # no race over the same ones
+    assert not a_first.contended and not b_first.contended
+    assert [d.id for d in a_last] == ["d-5"]  # its last own one before the other's earlier d-4
+    assert [d.id for d in a_then] == ["d-4"]  # none of its own left: the other's
+
+
+def test_a_claim_that_left_due_deliveries_to_its_endpoints_cap_says_so(notify_db: None) -> None:
+    from services.notify.service import delivery
+
+    endpoint("s-narrow")
+    for n in range(5):
+        due_delivery(f"d-{n}", "s-narrow")
+    ask = {"channel": "webhook", "lease": timedelta(seconds=30), "slots": 10, "per_endpoint": 2}
+
+    capped = delivery.claim(**ask, in_flight=Counter())
+    rest = delivery.claim(**ask, in_flight=Counter({"s-narrow": 0}), endpoint_caps={"s-narrow": 10})
+
+    assert [d.id for d in capped] == ["d-0", "d-1"] and capped.capped  # three left for the next claim
+    assert [d.id for d in rest] == ["d-2", "d-3", "d-4"] and not rest.capped
 
 
 def resume(sub_id: str) -> None:

@@ -21,6 +21,8 @@ class Due(NamedTuple):
     id: str
     subscription_id: str | None
     lease_until: datetime
+    #: Whose lease it had last: a process's hand-over token while it was handed to that process.
+    lease_token: str | None = None
 
 
 def create_intents(tx: UnitOfWork, *, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -49,8 +51,9 @@ def list_due(*, channel: str, now: datetime) -> list[Due]:
     # other field (the lease, the endpoint) makes the embedded store read every delivery ever
     # recorded instead, so those are checked by the caller. It fetches every match before a limit anyway.
     query = {"channel": channel, "state": "pending", "next_attempt_at": {"$lte": now}}
-    return [Due(doc["_id"], doc.get("subscription_id"), doc["lease_until"]) for doc in
-            coll.find(query, {"_id": 1, "subscription_id": 1, "lease_until": 1}).sort("next_attempt_at", 1)]
+    return [Due(doc["_id"], doc.get("subscription_id"), doc["lease_until"], doc.get("lease_token")) for doc in
+            coll.find(query, {"_id": 1, "subscription_id": 1, "lease_until": 1, "lease_token": 1})
+            .sort("next_attempt_at", 1)]
 
 
 def list_endpoints_by_id(*, ids: set[str]) -> dict[str, Subscription]:

@@ -24,13 +24,19 @@ from shared.store import UnitOfWork
 REPEATS_AHEAD = ("early webhooks", "repeats")
 
 
+def new_token() -> str:
+    """A process's hand-over token: the lease token of the deliveries it hands to itself."""
+    return f"handoff-{new_id()}"
+
+
 class Handoff:
     """One per process: leases recorded webhook intents to this worker and gives them to it on commit."""
 
     def __init__(self, *, lease: timedelta, give: Callable[[list[Notification]], None],
-                 give_early: Callable[[UnitOfWork, list[dict[str, Any]]], bool] | None = None) -> None:
+                 give_early: Callable[[UnitOfWork, list[dict[str, Any]]], bool] | None = None,
+                 token: str | None = None) -> None:
         self.lease = lease
-        self.token = f"handoff-{new_id()}"
+        self.token = token or new_token()
         self._give = give
         self._give_early = give_early
 
