@@ -1,9 +1,11 @@
 """Webhook deliveries per second through notify, next to raw HTTP POSTs (httpx and aiohttp) to the same receiver.
 
-Run: .venv/bin/python -m bench.notify_webhooks [--count 2000] [--per-endpoint 4] [--concurrency 32] [--metrics 1]
-[--instances 1]
+Run: .venv/bin/python -m bench.notify_webhooks [--count 2000] [--instances 2] [--per-endpoint N] [--concurrency 32]
+[--metrics 1]
 (--metrics N scrapes notify's /metrics every N seconds while it delivers: bench.metrics_watch; --instances N
-runs N notify processes in one consumer group, the topics' 4 partitions spread over them.)
+runs N notify processes in one consumer group, the topics' 4 partitions spread over them, two by default
+as `complaints up` runs them; --per-endpoint is each one's webhook cap, by default as `complaints up` sets
+it: 4 POSTs in flight to the endpoint in all.)
 Starts its own broker and stores (notify's and the span store, as `complaints up` does; or uses
 KAFKA_BOOTSTRAP_SERVERS / MONGODB_URI), a receiver process and a notify process; prints the figures
 (with each process's CPU per delivery end to end) and writes bench/out/notify_webhooks.json. Nothing is asserted.
@@ -118,6 +120,23 @@ def quiet(*, limit_pct: float = 10.0, timeout_s: float = 20.0) -> float:
     return busy
 
 
+def spread(instances: list[Any], *, topic: str, partitions: int, timeout_s: float = 60.0) -> None:
+    """Wait until the notify processes share the topic's partitions, each consuming some (a process
+    that joined late takes its share at the group's next rebalance): measured before that, one
+    process would do all the work."""
+    deadline = time.monotonic() + timeout_s
+    with console.status(f"waiting for {len(instances)} notify processes to share {topic}'s partitions …"):
+        while True:
+            found = supervisor.consumed_partitions(instances, topic=topic)
+            if all(found) and sum(map(len, found)) == partitions:
+                console.print(f"partitions of {topic} by notify process: {found}")
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{topic}'s {partitions} partitions not shared by the notify processes "
+                                   f"after {timeout_s:.0f}s: {found}")
+            time.sleep(0.5)
+
+
 def filed(platform: str) -> ComplaintFiled:
     """One filed complaint on the bench platform."""
     return ComplaintFiled(
@@ -201,14 +220,17 @@ def main() -> None:
     """Run both measurements in one go and write the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=2000, help="deliveries per measurement")
-    parser.add_argument("--per-endpoint", type=int, default=4, help="notify's POSTs in flight per endpoint")
+    parser.add_argument("--per-endpoint", type=int, help="each notify process's POSTs in flight per endpoint "
+                                                          "(default: as `complaints up` sets it, 4 in all)")
     parser.add_argument("--concurrency", type=int, default=32, help="raw httpx concurrency, second figure")
-    parser.add_argument("--instances", type=int, default=1, choices=range(1, 5),
+    parser.add_argument("--instances", type=int, default=supervisor.NOTIFY_PROCESSES, choices=range(1, 5),
                         help="notify processes (one consumer group: the 4 partitions spread over them)")
     parser.add_argument("--receiver-port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--metrics", type=float, default=0.0,
                         help="scrape notify's /metrics every N seconds while it delivers and report what moved")
     args = parser.parse_args()
+    args.per_endpoint = args.per_endpoint or int(supervisor.notify_share(args.instances)[
+        "NOTIFY_CONCURRENCY_PER_ENDPOINT"])
     if args.receiver_port:
         import uvicorn
 
@@ -253,6 +275,7 @@ def main() -> None:
         notify = instances[0]  # the API the bench asks; every instance consumes and sends
         console.print(f"starting notify ({args.instances} process{'es' if args.instances > 1 else ''}) …")
         supervisor.wait_ready(instances, timeout=90)
+        spread(instances, topic=topics.intake_events, partitions=4)
         body = filed("p-bench").encode()
         # What notify can have in flight to the one endpoint in all: each instance holds its own
         # per-endpoint cap. The raw runs, the ratio's base, go at the same concurrency.

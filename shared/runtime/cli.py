@@ -33,11 +33,18 @@ def up(
     partitions: int = typer.Option(4, min=1, help="Partitions of each topic created"),
     first_port: int = typer.Option(8001, help="HTTP port of intake; the others follow, the console last (8005)"),
     ready_timeout: float = typer.Option(120.0, help="Seconds to wait for readiness"),
+    notify_processes: int = typer.Option(
+        supervisor.NOTIFY_PROCESSES, min=1, max=8,
+        help="Processes of notify (one consumer group: the topics' partitions split between them; together "
+             "they hold an endpoint to 4 webhook POSTs at once); the second and later listen after the console "
+             "(8006 …)"),
 ) -> None:
     """Start broker, stores (unless configured) and the four services; Ctrl-C stops them all.
 
     With no MONGODB_URI, each service gets an embedded store of its own and spans one more
-    (an embedded store serves one core at most)."""
+    (an embedded store serves one core at most). Notify runs as two processes by default: one
+    process's consumer, sender and relay share one interpreter, and a second lets notify use a
+    second core (bench/RESULTS.md, Webhooks)."""
     data_dir = data_dir.resolve()
     log_dir = data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -80,6 +87,8 @@ def up(
         env = supervisor.service_env(base=supervisor.base_environment(), bootstrap=bootstrap,
                                      mongodb_uri=stores["intake"])
         env.setdefault("COMPLAINTS_LOG_FORMAT", "text")  # the log files of a local run are read by people
+        for name, value in supervisor.notify_share(notify_processes).items():
+            env.setdefault(name, value)
         # The filing notice carries the complainant's status link to the console (started last).
         env.setdefault("NOTIFY_CONSOLE_URL", f"http://127.0.0.1:{first_port + len(supervisor.SERVICES)}")
         services = [supervisor.start_service(name=name, port=first_port + i, env=env, log_dir=log_dir,
@@ -87,6 +96,11 @@ def up(
                     for i, name in enumerate(supervisor.SERVICES)]
         services.append(supervisor.start_console(port=first_port + len(services), env=env, log_dir=log_dir,
                                                  apis=list(services)))
+        # More notify processes, each with an HTTP port of its own (the console asks the first).
+        base = first_port + len(services)
+        services += [supervisor.start_service(name="notify", port=base + i, env=env, log_dir=log_dir, stores=stores,
+                                              log_name=f"notify-{i + 2}")
+                     for i in range(notify_processes - 1)]
         children.extend(s.child for s in services)
         with console.status("waiting for the services to be ready…"):
             supervisor.wait_ready(services, timeout=ready_timeout,

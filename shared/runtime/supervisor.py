@@ -35,6 +35,18 @@ class ServiceProcess:
         return f"http://127.0.0.1:{self.port}"
 
 
+#: Notify processes `complaints up` starts (one consumer group: the topics' partitions split between them).
+NOTIFY_PROCESSES = 2
+#: Webhook POSTs in flight to one endpoint from all notify processes of `complaints up` together.
+WEBHOOKS_IN_FLIGHT = 4
+
+
+def notify_share(processes: int) -> dict[str, str]:
+    """The per-process webhook cap of `processes` notify processes that together hold the endpoint
+    to WEBHOOKS_IN_FLIGHT (the cap of one process alone), as the environment setting."""
+    return {"NOTIFY_CONCURRENCY_PER_ENDPOINT": str(max(1, WEBHOOKS_IN_FLIGHT // processes))}
+
+
 def service_env(*, base: dict[str, str], bootstrap: str, mongodb_uri: str,
                 extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment every service gets: connections, short consumer timeouts, extras."""
@@ -62,14 +74,14 @@ def start_embedded_stores(*, data_dir: Path, log_dir: Path) -> tuple[list[Child]
 
 
 def start_service(*, name: str, port: int, env: dict[str, str], log_dir: Path,
-                  stores: dict[str, str] | None = None) -> ServiceProcess:
+                  stores: dict[str, str] | None = None, log_name: str | None = None) -> ServiceProcess:
     """Start one service process on a port; with `stores` (URIs by STORES name), on its own store
-    and the span store rather than env's MONGODB_URI."""
+    and the span store rather than env's MONGODB_URI. Its log is `log_name` (else the name) .log."""
     env = {**env, f"{name.upper()}_HTTP_PORT": str(port)}
     if stores is not None:
         env.update({"MONGODB_URI": stores[name], "COMPLAINTS_TELEMETRY_URI": stores["telemetry"]})
-    child = spawn(name, [sys.executable, "-m", f"services.{name}.main"], env=env,
-                  log_path=log_dir / f"{name}.log", cwd=Path(__file__).resolve().parents[2])
+    child = spawn(log_name or name, [sys.executable, "-m", f"services.{name}.main"], env=env,
+                  log_path=log_dir / f"{log_name or name}.log", cwd=Path(__file__).resolve().parents[2])
     return ServiceProcess(name=name, port=port, child=child, env=env)
 
 
@@ -82,25 +94,41 @@ def start_console(*, port: int, env: dict[str, str], log_dir: Path,
 
 def wait_ready(services: list[ServiceProcess], *, timeout: float,
                progress: Callable[[str], None] = lambda _: None) -> None:
-    """Wait until every service answers /readyz with 200; fail early if one exits."""
+    """Wait until every service answers /readyz with 200; fail early if one exits. (Each process
+    is waited for: a service may run as several, one port each.)"""
     deadline = time.monotonic() + timeout
-    pending = {s.name: s for s in services}
+    pending = {s.url: s for s in services}
     while pending:
-        for name, svc in list(pending.items()):
+        for url, svc in list(pending.items()):
             if not svc.child.alive():
-                raise RuntimeError(f"{name} exited with {svc.child.process.returncode}; see {svc.child.log_path}")
+                raise RuntimeError(f"{svc.name} exited with {svc.child.process.returncode}; "
+                                   f"see {svc.child.log_path}")
             try:
-                answer = httpx.get(f"{svc.url}/readyz", timeout=2)
+                answer = httpx.get(f"{url}/readyz", timeout=2)
                 # Its own answer, not another process's that took the port before it could bind it.
-                if answer.status_code == 200 and answer.json().get("service") == name:
-                    progress(f"{name} ready at {svc.url}")
-                    del pending[name]
+                if answer.status_code == 200 and answer.json().get("service") == svc.name:
+                    progress(f"{svc.name} ready at {url}")
+                    del pending[url]
             except (httpx.HTTPError, ValueError):
                 pass
         if pending and time.monotonic() > deadline:
-            raise TimeoutError(f"not ready after {timeout:.0f}s: {', '.join(sorted(pending))}")
+            raise TimeoutError(f"not ready after {timeout:.0f}s: "
+                               f"{', '.join(sorted(f'{s.name} ({url})' for url, s in pending.items()))}")
         if pending:
             time.sleep(0.2)
+
+
+def consumed_partitions(services: list[ServiceProcess], *, topic: str) -> list[list[int]]:
+    """The partitions of `topic` each process consumes now, as its /readyz tells (empty when it
+    does not answer): several processes of one service split a topic's partitions between them."""
+    found: list[list[int]] = []
+    for svc in services:
+        try:
+            consumers = httpx.get(f"{svc.url}/readyz", timeout=5).json().get("consumers", [])
+        except (httpx.HTTPError, ValueError):
+            consumers = []
+        found.append(next((c["partitions"] for c in consumers if c.get("topic") == topic), []))
+    return found
 
 
 def stop_all(children: list[Child]) -> None:

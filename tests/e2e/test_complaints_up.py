@@ -26,7 +26,7 @@ pytestmark = pytest.mark.e2e
 
 
 
-def _four_free_ports() -> int:
+def _free_ports() -> int:
     # Below the kernel's ephemeral range: otherwise a client connection made while `up` starts (to
     # the broker or the store) can take one of them as its source port before the service binds it.
     ranges = Path("/proc/sys/net/ipv4/ip_local_port_range")
@@ -34,13 +34,13 @@ def _four_free_ports() -> int:
     for _ in range(50):
         base = random.randrange(20000, ephemeral - 5)
         try:
-            for port in range(base, base + 5):  # the four services and the console
+            for port in range(base, base + 6):  # the four services, the console, notify's second process
                 with socket.socket() as s:
                     s.bind(("127.0.0.1", port))
             return base
         except OSError:
             continue
-    raise RuntimeError("no four consecutive free ports")
+    raise RuntimeError("no six consecutive free ports")
 
 
 def _descendants(pid: int) -> set[int]:
@@ -97,9 +97,15 @@ def complaints_up(data_dir: Path, first_port: int) -> Iterator[subprocess.Popen[
 def _ready(first_port: int) -> bool:
     try:
         return all(httpx.get(f"http://127.0.0.1:{p}/readyz", timeout=1).status_code == 200
-                   for p in range(first_port, first_port + 4))
+                   for p in (*range(first_port, first_port + 4), first_port + 5))
     except httpx.HTTPError:
         return False
+
+
+def _notify_partitions(port: int) -> list[int]:
+    """The intake events partitions the notify process on this port consumes."""
+    consumers = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).json()["consumers"]
+    return next(c["partitions"] for c in consumers if c["topic"].endswith("complaints.intake.events"))
 
 
 def _trace_services(port: int, ticket: str, auth: dict[str, str]) -> set[str]:
@@ -110,7 +116,7 @@ def _trace_services(port: int, ticket: str, auth: dict[str, str]) -> set[str]:
 def test_up_runs_the_suite_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    port = _four_free_ports()
+    port = _free_ports()
     body = sample_complaint("complaint_invalid_key_zh.json")
     auth = {"Authorization": "Bearer " + mint_token(secret=ServiceSettings().auth_secret, subject="u-2001",
                                                     role="complainant", platform="kamen-1")}
@@ -125,8 +131,14 @@ def test_up_runs_the_suite_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
                    what="the complaint's trace to hold intake's and escalation's spans")
         # Each service's data in a store of its own, the spans in one more.
         assert sorted(p.name for p in (data_dir / "mongodb").iterdir()) == sorted(STORES)
+        # Notify runs as two processes (8004 and the port after the console's) sharing its topics' partitions.
+        def shared() -> bool:
+            found = [_notify_partitions(port + 3), _notify_partitions(port + 5)]
+            return all(found) and sorted(found[0] + found[1]) == [0, 1, 2, 3]
+
+        wait_until(shared, timeout=60, what="the two notify processes to share the intake events partitions")
         children = _descendants(process.pid)
-        assert len(children) >= 1 + len(STORES) + 4  # broker, stores, four services
+        assert len(children) >= 1 + len(STORES) + 5  # broker, stores, four services (notify twice)
         # The span store gives way when the cores are full; the services' stores do not.
         niceness = {_cmdline(pid).split(b"/mongodb/")[1].split(b"\0")[0].decode():
                     int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
@@ -150,7 +162,7 @@ def test_up_keeps_the_one_store_of_a_data_directory_made_before_stores_per_servi
     data_dir = tmp_path / "data"
     store, _ = embedded.start_mongodb(data_dir=data_dir / "mongodb", log_dir=tmp_path)
     store.stop()
-    port = _four_free_ports()
+    port = _free_ports()
     auth = {"Authorization": "Bearer " + mint_token(secret=ServiceSettings().auth_secret, subject="u-2001",
                                                     role="complainant", platform="kamen-1")}
     with complaints_up(data_dir, port) as process:
