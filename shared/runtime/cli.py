@@ -35,9 +35,9 @@ def up(
     ready_timeout: float = typer.Option(120.0, help="Seconds to wait for readiness"),
     notify_processes: int = typer.Option(
         supervisor.NOTIFY_PROCESSES, min=1, max=8,
-        help="Processes of notify (one consumer group: the topics' partitions split between them; together "
-             "they hold an endpoint to 4 webhook POSTs at once); the second and later listen after the console "
-             "(8006 …)"),
+        help="Processes of notify (one consumer group: the topics' partitions split between them). Each gets "
+             "4 ÷ N webhook POSTs in flight per endpoint (at least 1) unless NOTIFY_CONCURRENCY_PER_ENDPOINT is "
+             "set; the second and later listen after the console (8006 …)"),
 ) -> None:
     """Start broker, stores (unless configured) and the four services; Ctrl-C stops them all.
 

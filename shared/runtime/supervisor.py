@@ -42,8 +42,9 @@ WEBHOOKS_IN_FLIGHT = 4
 
 
 def notify_share(processes: int) -> dict[str, str]:
-    """The per-process webhook cap of `processes` notify processes that together hold the endpoint
-    to WEBHOOKS_IN_FLIGHT (the cap of one process alone), as the environment setting."""
+    """The per-process webhook cap of `processes` notify processes, as the environment setting: its
+    share of WEBHOOKS_IN_FLIGHT (the cap of one process alone), at least one, so that together they
+    hold an endpoint to that many POSTs at once (to one each beyond it)."""
     return {"NOTIFY_CONCURRENCY_PER_ENDPOINT": str(max(1, WEBHOOKS_IN_FLIGHT // processes))}
 
 
