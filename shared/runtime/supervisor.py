@@ -132,6 +132,14 @@ def consumed_partitions(services: list[ServiceProcess], *, topic: str) -> list[l
     return found
 
 
+def partitions_split(services: list[ServiceProcess], *, topic: str, partitions: int) -> bool:
+    """Whether these processes (one service's, one consumer group) consume every partition of
+    `topic` once between them, each some."""
+    owned = [set(found) for found in consumed_partitions(services, topic=topic)]
+    everything = set().union(*owned)
+    return everything == set(range(partitions)) and sum(map(len, owned)) == partitions and all(owned)
+
+
 def stop_all(children: list[Child]) -> None:
     """Stop children in reverse start order."""
     for child in reversed(children):

@@ -57,13 +57,7 @@ def consumer_stats(member: ServiceProcess, topic: str) -> dict[str, Any] | None:
 
 
 def split_between(group: list[ServiceProcess], topic: str, partitions: int) -> bool:
-    stats = [consumer_stats(m, topic) for m in group if m.child.alive()]
-    if any(s is None for s in stats):
-        return False
-    owned = [set(s["partitions"]) for s in stats]  # type: ignore[index]
-    everything = set().union(*owned)
-    disjoint = sum(len(o) for o in owned) == len(everything)
-    return everything == set(range(partitions)) and disjoint and all(owned)
+    return supervisor.partitions_split([m for m in group if m.child.alive()], topic=topic, partitions=partitions)
 
 
 def file_many(url: str, count: int, tag: str) -> list[str]:
