@@ -127,13 +127,13 @@ def spread(instances: list[Any], *, topic: str, partitions: int, timeout_s: floa
     deadline = time.monotonic() + timeout_s
     with console.status(f"waiting for {len(instances)} notify processes to share {topic}'s partitions …"):
         while True:
-            if supervisor.partitions_split(instances, topic=topic, partitions=partitions):
-                found = supervisor.consumed_partitions(instances, topic=topic)
+            found = supervisor.consumed_partitions([one.url for one in instances], topic=topic)
+            if supervisor.partitions_split(found, partitions=partitions):
                 console.print(f"partitions of {topic} by notify process: {found}")
                 return
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{topic}'s {partitions} partitions not shared by the notify processes "
-                                   f"after {timeout_s:.0f}s: {supervisor.consumed_partitions(instances, topic=topic)}")
+                                   f"after {timeout_s:.0f}s: {found}")
             time.sleep(0.5)
 
 

@@ -119,23 +119,23 @@ def wait_ready(services: list[ServiceProcess], *, timeout: float,
             time.sleep(0.2)
 
 
-def consumed_partitions(services: list[ServiceProcess], *, topic: str) -> list[list[int]]:
-    """The partitions of `topic` each process consumes now, as its /readyz tells (empty when it
-    does not answer): several processes of one service split a topic's partitions between them."""
+def consumed_partitions(urls: list[str], *, topic: str) -> list[list[int]]:
+    """The partitions of `topic` the process at each base URL consumes now, as its /readyz tells
+    (empty when it does not answer): several processes of one service split a topic's partitions."""
     found: list[list[int]] = []
-    for svc in services:
+    for url in urls:
         try:
-            consumers = httpx.get(f"{svc.url}/readyz", timeout=5).json().get("consumers", [])
+            consumers = httpx.get(f"{url}/readyz", timeout=5).json().get("consumers", [])
         except (httpx.HTTPError, ValueError):
             consumers = []
         found.append(next((c["partitions"] for c in consumers if c.get("topic") == topic), []))
     return found
 
 
-def partitions_split(services: list[ServiceProcess], *, topic: str, partitions: int) -> bool:
-    """Whether these processes (one service's, one consumer group) consume every partition of
-    `topic` once between them, each some."""
-    owned = [set(found) for found in consumed_partitions(services, topic=topic)]
+def partitions_split(found: list[list[int]], *, partitions: int) -> bool:
+    """Whether processes consuming `found` (from consumed_partitions: one service's, one consumer
+    group) consume every one of a topic's `partitions` once between them, each some."""
+    owned = [set(one) for one in found]
     everything = set().union(*owned)
     return everything == set(range(partitions)) and sum(map(len, owned)) == partitions and all(owned)
 

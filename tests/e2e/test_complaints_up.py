@@ -17,8 +17,9 @@ import pytest
 
 from shared.auth import mint_token
 from shared.runtime import embedded
-from shared.runtime.supervisor import SERVICES, STORES
+from shared.runtime.supervisor import SERVICES, STORES, consumed_partitions, partitions_split
 from shared.settings import ServiceSettings
+from shared.topics import TopicSettings
 from tests.support.samples import sample_complaint
 from tests.support.waiting import wait_until
 
@@ -102,12 +103,6 @@ def _ready(first_port: int) -> bool:
         return False
 
 
-def _notify_partitions(port: int) -> list[int]:
-    """The intake events partitions the notify process on this port consumes."""
-    consumers = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).json()["consumers"]
-    return next(c["partitions"] for c in consumers if c["topic"].endswith("complaints.intake.events"))
-
-
 def _trace_services(port: int, ticket: str, auth: dict[str, str]) -> set[str]:
     answer = httpx.get(f"http://127.0.0.1:{port}/v1/complaints/{ticket}/trace", timeout=10, headers=auth)
     return set(answer.json()["services"]) if answer.status_code == 200 else set()
@@ -132,11 +127,10 @@ def test_up_runs_the_suite_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
         # Each service's data in a store of its own, the spans in one more.
         assert sorted(p.name for p in (data_dir / "mongodb").iterdir()) == sorted(STORES)
         # Notify runs as two processes (8004 and the port after the console's) sharing its topics' partitions.
-        def shared() -> bool:
-            found = [_notify_partitions(port + 3), _notify_partitions(port + 5)]
-            return all(found) and sorted(found[0] + found[1]) == [0, 1, 2, 3]
-
-        wait_until(shared, timeout=60, what="the two notify processes to share the intake events partitions")
+        notify = [f"http://127.0.0.1:{port + 3}", f"http://127.0.0.1:{port + 5}"]
+        wait_until(lambda: partitions_split(consumed_partitions(notify, topic=TopicSettings().intake_events),
+                                            partitions=4),
+                   timeout=60, what="the two notify processes to share the intake events partitions")
         children = _descendants(process.pid)
         assert len(children) >= 1 + len(STORES) + 5  # broker, stores, four services (notify twice)
         # The span store gives way when the cores are full; the services' stores do not.

@@ -57,7 +57,8 @@ def consumer_stats(member: ServiceProcess, topic: str) -> dict[str, Any] | None:
 
 
 def split_between(group: list[ServiceProcess], topic: str, partitions: int) -> bool:
-    return supervisor.partitions_split([m for m in group if m.child.alive()], topic=topic, partitions=partitions)
+    found = supervisor.consumed_partitions([m.url for m in group if m.child.alive()], topic=topic)
+    return supervisor.partitions_split(found, partitions=partitions)
 
 
 def file_many(url: str, count: int, tag: str) -> list[str]:
